@@ -1,0 +1,156 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Shared settings for every target: Swift 6 language mode plus the upcoming
+// features that keep imports and existentials explicit.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "hawker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hawker", targets: ["hawker"]),
+        .library(name: "HawkerProtocol", targets: ["HawkerProtocol"]),
+        .library(name: "HawkerClient", targets: ["HawkerClient"]),
+        .library(name: "HawkerServer", targets: ["HawkerServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // Wire protocol: message types, JSON codec, error and close codes. No I/O.
+        .target(
+            name: "HawkerProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Strict RFC 6455 layer on top of NIOWebSocket: reassembly, UTF-8,
+        // close handshake, keepalive, permessage-deflate.
+        .target(
+            name: "HawkerWebSocket",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Streams, history, snapshots and per-event-loop fan-out behind a Broker seam.
+        .target(
+            name: "HawkerHub",
+            dependencies: [
+                "HawkerProtocol",
+                "HawkerWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Who may do what: JWT verification and the role/command matrix.
+        .target(
+            name: "HawkerAuth",
+            dependencies: [
+                "HawkerProtocol",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Composition: HTTP, upgrade, sessions, metrics, lifecycle.
+        .target(
+            name: "HawkerServer",
+            dependencies: [
+                "HawkerProtocol",
+                "HawkerWebSocket",
+                "HawkerHub",
+                "HawkerAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small NIO WebSocket client speaking hawker.v1: used by `hawker tail`,
+        // `hawker publish`, the tests and the load generator.
+        .target(
+            name: "HawkerClient",
+            dependencies: [
+                "HawkerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hawker",
+            dependencies: [
+                "HawkerServer",
+                "HawkerClient",
+                "HawkerAuth",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerProtocolTests",
+            dependencies: ["HawkerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerWebSocketTests",
+            dependencies: [
+                "HawkerWebSocket",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerHubTests",
+            dependencies: [
+                "HawkerHub",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerAuthTests",
+            dependencies: ["HawkerAuth"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerServerTests",
+            dependencies: [
+                "HawkerServer",
+                "HawkerClient",
+                "HawkerAuth",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,75 @@
+import Foundation
+import HawkerProtocol
+import JWTKit
+
+/// Verifies Hawker tokens: HS256 with a shared secret and/or RS256/ES256 keys from a
+/// JWKS document (the `kid` header picks the key). `alg: none` is never accepted: no
+/// key for it is ever registered.
+public struct TokenVerifier: Sendable {
+    private let keys: JWTKeyCollection
+    private let clock: @Sendable () -> Date
+    /// Allowed clock skew for `exp` and `nbf`, in seconds.
+    private let leeway: TimeInterval
+
+    public init(keys: JWTKeyCollection, leeway: TimeInterval = 0, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.keys = keys
+        self.leeway = leeway
+        self.clock = clock
+    }
+
+    /// A key collection with an HS256 secret and, optionally, the public keys of a JWKS file.
+    public static func makeKeys(hmacSecret: String?, jwksJSON: String?) async throws -> JWTKeyCollection {
+        let keys = JWTKeyCollection()
+        if let hmacSecret {
+            await keys.add(hmac: HMACKey(from: hmacSecret), digestAlgorithm: .sha256)
+        }
+        if let jwksJSON {
+            try await keys.add(jwksJSON: jwksJSON)
+        }
+        return keys
+    }
+
+    public func verify(_ token: String) async -> Result<Principal, AuthError> {
+        guard token.utf8.count <= 8192 else { return .failure(.unauthorized("token is too long")) }
+        let claims: HawkerClaims
+        do {
+            claims = try await keys.verify(token, as: HawkerClaims.self)
+        } catch {
+            return .failure(.unauthorized("token is invalid: \(Self.describe(error))"))
+        }
+        let now = clock()
+        if claims.exp.value.addingTimeInterval(leeway) <= now {
+            return .failure(.expired("token expired at \(Int(claims.exp.value.timeIntervalSince1970))"))
+        }
+        if let nbf = claims.nbf, nbf.value.addingTimeInterval(-leeway) > now {
+            return .failure(.expired("token is not valid before \(Int(nbf.value.timeIntervalSince1970))"))
+        }
+        guard let role = Role(rawValue: claims.role) else {
+            return .failure(.unauthorized("unknown role '\(claims.role.prefix(32))'"))
+        }
+        let streams = claims.streams ?? []
+        let scope: Principal.StreamScope = streams.contains("*") ? .all : .only(Set(streams))
+        return .success(
+            Principal(
+                subject: claims.sub.value,
+                role: role,
+                streams: scope,
+                merchant: claims.merchant,
+                expiresAt: Int64(claims.exp.value.timeIntervalSince1970 * 1000)
+            )
+        )
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let jwtError = error as? JWTError {
+            switch jwtError.errorType {
+            case .signatureVerificationFailed: return "bad signature"
+            case .malformedToken: return "malformed"
+            case .unknownKID: return "unknown key id"
+            case .missingKIDHeader: return "missing key id"
+            default: return "verification failed"
+            }
+        }
+        return "malformed"
+    }
+}

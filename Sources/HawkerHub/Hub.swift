@@ -1,0 +1,122 @@
+import struct Foundation.Date
+import HawkerProtocol
+import NIOCore
+
+/// The streams of this gateway and the fan-out of their events.
+///
+/// Each stream lives on one home event loop (its shard), where events are sequenced,
+/// framed once and recorded. Subscribers are kept per event loop; a broadcast makes one
+/// hop to each loop that has subscribers and is written there to all of them.
+public final class Hub: Sendable {
+    private let loops: [any EventLoop]
+    private let loopIndex: [ObjectIdentifier: Int]
+    private let shards: [NIOLoopBound<HubShard>]
+    private let fanouts: [NIOLoopBound<LoopFanout>]
+    private let clock: @Sendable () -> Int64
+    private let observer: (any HubObserver)?
+
+    /// - Parameters:
+    ///   - loops: every event loop connections may live on.
+    ///   - clock: milliseconds since the Unix epoch; injected for tests.
+    public init(
+        loops: [any EventLoop],
+        configuration: HubConfiguration = HubConfiguration(),
+        observer: (any HubObserver)? = nil,
+        clock: @escaping @Sendable () -> Int64 = Hub.systemClock
+    ) {
+        precondition(!loops.isEmpty, "the hub needs at least one event loop")
+        self.loops = loops
+        self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
+        self.shards = loops.map { NIOLoopBound(HubShard(configuration: configuration, loopCount: loops.count, shardCount: loops.count), eventLoop: $0) }
+        self.fanouts = loops.map { NIOLoopBound(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
+        self.clock = clock
+        self.observer = observer
+    }
+
+    public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public var now: Int64 { clock() }
+
+    /// The event loop that owns `stream`.
+    public func homeLoop(of stream: StreamID) -> any EventLoop {
+        loops[homeIndex(of: stream)]
+    }
+
+    private func homeIndex(of stream: StreamID) -> Int {
+        // A stable hash (FNV-1a), so a stream's home does not depend on the process seed.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stream.rawValue.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(loops.count))
+    }
+
+    // MARK: - Publishing
+
+    /// Sequences `draft` on the stream's home loop, records it and fans it out to every
+    /// loop with subscribers. Creates the stream on its first event.
+    public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        let fanouts = self.fanouts
+        let loops = self.loops
+        let clock = self.clock
+        let observer = self.observer
+        return loops[home].submit {
+            let (event, frame, targets) = try shard.value.publish(draft, to: stream, now: clock())
+            observer?.published()
+            for index in targets {
+                let fanout = fanouts[index]
+                loops[index].execute { fanout.value.deliver(frame, to: stream) }
+            }
+            return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
+        }
+    }
+
+    // MARK: - Subscribing
+
+    /// Starts a subscription for `subscriber`, which lives on `eventLoop` (the caller's).
+    ///
+    /// The returned future completes on `eventLoop` with what to send first; the
+    /// subscriber must then call `activate` before anything else runs on that loop, so
+    /// that it receives exactly the events after the outcome's position.
+    public func subscribe(_ stream: StreamID, since: StreamPosition?, createIfMissing: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
+        let index = index(of: eventLoop)
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        let clock = self.clock
+        let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
+        loops[home].execute {
+            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, create: createIfMissing, now: clock()) })
+        }
+        return promise.futureResult
+    }
+
+    /// Registers `subscriber` for live events; call on its loop when `subscribe` succeeded.
+    public func activate(_ subscriber: any StreamSubscriber, on stream: StreamID, eventLoop: any EventLoop) {
+        fanouts[index(of: eventLoop)].value.add(subscriber, to: stream)
+    }
+
+    /// Ends a subscription that `subscribe` started (activated or not).
+    public func unsubscribe(_ subscriber: any StreamSubscriber, from stream: StreamID, eventLoop: any EventLoop) {
+        let index = index(of: eventLoop)
+        fanouts[index].value.remove(subscriber, from: stream)
+        let shard = shards[homeIndex(of: stream)]
+        loops[homeIndex(of: stream)].execute { shard.value.detach(stream, loopIndex: index) }
+    }
+
+    // MARK: - Reading
+
+    public func snapshot(of stream: StreamID) -> EventLoopFuture<StreamSnapshot?> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.snapshot(of: stream) }
+    }
+
+    private func index(of eventLoop: any EventLoop) -> Int {
+        guard let index = loopIndex[ObjectIdentifier(eventLoop)] else {
+            preconditionFailure("event loop \(eventLoop) is not one of the hub's")
+        }
+        return index
+    }
+}

@@ -1,0 +1,28 @@
+/// Limits of the hub. Every one is bounded by default.
+public struct HubConfiguration: Sendable {
+    /// Events kept per stream for resume.
+    public var historyCapacity: Int
+    /// How old a kept event may be, in milliseconds.
+    public var historyMaxAgeMilliseconds: Int64
+    /// Streams one gateway holds at once.
+    public var maxStreams: Int
+    /// Compress broadcast frames of at least this many bytes once for every viewer
+    /// that negotiated permessage-deflate; nil turns broadcast compression off.
+    public var compressionMinBytes: Int?
+    /// zlib level for broadcast compression (1 fastest ... 9 smallest).
+    public var compressionLevel: Int
+
+    public init(
+        historyCapacity: Int = 1_000,
+        historyMaxAgeMilliseconds: Int64 = 300_000,
+        maxStreams: Int = 100_000,
+        compressionMinBytes: Int? = 512,
+        compressionLevel: Int = 1
+    ) {
+        self.historyCapacity = historyCapacity
+        self.historyMaxAgeMilliseconds = historyMaxAgeMilliseconds
+        self.maxStreams = maxStreams
+        self.compressionMinBytes = compressionMinBytes
+        self.compressionLevel = compressionLevel
+    }
+}

@@ -1,0 +1,170 @@
+import struct Foundation.Data
+import class Foundation.JSONEncoder
+import NIOCore
+
+extension ServerMessage {
+    /// Encodes the message as one JSON text.
+    public func encode(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        switch self {
+        case .welcome(let welcome):
+            return JSONText.encode(WelcomeJSON(welcome), allocator: allocator)
+        case .subscribed(let subscribed):
+            var buffer = JSONText.encode(SubscribedJSON(subscribed), allocator: allocator)
+            if let snapshot = subscribed.snapshotJSON {
+                // Splice the shared, pre-encoded snapshot in before the closing brace.
+                buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+                buffer.writeString(",\"snapshot\":")
+                buffer.writeImmutableBuffer(snapshot)
+                buffer.writeString("}")
+            }
+            return buffer
+        case .unsubscribed(let re, let stream):
+            return JSONText.encode(UnsubscribedJSON(re: re, stream: stream), allocator: allocator)
+        case .published(let re, let receipt):
+            return JSONText.encode(PublishedJSON(re: re, receipt: receipt), allocator: allocator)
+        case .pong(let re, let serverTime):
+            return JSONText.encode(PongJSON(re: re, server_time: serverTime), allocator: allocator)
+        case .error(let error):
+            return JSONText.encode(ErrorJSON(error), allocator: allocator)
+        case .event(let event):
+            return JSONText.encode(EventJSON(event), allocator: allocator)
+        }
+    }
+}
+
+extension StreamEvent {
+    /// Encodes events as the `snapshot` array of a `subscribed` reply.
+    public static func encodeSnapshot(_ events: [StreamEvent], allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        JSONText.encode(events.map(SnapshotEntryJSON.init), allocator: allocator)
+    }
+}
+
+enum JSONText {
+    static func encode(_ value: some Encodable, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Our message types hold only strings, integers and JSONValue: encoding cannot fail.
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var buffer = allocator.buffer(capacity: data.count)
+        buffer.writeBytes(data)
+        return buffer
+    }
+}
+
+private struct WelcomeJSON: Encodable {
+    struct User: Encodable {
+        var sub: String
+        var role: String
+    }
+    var type = "welcome"
+    var re: String
+    var `protocol` = "hawker.v1"
+    var session: String
+    var server_time: Int64
+    var user: User
+    var limits: ServerMessage.Limits
+
+    init(_ welcome: ServerMessage.Welcome) {
+        re = welcome.re
+        session = welcome.session
+        server_time = welcome.serverTime
+        user = User(sub: welcome.sub, role: welcome.role)
+        limits = welcome.limits
+    }
+}
+
+private struct SubscribedJSON: Encodable {
+    var type = "subscribed"
+    var re: String
+    var stream: StreamID
+    var epoch: String
+    var seq: UInt64
+    var recovered: Bool
+    var replayed: Int?
+
+    init(_ subscribed: ServerMessage.Subscribed) {
+        re = subscribed.re
+        stream = subscribed.stream
+        epoch = subscribed.position.epoch
+        seq = subscribed.position.seq
+        recovered = subscribed.recovered
+        replayed = subscribed.replayed
+    }
+}
+
+private struct UnsubscribedJSON: Encodable {
+    var type = "unsubscribed"
+    var re: String
+    var stream: StreamID
+}
+
+private struct PublishedJSON: Encodable {
+    var type = "published"
+    var re: String
+    var stream: StreamID
+    var epoch: String
+    var seq: UInt64
+    var ts: Int64
+
+    init(re: String, receipt: PublishReceipt) {
+        self.re = re
+        stream = receipt.stream
+        epoch = receipt.position.epoch
+        seq = receipt.position.seq
+        ts = receipt.timestamp
+    }
+}
+
+private struct PongJSON: Encodable {
+    var type = "pong"
+    var re: String
+    var server_time: Int64
+}
+
+private struct ErrorJSON: Encodable {
+    var type = "error"
+    var re: String?
+    var code: ErrorCode
+    var message: String
+    var retry_after_ms: Int64?
+
+    init(_ error: ServerMessage.ErrorReply) {
+        re = error.re
+        code = error.code
+        message = error.message
+        retry_after_ms = error.retryAfterMilliseconds
+    }
+}
+
+private struct EventJSON: Encodable {
+    var type = "event"
+    var stream: StreamID
+    var epoch: String
+    var seq: UInt64
+    var ts: Int64
+    var kind: EventKind
+    var data: [String: JSONValue]
+
+    init(_ event: StreamEvent) {
+        stream = event.stream
+        epoch = event.epoch
+        seq = event.seq
+        ts = event.timestamp
+        kind = event.kind
+        data = event.data
+    }
+}
+
+private struct SnapshotEntryJSON: Encodable {
+    var seq: UInt64
+    var ts: Int64
+    var kind: EventKind
+    var data: [String: JSONValue]
+
+    init(_ event: StreamEvent) {
+        seq = event.seq
+        ts = event.timestamp
+        kind = event.kind
+        data = event.data
+    }
+}

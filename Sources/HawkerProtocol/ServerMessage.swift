@@ -1,0 +1,101 @@
+import NIOCore
+
+/// Everything the server sends, replies (with `re`) and pushes alike.
+public enum ServerMessage: Sendable {
+    case welcome(Welcome)
+    case subscribed(Subscribed)
+    case unsubscribed(re: String, stream: StreamID)
+    case published(re: String, receipt: PublishReceipt)
+    case pong(re: String, serverTime: Int64)
+    case error(ErrorReply)
+    case event(StreamEvent)
+
+    public struct Welcome: Sendable, Hashable {
+        public var re: String
+        public var session: String
+        public var serverTime: Int64
+        public var sub: String
+        public var role: String
+        public var limits: Limits
+
+        public init(re: String, session: String, serverTime: Int64, sub: String, role: String, limits: Limits) {
+            self.re = re
+            self.session = session
+            self.serverTime = serverTime
+            self.sub = sub
+            self.role = role
+            self.limits = limits
+        }
+    }
+
+    public struct Limits: Sendable, Hashable, Encodable {
+        public var maxMessageBytes: Int
+        public var maxSubscriptions: Int
+        public var pingIntervalMilliseconds: Int64
+        public var commandsPerSecond: Int
+        public var commandBurst: Int
+
+        public init(maxMessageBytes: Int, maxSubscriptions: Int, pingIntervalMilliseconds: Int64, commandsPerSecond: Int, commandBurst: Int) {
+            self.maxMessageBytes = maxMessageBytes
+            self.maxSubscriptions = maxSubscriptions
+            self.pingIntervalMilliseconds = pingIntervalMilliseconds
+            self.commandsPerSecond = commandsPerSecond
+            self.commandBurst = commandBurst
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxMessageBytes = "max_message_bytes"
+            case maxSubscriptions = "max_subscriptions"
+            case pingIntervalMilliseconds = "ping_interval_ms"
+            case commandsPerSecond = "commands_per_second"
+            case commandBurst = "command_burst"
+        }
+    }
+
+    public struct Subscribed: Sendable {
+        public var re: String
+        public var stream: StreamID
+        public var position: StreamPosition
+        public var recovered: Bool
+        /// The encoded snapshot array (see `StreamEvent.encodeSnapshot`), when not recovered.
+        public var snapshotJSON: ByteBuffer?
+        /// How many `event` pushes follow, when recovered.
+        public var replayed: Int?
+
+        public init(re: String, stream: StreamID, position: StreamPosition, recovered: Bool, snapshotJSON: ByteBuffer?, replayed: Int?) {
+            self.re = re
+            self.stream = stream
+            self.position = position
+            self.recovered = recovered
+            self.snapshotJSON = snapshotJSON
+            self.replayed = replayed
+        }
+    }
+
+    public struct ErrorReply: Sendable, Hashable {
+        public var re: String?
+        public var code: ErrorCode
+        public var message: String
+        public var retryAfterMilliseconds: Int64?
+
+        public init(re: String?, code: ErrorCode, message: String, retryAfterMilliseconds: Int64? = nil) {
+            self.re = re
+            self.code = code
+            self.message = message
+            self.retryAfterMilliseconds = retryAfterMilliseconds
+        }
+    }
+}
+
+/// What a successful publish returns: where the event landed.
+public struct PublishReceipt: Sendable, Hashable {
+    public var stream: StreamID
+    public var position: StreamPosition
+    public var timestamp: Int64
+
+    public init(stream: StreamID, position: StreamPosition, timestamp: Int64) {
+        self.stream = stream
+        self.position = position
+        self.timestamp = timestamp
+    }
+}

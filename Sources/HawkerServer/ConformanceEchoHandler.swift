@@ -1,0 +1,27 @@
+import HawkerWebSocket
+import NIOCore
+
+/// Echoes every message back: the target of the Autobahn|Testsuite, on the same
+/// transport stack as `/ws`. Only mounted with `conformance_echo`.
+final class ConformanceEchoHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketMessage
+    typealias OutboundOut = ByteBuffer
+
+    private let framer: WebSocketFramer
+
+    init(framer: WebSocketFramer) {
+        self.framer = framer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        context.write(wrapOutboundOut(framer.frame(message.kind, message.data, allocator: context.channel.allocator)), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+}
+
+@available(*, unavailable)
+extension ConformanceEchoHandler: Sendable {}

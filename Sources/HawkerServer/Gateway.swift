@@ -1,0 +1,129 @@
+import HawkerAuth
+import HawkerHub
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Prometheus
+import ServiceLifecycle
+
+/// The gateway as a service: binds, serves until graceful shutdown, then drains
+/// (readiness fails, no new connections, every WebSocket closed with 1001, pending
+/// writes finished) before it returns.
+public final class Gateway: Service, Sendable {
+    public let configuration: GatewayConfiguration
+    public let hub: Hub
+    public let broker: any Broker
+    public let registry: PrometheusCollectorRegistry
+    private let group: MultiThreadedEventLoopGroup
+    private let ownsGroup: Bool
+    private let services: GatewayServices
+    private let tls: NIOSSLContext?
+    private let serverChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - verifier: verifies tokens; nil refuses every token (anonymous viewers only).
+    ///   - group: event loops to serve on; by default the gateway makes and owns one.
+    public init(
+        configuration: GatewayConfiguration,
+        verifier: TokenVerifier?,
+        logger: Logger,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        group: MultiThreadedEventLoopGroup? = nil
+    ) throws {
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+        } else {
+            let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            self.ownsGroup = true
+        }
+        let loops = Array(self.group.makeIterator())
+        let metrics = GatewayMetrics(registry: registry)
+        var hubConfiguration = configuration.hub
+        if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
+        let hub = Hub(loops: loops, configuration: hubConfiguration, observer: metrics)
+        self.hub = hub
+        self.broker = InProcessBroker(hub: hub)
+        self.services = GatewayServices(
+            configuration: configuration,
+            hub: hub,
+            broker: broker,
+            verifier: verifier,
+            metrics: metrics,
+            connections: ConnectionRegistry(limit: configuration.maxConnections),
+            deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
+            logger: logger
+        )
+        if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            self.tls = try NIOSSLContext(configuration: tlsConfiguration)
+        } else {
+            self.tls = nil
+        }
+    }
+
+    /// Binds the listening socket and returns the bound address (port 0 picks one).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let initializer = GatewayChannelInitializer(services: services, tls: tls)
+        let water = configuration.outboundHighWaterBytes
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in initializer.initialize(channel) }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        serverChannel.withLockedValue { $0 = channel }
+        let address = channel.localAddress!
+        logger.info(
+            "hawker listening",
+            metadata: [
+                "address": "\(configuration.tlsEnabled ? "wss" : "ws")://\(configuration.host):\(address.port ?? 0)/ws",
+                "event_loops": "\(Array(group.makeIterator()).count)",
+            ]
+        )
+        return address
+    }
+
+    public var localAddress: SocketAddress? {
+        serverChannel.withLockedValue { $0?.localAddress }
+    }
+
+    public var connectionCount: Int { services.connections.count }
+
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Drains and stops: safe to call once the gateway has started.
+    public func shutdown() async {
+        logger.info("draining", metadata: ["connections": "\(services.connections.count)"])
+        services.connections.startDraining()
+        let channel = serverChannel.withLockedValue { channel in
+            defer { channel = nil }
+            return channel
+        }
+        try? await channel?.close()
+        let deadline = NIODeadline.now() + configuration.drainTimeout
+        while services.connections.count > 0, NIODeadline.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if ownsGroup {
+            try? await group.shutdownGracefully()
+        }
+        logger.info("stopped")
+    }
+}

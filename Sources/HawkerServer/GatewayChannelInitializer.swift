@@ -1,0 +1,90 @@
+import CoreMetrics
+import HawkerWebSocket
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import NIOWebSocket
+
+/// Builds each accepted connection's pipeline: optional TLS, HTTP/1.1 with the
+/// WebSocket upgrader, and after the upgrade the strict WebSocket layer with a
+/// hawker.v1 session (or the conformance echo).
+struct GatewayChannelInitializer: Sendable {
+    let services: GatewayServices
+    let tls: NIOSSLContext?
+
+    private var policy: UpgradePolicy {
+        let connections = services.connections
+        return UpgradePolicy(configuration: services.configuration, isDraining: { connections.isDraining })
+    }
+
+    func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+        let connections = services.connections
+        guard connections.admit() else {
+            services.metrics.rejectedConnections.increment()
+            return channel.close()
+        }
+        channel.closeFuture.whenComplete { _ in connections.release() }
+        return channel.eventLoop.makeCompletedFuture {
+            try configure(channel)
+        }
+    }
+
+    private func configure(_ channel: any Channel) throws {
+        let pipeline = channel.pipeline.syncOperations
+        if let tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+        }
+        let policy = self.policy
+        let services = self.services
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max)),
+            automaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                channel.eventLoop.makeSucceededFuture(try? policy.evaluate(head).get().headers)
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configureWebSocket(channel, decision: policy.evaluate(head).get(), services: services)
+                }
+            }
+        )
+        let aggregator = NIOHTTPServerRequestAggregator(maxContentLength: services.configuration.maxHTTPBodyBytes)
+        let api = HTTPAPIHandler(services: services, policy: policy)
+        // After an upgrade the HTTP-only handlers leave the pipeline.
+        let httpHandlers = NIOLoopBound((aggregator, api), eventLoop: channel.eventLoop)
+        try pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: (
+                upgraders: [upgrader],
+                completionHandler: { context in
+                    let pipeline = context.pipeline.syncOperations
+                    let (aggregator, api) = httpHandlers.value
+                    pipeline.removeHandler(aggregator, promise: nil)
+                    pipeline.removeHandler(api, promise: nil)
+                }
+            ),
+            withErrorHandling: true
+        )
+        try pipeline.addHandler(aggregator)
+        try pipeline.addHandler(api)
+    }
+
+    private static func configureWebSocket(_ channel: any Channel, decision: UpgradePolicy.Decision, services: GatewayServices) throws {
+        let pipeline = channel.pipeline.syncOperations
+        // We write ready-made frames (one buffer shared by every viewer of a broadcast),
+        // so NIO's per-frame encoder is taken out.
+        let encoder = try pipeline.context(handlerType: WebSocketFrameEncoder.self)
+        pipeline.removeHandler(context: encoder, promise: nil)
+        let framer = WebSocketFramer(
+            compression: decision.compression,
+            deflater: decision.compression == nil ? nil : services.deflaters.deflater(on: channel.eventLoop),
+            minCompressBytes: services.configuration.compressionMinBytes
+        )
+        try pipeline.addHandler(WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression))
+        switch decision.endpoint {
+        case .hawker:
+            try pipeline.addHandler(SessionHandler(services: services, framer: framer))
+        case .echo:
+            try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
+        }
+    }
+}

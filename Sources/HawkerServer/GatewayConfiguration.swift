@@ -1,0 +1,62 @@
+import HawkerHub
+import HawkerWebSocket
+import NIOCore
+
+/// Everything `hawker serve` can be told. Every limit has a bounded default; the README
+/// lists them all (`ConfigurationKeys` is the one table they come from).
+public struct GatewayConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Event loops (threads) serving connections; 0 means one per core.
+    public var eventLoops = 0
+    public var dataDirectory = "./data"
+
+    // TLS: both set turns on wss/https.
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+
+    // Authentication.
+    public var jwtSecret: String?
+    public var jwksPath: String?
+    public var anonymousViewers = false
+    /// Allowed `Origin` values for browser upgrades; empty allows any.
+    public var allowedOrigins: [String] = []
+    public var jwtLeewaySeconds = 0
+
+    // WebSocket transport.
+    public var webSocket = WebSocketConnectionConfiguration(idleCloseCode: 4003)
+    public var compressionEnabled = true
+    public var compressionMinBytes = 512
+    public var compressionLevel = 1
+
+    // Sessions.
+    public var connectTimeout = TimeAmount.seconds(10)
+    public var maxSubscriptions = 16
+    public var commandsPerSecond = 20
+    public var commandBurst = 50
+    /// Invalid commands a connection may send (refilled at one per second) before 4502.
+    public var errorBudget = 20
+    /// Writes pile up past this many bytes before a channel reports itself unwritable.
+    public var outboundHighWaterBytes = 256 * 1024
+    /// A viewer whose unwritable backlog grows past this many bytes is closed with 4001.
+    public var slowConsumerCapBytes = 1024 * 1024
+    public var maxConnections = 100_000
+
+    // HTTP.
+    public var maxHTTPBodyBytes = 65_536
+
+    // Hub.
+    public var hub = HubConfiguration()
+
+    // Operations.
+    /// How long a graceful shutdown waits for connections to close.
+    public var drainTimeout = TimeAmount.seconds(10)
+    /// Adds `/echo` (the Autobahn conformance target) on the same WebSocket pipeline.
+    public var conformanceEcho = false
+    public var logLevel = "info"
+    public var logFormat = "text"
+
+    public init() {}
+
+    public var tlsEnabled: Bool { tlsCertificatePath != nil && tlsPrivateKeyPath != nil }
+}

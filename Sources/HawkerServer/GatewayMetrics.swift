@@ -1,0 +1,46 @@
+import HawkerHub
+import Metrics
+import Prometheus
+
+/// The gateway's metrics, registered in one Prometheus registry that `/metrics` renders.
+struct GatewayMetrics: HubObserver {
+    let registry: PrometheusCollectorRegistry
+    let connections: Meter
+    let subscriptions: Meter
+    let eventsPublished: Metrics.Counter
+    let deliveries: Metrics.Counter
+    let deliveredBytes: Metrics.Counter
+    let drops: Metrics.Counter
+    let slowConsumerCloses: Metrics.Counter
+    let rejectedConnections: Metrics.Counter
+    let publishToWrite: Metrics.Timer
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
+        connections = Meter(label: "hawker_connections", factory: factory)
+        subscriptions = Meter(label: "hawker_subscriptions", factory: factory)
+        eventsPublished = Metrics.Counter(label: "hawker_events_published_total", factory: factory)
+        deliveries = Metrics.Counter(label: "hawker_deliveries_total", factory: factory)
+        deliveredBytes = Metrics.Counter(label: "hawker_delivered_bytes_total", factory: factory)
+        drops = Metrics.Counter(label: "hawker_dropped_frames_total", factory: factory)
+        slowConsumerCloses = Metrics.Counter(label: "hawker_slow_consumer_closes_total", factory: factory)
+        rejectedConnections = Metrics.Counter(label: "hawker_rejected_connections_total", factory: factory)
+        publishToWrite = Metrics.Timer(label: "hawker_publish_to_write_seconds", factory: factory)
+    }
+
+    func published() {
+        eventsPublished.increment()
+    }
+
+    func delivered(subscribers: Int, bytes: Int, latencyNanoseconds: Int64) {
+        deliveries.increment(by: subscribers)
+        deliveredBytes.increment(by: subscribers * bytes)
+        publishToWrite.recordNanoseconds(latencyNanoseconds)
+    }
+}

@@ -1,0 +1,186 @@
+import struct Foundation.Data
+import class Foundation.JSONDecoder
+import HawkerAuth
+import HawkerHub
+import HawkerProtocol
+import NIOCore
+import NIOHTTP1
+import Prometheus
+
+/// The plain HTTP side: health, readiness, metrics, the publish/read API, and the
+/// explanation of refused WebSocket upgrades.
+final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOHTTPServerRequestFull
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let services: GatewayServices
+    private let policy: UpgradePolicy
+
+    init(services: GatewayServices, policy: UpgradePolicy) {
+        self.services = services
+        self.policy = policy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let request = unwrapInboundIn(data)
+        let keepAlive = request.head.isKeepAlive
+        route(request, context: context)
+            .assumeIsolated()
+            .whenSuccess { [self] response in
+                write(response, keepAlive: keepAlive, context: context)
+            }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Malformed HTTP: NIO's error handler answers 400; we only drop the connection.
+        context.close(promise: nil)
+    }
+
+    // MARK: - Routing
+
+    private func route(_ request: NIOHTTPServerRequestFull, context: ChannelHandlerContext) -> EventLoopFuture<HTTPResponse> {
+        let loop = context.eventLoop
+        let path = request.head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.head.uri
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let method = request.head.method
+        if segments == ["healthz"], method == .GET {
+            return loop.makeSucceededFuture(.json(.ok, #"{"status":"ok"}"#))
+        }
+        if segments == ["readyz"], method == .GET {
+            return loop.makeSucceededFuture(
+                services.connections.isDraining ? .json(.serviceUnavailable, #"{"status":"draining"}"#) : .json(.ok, #"{"status":"ready"}"#)
+            )
+        }
+        if segments == ["metrics"], method == .GET {
+            var body = ByteBuffer()
+            body.writeBytes(services.metrics.registry.emitToBuffer())
+            return loop.makeSucceededFuture(HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body))
+        }
+        if segments == ["ws"] || segments == ["echo"] {
+            return loop.makeSucceededFuture(upgradeRefusal(request.head))
+        }
+        if segments.count >= 3, segments.count <= 4, segments[0] == "v1", segments[1] == "streams" {
+            let id = segments[2]
+            switch (method, segments.count == 4 ? segments[3] : nil) {
+            case (.POST, "events"):
+                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
+                    Self.publish(request.body, to: stream, services: services, loop: loop)
+                }
+            case (.GET, nil):
+                return authorized(request, stream: id, permission: .read, loop: loop) { [services] stream, _ in
+                    services.hub.snapshot(of: stream).map { snapshot in
+                        guard let snapshot else {
+                            return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
+                        }
+                        return .json(.ok, Self.snapshotJSON(stream: stream, snapshot: snapshot))
+                    }
+                }
+            case (_, nil), (_, "events"):
+                return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+            default:
+                break
+            }
+        }
+        return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
+    }
+
+    private func upgradeRefusal(_ head: HTTPRequestHead) -> HTTPResponse {
+        guard head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
+            return .error(.upgradeRequired, code: "upgrade_required", "connect with a WebSocket client (subprotocol hawker.v1)")
+        }
+        switch policy.evaluate(head) {
+        case .failure(let refusal):
+            return .error(refusal.status, code: refusal.code, refusal.message)
+        case .success:
+            return .error(.badRequest, code: "bad_request", "invalid WebSocket handshake (RFC 6455 §4.2.1)")
+        }
+    }
+
+    /// Checks the stream id and the bearer token, then runs `body`.
+    private func authorized(
+        _ request: NIOHTTPServerRequestFull,
+        stream rawID: String,
+        permission: Permission,
+        loop: any EventLoop,
+        _ body: @escaping @Sendable (StreamID, Principal) -> EventLoopFuture<HTTPResponse>
+    ) -> EventLoopFuture<HTTPResponse> {
+        guard let stream = StreamID(rawID) else {
+            return loop.makeSucceededFuture(.error(.badRequest, .invalidStream, "stream ids are 1-64 characters of [A-Za-z0-9_.-], starting alphanumeric"))
+        }
+        let header = request.head.headers.first(name: "authorization")
+        let token = header.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        let services = self.services
+        let principal: EventLoopFuture<Result<Principal, AuthError>>
+        if let token {
+            principal = loop.makeFutureWithTask { await services.verify(token) }
+        } else if services.configuration.anonymousViewers && permission == .read {
+            principal = loop.makeSucceededFuture(.success(.anonymous(session: "http")))
+        } else {
+            return loop.makeSucceededFuture(.error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))
+        }
+        return principal.flatMap { result in
+            switch result {
+            case .failure(let error):
+                return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
+            case .success(let principal):
+                guard principal.may(permission, on: stream) else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "your token does not allow this on stream '\(stream)'"))
+                }
+                return body(stream, principal)
+            }
+        }
+    }
+
+    private static func publish(_ body: ByteBuffer?, to stream: StreamID, services: GatewayServices, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        struct Body: Decodable {
+            var kind: String
+            var data: JSONValue?
+        }
+        guard let body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: ClientCommand.maxDepth),
+            let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
+        else {
+            return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"kind\": ..., \"data\": {...}}"))
+        }
+        let draft: EventDraft
+        do {
+            draft = try EventDraft(kindName: decoded.kind, data: decoded.data)
+        } catch {
+            return loop.makeSucceededFuture(.error(.badRequest, error.code, error.message))
+        }
+        return services.broker.publish(draft, to: stream).hop(to: loop)
+            .map { receipt in
+                .json(.created, #"{"stream":"\#(stream)","epoch":"\#(receipt.position.epoch)","seq":\#(receipt.position.seq),"ts":\#(receipt.timestamp)}"#)
+            }
+            .recover { error in
+                let reply = SessionHandler.reply(to: error, re: "", stream: stream)
+                return .error(reply.code == .internalError ? .serviceUnavailable : .notFound, reply.code, reply.message)
+            }
+    }
+
+    private static func snapshotJSON(stream: StreamID, snapshot: StreamSnapshot) -> ByteBuffer {
+        var body = ByteBuffer()
+        body.writeString(#"{"stream":"\#(stream)","epoch":"\#(snapshot.position.epoch)","seq":\#(snapshot.position.seq),"snapshot":"#)
+        body.writeImmutableBuffer(snapshot.snapshotJSON)
+        body.writeString("}")
+        return body
+    }
+
+    // MARK: - Output
+
+    private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
+        headers.add(name: "Cache-Control", value: "no-store")
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension HTTPAPIHandler: Sendable {}

@@ -1,0 +1,261 @@
+import CoreMetrics
+import HawkerAuth
+import HawkerHub
+import HawkerProtocol
+import HawkerWebSocket
+import Logging
+import NIOCore
+
+/// One hawker.v1 connection: a thin shell that feeds `SessionStateMachine` and carries
+/// out its actions, and the `StreamSubscriber` the hub writes broadcast frames through.
+final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
+    typealias InboundIn = WebSocketMessage
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: SessionStateMachine
+    private let services: GatewayServices
+    private let framer: WebSocketFramer
+    /// Broadcast frames compressed with a full window are usable only when we compress
+    /// with one too.
+    private let useDeflatedBroadcasts: Bool
+    private var context: ChannelHandlerContext?
+    private var connectTimer: Scheduled<Void>?
+    private var expiryTimer: Scheduled<Void>?
+    private var closing = false
+    private var tornDown = false
+    private var awaitingFlush = false
+    /// Bytes written while the channel reported itself unwritable.
+    private var backlogBytes = 0
+    private var logger: Logger
+
+    init(services: GatewayServices, framer: WebSocketFramer) {
+        let sessionID = RandomID.hex16()
+        self.machine = SessionStateMachine(sessionID: sessionID, limits: services.sessionLimits)
+        self.services = services
+        self.framer = framer
+        self.useDeflatedBroadcasts = framer.compression?.serverMaxWindowBits == 15
+        var logger = services.logger
+        logger[metadataKey: "session"] = "\(sessionID)"
+        self.logger = logger
+    }
+
+    // MARK: - Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        services.connections.addWebSocket(context.channel)
+        services.metrics.connections.increment()
+        connectTimer = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.connectTimeout) { [self] in
+            perform(machine.connectTimedOut())
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        self.context = nil
+    }
+
+    private func tearDown(context: ChannelHandlerContext) {
+        guard !tornDown else { return }
+        tornDown = true
+        closing = true
+        connectTimer?.cancel()
+        connectTimer = nil
+        expiryTimer?.cancel()
+        expiryTimer = nil
+        for stream in machine.closed() {
+            services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+            services.metrics.subscriptions.decrement()
+        }
+        services.connections.removeWebSocket(context.channel)
+        services.metrics.connections.decrement()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { backlogBytes = 0 }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        guard message.kind == .text else {
+            closing = true
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: CloseCode.unsupportedData.rawValue, reason: "hawker.v1 uses text frames only"), promise: nil)
+            return
+        }
+        perform(machine.receive(message.data, now: .now()))
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: SessionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .send(let message):
+            send(message)
+        case .sendAndClose(let message, let code):
+            send(message)
+            close(code, reason: code.name)
+        case .close(let code, let reason):
+            close(code, reason: reason)
+        case .pong(let id):
+            send(.pong(re: id, serverTime: services.hub.now))
+        case .authenticate(let id, let token):
+            let services = self.services
+            context.eventLoop.makeFutureWithTask { await services.verify(token) }
+                .assumeIsolated()
+                .whenSuccess { [self] result in
+                    perform(machine.authenticated(id: id, result))
+                }
+        case .welcome(let id, let principal):
+            welcome(id: id, principal: principal, context: context)
+        case .subscribe(let id, let stream, let since, let create):
+            subscribe(id: id, stream: stream, since: since, create: create, context: context)
+        case .unsubscribe(let id, let stream, let release):
+            if release {
+                services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+                services.metrics.subscriptions.decrement()
+            }
+            send(.unsubscribed(re: id, stream: stream))
+        case .publish(let id, let stream, let event):
+            services.broker.publish(event, to: stream)
+                .hop(to: context.eventLoop)
+                .assumeIsolated()
+                .whenComplete { [self] result in
+                    switch result {
+                    case .success(let receipt):
+                        send(.published(re: id, receipt: receipt))
+                    case .failure(let error):
+                        send(.error(Self.reply(to: error, re: id, stream: stream)))
+                    }
+                }
+        }
+    }
+
+    private func welcome(id: String, principal: Principal, context: ChannelHandlerContext) {
+        connectTimer?.cancel()
+        connectTimer = nil
+        if let expiresAt = principal.expiresAt {
+            let remaining = max(0, expiresAt - services.hub.now)
+            expiryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
+                perform(machine.tokenExpired())
+            }
+        }
+        logger[metadataKey: "sub"] = "\(principal.subject)"
+        send(.welcome(.init(
+            re: id,
+            session: machine.sessionID,
+            serverTime: services.hub.now,
+            sub: principal.subject,
+            role: principal.role.rawValue,
+            limits: services.welcomeLimits
+        )))
+    }
+
+    private func subscribe(id: String, stream: StreamID, since: StreamPosition?, create: Bool, context: ChannelHandlerContext) {
+        services.hub.subscribe(stream, since: since, createIfMissing: create, on: context.eventLoop)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                let outcome = try? result.get()
+                switch machine.subscribeCompleted(stream, succeeded: outcome != nil) {
+                case .activate:
+                    guard let outcome, let context = self.context else { return }
+                    services.metrics.subscriptions.increment()
+                    startDelivery(id: id, stream: stream, outcome: outcome, context: context)
+                case .reportFailure:
+                    if case .failure(let error) = result {
+                        send(.error(Self.reply(to: error, re: id, stream: stream)))
+                    }
+                case .release:
+                    if let context = self.context {
+                        services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+                    }
+                case .ignore:
+                    break
+                }
+            }
+    }
+
+    /// Sends the `subscribed` reply and what the outcome says comes first, then joins the
+    /// live fan-out. Runs in the same loop tick as the hub's answer, so no live event can
+    /// slip in between.
+    private func startDelivery(id: String, stream: StreamID, outcome: SubscribeOutcome, context: ChannelHandlerContext) {
+        switch outcome.start {
+        case .snapshot:
+            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: false, snapshotJSON: outcome.snapshotJSON, replayed: nil)), flush: false)
+        case .replay(let frames):
+            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, snapshotJSON: nil, replayed: frames.count)), flush: false)
+            for frame in frames { _ = receive(frame) }
+        }
+        awaitingFlush = false
+        context.flush()
+        services.hub.activate(self, on: stream, eventLoop: context.eventLoop)
+    }
+
+    // MARK: - StreamSubscriber
+
+    func receive(_ frame: BroadcastFrame) -> Bool {
+        guard !closing, let context else {
+            services.metrics.drops.increment()
+            return false
+        }
+        let bytes = useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain
+        if !context.channel.isWritable {
+            backlogBytes += bytes.readableBytes
+            if backlogBytes > services.configuration.slowConsumerCapBytes {
+                services.metrics.slowConsumerCloses.increment()
+                services.metrics.drops.increment()
+                close(.slowConsumer, reason: "outbound buffer passed \(services.configuration.slowConsumerCapBytes) bytes")
+                return false
+            }
+        }
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        if awaitingFlush { return false }
+        awaitingFlush = true
+        return true
+    }
+
+    func flushDeliveries() {
+        awaitingFlush = false
+        context?.flush()
+    }
+
+    // MARK: - Output
+
+    private func send(_ message: ServerMessage, flush: Bool = true) {
+        guard let context, !closing else { return }
+        let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(frame), promise: nil)
+        if flush { context.flush() }
+    }
+
+    private func close(_ code: CloseCode, reason: String) {
+        guard let context else { return }
+        closing = true
+        logger.debug("closing", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code.rawValue, reason: reason), promise: nil)
+    }
+
+    static func reply(to error: any Error, re: String, stream: StreamID) -> ServerMessage.ErrorReply {
+        switch error as? HubError {
+        case .streamNotFound:
+            return .init(re: re, code: .streamNotFound, message: "stream '\(stream)' does not exist (yet)")
+        case .tooManyStreams:
+            return .init(re: re, code: .internalError, message: "this gateway holds its maximum number of streams", retryAfterMilliseconds: 5_000)
+        case nil:
+            return .init(re: re, code: .internalError, message: "the gateway failed; retry")
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SessionHandler: Sendable {}

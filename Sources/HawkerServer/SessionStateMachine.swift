@@ -1,0 +1,234 @@
+import HawkerAuth
+import HawkerProtocol
+import NIOCore
+
+/// The protocol logic of one connection, without I/O: it decodes commands, tracks the
+/// connection's phase and subscriptions, enforces rates and permissions, and says what
+/// to do next. `SessionHandler` carries the actions out.
+struct SessionStateMachine {
+    struct Limits: Sendable {
+        var maxSubscriptions: Int
+        var commandsPerSecond: Int
+        var commandBurst: Int
+        var errorBudget: Int
+        var anonymousViewers: Bool
+    }
+
+    enum Phase: Equatable {
+        case awaitingConnect
+        case authenticating(id: String)
+        case connected(Principal)
+        case closed
+    }
+
+    enum Subscription: Equatable {
+        /// Asked the hub; the reply has not arrived.
+        case pending
+        case active
+        /// Unsubscribed (or closed) while pending: release it when the hub answers.
+        case cancelled
+    }
+
+    enum Action {
+        case none
+        case send(ServerMessage)
+        case sendAndClose(ServerMessage, CloseCode)
+        case close(CloseCode, reason: String)
+        case authenticate(id: String, token: String)
+        case welcome(id: String, Principal)
+        case subscribe(id: String, stream: StreamID, since: StreamPosition?, createIfMissing: Bool)
+        /// Reply `unsubscribed`; release the hub subscription when it was active.
+        case unsubscribe(id: String, stream: StreamID, release: Bool)
+        case publish(id: String, stream: StreamID, event: EventDraft)
+        case pong(id: String)
+    }
+
+    /// What to do when the hub answers a subscribe.
+    enum SubscribeCompletion: Equatable {
+        /// Send the reply and start live delivery.
+        case activate
+        /// Report the failure to the client.
+        case reportFailure
+        /// Nobody wants it any more: give the subscription back to the hub.
+        case release
+        case ignore
+    }
+
+    let sessionID: String
+    let limits: Limits
+    private(set) var phase = Phase.awaitingConnect
+    private(set) var subscriptions: [StreamID: Subscription] = [:]
+    private var commands: TokenBucket
+    private var errors: TokenBucket
+    private var rateLimitedInARow = 0
+
+    init(sessionID: String, limits: Limits) {
+        self.sessionID = sessionID
+        self.limits = limits
+        self.commands = TokenBucket(ratePerSecond: limits.commandsPerSecond, burst: limits.commandBurst)
+        self.errors = TokenBucket(ratePerSecond: 1, burst: limits.errorBudget)
+    }
+
+    var principal: Principal? {
+        if case .connected(let principal) = phase { return principal }
+        return nil
+    }
+
+    // MARK: - Input
+
+    mutating func receive(_ text: ByteBuffer, now: NIODeadline) -> Action {
+        guard phase != .closed else { return .none }
+        guard commands.take(now: now) else {
+            rateLimitedInARow += 1
+            if rateLimitedInARow > limits.commandBurst {
+                phase = .closed
+                return .close(.flood, reason: "kept sending after rate_limited")
+            }
+            return .send(.error(.init(re: nil, code: .rateLimited, message: "more than \(limits.commandsPerSecond) commands per second", retryAfterMilliseconds: commands.retryAfterMilliseconds())))
+        }
+        rateLimitedInARow = 0
+        let command: ClientCommand
+        do {
+            command = try ClientCommand.decode(text)
+        } catch {
+            return refuse(re: error.id, error.code, error.message, now: now)
+        }
+        switch phase {
+        case .awaitingConnect:
+            guard case .connect(let id, let token) = command else {
+                return refuse(re: command.id, .notConnected, "send 'connect' first", now: now)
+            }
+            if let token {
+                phase = .authenticating(id: id)
+                return .authenticate(id: id, token: token)
+            }
+            guard limits.anonymousViewers else {
+                phase = .closed
+                return .sendAndClose(.error(.init(re: id, code: .unauthorized, message: "a token is required")), .unauthorized)
+            }
+            let principal = Principal.anonymous(session: sessionID)
+            phase = .connected(principal)
+            return .welcome(id: id, principal)
+        case .authenticating:
+            return refuse(re: command.id, .notConnected, "wait for 'welcome' before sending commands", now: now)
+        case .connected(let principal):
+            return connected(command, principal: principal, now: now)
+        case .closed:
+            return .none
+        }
+    }
+
+    private mutating func connected(_ command: ClientCommand, principal: Principal, now: NIODeadline) -> Action {
+        switch command {
+        case .connect(let id, _):
+            return refuse(re: id, .alreadyConnected, "this connection is already connected", now: now)
+        case .subscribe(let id, let stream, let since):
+            guard principal.may(.read, on: stream) else {
+                return refuse(re: id, .forbidden, "your token does not allow reading stream '\(stream)'", now: now)
+            }
+            guard subscriptions[stream] == nil else {
+                return refuse(re: id, .alreadySubscribed, "already subscribed to '\(stream)'", now: now)
+            }
+            guard subscriptions.count < limits.maxSubscriptions else {
+                return refuse(re: id, .tooManySubscriptions, "at most \(limits.maxSubscriptions) subscriptions per connection", now: now)
+            }
+            subscriptions[stream] = .pending
+            return .subscribe(id: id, stream: stream, since: since, createIfMissing: principal.may(.publish, on: stream))
+        case .unsubscribe(let id, let stream):
+            switch subscriptions[stream] {
+            case .active:
+                subscriptions[stream] = nil
+                return .unsubscribe(id: id, stream: stream, release: true)
+            case .pending:
+                subscriptions[stream] = .cancelled
+                return .unsubscribe(id: id, stream: stream, release: false)
+            case .cancelled, nil:
+                return refuse(re: id, .notSubscribed, "not subscribed to '\(stream)'", now: now)
+            }
+        case .publish(let id, let stream, let event):
+            guard principal.may(.publish, on: stream) else {
+                return refuse(re: id, .forbidden, "only a host of '\(stream)' or an admin may publish to it", now: now)
+            }
+            return .publish(id: id, stream: stream, event: event)
+        case .ping(let id):
+            return .pong(id: id)
+        }
+    }
+
+    /// An error reply, or the close once the connection has spent its error budget.
+    private mutating func refuse(re: String?, _ code: ErrorCode, _ message: String, now: NIODeadline) -> Action {
+        let reply = ServerMessage.error(.init(re: re, code: code, message: message))
+        guard errors.take(now: now) else {
+            phase = .closed
+            return .sendAndClose(reply, .tooManyErrors)
+        }
+        return .send(reply)
+    }
+
+    // MARK: - Completions
+
+    mutating func authenticated(id: String, _ result: Result<Principal, AuthError>) -> Action {
+        guard phase == .authenticating(id: id) else { return .none }
+        switch result {
+        case .success(let principal):
+            phase = .connected(principal)
+            return .welcome(id: id, principal)
+        case .failure(let error):
+            phase = .closed
+            let close: CloseCode = error.code == .tokenExpired ? .tokenExpired : .unauthorized
+            return .sendAndClose(.error(.init(re: id, code: error.code, message: error.message)), close)
+        }
+    }
+
+    mutating func subscribeCompleted(_ stream: StreamID, succeeded: Bool) -> SubscribeCompletion {
+        switch subscriptions[stream] {
+        case .pending where phase != .closed:
+            if succeeded {
+                subscriptions[stream] = .active
+                return .activate
+            }
+            subscriptions[stream] = nil
+            return .reportFailure
+        case .pending, .cancelled:
+            subscriptions[stream] = nil
+            return succeeded ? .release : .ignore
+        case .active, nil:
+            return succeeded ? .release : .ignore
+        }
+    }
+
+    mutating func connectTimedOut() -> Action {
+        switch phase {
+        case .awaitingConnect, .authenticating:
+            phase = .closed
+            return .close(.connectTimeout, reason: "no connect command in time")
+        case .connected, .closed:
+            return .none
+        }
+    }
+
+    mutating func tokenExpired() -> Action {
+        guard case .connected = phase else { return .none }
+        phase = .closed
+        return .sendAndClose(.error(.init(re: nil, code: .tokenExpired, message: "the token expired; reconnect with a fresh one")), .tokenExpired)
+    }
+
+    /// Marks the session closed; returns the active subscriptions to release. Pending
+    /// ones are released when the hub answers.
+    mutating func closed() -> [StreamID] {
+        phase = .closed
+        var release: [StreamID] = []
+        for (stream, subscription) in subscriptions {
+            switch subscription {
+            case .active:
+                release.append(stream)
+                subscriptions[stream] = nil
+            case .pending:
+                subscriptions[stream] = .cancelled
+            case .cancelled:
+                break
+            }
+        }
+        return release
+    }
+}

@@ -1,0 +1,204 @@
+import NIOCore
+import NIOWebSocket
+
+/// The strict RFC 6455 layer between NIOWebSocket's frame decoder and the application.
+///
+/// Inbound it turns frames into complete, validated messages (`WebSocketMessage`);
+/// it answers pings, keeps the connection alive, runs the close handshake and fails
+/// the connection with the right close code on bad input. Outbound it passes on
+/// ready-made frames (`ByteBuffer`s, so one broadcast frame can go to many channels).
+public final class WebSocketConnectionHandler: ChannelDuplexHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias InboundOut = WebSocketMessage
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case open
+        /// We sent a close frame and wait for the peer's.
+        case closeSent
+        /// The close handshake is over (or the connection failed); only teardown remains.
+        case closed
+    }
+
+    private let configuration: WebSocketConnectionConfiguration
+    private let compression: PerMessageDeflateParameters?
+    private var assembler: WebSocketMessageAssembler
+    private var inflater: MessageInflater?
+    private var state = State.open
+    private var lastInbound = NIODeadline.now()
+    private var keepalive: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+
+    public init(configuration: WebSocketConnectionConfiguration, compression: PerMessageDeflateParameters?) {
+        self.configuration = configuration
+        self.compression = compression
+        self.assembler = WebSocketMessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compression != nil)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        scheduleKeepalive(context: context)
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state != .closed else { return }
+        lastInbound = .now()
+        switch assembler.receive(unwrapInboundIn(data)) {
+        case .needMoreFrames, .pong:
+            break
+        case .message(let kind, let payload, let compressed):
+            // After our close frame, data is read and dropped (RFC 6455 §5.5.1).
+            guard state == .open else { return }
+            deliver(kind: kind, payload: payload, compressed: compressed, context: context)
+        case .ping(let payload):
+            guard state == .open else { return }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrameHeader.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)), promise: nil)
+        case .close(let payload):
+            receivedClose(payload, context: context)
+        case .fail(let code, let reason):
+            fail(code: code, reason: reason, context: context)
+        }
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard state == .open else {
+            promise?.fail(ChannelError.outputClosed)
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let request = event as? WebSocketCloseRequest else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        startClose(code: request.code, reason: request.reason, context: context)
+        promise?.succeed()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength:
+            fail(code: 1009, reason: "frame larger than \(configuration.maxMessageBytes) bytes", context: context)
+        case .fragmentedControlFrame, .multiByteControlFrameLength:
+            fail(code: 1002, reason: "invalid control frame", context: context)
+        case .none:
+            // I/O errors: nothing left to say to the peer.
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Messages
+
+    private func deliver(kind: WebSocketMessage.Kind, payload: ByteBuffer, compressed: Bool, context: ChannelHandlerContext) {
+        var payload = payload
+        if compressed {
+            do {
+                if inflater == nil {
+                    inflater = try MessageInflater(clientNoContextTakeover: compression?.clientNoContextTakeover ?? false)
+                }
+                payload = try inflater!.inflate(payload, maxBytes: configuration.maxMessageBytes, allocator: context.channel.allocator)
+            } catch MessageInflater.Failure.tooLarge {
+                return fail(code: 1009, reason: "message larger than \(configuration.maxMessageBytes) bytes", context: context)
+            } catch {
+                return fail(code: 1007, reason: "compressed message could not be inflated", context: context)
+            }
+            if kind == .text {
+                var validator = UTF8Validator()
+                let valid = payload.withUnsafeReadableBytes { validator.feed($0) } && validator.isComplete
+                guard valid else { return fail(code: 1007, reason: "text is not valid UTF-8", context: context) }
+            }
+        }
+        context.fireChannelRead(wrapInboundOut(WebSocketMessage(kind: kind, data: payload)))
+    }
+
+    // MARK: - Closing
+
+    private func receivedClose(_ payload: WebSocketClosePayload, context: ChannelHandlerContext) {
+        switch state {
+        case .open:
+            // Echo the peer's code, then the server drops the TCP connection first (§7.1.1).
+            state = .closed
+            let frame = WebSocketFrameHeader.closeFrame(code: payload.code ?? 1000, reason: "", allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .closeSent:
+            state = .closed
+            context.close(promise: nil)
+        case .closed:
+            break
+        }
+    }
+
+    /// Starts the close handshake: our close frame now, the TCP close when the peer
+    /// answers or `closeTimeout` passes.
+    private func startClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        guard state == .open else { return }
+        state = .closeSent
+        let frame = WebSocketFrameHeader.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.closeTimeout) {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Fails the connection: a close frame with `code`, then the TCP close without
+    /// waiting for the peer.
+    private func fail(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        let wasOpen = state == .open
+        state = .closed
+        guard wasOpen else {
+            context.close(promise: nil)
+            return
+        }
+        let frame = WebSocketFrameHeader.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Keepalive
+
+    private func scheduleKeepalive(context: ChannelHandlerContext) {
+        keepalive = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.pingInterval) { [self] in
+            self.keepaliveTick(context: context)
+        }
+    }
+
+    private func keepaliveTick(context: ChannelHandlerContext) {
+        guard state == .open else { return }
+        let silence = NIODeadline.now() - lastInbound
+        if silence >= configuration.idleTimeout {
+            startClose(code: configuration.idleCloseCode, reason: "no traffic for \(silence.nanoseconds / 1_000_000_000) s", context: context)
+            return
+        }
+        if silence >= configuration.pingInterval {
+            let ping = WebSocketFrameHeader.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+        }
+        scheduleKeepalive(context: context)
+    }
+
+    private func cancelTimers() {
+        keepalive?.cancel()
+        keepalive = nil
+        closeTimer?.cancel()
+        closeTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketConnectionHandler: Sendable {}
