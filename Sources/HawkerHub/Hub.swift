@@ -10,8 +10,8 @@ import NIOCore
 public final class Hub: Sendable {
     private let loops: [any EventLoop]
     private let loopIndex: [ObjectIdentifier: Int]
-    private let shards: [NIOLoopBound<HubShard>]
-    private let fanouts: [NIOLoopBound<LoopFanout>]
+    private let shards: [NIOLoopBoundBox<HubShard>]
+    private let fanouts: [NIOLoopBoundBox<LoopFanout>]
     private let clock: @Sendable () -> Int64
     private let observer: (any HubObserver)?
 
@@ -27,8 +27,11 @@ public final class Hub: Sendable {
         precondition(!loops.isEmpty, "the hub needs at least one event loop")
         self.loops = loops
         self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
-        self.shards = loops.map { NIOLoopBound(HubShard(configuration: configuration, loopCount: loops.count, shardCount: loops.count), eventLoop: $0) }
-        self.fanouts = loops.map { NIOLoopBound(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
+        // Built off their loops (at startup), hence `makeBoxSendingValue`.
+        self.shards = loops.map {
+            NIOLoopBoundBox.makeBoxSendingValue(HubShard(configuration: configuration, loopCount: loops.count, shardCount: loops.count), eventLoop: $0)
+        }
+        self.fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
         self.clock = clock
         self.observer = observer
     }

@@ -3,7 +3,6 @@ import HawkerWebSocket
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import NIOWebSocket
 
 /// Builds each accepted connection's pipeline: optional TLS, HTTP/1.1 with the
 /// WebSocket upgrader, and after the upgrade the strict WebSocket layer with a
@@ -36,18 +35,7 @@ struct GatewayChannelInitializer: Sendable {
         }
         let policy = self.policy
         let services = self.services
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max)),
-            automaticErrorHandling: false,
-            shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(try? policy.evaluate(head).get().headers)
-            },
-            upgradePipelineHandler: { channel, head in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.configureWebSocket(channel, decision: policy.evaluate(head).get(), services: services)
-                }
-            }
-        )
+        let upgrader = WebSocketUpgrader(policy: policy, services: services)
         let aggregator = NIOHTTPServerRequestAggregator(maxContentLength: services.configuration.maxHTTPBodyBytes)
         let api = HTTPAPIHandler(services: services, policy: policy)
         // After an upgrade the HTTP-only handlers leave the pipeline.
@@ -66,25 +54,5 @@ struct GatewayChannelInitializer: Sendable {
         )
         try pipeline.addHandler(aggregator)
         try pipeline.addHandler(api)
-    }
-
-    private static func configureWebSocket(_ channel: any Channel, decision: UpgradePolicy.Decision, services: GatewayServices) throws {
-        let pipeline = channel.pipeline.syncOperations
-        // We write ready-made frames (one buffer shared by every viewer of a broadcast),
-        // so NIO's per-frame encoder is taken out.
-        let encoder = try pipeline.context(handlerType: WebSocketFrameEncoder.self)
-        pipeline.removeHandler(context: encoder, promise: nil)
-        let framer = WebSocketFramer(
-            compression: decision.compression,
-            deflater: decision.compression == nil ? nil : services.deflaters.deflater(on: channel.eventLoop),
-            minCompressBytes: services.configuration.compressionMinBytes
-        )
-        try pipeline.addHandler(WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression))
-        switch decision.endpoint {
-        case .hawker:
-            try pipeline.addHandler(SessionHandler(services: services, framer: framer))
-        case .echo:
-            try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
-        }
     }
 }

@@ -4,12 +4,12 @@ import NIOCore
 /// One `MessageDeflater` per event loop: without context takeover a deflater holds no
 /// per-connection state, so all connections on a loop share it.
 struct PerLoopDeflaters: Sendable {
-    private let deflaters: [ObjectIdentifier: NIOLoopBound<MessageDeflater>]
+    private let deflaters: [ObjectIdentifier: NIOLoopBoundBox<MessageDeflater>]
 
     init(loops: [any EventLoop], level: Int) {
-        var deflaters: [ObjectIdentifier: NIOLoopBound<MessageDeflater>] = [:]
+        var deflaters: [ObjectIdentifier: NIOLoopBoundBox<MessageDeflater>] = [:]
         for loop in loops {
-            deflaters[ObjectIdentifier(loop)] = NIOLoopBound(MessageDeflater(level: level), eventLoop: loop)
+            deflaters[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(MessageDeflater(level: level), eventLoop: loop)
         }
         self.deflaters = deflaters
     }

@@ -1,0 +1,165 @@
+import Foundation
+import HawkerHub
+import HawkerWebSocket
+import NIOCore
+
+/// The one table of configuration keys: each has a name (config file and `--set`), an
+/// environment variable (`HAWKER_` + upper-cased name, dots as underscores), a default
+/// and a description. The README's configuration table is generated from it
+/// (`hawker config`).
+public struct ConfigurationKey: Sendable {
+    public let name: String
+    public let summary: String
+    let defaultValue: @Sendable (GatewayConfiguration) -> String
+    let apply: @Sendable (inout GatewayConfiguration, String) throws(ConfigurationError) -> Void
+
+    public var environmentVariable: String {
+        "HAWKER_" + name.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    public func defaultDescription(_ configuration: GatewayConfiguration = GatewayConfiguration()) -> String {
+        defaultValue(configuration)
+    }
+}
+
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
+extension ConfigurationKey {
+    static func string(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, String> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, summary: summary, defaultValue: { $0[keyPath: path] }, apply: { $0[keyPath: path] = $1 })
+    }
+
+    static func optionalString(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, String?> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(name: name, summary: summary, defaultValue: { $0[keyPath: path] ?? "(unset)" }, apply: { $0[keyPath: path] = $1.isEmpty ? nil : $1 })
+    }
+
+    static func int(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, Int> & Sendable, range: ClosedRange<Int>) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            summary: summary,
+            defaultValue: { "\($0[keyPath: path])" },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let value = Int(text), range.contains(value) else {
+                    throw ConfigurationError(description: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+                }
+                configuration[keyPath: path] = value
+            }
+        )
+    }
+
+    static func bool(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, Bool> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            summary: summary,
+            defaultValue: { "\($0[keyPath: path])" },
+            apply: { configuration, text throws(ConfigurationError) in
+                switch text.lowercased() {
+                case "true", "1", "yes", "on": configuration[keyPath: path] = true
+                case "false", "0", "no", "off": configuration[keyPath: path] = false
+                default: throw ConfigurationError(description: "\(name) must be true or false, got '\(text)'")
+                }
+            }
+        )
+    }
+
+    /// A duration in milliseconds.
+    static func milliseconds(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, TimeAmount> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            summary: summary,
+            defaultValue: { "\($0[keyPath: path].nanoseconds / 1_000_000)" },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let value = Int64(text), (1...86_400_000).contains(value) else {
+                    throw ConfigurationError(description: "\(name) must be milliseconds in 1...86400000, got '\(text)'")
+                }
+                configuration[keyPath: path] = .milliseconds(value)
+            }
+        )
+    }
+
+    static func list(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, [String]> & Sendable) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            summary: summary,
+            defaultValue: { $0[keyPath: path].isEmpty ? "(empty)" : $0[keyPath: path].joined(separator: ",") },
+            apply: { configuration, text in
+                configuration[keyPath: path] = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+        )
+    }
+}
+
+extension GatewayConfiguration {
+    /// Every configuration key, in the order the README lists them.
+    public static let keys: [ConfigurationKey] = [
+        .string("host", "address to listen on", \.host),
+        .int("port", "TCP port (0 picks a free one)", \.port, range: 0...65_535),
+        .int("event_loops", "event-loop threads; 0 = one per core", \.eventLoops, range: 0...256),
+        .string("data_dir", "directory for the gateway's files (development secret, later the outbox)", \.dataDirectory),
+        .optionalString("tls.certificate", "PEM certificate chain; with tls.private_key turns on wss/https", \.tlsCertificatePath),
+        .optionalString("tls.private_key", "PEM private key", \.tlsPrivateKeyPath),
+        .optionalString("jwt.secret", "HS256 secret for tokens (env HAWKER_JWT_SECRET); a development one is generated when neither this nor jwt.jwks is set", \.jwtSecret),
+        .optionalString("jwt.jwks", "path of a JWKS file with RS256/ES256 public keys", \.jwksPath),
+        .int("jwt.leeway_seconds", "allowed clock skew for exp/nbf", \.jwtLeewaySeconds, range: 0...300),
+        .bool("anonymous_viewers", "let clients connect without a token as read-only viewers", \.anonymousViewers),
+        .list("allowed_origins", "comma-separated Origin allow-list for browser upgrades; empty allows any", \.allowedOrigins),
+        .int("ws.max_message_bytes", "largest inbound message (after inflation); close 1009 beyond", \.webSocket.maxMessageBytes, range: 125...(64 << 20)),
+        .milliseconds("ws.ping_interval_ms", "ping a connection silent for this long", \.webSocket.pingInterval),
+        .milliseconds("ws.idle_timeout_ms", "close (4003) a connection silent for this long", \.webSocket.idleTimeout),
+        .milliseconds("ws.close_timeout_ms", "wait this long for the peer's close frame", \.webSocket.closeTimeout),
+        .bool("compression.enabled", "negotiate permessage-deflate", \.compressionEnabled),
+        .int("compression.min_bytes", "send messages smaller than this uncompressed", \.compressionMinBytes, range: 0...(1 << 30)),
+        .int("compression.level", "zlib level, 1 (fast) ... 9 (small)", \.compressionLevel, range: 1...9),
+        .milliseconds("session.connect_timeout_ms", "close (4000) a connection that sends no connect in time", \.connectTimeout),
+        .int("session.max_subscriptions", "streams one connection may subscribe to", \.maxSubscriptions, range: 1...10_000),
+        .int("session.commands_per_second", "sustained command rate per connection", \.commandsPerSecond, range: 1...100_000),
+        .int("session.command_burst", "command burst per connection", \.commandBurst, range: 1...100_000),
+        .int("session.error_budget", "invalid commands allowed (refilled 1/s) before close 4502", \.errorBudget, range: 1...10_000),
+        .int("session.outbound_high_water_bytes", "queued bytes at which a connection counts as slow", \.outboundHighWaterBytes, range: 1_024...(1 << 30)),
+        .int("session.slow_consumer_cap_bytes", "bytes queued beyond the high water mark before close 4001", \.slowConsumerCapBytes, range: 1_024...(1 << 30)),
+        .int("max_connections", "open connections per gateway", \.maxConnections, range: 1...10_000_000),
+        .int("http.max_body_bytes", "largest HTTP request body", \.maxHTTPBodyBytes, range: 1_024...(64 << 20)),
+        .int("hub.history_size", "events kept per stream for resume", \.hub.historyCapacity, range: 1...1_000_000),
+        .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
+        .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
+        .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
+        .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
+        .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),
+        .string("log.format", "text or json", \.logFormat),
+    ]
+
+    var historyMaxAgeMillisecondsInt: Int {
+        get { Int(hub.historyMaxAgeMilliseconds) }
+        set { hub.historyMaxAgeMilliseconds = Int64(newValue) }
+    }
+
+    /// Applies settings in order of precedence: defaults < file < environment < overrides.
+    /// `file` is a flat JSON object of key names to values.
+    public static func load(fileContents: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        let byName = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
+        if let fileContents {
+            let values = try ConfigurationFile.parse(fileContents)
+            for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+                guard let key = byName[name] else { throw ConfigurationError(description: "unknown configuration key '\(name)' in the config file") }
+                try key.apply(&configuration, value)
+            }
+        }
+        for key in keys {
+            if let value = environment[key.environmentVariable] { try key.apply(&configuration, value) }
+        }
+        for (name, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            guard let key = byName[name] else { throw ConfigurationError(description: "unknown configuration key '\(name)'") }
+            try key.apply(&configuration, value)
+        }
+        guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
+            throw ConfigurationError(description: "log.format must be text or json")
+        }
+        guard (configuration.tlsCertificatePath == nil) == (configuration.tlsPrivateKeyPath == nil) else {
+            throw ConfigurationError(description: "tls.certificate and tls.private_key go together")
+        }
+        return configuration
+    }
+}

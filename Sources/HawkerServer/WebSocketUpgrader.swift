@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+import HawkerWebSocket
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The HTTP → WebSocket upgrade (RFC 6455 §4.2).
+///
+/// NIO's `NIOWebSocketServerUpgrader` always installs its per-frame encoder, which cannot
+/// be removed; Hawker writes ready-made frames (one buffer shared by all viewers of a
+/// broadcast), so it performs the handshake itself and installs only NIO's decoder.
+struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
+    let supportedProtocol = "websocket"
+    // Names listed here must also appear in `Connection`; the key and version are checked below.
+    let requiredUpgradeHeaders: [String] = []
+
+    let policy: UpgradePolicy
+    let services: GatewayServices
+
+    private static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    enum HandshakeError: Error {
+        case invalidKey
+        case unsupportedVersion
+        case refused
+    }
+
+    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+        channel.eventLoop.makeCompletedFuture {
+            let keys = upgradeRequest.headers["sec-websocket-key"]
+            guard keys.count == 1, let key = keys.first, Data(base64Encoded: key)?.count == 16 else { throw HandshakeError.invalidKey }
+            guard upgradeRequest.headers["sec-websocket-version"] == ["13"] else { throw HandshakeError.unsupportedVersion }
+            guard case .success(let decision) = policy.evaluate(upgradeRequest) else { throw HandshakeError.refused }
+            var headers = initialResponseHeaders
+            headers.add(contentsOf: decision.headers)
+            let digest = Insecure.SHA1.hash(data: Data((key + Self.guid).utf8))
+            headers.replaceOrAdd(name: "Upgrade", value: "websocket")
+            headers.replaceOrAdd(name: "Connection", value: "upgrade")
+            headers.add(name: "Sec-WebSocket-Accept", value: Data(digest).base64EncodedString())
+            return headers
+        }
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
+        let channel = context.channel
+        return channel.eventLoop.makeCompletedFuture {
+            let decision = try policy.evaluate(upgradeRequest).get()
+            let pipeline = channel.pipeline.syncOperations
+            let maxFrame = min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max))
+            try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame)))
+            try pipeline.addHandler(WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression))
+            let framer = WebSocketFramer(
+                compression: decision.compression,
+                deflater: decision.compression == nil ? nil : services.deflaters.deflater(on: channel.eventLoop),
+                minCompressBytes: services.configuration.compressionMinBytes
+            )
+            switch decision.endpoint {
+            case .hawker:
+                try pipeline.addHandler(SessionHandler(services: services, framer: framer))
+            case .echo:
+                try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
+            }
+        }
+    }
+}
