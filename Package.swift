@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "hawker", targets: ["hawker"]),
+        .executable(name: "hawker-load", targets: ["hawker-load"]),
         .library(name: "HawkerProtocol", targets: ["HawkerProtocol"]),
         .library(name: "HawkerClient", targets: ["HawkerClient"]),
         .library(name: "HawkerServer", targets: ["HawkerServer"]),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Wire protocol: message types, JSON codec, error and close codes. No I/O.
@@ -119,6 +121,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The load generator (LoadTests/): real WebSocket viewers against a running gateway.
+        .executableTarget(
+            name: "hawker-load",
+            dependencies: [
+                "HawkerClient",
+                "HawkerAuth",
+                "HawkerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "LoadTests/hawker-load",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HawkerProtocolTests",
             dependencies: ["HawkerProtocol"],
@@ -143,13 +161,18 @@ let package = Package(
         ),
         .testTarget(
             name: "HawkerAuthTests",
-            dependencies: ["HawkerAuth"],
+            dependencies: [
+                "HawkerAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HawkerServerTests",
             dependencies: [
                 "HawkerServer",
+                "HawkerHub",
+                "HawkerWebSocket",
                 "HawkerClient",
                 "HawkerAuth",
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -10,6 +10,7 @@ public struct HawkerClaims: JWTPayload, Equatable {
     public var exp: ExpirationClaim
     public var nbf: NotBeforeClaim?
     public var iat: IssuedAtClaim?
+    public var iss: IssuerClaim?
 
     public init(sub: String, role: Role, streams: [String], merchant: String? = nil, expiresAt: Date, notBefore: Date? = nil, issuedAt: Date? = nil) {
         self.sub = SubjectClaim(value: sub)

@@ -5,6 +5,8 @@ import JWTKit
 public struct TokenIssuer: Sendable {
     private let keys: JWTKeyCollection
 
+    /// `hmacSecret` must have at least `TokenVerifier.minimumSecretBytes` bytes (the
+    /// configuration checks it).
     public init(hmacSecret: String) async {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: hmacSecret), digestAlgorithm: .sha256)

@@ -10,17 +10,26 @@ public struct TokenVerifier: Sendable {
     private let clock: @Sendable () -> Date
     /// Allowed clock skew for `exp` and `nbf`, in seconds.
     private let leeway: TimeInterval
+    /// When set, tokens must carry this `iss`.
+    private let issuer: String?
 
-    public init(keys: JWTKeyCollection, leeway: TimeInterval = 0, clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(keys: JWTKeyCollection, leeway: TimeInterval = 0, issuer: String? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.keys = keys
         self.leeway = leeway
+        self.issuer = issuer
         self.clock = clock
     }
 
     /// A key collection with an HS256 secret and, optionally, the public keys of a JWKS file.
+    /// HS256 secrets shorter than the hash output are refused (RFC 7518 §3.2).
+    public static let minimumSecretBytes = 32
+
     public static func makeKeys(hmacSecret: String?, jwksJSON: String?) async throws -> JWTKeyCollection {
         let keys = JWTKeyCollection()
         if let hmacSecret {
+            guard hmacSecret.utf8.count >= minimumSecretBytes else {
+                throw AuthError(code: .unauthorized, message: "the HS256 secret must be at least \(minimumSecretBytes) bytes")
+            }
             await keys.add(hmac: HMACKey(from: hmacSecret), digestAlgorithm: .sha256)
         }
         if let jwksJSON {
@@ -36,6 +45,9 @@ public struct TokenVerifier: Sendable {
             claims = try await keys.verify(token, as: HawkerClaims.self)
         } catch {
             return .failure(.unauthorized("token is invalid: \(Self.describe(error))"))
+        }
+        if let issuer, claims.iss?.value != issuer {
+            return .failure(.unauthorized("token issuer is not '\(issuer)'"))
         }
         let now = clock()
         if claims.exp.value.addingTimeInterval(leeway) <= now {

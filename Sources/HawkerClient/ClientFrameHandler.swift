@@ -7,6 +7,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     private let mailbox: InboundMailbox<WebSocketClient.Inbound>
+    /// When set, text messages go here instead of the mailbox (load generators count
+    /// them on the event loop without queueing).
+    var textSink: (@Sendable (ByteBuffer) -> Void)?
     private var fragments: ByteBuffer?
     private var fragmentOpcode: WebSocketOpcode = .text
 
@@ -43,7 +46,9 @@ final class ClientFrameHandler: ChannelInboundHandler {
                 return
             }
             fragments = nil
-            if fragmentOpcode == .text {
+            if fragmentOpcode == .text, let textSink {
+                textSink(data)
+            } else if fragmentOpcode == .text {
                 mailbox.push(.text(String(buffer: data)))
             } else {
                 mailbox.push(.binary(data))

@@ -112,6 +112,14 @@ public final class WebSocketClient: Sendable {
         try await mailbox.next(timeout: timeout, on: channel.eventLoop, timeoutError: ClientError.timedOut)
     }
 
+    /// From now on, hands every text message to `sink` on the connection's event loop
+    /// instead of queueing it for `next()`.
+    public func divertText(to sink: @escaping @Sendable (ByteBuffer) -> Void) async throws {
+        try await channel.eventLoop.submit { [channel] in
+            try channel.pipeline.syncOperations.handler(type: ClientFrameHandler.self).textSink = sink
+        }.get()
+    }
+
     /// Sends a close frame and waits for the TCP connection to end.
     public func close(code: UInt16 = 1000) async {
         var payload = ByteBuffer()

@@ -32,7 +32,9 @@ public struct StreamState: Sendable {
         var draft = draft
         if draft.kind == .priceChanged {
             var data = draft.data
-            data["previous"] = latestByKey[draft.stateKey]?.data["price"]
+            // The last price of this product, or else its price when it was pinned.
+            let pinned = latestByKey["pinned"].flatMap { $0.kind == .productPinned && $0.data["product"] == data["product"] ? $0 : nil }
+            data["previous"] = latestByKey[draft.stateKey]?.data["price"] ?? pinned?.data["price"]
             draft = draft.withData(data)
         }
         seq += 1

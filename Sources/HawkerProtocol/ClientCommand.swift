@@ -35,70 +35,76 @@ extension ClientCommand {
         guard JSONDepthScanner.depthIsWithin(buffer.readableBytesView, limit: maxDepth) else {
             throw CommandDecodingError(id: nil, code: .badRequest, message: "JSON nests deeper than \(maxDepth) levels")
         }
-        let raw: RawCommand
+        let fields: [String: JSONValue]
         do {
-            raw = try JSONDecoder().decode(RawCommand.self, from: Data(buffer.readableBytesView))
+            // Fields are checked one by one (not by a typed Decodable), so that an
+            // ill-typed field still leaves a usable `id` for the error's `re`.
+            fields = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer.readableBytesView))
         } catch {
-            throw CommandDecodingError(id: nil, code: .badRequest, message: "frame is not a JSON object of the expected shape")
+            throw CommandDecodingError(id: nil, code: .badRequest, message: "frame is not a JSON object")
         }
-        return try raw.command()
+        return try RawCommand(fields: fields).command()
     }
 }
 
-/// Every field any command may carry; `command()` checks which ones each type needs.
-private struct RawCommand: Decodable {
-    var type: String?
-    var id: String?
-    var token: String?
-    var stream: String?
-    var since: RawPosition?
-    var event: RawEvent?
+/// The fields of a command object; `command()` checks which ones each type needs and
+/// their types.
+private struct RawCommand {
+    var fields: [String: JSONValue]
 
-    struct RawPosition: Decodable {
-        var epoch: String
-        var seq: Int64
-    }
-
-    struct RawEvent: Decodable {
-        var kind: String
-        var data: JSONValue?
+    /// A field's value; `null` counts as absent.
+    private func field(_ name: String) -> JSONValue? {
+        guard let value = fields[name], value != .null else { return nil }
+        return value
     }
 
     func command() throws(CommandDecodingError) -> ClientCommand {
-        guard let id, (1...64).contains(id.utf8.count) else {
+        // Lengths count Unicode code points (PROTOCOL.md §2).
+        guard let id = field("id")?.stringValue, (1...64).contains(id.unicodeScalars.count) else {
             throw CommandDecodingError(id: nil, code: .badRequest, message: "every command needs an 'id': a string of 1-64 characters")
         }
         func fail(_ code: ErrorCode, _ message: String) -> CommandDecodingError {
             CommandDecodingError(id: id, code: code, message: message)
         }
+        guard let type = field("type")?.stringValue else { throw fail(.badRequest, "every command needs a 'type' string") }
+        func optionalString(_ name: String) throws(CommandDecodingError) -> String? {
+            guard let value = field(name) else { return nil }
+            guard let text = value.stringValue else { throw fail(.badRequest, "'\(name)' must be a string") }
+            return text
+        }
         func streamID() throws(CommandDecodingError) -> StreamID {
-            guard let stream else { throw fail(.badRequest, "'\(type ?? "")' needs a 'stream'") }
+            guard let stream = try optionalString("stream") else { throw fail(.badRequest, "'\(type)' needs a 'stream'") }
             guard let streamID = StreamID(stream) else {
                 throw fail(.invalidStream, "stream ids are 1-64 characters of [A-Za-z0-9_.-], starting alphanumeric")
             }
             return streamID
         }
-        guard let type else { throw fail(.badRequest, "every command needs a 'type'") }
         switch type {
         case "connect":
-            return .connect(id: id, token: token)
+            return .connect(id: id, token: try optionalString("token"))
         case "subscribe":
             let stream = try streamID()
             var position: StreamPosition?
-            if let since {
-                guard since.seq >= 0, since.epoch.utf8.count <= 64 else {
+            if let since = field("since") {
+                guard let object = since.objectValue, let epoch = object["epoch"]?.stringValue, epoch.unicodeScalars.count <= 64,
+                    let seq = object["seq"]?.intValue, seq >= 0
+                else {
                     throw fail(.badRequest, "'since' needs an epoch string and a seq >= 0")
                 }
-                position = StreamPosition(epoch: since.epoch, seq: UInt64(since.seq))
+                position = StreamPosition(epoch: epoch, seq: UInt64(seq))
             }
             return .subscribe(id: id, stream: stream, since: position)
         case "unsubscribe":
             return .unsubscribe(id: id, stream: try streamID())
         case "publish":
             let stream = try streamID()
-            guard let event else { throw fail(.badRequest, "'publish' needs an 'event' {kind, data}") }
+            guard let event = field("event")?.objectValue, let kind = event["kind"]?.stringValue else {
+                throw fail(.badRequest, "'publish' needs an 'event' {kind, data}")
+            }
+            let data = event["data"]
+            if let data, data.objectValue == nil { throw fail(.badRequest, "'event.data' must be an object") }
             do {
-                return .publish(id: id, stream: stream, event: try EventDraft(kindName: event.kind, data: event.data))
+                return .publish(id: id, stream: stream, event: try EventDraft(kindName: kind, data: data))
             } catch {
                 throw fail(error.code, error.message)
             }

@@ -100,8 +100,9 @@ extension GatewayConfiguration {
         .string("data_dir", "directory for the gateway's files (development secret, later the outbox)", \.dataDirectory),
         .optionalString("tls.certificate", "PEM certificate chain; with tls.private_key turns on wss/https", \.tlsCertificatePath),
         .optionalString("tls.private_key", "PEM private key", \.tlsPrivateKeyPath),
-        .optionalString("jwt.secret", "HS256 secret for tokens (env HAWKER_JWT_SECRET); a development one is generated when neither this nor jwt.jwks is set", \.jwtSecret),
+        .optionalString("jwt.secret", "HS256 secret for tokens, at least 32 bytes; a development one is generated when neither this nor jwt.jwks is set", \.jwtSecret),
         .optionalString("jwt.jwks", "path of a JWKS file with RS256/ES256 public keys", \.jwksPath),
+        .optionalString("jwt.issuer", "required `iss` claim, when set", \.jwtIssuer),
         .int("jwt.leeway_seconds", "allowed clock skew for exp/nbf", \.jwtLeewaySeconds, range: 0...300),
         .bool("anonymous_viewers", "let clients connect without a token as read-only viewers", \.anonymousViewers),
         .list("allowed_origins", "comma-separated Origin allow-list for browser upgrades; empty allows any", \.allowedOrigins),
@@ -116,6 +117,8 @@ extension GatewayConfiguration {
         .int("session.max_subscriptions", "streams one connection may subscribe to", \.maxSubscriptions, range: 1...10_000),
         .int("session.commands_per_second", "sustained command rate per connection", \.commandsPerSecond, range: 1...100_000),
         .int("session.command_burst", "command burst per connection", \.commandBurst, range: 1...100_000),
+        .int("session.publisher_commands_per_second", "sustained command rate for host and admin connections", \.publisherCommandsPerSecond, range: 1...1_000_000),
+        .int("session.publisher_command_burst", "command burst for host and admin connections", \.publisherCommandBurst, range: 1...1_000_000),
         .int("session.error_budget", "invalid commands allowed (refilled 1/s) before close 4502", \.errorBudget, range: 1...10_000),
         .int("session.outbound_high_water_bytes", "queued bytes at which a connection counts as slow", \.outboundHighWaterBytes, range: 1_024...(1 << 30)),
         .int("session.slow_consumer_cap_bytes", "bytes queued beyond the high water mark before close 4001", \.slowConsumerCapBytes, range: 1_024...(1 << 30)),
@@ -156,6 +159,9 @@ extension GatewayConfiguration {
         }
         guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
             throw ConfigurationError(description: "log.format must be text or json")
+        }
+        if let secret = configuration.jwtSecret, secret.utf8.count < 32 {
+            throw ConfigurationError(description: "jwt.secret must be at least 32 bytes (HS256 keys shorter than the hash are weak)")
         }
         guard (configuration.tlsCertificatePath == nil) == (configuration.tlsPrivateKeyPath == nil) else {
             throw ConfigurationError(description: "tls.certificate and tls.private_key go together")

@@ -102,6 +102,11 @@ public final class Gateway: Service, Sendable {
 
     public var connectionCount: Int { services.connections.count }
 
+    /// The metrics in Prometheus text format, as `/metrics` serves them.
+    public func renderMetrics() -> String {
+        registry.emitToString()
+    }
+
     public func run() async throws {
         try await start()
         try? await gracefulShutdown()

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     /// Allowed `Origin` values for browser upgrades; empty allows any.
     public var allowedOrigins: [String] = []
     public var jwtLeewaySeconds = 0
+    /// When set, tokens must carry this `iss` claim.
+    public var jwtIssuer: String?
 
     // WebSocket transport.
     public var webSocket = WebSocketConnectionConfiguration(idleCloseCode: 4003)
@@ -34,6 +36,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxSubscriptions = 16
     public var commandsPerSecond = 20
     public var commandBurst = 50
+    public var publisherCommandsPerSecond = 1_000
+    public var publisherCommandBurst = 2_000
     /// Invalid commands a connection may send (refilled at one per second) before 4502.
     public var errorBudget = 20
     /// Writes pile up past this many bytes before a channel reports itself unwritable.

@@ -21,18 +21,22 @@ struct GatewayServices: Sendable {
             maxSubscriptions: configuration.maxSubscriptions,
             commandsPerSecond: configuration.commandsPerSecond,
             commandBurst: configuration.commandBurst,
+            publisherCommandsPerSecond: configuration.publisherCommandsPerSecond,
+            publisherCommandBurst: configuration.publisherCommandBurst,
             errorBudget: configuration.errorBudget,
             anonymousViewers: configuration.anonymousViewers
         )
     }
 
-    var welcomeLimits: ServerMessage.Limits {
-        ServerMessage.Limits(
+    /// The limits announced in `welcome`; hosts and admins get the publisher rate.
+    func welcomeLimits(for role: Role) -> ServerMessage.Limits {
+        let publisher = role == .host || role == .admin
+        return ServerMessage.Limits(
             maxMessageBytes: configuration.webSocket.maxMessageBytes,
             maxSubscriptions: configuration.maxSubscriptions,
             pingIntervalMilliseconds: configuration.webSocket.pingInterval.nanoseconds / 1_000_000,
-            commandsPerSecond: configuration.commandsPerSecond,
-            commandBurst: configuration.commandBurst
+            commandsPerSecond: publisher ? configuration.publisherCommandsPerSecond : configuration.commandsPerSecond,
+            commandBurst: publisher ? configuration.publisherCommandBurst : configuration.commandBurst
         )
     }
 

@@ -32,6 +32,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A refused upgrade arrives here first, then the request itself, which is
+        // answered with the reason (`upgradeRefusal`).
+        if error is WebSocketUpgrader.HandshakeError { return }
         // Malformed HTTP: NIO's error handler answers 400; we only drop the connection.
         context.close(promise: nil)
     }

@@ -157,7 +157,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             serverTime: services.hub.now,
             sub: principal.subject,
             role: principal.role.rawValue,
-            limits: services.welcomeLimits
+            limits: services.welcomeLimits(for: principal.role)
         )))
     }
 

@@ -10,6 +10,9 @@ struct SessionStateMachine {
         var maxSubscriptions: Int
         var commandsPerSecond: Int
         var commandBurst: Int
+        /// Hosts and admins drive a stream (stock, prices, pins) and get a larger budget.
+        var publisherCommandsPerSecond: Int = 1_000
+        var publisherCommandBurst: Int = 2_000
         var errorBudget: Int
         var anonymousViewers: Bool
     }
@@ -172,6 +175,9 @@ struct SessionStateMachine {
         switch result {
         case .success(let principal):
             phase = .connected(principal)
+            if principal.role == .host || principal.role == .admin {
+                commands = TokenBucket(ratePerSecond: limits.publisherCommandsPerSecond, burst: limits.publisherCommandBurst)
+            }
             return .welcome(id: id, principal)
         case .failure(let error):
             phase = .closed

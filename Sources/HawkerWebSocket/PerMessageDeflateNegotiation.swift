@@ -39,7 +39,9 @@ public struct PerMessageDeflateParameters: Sendable, Hashable {
         var seen = Set<String>()
         for parameter in parts.dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
-            let name = pair[0].lowercased()
+            // An empty parameter ("a; ; b", "a;=") makes the offer invalid.
+            guard let first = pair.first, !first.isEmpty else { return nil }
+            let name = first.lowercased()
             var value = pair.count > 1 ? pair[1] : nil
             if let quoted = value, quoted.count >= 2, quoted.hasPrefix("\""), quoted.hasSuffix("\"") {
                 value = String(quoted.dropFirst().dropLast())

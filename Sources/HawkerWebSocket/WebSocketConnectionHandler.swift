@@ -26,7 +26,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private var assembler: WebSocketMessageAssembler
     private var inflater: MessageInflater?
     private var state = State.open
-    private var lastInbound = NIODeadline.now()
+    /// On the event loop's clock (`eventLoop.now`), which is the one its timers run on.
+    private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var keepalive: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
 
@@ -37,6 +38,7 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        lastInbound = context.eventLoop.now
         scheduleKeepalive(context: context)
     }
 
@@ -52,7 +54,7 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closed else { return }
-        lastInbound = .now()
+        lastInbound = context.eventLoop.now
         switch assembler.receive(unwrapInboundIn(data)) {
         case .needMoreFrames, .pong:
             break
@@ -180,7 +182,7 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     private func keepaliveTick(context: ChannelHandlerContext) {
         guard state == .open else { return }
-        let silence = NIODeadline.now() - lastInbound
+        let silence = context.eventLoop.now - lastInbound
         if silence >= configuration.idleTimeout {
             startClose(code: configuration.idleCloseCode, reason: "no traffic for \(silence.nanoseconds / 1_000_000_000) s", context: context)
             return

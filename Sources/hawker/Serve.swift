@@ -47,7 +47,7 @@ struct Serve: AsyncParsableCommand {
         }
         let jwks = try configuration.jwksPath.map { try String(contentsOfFile: $0, encoding: .utf8) }
         let keys = try await TokenVerifier.makeKeys(hmacSecret: configuration.jwtSecret, jwksJSON: jwks)
-        let verifier = TokenVerifier(keys: keys, leeway: TimeInterval(configuration.jwtLeewaySeconds))
+        let verifier = TokenVerifier(keys: keys, leeway: TimeInterval(configuration.jwtLeewaySeconds), issuer: configuration.jwtIssuer)
 
         let gateway = try Gateway(configuration: configuration, verifier: verifier, logger: logger)
         var services: [any Service] = [gateway]

@@ -1,0 +1,127 @@
+import Foundation
+import HawkerAuth
+import HawkerClient
+import HawkerProtocol
+import HawkerServer
+import NIOCore
+import Testing
+
+/// Who may do what, over real sockets: each role against each command, and every way a
+/// token can be wrong.
+@Suite struct AuthEndToEndTests {
+    static let roles: [Role] = Role.allCases
+
+    @Test(arguments: roles)
+    func roleMatrixOnOwnStream(role: Role) async throws {
+        let server = try await TestGateway.start()
+        _ = try await server.publish("own", "stream.started", [:])
+        _ = try await server.publish("other", "stream.started", [:])
+        let client = try await server.client(role, streams: ["own"])
+
+        try await client.send(["type": "subscribe", "id": "1", "stream": "own"])
+        #expect(try await client.receive()["type"] == "subscribed")
+
+        try await client.send(["type": "subscribe", "id": "2", "stream": "other"])
+        let other = try await client.receive()
+        #expect(other["type"] == (role == .admin ? "subscribed" : "error"))
+        if role != .admin { #expect(other["code"] == "forbidden") }
+
+        try await client.send(["type": "publish", "id": "3", "stream": "own", "event": ["kind": "announcement", "data": ["text": "hi"]]])
+        var published = try await client.receive()
+        // A subscribed publisher may see its own event before the reply.
+        if published["type"] == "event" { published = try await client.receive() }
+        let mayPublish = role == .host || role == .admin
+        #expect(published["type"] == (mayPublish ? "published" : "error"))
+        if !mayPublish {
+            #expect(published["code"] == "forbidden")
+            #expect(published["re"] == "3")
+        }
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func hostCannotPublishToAStreamOutsideItsClaim() async throws {
+        let server = try await TestGateway.start()
+        let host = try await server.client(.host, streams: ["mine"])
+        try await host.send(["type": "publish", "id": "1", "stream": "theirs", "event": ["kind": "announcement", "data": ["text": "hi"]]])
+        let reply = try await host.receive()
+        #expect(reply["code"] == "forbidden")
+        await host.close()
+        await server.stop()
+    }
+
+    @Test func expiredTokenIsRefusedWith4501() async throws {
+        let server = try await TestGateway.start()
+        let client = try await server.open()
+        let token = try await server.issuer.issue(subject: "u", role: .viewer, streams: ["s"], ttl: 60, now: Date().addingTimeInterval(-3_600))
+        try await client.send(["type": "connect", "id": "1", "token": .string(token)])
+        let reply = try await client.receive()
+        #expect(reply["code"] == "token_expired")
+        #expect(reply["re"] == "1")
+        #expect(try await client.closeCode() == 4501)
+        await server.stop()
+    }
+
+    @Test func notYetValidTokenIsRefused() async throws {
+        let server = try await TestGateway.start()
+        let client = try await server.open()
+        let now = Date()
+        let claims = HawkerClaims(sub: "u", role: .viewer, streams: ["s"], expiresAt: now.addingTimeInterval(7_200), notBefore: now.addingTimeInterval(3_600))
+        try await client.send(["type": "connect", "id": "1", "token": .string(try await server.issuer.issue(claims))])
+        #expect(try await client.receive()["code"] == "token_expired")
+        #expect(try await client.closeCode() == 4501)
+        await server.stop()
+    }
+
+    @Test(arguments: ["bad_signature", "alg_none", "garbage", "missing"])
+    func forgedTokensAreRefusedWith4500(kind: String) async throws {
+        let server = try await TestGateway.start()
+        let valid = try await server.token(.admin, streams: ["*"])
+        let parts = valid.split(separator: ".").map(String.init)
+        let token: String?
+        switch kind {
+        case "bad_signature":
+            let other = await TokenIssuer(hmacSecret: "another-secret-entirely-0123456789")
+            token = try await other.issue(subject: "u", role: .admin, streams: ["*"], ttl: 600)
+        case "alg_none":
+            let header = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString()
+                .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            token = "\(header).\(parts[1])."
+        case "garbage":
+            token = "not.a.jwt"
+        default:
+            token = nil
+        }
+        let client = try await server.open()
+        var connect: [String: JSONValue] = ["type": "connect", "id": "1"]
+        if let token { connect["token"] = .string(token) }
+        try await client.send(connect)
+        let reply = try await client.receive()
+        #expect(reply["code"] == "unauthorized")
+        #expect(try await client.closeCode() == 4500)
+        await server.stop()
+    }
+
+    @Test func anonymousViewersReadButCannotPublish() async throws {
+        let server = try await TestGateway.start { $0.anonymousViewers = true }
+        _ = try await server.publish("open", "stream.started", [:])
+        let client = try await server.open()
+        try await client.send(["type": "connect", "id": "1"])
+        let welcome = try await client.receive()
+        #expect(welcome["type"] == "welcome")
+        #expect(welcome["user"]?.objectValue?["role"] == "viewer")
+        try await client.send(["type": "subscribe", "id": "2", "stream": "open"])
+        #expect(try await client.receive()["type"] == "subscribed")
+        try await client.send(["type": "publish", "id": "3", "stream": "open", "event": ["kind": "announcement", "data": ["text": "x"]]])
+        #expect(try await client.receive()["code"] == "forbidden")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func noConnectInTimeClosesWith4000() async throws {
+        let server = try await TestGateway.start { $0.connectTimeout = .milliseconds(100) }
+        let client = try await server.open()
+        #expect(try await client.closeCode() == 4000)
+        await server.stop()
+    }
+}

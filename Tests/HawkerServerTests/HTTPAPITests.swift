@@ -1,0 +1,121 @@
+import Foundation
+import HawkerAuth
+import HawkerClient
+import HawkerProtocol
+import HawkerServer
+import NIOCore
+import Testing
+
+/// The HTTP side: operations endpoints, the publish/read API and refused upgrades.
+@Suite struct HTTPAPITests {
+    @Test func healthReadinessAndMetrics() async throws {
+        let server = try await TestGateway.start()
+        let health = try await HTTP.request("GET", port: server.port, path: "/healthz")
+        #expect(health.status == 200)
+        #expect(health.json?["status"] as? String == "ok")
+        #expect(try await HTTP.request("GET", port: server.port, path: "/readyz").status == 200)
+        let viewer = try await server.client(.viewer, streams: ["m"])
+        let metrics = try await HTTP.request("GET", port: server.port, path: "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("hawker_connections 1"))
+        #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        await viewer.close()
+        #expect(try await HTTP.request("GET", port: server.port, path: "/nowhere").status == 404)
+        await server.stop()
+    }
+
+    @Test func publishAndReadOverHTTP() async throws {
+        let server = try await TestGateway.start()
+        let host = try await server.token(.host, streams: ["h1"])
+        let viewer = try await server.token(.viewer, streams: ["h1"])
+        let event = #"{"kind":"price.changed","data":{"product":"p1","price":1999,"currency":"EUR"}}"#
+
+        let created = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: event)
+        #expect(created.status == 201)
+        #expect(created.json?["seq"] as? Int == 1)
+        #expect(created.json?["stream"] as? String == "h1")
+
+        let state = try await HTTP.request("GET", port: server.port, path: "/v1/streams/h1", headers: ["Authorization": "Bearer \(viewer)"])
+        #expect(state.status == 200)
+        let snapshot = state.json?["snapshot"] as? [[String: Any]]
+        #expect(snapshot?.count == 1)
+        #expect(snapshot?.first?["kind"] as? String == "price.changed")
+
+        let forbidden = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(viewer)"], body: event)
+        #expect(forbidden.status == 403)
+        #expect(forbidden.errorCode == "forbidden")
+
+        let anonymous = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", body: event)
+        #expect(anonymous.status == 401)
+        #expect(anonymous.errorCode == "unauthorized")
+
+        let unknown = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"confetti","data":{}}"#)
+        #expect(unknown.status == 400)
+        #expect(unknown.errorCode == "unknown_event_kind")
+
+        let invalid = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"stock.changed","data":{"product":"p1","level":-1}}"#)
+        #expect(invalid.errorCode == "invalid_event")
+
+        let malformed = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: "{nope")
+        #expect(malformed.errorCode == "bad_request")
+
+        let missing = try await HTTP.request("GET", port: server.port, path: "/v1/streams/absent", headers: ["Authorization": "Bearer \(try await server.token(.viewer, streams: ["*"]))"])
+        #expect(missing.status == 404)
+        #expect(missing.errorCode == "stream_not_found")
+
+        let badID = try await HTTP.request("GET", port: server.port, path: "/v1/streams/bad!id", headers: ["Authorization": "Bearer \(viewer)"])
+        #expect(badID.errorCode == "invalid_stream")
+
+        let tooLarge = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: String(repeating: " ", count: 70_000) + event)
+        #expect(tooLarge.status == 413)
+        await server.stop()
+    }
+
+    @Test func eventsPublishedOverHTTPReachWebSocketViewers() async throws {
+        let server = try await TestGateway.start()
+        _ = try await server.publish("h2", "stream.started", [:])
+        let viewer = try await server.client(.viewer, streams: ["h2"])
+        try await viewer.send(["type": "subscribe", "id": "s", "stream": "h2"])
+        _ = try await viewer.receive()
+        let host = try await server.token(.host, streams: ["h2"])
+        _ = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h2/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"announcement","data":{"text":"Flash sale in 5 minutes"}}"#)
+        let event = try await viewer.receive()
+        #expect(event["kind"] == "announcement")
+        #expect(event["data"]?.objectValue?["text"] == "Flash sale in 5 minutes")
+        await viewer.close()
+        await server.stop()
+    }
+
+    @Test func upgradesAreCheckedForSubprotocolOriginAndPath() async throws {
+        let server = try await TestGateway.start { $0.allowedOrigins = ["https://shop.example"] }
+        var noSubprotocol = WebSocketClient.Options()
+        noSubprotocol.subprotocol = nil
+        await #expect(throws: WebSocketClient.ClientError.upgradeRefused) {
+            _ = try await server.open(noSubprotocol)
+        }
+        var foreign = WebSocketClient.Options()
+        foreign.origin = "https://evil.example"
+        await #expect(throws: WebSocketClient.ClientError.upgradeRefused) {
+            _ = try await server.open(foreign)
+        }
+        var allowed = WebSocketClient.Options()
+        allowed.origin = "https://shop.example"
+        let client = try await server.open(allowed)
+        await client.close()
+        var echo = WebSocketClient.Options()
+        echo.path = "/echo"
+        await #expect(throws: WebSocketClient.ClientError.upgradeRefused) {
+            _ = try await server.open(echo)
+        }
+
+        let upgrade = ["Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="]
+        let refusedOrigin = try await HTTP.request("GET", port: server.port, path: "/ws", headers: upgrade.merging(["Origin": "https://evil.example", "Sec-WebSocket-Protocol": "hawker.v1"]) { $1 })
+        #expect(refusedOrigin.status == 403)
+        #expect(refusedOrigin.errorCode == "origin_not_allowed")
+        let refusedProtocol = try await HTTP.request("GET", port: server.port, path: "/ws", headers: upgrade)
+        #expect(refusedProtocol.status == 400)
+        #expect(refusedProtocol.errorCode == "subprotocol_required")
+        #expect(try await HTTP.request("GET", port: server.port, path: "/ws").status == 426)
+        await server.stop()
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import HawkerAuth
+import HawkerClient
+import HawkerProtocol
+import NIOCore
+import Testing
+
+@testable import HawkerServer
+
+/// The session protocol logic, without sockets.
+@Suite struct SessionStateMachineTests {
+    static let limits = SessionStateMachine.Limits(maxSubscriptions: 2, commandsPerSecond: 10, commandBurst: 10, errorBudget: 2, anonymousViewers: false)
+    let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
+    private func text(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
+
+    private func connected(_ role: Role = .viewer, streams: Set<String> = ["a", "b", "c"], limits: SessionStateMachine.Limits = Self.limits) -> SessionStateMachine {
+        var machine = SessionStateMachine(sessionID: "s", limits: limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        _ = machine.authenticated(id: "1", .success(Principal(subject: "u", role: role, streams: .only(streams))))
+        return machine
+    }
+
+    @Test func connectWithTokenAuthenticatesThenWelcomes() {
+        var machine = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        guard case .authenticate(let id, let token) = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start) else {
+            Issue.record("expected authenticate")
+            return
+        }
+        #expect(id == "1" && token == "t")
+        guard case .send(.error(let early)) = machine.receive(text(#"{"type":"ping","id":"2"}"#), now: start) else {
+            Issue.record("expected an error while authenticating")
+            return
+        }
+        #expect(early.code == .notConnected)
+        let principal = Principal(subject: "u", role: .viewer, streams: .all)
+        guard case .welcome(let welcomeID, let welcomed) = machine.authenticated(id: "1", .success(principal)) else {
+            Issue.record("expected welcome")
+            return
+        }
+        #expect(welcomeID == "1" && welcomed == principal)
+        #expect(machine.principal == principal)
+    }
+
+    @Test func failedAuthenticationRepliesAndCloses() {
+        var machine = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        guard case .sendAndClose(.error(let error), let code) = machine.authenticated(id: "1", .failure(AuthError(code: .tokenExpired, message: "old"))) else {
+            Issue.record("expected sendAndClose")
+            return
+        }
+        #expect(error.code == .tokenExpired && error.re == "1")
+        #expect(code == .tokenExpired)
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func connectWithoutTokenNeedsAnonymousViewers() {
+        var strict = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        guard case .sendAndClose(_, let code) = strict.receive(text(#"{"type":"connect","id":"1"}"#), now: start) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(code == .unauthorized)
+
+        var limits = Self.limits
+        limits.anonymousViewers = true
+        var open = SessionStateMachine(sessionID: "s", limits: limits)
+        guard case .welcome(_, let principal) = open.receive(text(#"{"type":"connect","id":"1"}"#), now: start) else {
+            Issue.record("expected welcome")
+            return
+        }
+        #expect(principal.role == .viewer && principal.subject == "anon:s")
+    }
+
+    @Test func subscriptionLifecycle() {
+        var machine = connected()
+        guard case .subscribe(_, let stream, _, let create) = machine.receive(text(#"{"type":"subscribe","id":"2","stream":"a"}"#), now: start) else {
+            Issue.record("expected subscribe")
+            return
+        }
+        #expect(stream.rawValue == "a" && create == false)
+        guard case .send(.error(let twice)) = machine.receive(text(#"{"type":"subscribe","id":"3","stream":"a"}"#), now: start) else {
+            Issue.record("expected already_subscribed")
+            return
+        }
+        #expect(twice.code == .alreadySubscribed)
+        #expect(machine.subscribeCompleted(stream, succeeded: true) == .activate)
+        guard case .unsubscribe(_, _, let release) = machine.receive(text(#"{"type":"unsubscribe","id":"4","stream":"a"}"#), now: start) else {
+            Issue.record("expected unsubscribe")
+            return
+        }
+        #expect(release)
+        #expect(machine.subscriptions.isEmpty)
+    }
+
+    @Test func unsubscribeWhilePendingReleasesWhenTheHubAnswers() {
+        var machine = connected()
+        _ = machine.receive(text(#"{"type":"subscribe","id":"2","stream":"a"}"#), now: start)
+        guard case .unsubscribe(_, let stream, let release) = machine.receive(text(#"{"type":"unsubscribe","id":"3","stream":"a"}"#), now: start) else {
+            Issue.record("expected unsubscribe")
+            return
+        }
+        #expect(!release)
+        #expect(machine.subscribeCompleted(stream, succeeded: true) == .release)
+        #expect(machine.subscriptions.isEmpty)
+    }
+
+    @Test func closingReleasesActiveAndLaterPendingSubscriptions() {
+        var machine = connected()
+        _ = machine.receive(text(#"{"type":"subscribe","id":"2","stream":"a"}"#), now: start)
+        _ = machine.receive(text(#"{"type":"subscribe","id":"3","stream":"b"}"#), now: start)
+        _ = machine.subscribeCompleted(StreamID("a")!, succeeded: true)
+        #expect(machine.closed() == [StreamID("a")!])
+        #expect(machine.subscribeCompleted(StreamID("b")!, succeeded: true) == .release)
+        #expect(machine.subscribeCompleted(StreamID("b")!, succeeded: false) == .ignore)
+    }
+
+    @Test func subscriptionLimitAndPermissions() {
+        var machine = connected(.viewer, streams: ["a", "b", "c"])
+        _ = machine.receive(text(#"{"type":"subscribe","id":"1","stream":"a"}"#), now: start)
+        _ = machine.receive(text(#"{"type":"subscribe","id":"2","stream":"b"}"#), now: start)
+        guard case .send(.error(let limit)) = machine.receive(text(#"{"type":"subscribe","id":"3","stream":"c"}"#), now: start) else {
+            Issue.record("expected too_many_subscriptions")
+            return
+        }
+        #expect(limit.code == .tooManySubscriptions)
+
+        var host = connected(.host, streams: ["a"])
+        guard case .subscribe(_, _, _, let create) = host.receive(text(#"{"type":"subscribe","id":"1","stream":"a"}"#), now: start) else {
+            Issue.record("expected subscribe")
+            return
+        }
+        #expect(create, "a host may create its stream by subscribing")
+        guard case .publish = host.receive(text(#"{"type":"publish","id":"2","stream":"a","event":{"kind":"stream.ended"}}"#), now: start) else {
+            Issue.record("expected publish")
+            return
+        }
+        guard case .send(.error(let forbidden)) = host.receive(text(#"{"type":"publish","id":"3","stream":"z","event":{"kind":"stream.ended"}}"#), now: start) else {
+            Issue.record("expected forbidden")
+            return
+        }
+        #expect(forbidden.code == .forbidden && forbidden.re == "3")
+    }
+
+    @Test func rateLimitRecoversWithTimeAndFloodsClose() {
+        var limits = Self.limits
+        limits.commandBurst = 4
+        var machine = connected(limits: limits)  // connect takes the first token
+        for index in 0..<3 {
+            guard case .pong = machine.receive(text(#"{"type":"ping","id":"\#(index)"}"#), now: start) else {
+                Issue.record("expected pong \(index)")
+                return
+            }
+        }
+        guard case .send(.error(let limited)) = machine.receive(text(#"{"type":"ping","id":"x"}"#), now: start) else {
+            Issue.record("expected rate_limited")
+            return
+        }
+        #expect(limited.code == .rateLimited)
+        #expect((limited.retryAfterMilliseconds ?? 0) > 0)
+        // One token per 100 ms at 10/s.
+        guard case .pong = machine.receive(text(#"{"type":"ping","id":"y"}"#), now: start + .milliseconds(150)) else {
+            Issue.record("expected the bucket to refill")
+            return
+        }
+        var closedWith: CloseCode?
+        for _ in 0..<5 where closedWith == nil {
+            if case .close(let code, _) = machine.receive(text(#"{"type":"ping","id":"z"}"#), now: start + .milliseconds(150)) {
+                closedWith = code
+            }
+        }
+        #expect(closedWith == .flood)
+        #expect(machine.phase == .closed)
+    }
+
+    @Test func errorBudgetClosesWith4502() {
+        var machine = connected()
+        _ = machine.receive(text("{bad"), now: start)
+        _ = machine.receive(text("{bad"), now: start)
+        guard case .sendAndClose(_, let code) = machine.receive(text("{bad"), now: start) else {
+            Issue.record("expected the budget to run out")
+            return
+        }
+        #expect(code == .tooManyErrors)
+    }
+
+    @Test func connectTimeoutAndTokenExpiry() {
+        var waiting = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        guard case .close(let code, _) = waiting.connectTimedOut() else {
+            Issue.record("expected close")
+            return
+        }
+        #expect(code == .connectTimeout)
+        var machine = connected()
+        guard case .none = machine.connectTimedOut() else {
+            Issue.record("a connected session ignores the connect timeout")
+            return
+        }
+        guard case .sendAndClose(_, let expired) = machine.tokenExpired() else {
+            Issue.record("expected close on expiry")
+            return
+        }
+        #expect(expired == .tokenExpired)
+    }
+}

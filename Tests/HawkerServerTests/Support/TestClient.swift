@@ -1,0 +1,66 @@
+import Foundation
+import HawkerClient
+import HawkerProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A hawker.v1 client for tests. Every frame it receives is also appended to the file
+/// named by `HAWKER_FRAME_LOG`, so CI can validate real server output against
+/// Protocol/schemas.
+struct TestClient: Sendable {
+    let connection: HawkerConnection
+
+    var socket: WebSocketClient { connection.socket }
+
+    func send(_ object: [String: JSONValue]) async throws {
+        try await connection.send(object)
+    }
+
+    func receive() async throws -> [String: JSONValue] {
+        let message = try await connection.receive()
+        FrameLog.shared.record(message)
+        return message
+    }
+
+    /// Reads until a close frame; returns its code (messages before it are recorded).
+    func closeCode() async throws -> UInt16? {
+        while true {
+            do {
+                _ = try await receive()
+            } catch HawkerConnection.ConnectionError.closed(let code, _) {
+                return code
+            }
+        }
+    }
+
+    func close() async {
+        await socket.close()
+    }
+}
+
+final class FrameLog: Sendable {
+    static let shared = FrameLog(path: ProcessInfo.processInfo.environment["HAWKER_FRAME_LOG"])
+
+    private let handle: NIOLockedValueBox<FileHandle?>
+
+    init(path: String?) {
+        guard let path else {
+            handle = NIOLockedValueBox(nil)
+            return
+        }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        let file = FileHandle(forWritingAtPath: path)
+        file?.seekToEndOfFile()
+        handle = NIOLockedValueBox(file)
+    }
+
+    func record(_ message: [String: JSONValue]) {
+        handle.withLockedValue { file in
+            guard let file, var line = try? JSONEncoder().encode(JSONValue.object(message)) else { return }
+            line.append(UInt8(ascii: "\n"))
+            file.write(line)
+        }
+    }
+}
