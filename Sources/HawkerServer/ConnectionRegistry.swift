@@ -2,12 +2,12 @@ import HawkerWebSocket
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Counts open connections (to enforce `max_connections`) and remembers the WebSocket
-/// channels so that a graceful shutdown can close each with 1001.
+/// Counts open connections (to enforce `max_connections`) and remembers them so that a
+/// graceful shutdown can close each WebSocket with 1001 and drop idle HTTP keep-alives.
 final class ConnectionRegistry: Sendable {
     private struct State {
-        var total = 0
-        var webSockets: [ObjectIdentifier: any Channel] = [:]
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var webSockets: Set<ObjectIdentifier> = []
         var draining = false
     }
 
@@ -18,38 +18,47 @@ final class ConnectionRegistry: Sendable {
         self.limit = limit
     }
 
-    /// Admits a new TCP connection unless the limit is reached or we are draining.
-    func admit() -> Bool {
-        state.withLockedValue { state in
-            guard !state.draining, state.total < limit else { return false }
-            state.total += 1
+    /// Admits a new TCP connection unless the limit is reached or we are draining; it
+    /// leaves the registry when it closes.
+    func admit(_ channel: any Channel) -> Bool {
+        let admitted = state.withLockedValue { state in
+            guard !state.draining, state.channels.count < limit else { return false }
+            state.channels[ObjectIdentifier(channel)] = channel
             return true
         }
+        if admitted {
+            channel.closeFuture.whenComplete { [self] _ in
+                state.withLockedValue { state in
+                    state.channels[ObjectIdentifier(channel)] = nil
+                    state.webSockets.remove(ObjectIdentifier(channel))
+                }
+            }
+        }
+        return admitted
     }
 
-    func release() {
-        state.withLockedValue { $0.total -= 1 }
+    /// Marks an admitted connection as a WebSocket session.
+    func markWebSocket(_ channel: any Channel) {
+        _ = state.withLockedValue { $0.webSockets.insert(ObjectIdentifier(channel)) }
     }
 
-    func addWebSocket(_ channel: any Channel) {
-        state.withLockedValue { $0.webSockets[ObjectIdentifier(channel)] = channel }
-    }
-
-    func removeWebSocket(_ channel: any Channel) {
-        _ = state.withLockedValue { $0.webSockets.removeValue(forKey: ObjectIdentifier(channel)) }
-    }
-
-    var count: Int { state.withLockedValue { $0.total } }
+    var count: Int { state.withLockedValue { $0.channels.count } }
     var isDraining: Bool { state.withLockedValue { $0.draining } }
 
-    /// Stops admitting and asks every WebSocket to close with 1001.
+    /// Stops admitting, asks every WebSocket to close with 1001 and closes HTTP
+    /// connections (idle keep-alives would otherwise hold the drain open).
     func startDraining() {
-        let channels = state.withLockedValue { state in
+        let (webSockets, others) = state.withLockedValue { state in
             state.draining = true
-            return Array(state.webSockets.values)
+            let webSockets = state.channels.filter { state.webSockets.contains($0.key) }.map(\.value)
+            let others = state.channels.filter { !state.webSockets.contains($0.key) }.map(\.value)
+            return (webSockets, others)
         }
-        for channel in channels {
+        for channel in webSockets {
             channel.pipeline.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1001, reason: "server shutting down"), promise: nil)
+        }
+        for channel in others {
+            channel.close(promise: nil)
         }
     }
 }

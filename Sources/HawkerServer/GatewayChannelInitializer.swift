@@ -18,11 +18,10 @@ struct GatewayChannelInitializer: Sendable {
 
     func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
         let connections = services.connections
-        guard connections.admit() else {
+        guard connections.admit(channel) else {
             services.metrics.rejectedConnections.increment()
             return channel.close()
         }
-        channel.closeFuture.whenComplete { _ in connections.release() }
         return channel.eventLoop.makeCompletedFuture {
             try configure(channel)
         }

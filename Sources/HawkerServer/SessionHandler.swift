@@ -43,7 +43,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        services.connections.addWebSocket(context.channel)
+        services.connections.markWebSocket(context.channel)
         services.metrics.connections.increment()
         connectTimer = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.connectTimeout) { [self] in
             perform(machine.connectTimedOut())
@@ -72,7 +72,6 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
         }
-        services.connections.removeWebSocket(context.channel)
         services.metrics.connections.decrement()
     }
 

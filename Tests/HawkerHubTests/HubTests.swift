@@ -1,0 +1,272 @@
+import HawkerHub
+import HawkerProtocol
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// The hub on one EmbeddedEventLoop: every hop is a queued task, run by `loop.run()`.
+@Suite("Hub (one embedded loop)")
+struct HubTests {
+
+    private static let now: Int64 = 1_732_660_000_000
+
+    private func makeHub(_ loop: EmbeddedEventLoop, configuration: HubConfiguration = HubConfiguration()) -> Hub {
+        Hub(loops: [loop], configuration: configuration, clock: { Self.now })
+    }
+
+    @discardableResult
+    private func publish(_ hub: Hub, _ loop: EmbeddedEventLoop, _ draft: EventDraft, to name: String = "shop-42") throws -> PublishReceipt {
+        let future = hub.publish(draft, to: stream(name))
+        loop.run()
+        return try #require(completedResult(future)).get()
+    }
+
+    private func subscribe(
+        _ hub: Hub, _ loop: EmbeddedEventLoop, _ name: String = "shop-42", since: StreamPosition? = nil, create: Bool = false,
+        activate subscriber: RecordingSubscriber? = nil
+    ) throws -> SubscribeOutcome {
+        let future = hub.subscribe(stream(name), since: since, createIfMissing: create, on: loop)
+        loop.run()
+        let outcome = try #require(completedResult(future)).get()
+        if let subscriber { hub.activate(subscriber, on: stream(name), eventLoop: loop) }
+        return outcome
+    }
+
+    private func replayed(_ outcome: SubscribeOutcome) -> [UInt64]? {
+        if case .replay(let frames) = outcome.start { return frames.map(\.seq) }
+        return nil
+    }
+
+    // MARK: - Publish, then subscribe
+
+    @Test func publishReturnsTheReceipt() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let first = try publish(hub, loop, announcement("a"))
+        let second = try publish(hub, loop, announcement("b"))
+        #expect(first.stream == stream("shop-42"))
+        #expect(first.position.seq == 1)
+        #expect(second.position.seq == 2)
+        #expect(first.position.epoch == second.position.epoch)
+        #expect(first.position.epoch.count == 16)
+        #expect(first.timestamp == Self.now)
+    }
+
+    @Test func lateSubscriberGetsASnapshotWithTheEvents() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        try publish(hub, loop, draft(.streamStarted, ["title": "Show"]))
+        try publish(hub, loop, price("sku-1", 1799))
+        try publish(hub, loop, price("sku-1", 1499))
+        let receipt = try publish(hub, loop, announcement("hello"))
+
+        let outcome = try subscribe(hub, loop)
+        guard case .snapshot = outcome.start else {
+            Issue.record("snapshot expected")
+            return
+        }
+        #expect(outcome.position == receipt.position)
+        let snapshot = try parseJSON(try #require(outcome.snapshotJSON))
+        let ts = JSONValue.int(Self.now)
+        #expect(
+            snapshot == [
+                ["seq": 1, "ts": ts, "kind": "stream.started", "data": ["title": "Show"]],
+                ["seq": 3, "ts": ts, "kind": "price.changed", "data": ["product": "sku-1", "price": 1499, "currency": "EUR", "previous": 1799]],
+                ["seq": 4, "ts": ts, "kind": "announcement", "data": ["text": "hello"]],
+            ]
+        )
+    }
+
+    @Test func snapshotOfTheHTTPAPI() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let missing = hub.snapshot(of: stream("nope"))
+        loop.run()
+        #expect(try #require(completedResult(missing)).get() == nil)
+
+        try publish(hub, loop, announcement("x"))
+        let future = hub.snapshot(of: stream("shop-42"))
+        loop.run()
+        let result = try #require(completedResult(future))
+        let snapshot = try #require(try result.get())
+        #expect(snapshot.position.seq == 1)
+        #expect(try parseJSON(snapshot.snapshotJSON) == [["seq": 1, "ts": .int(Self.now), "kind": "announcement", "data": ["text": "x"]]])
+    }
+
+    // MARK: - Live delivery
+
+    @Test func activeSubscriberReceivesFramesInOrderWithOneFlushPerBatch() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let subscriber = RecordingSubscriber(eventLoop: loop)
+        let outcome = try subscribe(hub, loop, create: true, activate: subscriber)
+        #expect(outcome.position.seq == 0)
+
+        // Three publishes queued together: one batch.
+        let futures = (1...3).map { hub.publish(announcement("n\($0)"), to: stream("shop-42")) }
+        loop.run()
+        #expect(futures.allSatisfy { completedResult($0) != nil })
+        #expect(subscriber.seqs == [1, 2, 3])
+        #expect(subscriber.flushes == 1)
+
+        // A later publish is a batch of its own.
+        try publish(hub, loop, announcement("n4"))
+        #expect(subscriber.seqs == [1, 2, 3, 4])
+        #expect(subscriber.flushes == 2)
+
+        // The frames are complete WebSocket text frames of `event` messages.
+        let last = try #require(subscriber.frames.last)
+        #expect(last.plain.getInteger(at: last.plain.readerIndex, as: UInt8.self) == 0x81)
+        let json = try framePayload(last.plain)
+        #expect(json.objectValue?["type"] == "event")
+        #expect(json.objectValue?["seq"] == 4)
+        #expect(json.objectValue?["epoch"] == .string(outcome.position.epoch))
+        #expect(json.objectValue?["data"] == ["text": "n4"])
+    }
+
+    @Test func everySubscriberOfTheLoopGetsEveryFrame() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let subscribers = (0..<3).map { _ in RecordingSubscriber(eventLoop: loop) }
+        for subscriber in subscribers { _ = try subscribe(hub, loop, create: true, activate: subscriber) }
+        for n in 1...4 { try publish(hub, loop, announcement("n\(n)")) }
+        for subscriber in subscribers {
+            #expect(subscriber.seqs == [1, 2, 3, 4])
+            #expect(subscriber.flushes == 4)
+        }
+    }
+
+    @Test func otherStreamsAreNotDelivered() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let subscriber = RecordingSubscriber(eventLoop: loop)
+        _ = try subscribe(hub, loop, "a", create: true, activate: subscriber)
+        try publish(hub, loop, announcement("x"), to: "b")
+        #expect(subscriber.frames.isEmpty)
+        #expect(subscriber.flushes == 0)
+    }
+
+    @Test func largeEventsGetADeflatedFrame() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop, configuration: HubConfiguration(compressionMinBytes: 300))
+        let subscriber = RecordingSubscriber(eventLoop: loop)
+        _ = try subscribe(hub, loop, create: true, activate: subscriber)
+        try publish(hub, loop, announcement(String(repeating: "sale! ", count: 80)))
+        try publish(hub, loop, announcement("short"))
+        let large = try #require(subscriber.frames.first)
+        let deflated = try #require(large.deflated)
+        #expect(deflated.getInteger(at: deflated.readerIndex, as: UInt8.self) == 0xC1)  // FIN + RSV1 + text
+        #expect(deflated.readableBytes < large.plain.readableBytes)
+        #expect(subscriber.frames.last?.deflated == nil)
+    }
+
+    @Test func unsubscribeStopsDelivery() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let staying = RecordingSubscriber(eventLoop: loop)
+        let leaving = RecordingSubscriber(eventLoop: loop)
+        _ = try subscribe(hub, loop, create: true, activate: staying)
+        _ = try subscribe(hub, loop, create: true, activate: leaving)
+        try publish(hub, loop, announcement("1"))
+
+        hub.unsubscribe(leaving, from: stream("shop-42"), eventLoop: loop)
+        loop.run()
+        try publish(hub, loop, announcement("2"))
+        #expect(leaving.seqs == [1])
+        #expect(staying.seqs == [1, 2])
+
+        hub.unsubscribe(staying, from: stream("shop-42"), eventLoop: loop)
+        loop.run()
+        try publish(hub, loop, announcement("3"))
+        #expect(staying.seqs == [1, 2])
+    }
+
+    // MARK: - Missing streams and limits
+
+    @Test func subscribeToAMissingStreamWithoutCreate() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let future = hub.subscribe(stream("nope"), since: nil, createIfMissing: false, on: loop)
+        loop.run()
+        let result = try #require(completedResult(future))
+        #expect(throws: HubError.streamNotFound) { try result.get() }
+
+        // Nor was it created.
+        let snapshot = hub.snapshot(of: stream("nope"))
+        loop.run()
+        #expect(try #require(completedResult(snapshot)).get() == nil)
+    }
+
+    @Test func subscribeToAMissingStreamWithCreate() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let outcome = try subscribe(hub, loop, "new-show", create: true)
+        guard case .snapshot = outcome.start else {
+            Issue.record("snapshot expected")
+            return
+        }
+        #expect(outcome.position.seq == 0)
+        #expect(try parseJSON(try #require(outcome.snapshotJSON)) == [])
+
+        // The first event continues the same epoch.
+        let receipt = try publish(hub, loop, announcement("hi"), to: "new-show")
+        #expect(receipt.position == StreamPosition(epoch: outcome.position.epoch, seq: 1))
+    }
+
+    @Test func maxStreamsIsEnforced() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop, configuration: HubConfiguration(maxStreams: 2))
+        try publish(hub, loop, announcement("x"), to: "one")
+        _ = try subscribe(hub, loop, "two", create: true)
+
+        let refused = hub.publish(announcement("x"), to: stream("three"))
+        loop.run()
+        let publishResult = try #require(completedResult(refused))
+        #expect(throws: HubError.tooManyStreams) { try publishResult.get() }
+
+        let refusedSubscribe = hub.subscribe(stream("three"), since: nil, createIfMissing: true, on: loop)
+        loop.run()
+        let subscribeResult = try #require(completedResult(refusedSubscribe))
+        #expect(throws: HubError.tooManyStreams) { try subscribeResult.get() }
+
+        // Existing streams still work.
+        #expect(try publish(hub, loop, announcement("y"), to: "one").position.seq == 2)
+        #expect(try publish(hub, loop, announcement("y"), to: "two").position.seq == 1)
+    }
+
+    // MARK: - Resume
+
+    @Test func resumeWithSinceGetsExactlyTheMissedFrames() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        let subscriber = RecordingSubscriber(eventLoop: loop)
+        let first = try subscribe(hub, loop, create: true, activate: subscriber)
+        for n in 1...3 { try publish(hub, loop, announcement("n\(n)")) }
+        #expect(subscriber.seqs == [1, 2, 3])
+
+        // The connection drops after seq 3; events 4...6 happen while it is away.
+        hub.unsubscribe(subscriber, from: stream("shop-42"), eventLoop: loop)
+        loop.run()
+        for n in 4...6 { try publish(hub, loop, announcement("n\(n)")) }
+
+        let resumed = RecordingSubscriber(eventLoop: loop)
+        let since = StreamPosition(epoch: first.position.epoch, seq: 3)
+        let outcome = try subscribe(hub, loop, since: since, activate: resumed)
+        #expect(replayed(outcome) == [4, 5, 6])
+        #expect(outcome.snapshotJSON == nil)
+        #expect(outcome.position.seq == 6)
+
+        // Live events continue right after the replay.
+        try publish(hub, loop, announcement("n7"))
+        #expect(resumed.seqs == [7])
+    }
+
+    @Test func resumeWithAForeignEpochGetsASnapshot() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        for n in 1...2 { try publish(hub, loop, announcement("n\(n)")) }
+        let outcome = try subscribe(hub, loop, since: StreamPosition(epoch: "0000000000000000", seq: 1))
+        #expect(replayed(outcome) == nil)
+        #expect(outcome.snapshotJSON != nil)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import HawkerHub
+import HawkerProtocol
+import NIOCore
+
+func stream(_ raw: String) -> StreamID {
+    StreamID(raw)!
+}
+
+func draft(_ kind: EventKind, _ data: [String: JSONValue]) -> EventDraft {
+    try! EventDraft(kind: kind, data: data)
+}
+
+func announcement(_ text: String) -> EventDraft {
+    draft(.announcement, ["text": .string(text)])
+}
+
+func price(_ product: String, _ amount: Int64) -> EventDraft {
+    draft(.priceChanged, ["product": .string(product), "price": .int(amount), "currency": "EUR"])
+}
+
+func parseJSON(_ buffer: ByteBuffer) throws -> JSONValue {
+    try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+}
+
+/// The JSON payload of a server text frame (header stripped).
+func framePayload(_ frame: ByteBuffer) throws -> JSONValue {
+    var frame = frame
+    let second = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self)! & 0x7F
+    frame.moveReaderIndex(forwardBy: second < 126 ? 2 : (second == 126 ? 4 : 10))
+    return try parseJSON(frame)
+}
+
+/// The result of a future that has already completed on the current (embedded) loop.
+func completedResult<T>(_ future: EventLoopFuture<T>) -> Result<T, any Error>? {
+    var result: Result<T, any Error>?
+    future.assumeIsolated().whenComplete { result = $0 }
+    return result
+}
+
+/// Records what a hub delivers. Everything runs on `eventLoop`.
+final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private(set) var frames: [BroadcastFrame] = []
+    private(set) var flushes = 0
+    /// Frames received since the last flush.
+    private(set) var unflushed = 0
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    var seqs: [UInt64] { frames.map(\.seq) }
+
+    func receive(_ frame: BroadcastFrame) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        frames.append(frame)
+        unflushed += 1
+        return unflushed == 1
+    }
+
+    func flushDeliveries() {
+        eventLoop.preconditionInEventLoop()
+        flushes += 1
+        unflushed = 0
+    }
+}

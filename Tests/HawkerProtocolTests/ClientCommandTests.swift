@@ -1,0 +1,198 @@
+import HawkerProtocol
+import Testing
+
+@Suite("ClientCommand.decode")
+struct ClientCommandTests {
+
+    // MARK: - Every command
+
+    @Test func connectWithToken() throws {
+        let command = try decode(#"{"type":"connect","id":"c1","token":"abc.def.ghi"}"#)
+        #expect(command == .connect(id: "c1", token: "abc.def.ghi"))
+        #expect(command.id == "c1")
+    }
+
+    @Test func connectWithoutToken() throws {
+        #expect(try decode(#"{"type":"connect","id":"c1"}"#) == .connect(id: "c1", token: nil))
+    }
+
+    @Test func subscribeWithoutSince() throws {
+        let command = try decode(#"{"type":"subscribe","id":"s1","stream":"shop-42"}"#)
+        #expect(command == .subscribe(id: "s1", stream: stream("shop-42"), since: nil))
+    }
+
+    @Test func subscribeWithSince() throws {
+        let command = try decode(#"{"type":"subscribe","id":"s2","stream":"shop-42","since":{"epoch":"3f9a1c07d2b84e65","seq":5}}"#)
+        #expect(command == .subscribe(id: "s2", stream: stream("shop-42"), since: StreamPosition(epoch: "3f9a1c07d2b84e65", seq: 5)))
+    }
+
+    @Test func subscribeWithSinceZero() throws {
+        let command = try decode(#"{"type":"subscribe","id":"s2","stream":"a","since":{"epoch":"e","seq":0}}"#)
+        #expect(command == .subscribe(id: "s2", stream: stream("a"), since: StreamPosition(epoch: "e", seq: 0)))
+    }
+
+    @Test func unsubscribe() throws {
+        #expect(try decode(#"{"type":"unsubscribe","id":"u1","stream":"shop-42"}"#) == .unsubscribe(id: "u1", stream: stream("shop-42")))
+    }
+
+    @Test func publish() throws {
+        let command = try decode(
+            #"{"type":"publish","id":"p7","stream":"shop-42","event":{"kind":"price.changed","data":{"product":"sku-1042","price":1499,"currency":"EUR"}}}"#
+        )
+        let expected = try EventDraft(kind: .priceChanged, data: ["product": "sku-1042", "price": 1499, "currency": "EUR"])
+        #expect(command == .publish(id: "p7", stream: stream("shop-42"), event: expected))
+        guard case .publish(_, _, let event) = command else {
+            Issue.record("not a publish: \(command)")
+            return
+        }
+        #expect(event.kind == .priceChanged)
+        #expect(event.stateKey == "price:sku-1042")
+        #expect(event.data["price"] == .int(1499))
+    }
+
+    @Test func ping() throws {
+        #expect(try decode(#"{"type":"ping","id":"k1"}"#) == .ping(id: "k1"))
+    }
+
+    @Test func unknownTopLevelFieldsAreIgnored() throws {
+        #expect(try decode(#"{"type":"ping","id":"k1","extra":[1,2,{"x":null}]}"#) == .ping(id: "k1"))
+    }
+
+    @Test func idOfSixtyFourCharactersIsAccepted() throws {
+        let id = String(repeating: "x", count: 64)
+        #expect(try decode(#"{"type":"ping","id":"\#(id)"}"#) == .ping(id: id))
+    }
+
+    @Test func idLengthCountsCodePointsNotBytes() throws {
+        // PROTOCOL.md §2: string lengths are Unicode code points.
+        let id = String(repeating: "é", count: 64)
+        #expect(try decode(#"{"type":"ping","id":"\#(id)"}"#) == .ping(id: id))
+    }
+
+    // MARK: - Frames without a usable id: bad_request, no re
+
+    @Test(arguments: [
+        "{nope",
+        "",
+        #"{"type":"ping","id":"k1""#,
+    ])
+    func malformedJSON(_ text: String) throws {
+        let error = try #require(decodeError(text))
+        #expect(error.code == .badRequest)
+        #expect(error.id == nil)
+    }
+
+    @Test(arguments: ["[1,2,3]", "42", #""ping""#, "null", "true"])
+    func nonObject(_ text: String) throws {
+        let error = try #require(decodeError(text))
+        #expect(error.code == .badRequest)
+        #expect(error.id == nil)
+    }
+
+    @Test(arguments: [
+        #"{"type":"ping"}"#,
+        #"{"type":"ping","id":null}"#,
+        #"{"type":"ping","id":""}"#,
+        #"{"type":"ping","id":17}"#,
+        #"{"type":"ping","id":["k1"]}"#,
+    ])
+    func missingOrIllTypedID(_ text: String) throws {
+        let error = try #require(decodeError(text))
+        #expect(error.code == .badRequest)
+        #expect(error.id == nil)
+    }
+
+    @Test func idTooLong() throws {
+        let id = String(repeating: "x", count: 65)
+        let error = try #require(decodeError(#"{"type":"ping","id":"\#(id)"}"#))
+        #expect(error.code == .badRequest)
+        #expect(error.id == nil)
+    }
+
+    @Test func nestedDeeperThanMaxDepth() throws {
+        let depth = ClientCommand.maxDepth  // the outer object is level 1
+        let within = #"{"type":"ping","id":"k1","x":"# + String(repeating: "[", count: depth - 1) + String(repeating: "]", count: depth - 1) + "}"
+        #expect(try decode(within) == .ping(id: "k1"))
+
+        let deeper = #"{"type":"ping","id":"k1","x":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
+        let error = try #require(decodeError(deeper))
+        #expect(error.code == .badRequest)
+        #expect(error.id == nil)
+    }
+
+    @Test func hugeNestingIsRefusedWithoutRecursing() throws {
+        let text = String(repeating: "[", count: 100_000)
+        let error = try #require(decodeError(text))
+        #expect(error.code == .badRequest)
+    }
+
+    // MARK: - Frames with a usable id: the error carries it
+
+    @Test(arguments: [#"{"id":"x1"}"#, #"{"id":"x1","type":null}"#, #"{"id":"x1","type":7}"#])
+    func missingOrIllTypedType(_ text: String) throws {
+        let error = try #require(decodeError(text))
+        #expect(error.code == .badRequest)
+        #expect(error.id == "x1")
+    }
+
+    @Test func unknownType() throws {
+        let error = try #require(decodeError(#"{"type":"dance","id":"d1"}"#))
+        #expect(error.code == .unknownCommand)
+        #expect(error.id == "d1")
+    }
+
+    @Test func unknownTypeIsReportedBeforeIllTypedFields() throws {
+        // PROTOCOL.md §9: unknown_command (3) comes before a bad field (5).
+        let error = try #require(decodeError(#"{"type":"dance","id":"d1","stream":42}"#))
+        #expect(error.code == .unknownCommand)
+        #expect(error.id == "d1")
+    }
+
+    @Test(arguments: ["subscribe", "unsubscribe", "publish"])
+    func missingStream(_ type: String) throws {
+        let error = try #require(decodeError(#"{"type":"\#(type)","id":"s1"}"#))
+        #expect(error.code == .badRequest)
+        #expect(error.id == "s1")
+    }
+
+    @Test(arguments: ["subscribe", "unsubscribe", "publish"])
+    func illTypedStream(_ type: String) throws {
+        // Vector 11: {"type":"subscribe","id":"s2","stream":42} → bad_request with re.
+        let error = try #require(decodeError(#"{"type":"\#(type)","id":"s2","stream":42}"#))
+        #expect(error.code == .badRequest)
+        #expect(error.id == "s2")
+    }
+
+    @Test(arguments: [
+        "subscribe|-bad", "subscribe|has space", "subscribe|", "unsubscribe|shop/42", "publish|_x",
+        "subscribe|" + String(repeating: "a", count: 65),
+    ])
+    func invalidStreamID(_ spec: String) throws {
+        let parts = spec.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+        let text = #"{"type":"\#(parts[0])","id":"s1","stream":"\#(parts[1])","event":{"kind":"stream.ended","data":{}}}"#
+        let error = try #require(decodeError(text))
+        #expect(error.code == .invalidStream)
+        #expect(error.id == "s1")
+    }
+
+    @Test func illTypedToken() throws {
+        let error = try #require(decodeError(#"{"type":"connect","id":"c1","token":42}"#))
+        #expect(error.code == .badRequest)
+        #expect(error.id == "c1")
+    }
+
+    @Test(arguments: [
+        #"{"epoch":"0000000000000000","seq":-1}"#,
+        #"{"epoch":"0000000000000000","seq":1.5}"#,
+        #"{"epoch":"0000000000000000","seq":"3"}"#,
+        #"{"epoch":"0000000000000000"}"#,
+        #"{"seq":3}"#,
+        #"{"epoch":7,"seq":3}"#,
+        #""3f9a1c07d2b84e65:5""#,
+    ])
+    func badSince(_ since: String) throws {
+        let error = try #require(decodeError(#"{"type":"subscribe","id":"s3","stream":"shop-42","since":\#(since)}"#))
+        #expect(error.code == .badRequest)
+        #expect(error.id == "s3")
+    }
+}

@@ -1,0 +1,153 @@
+import HawkerProtocol
+import NIOCore
+import Testing
+
+@Suite("ServerMessage.encode")
+struct ServerMessageEncodingTests {
+
+    private let epoch = "3f9a1c07d2b84e65"
+
+    private func event(seq: UInt64, ts: Int64, _ kind: EventKind, _ data: [String: JSONValue]) throws -> StreamEvent {
+        StreamEvent(stream: stream("shop-42"), epoch: epoch, seq: seq, timestamp: ts, draft: try EventDraft(kind: kind, data: data))
+    }
+
+    @Test func welcome() throws {
+        let limits = ServerMessage.Limits(maxMessageBytes: 65_536, maxSubscriptions: 16, pingIntervalMilliseconds: 20_000, commandsPerSecond: 20, commandBurst: 40)
+        let message = ServerMessage.welcome(
+            .init(re: "c1", session: "k3v9q2", serverTime: 1_732_660_000_123, sub: "viewer-9", role: "viewer", limits: limits)
+        )
+        let json = try parseObject(message.encode())
+        #expect(json["type"] == "welcome")
+        #expect(json["re"] == "c1")
+        #expect(json["protocol"] == "hawker.v1")
+        #expect(json["session"] == "k3v9q2")
+        #expect(json["server_time"] == .int(1_732_660_000_123))
+        #expect(json["user"] == ["sub": "viewer-9", "role": "viewer"])
+        #expect(
+            json["limits"] == [
+                "max_message_bytes": 65_536, "max_subscriptions": 16, "ping_interval_ms": 20_000, "commands_per_second": 20, "command_burst": 40,
+            ]
+        )
+        #expect(json.count == 7)
+    }
+
+    @Test func subscribedWithSnapshotSplice() throws {
+        let events = [
+            try event(seq: 1, ts: 1_000, .streamStarted, ["title": "Spring \"tea\" tasting"]),
+            try event(seq: 7, ts: 7_000, .priceChanged, ["product": "sku-1042", "price": 1499, "currency": "EUR", "previous": 1799]),
+        ]
+        let snapshot = StreamEvent.encodeSnapshot(events)
+        let message = ServerMessage.subscribed(
+            .init(re: "s1", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 7), recovered: false, snapshotJSON: snapshot, replayed: nil)
+        )
+        let json = try parseObject(message.encode())
+        #expect(json["type"] == "subscribed")
+        #expect(json["re"] == "s1")
+        #expect(json["stream"] == "shop-42")
+        #expect(json["epoch"] == .string(epoch))
+        #expect(json["seq"] == 7)
+        #expect(json["recovered"] == false)
+        #expect(json["replayed"] == nil)
+        #expect(
+            json["snapshot"] == [
+                ["seq": 1, "ts": 1_000, "kind": "stream.started", "data": ["title": "Spring \"tea\" tasting"]],
+                ["seq": 7, "ts": 7_000, "kind": "price.changed", "data": ["product": "sku-1042", "price": 1499, "currency": "EUR", "previous": 1799]],
+            ]
+        )
+        #expect(json.count == 7)
+    }
+
+    @Test func subscribedWithEmptySnapshot() throws {
+        let message = ServerMessage.subscribed(
+            .init(re: "s1", stream: stream("a"), position: StreamPosition(epoch: epoch, seq: 0), recovered: false, snapshotJSON: StreamEvent.encodeSnapshot([]), replayed: nil)
+        )
+        let json = try parseObject(message.encode())
+        #expect(json["snapshot"] == [])
+        #expect(json["seq"] == 0)
+    }
+
+    @Test func snapshotSpliceDoesNotConsumeTheSharedBuffer() throws {
+        let snapshot = StreamEvent.encodeSnapshot([try event(seq: 1, ts: 1, .streamEnded, [:])])
+        let subscribed = ServerMessage.Subscribed(re: "s1", stream: stream("a"), position: StreamPosition(epoch: epoch, seq: 1), recovered: false, snapshotJSON: snapshot, replayed: nil)
+        let first = ServerMessage.subscribed(subscribed).encode()
+        let second = ServerMessage.subscribed(subscribed).encode()
+        #expect(try parseObject(first) == parseObject(second))
+        #expect(snapshot.readableBytes > 0)
+        #expect(try parseObject(second)["snapshot"] == [["seq": 1, "ts": 1, "kind": "stream.ended", "data": [:]]])
+    }
+
+    @Test func subscribedRecovered() throws {
+        let message = ServerMessage.subscribed(
+            .init(re: "s2", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 9), recovered: true, snapshotJSON: nil, replayed: 3)
+        )
+        let json = try parseObject(message.encode())
+        #expect(json["recovered"] == true)
+        #expect(json["replayed"] == 3)
+        #expect(json["snapshot"] == nil)
+        #expect(json["seq"] == 9)
+        #expect(json.count == 7)
+    }
+
+    @Test func unsubscribed() throws {
+        let json = try parseObject(ServerMessage.unsubscribed(re: "u1", stream: stream("shop-42")).encode())
+        #expect(json == ["type": "unsubscribed", "re": "u1", "stream": "shop-42"])
+    }
+
+    @Test func published() throws {
+        let receipt = PublishReceipt(stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 7), timestamp: 1_732_660_064_500)
+        let json = try parseObject(ServerMessage.published(re: "p7", receipt: receipt).encode())
+        #expect(
+            json == [
+                "type": "published", "re": "p7", "stream": "shop-42", "epoch": .string(epoch), "seq": 7, "ts": .int(1_732_660_064_500),
+            ]
+        )
+    }
+
+    @Test func pong() throws {
+        let json = try parseObject(ServerMessage.pong(re: "k1", serverTime: 1_732_660_070_000).encode())
+        #expect(json == ["type": "pong", "re": "k1", "server_time": .int(1_732_660_070_000)])
+    }
+
+    @Test func errorWithEverything() throws {
+        let json = try parseObject(
+            ServerMessage.error(.init(re: "p9", code: .rateLimited, message: "more than 20 commands per second", retryAfterMilliseconds: 250)).encode()
+        )
+        #expect(
+            json == [
+                "type": "error", "re": "p9", "code": "rate_limited", "message": "more than 20 commands per second", "retry_after_ms": 250,
+            ]
+        )
+    }
+
+    @Test func errorOmitsNilFields() throws {
+        let json = try parseObject(ServerMessage.error(.init(re: nil, code: .badRequest, message: "frame is not a JSON object")).encode())
+        #expect(json == ["type": "error", "code": "bad_request", "message": "frame is not a JSON object"])
+        #expect(json["re"] == nil)
+        #expect(json["retry_after_ms"] == nil)
+    }
+
+    @Test func event() throws {
+        let pushed = try event(seq: 8, ts: 1_732_660_090_000, .announcement, ["text": "Free shipping / 10 min! ünïcödé"])
+        let json = try parseObject(ServerMessage.event(pushed).encode())
+        #expect(
+            json == [
+                "type": "event", "stream": "shop-42", "epoch": .string(epoch), "seq": 8, "ts": .int(1_732_660_090_000),
+                "kind": "announcement", "data": ["text": "Free shipping / 10 min! ünïcödé"],
+            ]
+        )
+        #expect(json["id"] == nil)
+        #expect(json["re"] == nil)
+    }
+
+    @Test func slashesAreNotEscaped() throws {
+        let pushed = try event(seq: 1, ts: 1, .productPinned, ["product": "sku-1", "image_url": "https://cdn.example.com/p.jpg"])
+        let text = String(buffer: ServerMessage.event(pushed).encode())
+        #expect(text.contains("https://cdn.example.com/p.jpg"))
+    }
+
+    @Test func encodesIntoTheGivenAllocator() {
+        let buffer = ServerMessage.pong(re: "k", serverTime: 0).encode(allocator: ByteBufferAllocator())
+        #expect(buffer.readableBytes > 0)
+        #expect(buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == UInt8(ascii: "{"))
+    }
+}

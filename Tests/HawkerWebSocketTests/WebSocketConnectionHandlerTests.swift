@@ -1,0 +1,274 @@
+import HawkerWebSocket
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Testing
+
+@Suite("WebSocketConnectionHandler")
+struct WebSocketConnectionHandlerTests {
+
+    private static let configuration = WebSocketConnectionConfiguration(
+        maxMessageBytes: 1_000,
+        pingInterval: .seconds(10),
+        idleTimeout: .seconds(30),
+        idleCloseCode: 4003,
+        closeTimeout: .seconds(5)
+    )
+
+    private func makeChannel(
+        configuration: WebSocketConnectionConfiguration = Self.configuration,
+        compression: PerMessageDeflateParameters? = nil
+    ) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handler: WebSocketConnectionHandler(configuration: configuration, compression: compression))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        return channel
+    }
+
+    /// The next frame the handler wrote, parsed.
+    private func nextFrame(_ channel: EmbeddedChannel) throws -> ParsedFrame? {
+        guard let buffer = try channel.readOutbound(as: ByteBuffer.self) else { return nil }
+        return try #require(ParsedFrame(buffer))
+    }
+
+    /// Whether the channel has closed. EmbeddedChannel completes its close future in a
+    /// task on its loop, so run the loop's ready tasks first.
+    private func isClosed(_ channel: EmbeddedChannel) -> Bool {
+        channel.embeddedEventLoop.run()
+        var closed = false
+        channel.closeFuture.assumeIsolated().whenComplete { _ in closed = true }
+        return closed
+    }
+
+    // MARK: - Control frames
+
+    @Test func pingIsAnsweredWithPongOfTheSamePayload() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.ping, [1, 2, 3, 4, 5]))
+        let pong = try #require(try nextFrame(channel))
+        #expect(pong.opcode == 0xA)
+        #expect(pong.fin)
+        #expect(pong.payload == [1, 2, 3, 4, 5])
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test func pongIsSwallowed() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.pong, [7]))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test func peerCloseIsEchoedAndTheChannelClosed() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.connectionClose, closePayload(1000, Array("done".utf8))))
+        let close = try #require(try nextFrame(channel))
+        #expect(close.opcode == 0x8)
+        #expect(close.closeCode == 1000)
+        #expect(isClosed(channel))
+        #expect(!channel.isActive)
+    }
+
+    @Test func peerCloseWithoutCodeIsAnsweredWith1000() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.connectionClose, []))
+        #expect(try nextFrame(channel)?.closeCode == 1000)
+        #expect(isClosed(channel))
+    }
+
+    // MARK: - Failures
+
+    @Test func protocolErrorClosesWith1002() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.text, Array("hi".utf8), masked: false))
+        let close = try #require(try nextFrame(channel))
+        #expect(close.opcode == 0x8)
+        #expect(close.closeCode == 1002)
+        #expect(isClosed(channel))
+        #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
+    }
+
+    @Test func invalidUTF8ClosesWith1007() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.text, [0x61, 0xFF]))
+        #expect(try nextFrame(channel)?.closeCode == 1007)
+        #expect(isClosed(channel))
+    }
+
+    @Test func oversizedMessageClosesWith1009() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.binary, [UInt8](repeating: 0, count: 1_001)))
+        #expect(try nextFrame(channel)?.closeCode == 1009)
+        #expect(isClosed(channel))
+    }
+
+    @Test func invalidFrameLengthFromTheDecoderClosesWith1009() throws {
+        let channel = try makeChannel()
+        channel.pipeline.fireErrorCaught(NIOWebSocketError.invalidFrameLength)
+        #expect(try nextFrame(channel)?.closeCode == 1009)
+        #expect(isClosed(channel))
+    }
+
+    @Test func fragmentedControlFrameFromTheDecoderClosesWith1002() throws {
+        let channel = try makeChannel()
+        channel.pipeline.fireErrorCaught(NIOWebSocketError.fragmentedControlFrame)
+        #expect(try nextFrame(channel)?.closeCode == 1002)
+        #expect(isClosed(channel))
+    }
+
+    // MARK: - Server-initiated close
+
+    @Test func closeRequestSendsCloseAndWaitsForThePeer() throws {
+        let channel = try makeChannel()
+        try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1001, reason: "draining")).wait()
+        let close = try #require(try nextFrame(channel))
+        #expect(close.closeCode == 1001)
+        #expect(close.closeReason == "draining")
+        #expect(channel.isActive)
+
+        // Data after our close frame is read and dropped; writes are refused.
+        try channel.writeInbound(clientFrame(.text, "late"))
+        #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
+        #expect(throws: ChannelError.outputClosed) { try channel.writeAndFlush(ByteBuffer(string: "x")).wait() }
+        #expect(channel.isActive)
+
+        try channel.writeInbound(clientFrame(.connectionClose, closePayload(1001)))
+        #expect(isClosed(channel))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)  // no second close frame
+    }
+
+    @Test func closeRequestTimesOutWithoutThePeersClose() throws {
+        let channel = try makeChannel()
+        try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 4001, reason: "slow")).wait()
+        #expect(try nextFrame(channel)?.closeCode == 4001)
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        #expect(isClosed(channel))
+    }
+
+    @Test func secondCloseRequestIsIgnored() throws {
+        let channel = try makeChannel()
+        try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1001, reason: "")).wait()
+        try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1000, reason: "")).wait()
+        #expect(try nextFrame(channel)?.closeCode == 1001)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(isClosed(channel))
+    }
+
+    // MARK: - Keepalive
+
+    @Test func pingAfterSilenceThenIdleClose() throws {
+        let channel = try makeChannel()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))  // t = 10 s
+        let ping = try #require(try nextFrame(channel))
+        #expect(ping.opcode == 0x9)
+        #expect(ping.payload.isEmpty)
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))  // t = 20 s
+        #expect(try nextFrame(channel)?.opcode == 0x9)
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))  // t = 30 s: idle
+        let close = try #require(try nextFrame(channel))
+        #expect(close.opcode == 0x8)
+        #expect(close.closeCode == 4003)
+        #expect(channel.isActive)  // the close handshake runs
+
+        channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+        #expect(isClosed(channel))
+    }
+
+    @Test func trafficKeepsTheConnectionQuiet() throws {
+        let channel = try makeChannel()
+        for _ in 0..<10 {
+            channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+            try channel.writeInbound(clientFrame(.pong, []))
+        }
+        // 90 s, never 10 s of silence: no ping, no close.
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(channel.isActive)
+        _ = try channel.finish()
+    }
+
+    @Test func aPongResetsTheIdleClock() throws {
+        let channel = try makeChannel()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))  // pings at 10 and 20
+        #expect(try nextFrame(channel)?.opcode == 0x9)
+        #expect(try nextFrame(channel)?.opcode == 0x9)
+        try channel.writeInbound(clientFrame(.pong, []))  // heard at t = 20
+        channel.embeddedEventLoop.advanceTime(by: .seconds(20))  // t = 40: silent for 20 s
+        #expect(try nextFrame(channel)?.opcode == 0x9)  // tick at 30: 10 s silent
+        #expect(try nextFrame(channel)?.opcode == 0x9)  // tick at 40: 20 s silent
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))  // t = 50: silent for 30 s
+        #expect(try nextFrame(channel)?.closeCode == 4003)
+    }
+
+    // MARK: - Messages
+
+    @Test func textMessageIsPassedOn() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.text, #"{"type":"ping","id":"k1"}"#))
+        let message = try #require(try channel.readInbound(as: WebSocketMessage.self))
+        #expect(message.kind == .text)
+        #expect(String(buffer: message.data) == #"{"type":"ping","id":"k1"}"#)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    @Test func fragmentedMessageIsPassedOnWhole() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(clientFrame(.text, "ab", fin: false))
+        #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
+        try channel.writeInbound(clientFrame(.continuation, "cd"))
+        #expect(String(buffer: try #require(try channel.readInbound(as: WebSocketMessage.self)).data) == "abcd")
+        _ = try channel.finish()
+    }
+
+    @Test func compressedMessageIsInflated() throws {
+        let channel = try makeChannel(compression: PerMessageDeflateParameters())
+        let text = String(repeating: #"{"type":"ping","id":"k1"} "#, count: 20) + "é€😀"
+        let compressed = try MessageDeflater().compress(ByteBuffer(string: text), windowBits: 15, allocator: channel.allocator)
+        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        let message = try #require(try channel.readInbound(as: WebSocketMessage.self))
+        #expect(message.kind == .text)
+        #expect(String(buffer: message.data) == text)
+
+        // A second message through the same inflater.
+        let again = try MessageDeflater().compress(ByteBuffer(string: "again"), windowBits: 15, allocator: channel.allocator)
+        try channel.writeInbound(clientFrame(.text, bytes(again), rsv1: true))
+        #expect(String(buffer: try #require(try channel.readInbound(as: WebSocketMessage.self)).data) == "again")
+        _ = try channel.finish()
+    }
+
+    @Test func compressedMessageInflatingPastTheLimitClosesWith1009() throws {
+        let channel = try makeChannel(compression: PerMessageDeflateParameters())
+        let compressed = try MessageDeflater().compress(ByteBuffer(repeating: UInt8(ascii: "a"), count: 5_000), windowBits: 15, allocator: channel.allocator)
+        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        #expect(try nextFrame(channel)?.closeCode == 1009)
+        #expect(isClosed(channel))
+    }
+
+    @Test func compressedInvalidUTF8ClosesWith1007() throws {
+        let channel = try makeChannel(compression: PerMessageDeflateParameters())
+        let compressed = try MessageDeflater().compress(ByteBuffer(bytes: [0x61, 0xED, 0xA0, 0x80]), windowBits: 15, allocator: channel.allocator)
+        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        #expect(try nextFrame(channel)?.closeCode == 1007)
+        #expect(isClosed(channel))
+    }
+
+    @Test func outboundBuffersPassThrough() throws {
+        let channel = try makeChannel()
+        let frame = WebSocketFrameHeader.textFrame(ByteBuffer(string: "hello"), allocator: channel.allocator)
+        try channel.writeAndFlush(frame).wait()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == frame)
+        _ = try channel.finish()
+    }
+}
