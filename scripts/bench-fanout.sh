@@ -5,6 +5,7 @@
 # allocator calls per delivery measured under valgrind's callgrind.
 #
 #   scripts/bench-fanout.sh            # RUNS=3 VIEWERS=1000 by default
+#   ONLY_ALLOCATIONS=1 scripts/bench-fanout.sh   # just the allocation count
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
@@ -22,12 +23,13 @@ serve() {
         --set event_loops=1 --set log.level=warning --set session.publisher_commands_per_second=1000000 \
         --set session.publisher_command_burst=1000000 >"$out/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+    for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
     echo "server did not start" >&2; exit 1
 }
 
 stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 
+if [ "${ONLY_ALLOCATIONS:-0}" != 1 ]; then
 # rate (events/s) x events: 100/s is one message per flush per viewer; 2000/s
 # offers 2M deliveries/s, more than one core can write, so writes batch.
 for scenario in "100 1000" "2000 6000"; do
@@ -56,23 +58,38 @@ for rate in (100, 2000):
     lost = sum(r["expected"] - r["delivered"] for r in rs)
     print(f"| {rate} | {rs[0]['expected']} | {med('deliveriesPerSecond'):,.0f} | {med('serverCPUMicrosecondsPerDelivery'):.2f} | {pct(50)/1000:.1f} ms | {pct(99)/1000:.1f} ms | {pct(99.9)/1000:.1f} ms | {lost} | {len(rs)} |")
 PY
+fi
 
-# Allocations: callgrind counts every call into the allocator, whoever makes it.
-# Counters are zeroed once the viewers are connected and dumped after the last
-# delivery, so the count covers publishing and fan-out only.
-if command -v valgrind >/dev/null; then
-    rm -f "$out"/callgrind.out.*
-    serve valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" --collect-atstart=yes
+# Allocations: uprobes on libc's allocator entry points count every call the
+# gateway makes (perf stat -p), whoever the caller. Counting starts once the
+# viewers are connected and runs for the publishing window, so it covers
+# publishing and fan-out (and two idle seconds). valgrind 3.19 cannot read
+# Swift 6.3 binaries, hence perf.
+libc=$(ldd .build/release/hawker | awk '/libc.so.6/ {print $3}')
+events=()
+for fn in malloc calloc realloc posix_memalign aligned_alloc; do
+    perf probe -q -x "$libc" "$fn" 2>/dev/null || true
+    events+=("-e" "probe_libc:$fn")
+done
+if perf stat "${events[@]}" true >/dev/null 2>&1; then
+    serve taskset -c 0
+    rm -f "$out/mallocs.perf"
     taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers "$viewers" \
-        --events 100 --rate 5 --payload 100 \
-        --before-publish "callgrind_control -z $server >/dev/null" \
-        --after-delivery "callgrind_control -d $server >/dev/null" \
-        --json "$out/mallocs.json" >"$out/mallocs.txt" 2>&1 || true
+        --events 1000 --rate 100 --payload 100 --server-pid "$server" \
+        --json "$out/mallocs.json" >"$out/mallocs.txt" 2>&1 &
+    load=$!
+    until grep -q "publishing" "$out/mallocs.txt" 2>/dev/null; do sleep 0.05; done
+    # 10 s of publishing at 100/s, plus slack for the last deliveries.
+    perf stat "${events[@]}" -x, -o "$out/mallocs.perf" -p "$server" -- sleep 12
+    wait "$load" || true
     stop
-    # The first dump (".1") is the one taken right after the last delivery.
-    dump=$(ls "$out"/callgrind.out.*.1 2>/dev/null | head -1)
-    delivered=$(python3 -c "import json;print(json.load(open('$out/mallocs.json'))['delivered'])")
-    python3 scripts/count_mallocs.py "$dump" "$delivered"
+    python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+calls = sum(int(line.split(",")[0]) for line in open(f"{out}/mallocs.perf") if "probe_libc" in line and line.split(",")[0].isdigit())
+delivered = json.load(open(f"{out}/mallocs.json"))["delivered"]
+print(f"allocator calls {calls} for {delivered} deliveries: {calls / delivered:.4f} per delivery")
+PY
 else
-    echo "valgrind not installed: no allocation count"
+    echo "perf uprobes unavailable: no allocation count"
 fi

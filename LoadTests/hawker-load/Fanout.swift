@@ -23,8 +23,6 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "Event-loop threads of the generator.") var threads = 1
     @Option(help: "Concurrent handshakes while connecting viewers.") var connectConcurrency = 64
     @Option(help: "Write the result as JSON to this file.") var json: String?
-    @Option(help: "Shell command run after the viewers are connected, before publishing (e.g. callgrind_control -z PID).") var beforePublish: String?
-    @Option(help: "Shell command run after the last delivery (e.g. callgrind_control -d PID).") var afterDelivery: String?
 
     func run() async throws {
         guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
@@ -74,7 +72,6 @@ struct Fanout: AsyncParsableCommand {
             next = batch.upperBound
         }
         try await publisher.socket.divertText { _ in }
-        if let beforePublish { try Self.shell(beforePublish) }
         let before = serverPid.flatMap(ProcessStats.read)
 
         log("publishing \(events) events at \(rate)/s, \(payload) B of text each")
@@ -99,7 +96,6 @@ struct Fanout: AsyncParsableCommand {
             try await Task.sleep(nanoseconds: 20_000_000)
         }
         let after = serverPid.flatMap(ProcessStats.read)
-        if let afterDelivery { try Self.shell(afterDelivery) }
         let result = stats.snapshot
         let seconds = Double(Int64(result.lastDeliveryNanos) - Int64(start.uptimeNanoseconds)) / 1e9
         let report = FanoutReport(
@@ -123,14 +119,6 @@ struct Fanout: AsyncParsableCommand {
         await publisher.socket.abort()
         try await group.shutdownGracefully()
         if result.delivered != expected || result.reordered > 0 { throw ExitCode(1) }
-    }
-
-    private static func shell(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        try process.run()
-        process.waitUntilExit()
     }
 
     private func log(_ message: String) {
