@@ -22,7 +22,9 @@ struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             fields[key] = value.description
         }
-        guard var line = try? JSONEncoder().encode(fields) else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        guard var line = try? encoder.encode(fields) else { return }
         line.append(UInt8(ascii: "\n"))
         FileHandle.standardError.write(line)
     }

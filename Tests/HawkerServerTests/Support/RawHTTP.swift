@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Sends a hand-written HTTP/1.1 request over a plain TCP connection and reads one
 /// response (head and Content-Length body). For requests an HTTP library would rewrite,
@@ -16,12 +17,20 @@ enum RawHTTP {
         case noResponse
     }
 
-    static func exchange(port: Int, _ request: String) async throws -> Response {
+    /// With `tls`, the connection is TLS without certificate verification (tests use a
+    /// self-signed certificate).
+    static func exchange(port: Int, tls: Bool = false, _ request: String) async throws -> Response {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promise = loop.makePromise(of: String.self)
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        let context = tls ? try NIOSSLContext(configuration: configuration) : nil
         let channel = try await ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
                 }
             }
