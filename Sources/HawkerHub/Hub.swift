@@ -105,7 +105,8 @@ public final class Hub: Sendable {
         let index = index(of: eventLoop)
         fanouts[index].value.remove(subscriber, from: stream)
         let shard = shards[homeIndex(of: stream)]
-        loops[homeIndex(of: stream)].execute { shard.value.detach(stream, loopIndex: index) }
+        let clock = self.clock
+        loops[homeIndex(of: stream)].execute { shard.value.detach(stream, loopIndex: index, now: clock()) }
     }
 
     // MARK: - Reading

@@ -6,6 +6,10 @@ public struct HubConfiguration: Sendable {
     public var historyMaxAgeMilliseconds: Int64
     /// Streams one gateway holds at once.
     public var maxStreams: Int
+    /// When `maxStreams` is reached, a stream without subscribers and without events for
+    /// this long is dropped to make room (its history goes; a later resume gets a
+    /// snapshot with a new epoch).
+    public var idleStreamMilliseconds: Int64
     /// Compress broadcast frames of at least this many bytes once for every viewer
     /// that negotiated permessage-deflate; nil turns broadcast compression off.
     public var compressionMinBytes: Int?
@@ -16,12 +20,14 @@ public struct HubConfiguration: Sendable {
         historyCapacity: Int = 1_000,
         historyMaxAgeMilliseconds: Int64 = 300_000,
         maxStreams: Int = 100_000,
+        idleStreamMilliseconds: Int64 = 3_600_000,
         compressionMinBytes: Int? = 512,
         compressionLevel: Int = 1
     ) {
         self.historyCapacity = historyCapacity
         self.historyMaxAgeMilliseconds = historyMaxAgeMilliseconds
         self.maxStreams = maxStreams
+        self.idleStreamMilliseconds = idleStreamMilliseconds
         self.compressionMinBytes = compressionMinBytes
         self.compressionLevel = compressionLevel
     }

@@ -11,6 +11,10 @@ final class HubShard {
         var loopRefs: [Int]
         /// The encoded snapshot, until the next event changes it.
         var snapshotJSON: ByteBuffer?
+        /// The last event, subscribe or unsubscribe (milliseconds since the Unix epoch).
+        var lastActivity: Int64
+
+        var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
     }
 
     private var streams: [StreamID: HostedStream] = [:]
@@ -30,7 +34,7 @@ final class HubShard {
     var streamCount: Int { streams.count }
 
     func publish(_ draft: EventDraft, to stream: StreamID, now: Int64) throws(HubError) -> (StreamEvent, BroadcastFrame, [Int]) {
-        try withStream(stream, create: true) { hosted in
+        try withStream(stream, create: true, now: now) { hosted in
             let (event, frame) = hosted.state.append(draft, now: now, frame: self.frame)
             hosted.snapshotJSON = nil
             let loops = hosted.loopRefs.indices.filter { hosted.loopRefs[$0] > 0 }
@@ -39,7 +43,7 @@ final class HubShard {
     }
 
     func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, create: Bool, now: Int64) throws(HubError) -> SubscribeOutcome {
-        try withStream(stream, create: create) { hosted in
+        try withStream(stream, create: create, now: now) { hosted in
             hosted.loopRefs[loopIndex] += 1
             let start = hosted.state.start(since: since, now: now)
             var snapshot: ByteBuffer?
@@ -48,32 +52,44 @@ final class HubShard {
         }
     }
 
-    func detach(_ stream: StreamID, loopIndex: Int) {
+    func detach(_ stream: StreamID, loopIndex: Int, now: Int64) {
         guard var hosted = streams[stream] else { return }
         hosted.loopRefs[loopIndex] = max(0, hosted.loopRefs[loopIndex] - 1)
+        hosted.lastActivity = now
         streams[stream] = hosted
     }
 
     func snapshot(of stream: StreamID) -> StreamSnapshot? {
         guard streams[stream] != nil else { return nil }
-        return try? withStream(stream, create: false) { hosted in
+        return try? withStream(stream, create: false, now: nil) { hosted in
             StreamSnapshot(position: hosted.state.position, snapshotJSON: Self.snapshotJSON(of: &hosted, allocator: allocator))
         }
     }
 
-    private func withStream<T>(_ stream: StreamID, create: Bool, _ body: (inout HostedStream) -> T) throws(HubError) -> T {
+    /// `now` is nil for reads, which do not count as activity.
+    private func withStream<T>(_ stream: StreamID, create: Bool, now: Int64?, _ body: (inout HostedStream) -> T) throws(HubError) -> T {
         if streams[stream] == nil {
             guard create else { throw .streamNotFound }
-            guard streams.count < maxStreams else { throw .tooManyStreams }
+            guard streams.count < maxStreams || evictIdleStream(now: now ?? 0) else { throw .tooManyStreams }
             let state = StreamState(
                 stream: stream,
                 epoch: RandomID.hex16(),
                 historyCapacity: configuration.historyCapacity,
                 historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
             )
-            streams[stream] = HostedStream(state: state, loopRefs: Array(repeating: 0, count: loopCount))
+            streams[stream] = HostedStream(state: state, loopRefs: Array(repeating: 0, count: loopCount), lastActivity: now ?? 0)
         }
+        if let now { streams[stream]!.lastActivity = now }
         return body(&streams[stream]!)
+    }
+
+    /// Drops the stream idle longest, if one has no subscribers and has been idle for
+    /// `idleStreamMilliseconds`. Scans only when the shard is full.
+    private func evictIdleStream(now: Int64) -> Bool {
+        let idle = streams.filter { !$0.value.hasSubscribers && now - $0.value.lastActivity >= configuration.idleStreamMilliseconds }
+        guard let oldest = idle.min(by: { $0.value.lastActivity < $1.value.lastActivity }) else { return false }
+        streams[oldest.key] = nil
+        return true
     }
 
     private static func snapshotJSON(of hosted: inout HostedStream, allocator: ByteBufferAllocator) -> ByteBuffer {

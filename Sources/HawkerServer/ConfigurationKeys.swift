@@ -127,11 +127,17 @@ extension GatewayConfiguration {
         .int("hub.history_size", "events kept per stream for resume", \.hub.historyCapacity, range: 1...1_000_000),
         .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
+        .int("hub.idle_stream_ms", "at max_streams, a stream idle this long with no subscribers makes room", \.idleStreamMillisecondsInt, range: 1_000...604_800_000),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
         .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
         .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),
         .string("log.format", "text or json", \.logFormat),
     ]
+
+    var idleStreamMillisecondsInt: Int {
+        get { Int(hub.idleStreamMilliseconds) }
+        set { hub.idleStreamMilliseconds = Int64(newValue) }
+    }
 
     var historyMaxAgeMillisecondsInt: Int {
         get { Int(hub.historyMaxAgeMilliseconds) }
