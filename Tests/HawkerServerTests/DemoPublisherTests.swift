@@ -1,0 +1,32 @@
+import HawkerHub
+import HawkerProtocol
+import HawkerServer
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+/// `serve --demo` fills a `demo` stream with valid events of every common kind.
+@Suite struct DemoPublisherTests {
+    @Test func theDemoStreamGetsACatalogAndKeepsMoving() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let hub = Hub(loops: Array(group.makeIterator()))
+        let demo = DemoPublisher(broker: InProcessBroker(hub: hub), interval: .milliseconds(1), logger: Logger(label: "demo.test"))
+        let task = Task { try await demo.run() }
+        // Bounded wait for the opening events plus a few ticks; not a timing assertion.
+        var seq: UInt64 = 0
+        for _ in 0..<2_000 where seq < 12 {
+            seq = try await hub.snapshot(of: DemoPublisher.stream).get()?.position.seq ?? 0
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        task.cancel()
+        _ = try? await task.value
+        let snapshot = try #require(try await hub.snapshot(of: DemoPublisher.stream).get())
+        #expect(snapshot.position.seq >= 12)
+        let text = String(buffer: snapshot.snapshotJSON)
+        for kind in ["stream.started", "price.changed", "stock.changed", "product.pinned"] {
+            #expect(text.contains(kind))
+        }
+        try await group.shutdownGracefully()
+    }
+}
