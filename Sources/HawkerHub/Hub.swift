@@ -104,9 +104,10 @@ public final class Hub: Sendable {
     public func unsubscribe(_ subscriber: any StreamSubscriber, from stream: StreamID, eventLoop: any EventLoop) {
         let index = index(of: eventLoop)
         fanouts[index].value.remove(subscriber, from: stream)
-        let shard = shards[homeIndex(of: stream)]
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
         let clock = self.clock
-        loops[homeIndex(of: stream)].execute { shard.value.detach(stream, loopIndex: index, now: clock()) }
+        loops[home].execute { shard.value.detach(stream, loopIndex: index, now: clock()) }
     }
 
     // MARK: - Reading

@@ -155,7 +155,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 .json(.created, #"{"stream":"\#(stream)","epoch":"\#(receipt.position.epoch)","seq":\#(receipt.position.seq),"ts":\#(receipt.timestamp)}"#)
             }
             .recover { error in
-                let reply = SessionHandler.reply(to: error, re: "", stream: stream)
+                let reply = ServerMessage.ErrorReply(failure: error, re: nil, stream: stream)
                 return .error(reply.code == .internalError ? .serviceUnavailable : .notFound, reply.code, reply.message)
             }
     }

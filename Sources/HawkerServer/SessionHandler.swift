@@ -134,7 +134,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                     case .success(let receipt):
                         send(.published(re: id, receipt: receipt))
                     case .failure(let error):
-                        send(.error(Self.reply(to: error, re: id, stream: stream)))
+                        send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 }
         }
@@ -161,7 +161,10 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     private func subscribe(id: String, stream: StreamID, since: StreamPosition?, create: Bool, context: ChannelHandlerContext) {
-        services.hub.subscribe(stream, since: since, createIfMissing: create, on: context.eventLoop)
+        // Kept apart from `context`: a session that closed while the hub was answering
+        // has no context any more but must still give the subscription back.
+        let eventLoop = context.eventLoop
+        services.hub.subscribe(stream, since: since, createIfMissing: create, on: eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 let outcome = try? result.get()
@@ -172,12 +175,10 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                     startDelivery(id: id, stream: stream, outcome: outcome, context: context)
                 case .reportFailure:
                     if case .failure(let error) = result {
-                        send(.error(Self.reply(to: error, re: id, stream: stream)))
+                        send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 case .release:
-                    if let context = self.context {
-                        services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
-                    }
+                    services.hub.unsubscribe(self, from: stream, eventLoop: eventLoop)
                 case .ignore:
                     break
                 }
@@ -242,17 +243,6 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         closing = true
         logger.debug("closing", metadata: ["code": "\(code)", "reason": "\(reason)"])
         context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code.rawValue, reason: reason), promise: nil)
-    }
-
-    static func reply(to error: any Error, re: String, stream: StreamID) -> ServerMessage.ErrorReply {
-        switch error as? HubError {
-        case .streamNotFound:
-            return .init(re: re, code: .streamNotFound, message: "stream '\(stream)' does not exist (yet)")
-        case .tooManyStreams:
-            return .init(re: re, code: .internalError, message: "this gateway holds its maximum number of streams", retryAfterMilliseconds: 5_000)
-        case nil:
-            return .init(re: re, code: .internalError, message: "the gateway failed; retry")
-        }
     }
 }
 

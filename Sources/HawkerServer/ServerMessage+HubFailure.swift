@@ -1,0 +1,17 @@
+import HawkerHub
+import HawkerProtocol
+
+extension ServerMessage.ErrorReply {
+    /// The wire error for a failed publish or subscribe, for WebSocket replies and HTTP
+    /// bodies alike.
+    init(failure error: any Error, re: String?, stream: StreamID) {
+        switch error as? HubError {
+        case .streamNotFound:
+            self.init(re: re, code: .streamNotFound, message: "stream '\(stream)' does not exist (yet)")
+        case .tooManyStreams:
+            self.init(re: re, code: .internalError, message: "this gateway holds its maximum number of streams", retryAfterMilliseconds: 5_000)
+        case nil:
+            self.init(re: re, code: .internalError, message: "the gateway failed; retry")
+        }
+    }
+}
