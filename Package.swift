@@ -54,11 +54,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The live-commerce domain, without I/O: catalog, flash sales, chat moderation,
+        // question and intent aggregation. Value types driven by an injected clock.
+        .target(
+            name: "HawkerCommerce",
+            dependencies: ["HawkerProtocol"],
+            swiftSettings: swiftSettings
+        ),
         // Streams, history, snapshots and per-event-loop fan-out behind a Broker seam.
         .target(
             name: "HawkerHub",
             dependencies: [
                 "HawkerProtocol",
+                "HawkerCommerce",
                 "HawkerWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -80,6 +88,7 @@ let package = Package(
                 "HawkerProtocol",
                 "HawkerWebSocket",
                 "HawkerHub",
+                "HawkerCommerce",
                 "HawkerAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -145,6 +154,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HawkerCommerceTests",
+            dependencies: ["HawkerCommerce", "HawkerProtocol"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HawkerWebSocketTests",
             dependencies: [
                 "HawkerWebSocket",
@@ -156,6 +171,7 @@ let package = Package(
             name: "HawkerHubTests",
             dependencies: [
                 "HawkerHub",
+                "HawkerCommerce",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -174,6 +190,7 @@ let package = Package(
             dependencies: [
                 "HawkerServer",
                 "HawkerHub",
+                "HawkerCommerce",
                 "HawkerWebSocket",
                 "HawkerClient",
                 "HawkerAuth",

@@ -7,6 +7,10 @@ public enum Permission: Sendable, Hashable {
     case read
     /// Publish events to a stream (and create it by doing so).
     case publish
+    /// Chat, ask and upvote questions, signal purchase intents: reading, by a signed-in user.
+    case interact
+    /// Moderate the chat and answer questions.
+    case moderate
 }
 
 extension Principal {
@@ -18,6 +22,10 @@ extension Principal {
             return true
         case .publish:
             return role == .host
+        case .interact:
+            return !isAnonymous && role != .orderService
+        case .moderate:
+            return role == .host || role == .moderator
         }
     }
 }

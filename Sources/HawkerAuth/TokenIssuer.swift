@@ -18,9 +18,9 @@ public struct TokenIssuer: Sendable {
     }
 
     /// A token for `subject` with `role` on `streams`, valid from now for `ttl` seconds.
-    public func issue(subject: String, role: Role, streams: [String], merchant: String? = nil, ttl: TimeInterval, now: Date = Date()) async throws -> String {
+    public func issue(subject: String, role: Role, streams: [String], merchant: String? = nil, name: String? = nil, ttl: TimeInterval, now: Date = Date()) async throws -> String {
         // NumericDate in whole seconds, which every JWT library reads.
         let issued = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        return try await issue(HawkerClaims(sub: subject, role: role, streams: streams, merchant: merchant, expiresAt: issued.addingTimeInterval(ttl.rounded()), issuedAt: issued))
+        return try await issue(HawkerClaims(sub: subject, role: role, streams: streams, merchant: merchant, name: name, expiresAt: issued.addingTimeInterval(ttl.rounded()), issuedAt: issued))
     }
 }

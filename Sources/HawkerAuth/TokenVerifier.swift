@@ -67,6 +67,7 @@ public struct TokenVerifier: Sendable {
                 role: role,
                 streams: scope,
                 merchant: claims.merchant,
+                name: claims.name.map { String($0.prefix(64)) },
                 expiresAt: Int64(claims.exp.value.timeIntervalSince1970 * 1000)
             )
         )

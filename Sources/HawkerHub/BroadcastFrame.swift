@@ -1,19 +1,27 @@
 import NIOCore
 
-/// One event, framed once for every viewer: the complete WebSocket frame (header and
-/// JSON payload in one buffer) and, when compression is on and pays, a deflated frame
+/// One event or push, framed once for every viewer: the complete WebSocket frame (header
+/// and JSON payload in one buffer) and, when compression is on and pays, a deflated frame
 /// valid for every connection that negotiated permessage-deflate with a full window.
 public struct BroadcastFrame: Sendable {
+    /// The event's seq; 0 for pushes (chat, questions.top, presence, ...).
     public let seq: UInt64
     public let plain: ByteBuffer
     public let deflated: ByteBuffer?
+    /// State (events, counters) has a key: a backed-up viewer keeps only the latest frame
+    /// per key. Keyless frames (chat batches) are dropped for it and counted.
+    public let coalescingKey: String?
+    /// Messages the frame carries (a chat batch's length), for the `gap` notice.
+    public let itemCount: Int
     /// When the event was sequenced (monotonic), for publish-to-write latency.
     public let sequencedAt: NIODeadline
 
-    public init(seq: UInt64, plain: ByteBuffer, deflated: ByteBuffer?, sequencedAt: NIODeadline = .now()) {
+    public init(seq: UInt64, plain: ByteBuffer, deflated: ByteBuffer?, coalescingKey: String?, itemCount: Int = 1, sequencedAt: NIODeadline = .now()) {
         self.seq = seq
         self.plain = plain
         self.deflated = deflated
+        self.coalescingKey = coalescingKey
+        self.itemCount = itemCount
         self.sequencedAt = sequencedAt
     }
 }

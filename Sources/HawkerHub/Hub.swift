@@ -1,12 +1,14 @@
 import struct Foundation.Date
+import HawkerCommerce
 import HawkerProtocol
 import NIOCore
 
 /// The streams of this gateway and the fan-out of their events.
 ///
 /// Each stream lives on one home event loop (its shard), where events are sequenced,
-/// framed once and recorded. Subscribers are kept per event loop; a broadcast makes one
-/// hop to each loop that has subscribers and is written there to all of them.
+/// framed once and recorded, and where its room (catalog, chat, questions, intents)
+/// runs. Subscribers are kept per event loop; a broadcast makes one hop to each loop
+/// that has subscribers and is written there to all of them.
 public final class Hub: Sendable {
     private let loops: [any EventLoop]
     private let loopIndex: [ObjectIdentifier: Int]
@@ -28,10 +30,14 @@ public final class Hub: Sendable {
         self.loops = loops
         self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         // Built off their loops (at startup), hence `makeBoxSendingValue`.
+        let fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
+        self.fanouts = fanouts
         self.shards = loops.map {
-            NIOLoopBoundBox.makeBoxSendingValue(HubShard(configuration: configuration, loopCount: loops.count, shardCount: loops.count), eventLoop: $0)
+            NIOLoopBoundBox.makeBoxSendingValue(
+                HubShard(configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, clock: clock),
+                eventLoop: $0
+            )
         }
-        self.fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
         self.clock = clock
         self.observer = observer
     }
@@ -59,21 +65,14 @@ public final class Hub: Sendable {
     /// Sequences `draft` on the stream's home loop, records it and fans it out to every
     /// loop with subscribers. Creates the stream on its first event.
     public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
-        let home = homeIndex(of: stream)
-        let shard = shards[home]
-        let fanouts = self.fanouts
-        let loops = self.loops
-        let clock = self.clock
-        let observer = self.observer
-        return loops[home].submit {
-            let (event, frame, targets) = try shard.value.publish(draft, to: stream, now: clock())
-            observer?.published()
-            for index in targets {
-                let fanout = fanouts[index]
-                loops[index].execute { fanout.value.deliver(frame, to: stream) }
-            }
-            return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
-        }
+        let shard = shards[homeIndex(of: stream)]
+        return homeLoop(of: stream).submit { try shard.value.publish(draft, to: stream) }
+    }
+
+    /// Runs a chat, question, intent or moderation command in the stream's room.
+    public func perform(_ action: StreamAction, by author: Author, on stream: StreamID) -> EventLoopFuture<RoomOutcome> {
+        let shard = shards[homeIndex(of: stream)]
+        return homeLoop(of: stream).submit { try shard.value.perform(action, by: author, on: stream) }
     }
 
     // MARK: - Subscribing
@@ -87,17 +86,17 @@ public final class Hub: Sendable {
         let index = index(of: eventLoop)
         let home = homeIndex(of: stream)
         let shard = shards[home]
-        let clock = self.clock
         let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
         loops[home].execute {
-            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, create: createIfMissing, now: clock()) })
+            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, create: createIfMissing) })
         }
         return promise.futureResult
     }
 
     /// Registers `subscriber` for live events; call on its loop when `subscribe` succeeded.
-    public func activate(_ subscriber: any StreamSubscriber, on stream: StreamID, eventLoop: any EventLoop) {
-        fanouts[index(of: eventLoop)].value.add(subscriber, to: stream)
+    /// Staff (hosts, moderators, admins) also get the staff-only pushes.
+    public func activate(_ subscriber: any StreamSubscriber, on stream: StreamID, staff: Bool, eventLoop: any EventLoop) {
+        fanouts[index(of: eventLoop)].value.add(subscriber, to: stream, staff: staff)
     }
 
     /// Ends a subscription that `subscribe` started (activated or not).
@@ -106,8 +105,7 @@ public final class Hub: Sendable {
         fanouts[index].value.remove(subscriber, from: stream)
         let home = homeIndex(of: stream)
         let shard = shards[home]
-        let clock = self.clock
-        loops[home].execute { shard.value.detach(stream, loopIndex: index, now: clock()) }
+        loops[home].execute { shard.value.detach(stream, loopIndex: index) }
     }
 
     // MARK: - Reading
@@ -116,6 +114,12 @@ public final class Hub: Sendable {
         let home = homeIndex(of: stream)
         let shard = shards[home]
         return loops[home].submit { shard.value.snapshot(of: stream) }
+    }
+
+    /// The stream's lifetime counters, or nil when it does not exist.
+    public func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?> {
+        let shard = shards[homeIndex(of: stream)]
+        return homeLoop(of: stream).submit { shard.value.insights(of: stream) }
     }
 
     private func index(of eventLoop: any EventLoop) -> Int {

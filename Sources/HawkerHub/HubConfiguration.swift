@@ -1,3 +1,5 @@
+import HawkerCommerce
+
 /// Limits of the hub. Every one is bounded by default.
 public struct HubConfiguration: Sendable {
     /// Events kept per stream for resume.
@@ -15,6 +17,8 @@ public struct HubConfiguration: Sendable {
     public var compressionMinBytes: Int?
     /// zlib level for broadcast compression (1 fastest ... 9 smallest).
     public var compressionLevel: Int
+    /// Chat, questions, intents and catalog rules of every stream.
+    public var room: RoomConfiguration
 
     public init(
         historyCapacity: Int = 1_000,
@@ -22,7 +26,8 @@ public struct HubConfiguration: Sendable {
         maxStreams: Int = 100_000,
         idleStreamMilliseconds: Int64 = 3_600_000,
         compressionMinBytes: Int? = 512,
-        compressionLevel: Int = 1
+        compressionLevel: Int = 1,
+        room: RoomConfiguration = RoomConfiguration()
     ) {
         self.historyCapacity = historyCapacity
         self.historyMaxAgeMilliseconds = historyMaxAgeMilliseconds
@@ -30,5 +35,6 @@ public struct HubConfiguration: Sendable {
         self.idleStreamMilliseconds = idleStreamMilliseconds
         self.compressionMinBytes = compressionMinBytes
         self.compressionLevel = compressionLevel
+        self.room = room
     }
 }

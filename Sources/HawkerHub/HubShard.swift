@@ -1,73 +1,215 @@
+import HawkerCommerce
 import HawkerProtocol
 import HawkerWebSocket
 import NIOCore
 
 /// The streams whose home is one event loop. Everything here runs on that loop, so
-/// sequencing and stock-like counters need no locks.
+/// sequencing, stock-like counters, chat batches and aggregators need no locks.
 final class HubShard {
     private struct HostedStream {
         var state: StreamState
+        var room: StreamRoom
         /// Subscribers per event loop index; a loop with none gets no hop.
         var loopRefs: [Int]
-        /// The encoded snapshot, until the next event changes it.
-        var snapshotJSON: ByteBuffer?
+        /// The encoded state for joiners and when it was made; dropped on every event and
+        /// reused for at most one tick (the room's counters move in between).
+        var stateCache: (json: ByteBuffer, at: Int64)?
         /// The last event, subscribe or unsubscribe (milliseconds since the Unix epoch).
         var lastActivity: Int64
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
+        var subscriberCount: Int { loopRefs.reduce(0, +) }
     }
 
     private var streams: [StreamID: HostedStream] = [:]
     private let configuration: HubConfiguration
-    private let loopCount: Int
     private let maxStreams: Int
     private let deflater: MessageDeflater?
     private let allocator = ByteBufferAllocator()
+    private let eventLoop: any EventLoop
+    private let loops: [any EventLoop]
+    private let fanouts: [NIOLoopBoundBox<LoopFanout>]
+    private let observer: (any HubObserver)?
+    private let clock: @Sendable () -> Int64
+    /// Rooms with a pending chat batch, counters to push or a sale to start or end.
+    private var ticking: Set<StreamID> = []
+    private var tickScheduled = false
 
-    init(configuration: HubConfiguration, loopCount: Int, shardCount: Int) {
+    init(
+        configuration: HubConfiguration,
+        eventLoop: any EventLoop,
+        loops: [any EventLoop],
+        fanouts: [NIOLoopBoundBox<LoopFanout>],
+        observer: (any HubObserver)?,
+        clock: @escaping @Sendable () -> Int64
+    ) {
         self.configuration = configuration
-        self.loopCount = loopCount
-        self.maxStreams = max(1, configuration.maxStreams / max(1, shardCount))
+        self.maxStreams = max(1, configuration.maxStreams / max(1, loops.count))
         self.deflater = configuration.compressionMinBytes == nil ? nil : MessageDeflater(level: configuration.compressionLevel)
+        self.eventLoop = eventLoop
+        self.loops = loops
+        self.fanouts = fanouts
+        self.observer = observer
+        self.clock = clock
     }
 
     var streamCount: Int { streams.count }
 
-    func publish(_ draft: EventDraft, to stream: StreamID, now: Int64) throws(HubError) -> (StreamEvent, BroadcastFrame, [Int]) {
-        try withStream(stream, create: true, now: now) { hosted in
-            let (event, frame) = hosted.state.append(draft, now: now, frame: self.frame)
-            hosted.snapshotJSON = nil
-            let loops = hosted.loopRefs.indices.filter { hosted.loopRefs[$0] > 0 }
-            return (event, frame, loops)
+    // MARK: - Events
+
+    func publish(_ draft: EventDraft, to stream: StreamID) throws(HubError) -> PublishReceipt {
+        let now = clock()
+        let existed = streams[stream] != nil
+        defer {
+            // A refused first event does not leave an empty stream behind.
+            if !existed, let hosted = streams[stream], hosted.state.seq == 0, !hosted.hasSubscribers { streams[stream] = nil }
+        }
+        return try withStream(stream, create: true, now: now) { hosted throws(HubError) in
+            let completed: EventDraft
+            do throws(RoomError) {
+                completed = try hosted.room.apply(draft, now: now)
+            } catch {
+                throw .rejected(error)
+            }
+            let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
+            if hosted.room.hasScheduledWork { markTicking(stream) }
+            return receipt
         }
     }
 
-    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, create: Bool, now: Int64) throws(HubError) -> SubscribeOutcome {
-        try withStream(stream, create: create, now: now) { hosted in
+    /// Appends a completed event to the log and fans it out.
+    private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64) -> PublishReceipt {
+        let (event, frame) = hosted.state.append(draft, now: now) { event in
+            self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+        }
+        hosted.stateCache = nil
+        observer?.published()
+        dispatch(frame, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
+        return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
+    }
+
+    private func dispatch(_ frame: BroadcastFrame, to stream: StreamID, audience: Audience, loopRefs: [Int]) {
+        for index in loopRefs.indices where loopRefs[index] > 0 {
+            let fanout = fanouts[index]
+            loops[index].execute { fanout.value.deliver(frame, to: stream, audience: audience) }
+        }
+    }
+
+    // MARK: - Commands
+
+    func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> RoomOutcome {
+        let now = clock()
+        return try withStream(stream, create: false, now: now) { hosted throws(HubError) in
+            let reply: RoomReply
+            switch hosted.room.perform(action, by: author, now: now) {
+            case .success(let success): reply = success
+            case .failure(let error): throw .rejected(error)
+            }
+            markTicking(stream)
+            if let event = reply.event {
+                return .published(sequence(event, in: &hosted, stream: stream, now: now))
+            }
+            return .reply(type: reply.type, body: reply.body)
+        }
+    }
+
+    // MARK: - Subscribers
+
+    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, create: Bool) throws(HubError) -> SubscribeOutcome {
+        let now = clock()
+        return try withStream(stream, create: create, now: now) { hosted in
             hosted.loopRefs[loopIndex] += 1
+            hosted.room.viewersChanged(to: hosted.subscriberCount)
+            markTicking(stream)
             let start = hosted.state.start(since: since, now: now)
-            var snapshot: ByteBuffer?
-            if case .snapshot = start { snapshot = Self.snapshotJSON(of: &hosted, allocator: allocator) }
-            return SubscribeOutcome(position: hosted.state.position, start: start, snapshotJSON: snapshot)
+            var state: ByteBuffer?
+            if case .snapshot = start { state = stateJSON(of: &hosted, now: now) }
+            return SubscribeOutcome(position: hosted.state.position, start: start, stateJSON: state)
         }
     }
 
-    func detach(_ stream: StreamID, loopIndex: Int, now: Int64) {
-        guard var hosted = streams[stream] else { return }
-        hosted.loopRefs[loopIndex] = max(0, hosted.loopRefs[loopIndex] - 1)
-        hosted.lastActivity = now
-        streams[stream] = hosted
+    func detach(_ stream: StreamID, loopIndex: Int) {
+        guard streams[stream] != nil else { return }
+        try? withStream(stream, create: false, now: clock()) { hosted in
+            hosted.loopRefs[loopIndex] = max(0, hosted.loopRefs[loopIndex] - 1)
+            hosted.room.viewersChanged(to: hosted.subscriberCount)
+        }
+        markTicking(stream)
     }
+
+    // MARK: - Reading
 
     func snapshot(of stream: StreamID) -> StreamSnapshot? {
         guard streams[stream] != nil else { return nil }
+        let now = clock()
         return try? withStream(stream, create: false, now: nil) { hosted in
-            StreamSnapshot(position: hosted.state.position, snapshotJSON: Self.snapshotJSON(of: &hosted, allocator: allocator))
+            StreamSnapshot(position: hosted.state.position, stateJSON: stateJSON(of: &hosted, now: now))
         }
     }
 
+    func insights(of stream: StreamID) -> ByteBuffer? {
+        guard let hosted = streams[stream] else { return nil }
+        return JSONText.encode(hosted.room.insightsJSON(now: clock()), allocator: allocator)
+    }
+
+    private func stateJSON(of hosted: inout HostedStream, now: Int64) -> ByteBuffer {
+        if let cached = hosted.stateCache, now - cached.at < hosted.room.configuration.tickMilliseconds { return cached.json }
+        let encoded = JSONText.encode(hosted.room.stateJSON(now: now), allocator: allocator)
+        hosted.stateCache = (encoded, now)
+        return encoded
+    }
+
+    // MARK: - Ticks
+
+    private func markTicking(_ stream: StreamID) {
+        ticking.insert(stream)
+        scheduleTick()
+    }
+
+    private func scheduleTick() {
+        guard !tickScheduled, !ticking.isEmpty else { return }
+        tickScheduled = true
+        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(configuration.room.tickMilliseconds)) { [self] in
+            tickScheduled = false
+            tick()
+            scheduleTick()
+        }
+    }
+
+    /// Sends each busy room's chat batch and changed counters, and starts and ends sales
+    /// that are due. A room leaves the ticking set when it has nothing left to do.
+    func tick() {
+        let now = clock()
+        for stream in ticking {
+            guard streams[stream] != nil else {
+                ticking.remove(stream)
+                continue
+            }
+            // In place: a copy of the room would copy its tables on every tick.
+            let idle = try? withStream(stream, create: false, now: nil) { hosted in
+                let tick = hosted.room.tick(now: now)
+                for event in tick.events {
+                    _ = sequence(event, in: &hosted, stream: stream, now: now)
+                }
+                for push in tick.pushes {
+                    let frame = frame(
+                        ServerMessage.push(type: push.type, stream: stream, body: push.body),
+                        seq: 0,
+                        coalescingKey: push.coalescingKey,
+                        itemCount: push.itemCount
+                    )
+                    dispatch(frame, to: stream, audience: push.audience, loopRefs: hosted.loopRefs)
+                }
+                return !hosted.room.needsTick(now: now) && !hosted.room.hasScheduledWork
+            }
+            if idle ?? true { ticking.remove(stream) }
+        }
+    }
+
+    // MARK: - Streams
+
     /// `now` is nil for reads, which do not count as activity.
-    private func withStream<T>(_ stream: StreamID, create: Bool, now: Int64?, _ body: (inout HostedStream) -> T) throws(HubError) -> T {
+    private func withStream<T>(_ stream: StreamID, create: Bool, now: Int64?, _ body: (inout HostedStream) throws(HubError) -> T) throws(HubError) -> T {
         if streams[stream] == nil {
             guard create else { throw .streamNotFound }
             guard streams.count < maxStreams || evictIdleStream(now: now ?? 0) else { throw .tooManyStreams }
@@ -77,10 +219,15 @@ final class HubShard {
                 historyCapacity: configuration.historyCapacity,
                 historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
             )
-            streams[stream] = HostedStream(state: state, loopRefs: Array(repeating: 0, count: loopCount), lastActivity: now ?? 0)
+            streams[stream] = HostedStream(
+                state: state,
+                room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max)),
+                loopRefs: Array(repeating: 0, count: loops.count),
+                lastActivity: now ?? 0
+            )
         }
         if let now { streams[stream]!.lastActivity = now }
-        return body(&streams[stream]!)
+        return try body(&streams[stream]!)
     }
 
     /// Drops the stream idle longest, if one has no subscribers and has been idle for
@@ -89,19 +236,13 @@ final class HubShard {
         let idle = streams.filter { !$0.value.hasSubscribers && now - $0.value.lastActivity >= configuration.idleStreamMilliseconds }
         guard let oldest = idle.min(by: { $0.value.lastActivity < $1.value.lastActivity }) else { return false }
         streams[oldest.key] = nil
+        ticking.remove(oldest.key)
         return true
     }
 
-    private static func snapshotJSON(of hosted: inout HostedStream, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if let cached = hosted.snapshotJSON { return cached }
-        let encoded = StreamEvent.encodeSnapshot(hosted.state.snapshot, allocator: allocator)
-        hosted.snapshotJSON = encoded
-        return encoded
-    }
-
-    /// Encodes and frames an event once for all viewers.
-    private func frame(_ event: StreamEvent) -> BroadcastFrame {
-        let payload = ServerMessage.event(event).encode(allocator: allocator)
+    /// Encodes and frames a message once for all viewers.
+    private func frame(_ message: ServerMessage, seq: UInt64, coalescingKey: String?, itemCount: Int = 1) -> BroadcastFrame {
+        let payload = message.encode(allocator: allocator)
         let plain = WebSocketFrameHeader.textFrame(payload, allocator: allocator)
         var deflated: ByteBuffer?
         if let deflater, let minimum = configuration.compressionMinBytes, payload.readableBytes >= minimum,
@@ -110,8 +251,15 @@ final class HubShard {
         {
             deflated = WebSocketFrameHeader.textFrame(compressed, compressed: true, allocator: allocator)
         }
-        return BroadcastFrame(seq: event.seq, plain: plain, deflated: deflated)
+        return BroadcastFrame(seq: seq, plain: plain, deflated: deflated, coalescingKey: coalescingKey, itemCount: itemCount)
     }
+}
+
+/// What a stream command led to.
+public enum RoomOutcome: Sendable {
+    case reply(type: String, body: [String: JSONValue])
+    /// The command produced an event (`question.answered`): where it landed.
+    case published(PublishReceipt)
 }
 
 @available(*, unavailable)

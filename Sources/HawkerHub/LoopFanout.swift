@@ -1,13 +1,20 @@
+import HawkerCommerce
 import HawkerProtocol
 import NIOCore
 
 /// The subscribers living on one event loop, by stream. A broadcast arrives here once
-/// per loop and is written to every local subscriber; flushes are batched so that
-/// events arriving together leave in one flush per channel.
+/// per loop and is written to every local subscriber of its audience; flushes are
+/// batched so that frames arriving together leave in one flush per channel.
 final class LoopFanout {
+    private struct Local {
+        var everyone = SubscriberSet()
+        /// Hosts, moderators and admins: also in `everyone`.
+        var staff = SubscriberSet()
+    }
+
     private let eventLoop: any EventLoop
     private let observer: (any HubObserver)?
-    private var streams: [StreamID: SubscriberSet] = [:]
+    private var streams: [StreamID: Local] = [:]
     private var dirty: [any StreamSubscriber] = []
     private var flushing: [any StreamSubscriber] = []
     private var flushScheduled = false
@@ -17,26 +24,33 @@ final class LoopFanout {
         self.observer = observer
     }
 
-    /// Returns true when `subscriber` is the first one for `stream` on this loop.
+    /// Returns true when `subscriber` was not registered yet.
     @discardableResult
-    func add(_ subscriber: any StreamSubscriber, to stream: StreamID) -> Bool {
-        streams[stream, default: SubscriberSet()].insert(subscriber)
+    func add(_ subscriber: any StreamSubscriber, to stream: StreamID, staff: Bool) -> Bool {
+        var local = streams[stream, default: Local()]
+        let inserted = local.everyone.insert(subscriber)
+        if staff { local.staff.insert(subscriber) }
+        streams[stream] = local
+        return inserted
     }
 
     /// Returns true when the subscriber was registered.
     @discardableResult
     func remove(_ subscriber: any StreamSubscriber, from stream: StreamID) -> Bool {
-        guard var set = streams.removeValue(forKey: stream) else { return false }
-        let removed = set.remove(subscriber)
-        if !set.isEmpty { streams[stream] = set }
+        guard var local = streams.removeValue(forKey: stream) else { return false }
+        let removed = local.everyone.remove(subscriber)
+        local.staff.remove(subscriber)
+        if !local.everyone.isEmpty { streams[stream] = local }
         return removed
     }
 
-    func subscriberCount(of stream: StreamID) -> Int { streams[stream]?.count ?? 0 }
+    func subscriberCount(of stream: StreamID) -> Int { streams[stream]?.everyone.count ?? 0 }
 
-    func deliver(_ frame: BroadcastFrame, to stream: StreamID) {
-        guard let set = streams[stream] else { return }
-        for subscriber in set.members where subscriber.receive(frame) {
+    func deliver(_ frame: BroadcastFrame, to stream: StreamID, audience: Audience = .everyone) {
+        guard let local = streams[stream] else { return }
+        let set = audience == .staff ? local.staff : local.everyone
+        guard !set.isEmpty else { return }
+        for subscriber in set.members where subscriber.receive(frame, from: stream) {
             dirty.append(subscriber)
         }
         scheduleFlush()

@@ -1,3 +1,4 @@
+import HawkerCommerce
 import HawkerProtocol
 import NIOCore
 
@@ -5,18 +6,19 @@ import NIOCore
 public struct SubscribeOutcome: Sendable {
     public var position: StreamPosition
     public var start: StreamState.Start
-    /// The encoded snapshot (shared by all subscribers until the next event), when
-    /// `start` is `.snapshot`.
-    public var snapshotJSON: ByteBuffer?
+    /// The encoded state (shared by joiners until it changes), when `start` is `.snapshot`.
+    public var stateJSON: ByteBuffer?
 }
 
 /// A stream's state for the HTTP API.
 public struct StreamSnapshot: Sendable {
     public var position: StreamPosition
-    public var snapshotJSON: ByteBuffer
+    public var stateJSON: ByteBuffer
 }
 
 public enum HubError: Error, Sendable, Hashable {
     case streamNotFound
     case tooManyStreams
+    /// The stream's room refused the event or command.
+    case rejected(RoomError)
 }

@@ -9,10 +9,12 @@ public enum ClientCommand: Sendable, Hashable {
     case unsubscribe(id: String, stream: StreamID)
     case publish(id: String, stream: StreamID, event: EventDraft)
     case ping(id: String)
+    /// chat.send, question.*, intent, moderate: everything addressed to one stream's room.
+    case stream(id: String, stream: StreamID, action: StreamAction)
 
     public var id: String {
         switch self {
-        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id):
+        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id), .stream(let id, _, _):
             return id
         }
     }
@@ -29,6 +31,9 @@ public struct CommandDecodingError: Error, Sendable, Hashable {
 extension ClientCommand {
     /// The nesting limit for a whole command frame.
     public static let maxDepth = 16
+    /// A hard cap on chat and question text before the room's own (configurable) limit.
+    public static let maxChatCharacters = 2_000
+    public static let maxStreamBannedWords = 500
 
     /// Decodes one text frame. Never throws anything but `CommandDecodingError`.
     public static func decode(_ buffer: ByteBuffer) throws(CommandDecodingError) -> ClientCommand {
@@ -79,6 +84,58 @@ private struct RawCommand {
             }
             return streamID
         }
+        /// A required string; emptiness and length are the room's to judge (they get
+        /// `invalid_message`), except for a hard cap that keeps garbage out early.
+        func text(_ name: String, maxLength: Int) throws(CommandDecodingError) -> String {
+            guard let text = try optionalString(name) else { throw fail(.badRequest, "'\(type)' needs a '\(name)' string") }
+            guard text.unicodeScalars.count <= maxLength else {
+                throw fail(.invalidMessage, "'\(name)' is longer than \(maxLength) characters")
+            }
+            return text
+        }
+        func identifier(_ name: String) throws(CommandDecodingError) -> String {
+            guard let value = try optionalString(name), Identifier.isValid(value) else {
+                throw fail(.badRequest, "'\(type)' needs '\(name)': 1-64 of [A-Za-z0-9_.:-], starting alphanumeric")
+            }
+            return value
+        }
+        func user() throws(CommandDecodingError) -> String {
+            guard let value = try optionalString("user"), (1...256).contains(value.unicodeScalars.count) else {
+                throw fail(.badRequest, "this moderation action needs 'user': the user's token subject (1-256 characters)")
+            }
+            return value
+        }
+        func milliseconds(_ name: String, range: ClosedRange<Int64>) throws(CommandDecodingError) -> Int64 {
+            guard let value = field(name)?.intValue, range.contains(value) else {
+                throw fail(.badRequest, "'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func moderation() throws(CommandDecodingError) -> ModerationAction {
+            guard let action = try optionalString("action") else { throw fail(.badRequest, "'moderate' needs an 'action'") }
+            switch action {
+            case "delete_message": return .deleteMessage(try identifier("message"))
+            case "timeout_user": return .timeout(user: try user(), durationMilliseconds: try milliseconds("duration_ms", range: 1_000...86_400_000))
+            case "ban_user": return .ban(user: try user())
+            case "shadow_ban_user": return .shadowBan(user: try user())
+            case "unban_user": return .unban(user: try user())
+            case "slow_mode": return .slowMode(intervalMilliseconds: try milliseconds("interval_ms", range: 0...3_600_000))
+            case "banned_words":
+                guard case .array(let values) = field("words") ?? .null, values.count <= ClientCommand.maxStreamBannedWords else {
+                    throw fail(.badRequest, "'banned_words' needs 'words': an array of at most \(ClientCommand.maxStreamBannedWords) strings")
+                }
+                var words: [String] = []
+                for value in values {
+                    guard let word = value.stringValue, (1...64).contains(word.unicodeScalars.count) else {
+                        throw fail(.badRequest, "each banned word is a string of 1-64 characters")
+                    }
+                    words.append(word)
+                }
+                return .bannedWords(words)
+            default:
+                throw fail(.badRequest, "unknown moderation action '\(action.prefix(64))'")
+            }
+        }
         switch type {
         case "connect":
             return .connect(id: id, token: try optionalString("token"))
@@ -110,6 +167,34 @@ private struct RawCommand {
             }
         case "ping":
             return .ping(id: id)
+        case "chat.send":
+            let stream = try streamID()
+            return .stream(id: id, stream: stream, action: .chat(text: try text("text", maxLength: ClientCommand.maxChatCharacters)))
+        case "question.ask":
+            let stream = try streamID()
+            return .stream(id: id, stream: stream, action: .ask(text: try text("text", maxLength: ClientCommand.maxChatCharacters)))
+        case "question.upvote":
+            let stream = try streamID()
+            return .stream(id: id, stream: stream, action: .upvote(question: try identifier("question")))
+        case "question.answer":
+            let stream = try streamID()
+            let question = try identifier("question")
+            let answer = try optionalString("answer")
+            if let answer, answer.isEmpty || answer.unicodeScalars.count > 500 {
+                throw fail(.badRequest, "'answer' must be 1-500 characters")
+            }
+            return .stream(id: id, stream: stream, action: .answer(question: question, answer: answer))
+        case "intent":
+            let stream = try streamID()
+            let product = try identifier("product")
+            let variant = field("variant") == nil ? nil : try identifier("variant")
+            guard let name = try optionalString("action"), let action = IntentKind(rawValue: name) else {
+                throw fail(.badRequest, "'intent' needs an 'action': view, add_to_cart or remove_from_cart")
+            }
+            return .stream(id: id, stream: stream, action: .intent(product: product, variant: variant, action: action))
+        case "moderate":
+            let stream = try streamID()
+            return .stream(id: id, stream: stream, action: .moderate(try moderation()))
         default:
             throw fail(.unknownCommand, "unknown command type '\(type.prefix(64))'")
         }

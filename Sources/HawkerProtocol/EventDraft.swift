@@ -19,6 +19,9 @@ public struct EventDraft: Sendable, Hashable {
         guard let kind = EventKind(rawValue: kindName) else {
             throw EventValidationError(code: .unknownEventKind, message: "unknown event kind '\(kindName.prefix(64))'")
         }
+        guard !kind.isServerGenerated else {
+            throw EventValidationError(code: .invalidEvent, message: "'\(kind.rawValue)' events come from the server (see 'question.answer')")
+        }
         guard let object = (data ?? .object([:])).objectValue else {
             throw EventValidationError(code: .invalidEvent, message: "event data must be a JSON object")
         }

@@ -66,6 +66,21 @@ extension JSONValue {
         }
     }
 
+    /// An object's member; nil for a missing key or a non-object.
+    public subscript(key: String) -> JSONValue? {
+        objectValue?[key]
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// Nesting depth: scalars are 0, `[]` and `{}` are 1.
     public var depth: Int {
         switch self {

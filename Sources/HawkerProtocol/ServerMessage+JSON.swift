@@ -10,11 +10,11 @@ extension ServerMessage {
             return JSONText.encode(WelcomeJSON(welcome), allocator: allocator)
         case .subscribed(let subscribed):
             var buffer = JSONText.encode(SubscribedJSON(subscribed), allocator: allocator)
-            if let snapshot = subscribed.snapshotJSON {
-                // Splice the shared, pre-encoded snapshot in before the closing brace.
+            if let state = subscribed.stateJSON {
+                // Splice the shared, pre-encoded state in before the closing brace.
                 buffer.moveWriterIndex(to: buffer.writerIndex - 1)
-                buffer.writeString(",\"snapshot\":")
-                buffer.writeImmutableBuffer(snapshot)
+                buffer.writeString(",\"state\":")
+                buffer.writeImmutableBuffer(state)
                 buffer.writeString("}")
             }
             return buffer
@@ -28,19 +28,40 @@ extension ServerMessage {
             return JSONText.encode(ErrorJSON(error), allocator: allocator)
         case .event(let event):
             return JSONText.encode(EventJSON(event), allocator: allocator)
+        case .reply(let type, let re, let body):
+            return JSONText.encode(type: type, leading: ("re", .string(re)), body: body, allocator: allocator)
+        case .push(let type, let stream, let body):
+            return JSONText.encode(type: type, leading: ("stream", .string(stream.rawValue)), body: body, allocator: allocator)
         }
     }
 }
 
-extension StreamEvent {
-    /// Encodes events as the `snapshot` array of a `subscribed` reply.
-    public static func encodeSnapshot(_ events: [StreamEvent], allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        JSONText.encode(events.map(SnapshotEntryJSON.init), allocator: allocator)
+public enum JSONText {
+    /// `{"type":..,"<leading>":..,<body...>}`, type first so that logs read well.
+    /// `type` and `leading.0` are the server's own ASCII names.
+    static func encode(type: String, leading: (String, JSONValue), body: [String: JSONValue], allocator: ByteBufferAllocator) -> ByteBuffer {
+        // Encoded as a one-element array, then unwrapped: escaping stays the encoder's job.
+        let value = encode([leading.1], allocator: allocator)
+        let rest = body.filter { $0.key != "type" && $0.key != leading.0 }
+        let tail = rest.isEmpty ? nil : encode(rest, allocator: allocator)
+        var buffer = allocator.buffer(capacity: 32 + type.utf8.count + value.readableBytes + (tail?.readableBytes ?? 0))
+        buffer.writeString("{\"type\":\"\(type)\",\"\(leading.0)\":")
+        buffer.writeImmutableBuffer(value.getSlice(at: value.readerIndex + 1, length: value.readableBytes - 2)!)
+        if let tail {
+            buffer.writeString(",")
+            buffer.writeImmutableBuffer(tail.getSlice(at: tail.readerIndex + 1, length: tail.readableBytes - 1)!)
+        } else {
+            buffer.writeString("}")
+        }
+        return buffer
     }
-}
 
-enum JSONText {
-    static func encode(_ value: some Encodable, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// Encodes any JSON value (the room's state, pushes) as one buffer.
+    public static func encode(_ value: JSONValue, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        encode(value as any Encodable, allocator: allocator)
+    }
+
+    static func encode(_ value: any Encodable, allocator: ByteBufferAllocator) -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         // Our message types hold only strings, integers and JSONValue: encoding cannot fail.
@@ -148,20 +169,6 @@ private struct EventJSON: Encodable {
     init(_ event: StreamEvent) {
         stream = event.stream
         epoch = event.epoch
-        seq = event.seq
-        ts = event.timestamp
-        kind = event.kind
-        data = event.data
-    }
-}
-
-private struct SnapshotEntryJSON: Encodable {
-    var seq: UInt64
-    var ts: Int64
-    var kind: EventKind
-    var data: [String: JSONValue]
-
-    init(_ event: StreamEvent) {
         seq = event.seq
         ts = event.timestamp
         kind = event.kind

@@ -9,6 +9,11 @@ public enum ServerMessage: Sendable {
     case pong(re: String, serverTime: Int64)
     case error(ErrorReply)
     case event(StreamEvent)
+    /// A reply whose body is plain JSON (the room's replies: `chat.accepted`, ...).
+    case reply(type: String, re: String, body: [String: JSONValue])
+    /// A push about one stream whose body is plain JSON (`chat`, `questions.top`,
+    /// `presence`, `gap`, ...).
+    case push(type: String, stream: StreamID, body: [String: JSONValue])
 
     public struct Welcome: Sendable, Hashable {
         public var re: String
@@ -57,17 +62,18 @@ public enum ServerMessage: Sendable {
         public var stream: StreamID
         public var position: StreamPosition
         public var recovered: Bool
-        /// The encoded snapshot array (see `StreamEvent.encodeSnapshot`), when not recovered.
-        public var snapshotJSON: ByteBuffer?
+        /// The encoded state object (shared by every joiner until it changes), when not
+        /// recovered.
+        public var stateJSON: ByteBuffer?
         /// How many `event` pushes follow, when recovered.
         public var replayed: Int?
 
-        public init(re: String, stream: StreamID, position: StreamPosition, recovered: Bool, snapshotJSON: ByteBuffer?, replayed: Int?) {
+        public init(re: String, stream: StreamID, position: StreamPosition, recovered: Bool, stateJSON: ByteBuffer?, replayed: Int?) {
             self.re = re
             self.stream = stream
             self.position = position
             self.recovered = recovered
-            self.snapshotJSON = snapshotJSON
+            self.stateJSON = stateJSON
             self.replayed = replayed
         }
     }
@@ -85,6 +91,13 @@ public enum ServerMessage: Sendable {
             self.retryAfterMilliseconds = retryAfterMilliseconds
         }
     }
+}
+
+extension ServerMessage {
+    /// Pushes that come on their own schedule (counters, lists), not in answer to anything
+    /// a client did. Clients treat them as the latest value; test runners skip them unless
+    /// they wait for one.
+    public static let ambientPushTypes: Set<String> = ["presence", "questions.top", "intents.summary", "social_proof"]
 }
 
 /// What a successful publish returns: where the event landed.

@@ -1,4 +1,5 @@
 import Foundation
+import HawkerCommerce
 import HawkerHub
 import HawkerWebSocket
 import NIOCore
@@ -42,6 +43,20 @@ extension ConfigurationKey {
             defaultValue: { "\($0[keyPath: path])" },
             apply: { configuration, text throws(ConfigurationError) in
                 guard let value = Int(text), range.contains(value) else {
+                    throw ConfigurationError(description: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+                }
+                configuration[keyPath: path] = value
+            }
+        )
+    }
+
+    static func int64(_ name: String, _ summary: String, _ path: any WritableKeyPath<GatewayConfiguration, Int64> & Sendable, range: ClosedRange<Int64>) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            summary: summary,
+            defaultValue: { "\($0[keyPath: path])" },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let value = Int64(text), range.contains(value) else {
                     throw ConfigurationError(description: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
                 }
                 configuration[keyPath: path] = value
@@ -121,18 +136,54 @@ extension GatewayConfiguration {
         .int("session.publisher_command_burst", "command burst for host and admin connections", \.publisherCommandBurst, range: 1...1_000_000),
         .int("session.error_budget", "invalid commands allowed (refilled 1/s) before close 4502", \.errorBudget, range: 1...10_000),
         .int("session.outbound_high_water_bytes", "queued bytes at which a connection counts as slow", \.outboundHighWaterBytes, range: 1_024...(1 << 30)),
-        .int("session.slow_consumer_cap_bytes", "bytes queued beyond the high water mark before close 4001", \.slowConsumerCapBytes, range: 1_024...(1 << 30)),
+        .int("session.slow_consumer_cap_bytes", "bytes of coalesced state a backed-up viewer may be owed before close 4001", \.slowConsumerCapBytes, range: 1_024...(1 << 30)),
+        .milliseconds("session.slow_consumer_timeout_ms", "a viewer backed up for this long is closed with 4001", \.slowConsumerTimeout),
         .int("max_connections", "open connections per gateway", \.maxConnections, range: 1...10_000_000),
         .int("http.max_body_bytes", "largest HTTP request body", \.maxHTTPBodyBytes, range: 1_024...(64 << 20)),
         .int("hub.history_size", "events kept per stream for resume", \.hub.historyCapacity, range: 1...1_000_000),
         .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
         .int("hub.idle_stream_ms", "at max_streams, a stream idle this long with no subscribers makes room", \.idleStreamMillisecondsInt, range: 1_000...604_800_000),
+        .int64("room.tick_ms", "chat batches, question, intent and presence pushes leave at most once per tick", \.hub.room.tickMilliseconds, range: 10...5_000),
+        .int("catalog.max_products", "products in one stream's catalog", \.hub.room.commerce.maxProducts, range: 1...1_000),
+        .int("catalog.max_pinned", "products pinned at once", \.hub.room.commerce.maxPinned, range: 1...20),
+        .int("sales.max_per_stream", "flash sales scheduled or running at once per stream", \.hub.room.commerce.maxSales, range: 1...100),
+        .int64("sales.max_duration_ms", "longest flash sale", \.hub.room.commerce.maxSaleDurationMilliseconds, range: 1_000...604_800_000),
+        .int("chat.max_length", "characters in one chat message or question", \.hub.room.chat.maxLength, range: 1...2_000),
+        .int("chat.user_messages_per_minute", "sustained chat rate per user and stream", \.chatMessagesPerMinute, range: 1...6_000),
+        .int("chat.user_burst", "chat burst per user and stream", \.hub.room.chat.burst, range: 1...100),
+        .int("chat.visible_per_second", "ordinary messages shown per stream per second; above it they are sampled", \.hub.room.visibleChatPerSecond, range: 1...100_000),
+        .int("chat.max_protected_per_tick", "host, moderator, question and purchase messages per batch (bound, not a sample)", \.hub.room.chat.maxProtectedPerBatch, range: 1...100_000),
+        .list("chat.banned_words", "comma-separated words and phrases refused in chat (case- and accent-insensitive); hosts add per-stream ones", \.hub.room.chat.bannedWords),
+        .int("chat.recent_messages", "recent messages per stream that moderators can delete", \.hub.room.chat.recentMessages, range: 1...100_000),
+        .int("chat.max_tracked_users", "chatters, bans and timeouts remembered per stream", \.hub.room.chat.maxTrackedUsers, range: 100...10_000_000),
+        .bool("questions.from_chat", "chat messages that look like questions also enter the question list", \.hub.room.questionsFromChat),
+        .bool("questions.to_viewers", "send questions.top to viewers too, not only to hosts and moderators", \.hub.room.questionsToViewers),
+        .int("questions.similarity_percent", "token-set similarity at which two questions merge", \.questionSimilarityPercent, range: 1...100),
+        .int64("questions.half_life_ms", "question score half-life", \.hub.room.questions.halfLifeMilliseconds, range: 1_000...86_400_000),
+        .int("questions.max_per_stream", "questions kept per stream (the lowest-scored make room)", \.hub.room.questions.maxQuestions, range: 1...10_000),
+        .int("questions.max_voters", "distinct askers and upvoters counted per question", \.hub.room.questions.maxVotersPerQuestion, range: 1...1_000_000),
+        .int("questions.top_count", "questions in questions.top", \.hub.room.questions.topCount, range: 1...100),
+        .int("intents.max_products", "products with intent counters per stream", \.hub.room.intents.maxProducts, range: 1...10_000),
+        .int("intents.max_users_per_product", "distinct users counted per product and window (beyond: lower bounds)", \.hub.room.intents.maxTrackedUsersPerProduct, range: 1...10_000_000),
+        .bool("intents.social_proof", "send viewers social_proof counters", \.hub.room.socialProof),
+        .int64("intents.social_proof_interval_ms", "social_proof leaves at most this often", \.hub.room.socialProofIntervalMilliseconds, range: 100...600_000),
+        .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
         .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
         .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),
         .string("log.format", "text or json", \.logFormat),
     ]
+
+    var chatMessagesPerMinute: Int {
+        get { Int((hub.room.chat.messagesPerSecond * 60).rounded()) }
+        set { hub.room.chat.messagesPerSecond = Double(newValue) / 60 }
+    }
+
+    var questionSimilarityPercent: Int {
+        get { Int((hub.room.questions.similarityThreshold * 100).rounded()) }
+        set { hub.room.questions.similarityThreshold = Double(newValue) / 100 }
+    }
 
     var idleStreamMillisecondsInt: Int {
         get { Int(hub.idleStreamMilliseconds) }

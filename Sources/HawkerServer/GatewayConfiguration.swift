@@ -42,8 +42,10 @@ public struct GatewayConfiguration: Sendable {
     public var errorBudget = 20
     /// Writes pile up past this many bytes before a channel reports itself unwritable.
     public var outboundHighWaterBytes = 256 * 1024
-    /// A viewer whose unwritable backlog grows past this many bytes is closed with 4001.
+    /// A backed-up viewer owed more than this many bytes of coalesced state is closed with 4001.
     public var slowConsumerCapBytes = 1024 * 1024
+    /// A viewer backed up for this long is closed with 4001.
+    public var slowConsumerTimeout = TimeAmount.seconds(30)
     public var maxConnections = 100_000
 
     // HTTP.

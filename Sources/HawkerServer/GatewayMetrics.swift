@@ -12,6 +12,8 @@ struct GatewayMetrics: HubObserver {
     let deliveredBytes: Metrics.Counter
     let drops: Metrics.Counter
     let slowConsumerCloses: Metrics.Counter
+    let backedUpViewers: Metrics.Counter
+    let coalescedFrames: Metrics.Counter
     let rejectedConnections: Metrics.Counter
     let publishToWrite: Metrics.Timer
 
@@ -30,6 +32,8 @@ struct GatewayMetrics: HubObserver {
         deliveredBytes = Metrics.Counter(label: "hawker_delivered_bytes_total", factory: factory)
         drops = Metrics.Counter(label: "hawker_dropped_frames_total", factory: factory)
         slowConsumerCloses = Metrics.Counter(label: "hawker_slow_consumer_closes_total", factory: factory)
+        backedUpViewers = Metrics.Counter(label: "hawker_backed_up_viewers_total", factory: factory)
+        coalescedFrames = Metrics.Counter(label: "hawker_coalesced_frames_total", factory: factory)
         rejectedConnections = Metrics.Counter(label: "hawker_rejected_connections_total", factory: factory)
         publishToWrite = Metrics.Timer(label: "hawker_publish_to_write_seconds", factory: factory)
     }

@@ -78,7 +78,20 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                         return .json(.ok, Self.snapshotJSON(stream: stream, snapshot: snapshot))
                     }
                 }
-            case (_, nil), (_, "events"):
+            case (.GET, "insights"):
+                // The host's numbers: its own streams' hosts and admins only.
+                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
+                    services.hub.insights(of: stream).map { insights in
+                        guard let insights else {
+                            return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
+                        }
+                        var body = ByteBuffer()
+                        body.writeString(#"{"stream":"\#(stream)","#)
+                        body.writeImmutableBuffer(insights.getSlice(at: insights.readerIndex + 1, length: insights.readableBytes - 1)!)
+                        return .json(.ok, body)
+                    }
+                }
+            case (_, nil), (_, "events"), (_, "insights"):
                 return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
             default:
                 break
@@ -156,14 +169,19 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             .recover { error in
                 let reply = ServerMessage.ErrorReply(failure: error, re: nil, stream: stream)
-                return .error(reply.code == .internalError ? .serviceUnavailable : .notFound, reply.code, reply.message)
+                switch reply.code {
+                case .internalError: return .error(.serviceUnavailable, reply.code, reply.message)
+                case .streamNotFound: return .error(.notFound, reply.code, reply.message)
+                case .limitReached: return .error(.conflict, reply.code, reply.message)
+                default: return .error(.unprocessableEntity, reply.code, reply.message)
+                }
             }
     }
 
     private static func snapshotJSON(stream: StreamID, snapshot: StreamSnapshot) -> ByteBuffer {
         var body = ByteBuffer()
-        body.writeString(#"{"stream":"\#(stream)","epoch":"\#(snapshot.position.epoch)","seq":\#(snapshot.position.seq),"snapshot":"#)
-        body.writeImmutableBuffer(snapshot.snapshotJSON)
+        body.writeString(#"{"stream":"\#(stream)","epoch":"\#(snapshot.position.epoch)","seq":\#(snapshot.position.seq),"state":"#)
+        body.writeImmutableBuffer(snapshot.stateJSON)
         body.writeString("}")
         return body
     }

@@ -1,3 +1,4 @@
+import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
 
@@ -10,6 +11,8 @@ extension ServerMessage.ErrorReply {
             self.init(re: re, code: .streamNotFound, message: "stream '\(stream)' does not exist (yet)")
         case .tooManyStreams:
             self.init(re: re, code: .internalError, message: "this gateway holds its maximum number of streams", retryAfterMilliseconds: 5_000)
+        case .rejected(let refusal):
+            self.init(re: re, code: refusal.code, message: refusal.message, retryAfterMilliseconds: refusal.retryAfterMilliseconds)
         case nil:
             self.init(re: re, code: .internalError, message: "the gateway failed; retry")
         }

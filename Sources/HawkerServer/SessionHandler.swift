@@ -1,5 +1,6 @@
 import CoreMetrics
 import HawkerAuth
+import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
 import HawkerWebSocket
@@ -24,8 +25,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var closing = false
     private var tornDown = false
     private var awaitingFlush = false
-    /// Bytes written while the channel reported itself unwritable.
-    private var backlogBytes = 0
+    /// Set while the socket is backed up: what the viewer is owed once it drains.
+    private var backlog: DeliveryBacklog?
+    private var stuckTimer: Scheduled<Void>?
     private var logger: Logger
 
     init(services: GatewayServices, framer: WebSocketFramer) {
@@ -68,6 +70,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         connectTimer = nil
         expiryTimer?.cancel()
         expiryTimer = nil
+        stuckTimer?.cancel()
+        stuckTimer = nil
+        backlog = nil
         for stream in machine.closed() {
             services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
@@ -76,8 +81,29 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { backlogBytes = 0 }
+        if context.channel.isWritable { catchUp(context: context) }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The socket drained: a `gap` notice per stream, then the latest state it missed.
+    private func catchUp(context: ChannelHandlerContext) {
+        guard var held = backlog else { return }
+        backlog = nil
+        stuckTimer?.cancel()
+        stuckTimer = nil
+        guard !closing else { return }
+        let (gaps, frames) = held.drain()
+        for gap in gaps {
+            send(.push(type: "gap", stream: gap.stream, body: [
+                "coalesced": .int(Int64(gap.coalesced)),
+                "chat_batches_missed": .int(Int64(gap.chatBatchesMissed)),
+                "chat_messages_missed": .int(Int64(gap.chatMessagesMissed)),
+            ]), flush: false)
+        }
+        for (_, frame) in frames {
+            context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
+        }
+        context.flush()
     }
 
     // MARK: - Input
@@ -125,6 +151,21 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 services.metrics.subscriptions.decrement()
             }
             send(.unsubscribed(re: id, stream: stream))
+        case .act(let id, let stream, let action, let principal):
+            let author = Author(user: principal.subject, name: principal.name, role: principal.role.rawValue, isStaff: principal.isStaff)
+            services.hub.perform(action, by: author, on: stream)
+                .hop(to: context.eventLoop)
+                .assumeIsolated()
+                .whenComplete { [self] result in
+                    switch result {
+                    case .success(.reply(let type, let body)):
+                        send(.reply(type: type, re: id, body: body))
+                    case .success(.published(let receipt)):
+                        send(.published(re: id, receipt: receipt))
+                    case .failure(let error):
+                        send(.error(.init(failure: error, re: id, stream: stream)))
+                    }
+                }
         case .publish(let id, let stream, let event):
             services.broker.publish(event, to: stream)
                 .hop(to: context.eventLoop)
@@ -191,37 +232,58 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private func startDelivery(id: String, stream: StreamID, outcome: SubscribeOutcome, context: ChannelHandlerContext) {
         switch outcome.start {
         case .snapshot:
-            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: false, snapshotJSON: outcome.snapshotJSON, replayed: nil)), flush: false)
+            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: false, stateJSON: outcome.stateJSON, replayed: nil)), flush: false)
         case .replay(let frames):
-            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, snapshotJSON: nil, replayed: frames.count)), flush: false)
-            for frame in frames { _ = receive(frame) }
+            send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, stateJSON: nil, replayed: frames.count)), flush: false)
+            for frame in frames { _ = receive(frame, from: stream) }
         }
         awaitingFlush = false
         context.flush()
-        services.hub.activate(self, on: stream, eventLoop: context.eventLoop)
+        services.hub.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
 
     // MARK: - StreamSubscriber
 
-    func receive(_ frame: BroadcastFrame) -> Bool {
+    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
         guard !closing, let context else {
             services.metrics.drops.increment()
             return false
         }
-        let bytes = useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain
-        if !context.channel.isWritable {
-            backlogBytes += bytes.readableBytes
-            if backlogBytes > services.configuration.slowConsumerCapBytes {
-                services.metrics.slowConsumerCloses.increment()
-                services.metrics.drops.increment()
-                close(.slowConsumer, reason: "outbound buffer passed \(services.configuration.slowConsumerCapBytes) bytes")
-                return false
-            }
+        if backlog != nil || !context.channel.isWritable {
+            hold(frame, from: stream, context: context)
+            return false
         }
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
         if awaitingFlush { return false }
         awaitingFlush = true
         return true
+    }
+
+    /// The socket is backed up: keep the latest state per key, drop chat (counted), and
+    /// give up on a viewer stuck too long or owed too much.
+    private func hold(_ frame: BroadcastFrame, from stream: StreamID, context: ChannelHandlerContext) {
+        if backlog == nil {
+            backlog = DeliveryBacklog()
+            services.metrics.backedUpViewers.increment()
+            stuckTimer = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.slowConsumerTimeout) { [self] in
+                guard backlog != nil else { return }
+                giveUpOnSlowConsumer(reason: "stuck for \(services.configuration.slowConsumerTimeout.nanoseconds / 1_000_000) ms")
+            }
+        }
+        switch backlog!.hold(frame, from: stream) {
+        case .kept: break
+        case .replaced: services.metrics.coalescedFrames.increment()
+        case .dropped: services.metrics.drops.increment()
+        }
+        if backlog!.bytes > services.configuration.slowConsumerCapBytes {
+            giveUpOnSlowConsumer(reason: "owed more than \(services.configuration.slowConsumerCapBytes) bytes")
+        }
+    }
+
+    private func giveUpOnSlowConsumer(reason: String) {
+        services.metrics.slowConsumerCloses.increment()
+        backlog = nil
+        close(.slowConsumer, reason: reason)
     }
 
     func flushDeliveries() {

@@ -43,6 +43,8 @@ struct SessionStateMachine {
         /// Reply `unsubscribed`; release the hub subscription when it was active.
         case unsubscribe(id: String, stream: StreamID, release: Bool)
         case publish(id: String, stream: StreamID, event: EventDraft)
+        /// Chat, questions, intents, moderation: run it in the stream's room.
+        case act(id: String, stream: StreamID, action: StreamAction, principal: Principal)
         case pong(id: String)
     }
 
@@ -155,6 +157,19 @@ struct SessionStateMachine {
             return .publish(id: id, stream: stream, event: event)
         case .ping(let id):
             return .pong(id: id)
+        case .stream(let id, let stream, let action):
+            switch action {
+            case .answer, .moderate:
+                guard principal.may(.moderate, on: stream) else {
+                    return refuse(re: id, .forbidden, "only a host or moderator of '\(stream)' may use '\(action.commandName)'", now: now)
+                }
+            case .chat, .ask, .upvote, .intent:
+                guard principal.may(.interact, on: stream) else {
+                    let why = principal.isAnonymous ? "sign in (connect with a token) to use '\(action.commandName)'" : "your token does not allow '\(action.commandName)' on stream '\(stream)'"
+                    return refuse(re: id, .forbidden, why, now: now)
+                }
+            }
+            return .act(id: id, stream: stream, action: action, principal: principal)
         }
     }
 

@@ -13,6 +13,7 @@ struct Token: AsyncParsableCommand {
     @Option(help: "Lifetime in seconds.") var ttl: Int = 3_600
     @Option(help: "Subject (user id).") var sub: String?
     @Option(help: "Merchant of record (order services).") var merchant: String?
+    @Option(help: "Display name shown next to chat messages.") var name: String?
 
     func run() async throws {
         guard let role = Role(rawValue: role) else {
@@ -28,6 +29,7 @@ struct Token: AsyncParsableCommand {
             role: role,
             streams: streams,
             merchant: merchant,
+            name: name,
             ttl: TimeInterval(ttl)
         )
         print(token)

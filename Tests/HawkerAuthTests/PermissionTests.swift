@@ -2,7 +2,8 @@ import HawkerAuth
 import HawkerProtocol
 import Testing
 
-/// PROTOCOL.md §4.3: who may read (subscribe, GET) and publish (publish, POST) where.
+/// PROTOCOL.md §4.3: who may read (subscribe, GET), publish (publish, POST), interact
+/// (chat, questions, intents) and moderate where.
 @Suite("Principal.may")
 struct PermissionTests {
 
@@ -29,7 +30,21 @@ struct PermissionTests {
         case (_, .read): return scope != .streamNotInClaim  // "S"
         case (.host, .publish): return scope != .streamNotInClaim  // "S"
         case (.viewer, .publish), (.moderator, .publish), (.orderService, .publish): return false
+        case (.orderService, .interact): return false
+        case (_, .interact): return scope != .streamNotInClaim  // signed-in viewers, hosts, moderators
+        case (.host, .moderate), (.moderator, .moderate): return scope != .streamNotInClaim
+        case (.viewer, .moderate), (.orderService, .moderate): return false
         }
+    }
+
+    @Test(arguments: Role.allCases, Scope.allCases)
+    func interact(_ role: Role, _ scope: Scope) {
+        #expect(principal(role, scope).may(.interact, on: target) == expected(role, .interact, scope))
+    }
+
+    @Test(arguments: Role.allCases, Scope.allCases)
+    func moderate(_ role: Role, _ scope: Scope) {
+        #expect(principal(role, scope).may(.moderate, on: target) == expected(role, .moderate, scope))
     }
 
     @Test(arguments: Role.allCases, Scope.allCases)
@@ -71,5 +86,9 @@ struct PermissionTests {
         #expect(anonymous.role == .viewer)
         #expect(anonymous.may(.read, on: target))
         #expect(!anonymous.may(.publish, on: target))
+        #expect(!anonymous.may(.interact, on: target))
+        #expect(!anonymous.may(.moderate, on: target))
+        #expect(anonymous.isAnonymous)
+        #expect(!Principal(subject: "anon:forged", role: .viewer, streams: .all).isAnonymous)
     }
 }

@@ -16,7 +16,7 @@ struct HubMultiLoopTests {
         let loop = subscriber.eventLoop
         return try await hub.subscribe(stream, since: nil, createIfMissing: true, on: loop).map { outcome in
             loop.preconditionInEventLoop()
-            hub.activate(subscriber, on: stream, eventLoop: loop)
+            hub.activate(subscriber, on: stream, staff: false, eventLoop: loop)
             return outcome
         }.get()
     }

@@ -1,3 +1,4 @@
+import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
 import NIOCore
@@ -28,7 +29,7 @@ struct HubTests {
         let future = hub.subscribe(stream(name), since: since, createIfMissing: create, on: loop)
         loop.run()
         let outcome = try #require(completedResult(future)).get()
-        if let subscriber { hub.activate(subscriber, on: stream(name), eventLoop: loop) }
+        if let subscriber { hub.activate(subscriber, on: stream(name), staff: false, eventLoop: loop) }
         return outcome
     }
 
@@ -52,11 +53,12 @@ struct HubTests {
         #expect(first.timestamp == Self.now)
     }
 
-    @Test func lateSubscriberGetsASnapshotWithTheEvents() throws {
+    @Test func lateSubscriberGetsTheTypedStateNotTheHistory() throws {
         let loop = EmbeddedEventLoop()
         let hub = makeHub(loop)
+        try publish(hub, loop, catalog([("sku-1", 1799), ("sku-2", 500)]))
         try publish(hub, loop, draft(.streamStarted, ["title": "Show"]))
-        try publish(hub, loop, price("sku-1", 1799))
+        try publish(hub, loop, draft(.productPinned, ["product": "sku-1"]))
         try publish(hub, loop, price("sku-1", 1499))
         let receipt = try publish(hub, loop, announcement("hello"))
 
@@ -66,15 +68,31 @@ struct HubTests {
             return
         }
         #expect(outcome.position == receipt.position)
-        let snapshot = try parseJSON(try #require(outcome.snapshotJSON))
-        let ts = JSONValue.int(Self.now)
-        #expect(
-            snapshot == [
-                ["seq": 1, "ts": ts, "kind": "stream.started", "data": ["title": "Show"]],
-                ["seq": 3, "ts": ts, "kind": "price.changed", "data": ["product": "sku-1", "price": 1499, "currency": "EUR", "previous": 1799]],
-                ["seq": 4, "ts": ts, "kind": "announcement", "data": ["text": "hello"]],
-            ]
-        )
+        let state = try parseJSON(try #require(outcome.stateJSON))
+        #expect(state["server_time"] == .int(Self.now))
+        #expect(state["stream"] == ["status": "live", "title": "Show", "started_at": .int(Self.now)])
+        #expect(state["pinned"] == ["sku-1"])
+        #expect(state["announcement"] == ["text": "hello", "ts": .int(Self.now)])
+        #expect(state["viewers"] == 1)
+        guard case .array(let products) = state["catalog"] ?? .null else {
+            Issue.record("catalog expected")
+            return
+        }
+        #expect(products.map { $0["id"] } == ["sku-1", "sku-2"])
+        #expect(products[0]["price"] == 1499)
+        #expect(products[0]["previous_price"] == 1799)
+        #expect(products[1]["previous_price"] == nil)
+    }
+
+    @Test func eventsTheStateRefusesAreNotSequenced() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = makeHub(loop)
+        try publish(hub, loop, catalog([("sku-1", 100)]))
+        let future = hub.publish(draft(.productPinned, ["product": "nope"]), to: stream("shop-42"))
+        loop.run()
+        #expect(throws: HubError.self) { try completedResult(future)?.get() }
+        let next = try publish(hub, loop, draft(.productPinned, ["product": "sku-1"]))
+        #expect(next.position.seq == 2)
     }
 
     @Test func snapshotOfTheHTTPAPI() throws {
@@ -90,7 +108,7 @@ struct HubTests {
         let result = try #require(completedResult(future))
         let snapshot = try #require(try result.get())
         #expect(snapshot.position.seq == 1)
-        #expect(try parseJSON(snapshot.snapshotJSON) == [["seq": 1, "ts": .int(Self.now), "kind": "announcement", "data": ["text": "x"]]])
+        #expect(try parseJSON(snapshot.stateJSON)["announcement"] == ["text": "x", "ts": .int(Self.now)])
     }
 
     // MARK: - Live delivery
@@ -206,7 +224,9 @@ struct HubTests {
             return
         }
         #expect(outcome.position.seq == 0)
-        #expect(try parseJSON(try #require(outcome.snapshotJSON)) == [])
+        let state = try parseJSON(try #require(outcome.stateJSON))
+        #expect(state["catalog"] == [])
+        #expect(state["stream"] == ["status": "idle"])
 
         // The first event continues the same epoch.
         let receipt = try publish(hub, loop, announcement("hi"), to: "new-show")
@@ -253,7 +273,7 @@ struct HubTests {
         let since = StreamPosition(epoch: first.position.epoch, seq: 3)
         let outcome = try subscribe(hub, loop, since: since, activate: resumed)
         #expect(replayed(outcome) == [4, 5, 6])
-        #expect(outcome.snapshotJSON == nil)
+        #expect(outcome.stateJSON == nil)
         #expect(outcome.position.seq == 6)
 
         // Live events continue right after the replay.
@@ -267,6 +287,82 @@ struct HubTests {
         for n in 1...2 { try publish(hub, loop, announcement("n\(n)")) }
         let outcome = try subscribe(hub, loop, since: StreamPosition(epoch: "0000000000000000", seq: 1))
         #expect(replayed(outcome) == nil)
-        #expect(outcome.snapshotJSON != nil)
+        #expect(outcome.stateJSON != nil)
+    }
+}
+
+/// The room's tick on an embedded loop: time only moves when the test moves it.
+@Suite("Hub rooms (one embedded loop)")
+struct HubRoomTests {
+    private static let now: Int64 = 1_732_660_000_000
+
+    private func subscribe(_ hub: Hub, _ loop: EmbeddedEventLoop, _ subscriber: RecordingSubscriber, staff: Bool) throws {
+        let future = hub.subscribe(stream("room"), since: nil, createIfMissing: false, on: loop)
+        loop.run()
+        _ = try #require(completedResult(future)).get()
+        hub.activate(subscriber, on: stream("room"), staff: staff, eventLoop: loop)
+    }
+
+    private func perform(_ hub: Hub, _ loop: EmbeddedEventLoop, _ action: StreamAction, by author: Author) throws -> RoomOutcome {
+        let future = hub.perform(action, by: author, on: stream("room"))
+        loop.run()
+        return try #require(completedResult(future)).get()
+    }
+
+    private func types(_ subscriber: RecordingSubscriber) throws -> [String] {
+        try subscriber.pushes.map { try framePayload($0.plain)["type"]?.stringValue ?? "" }
+    }
+
+    @Test func chatAndQuestionsLeaveOnTheTickToTheirAudience() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = Hub(loops: [loop], clock: { Self.now })
+        let created = hub.publish(catalog([("a", 100)]), to: stream("room"))
+        loop.run()
+        _ = try #require(completedResult(created)).get()
+        let viewerSide = RecordingSubscriber(eventLoop: loop)
+        let staffSide = RecordingSubscriber(eventLoop: loop)
+        try subscribe(hub, loop, viewerSide, staff: false)
+        try subscribe(hub, loop, staffSide, staff: true)
+
+        let author = Author(user: "v", name: nil, role: "viewer", isStaff: false)
+        guard case .reply(let type, _) = try perform(hub, loop, .chat(text: "nice"), by: author) else {
+            Issue.record("expected a reply")
+            return
+        }
+        #expect(type == "chat.accepted")
+        _ = try perform(hub, loop, .intent(product: "a", variant: nil, action: .view), by: author)
+        // Nothing leaves before the tick.
+        #expect(viewerSide.pushes.isEmpty)
+        loop.advanceTime(by: .milliseconds(100))
+        #expect(try types(viewerSide).sorted() == ["chat", "presence", "social_proof"])
+        #expect(try types(staffSide).sorted() == ["chat", "intents.summary", "presence", "social_proof"])
+
+        // A missing stream is not created by a chat.
+        let missing = hub.perform(.chat(text: "hello?"), by: author, on: stream("nowhere"))
+        loop.run()
+        #expect(throws: HubError.streamNotFound) { try completedResult(missing)?.get() }
+    }
+
+    @Test func answeringAQuestionPublishesAnEvent() throws {
+        let loop = EmbeddedEventLoop()
+        let hub = Hub(loops: [loop], clock: { Self.now })
+        let created = hub.publish(announcement("hi"), to: stream("room"))
+        loop.run()
+        _ = try #require(completedResult(created)).get()
+        let subscriber = RecordingSubscriber(eventLoop: loop)
+        try subscribe(hub, loop, subscriber, staff: false)
+        guard case .reply(_, let body) = try perform(hub, loop, .ask(text: "Is it vegan?"), by: Author(user: "v", name: nil, role: "viewer", isStaff: false)),
+            let id = body["question"]?["id"]?.stringValue
+        else {
+            Issue.record("expected question.accepted")
+            return
+        }
+        guard case .published(let receipt) = try perform(hub, loop, .answer(question: id, answer: "Yes"), by: Author(user: "h", name: nil, role: "host", isStaff: true)) else {
+            Issue.record("expected published")
+            return
+        }
+        #expect(receipt.position.seq == 2)
+        #expect(subscriber.seqs == [2])
+        #expect(try framePayload(try #require(subscriber.frames.last).plain)["kind"] == "question.answered")
     }
 }

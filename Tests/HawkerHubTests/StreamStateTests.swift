@@ -11,7 +11,7 @@ struct StreamStateTests {
     }
 
     private func frame(_ event: StreamEvent) -> BroadcastFrame {
-        BroadcastFrame(seq: event.seq, plain: ByteBuffer(string: "frame \(event.seq)"), deflated: nil, sequencedAt: .uptimeNanoseconds(0))
+        BroadcastFrame(seq: event.seq, plain: ByteBuffer(string: "frame \(event.seq)"), deflated: nil, coalescingKey: event.stateKey, sequencedAt: .uptimeNanoseconds(0))
     }
 
     @discardableResult
@@ -51,69 +51,6 @@ struct StreamStateTests {
         let (event, framed) = state.append(announcement("x"), now: 1, frame: frame)
         #expect(framed.seq == event.seq)
         #expect(String(buffer: framed.plain) == "frame 1")
-    }
-
-    // MARK: - Snapshot
-
-    @Test func snapshotKeepsTheLatestPerStateKeyInSeqOrder() {
-        var state = makeState()
-        append(&state, draft(.streamStarted, ["title": "Show"]))  // 1 stream
-        append(&state, draft(.productPinned, ["product": "sku-1"]))  // 2 pinned
-        append(&state, draft(.stockChanged, ["product": "sku-1", "level": 9]))  // 3 stock:sku-1
-        append(&state, price("sku-1", 100))  // 4 price:sku-1
-        append(&state, draft(.stockChanged, ["product": "sku-1", "level": 7]))  // 5 replaces 3
-        append(&state, announcement("hello"))  // 6
-        append(&state, draft(.productUnpinned, ["product": "sku-1"]))  // 7 replaces 2
-        append(&state, price("sku-2", 50))  // 8 price:sku-2
-        append(&state, announcement("bye"))  // 9 replaces 6
-
-        let snapshot = state.snapshot
-        #expect(snapshot.map(\.seq) == [1, 4, 5, 7, 8, 9])
-        #expect(snapshot.map(\.stateKey) == ["stream", "price:sku-1", "stock:sku-1", "pinned", "price:sku-2", "announcement"])
-        #expect(snapshot.first { $0.stateKey == "stock:sku-1" }?.data["level"] == 7)
-        #expect(snapshot.last?.data["text"] == "bye")
-    }
-
-    @Test func emptySnapshot() {
-        #expect(makeState().snapshot.isEmpty)
-    }
-
-    // MARK: - previous price
-
-    @Test func priceChangedGetsPreviousFromTheLastPriceOfThatProduct() {
-        var state = makeState()
-        let first = append(&state, price("sku-1", 1799))
-        #expect(first.data["previous"] == nil)
-
-        let otherProduct = append(&state, price("sku-2", 500))
-        #expect(otherProduct.data["previous"] == nil)
-
-        let second = append(&state, price("sku-1", 1499))
-        #expect(second.data["previous"] == 1799)
-        let third = append(&state, price("sku-1", 1299))
-        #expect(third.data["previous"] == 1499)
-        #expect(third.data["price"] == 1299)
-        #expect(state.snapshot.last?.data["previous"] == 1499)
-    }
-
-    @Test func clientSentPreviousIsReplacedOrRemoved() {
-        var state = makeState()
-        let first = append(&state, draft(.priceChanged, ["product": "sku-1", "price": 10, "currency": "EUR", "previous": 5]))
-        #expect(first.data["previous"] == nil)
-        let second = append(&state, draft(.priceChanged, ["product": "sku-1", "price": 20, "currency": "EUR", "previous": 5]))
-        #expect(second.data["previous"] == 10)
-    }
-
-    /// PROTOCOL.md §8 (and vector 18): with no price entry yet, the pinned price of the
-    /// same product is the previous one.
-    @Test func previousFallsBackToThePinnedPriceOfTheSameProduct() {
-        var state = makeState()
-        append(&state, draft(.productPinned, ["product": "sku:9", "title": "Tea", "price": 2500, "currency": "USD"]))
-        let changed = append(&state, draft(.priceChanged, ["product": "sku:9", "price": 2000, "currency": "USD"]))
-        #expect(changed.data["previous"] == 2500)
-
-        let other = append(&state, price("sku-other", 1))
-        #expect(other.data["previous"] == nil)  // pinned is another product
     }
 
     // MARK: - Resume
@@ -188,12 +125,5 @@ struct StreamStateTests {
         // At 10 000 everything is too old, but a viewer who has it all is still up to date.
         #expect(isSnapshot(state.start(since: StreamPosition(epoch: "e0", seq: 2), now: 10_000)))
         #expect(replayed(state.start(since: StreamPosition(epoch: "e0", seq: 3), now: 10_000)) == [])
-    }
-
-    @Test func snapshotSurvivesHistoryPruning() {
-        var state = makeState(capacity: 2, maxAge: 10)
-        append(&state, draft(.streamStarted, [:]), at: 0)
-        for n in 1...5 { append(&state, announcement("n\(n)"), at: Int64(n) * 100) }
-        #expect(state.snapshot.map(\.seq) == [1, 6])
     }
 }

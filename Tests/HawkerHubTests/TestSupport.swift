@@ -41,7 +41,10 @@ func completedResult<T>(_ future: EventLoopFuture<T>) -> Result<T, any Error>? {
 /// Records what a hub delivers. Everything runs on `eventLoop`.
 final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
     let eventLoop: any EventLoop
+    /// Sequenced events, in arrival order.
     private(set) var frames: [BroadcastFrame] = []
+    /// Pushes (chat, presence, questions.top ...): seq 0.
+    private(set) var pushes: [BroadcastFrame] = []
     private(set) var flushes = 0
     /// Frames received since the last flush.
     private(set) var unflushed = 0
@@ -52,9 +55,13 @@ final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
 
     var seqs: [UInt64] { frames.map(\.seq) }
 
-    func receive(_ frame: BroadcastFrame) -> Bool {
+    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
         eventLoop.preconditionInEventLoop()
-        frames.append(frame)
+        if frame.seq == 0 {
+            pushes.append(frame)
+        } else {
+            frames.append(frame)
+        }
         unflushed += 1
         return unflushed == 1
     }
@@ -64,4 +71,11 @@ final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
         flushes += 1
         unflushed = 0
     }
+}
+
+/// A catalog.set of products priced in EUR, merchant "m1", 10 in stock.
+func catalog(_ products: [(id: String, price: Int64)]) -> EventDraft {
+    draft(.catalogSet, ["products": .array(products.map {
+        ["id": .string($0.id), "title": .string("Product \($0.id)"), "merchant": "m1", "price": .int($0.price), "currency": "EUR", "stock": 10]
+    })])
 }

@@ -6,7 +6,14 @@ struct EventDraftTests {
 
     @Test func stateKeyPerKind() throws {
         let cases: [(EventKind, [String: JSONValue], String)] = [
-            (.productPinned, ["product": "sku-1", "title": "Tea", "price": 1999, "currency": "EUR", "image_url": "https://x/y.jpg"], "pinned"),
+            (.catalogSet, ["products": []], "catalog"),
+            (.productUpsert, ["product": ["id": "sku-1", "title": "Tea", "merchant": "m1", "price": 1999, "currency": "EUR"]], "product:sku-1"),
+            (.productRemoved, ["product": "sku-1"], "product:sku-1"),
+            (.productPinned, ["product": "sku-1"], "pinned"),
+            (.saleScheduled, ["sale": "s1", "items": [["product": "sku-1", "price": 1]], "starts_at": 10, "ends_at": 20], "sale:s1"),
+            (.saleStarted, ["sale": "s1"], "sale:s1"),
+            (.saleEnded, ["sale": "s1"], "sale:s1"),
+            (.questionAnswered, ["question": "q1"], "question:q1"),
             (.productUnpinned, ["product": "sku-1"], "pinned"),
             (.priceChanged, ["product": "sku:9", "price": 10, "currency": "USD"], "price:sku:9"),
             (.stockChanged, ["product": "sku-2", "level": 0], "stock:sku-2"),
@@ -66,12 +73,37 @@ struct EventDraftTests {
     }
 
     @Test func withDataKeepsKindAndStateKey() throws {
-        let draft = try EventDraft(kind: .priceChanged, data: ["product": "a", "price": 5, "currency": "EUR"])
+        let draft = try EventDraft(kind: .priceChanged, data: ["product": "a", "price": 5])
         var data = draft.data
         data["previous"] = 4
         let filled = draft.withData(data)
         #expect(filled.kind == .priceChanged)
         #expect(filled.stateKey == "price:a")
         #expect(filled.data["previous"] == .int(4))
+    }
+
+    @Test func serverGeneratedKindsCannotBePublished() {
+        do {
+            _ = try EventDraft(kindName: "question.answered", data: ["question": "q1"])
+            Issue.record("accepted a server-generated kind")
+        } catch {
+            #expect(error.code == .invalidEvent)
+        }
+    }
+
+    @Test func nestedProductsAreCheckedFieldByField() {
+        let good: JSONValue = ["id": "p1", "title": "Tea", "merchant": "m1", "price": 100, "currency": "EUR", "variants": [["id": "s", "title": "Small"]], "regions": ["DE"]]
+        #expect((try? EventDraft(kind: .productUpsert, data: ["product": good])) != nil)
+        var missing = good.objectValue!
+        missing["merchant"] = nil
+        #expect(throws: EventValidationError.self) { try EventDraft(kind: .productUpsert, data: ["product": .object(missing)]) }
+        var badVariant = good.objectValue!
+        badVariant["variants"] = [["id": "s"]]
+        do {
+            _ = try EventDraft(kind: .productUpsert, data: ["product": .object(badVariant)])
+            Issue.record("accepted a variant without a title")
+        } catch {
+            #expect(error.message.contains("product.upsert.product.variants[0]"))
+        }
     }
 }

@@ -17,7 +17,10 @@ struct PublishCommandTests {
     }
 
     @Test(arguments: [
-        #"{"kind":"price.changed","data":{"product":"sku-1","price":1499}}"#,  // no currency
+        #"{"kind":"price.changed","data":{"product":"sku-1"}}"#,  // no price
+        #"{"kind":"sale.ended","data":{}}"#,  // no sale
+        #"{"kind":"catalog.set","data":{}}"#,  // no products
+        #"{"kind":"product.upsert","data":{"product":{"id":"a","title":"T","price":1,"currency":"EUR"}}}"#,  // no merchant
         #"{"kind":"price.changed","data":{"price":1499,"currency":"EUR"}}"#,  // no product
         #"{"kind":"stock.changed","data":{"product":"sku-1"}}"#,  // no level
         #"{"kind":"announcement","data":{}}"#,  // no text
@@ -57,9 +60,9 @@ struct PublishCommandTests {
 
     @Test(arguments: [
         #"{"kind":"price.changed","data":{"product":"sku-1","price":-5,"currency":"EUR"}}"#,
-        #"{"kind":"product.pinned","data":{"product":"sku-1","price":-1}}"#,
+        #"{"kind":"product.upsert","data":{"product":{"id":"sku-1","title":"T","merchant":"m","price":-1,"currency":"EUR"}}}"#,
         #"{"kind":"stock.changed","data":{"product":"sku-1","level":-1}}"#,
-        #"{"kind":"price.changed","data":{"product":"sku-1","price":10,"currency":"EUR","previous":-1}}"#,
+        #"{"kind":"sale.started","data":{"sale":"s1","items":[{"product":"sku-1","price":-1}],"duration_ms":1000}}"#,
     ])
     func negativeAmount(_ event: String) throws {
         let error = try publishError(event: event)

@@ -31,14 +31,10 @@ struct ServerMessageEncodingTests {
         #expect(json.count == 7)
     }
 
-    @Test func subscribedWithSnapshotSplice() throws {
-        let events = [
-            try event(seq: 1, ts: 1_000, .streamStarted, ["title": "Spring \"tea\" tasting"]),
-            try event(seq: 7, ts: 7_000, .priceChanged, ["product": "sku-1042", "price": 1499, "currency": "EUR", "previous": 1799]),
-        ]
-        let snapshot = StreamEvent.encodeSnapshot(events)
+    @Test func subscribedWithStateSplice() throws {
+        let state = JSONText.encode(["server_time": 7_000, "stream": ["status": "live", "title": "Spring \"tea\" tasting"], "pinned": ["sku-1042"]])
         let message = ServerMessage.subscribed(
-            .init(re: "s1", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 7), recovered: false, snapshotJSON: snapshot, replayed: nil)
+            .init(re: "s1", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 7), recovered: false, stateJSON: state, replayed: nil)
         )
         let json = try parseObject(message.encode())
         #expect(json["type"] == "subscribed")
@@ -48,42 +44,38 @@ struct ServerMessageEncodingTests {
         #expect(json["seq"] == 7)
         #expect(json["recovered"] == false)
         #expect(json["replayed"] == nil)
-        #expect(
-            json["snapshot"] == [
-                ["seq": 1, "ts": 1_000, "kind": "stream.started", "data": ["title": "Spring \"tea\" tasting"]],
-                ["seq": 7, "ts": 7_000, "kind": "price.changed", "data": ["product": "sku-1042", "price": 1499, "currency": "EUR", "previous": 1799]],
-            ]
-        )
+        #expect(json["state"] == ["server_time": 7_000, "stream": ["status": "live", "title": "Spring \"tea\" tasting"], "pinned": ["sku-1042"]])
         #expect(json.count == 7)
     }
 
-    @Test func subscribedWithEmptySnapshot() throws {
-        let message = ServerMessage.subscribed(
-            .init(re: "s1", stream: stream("a"), position: StreamPosition(epoch: epoch, seq: 0), recovered: false, snapshotJSON: StreamEvent.encodeSnapshot([]), replayed: nil)
-        )
-        let json = try parseObject(message.encode())
-        #expect(json["snapshot"] == [])
-        #expect(json["seq"] == 0)
-    }
-
-    @Test func snapshotSpliceDoesNotConsumeTheSharedBuffer() throws {
-        let snapshot = StreamEvent.encodeSnapshot([try event(seq: 1, ts: 1, .streamEnded, [:])])
-        let subscribed = ServerMessage.Subscribed(re: "s1", stream: stream("a"), position: StreamPosition(epoch: epoch, seq: 1), recovered: false, snapshotJSON: snapshot, replayed: nil)
+    @Test func stateSpliceDoesNotConsumeTheSharedBuffer() throws {
+        let state = JSONText.encode(["pinned": []])
+        let subscribed = ServerMessage.Subscribed(re: "s1", stream: stream("a"), position: StreamPosition(epoch: epoch, seq: 1), recovered: false, stateJSON: state, replayed: nil)
         let first = ServerMessage.subscribed(subscribed).encode()
         let second = ServerMessage.subscribed(subscribed).encode()
         #expect(try parseObject(first) == parseObject(second))
-        #expect(snapshot.readableBytes > 0)
-        #expect(try parseObject(second)["snapshot"] == [["seq": 1, "ts": 1, "kind": "stream.ended", "data": [:]]])
+        #expect(state.readableBytes > 0)
+        #expect(try parseObject(second)["state"] == ["pinned": []])
+    }
+
+    @Test func repliesAndPushesPutTypeFirstAndEscapeTheClientsID() throws {
+        let reply = ServerMessage.reply(type: "chat.accepted", re: "a\"b", body: ["message": ["id": "m1"]]).encode()
+        #expect(String(buffer: reply).hasPrefix(#"{"type":"chat.accepted","re":"a\"b","#))
+        #expect(try parseObject(reply) == ["type": "chat.accepted", "re": "a\"b", "message": ["id": "m1"]])
+        let push = ServerMessage.push(type: "presence", stream: stream("shop-42"), body: ["viewers": 3]).encode()
+        #expect(try parseObject(push) == ["type": "presence", "stream": "shop-42", "viewers": 3])
+        let bare = ServerMessage.reply(type: "intent.recorded", re: "i1", body: [:]).encode()
+        #expect(String(buffer: bare) == #"{"type":"intent.recorded","re":"i1"}"#)
     }
 
     @Test func subscribedRecovered() throws {
         let message = ServerMessage.subscribed(
-            .init(re: "s2", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 9), recovered: true, snapshotJSON: nil, replayed: 3)
+            .init(re: "s2", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 9), recovered: true, stateJSON: nil, replayed: 3)
         )
         let json = try parseObject(message.encode())
         #expect(json["recovered"] == true)
         #expect(json["replayed"] == 3)
-        #expect(json["snapshot"] == nil)
+        #expect(json["state"] == nil)
         #expect(json["seq"] == 9)
         #expect(json.count == 7)
     }
@@ -140,9 +132,9 @@ struct ServerMessageEncodingTests {
     }
 
     @Test func slashesAreNotEscaped() throws {
-        let pushed = try event(seq: 1, ts: 1, .productPinned, ["product": "sku-1", "image_url": "https://cdn.example.com/p.jpg"])
+        let pushed = try event(seq: 1, ts: 1, .streamStarted, ["player_url": "https://cdn.example.com/p.m3u8"])
         let text = String(buffer: ServerMessage.event(pushed).encode())
-        #expect(text.contains("https://cdn.example.com/p.jpg"))
+        #expect(text.contains("https://cdn.example.com/p.m3u8"))
     }
 
     @Test func encodesIntoTheGivenAllocator() {

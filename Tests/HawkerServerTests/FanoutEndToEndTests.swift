@@ -13,6 +13,7 @@ import Testing
     @Test func lateJoinerGetsSnapshotThenLiveEventsInOrder() async throws {
         let server = try await TestGateway.start()
         let host = try await server.client(.host, streams: ["s1"], sub: "host")
+        try await server.catalog("s1", ["p1"], price: 1_100)
         for price in [1_000, 900, 800] as [Int64] {
             try await host.send(["type": "publish", "id": "p\(price)", "stream": "s1", "event": ["kind": "price.changed", "data": ["product": "p1", "price": .int(price), "currency": "EUR"]]])
             #expect(try await host.receive()["type"] == "published")
@@ -22,12 +23,11 @@ import Testing
         let subscribed = try await viewer.receive()
         #expect(subscribed["type"] == "subscribed")
         #expect(subscribed["recovered"] == false)
-        #expect(subscribed["seq"] == 3)
-        // Only the latest event per state key, with the previous price filled in.
-        let snapshot = try #require(subscribed["snapshot"].flatMap { if case .array(let items) = $0 { items } else { nil } })
-        #expect(snapshot.count == 1)
-        #expect(snapshot.first?.objectValue?["seq"] == 3)
-        #expect(snapshot.first?.objectValue?["data"]?.objectValue?["previous"] == 900)
+        #expect(subscribed["seq"] == 4)
+        // The typed state, not the history: the current price, with the pre-drop price.
+        let product = try #require(subscribed["state"]?["catalog"]?.arrayValue?.first)
+        #expect(product["price"] == 800)
+        #expect(product["previous_price"] == 1_100)
 
         for level in 1...20 {
             try await host.send(["type": "publish", "id": "q\(level)", "stream": "s1", "event": ["kind": "stock.changed", "data": ["product": "p1", "level": .int(Int64(level))]]])
@@ -35,7 +35,7 @@ import Testing
         for level in 1...20 {
             let event = try await viewer.receive()
             #expect(event["type"] == "event")
-            #expect(event["seq"]?.intValue == Int64(3 + level))
+            #expect(event["seq"]?.intValue == Int64(4 + level))
             #expect(event["data"]?.objectValue?["level"]?.intValue == Int64(level))
         }
         await viewer.close()
@@ -45,7 +45,8 @@ import Testing
 
     @Test func resumeWithinHistoryReplaysExactlyTheMissedEvents() async throws {
         let server = try await TestGateway.start()
-        for level in 1...5 {
+        try await server.catalog("s2", ["p1"])
+        for level in 2...5 {
             _ = try await server.publish("s2", "stock.changed", ["product": "p1", "level": .int(Int64(level))])
         }
         let first = try await server.client(.viewer, streams: ["s2"])
@@ -63,7 +64,7 @@ import Testing
         let resumed = try await again.receive()
         #expect(resumed["recovered"] == true)
         #expect(resumed["replayed"] == 4)
-        #expect(resumed["snapshot"] == nil)
+        #expect(resumed["state"] == nil)
         for seq in 6...9 {
             #expect(try await again.receive()["seq"]?.intValue == Int64(seq))
         }
@@ -76,7 +77,8 @@ import Testing
 
     @Test func resumeBeyondHistoryOrWithAnotherEpochGetsFreshSnapshot() async throws {
         let server = try await TestGateway.start { $0.hub.historyCapacity = 3 }
-        for level in 1...10 {
+        try await server.catalog("s3", ["p0", "p1"])
+        for level in 2...10 {
             _ = try await server.publish("s3", "stock.changed", ["product": "p\(level % 2)", "level": .int(Int64(level))])
         }
         let viewer = try await server.client(.viewer, streams: ["s3"])
@@ -92,8 +94,8 @@ import Testing
         let tooOld = try await viewer.receive()
         #expect(tooOld["recovered"] == false)
         #expect(tooOld["seq"] == 10)
-        let snapshot = try #require(tooOld["snapshot"].flatMap { if case .array(let items) = $0 { items } else { nil } })
-        #expect(snapshot.map { $0.objectValue?["seq"] } == [9, 10])
+        let catalog = try #require(tooOld["state"]?["catalog"]?.arrayValue)
+        #expect(catalog.map { $0["stock"] } == [10, 9])
         try await viewer.send(["type": "unsubscribe", "id": "u2", "stream": "s3"])
         _ = try await viewer.receive()
 
@@ -113,7 +115,7 @@ import Testing
 
     @Test func manyViewersOnBothLoopsReceiveEveryEventInOrder() async throws {
         let server = try await TestGateway.start()
-        _ = try await server.publish("s4", "stream.started", [:])
+        try await server.catalog("s4", ["p"])
         var viewers: [TestClient] = []
         for index in 0..<12 {
             let viewer = try await server.client(.viewer, streams: ["s4"], sub: "v\(index)")
@@ -147,7 +149,7 @@ import Testing
         let created = try await host.receive()
         #expect(created["type"] == "subscribed")
         #expect(created["seq"] == 0)
-        #expect(created["snapshot"] == .array([]))
+        #expect(created["state"]?["catalog"] == .array([]))
         await viewer.close()
         await host.close()
         await server.stop()

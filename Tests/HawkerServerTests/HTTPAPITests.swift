@@ -28,18 +28,38 @@ import Testing
         let server = try await TestGateway.start()
         let host = try await server.token(.host, streams: ["h1"])
         let viewer = try await server.token(.viewer, streams: ["h1"])
+        let catalog = #"{"kind":"catalog.set","data":{"products":[{"id":"p1","title":"Tea","merchant":"m1","price":2499,"currency":"EUR"}]}}"#
         let event = #"{"kind":"price.changed","data":{"product":"p1","price":1999,"currency":"EUR"}}"#
 
+        let unknownProduct = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: event)
+        #expect(unknownProduct.status == 422)
+        #expect(unknownProduct.errorCode == "unknown_product")
+
+        let first = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: catalog)
+        #expect(first.status == 201)
         let created = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: event)
         #expect(created.status == 201)
-        #expect(created.json?["seq"] as? Int == 1)
+        #expect(created.json?["seq"] as? Int == 2)
         #expect(created.json?["stream"] as? String == "h1")
 
         let state = try await HTTP.request("GET", port: server.port, path: "/v1/streams/h1", headers: ["Authorization": "Bearer \(viewer)"])
         #expect(state.status == 200)
-        let snapshot = state.json?["snapshot"] as? [[String: Any]]
-        #expect(snapshot?.count == 1)
-        #expect(snapshot?.first?["kind"] as? String == "price.changed")
+        let products = (state.json?["state"] as? [String: Any])?["catalog"] as? [[String: Any]]
+        #expect(products?.count == 1)
+        #expect(products?.first?["price"] as? Int == 1999)
+        #expect(products?.first?["previous_price"] as? Int == 2499)
+
+        let pins = #"{"kind":"product.pinned","data":{"product":"p1"}}"#
+        for _ in 0..<2 {
+            #expect(try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: pins).status == 201)
+        }
+
+        let insights = try await HTTP.request("GET", port: server.port, path: "/v1/streams/h1/insights", headers: ["Authorization": "Bearer \(host)"])
+        #expect(insights.status == 200)
+        #expect(insights.json?["stream"] as? String == "h1")
+        #expect((insights.json?["viewers"] as? [String: Any])?["peak"] as? Int == 0)
+        let notForViewers = try await HTTP.request("GET", port: server.port, path: "/v1/streams/h1/insights", headers: ["Authorization": "Bearer \(viewer)"])
+        #expect(notForViewers.status == 403)
 
         let forbidden = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(viewer)"], body: event)
         #expect(forbidden.status == 403)

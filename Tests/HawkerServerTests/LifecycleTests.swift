@@ -20,26 +20,14 @@ import Testing
         }
     }
 
-    @Test func aViewerThatStopsReadingIsClosedWith4001WhileOthersKeepUp() async throws {
-        let server = try await TestGateway.start {
-            $0.outboundHighWaterBytes = 16 * 1024
-            $0.slowConsumerCapBytes = 64 * 1024
-        }
-        _ = try await server.publish("busy", "stream.started", [:])
-        let slow = try await server.client(.viewer, streams: ["busy"], sub: "slow")
-        let fast = try await server.client(.viewer, streams: ["busy"], sub: "fast")
-        for client in [slow, fast] {
-            try await client.send(["type": "subscribe", "id": "s", "stream": "busy"])
-            #expect(try await client.receive()["type"] == "subscribed")
-        }
-        try await slow.socket.channel.setOption(ChannelOptions.autoRead, value: false).get()
-
+    /// Publishes 480-byte announcements (one state key) until `metric` shows up, while
+    /// `fast` keeps reading every one. Bounded, not timed.
+    private func publishUntil(_ metric: String, server: TestGateway, stream: String, fast: TestClient) async throws -> Int {
         let text = String(repeating: "x", count: 480)
         var published = 0
-        // Bounded: with a 64 KiB cap the slow viewer is cut off long before this ends.
-        while !server.metricsText().contains("hawker_slow_consumer_closes_total 1"), published < 20_000 {
+        while !server.metricsText().contains(metric), published < 40_000 {
             for _ in 0..<100 {
-                _ = try await server.publish("busy", "announcement", ["text": .string(text)])
+                _ = try await server.publish(stream, "announcement", ["text": .string(text)])
                 published += 1
             }
             // The fast viewer keeps reading everything, in order.
@@ -47,9 +35,87 @@ import Testing
                 #expect(try await fast.receive()["type"] == "event")
             }
         }
+        return published
+    }
+
+    private func subscribe(_ clients: [TestClient], to stream: String) async throws {
+        for client in clients {
+            try await client.send(["type": "subscribe", "id": "s", "stream": .string(stream)])
+            #expect(try await client.receive()["type"] == "subscribed")
+        }
+    }
+
+    @Test func aViewerStuckPastTheTimeoutIsClosedWith4001WhileOthersKeepUp() async throws {
+        let server = try await TestGateway.start {
+            $0.outboundHighWaterBytes = 16 * 1024
+            $0.slowConsumerTimeout = .milliseconds(300)
+        }
+        _ = try await server.publish("busy", "stream.started", [:])
+        let slow = try await server.client(.viewer, streams: ["busy"], sub: "slow")
+        let fast = try await server.client(.viewer, streams: ["busy"], sub: "fast")
+        try await subscribe([slow, fast], to: "busy")
+        try await slow.socket.channel.setOption(ChannelOptions.autoRead, value: false).get()
+
+        _ = try await publishUntil("hawker_slow_consumer_closes_total 1", server: server, stream: "busy", fast: fast)
         #expect(server.metricsText().contains("hawker_slow_consumer_closes_total 1"))
         try await slow.socket.channel.setOption(ChannelOptions.autoRead, value: true).get()
         #expect(try await slow.closeCode() == 4001)
+        await fast.close()
+        await server.stop()
+    }
+
+    /// A backed-up viewer is sent nothing while stuck; once it reads again it gets a `gap`
+    /// notice and only the latest event per state key, and is up to date.
+    @Test func aViewerThatCatchesUpGetsAGapNoticeAndTheLatestState() async throws {
+        let server = try await TestGateway.start {
+            $0.outboundHighWaterBytes = 16 * 1024
+            $0.slowConsumerTimeout = .seconds(600)
+        }
+        try await server.catalog("catch-up", ["p1"])
+        let slow = try await server.client(.viewer, streams: ["catch-up"], sub: "slow")
+        let fast = try await server.client(.viewer, streams: ["catch-up"], sub: "fast")
+        try await subscribe([slow, fast], to: "catch-up")
+        try await slow.socket.channel.setOption(ChannelOptions.autoRead, value: false).get()
+
+        // Until an announcement for the stuck viewer was superseded by a later one.
+        _ = try await publishUntil("hawker_coalesced_frames_total 1", server: server, stream: "catch-up", fast: fast)
+        var last: PublishReceipt?
+        for level in [9, 8, 7] as [Int64] {
+            last = try await server.publish("catch-up", "stock.changed", ["product": "p1", "level": .int(level)])
+        }
+        let final = try #require(last)
+        for _ in 0..<3 { #expect(try await fast.receive()["type"] == "event") }
+        try await slow.socket.channel.setOption(ChannelOptions.autoRead, value: true).get()
+
+        // The socket may fill and drain several times; each time the viewer catches up
+        // it gets a notice, then at most one frame per state key, in seq order.
+        var gaps = 0
+        var coalesced: Int64 = 0
+        var events = 0
+        var lastSeq: Int64 = 0
+        var lastLevel: JSONValue?
+        while lastSeq != Int64(final.position.seq) {
+            let message = try await slow.receive()
+            if message["type"] == "gap" {
+                gaps += 1
+                coalesced += message["coalesced"]?.intValue ?? 0
+                #expect(message["stream"] == "catch-up")
+                continue
+            }
+            #expect(message["type"] == "event")
+            let seq = try #require(message["seq"]?.intValue)
+            #expect(seq > lastSeq)
+            lastSeq = seq
+            events += 1
+            if message["kind"] == "stock.changed" { lastLevel = message["data"]?["level"] }
+        }
+        #expect(gaps >= 1)
+        #expect(coalesced > 0)
+        #expect(Int64(events) < Int64(final.position.seq) - 1)
+        #expect(Int64(events) + coalesced >= Int64(final.position.seq) - 1)
+        #expect(lastLevel == 7)
+        #expect(!server.metricsText().contains("hawker_slow_consumer_closes_total 1"))
+        await slow.close()
         await fast.close()
         await server.stop()
     }

@@ -40,7 +40,7 @@ import Testing
             } else if let raw = step.send_raw {
                 try await client.socket.send(text: raw)
             } else if let expected = step.expect {
-                let actual = try await client.receive()
+                let actual = try await client.receive(expected["type"]?.stringValue)
                 let problem = VectorMatch.mismatch(expected: expected, actual: .object(actual))
                 #expect(problem == nil, "\(where_): \(problem ?? "")")
                 if problem != nil { break }

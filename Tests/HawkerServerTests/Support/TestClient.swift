@@ -16,10 +16,24 @@ struct TestClient: Sendable {
         try await connection.send(object)
     }
 
-    func receive() async throws -> [String: JSONValue] {
-        let message = try await connection.receive()
-        FrameLog.shared.record(message)
-        return message
+    /// The next message, skipping ambient pushes (presence, questions.top, ...) unless
+    /// `type` names the one wanted.
+    func receive(_ type: String? = nil) async throws -> [String: JSONValue] {
+        while true {
+            let message = try await connection.receive()
+            FrameLog.shared.record(message)
+            let received = message["type"]?.stringValue ?? ""
+            if received != type, ServerMessage.ambientPushTypes.contains(received) { continue }
+            return message
+        }
+    }
+
+    /// The next message of `type`, skipping any other.
+    func next(_ type: String) async throws -> [String: JSONValue] {
+        while true {
+            let message = try await receive(type)
+            if message["type"]?.stringValue == type { return message }
+        }
     }
 
     /// Reads until a close frame; returns its code (messages before it are recorded).

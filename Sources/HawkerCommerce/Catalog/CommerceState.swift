@@ -1,0 +1,297 @@
+import HawkerProtocol
+
+/// A stream's typed state — catalog, pinned products, flash sales, on-air status and the
+/// last announcement — and the rules a host's events must follow to change it.
+///
+/// `apply` checks an event against the state, changes the state and returns the event
+/// completed with what the server knows (the previous price, the pinned list, a sale's
+/// full definition), which is what viewers receive.
+public struct CommerceState: Sendable {
+    public struct Limits: Sendable, Hashable {
+        public var maxProducts: Int
+        public var maxPinned: Int
+        public var maxSales: Int
+        public var maxSaleDurationMilliseconds: Int64
+
+        public init(maxProducts: Int = 200, maxPinned: Int = 3, maxSales: Int = 10, maxSaleDurationMilliseconds: Int64 = 86_400_000) {
+            self.maxProducts = maxProducts
+            self.maxPinned = maxPinned
+            self.maxSales = maxSales
+            self.maxSaleDurationMilliseconds = maxSaleDurationMilliseconds
+        }
+    }
+
+    public enum OnAir: String, Sendable, Hashable {
+        case idle
+        case live
+        case ended
+    }
+
+    public let limits: Limits
+    public private(set) var catalog: Catalog
+    public private(set) var pinned: [String] = []
+    public private(set) var sales: [String: FlashSale] = [:]
+    public private(set) var onAir = OnAir.idle
+    public private(set) var title: String?
+    public private(set) var playerURL: String?
+    public private(set) var startedAt: Int64?
+    public private(set) var endedAt: Int64?
+    public private(set) var announcement: (text: String, at: Int64)?
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+        self.catalog = Catalog(maxProducts: limits.maxProducts)
+    }
+
+    // MARK: - Events
+
+    public mutating func apply(_ draft: EventDraft, now: Int64) throws(RoomError) -> EventDraft {
+        var data = draft.data
+        switch draft.kind {
+        case .catalogSet:
+            let products = Self.objects(data["products"]).map(Product.init(validated:))
+            guard Set(products.map(\.id)).count == products.count else {
+                throw RoomError(.invalidEvent, "catalog.set lists a product id twice")
+            }
+            guard products.count <= limits.maxProducts else {
+                throw RoomError(.limitReached, "a catalog holds at most \(limits.maxProducts) products")
+            }
+            try Self.checkVariants(products)
+            catalog.replaceAll(with: products)
+            pinned.removeAll { catalog[$0] == nil }
+        case .productUpsert:
+            var product = Product(validated: data["product"]?.objectValue ?? [:])
+            try Self.checkVariants([product])
+            if let existing = catalog[product.id] {
+                product.previousPrice = Self.previousPrice(old: existing.price, oldPrevious: existing.previousPrice, new: product.price)
+            } else if catalog.isFull {
+                throw RoomError(.limitReached, "the catalog is full (\(limits.maxProducts) products): remove one first")
+            }
+            catalog[product.id] = product
+        case .productRemoved:
+            let id = try product(in: data).id
+            catalog[id] = nil
+            pinned.removeAll { $0 == id }
+            data["pinned"] = .array(pinned.map(JSONValue.string))
+        case .productPinned:
+            let id = try product(in: data).id
+            if !pinned.contains(id) {
+                guard pinned.count < limits.maxPinned else {
+                    throw RoomError(.limitReached, "at most \(limits.maxPinned) products are pinned at once: unpin one first")
+                }
+                pinned.append(id)
+            }
+            data["pinned"] = .array(pinned.map(JSONValue.string))
+        case .productUnpinned:
+            let id = try product(in: data).id
+            pinned.removeAll { $0 == id }
+            data["pinned"] = .array(pinned.map(JSONValue.string))
+        case .priceChanged:
+            var product = try product(in: data)
+            if let currency = data["currency"]?.stringValue, currency != product.currency {
+                throw RoomError(.invalidEvent, "\(product.id) is priced in \(product.currency), not \(currency)")
+            }
+            let price = data["price"]?.intValue ?? product.price
+            data["previous"] = .int(product.price)
+            data["currency"] = .string(product.currency)
+            data["drop"] = .bool(price < product.price)
+            product.previousPrice = Self.previousPrice(old: product.price, oldPrevious: product.previousPrice, new: price)
+            product.price = price
+            catalog[product.id] = product
+        case .stockChanged:
+            var product = try product(in: data)
+            product.stock = data["level"]?.intValue
+            if let threshold = data["low_stock_threshold"]?.intValue { product.lowStockThreshold = threshold }
+            catalog[product.id] = product
+            data["low_stock_threshold"] = .int(product.lowStockThreshold)
+            data["low_stock"] = .bool(product.isLowStock)
+            data["sold_out"] = .bool(product.isSoldOut)
+        case .saleScheduled:
+            let sale = try defineSale(data, startingNow: false, now: now)
+            sales[sale.id] = sale
+            data = sale.data
+        case .saleStarted:
+            let id = data["sale"]?.stringValue ?? ""
+            var sale: FlashSale
+            if data.count == 1, let scheduled = sales[id] {
+                guard scheduled.status == .scheduled else { throw RoomError(.invalidEvent, "sale \(id) is already running") }
+                sale = scheduled
+                sale.startsAt = now
+                sale.status = .active
+            } else {
+                sale = try defineSale(data, startingNow: true, now: now)
+            }
+            sales[sale.id] = sale
+            data = sale.data
+        case .saleEnded:
+            let id = data["sale"]?.stringValue ?? ""
+            guard let sale = sales.removeValue(forKey: id) else {
+                throw RoomError(.unknownSale, "no scheduled or running sale '\(id)'")
+            }
+            data = Self.endData(sale, reason: "host", now: now)
+        case .streamStarted:
+            onAir = .live
+            title = data["title"]?.stringValue ?? title
+            playerURL = data["player_url"]?.stringValue ?? playerURL
+            startedAt = now
+            endedAt = nil
+            data["started_at"] = .int(now)
+        case .streamEnded:
+            onAir = .ended
+            endedAt = now
+            data["ended_at"] = .int(now)
+        case .announcement:
+            announcement = (data["text"]?.stringValue ?? "", now)
+        case .questionAnswered:
+            break
+        }
+        return draft.withData(data)
+    }
+
+    /// Sale starts and ends that are due at `now`, as events to sequence, oldest first.
+    public mutating func dueTransitions(now: Int64) -> [EventDraft] {
+        var due: [EventDraft] = []
+        for id in sales.keys.sorted() {
+            guard var sale = sales[id] else { continue }
+            if sale.status == .scheduled, sale.startsAt <= now {
+                sale.status = .active
+                sales[id] = sale
+                due.append(Self.draft(.saleStarted, id: id, data: sale.data))
+            }
+            if sale.status == .active, sale.endsAt <= now {
+                sales[id] = nil
+                due.append(Self.draft(.saleEnded, id: id, data: Self.endData(sale, reason: "time", now: now)))
+            }
+        }
+        return due
+    }
+
+    /// When the next sale starts or ends, if any: the owner sets a timer for it.
+    public var nextTransition: Int64? {
+        sales.values.map { $0.status == .scheduled ? $0.startsAt : $0.endsAt }.min()
+    }
+
+    public func activeSale(for product: String) -> FlashSale? {
+        sales.values.filter { $0.status == .active && $0.item(for: product) != nil }.min { $0.id < $1.id }
+    }
+
+    // MARK: - State
+
+    /// The typed state a joining viewer receives (without the room's live counters).
+    public func json(now: Int64) -> [String: JSONValue] {
+        var stream: [String: JSONValue] = ["status": .string(onAir.rawValue)]
+        if let title { stream["title"] = .string(title) }
+        if let playerURL { stream["player_url"] = .string(playerURL) }
+        if let startedAt { stream["started_at"] = .int(startedAt) }
+        if let endedAt { stream["ended_at"] = .int(endedAt) }
+        var state: [String: JSONValue] = [
+            "server_time": .int(now),
+            "stream": .object(stream),
+            "catalog": .array(catalog.all.map(\.json)),
+            "pinned": .array(pinned.map(JSONValue.string)),
+            "sales": .array(sales.values.sorted { ($0.startsAt, $0.id) < ($1.startsAt, $1.id) }.map { $0.json(now: now) }),
+        ]
+        if let announcement {
+            state["announcement"] = ["text": .string(announcement.text), "ts": .int(announcement.at)]
+        }
+        return state
+    }
+
+    // MARK: - Helpers
+
+    private func product(in data: [String: JSONValue]) throws(RoomError) -> Product {
+        let id = data["product"]?.stringValue ?? ""
+        guard let product = catalog[id] else {
+            throw RoomError(.unknownProduct, "no product '\(id)' in this stream's catalog: add it with product.upsert or catalog.set")
+        }
+        return product
+    }
+
+    private func defineSale(_ data: [String: JSONValue], startingNow: Bool, now: Int64) throws(RoomError) -> FlashSale {
+        let id = data["sale"]?.stringValue ?? ""
+        if let existing = sales[id], existing.status == .active {
+            throw RoomError(.invalidEvent, "sale \(id) is already running: end it first")
+        }
+        guard sales[id] != nil || sales.count < limits.maxSales else {
+            throw RoomError(.limitReached, "at most \(limits.maxSales) sales are scheduled or running at once")
+        }
+        let entries = Self.objects(data["items"])
+        guard !entries.isEmpty else { throw RoomError(.invalidEvent, "a sale needs 'items': [{product, price}]") }
+        var items: [FlashSale.Item] = []
+        for entry in entries {
+            let product = try product(in: entry)
+            let price = entry["price"]?.intValue ?? 0
+            guard price <= product.price else {
+                throw RoomError(.invalidEvent, "the sale price of \(product.id) is above its regular price \(product.price)")
+            }
+            guard !items.contains(where: { $0.product == product.id }) else {
+                throw RoomError(.invalidEvent, "sale \(id) lists \(product.id) twice")
+            }
+            items.append(.init(product: product.id, price: price, currency: product.currency, regularPrice: product.price))
+        }
+        let startsAt: Int64
+        if startingNow {
+            startsAt = now
+        } else {
+            guard let start = data["starts_at"]?.intValue, start > now else {
+                throw RoomError(.invalidEvent, "sale.scheduled needs 'starts_at' in the future (server time \(now)); publish sale.started to start now")
+            }
+            startsAt = start
+        }
+        let endsAt: Int64
+        if let end = data["ends_at"]?.intValue {
+            endsAt = end
+        } else if let duration = data["duration_ms"]?.intValue {
+            endsAt = startsAt + duration
+        } else {
+            throw RoomError(.invalidEvent, "a sale needs 'ends_at' or 'duration_ms'")
+        }
+        guard endsAt > startsAt, endsAt - startsAt <= limits.maxSaleDurationMilliseconds else {
+            throw RoomError(.invalidEvent, "a sale ends after it starts and lasts at most \(limits.maxSaleDurationMilliseconds) ms")
+        }
+        return FlashSale(
+            id: id,
+            title: data["title"]?.stringValue,
+            items: items,
+            startsAt: startsAt,
+            endsAt: endsAt,
+            totalLimit: data["total_limit"]?.intValue,
+            perBuyerLimit: data["per_buyer_limit"]?.intValue,
+            status: startingNow ? .active : .scheduled
+        )
+    }
+
+    private static func checkVariants(_ products: [Product]) throws(RoomError) {
+        for product in products where Set(product.variants.map(\.id)).count != product.variants.count {
+            throw RoomError(.invalidEvent, "product \(product.id) lists a variant id twice")
+        }
+    }
+
+    /// A drop keeps the price before it for the struck-through display (the first one of
+    /// a run of drops); a rise ends the drop.
+    private static func previousPrice(old: Int64, oldPrevious: Int64?, new: Int64) -> Int64? {
+        if new < old { return max(oldPrevious ?? old, old) }
+        if new > old { return nil }
+        return oldPrevious
+    }
+
+    private static func endData(_ sale: FlashSale, reason: String, now: Int64) -> [String: JSONValue] {
+        var data = sale.data
+        data["status"] = "ended"
+        data["reason"] = .string(reason)
+        data["ended_at"] = .int(now)
+        data["sold"] = .int(sale.sold)
+        return data
+    }
+
+    private static func draft(_ kind: EventKind, id: String, data: [String: JSONValue]) -> EventDraft {
+        // The bare `{sale}` form always validates; the full data is the server's.
+        let base = (try? EventDraft(kind: kind, data: ["sale": .string(id)]))!
+        return base.withData(data)
+    }
+
+    private static func objects(_ value: JSONValue?) -> [[String: JSONValue]] {
+        guard case .array(let values) = value ?? .null else { return [] }
+        return values.compactMap(\.objectValue)
+    }
+}

@@ -1,0 +1,94 @@
+import HawkerProtocol
+
+/// A product in a stream's catalog. Prices are integer minor units of `currency`.
+public struct Product: Sendable, Hashable {
+    public struct Variant: Sendable, Hashable {
+        public var id: String
+        public var title: String
+        /// Overrides the product's price when set.
+        public var price: Int64?
+    }
+
+    public var id: String
+    public var title: String
+    /// The merchant of record: who fulfils and is paid for this product.
+    public var merchant: String
+    public var price: Int64
+    public var currency: String
+    /// The price before the last drop, while the drop lasts (viewers see it struck through).
+    public var previousPrice: Int64?
+    public var variants: [Variant]
+    /// Units left; nil when the host does not track stock.
+    public var stock: Int64?
+    public var lowStockThreshold: Int64
+    /// Regions the product ships to (postcodes, regions or country codes); empty means everywhere.
+    public var regions: [String]
+    public var imageURL: String?
+    public var description: String?
+
+    public static let defaultLowStockThreshold: Int64 = 5
+
+    /// Builds a product from an object `EventValidator` has already shape-checked.
+    init(validated object: [String: JSONValue]) {
+        id = object["id"]?.stringValue ?? ""
+        title = object["title"]?.stringValue ?? ""
+        merchant = object["merchant"]?.stringValue ?? ""
+        price = object["price"]?.intValue ?? 0
+        currency = object["currency"]?.stringValue ?? ""
+        previousPrice = nil
+        if case .array(let values) = object["variants"] ?? .null {
+            variants = values.compactMap(\.objectValue).map {
+                Variant(id: $0["id"]?.stringValue ?? "", title: $0["title"]?.stringValue ?? "", price: $0["price"]?.intValue)
+            }
+        } else {
+            variants = []
+        }
+        stock = object["stock"]?.intValue
+        lowStockThreshold = object["low_stock_threshold"]?.intValue ?? Self.defaultLowStockThreshold
+        if case .array(let values) = object["regions"] ?? .null {
+            regions = values.compactMap(\.stringValue)
+        } else {
+            regions = []
+        }
+        imageURL = object["image_url"]?.stringValue
+        description = object["description"]?.stringValue
+    }
+
+    public var isSoldOut: Bool { stock == 0 }
+    public var isLowStock: Bool { stock.map { $0 > 0 && $0 <= lowStockThreshold } ?? false }
+
+    public func variant(_ id: String) -> Variant? { variants.first { $0.id == id } }
+
+    /// Whether the product ships to `region` (case-insensitive).
+    public func ships(to region: String) -> Bool {
+        regions.isEmpty || regions.contains { $0.caseInsensitiveCompare(region) }
+    }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(id), "title": .string(title), "merchant": .string(merchant),
+            "price": .int(price), "currency": .string(currency),
+            "sold_out": .bool(isSoldOut), "low_stock": .bool(isLowStock),
+            "low_stock_threshold": .int(lowStockThreshold),
+        ]
+        if let previousPrice { object["previous_price"] = .int(previousPrice) }
+        if !variants.isEmpty {
+            object["variants"] = .array(variants.map { variant in
+                var entry: [String: JSONValue] = ["id": .string(variant.id), "title": .string(variant.title)]
+                if let price = variant.price { entry["price"] = .int(price) }
+                return .object(entry)
+            })
+        }
+        if let stock { object["stock"] = .int(stock) }
+        if !regions.isEmpty { object["regions"] = .array(regions.map(JSONValue.string)) }
+        if let imageURL { object["image_url"] = .string(imageURL) }
+        if let description { object["description"] = .string(description) }
+        return .object(object)
+    }
+}
+
+extension String {
+    fileprivate func caseInsensitiveCompare(_ other: String) -> Bool {
+        lowercased() == other.lowercased()
+    }
+}

@@ -1,0 +1,237 @@
+import HawkerProtocol
+
+/// Everything one stream knows besides its event log: the typed commerce state, chat,
+/// questions, purchase intents and audience counters. A value type owned by the stream's
+/// home event loop; every method takes the time, so tests drive it with a fake clock.
+public struct StreamRoom: Sendable {
+    public let configuration: RoomConfiguration
+    public private(set) var commerce: CommerceState
+    public private(set) var chat: ChatRoom
+    public private(set) var questions: QuestionAggregator
+    public private(set) var intents: IntentAggregator
+    public private(set) var insights = Insights()
+
+    private var pushedQuestionsVersion: UInt64 = 0
+    private var pushedIntentsVersion: UInt64 = 0
+    /// Window counts fall as time passes without new intents: re-sent this often while
+    /// the last summary was not empty.
+    private var intentsPushedAt: Int64?
+    private var intentsSummaryEmpty = true
+    private var socialProofVersion: UInt64 = 0
+    private var socialProofAt: Int64?
+    private var pushedViewers = 0
+    private var presenceAt: Int64?
+
+    public init(configuration: RoomConfiguration = RoomConfiguration(), seed: UInt64 = 0x5EED) {
+        self.configuration = configuration
+        self.commerce = CommerceState(limits: configuration.commerce)
+        self.chat = ChatRoom(configuration: configuration.chatPerBatch, seed: seed)
+        self.questions = QuestionAggregator(configuration: configuration.questions)
+        self.intents = IntentAggregator(configuration: configuration.intents)
+    }
+
+    // MARK: - Host events
+
+    /// Checks a host's event against the state and returns it completed by the server.
+    public mutating func apply(_ draft: EventDraft, now: Int64) throws(RoomError) -> EventDraft {
+        try commerce.apply(draft, now: now)
+    }
+
+    // MARK: - Commands
+
+    public mutating func perform(_ action: StreamAction, by author: Author, now: Int64) -> Result<RoomReply, RoomError> {
+        switch action {
+        case .chat(let text):
+            let isQuestion = configuration.questionsFromChat && QuestionText.looksLikeQuestion(text)
+            let sent = chat.send(text, from: author, kind: isQuestion ? .question : .chat, now: now)
+            return sent.map { sent in
+                switch sent {
+                case .accepted(let message):
+                    insights.chatMessages += 1
+                    if isQuestion { _ = ask(message.text, by: author, now: now) }
+                    return RoomReply(type: "chat.accepted", body: ["message": message.json])
+                case .shadowed(let message):
+                    return RoomReply(type: "chat.accepted", body: ["message": message.json])
+                }
+            }
+        case .ask(let text):
+            if let refusal = chatRefusal(for: author, now: now) { return .failure(refusal) }
+            return ask(text, by: author, now: now)
+        case .upvote(let id):
+            switch questions.upvote(id, user: author.user, now: now) {
+            case .counted(let question):
+                return .success(RoomReply(type: "question.upvoted", body: ["question": Self.json(question, now: now), "counted": true]))
+            case .alreadyCounted(let question):
+                return .success(RoomReply(type: "question.upvoted", body: ["question": Self.json(question, now: now), "counted": false]))
+            case .votersFull:
+                return .failure(RoomError(.limitReached, "this question has as many voters as it can count"))
+            case .unknownQuestion:
+                return .failure(RoomError(.unknownQuestion, "no question '\(id)' in this stream"))
+            }
+        case .answer(let id, let answer):
+            guard author.isStaff else { return .failure(RoomError(.forbidden, "only the host or a moderator answers questions")) }
+            guard let question = questions.answer(id, now: now) else {
+                return .failure(RoomError(.unknownQuestion, "no question '\(id)' in this stream"))
+            }
+            insights.questionsAnswered += 1
+            var data: [String: JSONValue] = [
+                "question": .string(question.id), "text": .string(question.text),
+                "askers": .int(Int64(question.askers)), "upvotes": .int(Int64(question.upvotes)),
+            ]
+            if let answer { data["answer"] = .string(answer) }
+            let base = try? EventDraft(kind: .questionAnswered, data: ["question": .string(question.id)])
+            return .success(RoomReply(type: "published", body: [:], event: base?.withData(data)))
+        case .intent(let product, let variant, let action):
+            guard let item = commerce.catalog[product] else {
+                return .failure(RoomError(.unknownProduct, "no product '\(product)' in this stream's catalog"))
+            }
+            if let variant, item.variant(variant) == nil {
+                return .failure(RoomError(.unknownVariant, "product '\(product)' has no variant '\(variant)'"))
+            }
+            guard let kind = IntentAction(rawValue: action.rawValue) else {
+                return .failure(RoomError(.badRequest, "unknown intent action"))
+            }
+            switch intents.record(product: product, variant: variant, action: kind, user: author.user, now: now) {
+            case .recorded:
+                return .success(RoomReply(type: "intent.recorded", body: [:]))
+            case .tooManyProducts:
+                return .failure(RoomError(.limitReached, "too many products with intents in this stream"))
+            }
+        case .moderate(let moderation):
+            guard author.isStaff else { return .failure(RoomError(.forbidden, "only the host or a moderator moderates")) }
+            return chat.moderate(moderation, now: now).map { RoomReply(type: "moderated", body: ["action": .string(moderation.name)]) }
+        }
+    }
+
+    /// Feeds the server's own counters (checkouts, purchases) into the intent windows.
+    public mutating func record(_ action: IntentAction, product: String, user: String, now: Int64) {
+        _ = intents.record(product: product, variant: nil, action: action, user: user, now: now)
+    }
+
+    private mutating func ask(_ text: String, by author: Author, now: Int64) -> Result<RoomReply, RoomError> {
+        let merged: Bool
+        let question: QuestionAggregator.Question
+        switch questions.ask(text, user: author.user, now: now) {
+        case .created(let created):
+            (question, merged) = (created, false)
+        case .merged(let existing), .alreadyAsked(let existing):
+            (question, merged) = (existing, true)
+        case .votersFull:
+            return .failure(RoomError(.limitReached, "this question has as many askers as it can count"))
+        case .rejected(.empty):
+            return .failure(RoomError(.invalidMessage, "the question is empty"))
+        case .rejected(.tooLong):
+            return .failure(RoomError(.invalidMessage, "questions are at most \(configuration.questions.maxTextLength) characters"))
+        case .rejected(.noMeaningfulWords):
+            return .failure(RoomError(.invalidMessage, "the question has no words to match on; say what you want to know"))
+        }
+        insights.questionsAsked += 1
+        return .success(RoomReply(type: "question.accepted", body: ["question": Self.json(question, now: now), "merged": .bool(merged)]))
+    }
+
+    /// Banned and timed-out users cannot ask either.
+    private func chatRefusal(for author: Author, now: Int64) -> RoomError? {
+        guard !author.isStaff else { return nil }
+        if chat.bans.contains(author.user) { return RoomError(.banned, "you are banned from this stream's chat") }
+        return nil
+    }
+
+    // MARK: - Audience
+
+    public mutating func viewersChanged(to count: Int) {
+        insights.viewers = count
+        insights.peakViewers = max(insights.peakViewers, count)
+    }
+
+    // MARK: - Tick
+
+    /// Whether `tick` has anything to do: the owner ticks only busy rooms.
+    public func needsTick(now: Int64) -> Bool {
+        intentsRefreshDue(now: now) || chat.hasPending || questions.version != pushedQuestionsVersion || intents.version != pushedIntentsVersion
+            || insights.viewers != pushedViewers || commerce.nextTransition.map { $0 <= now + configuration.tickMilliseconds } ?? false
+            || (configuration.socialProof && intents.version != socialProofVersion)
+    }
+
+    private func intentsRefreshDue(now: Int64) -> Bool {
+        !intentsSummaryEmpty && Self.elapsed(since: intentsPushedAt, now: now) >= configuration.socialProofIntervalMilliseconds
+    }
+
+    /// Whether the owner must keep ticking this room even when `needsTick` is false now
+    /// (a sale will start or end later, intent windows are still emptying).
+    public var hasScheduledWork: Bool { commerce.nextTransition != nil || !intentsSummaryEmpty }
+
+    public mutating func tick(now: Int64) -> RoomTick {
+        var tick = RoomTick()
+        tick.events = commerce.dueTransitions(now: now)
+        if let batch = chat.drain() {
+            tick.pushes.append(RoomPush(type: "chat", audience: .everyone, coalescingKey: nil, body: batch.json, itemCount: batch.messages.count))
+        }
+        if questions.version != pushedQuestionsVersion {
+            pushedQuestionsVersion = questions.version
+            let top = questions.top(now: now).map { Self.json($0, now: now) }
+            tick.pushes.append(RoomPush(
+                type: "questions.top",
+                audience: configuration.questionsToViewers ? .everyone : .staff,
+                coalescingKey: "questions.top",
+                body: ["questions": .array(top)]
+            ))
+        }
+        if intents.version != pushedIntentsVersion || intentsRefreshDue(now: now) {
+            pushedIntentsVersion = intents.version
+            intentsPushedAt = now
+            intents.prune(now: now)
+            let summary = intents.summary(now: now)
+            intentsSummaryEmpty = summary.isEmpty
+            tick.pushes.append(RoomPush(type: "intents.summary", audience: .staff, coalescingKey: "intents.summary", body: ["products": .array(summary.map(Self.json))]))
+        }
+        if configuration.socialProof, intents.version != socialProofVersion, Self.elapsed(since: socialProofAt, now: now) >= configuration.socialProofIntervalMilliseconds {
+            socialProofVersion = intents.version
+            socialProofAt = now
+            let products = intents.summary(now: now).compactMap { summary -> JSONValue? in
+                let added = summary.cartUsers1m
+                guard added > 0 else { return nil }
+                return ["product": .string(summary.product), "added_last_minute": .int(Int64(added))]
+            }
+            tick.pushes.append(RoomPush(type: "social_proof", audience: .everyone, coalescingKey: "social_proof", body: ["products": .array(products)]))
+        }
+        if insights.viewers != pushedViewers, Self.elapsed(since: presenceAt, now: now) >= configuration.presenceIntervalMilliseconds {
+            pushedViewers = insights.viewers
+            presenceAt = now
+            tick.pushes.append(RoomPush(type: "presence", audience: .everyone, coalescingKey: "presence", body: ["viewers": .int(Int64(insights.viewers))]))
+        }
+        return tick
+    }
+
+    // MARK: - Reading
+
+    /// The typed state a joining viewer receives.
+    public func stateJSON(now: Int64) -> JSONValue {
+        var state = commerce.json(now: now)
+        state["viewers"] = .int(Int64(insights.viewers))
+        if configuration.questionsToViewers {
+            state["questions"] = .array(questions.top(now: now).map { Self.json($0, now: now) })
+        }
+        return .object(state)
+    }
+
+    public func insightsJSON(now: Int64) -> JSONValue {
+        insights.json(chat: chat, intents: intents, now: now)
+    }
+
+    /// Milliseconds since `time`; "forever" when it never happened.
+    private static func elapsed(since time: Int64?, now: Int64) -> Int64 {
+        time.map { now - $0 } ?? .max
+    }
+
+    static func json(_ question: QuestionAggregator.Question, now: Int64) -> JSONValue {
+        [
+            "id": .string(question.id), "text": .string(question.text),
+            "askers": .int(Int64(question.askers)), "upvotes": .int(Int64(question.upvotes)),
+            "asked_at": .int(question.askedAt), "answered": .bool(question.answered),
+        ]
+    }
+
+    static func json(_ summary: IntentAggregator.ProductSummary) -> JSONValue {
+        summary.json
+    }
+}
