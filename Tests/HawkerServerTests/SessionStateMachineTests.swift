@@ -202,4 +202,81 @@ import Testing
         }
         #expect(expired == .tokenExpired)
     }
+
+    // MARK: - Room commands
+
+    /// Which role may send which room command: the wire error is `forbidden` before the
+    /// room sees anything.
+    @Test(arguments: [
+        (Role.viewer, #"{"type":"chat.send","id":"x","stream":"a","text":"hi"}"#, true),
+        (.viewer, #"{"type":"intent","id":"x","stream":"a","product":"p","action":"view"}"#, true),
+        (.viewer, #"{"type":"question.upvote","id":"x","stream":"a","question":"q1"}"#, true),
+        (.viewer, #"{"type":"chat.send","id":"x","stream":"zz","text":"hi"}"#, false),  // not in the claim
+        (.viewer, #"{"type":"moderate","id":"x","stream":"a","action":"ban_user","user":"u2"}"#, false),
+        (.viewer, #"{"type":"question.answer","id":"x","stream":"a","question":"q1"}"#, false),
+        (.moderator, #"{"type":"moderate","id":"x","stream":"a","action":"slow_mode","interval_ms":5000}"#, true),
+        (.moderator, #"{"type":"moderate","id":"x","stream":"zz","action":"slow_mode","interval_ms":5000}"#, false),
+        (.host, #"{"type":"question.answer","id":"x","stream":"a","question":"q1","answer":"yes"}"#, true),
+        (.orderService, #"{"type":"chat.send","id":"x","stream":"a","text":"hi"}"#, false),
+    ])
+    func roomCommandPermissions(_ role: Role, _ command: String, _ allowed: Bool) {
+        var machine = connected(role)
+        switch machine.receive(text(command), now: start) {
+        case .act(let id, let stream, _, let principal):
+            #expect(allowed)
+            #expect(id == "x")
+            #expect(stream.rawValue == "a")
+            #expect(principal.role == role)
+        case .send(.error(let error)):
+            #expect(!allowed)
+            #expect(error.code == .forbidden)
+            #expect(error.re == "x")
+        default:
+            Issue.record("unexpected action")
+        }
+    }
+
+    @Test func anonymousViewersReadButMayNotChat() {
+        var limits = Self.limits
+        limits.anonymousViewers = true
+        var machine = SessionStateMachine(sessionID: "s", limits: limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1"}"#), now: start)
+        guard case .send(.error(let error)) = machine.receive(text(#"{"type":"chat.send","id":"x","stream":"a","text":"hi"}"#), now: start) else {
+            Issue.record("expected forbidden")
+            return
+        }
+        #expect(error.code == .forbidden)
+        #expect(error.message.contains("sign in"))
+    }
+
+    @Test(arguments: [
+        (#"{"type":"chat.send","id":"x","stream":"a"}"#, ErrorCode.badRequest),
+        (#"{"type":"chat.send","id":"x","stream":"a","text":5}"#, .badRequest),
+        (#"{"type":"intent","id":"x","stream":"a","product":"p","action":"buy"}"#, .badRequest),
+        (#"{"type":"intent","id":"x","stream":"a","product":"-p","action":"view"}"#, .badRequest),
+        (#"{"type":"moderate","id":"x","stream":"a","action":"explode"}"#, .badRequest),
+        (#"{"type":"moderate","id":"x","stream":"a","action":"timeout_user","user":"u","duration_ms":10}"#, .badRequest),
+        (#"{"type":"moderate","id":"x","stream":"a","action":"banned_words","words":[""]}"#, .badRequest),
+        (#"{"type":"question.answer","id":"x","stream":"a","question":"q1","answer":""}"#, .badRequest),
+        (#"{"type":"chat.send","id":"x","stream":"bad stream","text":"hi"}"#, .invalidStream),
+    ])
+    func illFormedRoomCommands(_ command: String, _ code: ErrorCode) {
+        var machine = connected(.host)
+        guard case .send(.error(let error)) = machine.receive(text(command), now: start) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == code)
+        #expect(error.re == "x")
+    }
+
+    @Test func overlongChatIsInvalidMessage() {
+        var machine = connected()
+        let long = String(repeating: "x", count: ClientCommand.maxChatCharacters + 1)
+        guard case .send(.error(let error)) = machine.receive(text(#"{"type":"chat.send","id":"x","stream":"a","text":"\#(long)"}"#), now: start) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == .invalidMessage)
+    }
 }
