@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "HawkerClient",
                 "HawkerAuth",
+                "HawkerCommerce",
                 "HawkerProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

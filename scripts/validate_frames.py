@@ -44,8 +44,14 @@ DEFAULT_SCHEMAS = ROOT / "Protocol" / "schemas"
 DEFAULT_DOC = ROOT / "Protocol" / "PROTOCOL.md"
 BASE_URI = "https://hawker.dev/schemas/v1/"
 
-SERVER_TYPES = ("welcome", "subscribed", "unsubscribed", "published", "pong", "error", "event")
-CLIENT_TYPES = ("connect", "subscribe", "unsubscribe", "publish", "ping")
+def _union_types(name: str) -> tuple[str, ...]:
+    """The `type` values a union schema (server-message.json, client-message.json) selects on."""
+    schema = json.loads((Path(__file__).resolve().parent.parent / "Protocol" / "schemas" / name).read_text())
+    return tuple(schema["properties"]["type"]["enum"])
+
+
+SERVER_TYPES = _union_types("server-message.json")
+CLIENT_TYPES = _union_types("client-message.json")
 
 
 class Schemas:

@@ -63,8 +63,13 @@ enum EventValidator {
             return Rule(required: ["product": .product, "price": .nonNegativeInt], optional: ["currency": .currency])
         case .stockChanged:
             return Rule(required: ["product": .product, "level": .nonNegativeInt], optional: ["low_stock_threshold": .nonNegativeInt])
-        case .saleScheduled, .saleStarted:
+        case .saleScheduled:
             return sale
+        case .saleStarted:
+            // Starts now: a start time would be ignored, so it is refused.
+            var started = sale
+            started.optional["starts_at"] = nil
+            return started
         case .saleEnded:
             return Rule(required: ["sale": .identifier])
         case .announcement:

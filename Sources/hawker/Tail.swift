@@ -5,7 +5,7 @@ import HawkerProtocol
 import NIOCore
 
 struct Tail: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a stream's snapshot and events as JSON lines.")
+    static let configuration = CommandConfiguration(abstract: "Print a stream's state and then its events and pushes as JSON lines.")
 
     @OptionGroup var client: ClientOptions
     @Option(help: "Stream id.") var stream: String

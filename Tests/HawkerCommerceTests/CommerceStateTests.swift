@@ -61,6 +61,7 @@ struct CommerceStateTests {
         #expect(drop.data["previous"] == 2_000)
         #expect(drop.data["drop"] == true)
         #expect(drop.data["currency"] == "EUR")
+        #expect(drop.data["previous_price"] == 2_000)
         #expect(state.catalog["a"]?.previousPrice == 2_000)
         // A second drop keeps the original price struck through.
         _ = try state.apply(draft(.priceChanged, ["product": "a", "price": 1_200]), now: now)
@@ -121,6 +122,7 @@ struct CommerceStateTests {
         #expect(early.data["starts_at"] == .int(now + 10))
         #expect(early.data["status"] == "active")
         #expect(refusal { _ = try state.apply(draft(.saleStarted, ["sale": "s1"]), now: now) } == .invalidEvent)
+        #expect(refusal { _ = try state.apply(draft(.saleStarted, ["sale": "never-scheduled"]), now: now) } == .unknownSale)
         let direct = try state.apply(draft(.saleStarted, ["sale": "s2", "items": [["product": "a", "price": 500]], "duration_ms": 30_000]), now: now)
         #expect(direct.data["ends_at"] == .int(now + 30_000))
         let ended = try state.apply(draft(.saleEnded, ["sale": "s2"]), now: now + 5)

@@ -98,6 +98,9 @@ public struct CommerceState: Sendable {
             product.previousPrice = Self.previousPrice(old: product.price, oldPrevious: product.previousPrice, new: price)
             product.price = price
             catalog[product.id] = product
+            // The struck-through price after this change, so the event alone is enough
+            // even for a viewer that only got the latest of several changes.
+            if let struck = product.previousPrice { data["previous_price"] = .int(struck) }
         case .stockChanged:
             var product = try product(in: data)
             product.stock = data["level"]?.intValue
@@ -113,7 +116,10 @@ public struct CommerceState: Sendable {
         case .saleStarted:
             let id = data["sale"]?.stringValue ?? ""
             var sale: FlashSale
-            if data.count == 1, let scheduled = sales[id] {
+            if data.count == 1 {
+                guard let scheduled = sales[id] else {
+                    throw RoomError(.unknownSale, "no scheduled sale '\(id)': schedule it first or send the whole definition")
+                }
                 guard scheduled.status == .scheduled else { throw RoomError(.invalidEvent, "sale \(id) is already running") }
                 sale = scheduled
                 sale.startsAt = now

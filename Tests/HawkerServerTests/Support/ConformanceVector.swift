@@ -10,6 +10,7 @@ struct ConformanceVector: Decodable, CustomTestStringConvertible, Sendable {
         var role: String
         var streams: [String]
         var merchant: String?
+        var name: String?
         var ttl: Int?
         var not_before_in: Int?
         var forge: String?
@@ -62,6 +63,7 @@ struct ConformanceVector: Decodable, CustomTestStringConvertible, Sendable {
             role: .viewer,
             streams: spec.streams,
             merchant: spec.merchant,
+            name: spec.name,
             expiresAt: now.addingTimeInterval(TimeInterval(spec.ttl ?? 3_600)),
             notBefore: spec.not_before_in.map { now.addingTimeInterval(TimeInterval($0)) },
             issuedAt: now

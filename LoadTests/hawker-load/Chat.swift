@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import HawkerAuth
+import HawkerClient
+import HawkerProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// M senders chat into one stream at a fixed total rate while V viewers receive the
+/// batches: how many messages the gateway accepts per second, and what it costs.
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Chat: senders, viewers, accepted messages/s and batches out.")
+
+    @Option(help: "Gateway as ws://host:port.") var url = "ws://127.0.0.1:8080"
+    @Option(help: "HS256 secret to sign tokens (default $HAWKER_JWT_SECRET).") var secret: String?
+    @Option(help: "Sender connections (one user each).") var senders = 100
+    @Option(help: "Viewer connections receiving the batches.") var viewers = 1_000
+    @Option(help: "Chat messages per second offered, over all senders (open loop).") var rate = 10_000
+    @Option(help: "Seconds to send for.") var duration = 10
+    @Option(help: "Gateway process id, for CPU time and RSS from /proc.") var serverPid: Int32?
+    @Option(help: "Event-loop threads of the generator.") var threads = 1
+    @Option(help: "Write the result as JSON to this file.") var json: String?
+
+    func run() async throws {
+        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
+            throw ValidationError("--url must look like ws://127.0.0.1:8080")
+        }
+        guard let secret = secret ?? ProcessInfo.processInfo.environment["HAWKER_JWT_SECRET"], secret.utf8.count >= TokenVerifier.minimumSecretBytes else {
+            throw ValidationError("pass --secret or set HAWKER_JWT_SECRET (the gateway's jwt.secret, at least \(TokenVerifier.minimumSecretBytes) bytes)")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let issuer = await TokenIssuer(hmacSecret: secret)
+        let stream = "chat-load"
+
+        let hostConnection = try await HawkerConnection.open(host: host, port: port, group: group)
+        try await hostConnection.connect(token: try await issuer.issue(subject: "load-host", role: .host, streams: [stream], ttl: 3_600))
+        try await hostConnection.send(["type": "publish", "id": "start", "stream": .string(stream), "event": ["kind": "stream.started", "data": [:]]])
+        _ = try await hostConnection.receive()
+
+        let received = ChatCounters()
+        log("connecting \(viewers) viewers")
+        let viewerToken = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: [stream], ttl: 3_600)
+        var connections: [HawkerConnection] = []
+        for start in stride(from: 0, to: viewers, by: 64) {
+            connections += try await withThrowingTaskGroup(of: HawkerConnection.self) { tasks in
+                for _ in start..<min(viewers, start + 64) {
+                    tasks.addTask {
+                        let connection = try await HawkerConnection.open(host: host, port: port, group: group)
+                        try await connection.connect(token: viewerToken)
+                        try await connection.send(["type": "subscribe", "id": "s", "stream": .string(stream)])
+                        let reply = try await connection.receive()
+                        guard reply["type"] == "subscribed" else { throw ValidationError("subscribe failed: \(reply)") }
+                        try await connection.socket.divertText { received.viewerReceived($0) }
+                        return connection
+                    }
+                }
+                return try await tasks.reduce(into: []) { $0.append($1) }
+            }
+        }
+        log("connecting \(senders) senders")
+        var senderConnections: [HawkerConnection] = []
+        for index in 0..<senders {
+            let connection = try await HawkerConnection.open(host: host, port: port, group: group)
+            try await connection.connect(token: try await issuer.issue(subject: "sender-\(index)", role: .viewer, streams: [stream], ttl: 3_600))
+            try await connection.socket.divertText { received.senderReceived($0) }
+            senderConnections.append(connection)
+        }
+
+        let before = serverPid.flatMap(ProcessStats.read)
+        let perSender = max(1, rate / senders)
+        let total = perSender * senders * duration
+        log("offering \(perSender * senders) messages/s for \(duration) s")
+        let phrases = ["love this colour", "does it come in blue", "how long is shipping", "just ordered two!", "what size are you wearing", "the lining looks great"]
+        let start = NIODeadline.now()
+        let senderCount = senderConnections.count
+        let duration = self.duration
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for (index, connection) in senderConnections.enumerated() {
+                tasks.addTask {
+                    let interval = 1_000_000_000 / Int64(perSender)
+                    // Senders start staggered so that the offered load is smooth.
+                    let offset = Int64(index) * interval / Int64(senderCount)
+                    for n in 0..<(perSender * duration) {
+                        let slot = start + .nanoseconds(offset + Int64(n) * interval)
+                        let wait = slot - NIODeadline.now()
+                        if wait > .zero { try await Task.sleep(nanoseconds: UInt64(wait.nanoseconds)) }
+                        let text = "\(phrases[(index + n) % phrases.count]) \(n)"
+                        try await connection.socket.send(text: #"{"type":"chat.send","id":"\#(n)","stream":"\#(stream)","text":"\#(text)"}"#)
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        let sendSeconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
+        // Replies still in flight, and the last tick's batch.
+        let deadline = NIODeadline.now() + .seconds(10)
+        while received.snapshot.replies < total, NIODeadline.now() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let after = serverPid.flatMap(ProcessStats.read)
+        let counts = received.snapshot
+        let report = ChatReport(
+            senders: senders, viewers: viewers, offered: total, seconds: sendSeconds,
+            accepted: counts.accepted, refused: counts.refused,
+            acceptedPerSecond: Double(counts.accepted) / sendSeconds,
+            batchesPerViewerPerSecond: Double(counts.batches) / Double(max(1, viewers)) / sendSeconds,
+            messagesShownPerViewer: Double(counts.messagesShown) / Double(max(1, viewers)),
+            serverCPUMicrosecondsPerAcceptedMessage: before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } },
+            serverRSSBytes: after?.residentBytes
+        )
+        print(report.table)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+        for connection in connections + senderConnections { await connection.socket.abort() }
+        await hostConnection.socket.abort()
+        try await group.shutdownGracefully()
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
+    }
+}
+
+/// Counted on the connections' event loops; read at the end.
+final class ChatCounters: Sendable {
+    struct Snapshot {
+        var replies = 0
+        var accepted = 0
+        var refused = 0
+        var batches = 0
+        var messagesShown = 0
+    }
+
+    private let state = NIOLockedValueBox(Snapshot())
+    private static let acceptedPrefix = Array(#"{"type":"chat.accepted""#.utf8)
+    private static let batchPrefix = Array(#"{"type":"chat","#.utf8)
+    private static let messageKey = Array(#""ts":"#.utf8)
+
+    func senderReceived(_ buffer: ByteBuffer) {
+        let accepted = buffer.readableBytesView.starts(with: Self.acceptedPrefix)
+        state.withLockedValue {
+            $0.replies += 1
+            if accepted { $0.accepted += 1 } else { $0.refused += 1 }
+        }
+    }
+
+    /// Counts batches and the messages in them (each message has one `ts`), without parsing.
+    func viewerReceived(_ buffer: ByteBuffer) {
+        let view = buffer.readableBytesView
+        guard view.starts(with: Self.batchPrefix) else { return }
+        var messages = 0
+        var index = view.startIndex
+        let key = Self.messageKey
+        while let found = view[index...].firstIndex(of: key[0]) {
+            if view[found...].starts(with: key) { messages += 1 }
+            index = view.index(after: found)
+        }
+        state.withLockedValue {
+            $0.batches += 1
+            $0.messagesShown += messages
+        }
+    }
+
+    var snapshot: Snapshot { state.withLockedValue { $0 } }
+}
+
+struct ChatReport: Codable {
+    var senders: Int
+    var viewers: Int
+    var offered: Int
+    var seconds: Double
+    var accepted: Int
+    var refused: Int
+    var acceptedPerSecond: Double
+    var batchesPerViewerPerSecond: Double
+    var messagesShownPerViewer: Double
+    var serverCPUMicrosecondsPerAcceptedMessage: Double?
+    var serverRSSBytes: Int?
+
+    var table: String {
+        var lines = [
+            "senders \(senders), viewers \(viewers), offered \(offered) messages over \(String(format: "%.2f", seconds)) s",
+            "accepted \(accepted)  refused \(refused)  accepted/s \(String(format: "%.0f", acceptedPerSecond))",
+            String(format: "batches per viewer per second %.1f, messages shown per viewer %.0f", batchesPerViewerPerSecond, messagesShownPerViewer),
+        ]
+        if let cpu = serverCPUMicrosecondsPerAcceptedMessage { lines.append(String(format: "server CPU %.2f µs per accepted message", cpu)) }
+        if let rss = serverRSSBytes { lines.append("server RSS \(rss / 1024) KiB") }
+        return lines.joined(separator: "\n")
+    }
+}
