@@ -27,7 +27,7 @@ extension ServerMessage {
         case .error(let error):
             return JSONText.encode(ErrorJSON(error), allocator: allocator)
         case .event(let event):
-            return JSONText.encode(EventJSON(event), allocator: allocator)
+            return event.encode(allocator: allocator)
         case .reply(let type, let re, let body):
             return JSONText.encode(type: type, leading: ("re", .string(re)), body: body, allocator: allocator)
         case .push(let type, let stream, let body):
@@ -40,25 +40,23 @@ public enum JSONText {
     /// `{"type":..,"<leading>":..,<body...>}`, type first so that logs read well.
     /// `type` and `leading.0` are the server's own ASCII names.
     static func encode(type: String, leading: (String, JSONValue), body: [String: JSONValue], allocator: ByteBufferAllocator) -> ByteBuffer {
-        // Encoded as a one-element array, then unwrapped: escaping stays the encoder's job.
-        let value = encode([leading.1], allocator: allocator)
-        let rest = body.filter { $0.key != "type" && $0.key != leading.0 }
-        let tail = rest.isEmpty ? nil : encode(rest, allocator: allocator)
-        var buffer = allocator.buffer(capacity: 32 + type.utf8.count + value.readableBytes + (tail?.readableBytes ?? 0))
+        var buffer = allocator.buffer(capacity: 64 + 48 * body.count)
         buffer.writeString("{\"type\":\"\(type)\",\"\(leading.0)\":")
-        buffer.writeImmutableBuffer(value.getSlice(at: value.readerIndex + 1, length: value.readableBytes - 2)!)
-        if let tail {
-            buffer.writeString(",")
-            buffer.writeImmutableBuffer(tail.getSlice(at: tail.readerIndex + 1, length: tail.readableBytes - 1)!)
-        } else {
-            buffer.writeString("}")
+        leading.1.write(into: &buffer)
+        let rest = body.filter { $0.key != "type" && $0.key != leading.0 }
+        if !rest.isEmpty {
+            buffer.writeInteger(UInt8(ascii: ","))
+            JSONValue.writeMembers(rest, into: &buffer)
         }
+        buffer.writeInteger(UInt8(ascii: "}"))
         return buffer
     }
 
     /// Encodes any JSON value (the room's state, pushes) as one buffer.
     public static func encode(_ value: JSONValue, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        encode(value as any Encodable, allocator: allocator)
+        var buffer = allocator.buffer(capacity: 256)
+        value.write(into: &buffer)
+        return buffer
     }
 
     static func encode(_ value: any Encodable, allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -157,21 +155,24 @@ private struct ErrorJSON: Encodable {
     }
 }
 
-private struct EventJSON: Encodable {
-    var type = "event"
-    var stream: StreamID
-    var epoch: String
-    var seq: UInt64
-    var ts: Int64
-    var kind: EventKind
-    var data: [String: JSONValue]
-
-    init(_ event: StreamEvent) {
-        stream = event.stream
-        epoch = event.epoch
-        seq = event.seq
-        ts = event.timestamp
-        kind = event.kind
-        data = event.data
+extension StreamEvent {
+    /// The `event` push, written once per event for every viewer.
+    func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 160 + 32 * data.count)
+        // Stream ids, epochs and kinds are ASCII patterns that need no escaping.
+        buffer.writeString(#"{"type":"event","stream":""#)
+        buffer.writeString(stream.rawValue)
+        buffer.writeString(#"","epoch":"#)
+        JSONValue.writeString(epoch, into: &buffer)
+        buffer.writeString(#","seq":"#)
+        buffer.writeString(String(seq))
+        buffer.writeString(#","ts":"#)
+        buffer.writeString(String(timestamp))
+        buffer.writeString(#","kind":""#)
+        buffer.writeString(kind.rawValue)
+        buffer.writeString(#"","data":{"#)
+        JSONValue.writeMembers(data, into: &buffer)
+        buffer.writeString("}}")
+        return buffer
     }
 }

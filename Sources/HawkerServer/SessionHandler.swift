@@ -25,6 +25,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var closing = false
     private var tornDown = false
     private var awaitingFlush = false
+    private var replyFlushPending = false
     /// Set while the socket is backed up: what the viewer is owed once it drains.
     private var backlog: DeliveryBacklog?
     private var stuckTimer: Scheduled<Void>?
@@ -297,7 +298,18 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         guard let context, !closing else { return }
         let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
         context.write(wrapOutboundOut(frame), promise: nil)
-        if flush { context.flush() }
+        if flush { flushSoon(context: context) }
+    }
+
+    /// Flushes after the tasks already queued on this loop, so that the replies to a burst
+    /// of commands (read together, answered together) leave in one write.
+    private func flushSoon(context: ChannelHandlerContext) {
+        guard !replyFlushPending else { return }
+        replyFlushPending = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            replyFlushPending = false
+            self.context?.flush()
+        }
     }
 
     private func close(_ code: CloseCode, reason: String) {

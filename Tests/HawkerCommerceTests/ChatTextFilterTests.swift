@@ -138,4 +138,25 @@ struct ChatTextFilterLinkTests {
         #expect(filter.check("  (www.example.com) !! ", stripLinks: true) == .rejected(.empty))
         #expect(filter.check("👍 bit.ly/abc", stripLinks: true) == .accepted(text: "👍 [link removed]", linksRemoved: 1))
     }
+
+    /// Plain ASCII takes a fast path; the same text with one non-ASCII character takes the
+    /// general one. Both must judge alike.
+    @Test(arguments: [
+        "what a SCAM", "free   money now", "s.c.a.m", "see www.example.com/x", "mail me at a@b.co",
+        "e.g. size 10.5", "plain words", "see bit.ly/abc", "ok...",
+    ])
+    func asciiAndGeneralPathsAgree(_ text: String) {
+        let filter = ChatTextFilter(bannedWords: ["scam", "free money"])
+        let ascii = filter.check(text, stripLinks: true)
+        let general = filter.check(text + " é", stripLinks: true)
+        switch (ascii, general) {
+        case (.rejected(let a), .rejected(let b)):
+            #expect(a == b)
+        case (.accepted(let a, let linksA), .accepted(let b, let linksB)):
+            #expect(a + " é" == b)
+            #expect(linksA == linksB)
+        default:
+            Issue.record("\(text): \(ascii) vs \(general)")
+        }
+    }
 }

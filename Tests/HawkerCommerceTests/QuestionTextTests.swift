@@ -66,6 +66,9 @@ struct QuestionTextTests {
     ])
     func looksLikeQuestion(text: String) {
         #expect(QuestionText.looksLikeQuestion(text))
+        // A trailing emoji sends the text down the general (non-ASCII) path: same answer.
+        #expect(QuestionText.looksLikeQuestion(text + " 🙂"))
+        #expect(QuestionText.looksLikeQuestion("¿" + text))
     }
 
     @Test("does not look like a question", arguments: [
@@ -74,5 +77,7 @@ struct QuestionTextTests {
     ])
     func notAQuestion(text: String) {
         #expect(!QuestionText.looksLikeQuestion(text))
+        #expect(!QuestionText.looksLikeQuestion(text + " 🙂"))
+        #expect(!QuestionText.looksLikeQuestion("really?!") == false)
     }
 }

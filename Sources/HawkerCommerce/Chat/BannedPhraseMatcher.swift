@@ -63,6 +63,7 @@ struct BannedPhraseMatcher: Sendable {
     }
 
     private static func words(in text: String) -> [Word] {
+        if let ascii = asciiWords(in: text.utf8) { return ascii }
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive],
                                   locale: nil)
         var words: [Word] = []
@@ -90,6 +91,32 @@ struct BannedPhraseMatcher: Sendable {
 
     /// Words with each spelled-out run ("s", "c", "a", "m" with one repeated separator) joined
     /// into one word; nil if there is no such run, so the common case costs nothing more.
+    /// Folding plain ASCII is lower-casing: done on bytes, without Foundation. Nil for
+    /// other text. Word characters are ASCII letters and digits, as `isWordScalar` says.
+    private static func asciiWords(in bytes: String.UTF8View) -> [Word]? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var words: [Word] = []
+        var current: [UInt8] = []
+        var separators: [UInt8] = []
+        func flushWord() {
+            guard !current.isEmpty else { return }
+            let separator = separators.count == 1 && !words.isEmpty ? Unicode.Scalar(separators[0]) : nil
+            words.append(Word(text: String(decoding: current, as: UTF8.self), separatorBefore: separator))
+            current.removeAll(keepingCapacity: true)
+            separators.removeAll(keepingCapacity: true)
+        }
+        for byte in bytes {
+            if byte.isASCIILetterOrDigit {
+                current.append(byte.asciiLowercased)
+            } else {
+                flushWord()
+                separators.append(byte)
+            }
+        }
+        flushWord()
+        return words
+    }
+
     private static func joiningSpelledOutWords(_ words: [Word]) -> [String]? {
         var result: [String] = []
         var run: [String] = []

@@ -52,6 +52,13 @@ public struct ChatTextFilter: Sendable {
     /// Validates and cleans a chat message. `stripLinks` is true for viewers (hosts and
     /// moderators may post links).
     public func check(_ text: String, stripLinks: Bool) -> Verdict {
+        if let printable = Self.printableASCII(text) {
+            // The common case, without scalar-by-scalar rebuilding: no controls, no line
+            // breaks, one byte per code point.
+            guard !printable.isEmpty else { return .rejected(.empty) }
+            guard printable.utf8.count <= maxLength else { return .rejected(.tooLong(max: maxLength)) }
+            return verdict(String(printable), stripLinks: stripLinks)
+        }
         guard let normalized = Self.normalizeLineBreaks(rejectingControlsIn: text) else {
             return .rejected(.controlCharacters)
         }
@@ -62,7 +69,10 @@ public struct ChatTextFilter: Sendable {
         let cleaned = Self.collapseBlankLines(trimmed)
         guard cleaned.count <= maxLength else { return .rejected(.tooLong(max: maxLength)) }
 
-        let message = String(cleaned)
+        return verdict(String(cleaned), stripLinks: stripLinks)
+    }
+
+    private func verdict(_ message: String, stripLinks: Bool) -> Verdict {
         guard !matcher.matches(message) else { return .rejected(.bannedWord) }
         guard stripLinks else { return .accepted(text: message, linksRemoved: 0) }
 
@@ -72,6 +82,17 @@ public struct ChatTextFilter: Sendable {
     }
 
     /// Returns nil if `text` holds a forbidden control or bidi character.
+    /// `text` without surrounding spaces when every byte is printable ASCII (space to
+    /// tilde); nil otherwise.
+    private static func printableASCII(_ text: String) -> Substring? {
+        let bytes = text.utf8
+        guard bytes.allSatisfy({ (0x20...0x7E).contains($0) }) else { return nil }
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else {
+            return ""
+        }
+        return Substring(text.utf8[first...last])
+    }
+
     private static func normalizeLineBreaks(rejectingControlsIn text: String) -> String.UnicodeScalarView? {
         var output = String.UnicodeScalarView()
         var afterCarriageReturn = false

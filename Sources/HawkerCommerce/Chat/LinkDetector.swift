@@ -24,6 +24,10 @@ enum LinkDetector {
     }
 
     static func strip(_ text: String) -> Result {
+        // Every link shape needs a '.', ':' or '@': most chat has none and is left as is.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "@") }) else {
+            return Result(text: text, removed: 0, keptContent: true)
+        }
         var output = ""
         var removed = 0
         var keptContent = false

@@ -68,6 +68,7 @@ public enum QuestionText {
     /// any greeting ("hey is the lining strong"). The '!' rule keeps exclamations such as
     /// "what a gorgeous dress!" out.
     public static func looksLikeQuestion(_ text: String) -> Bool {
+        if let ascii = asciiLooksLikeQuestion(text.utf8) { return ascii }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let trailing = trimmed.reversed().prefix { !$0.isLetter && !$0.isNumber }
         if trailing.contains(where: { $0 == "?" || $0 == "\u{FF1F}" }) {
@@ -85,6 +86,37 @@ public enum QuestionText {
             return false
         }
         return questionStarters.contains(String(first))
+    }
+
+    /// The same decision for plain ASCII text (most chat), without Foundation or
+    /// Character-level work: chat runs this on every message. Nil for other text.
+    private static func asciiLooksLikeQuestion(_ bytes: String.UTF8View) -> Bool? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        // Trailing punctuation decides first: "...?" is a question, "...!" is not.
+        var exclaims = false
+        for byte in bytes.reversed() {
+            if byte.isASCIILetterOrDigit { break }
+            if byte == UInt8(ascii: "?") { return true }
+            if byte == UInt8(ascii: "!") { exclaims = true }
+        }
+        if exclaims { return false }
+        // Then the first word that is not filler ("hey, does it ..."); apostrophes are dropped.
+        var word: [UInt8] = []
+        var iterator = bytes.makeIterator()
+        while true {
+            let next = iterator.next()
+            if let byte = next, byte.isASCIILetterOrDigit {
+                word.append(byte.asciiLowercased)
+                continue
+            }
+            if let byte = next, byte == UInt8(ascii: "'") || byte == UInt8(ascii: "`") { continue }
+            if !word.isEmpty {
+                let text = String(decoding: word, as: UTF8.self)
+                if !leadingFiller.contains(text) { return questionStarters.contains(text) }
+                word.removeAll(keepingCapacity: true)
+            }
+            if next == nil { return false }
+        }
     }
 
     private static func insert(_ word: String, into tokens: inout Set<String>) {
