@@ -1,5 +1,3 @@
-import struct Foundation.Data
-import class Foundation.JSONDecoder
 import NIOCore
 
 /// A command a client sends, decoded and checked for shape (not for permission).
@@ -40,12 +38,9 @@ extension ClientCommand {
         guard JSONDepthScanner.depthIsWithin(buffer.readableBytesView, limit: maxDepth) else {
             throw CommandDecodingError(id: nil, code: .badRequest, message: "JSON nests deeper than \(maxDepth) levels")
         }
-        let fields: [String: JSONValue]
-        do {
-            // Fields are checked one by one (not by a typed Decodable), so that an
-            // ill-typed field still leaves a usable `id` for the error's `re`.
-            fields = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer.readableBytesView))
-        } catch {
+        // Fields are checked one by one (not by a typed Decodable), so that an ill-typed
+        // field still leaves a usable `id` for the error's `re`.
+        guard case .object(let fields) = try? JSONParser.parse(buffer, maxDepth: maxDepth) else {
             throw CommandDecodingError(id: nil, code: .badRequest, message: "frame is not a JSON object")
         }
         return try RawCommand(fields: fields).command()

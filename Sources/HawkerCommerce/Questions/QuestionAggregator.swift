@@ -40,25 +40,26 @@ public struct QuestionAggregator: Sendable {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return .rejected(.empty) }
         guard trimmed.count <= configuration.maxTextLength else { return .rejected(.tooLong) }
-        let tokens = QuestionText.tokens(trimmed)
-        guard !tokens.isEmpty else { return .rejected(.noMeaningfulWords) }
+        let words = QuestionText.tokens(trimmed)
+        guard !words.isEmpty else { return .rejected(.noMeaningfulWords) }
+        let tokens = TokenSignature(words)
 
-        if let id = bestMatch(for: tokens), var entry = entries[id] {
-            if entry.voters.contains(user) {
-                return .alreadyAsked(entry.question)
+        if let id = bestMatch(for: tokens), let index = entries.index(forKey: id) {
+            // Mutated in place: a copy would copy the voter set (thousands of users) on every ask.
+            if entries.values[index].voters.contains(user) {
+                return .alreadyAsked(entries.values[index].question)
             }
-            guard entry.voters.count < configuration.maxVotersPerQuestion else {
-                return .votersFull(entry.question)
+            guard entries.values[index].voters.count < configuration.maxVotersPerQuestion else {
+                return .votersFull(entries.values[index].question)
             }
-            entry.voters.insert(user)
-            entry.question.askers += 1
-            entry.question.addVote(now: now)
-            if entry.variants.count < configuration.maxVariantsPerQuestion, !entry.variants.contains(tokens) {
-                entry.variants.append(tokens)
+            entries.values[index].voters.insert(user)
+            entries.values[index].question.askers += 1
+            entries.values[index].question.addVote(now: now)
+            if entries.values[index].variants.count < configuration.maxVariantsPerQuestion, !entries.values[index].variants.contains(tokens) {
+                entries.values[index].variants.append(tokens)
             }
-            entries[id] = entry
             version &+= 1
-            return .merged(entry.question)
+            return .merged(entries.values[index].question)
         }
 
         if entries.count >= configuration.maxQuestions {
@@ -81,19 +82,18 @@ public struct QuestionAggregator: Sendable {
     /// counted, so their upvote is `.alreadyCounted`. Upvoting an answered question counts
     /// (it is harmless: answered questions are not ranked).
     public mutating func upvote(_ id: String, user: String, now: Int64) -> UpvoteResult {
-        guard var entry = entries[id] else { return .unknownQuestion }
-        if entry.voters.contains(user) {
-            return .alreadyCounted(entry.question)
+        guard let index = entries.index(forKey: id) else { return .unknownQuestion }
+        if entries.values[index].voters.contains(user) {
+            return .alreadyCounted(entries.values[index].question)
         }
-        guard entry.voters.count < configuration.maxVotersPerQuestion else {
-            return .votersFull(entry.question)
+        guard entries.values[index].voters.count < configuration.maxVotersPerQuestion else {
+            return .votersFull(entries.values[index].question)
         }
-        entry.voters.insert(user)
-        entry.question.upvotes += 1
-        entry.question.addVote(now: now)
-        entries[id] = entry
+        entries.values[index].voters.insert(user)
+        entries.values[index].question.upvotes += 1
+        entries.values[index].question.addVote(now: now)
         version &+= 1
-        return .counted(entry.question)
+        return .counted(entries.values[index].question)
     }
 
     /// Marks a question answered; it leaves `top(now:)` but stays for matching until evicted.
@@ -128,7 +128,7 @@ public struct QuestionAggregator: Sendable {
     /// The id of the most similar stored question at or above the threshold. Ties go to an
     /// unanswered question (the one the host will still see), then to the oldest, so the
     /// outcome never depends on dictionary order.
-    private func bestMatch(for tokens: Set<String>) -> String? {
+    private func bestMatch(for tokens: TokenSignature) -> String? {
         var best: (id: String, sequence: UInt64, answered: Bool, similarity: Double)?
         for entry in entries.values {
             let similarity = entry.bestSimilarity(to: tokens)

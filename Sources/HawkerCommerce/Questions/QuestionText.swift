@@ -11,6 +11,7 @@ public enum QuestionText {
     /// Normalised token set: lowercase, accents folded, punctuation and emoji dropped,
     /// stop words removed, light stemming so "pockets", "pocket" and "stitching"/"stitches" meet.
     public static func tokens(_ text: String) -> Set<String> {
+        if let ascii = asciiTokens(text.utf8) { return ascii }
         let folded = text
             .folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .lowercased()
@@ -30,6 +31,25 @@ public enum QuestionText {
         if !word.isEmpty {
             insert(word, into: &tokens)
         }
+        return tokens
+    }
+
+    /// `tokens` for plain ASCII text, where folding is lower-casing: bytes, no Foundation.
+    private static func asciiTokens(_ bytes: String.UTF8View) -> Set<String>? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var tokens = Set<String>()
+        var word: [UInt8] = []
+        for byte in bytes {
+            if byte.isASCIILetterOrDigit {
+                word.append(byte.asciiLowercased)
+            } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "`") {
+                continue
+            } else if !word.isEmpty {
+                insert(String(decoding: word, as: UTF8.self), into: &tokens)
+                word.removeAll(keepingCapacity: true)
+            }
+        }
+        if !word.isEmpty { insert(String(decoding: word, as: UTF8.self), into: &tokens) }
         return tokens
     }
 
