@@ -71,7 +71,11 @@ struct Chat: AsyncParsableCommand {
         let perSender = max(1, rate / senders)
         let total = perSender * senders * duration
         log("offering \(perSender * senders) messages/s for \(duration) s")
-        let phrases = ["love this colour", "does it come in blue", "how long is shipping", "just ordered two!", "what size are you wearing", "the lining looks great"]
+        // Mostly chatter, one question in ten, as in a busy show.
+        let phrases = [
+            "love this colour", "just ordered two!", "the lining looks great", "hi from Lyon", "that price though",
+            "obsessed with the boots", "does it come in blue", "need this for winter", "wow so soft", "adding to cart now",
+        ]
         let start = NIODeadline.now()
         let senderCount = senderConnections.count
         let duration = self.duration

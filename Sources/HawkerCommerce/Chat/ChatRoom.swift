@@ -27,7 +27,7 @@ public struct ChatRoom: Sendable {
             messagesPerSecond: Double = 1,
             burst: Int = 5,
             visiblePerBatch: Int = 20,
-            maxProtectedPerBatch: Int = 200,
+            maxProtectedPerBatch: Int = 50,
             recentMessages: Int = 500,
             maxTrackedUsers: Int = 100_000,
             bannedWords: [String] = []
