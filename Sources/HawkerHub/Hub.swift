@@ -72,7 +72,12 @@ public final class Hub: Sendable {
     /// Runs a chat, question, intent or moderation command in the stream's room.
     public func perform(_ action: StreamAction, by author: Author, on stream: StreamID) -> EventLoopFuture<RoomOutcome> {
         let shard = shards[homeIndex(of: stream)]
-        return homeLoop(of: stream).submit { try shard.value.perform(action, by: author, on: stream) }
+        let home = homeLoop(of: stream)
+        // Already on the stream's home loop (always, with one loop): no task hop.
+        if home.inEventLoop {
+            return home.makeCompletedFuture { try shard.value.perform(action, by: author, on: stream) }
+        }
+        return home.submit { try shard.value.perform(action, by: author, on: stream) }
     }
 
     // MARK: - Subscribing
