@@ -34,6 +34,9 @@ final class HubShard {
     /// Rooms with a pending chat batch, counters to push or a sale to start or end.
     private var ticking: Set<StreamID> = []
     private var tickScheduled = false
+    /// When the last tick was due: ticks keep a fixed rate instead of drifting by the
+    /// time each one takes.
+    private var lastTickDeadline: NIODeadline?
 
     init(
         configuration: HubConfiguration,
@@ -169,8 +172,13 @@ final class HubShard {
     private func scheduleTick() {
         guard !tickScheduled, !ticking.isEmpty else { return }
         tickScheduled = true
-        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(configuration.room.tickMilliseconds)) { [self] in
+        let period = TimeAmount.milliseconds(configuration.room.tickMilliseconds)
+        let now = eventLoop.now
+        // The next slot after the last one; a loop that fell behind ticks at once, once.
+        let deadline = lastTickDeadline.map { max($0 + period, now) } ?? now + period
+        eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             tickScheduled = false
+            lastTickDeadline = deadline
             tick()
             scheduleTick()
         }
