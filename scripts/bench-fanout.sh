@@ -47,16 +47,17 @@ done
 python3 - "$out" "$runs" <<'PY'
 import json, statistics, sys, glob, os
 out, runs = sys.argv[1], int(sys.argv[2])
-print("| rate (events/s) | deliveries | delivered/s (median) | server CPU-µs per delivery (median) | p50 | p99 | p99.9 | lost | runs |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| rate (events/s) | deliveries | delivered/s (median) | server CPU-µs per delivery (median) | p50 | p99 | p99.9 | coalesced | lost | runs |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for rate in (100, 2000):
     rs = [json.load(open(f)) for f in sorted(glob.glob(f"{out}/fanout-r{rate}-*.json"))]
     if not rs:
         print(f"| {rate} | (no result) |"); continue
     med = lambda key: statistics.median(r[key] for r in rs if r.get(key) is not None)
     pct = lambda p: statistics.median(next(x["micros"] for x in r["latencyMicroseconds"] if x["percentile"] == p) for r in rs)
-    lost = sum(r["expected"] - r["delivered"] for r in rs)
-    print(f"| {rate} | {rs[0]['expected']} | {med('deliveriesPerSecond'):,.0f} | {med('serverCPUMicrosecondsPerDelivery'):.2f} | {pct(50)/1000:.1f} ms | {pct(99)/1000:.1f} ms | {pct(99.9)/1000:.1f} ms | {lost} | {len(rs)} |")
+    coalesced = sum(r.get("coalesced", 0) for r in rs)
+    lost = sum(r["expected"] - r["delivered"] - r.get("coalesced", 0) for r in rs)
+    print(f"| {rate} | {rs[0]['expected']} | {med('deliveriesPerSecond'):,.0f} | {med('serverCPUMicrosecondsPerDelivery'):.2f} | {pct(50)/1000:.1f} ms | {pct(99)/1000:.1f} ms | {pct(99.9)/1000:.1f} ms | {coalesced} | {lost} | {len(rs)} |")
 PY
 fi
 
