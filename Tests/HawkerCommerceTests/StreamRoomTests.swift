@@ -159,5 +159,16 @@ struct StreamRoomTests {
         let banned = Author(user: "x", name: nil, role: "viewer", isStaff: false)
         #expect(code(room.perform(.chat(text: "hi"), by: banned, now: now)) == .banned)
         #expect(code(room.perform(.ask(text: "is it real?"), by: banned, now: now)) == .banned)
+        _ = try reply(room.perform(.moderate(.timeout(user: "y", durationMilliseconds: 60_000)), by: host, now: now))
+        let quiet = Author(user: "y", name: nil, role: "viewer", isStaff: false)
+        #expect(code(room.perform(.ask(text: "is it real?"), by: quiet, now: now)) == .timedOut)
+    }
+
+    @Test func askingCountsAgainstTheChatRate() throws {
+        var room = try room()
+        // The default burst is 5 messages per user; questions and chat share it.
+        for index in 0..<3 { _ = try reply(room.perform(.chat(text: "hello \(index)"), by: viewer, now: now)) }
+        for index in 0..<2 { _ = try reply(room.perform(.ask(text: "does it come in size \(index + 30)?"), by: viewer, now: now)) }
+        #expect(code(room.perform(.ask(text: "is it warm?"), by: viewer, now: now)) == .rateLimited)
     }
 }

@@ -1,6 +1,7 @@
 import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -364,5 +365,41 @@ struct HubRoomTests {
         #expect(receipt.position.seq == 2)
         #expect(subscriber.seqs == [2])
         #expect(try framePayload(try #require(subscriber.frames.last).plain)["kind"] == "question.answered")
+    }
+}
+
+/// Sales start and end on the server's clock, without anyone publishing.
+@Suite("Hub sale timers (one embedded loop)")
+struct HubSaleTimerTests {
+    @Test func aScheduledSaleStartsAndEndsByItself() throws {
+        let loop = EmbeddedEventLoop()
+        let start: Int64 = 1_732_660_000_000
+        let clock = NIOLockedValueBox<Int64>(start)
+        let hub = Hub(loops: [loop], clock: { clock.withLockedValue { $0 } })
+        func publish(_ draft: EventDraft) throws {
+            let future = hub.publish(draft, to: stream("sale"))
+            loop.run()
+            _ = try #require(completedResult(future)).get()
+        }
+        try publish(catalog([("a", 1_000)]))
+        try publish(draft(.saleScheduled, ["sale": "s", "items": [["product": "a", "price": 800]], "starts_at": .int(start + 1_000), "duration_ms": 2_000]))
+        let viewer = RecordingSubscriber(eventLoop: loop)
+        let subscribed = hub.subscribe(stream("sale"), since: nil, createIfMissing: false, on: loop)
+        loop.run()
+        _ = try #require(completedResult(subscribed)).get()
+        hub.activate(viewer, on: stream("sale"), staff: false, eventLoop: loop)
+
+        func advance(_ milliseconds: Int64) {
+            clock.withLockedValue { $0 += milliseconds }
+            loop.advanceTime(by: .milliseconds(milliseconds))
+        }
+        advance(900)
+        #expect(viewer.frames.isEmpty)
+        advance(200)
+        #expect(try viewer.frames.map { try framePayload($0.plain)["kind"] } == ["sale.started"])
+        advance(2_000)
+        let kinds = try viewer.frames.map { try framePayload($0.plain)["kind"] }
+        #expect(kinds == ["sale.started", "sale.ended"])
+        #expect(try framePayload(try #require(viewer.frames.last).plain)["data"]?["reason"] == "time")
     }
 }

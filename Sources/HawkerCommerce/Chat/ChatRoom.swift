@@ -123,6 +123,17 @@ public struct ChatRoom: Sendable {
         return message
     }
 
+    /// Moderation and the per-user rate for something other than a chat message that
+    /// counts like one (`question.ask`): nil when `author` may go ahead.
+    public mutating func admit(_ author: Author, now: Int64) -> RoomError? {
+        if let refusal = moderationRefusal(author, now: now) {
+            refused += 1
+            return refusal
+        }
+        guard !author.isStaff else { return nil }
+        return takeRate(author.user, now: now)
+    }
+
     private func moderationRefusal(_ author: Author, now: Int64) -> RoomError? {
         guard !author.isStaff else { return nil }
         if bans.contains(author.user) {

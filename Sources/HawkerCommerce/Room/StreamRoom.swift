@@ -55,7 +55,8 @@ public struct StreamRoom: Sendable {
                 }
             }
         case .ask(let text):
-            if let refusal = chatRefusal(for: author, now: now) { return .failure(refusal) }
+            // Asking counts like chatting: bans, timeouts and the per-user rate apply.
+            if let refusal = chat.admit(author, now: now) { return .failure(refusal) }
             return ask(text, by: author, now: now)
         case .upvote(let id):
             switch questions.upvote(id, user: author.user, now: now) {
@@ -127,13 +128,6 @@ public struct StreamRoom: Sendable {
         }
         insights.questionsAsked += 1
         return .success(RoomReply(type: "question.accepted", body: ["question": Self.json(question, now: now), "merged": .bool(merged)]))
-    }
-
-    /// Banned and timed-out users cannot ask either.
-    private func chatRefusal(for author: Author, now: Int64) -> RoomError? {
-        guard !author.isStaff else { return nil }
-        if chat.bans.contains(author.user) { return RoomError(.banned, "you are banned from this stream's chat") }
-        return nil
     }
 
     // MARK: - Audience

@@ -7,11 +7,14 @@ import ServiceLifecycle
 
 /// `hawker serve --demo`: a stream called `demo` with a small two-merchant catalog where
 /// something plausible happens every few seconds (pins, price drops, stock ticking down,
-/// flash sales, announcements), so a newcomer sees events move.
+/// flash sales, announcements, and with a hub a small crowd chatting, asking and adding
+/// to cart), so a newcomer sees everything move.
 public struct DemoPublisher: Service {
     public static let stream = StreamID("demo")!
 
     private let broker: any Broker
+    /// When set, a small crowd chats, asks and adds to cart in the demo stream too.
+    private let hub: Hub?
     private let interval: Duration
     private let logger: Logger
 
@@ -21,6 +24,9 @@ public struct DemoPublisher: Service {
         var merchant: String
         var price: Int64
         var stock: Int64
+        /// Prices drop from here and come back to it.
+        var regularPrice: Int64 { Self.regular[id] ?? price }
+        static let regular: [String: Int64] = ["jacket-42": 12_900, "boots-7": 9_900, "scarf-3": 2_900, "socks-9": 1_400]
         var sizes: [String] = []
 
         var json: JSONValue {
@@ -35,8 +41,9 @@ public struct DemoPublisher: Service {
         }
     }
 
-    public init(broker: any Broker, interval: Duration = .seconds(3), logger: Logger) {
+    public init(broker: any Broker, hub: Hub? = nil, interval: Duration = .seconds(3), logger: Logger) {
         self.broker = broker
+        self.hub = hub
         self.interval = interval
         self.logger = logger
     }
@@ -63,7 +70,8 @@ public struct DemoPublisher: Service {
             case 0:
                 try await publish(.productPinned, ["product": .string(product.id)])
             case 1:
-                products[index].price = max(500, product.price * 9 / 10)
+                // Down 10% at a time, back to the regular price after a few drops.
+                products[index].price = product.price * 10 < product.regularPrice * 6 ? product.regularPrice : product.price * 9 / 10
                 try await publish(.priceChanged, ["product": .string(product.id), "price": .int(products[index].price)])
             case 2:
                 products[index].stock = product.stock > 3 ? product.stock - 3 : 50
@@ -80,7 +88,22 @@ public struct DemoPublisher: Service {
             default:
                 try await publish(.announcement, ["text": .string("Only \(product.stock) left of the \(product.title.lowercased())!")])
             }
+            await crowd(tick: tick, product: product)
         }
+    }
+
+    /// Viewers of the demo: a chat line every tick, a question now and then (in varying
+    /// words, so the question list merges them), and interest in the current product.
+    private func crowd(tick: Int, product: Product) async {
+        guard let hub else { return }
+        let names = ["Ana", "Ben", "Chloé", "Dev", "Emi", "Farid", "Greta", "Hugo"]
+        let lines = ["love this colour", "just ordered two!", "hi from Lyon 👋", "that price drop 🔥", "need this for winter", "so soft"]
+        let questions = ["Is the lining strong?", "how strong is the lining", "does it come in navy?", "How long is shipping to Austria?", "is the lining strong??"]
+        let name = names[tick % names.count]
+        let viewer = Author(user: "demo-\(name.lowercased())", name: name, role: "viewer", isStaff: false)
+        let action: StreamAction = tick % 3 == 0 ? .ask(text: questions[(tick / 3) % questions.count]) : .chat(text: lines[tick % lines.count])
+        _ = try? await hub.perform(action, by: viewer, on: Self.stream).get()
+        _ = try? await hub.perform(.intent(product: product.id, variant: nil, action: tick % 2 == 0 ? .addToCart : .view), by: viewer, on: Self.stream).get()
     }
 
     private func publish(_ kind: EventKind, _ data: [String: JSONValue]) async throws {
