@@ -28,9 +28,9 @@ public struct CommerceState: Sendable {
     }
 
     public let limits: Limits
-    public private(set) var catalog: Catalog
+    public internal(set) var catalog: Catalog
     public private(set) var pinned: [String] = []
-    public private(set) var sales: [String: FlashSale] = [:]
+    public internal(set) var sales: [String: FlashSale] = [:]
     public private(set) var onAir = OnAir.idle
     public private(set) var title: String?
     public private(set) var playerURL: String?

@@ -1,12 +1,27 @@
 import HawkerProtocol
 
 /// A stream's lifetime counters for `GET /v1/streams/{id}/insights`.
-public struct Insights: Sendable, Hashable {
+public struct Insights: Sendable {
     public var viewers = 0
     public var peakViewers = 0
     public var chatMessages = 0
     public var questionsAsked = 0
     public var questionsAnswered = 0
+    /// Accepted checkouts and units per product, and checkouts per attribution code.
+    public private(set) var checkoutsByProduct: [String: (checkouts: Int, units: Int64)] = [:]
+    public private(set) var checkoutsByCode: [String: Int] = [:]
+    /// Attribution codes counted apart; the rest are summed under "other".
+    static let maxAttributionCodes = 1_000
+
+    mutating func recordCheckout(_ reservation: Reservation) {
+        for line in reservation.lines {
+            checkoutsByProduct[line.product, default: (0, 0)].checkouts += 1
+            checkoutsByProduct[line.product, default: (0, 0)].units += line.quantity
+        }
+        let code = reservation.attribution.code ?? "none"
+        let bucket = checkoutsByCode[code] != nil || checkoutsByCode.count < Self.maxAttributionCodes ? code : "other"
+        checkoutsByCode[bucket, default: 0] += 1
+    }
 
     func json(chat: ChatRoom, intents: IntentAggregator, now: Int64) -> JSONValue {
         [
@@ -16,6 +31,12 @@ public struct Insights: Sendable, Hashable {
                 "sampled_out": .int(Int64(chat.sampledOutTotal)),
             ],
             "questions": ["asked": .int(Int64(questionsAsked)), "answered": .int(Int64(questionsAnswered))],
+            "checkouts": [
+                "by_product": .array(checkoutsByProduct.sorted { $0.key < $1.key }.map {
+                    ["product": .string($0.key), "checkouts": .int(Int64($0.value.checkouts)), "units": .int($0.value.units)]
+                }),
+                "by_attribution_code": .array(checkoutsByCode.sorted { $0.key < $1.key }.map { ["code": .string($0.key), "checkouts": .int(Int64($0.value))] }),
+            ],
             "intents": .array(intents.lifetimeTotals().map { product, totals in
                 var entry: [String: JSONValue] = ["product": .string(product)]
                 for action in IntentAction.allCases { entry[action.rawValue] = .int(Int64(totals[action] ?? 0)) }

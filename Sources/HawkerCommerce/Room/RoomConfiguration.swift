@@ -18,6 +18,10 @@ public struct RoomConfiguration: Sendable {
     public var socialProofIntervalMilliseconds: Int64
     /// `presence` (the viewer count) leaves at most this often.
     public var presenceIntervalMilliseconds: Int64
+    /// What a checkout may buy: what the host shows now, or anything in the catalog.
+    public var checkoutPolicy: CommerceState.BuyablePolicy = .pinnedOrOnSale
+    /// Checkout answers remembered per stream for idempotent retries.
+    public var idempotencyKeys: Int = 10_000
 
     public init(
         commerce: CommerceState.Limits = .init(),

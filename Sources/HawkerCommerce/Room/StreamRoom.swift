@@ -10,6 +10,7 @@ public struct StreamRoom: Sendable {
     public private(set) var questions: QuestionAggregator
     public private(set) var intents: IntentAggregator
     public private(set) var insights = Insights()
+    private var checkouts: IdempotencyCache<Result<Reservation, CheckoutRejection>>
 
     private var pushedQuestionsVersion: UInt64 = 0
     private var pushedIntentsVersion: UInt64 = 0
@@ -28,6 +29,7 @@ public struct StreamRoom: Sendable {
         self.chat = ChatRoom(configuration: configuration.chatPerBatch, seed: seed)
         self.questions = QuestionAggregator(configuration: configuration.questions)
         self.intents = IntentAggregator(configuration: configuration.intents)
+        self.checkouts = IdempotencyCache(capacity: max(1, configuration.idempotencyKeys))
     }
 
     // MARK: - Host events
@@ -128,6 +130,47 @@ public struct StreamRoom: Sendable {
         }
         insights.questionsAsked += 1
         return .success(RoomReply(type: "question.accepted", body: ["question": Self.json(question, now: now), "merged": .bool(merged)]))
+    }
+
+    // MARK: - Checkout
+
+    /// What a checkout did.
+    public struct CheckoutOutcome: Sendable {
+        public var result: Result<Reservation, CheckoutRejection>
+        /// The same buyer and idempotency key were seen before: this is the first answer
+        /// again, and nothing was reserved now.
+        public var replayed: Bool
+        /// `stock.changed` events to publish for the products whose stock moved.
+        public var stockEvents: [EventDraft]
+    }
+
+    /// Validates and reserves a checkout (see `CommerceState.reserve`), once per buyer
+    /// and idempotency key.
+    public mutating func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, now: Int64) -> CheckoutOutcome {
+        if let first = checkouts.value(buyer: buyer, key: request.idempotencyKey) {
+            return CheckoutOutcome(result: first, replayed: true, stockEvents: [])
+        }
+        let result: Result<Reservation, CheckoutRejection>
+        do throws(CheckoutRejection) {
+            result = .success(try commerce.reserve(request, buyer: buyer, checkoutID: checkoutID, policy: configuration.checkoutPolicy, now: now))
+        } catch {
+            result = .failure(error)
+        }
+        checkouts.store(result, buyer: buyer, key: request.idempotencyKey)
+        guard case .success(let reservation) = result else {
+            return CheckoutOutcome(result: result, replayed: false, stockEvents: [])
+        }
+        for line in reservation.lines {
+            _ = intents.record(product: line.product, variant: line.variant, action: .checkout, user: buyer, now: now)
+        }
+        insights.recordCheckout(reservation)
+        let products = Array(Set(reservation.lines.map(\.product))).sorted()
+        return CheckoutOutcome(result: result, replayed: false, stockEvents: products.compactMap(commerce.stockEvent(for:)))
+    }
+
+    /// Gives a failed checkout's stock back; returns the `stock.changed` events to publish.
+    public mutating func release(_ reservation: Reservation) -> [EventDraft] {
+        commerce.release(reservation).compactMap(commerce.stockEvent(for:))
     }
 
     // MARK: - Audience

@@ -28,6 +28,8 @@ public struct FlashSale: Sendable, Hashable {
     public var status: Status
     /// Units sold so far (checkouts count them).
     public var sold: Int64 = 0
+    /// Units per buyer, kept only when the sale has a per-buyer limit.
+    var boughtByBuyer: [String: Int64] = [:]
 
     public func item(for product: String) -> Item? { items.first { $0.product == product } }
 

@@ -1,0 +1,43 @@
+/// A viewer's checkout: the lines of a cart as the viewer saw them, where it ships, who
+/// gets the credit, and the key that makes a retry return the first answer.
+public struct CheckoutRequest: Sendable, Hashable {
+    public struct Line: Sendable, Hashable {
+        public var product: String
+        public var variant: String?
+        public var quantity: Int64
+        /// The unit price the viewer was shown: a checkout at a price that changed since
+        /// is refused rather than charged differently.
+        public var priceSeen: Int64
+
+        public init(product: String, variant: String?, quantity: Int64, priceSeen: Int64) {
+            self.product = product
+            self.variant = variant
+            self.quantity = quantity
+            self.priceSeen = priceSeen
+        }
+    }
+
+    public struct Attribution: Sendable, Hashable {
+        public var code: String?
+        public var stream: String?
+        public var referrer: String?
+
+        public init(code: String? = nil, stream: String? = nil, referrer: String? = nil) {
+            self.code = code
+            self.stream = stream
+            self.referrer = referrer
+        }
+    }
+
+    public var lines: [Line]
+    public var region: String
+    public var attribution: Attribution
+    public var idempotencyKey: String
+
+    public init(lines: [Line], region: String, attribution: Attribution = Attribution(), idempotencyKey: String) {
+        self.lines = lines
+        self.region = region
+        self.attribution = attribution
+        self.idempotencyKey = idempotencyKey
+    }
+}

@@ -1,0 +1,156 @@
+import HawkerProtocol
+
+extension CommerceState {
+    /// Which catalog products a checkout may buy.
+    public enum BuyablePolicy: String, Sendable, Hashable {
+        /// Only what the host shows now: pinned products and products on a running sale.
+        case pinnedOrOnSale = "pinned_or_on_sale"
+        case anyInCatalog = "any"
+    }
+
+    public static let maxCheckoutLines = 20
+    /// Buyers a sale with a per-buyer limit remembers; beyond, new buyers are refused.
+    public static let maxBuyersPerSale = 100_000
+
+    /// Checks `request` and, when every line passes, holds its stock at once: all lines
+    /// or none, so concurrent checkouts can never oversell (they all run on the stream's
+    /// loop, one after the other). The checks come in this order, each with its own
+    /// reason: products (exist, buyable now), prices seen, region, limits, stock.
+    public mutating func reserve(
+        _ request: CheckoutRequest,
+        buyer: String,
+        checkoutID: String,
+        policy: BuyablePolicy,
+        now: Int64
+    ) throws(CheckoutRejection) -> Reservation {
+        guard (1...Self.maxCheckoutLines).contains(request.lines.count) else {
+            throw CheckoutRejection(.invalidCheckout, "a checkout has 1 to \(Self.maxCheckoutLines) lines")
+        }
+        guard Set(request.lines.map { "\($0.product)|\($0.variant ?? "")" }).count == request.lines.count else {
+            throw CheckoutRejection(.invalidCheckout, "each product and variant appears once per checkout; use the quantity")
+        }
+
+        // 1. The products exist and may be bought now.
+        var planned: [(line: CheckoutRequest.Line, product: Product, sale: FlashSale?)] = []
+        for line in request.lines {
+            guard (1...1_000).contains(line.quantity) else {
+                throw CheckoutRejection(.invalidCheckout, product: line.product, "quantities are 1 to 1000")
+            }
+            guard let product = catalog[line.product] else {
+                throw CheckoutRejection(.unknownProduct, product: line.product, "no product '\(line.product)' in this stream's catalog")
+            }
+            if let variant = line.variant, product.variant(variant) == nil {
+                throw CheckoutRejection(.unknownVariant, product: line.product, "product '\(line.product)' has no variant '\(variant)'")
+            }
+            let sale = activeSale(for: product.id)
+            if policy == .pinnedOrOnSale, sale == nil, !pinned.contains(product.id) {
+                throw CheckoutRejection(.notBuyable, product: product.id, "'\(product.title)' is not on offer right now")
+            }
+            planned.append((line, product, sale))
+        }
+        // 2. The viewer saw the price it would pay.
+        for (line, product, sale) in planned {
+            let price = Self.unitPrice(product, variant: line.variant, sale: sale)
+            guard line.priceSeen == price else {
+                throw CheckoutRejection(.priceChanged, product: product.id, currentPrice: price, "the price of '\(product.title)' is now \(price)")
+            }
+        }
+        // 3. It ships there.
+        for (_, product, _) in planned where !product.ships(to: request.region) {
+            throw CheckoutRejection(.regionNotServed, product: product.id, "'\(product.title)' does not ship to \(request.region)")
+        }
+        // 4. Sale limits, total and per buyer.
+        var perSale: [String: Int64] = [:]
+        for (line, _, sale) in planned {
+            if let sale { perSale[sale.id, default: 0] += line.quantity }
+        }
+        for (id, quantity) in perSale.sorted(by: { $0.key < $1.key }) {
+            guard let sale = sales[id] else { continue }
+            if let total = sale.totalLimit, sale.sold + quantity > total {
+                throw CheckoutRejection(.limitReached, available: max(0, total - sale.sold), "the sale has \(max(0, total - sale.sold)) units left at its price")
+            }
+            if let perBuyer = sale.perBuyerLimit {
+                let bought = sale.boughtByBuyer[buyer] ?? 0
+                guard bought + quantity <= perBuyer else {
+                    throw CheckoutRejection(.limitReached, available: max(0, perBuyer - bought), "at most \(perBuyer) per buyer in this sale")
+                }
+                guard bought > 0 || sale.boughtByBuyer.count < Self.maxBuyersPerSale else {
+                    throw CheckoutRejection(.limitReached, available: 0, "this sale has reached the number of buyers it can track")
+                }
+            }
+        }
+        // 5. Stock, per product over all its lines.
+        var needed: [String: Int64] = [:]
+        for (line, _, _) in planned { needed[line.product, default: 0] += line.quantity }
+        for (id, quantity) in needed.sorted(by: { $0.key < $1.key }) {
+            guard let stock = catalog[id]?.stock else { continue }
+            if stock == 0 { throw CheckoutRejection(.soldOut, product: id, available: 0, "sold out") }
+            if stock < quantity {
+                throw CheckoutRejection(.insufficientStock, product: id, available: stock, "only \(stock) left")
+            }
+        }
+
+        // Everything passed: hold it.
+        for (id, quantity) in needed {
+            if let stock = catalog[id]?.stock { catalog[id]?.stock = stock - quantity }
+        }
+        for (id, quantity) in perSale {
+            sales[id]?.sold += quantity
+            if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
+        }
+        return Reservation(
+            checkoutID: checkoutID,
+            buyer: buyer,
+            lines: planned.map { line, product, sale in
+                Reservation.Line(
+                    product: product.id, variant: line.variant, quantity: line.quantity,
+                    unitPrice: Self.unitPrice(product, variant: line.variant, sale: sale), currency: product.currency,
+                    merchant: product.merchant, sale: sale?.id
+                )
+            },
+            region: request.region,
+            attribution: request.attribution,
+            idempotencyKey: request.idempotencyKey,
+            createdAt: now
+        )
+    }
+
+    /// Gives back what `reservation` held (its orders failed): stock, and the sale counts
+    /// of sales still running. Returns the products whose stock changed.
+    public mutating func release(_ reservation: Reservation) -> [String] {
+        var changed: [String] = []
+        for line in reservation.lines {
+            if let stock = catalog[line.product]?.stock {
+                catalog[line.product]?.stock = stock + line.quantity
+                changed.append(line.product)
+            }
+            if let id = line.sale, var sale = sales[id] {
+                sale.sold = max(0, sale.sold - line.quantity)
+                if let bought = sale.boughtByBuyer[reservation.buyer] {
+                    sale.boughtByBuyer[reservation.buyer] = bought > line.quantity ? bought - line.quantity : nil
+                }
+                sales[id] = sale
+            }
+        }
+        return Array(Set(changed)).sorted()
+    }
+
+    /// What one unit costs now: the sale price, else the variant's, else the product's.
+    static func unitPrice(_ product: Product, variant: String?, sale: FlashSale?) -> Int64 {
+        if let item = sale?.item(for: product.id) { return item.price }
+        if let variant, let price = product.variant(variant)?.price { return price }
+        return product.price
+    }
+
+    /// A `stock.changed` for `product` as the server publishes it after a checkout or a
+    /// release, so every viewer's stock bar moves.
+    public func stockEvent(for product: String) -> EventDraft? {
+        guard let item = catalog[product], let stock = item.stock,
+            let draft = try? EventDraft(kind: .stockChanged, data: ["product": .string(product), "level": .int(stock)])
+        else { return nil }
+        return draft.withData([
+            "product": .string(product), "level": .int(stock), "low_stock_threshold": .int(item.lowStockThreshold),
+            "low_stock": .bool(item.isLowStock), "sold_out": .bool(item.isSoldOut),
+        ])
+    }
+}

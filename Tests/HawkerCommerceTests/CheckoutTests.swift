@@ -1,0 +1,139 @@
+import HawkerCommerce
+import HawkerProtocol
+import Testing
+
+/// Checkout validation in its documented order, atomic stock, sale limits, idempotency.
+@Suite struct CheckoutTests {
+    let now: Int64 = 1_732_660_000_000
+
+    private func room(policy: CommerceState.BuyablePolicy = .pinnedOrOnSale, _ products: JSONValue...) throws -> StreamRoom {
+        var configuration = RoomConfiguration()
+        configuration.checkoutPolicy = policy
+        var room = StreamRoom(configuration: configuration)
+        _ = try room.apply(draft(.catalogSet, ["products": .array(products)]), now: now)
+        return room
+    }
+
+    private func request(_ lines: [(String, Int64, Int64)], variant: String? = nil, region: String = "DE", key: String = "k1", code: String? = nil) -> CheckoutRequest {
+        CheckoutRequest(
+            lines: lines.map { .init(product: $0.0, variant: variant, quantity: $0.1, priceSeen: $0.2) },
+            region: region,
+            attribution: .init(code: code, stream: "shop", referrer: nil),
+            idempotencyKey: key
+        )
+    }
+
+    private func reason(_ outcome: StreamRoom.CheckoutOutcome) -> CheckoutRejection.Reason? {
+        if case .failure(let rejection) = outcome.result { return rejection.reason }
+        return nil
+    }
+
+    @Test func checksComeInOrderEachWithItsReason() throws {
+        var room = try room(
+            product("a", price: 1_000, stock: 1, regions: ["DE"]),
+            product("b", price: 500, stock: 5),
+            product("hidden", price: 100, stock: 5)
+        )
+        _ = try room.apply(draft(.productPinned, ["product": "a"]), now: now)
+        _ = try room.apply(draft(.productPinned, ["product": "b"]), now: now)
+        func attempt(_ lines: [(String, Int64, Int64)], region: String = "DE", variant: String? = nil) -> CheckoutRejection.Reason? {
+            reason(room.checkout(request(lines, variant: variant, region: region, key: "\(lines)\(region)\(variant ?? "")"), buyer: "u", checkoutID: "c", now: now))
+        }
+        #expect(attempt([("nope", 1, 1)]) == .unknownProduct)
+        #expect(attempt([("a", 1, 1_000)], variant: "xl") == .unknownVariant)
+        #expect(attempt([("hidden", 1, 100)]) == .notBuyable)
+        // A wrong price is reported before the region, the region before the stock.
+        #expect(attempt([("a", 1, 999)], region: "FR") == .priceChanged)
+        #expect(attempt([("a", 1, 1_000)], region: "FR") == .regionNotServed)
+        #expect(attempt([("a", 2, 1_000)]) == .insufficientStock)
+        #expect(attempt([("a", 1, 1_000), ("b", 1, 500)]) == nil)
+        #expect(attempt([("a", 1, 1_000)]) == .soldOut)
+        // All lines or none: b's stock was not touched by the refused checkouts.
+        #expect(room.commerce.catalog["b"]?.stock == 4)
+    }
+
+    @Test func priceChangedCarriesTheCurrentPriceSalePriceIncluded() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10))
+        _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 700]], "duration_ms": 60_000]), now: now)
+        let stale = room.checkout(request([("a", 1, 1_000)]), buyer: "u", checkoutID: "c1", now: now)
+        guard case .failure(let rejection) = stale.result else {
+            Issue.record("expected price_changed")
+            return
+        }
+        #expect(rejection.reason == .priceChanged)
+        #expect(rejection.currentPrice == 700)
+        let fine = room.checkout(request([("a", 1, 700)], key: "k2"), buyer: "u", checkoutID: "c2", now: now)
+        let reservation = try fine.result.get()
+        #expect(reservation.lines.first?.unitPrice == 700)
+        #expect(reservation.lines.first?.sale == "s")
+        #expect(fine.stockEvents.map { $0.data["level"] } == [9])
+    }
+
+    @Test func saleLimitsPerBuyerAndInTotal() throws {
+        var room = try room(product("a", price: 1_000, stock: 100))
+        _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 500]], "duration_ms": 60_000, "per_buyer_limit": 2, "total_limit": 3]), now: now)
+        #expect(reason(room.checkout(request([("a", 2, 500)], key: "1"), buyer: "ann", checkoutID: "c1", now: now)) == nil)
+        let more = room.checkout(request([("a", 1, 500)], key: "2"), buyer: "ann", checkoutID: "c2", now: now)
+        #expect(reason(more) == .limitReached)
+        #expect(reason(room.checkout(request([("a", 2, 500)], key: "3"), buyer: "bob", checkoutID: "c3", now: now)) == .limitReached)  // 1 left in total
+        #expect(reason(room.checkout(request([("a", 1, 500)], key: "4"), buyer: "bob", checkoutID: "c4", now: now)) == nil)
+        #expect(room.commerce.sales["s"]?.sold == 3)
+    }
+
+    /// A flash-sale storm: many buyers on few units; exactly the stock is sold.
+    @Test func aStormNeverOversells() throws {
+        var room = try room(product("a", price: 1_000, stock: 100))
+        _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 100]], "duration_ms": 60_000]), now: now)
+        var accepted = 0
+        var soldOut = 0
+        for buyer in 0..<1_000 {
+            let outcome = room.checkout(request([("a", Int64(1 + buyer % 3), 100)], key: "k"), buyer: "b\(buyer)", checkoutID: "c\(buyer)", now: now)
+            switch outcome.result {
+            case .success(let reservation): accepted += Int(reservation.lines[0].quantity)
+            case .failure(let rejection) where rejection.reason == .soldOut: soldOut += 1
+            case .failure(let rejection): #expect(rejection.reason == .insufficientStock)
+            }
+        }
+        #expect(accepted == 100)
+        #expect(room.commerce.catalog["a"]?.stock == 0)
+        #expect(soldOut > 900)
+    }
+
+    @Test func aRetryWithTheSameKeyGetsTheFirstAnswer() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 5))
+        let first = room.checkout(request([("a", 2, 1_000)], key: "retry"), buyer: "u", checkoutID: "c1", now: now)
+        let again = room.checkout(request([("a", 2, 1_000)], key: "retry"), buyer: "u", checkoutID: "c2", now: now)
+        #expect(!first.replayed)
+        #expect(again.replayed)
+        #expect(try again.result.get().checkoutID == "c1")
+        #expect(room.commerce.catalog["a"]?.stock == 3)
+        // The key is the buyer's: another buyer with the same key is another checkout.
+        #expect(try room.checkout(request([("a", 1, 1_000)], key: "retry"), buyer: "v", checkoutID: "c3", now: now).result.get().checkoutID == "c3")
+        // A refusal is an answer too.
+        let refused = room.checkout(request([("a", 1, 1)], key: "bad"), buyer: "u", checkoutID: "c4", now: now)
+        #expect(reason(refused) == .priceChanged)
+        #expect(reason(room.checkout(request([("a", 1, 1_000)], key: "bad"), buyer: "u", checkoutID: "c5", now: now)) == .priceChanged)
+    }
+
+    @Test func releaseGivesTheStockAndSaleCountsBack() throws {
+        var room = try room(product("a", price: 1_000, stock: 2))
+        _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 900]], "duration_ms": 60_000, "per_buyer_limit": 2]), now: now)
+        let reservation = try room.checkout(request([("a", 2, 900)]), buyer: "u", checkoutID: "c1", now: now).result.get()
+        #expect(room.commerce.catalog["a"]?.isSoldOut == true)
+        let events = room.release(reservation)
+        #expect(events.map { $0.data["level"] } == [2])
+        #expect(events.first?.data["sold_out"] == false)
+        #expect(room.commerce.sales["s"]?.sold == 0)
+        #expect(reason(room.checkout(request([("a", 2, 900)], key: "k2"), buyer: "u", checkoutID: "c2", now: now)) == nil)
+    }
+
+    @Test func checkoutsFeedIntentsAndInsightsPerProductAndCode() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10), product("b", price: 10, stock: 10, merchant: "m2"))
+        let reservation = try room.checkout(request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", now: now).result.get()
+        #expect(reservation.merchants == ["m1", "m2"])
+        let insights = room.insightsJSON(now: now)
+        #expect(insights["checkouts"]?["by_product"] == [["product": "a", "checkouts": 1, "units": 1], ["product": "b", "checkouts": 1, "units": 3]])
+        #expect(insights["checkouts"]?["by_attribution_code"] == [["code": "ana10", "checkouts": 1]])
+        #expect(room.intents.totals(product: "b")[.checkout] == 1)
+    }
+}
