@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
@@ -59,6 +60,16 @@ let package = Package(
         .target(
             name: "HawkerCommerce",
             dependencies: ["HawkerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        // Accepted checkouts and their deliveries to merchants: the durable outbox.
+        .target(
+            name: "HawkerOrders",
+            dependencies: [
+                "HawkerCommerce",
+                "HawkerProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Streams, history, snapshots and per-event-loop fan-out behind a Broker seam.
@@ -158,6 +169,11 @@ let package = Package(
             name: "HawkerCommerceTests",
             dependencies: ["HawkerCommerce", "HawkerProtocol"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerOrdersTests",
+            dependencies: ["HawkerOrders", "HawkerCommerce"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,6 @@
 /// Stock held for an accepted checkout, until its orders are confirmed or fail.
-public struct Reservation: Sendable, Hashable {
-    public struct Line: Sendable, Hashable {
+public struct Reservation: Sendable, Hashable, Codable {
+    public struct Line: Sendable, Hashable, Codable {
         public var product: String
         public var variant: String?
         public var quantity: Int64
@@ -10,6 +10,16 @@ public struct Reservation: Sendable, Hashable {
         public var merchant: String
         /// The sale whose limits this line counts against.
         public var sale: String?
+
+        public init(product: String, variant: String?, quantity: Int64, unitPrice: Int64, currency: String, merchant: String, sale: String?) {
+            self.product = product
+            self.variant = variant
+            self.quantity = quantity
+            self.unitPrice = unitPrice
+            self.currency = currency
+            self.merchant = merchant
+            self.sale = sale
+        }
     }
 
     public var checkoutID: String
@@ -19,6 +29,19 @@ public struct Reservation: Sendable, Hashable {
     public var attribution: CheckoutRequest.Attribution
     public var idempotencyKey: String
     public var createdAt: Int64
+
+    public init(
+        checkoutID: String, buyer: String, lines: [Line], region: String,
+        attribution: CheckoutRequest.Attribution, idempotencyKey: String, createdAt: Int64
+    ) {
+        self.checkoutID = checkoutID
+        self.buyer = buyer
+        self.lines = lines
+        self.region = region
+        self.attribution = attribution
+        self.idempotencyKey = idempotencyKey
+        self.createdAt = createdAt
+    }
 
     /// The merchants of record of this cart, each to get only its own lines.
     public var merchants: [String] { Array(Set(lines.map(\.merchant))).sorted() }

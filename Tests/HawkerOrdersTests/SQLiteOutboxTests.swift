@@ -1,0 +1,85 @@
+import Foundation
+import HawkerCommerce
+import HawkerOrders
+import Testing
+
+/// The durable outbox on a real SQLite file in a temporary directory.
+@Suite struct SQLiteOutboxTests {
+    private func temporaryPath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-outbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("outbox.sqlite").path
+    }
+
+    private func reservation(_ id: String, merchants: [String] = ["m1"], at time: Int64 = 1_000) -> Reservation {
+        Reservation(
+            checkoutID: id,
+            buyer: "buyer-\(id)",
+            lines: merchants.enumerated().map { index, merchant in
+                .init(product: "p\(index)", variant: nil, quantity: 1, unitPrice: 100, currency: "EUR", merchant: merchant, sale: nil)
+            },
+            region: "DE",
+            attribution: .init(code: "ana10", stream: "shop", referrer: nil),
+            idempotencyKey: "key-\(id)",
+            createdAt: time
+        )
+    }
+
+    @Test func aCartIsSplitPerMerchantAndSurvivesReopening() async throws {
+        let path = try temporaryPath()
+        do {
+            let outbox = try SQLiteOutbox(path: path)
+            try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+        }
+        // A new process on the same file sees it (the commit was durable before append returned).
+        let reopened = try SQLiteOutbox(path: path)
+        let due = try await reopened.due(now: 1_000, limit: 10)
+        #expect(due.map(\.idempotencyKey) == ["c1:m1", "c1:m2"])
+        #expect(due.allSatisfy { $0.lines.count == 1 && $0.lines[0].merchant == $0.merchant })
+        #expect(due.first?.attribution.code == "ana10")
+        #expect(due.first?.region == "DE")
+    }
+
+    @Test func appendingTheSameCheckoutTwiceChangesNothing() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await outbox.append(reservation("c1"), stream: "shop")
+        try await outbox.append(reservation("c1"), stream: "shop")
+        #expect(try await outbox.due(now: 10_000, limit: 10).count == 1)
+    }
+
+    /// Appends that arrive while a commit is in flight share the next one.
+    @Test func concurrentAppendsAreGroupCommitted() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await outbox.append(reservation("c\(index)"), stream: "shop") }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await outbox.appended == 200)
+        #expect(try await outbox.due(now: 10_000, limit: 1_000).count == 200)
+        let commits = await outbox.commits
+        #expect(commits >= 1)
+        #expect(commits < 200)
+    }
+
+    @Test func retriesConfirmationsAndDeadLetters() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+        try await outbox.record(.retry(at: 5_000, error: "503"), checkoutID: "c1", merchant: "m1", now: 1_000)
+        try await outbox.record(.confirmed(reference: "ORD-7"), checkoutID: "c1", merchant: "m2", now: 1_000)
+        #expect(try await outbox.due(now: 4_999, limit: 10).isEmpty)
+        let retry = try #require(try await outbox.due(now: 5_000, limit: 10).first)
+        #expect(retry.merchant == "m1")
+        #expect(retry.attempts == 1)
+        #expect(retry.lastError == "503")
+        try await outbox.record(.deadLetter(reason: "gave up after 10 attempts"), checkoutID: "c1", merchant: "m1", now: 6_000)
+        #expect(try await outbox.due(now: 100_000, limit: 10).isEmpty)
+        #expect(try await outbox.deadLetters(limit: 10).map(\.idempotencyKey) == ["c1:m1"])
+        #expect(try await outbox.redrive(checkoutID: "c1", merchant: "m1", now: 7_000))
+        #expect(try await outbox.due(now: 7_000, limit: 10).map(\.merchant) == ["m1"])
+        let all = try await outbox.deliveries(of: "c1")
+        #expect(all.first { $0.merchant == "m2" }?.reference == "ORD-7")
+        #expect(all.first { $0.merchant == "m2" }?.status == .confirmed)
+    }
+}
