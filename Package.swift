@@ -69,6 +69,8 @@ let package = Package(
                 "HawkerCommerce",
                 "HawkerProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -173,7 +175,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HawkerOrdersTests",
-            dependencies: ["HawkerOrders", "HawkerCommerce"],
+            dependencies: [
+                "HawkerOrders",
+                "HawkerCommerce",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

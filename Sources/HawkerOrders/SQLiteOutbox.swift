@@ -155,11 +155,23 @@ public actor SQLiteOutbox {
         }
     }
 
-    /// Puts a dead-lettered delivery back in the queue (an operator's re-drive).
+    /// Moves a delivery's next attempt to `until` without counting an attempt (its
+    /// backend's circuit is open).
+    public func postpone(checkoutID: String, merchant: String, until: Int64, now: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
+                arguments: [until, now, checkoutID, merchant]
+            )
+        }
+    }
+
+    /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts (an
+    /// operator's re-drive, once the merchant's system is fixed).
     public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE delivery SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'",
+                sql: "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'",
                 arguments: [now, now, checkoutID, merchant]
             )
             return db.changesCount > 0

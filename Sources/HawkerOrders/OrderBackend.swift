@@ -1,0 +1,19 @@
+/// Where one merchant's orders go: a webhook, a database, order services connected over
+/// WebSocket, or the demo. Every implementation receives each delivery at least once and
+/// must treat `delivery.idempotencyKey` as the order's identity (a repeat is not a
+/// second order).
+public protocol OrderBackend: Sendable {
+    /// A short name for logs and metrics ("webhook:acme", "demo").
+    var name: String { get }
+    func deliver(_ delivery: OutboxDelivery) async -> BackendResult
+}
+
+/// What a backend said about one delivery.
+public enum BackendResult: Sendable, Hashable {
+    /// The merchant has the order; `reference` is its order number.
+    case confirmed(reference: String)
+    /// The merchant refuses it for good (no retry): out of stock on its side, bad region...
+    case rejected(reason: String)
+    /// It did not get through (connection refused, timeout, 5xx): try again later.
+    case unavailable(error: String)
+}

@@ -1,0 +1,151 @@
+import ServiceLifecycle
+
+/// Reads due deliveries from the outbox and hands each to its merchant's backend, at
+/// least once: retries with exponential backoff and jitter, a circuit breaker per
+/// backend, dead letters after `RetryPolicy`'s attempts or age.
+public actor OrderRelay: Service {
+    /// Which backend serves which merchant of record.
+    public struct Routes: Sendable {
+        public var byMerchant: [String: any OrderBackend]
+        /// For merchants without their own entry; nil dead-letters their orders.
+        public var fallback: (any OrderBackend)?
+
+        public init(byMerchant: [String: any OrderBackend] = [:], fallback: (any OrderBackend)? = nil) {
+            self.byMerchant = byMerchant
+            self.fallback = fallback
+        }
+
+        func backend(for merchant: String) -> (any OrderBackend)? {
+            byMerchant[merchant] ?? fallback
+        }
+    }
+
+    /// What one pass did.
+    public struct PassReport: Sendable, Hashable {
+        public var confirmed = 0
+        public var rejected = 0
+        public var retried = 0
+        public var deadLettered = 0
+        /// Left for later because their backend's circuit was open.
+        public var postponed = 0
+
+        public init() {}
+    }
+
+    private let outbox: SQLiteOutbox
+    private let routes: Routes
+    private let policy: RetryPolicy
+    private let batchSize: Int
+    private let pollInterval: Duration
+    private let clock: @Sendable () -> Int64
+    private let jitter: @Sendable () -> Double
+    private let onOutcome: @Sendable (OutboxDelivery, DeliveryOutcome) async -> Void
+    private var breakers: [String: CircuitBreaker] = [:]
+    private let breakerTemplate: CircuitBreaker
+
+    /// - Parameters:
+    ///   - clock: milliseconds since the Unix epoch; injected for tests.
+    ///   - jitter: a number in 0..<1 per retry; injected for tests.
+    ///   - onOutcome: told of every recorded outcome (to tell the buyer, release stock...).
+    public init(
+        outbox: SQLiteOutbox,
+        routes: Routes,
+        policy: RetryPolicy = RetryPolicy(),
+        breaker: CircuitBreaker = CircuitBreaker(),
+        batchSize: Int = 100,
+        pollInterval: Duration = .milliseconds(200),
+        clock: @escaping @Sendable () -> Int64,
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome) async -> Void = { _, _ in }
+    ) {
+        self.outbox = outbox
+        self.routes = routes
+        self.policy = policy
+        self.breakerTemplate = breaker
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.clock = clock
+        self.jitter = jitter
+        self.onOutcome = onOutcome
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let report = try? await pass()
+            // A full batch means more is due: go on at once.
+            let worked = (report.map { $0.confirmed + $0.rejected + $0.retried + $0.deadLettered } ?? 0) >= batchSize
+            if !worked { try? await Task.sleep(for: pollInterval) }
+        }
+    }
+
+    /// Delivers what is due now, concurrently per delivery, and records every outcome.
+    public func pass() async throws -> PassReport {
+        let now = clock()
+        var report = PassReport()
+        var calls: [(OutboxDelivery, any OrderBackend)] = []
+        for delivery in try await outbox.due(now: now, limit: batchSize) {
+            if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.createdAt, now: now) {
+                try await record(.deadLetter(reason: "gave up after \(delivery.attempts) attempts: \(delivery.lastError ?? "no answer")"), for: delivery, now: now)
+                report.deadLettered += 1
+                continue
+            }
+            guard let backend = routes.backend(for: delivery.merchant) else {
+                try await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)
+                report.deadLettered += 1
+                continue
+            }
+            var breaker = breakers[backend.name] ?? breakerTemplate
+            let allowed = breaker.allows(now: now)
+            breakers[backend.name] = breaker
+            guard allowed else {
+                // Open: after the cooldown. Half-open (the trial is out): at the next pass.
+                let until: Int64 = if case .open(let until) = breaker.state { until } else { now }
+                try await outbox.postpone(checkoutID: delivery.checkoutID, merchant: delivery.merchant, until: until, now: now)
+                report.postponed += 1
+                continue
+            }
+            calls.append((delivery, backend))
+        }
+        let results = await withTaskGroup(of: (OutboxDelivery, String, BackendResult).self) { group in
+            for (delivery, backend) in calls {
+                group.addTask { (delivery, backend.name, await backend.deliver(delivery)) }
+            }
+            var results: [(OutboxDelivery, String, BackendResult)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        let finished = clock()
+        for (delivery, backendName, result) in results {
+            switch result {
+            case .confirmed(let reference):
+                breakers[backendName]?.succeeded()
+                try await record(.confirmed(reference: reference), for: delivery, now: finished)
+                report.confirmed += 1
+            case .rejected(let reason):
+                // The backend answered: it is up.
+                breakers[backendName]?.succeeded()
+                try await record(.rejected(reason: reason), for: delivery, now: finished)
+                report.rejected += 1
+            case .unavailable(let error):
+                breakers[backendName]?.failed(now: finished)
+                let attempts = delivery.attempts + 1
+                if policy.exhausted(attempts: attempts, createdAt: delivery.createdAt, now: finished) {
+                    try await record(.deadLetter(reason: "gave up after \(attempts) attempts: \(error)"), for: delivery, now: finished)
+                    report.deadLettered += 1
+                } else {
+                    let at = finished + policy.delay(afterAttempts: attempts, unit: jitter())
+                    try await record(.retry(at: at, error: error), for: delivery, now: finished)
+                    report.retried += 1
+                }
+            }
+        }
+        return report
+    }
+
+    public func breaker(for backend: String) -> CircuitBreaker? { breakers[backend] }
+
+    private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64) async throws {
+        try await outbox.record(outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now)
+        await onOutcome(delivery, outcome)
+    }
+}

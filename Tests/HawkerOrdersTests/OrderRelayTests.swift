@@ -1,0 +1,150 @@
+import Foundation
+import HawkerCommerce
+import HawkerOrders
+import NIOConcurrencyHelpers
+import Testing
+
+/// A backend that answers from a script and remembers what it was sent.
+final class ScriptedBackend: OrderBackend {
+    let name: String
+    private let script: NIOLockedValueBox<[BackendResult]>
+    private let received = NIOLockedValueBox<[OutboxDelivery]>([])
+
+    init(_ name: String, _ script: [BackendResult] = []) {
+        self.name = name
+        self.script = NIOLockedValueBox(script)
+    }
+
+    /// Answers in order; `confirmed` once the script is used up.
+    func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
+        received.withLockedValue { $0.append(delivery) }
+        return script.withLockedValue { $0.isEmpty ? .confirmed(reference: "\(name)-\(delivery.checkoutID)") : $0.removeFirst() }
+    }
+
+    var calls: [OutboxDelivery] { received.withLockedValue { $0 } }
+}
+
+@Suite struct OrderRelayTests {
+    private let clock = NIOLockedValueBox<Int64>(1_000_000)
+
+    private func outbox() throws -> SQLiteOutbox {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-relay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try SQLiteOutbox(path: directory.appendingPathComponent("outbox.sqlite").path)
+    }
+
+    private func cart(_ id: String, merchants: [String]) -> Reservation {
+        Reservation(
+            checkoutID: id, buyer: "buyer",
+            lines: merchants.enumerated().map { .init(product: "p\($0.offset)", variant: nil, quantity: 1, unitPrice: 100, currency: "EUR", merchant: $0.element, sale: nil) },
+            region: "DE", attribution: .init(code: "ana10"), idempotencyKey: "k-\(id)", createdAt: clock.withLockedValue { $0 }
+        )
+    }
+
+    private func relay(_ outbox: SQLiteOutbox, _ routes: OrderRelay.Routes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(), outcomes: NIOLockedValueBox<[String]>? = nil) -> OrderRelay {
+        let clock = self.clock
+        return OrderRelay(
+            outbox: outbox, routes: routes, policy: policy, breaker: breaker,
+            clock: { clock.withLockedValue { $0 } }, jitter: { 0.5 },
+            onOutcome: { delivery, outcome in outcomes?.withLockedValue { $0.append("\(delivery.idempotencyKey) \(outcome)") } }
+        )
+    }
+
+    private func advance(_ milliseconds: Int64) { clock.withLockedValue { $0 += milliseconds } }
+
+    @Test func eachMerchantGetsOnlyItsLinesFromItsBackend() async throws {
+        let store = try outbox()
+        let northwind = ScriptedBackend("northwind")
+        let fallback = ScriptedBackend("fallback")
+        let outcomes = NIOLockedValueBox<[String]>([])
+        let relay = relay(store, .init(byMerchant: ["northwind": northwind], fallback: fallback), outcomes: outcomes)
+        try await store.append(cart("c1", merchants: ["northwind", "cobbler"]), stream: "shop")
+        let report = try await relay.pass()
+        #expect(report.confirmed == 2)
+        #expect(northwind.calls.map(\.idempotencyKey) == ["c1:northwind"])
+        #expect(northwind.calls.first?.lines.map(\.merchant) == ["northwind"])
+        #expect(fallback.calls.map(\.idempotencyKey) == ["c1:cobbler"])
+        #expect(fallback.calls.first?.attribution.code == "ana10")
+        #expect(try await store.deliveries(of: "c1").map(\.reference).sorted { ($0 ?? "") < ($1 ?? "") } == ["fallback-c1", "northwind-c1"])
+        #expect(outcomes.withLockedValue { $0 }.count == 2)
+        // Nothing left to do.
+        #expect(try await relay.pass() == OrderRelay.PassReport())
+    }
+
+    @Test func aBackendThatIsDownForAWhileGetsEverythingOnceItRecovers() async throws {
+        let store = try outbox()
+        let flaky = ScriptedBackend("flaky", [.unavailable(error: "connection refused"), .unavailable(error: "HTTP 500")])
+        let relay = relay(store, .init(fallback: flaky), policy: RetryPolicy(baseDelayMilliseconds: 1_000, maxAttempts: 5))
+        try await store.append(cart("c1", merchants: ["m"]), stream: "shop")
+        #expect(try await relay.pass().retried == 1)
+        // Backoff with jitter 0.5: 500 ms after the first failure, then 1,000 ms.
+        #expect(try await relay.pass() == OrderRelay.PassReport())
+        advance(500)
+        #expect(try await relay.pass().retried == 1)
+        advance(999)
+        #expect(try await relay.pass() == OrderRelay.PassReport())
+        advance(1)
+        #expect(try await relay.pass().confirmed == 1)
+        let delivery = try #require(try await store.deliveries(of: "c1").first)
+        #expect(delivery.status == .confirmed)
+        #expect(delivery.attempts == 3)
+        #expect(flaky.calls.count == 3)
+    }
+
+    @Test func rejectionsAreFinalAndFailuresEndInDeadLetters() async throws {
+        let store = try outbox()
+        let backend = ScriptedBackend("b", [.rejected(reason: "not deliverable to DE"), .unavailable(error: "timeout"), .unavailable(error: "timeout")])
+        let relay = relay(store, .init(fallback: backend), policy: RetryPolicy(baseDelayMilliseconds: 10, maxAttempts: 2), breaker: CircuitBreaker(threshold: 100))
+        try await store.append(cart("rejected", merchants: ["m"]), stream: "shop")
+        #expect(try await relay.pass().rejected == 1)
+        try await store.append(cart("doomed", merchants: ["m"]), stream: "shop")
+        #expect(try await relay.pass().retried == 1)
+        advance(1_000)
+        #expect(try await relay.pass().deadLettered == 1)
+        let dead = try await store.deadLetters(limit: 10)
+        #expect(dead.map(\.idempotencyKey) == ["doomed:m"])
+        #expect(dead.first?.lastError?.contains("timeout") == true)
+        #expect(try await store.deliveries(of: "rejected").first?.status == .rejected)
+        // Re-driven, it is delivered (the script is used up: confirmed).
+        #expect(try await store.redrive(checkoutID: "doomed", merchant: "m", now: clock.withLockedValue { $0 }))
+        #expect(try await relay.pass().confirmed == 1)
+    }
+
+    @Test func anOpenCircuitStopsCallsUntilItsCooldownPasses() async throws {
+        let store = try outbox()
+        let down = ScriptedBackend("down", Array(repeating: .unavailable(error: "503"), count: 2))
+        let relay = relay(store, .init(fallback: down), policy: RetryPolicy(baseDelayMilliseconds: 1, maxAttempts: 50), breaker: CircuitBreaker(threshold: 2, cooldownMilliseconds: 10_000))
+        for index in 0..<2 { try await store.append(cart("c\(index)", merchants: ["m"]), stream: "shop") }
+        #expect(try await relay.pass().retried == 2)
+        #expect(await relay.breaker(for: "down")?.isOpen == true)
+        advance(100)
+        // Both are due again, but the circuit is open: no call, postponed to its end.
+        #expect(try await relay.pass().postponed == 2)
+        #expect(down.calls.count == 2)
+        advance(10_000)
+        // Half-open: one trial goes out (and succeeds); the other waits for the next pass.
+        let trial = try await relay.pass()
+        #expect(trial.confirmed == 1)
+        #expect(trial.postponed == 1)
+        #expect(await relay.breaker(for: "down")?.state == .closed(failures: 0))
+        #expect(try await relay.pass().confirmed == 1)
+    }
+
+    @Test func ordersOfAMerchantWithoutABackendAreDeadLettered() async throws {
+        let store = try outbox()
+        let relay = relay(store, .init())
+        try await store.append(cart("c1", merchants: ["nobody"]), stream: "shop")
+        #expect(try await relay.pass().deadLettered == 1)
+        #expect(try await store.deadLetters(limit: 10).first?.lastError?.contains("no order backend") == true)
+    }
+
+    @Test func retryDelaysGrowAndAreCapped() {
+        let policy = RetryPolicy(baseDelayMilliseconds: 500, maxDelayMilliseconds: 60_000)
+        #expect(policy.delay(afterAttempts: 1, unit: 1) == 500)
+        #expect(policy.delay(afterAttempts: 2, unit: 1) == 1_000)
+        #expect(policy.delay(afterAttempts: 5, unit: 1) == 8_000)
+        #expect(policy.delay(afterAttempts: 40, unit: 1) == 60_000)
+        #expect(policy.delay(afterAttempts: 3, unit: 0.25) == 500)
+        #expect(policy.delay(afterAttempts: 3, unit: 0) == 1)
+    }
+}
