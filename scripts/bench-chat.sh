@@ -13,29 +13,17 @@ viewers=${VIEWERS:-1000}
 senders=${SENDERS:-1000}
 rates=${RATES:-"10000 30000 50000"}
 duration=${DURATION:-10}
-out=artifacts/bench
-mkdir -p "$out"
-export HAWKER_JWT_SECRET=${HAWKER_JWT_SECRET:-bench-secret-0123456789abcdef0123456789}
 port=${PORT:-19091}
-
-swift build -c release --product hawker >/dev/null
-swift build -c release --product hawker-load >/dev/null
-
-serve() {
-    taskset -c 0 .build/release/hawker serve --port "$port" --data-dir "$out/data" \
-        --set event_loops=1 --set log.level=warning \
-        --set session.commands_per_second=100000 --set session.command_burst=100000 \
-        --set chat.user_messages_per_minute=6000 --set chat.user_burst=100 >"$out/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
-    echo "server did not start" >&2; exit 1
-}
-
-stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+. scripts/bench-common.sh
+# Results of earlier runs would mix into the medians.
+rm -f "$out"/chat-r*.json "$out"/chat-r*.txt
+# Per-user and per-connection rates raised: the gateway's cost decides, not a limit.
+limits=(--set session.commands_per_second=100000 --set session.command_burst=100000
+    --set chat.user_messages_per_minute=6000 --set chat.user_burst=100)
 
 for rate in $rates; do
     for run in $(seq 1 "$runs"); do
-        serve
+        serve "${limits[@]}"
         taskset -c 1 .build/release/hawker-load chat --url "ws://127.0.0.1:$port" --senders "$senders" --viewers "$viewers" \
             --rate "$rate" --duration "$duration" --server-pid "$server" \
             --json "$out/chat-r$rate-$run.json" >"$out/chat-r$rate-$run.txt" 2>&1 || true

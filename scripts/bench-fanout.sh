@@ -10,24 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 viewers=${VIEWERS:-1000}
-out=artifacts/bench
-mkdir -p "$out"
-export HAWKER_JWT_SECRET=${HAWKER_JWT_SECRET:-bench-secret-0123456789abcdef0123456789}
 port=${PORT:-19090}
-
-swift build -c release --product hawker >/dev/null
-swift build -c release --product hawker-load >/dev/null
-
-serve() {
-    "$@" .build/release/hawker serve --port "$port" --data-dir "$out/data" \
-        --set event_loops=1 --set log.level=warning --set session.publisher_commands_per_second=1000000 \
-        --set session.publisher_command_burst=1000000 >"$out/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
-    echo "server did not start" >&2; exit 1
-}
-
-stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+. scripts/bench-common.sh
+# Results of earlier runs would mix into the medians.
+rm -f "$out"/fanout-r*.json "$out"/fanout-r*.txt
+# The publisher sends every event as a command: no command limit in the way.
+publisher=(--set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000)
 
 if [ "${ONLY_ALLOCATIONS:-0}" != 1 ]; then
 # rate (events/s) x events: 100/s is one message per flush per viewer; 2000/s
@@ -36,7 +24,7 @@ for scenario in "100 1000" "2000 6000"; do
     set -- $scenario
     rate=$1 events=$2
     for run in $(seq 1 "$runs"); do
-        serve taskset -c 0
+        serve "${publisher[@]}"
         taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers "$viewers" \
             --events "$events" --rate "$rate" --payload 100 --server-pid "$server" \
             --json "$out/fanout-r$rate-$run.json" >"$out/fanout-r$rate-$run.txt" 2>&1 || true
@@ -73,7 +61,7 @@ for fn in malloc calloc realloc posix_memalign aligned_alloc; do
     events+=("-e" "probe_libc:$fn")
 done
 if perf stat "${events[@]}" true >/dev/null 2>&1; then
-    serve taskset -c 0
+    serve "${publisher[@]}"
     rm -f "$out/mallocs.perf"
     taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers "$viewers" \
         --events 1000 --rate 100 --payload 100 --server-pid "$server" \

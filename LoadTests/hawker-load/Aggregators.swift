@@ -51,11 +51,7 @@ struct Aggregators: AsyncParsableCommand {
         for result in results {
             print(String(format: "| %@ | %.0f | %.0f |", result.name, result.nanosecondsPerMessage, 1e9 / result.nanosecondsPerMessage))
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
-        }
+        try writeResult(results, to: json)
     }
 
     private func measure(_ name: String, _ body: (Int) -> Void) -> AggregatorResult {

@@ -12,24 +12,17 @@ import NIOPosix
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Chat: senders, viewers, accepted messages/s and batches out.")
 
-    @Option(help: "Gateway as ws://host:port.") var url = "ws://127.0.0.1:8080"
-    @Option(help: "HS256 secret to sign tokens (default $HAWKER_JWT_SECRET).") var secret: String?
+    @OptionGroup var gateway: GatewayOptions
     @Option(help: "Sender connections (one user each).") var senders = 100
     @Option(help: "Viewer connections receiving the batches.") var viewers = 1_000
     @Option(help: "Chat messages per second offered, over all senders (open loop).") var rate = 10_000
     @Option(help: "Seconds to send for.") var duration = 10
-    @Option(help: "Gateway process id, for CPU time and RSS from /proc.") var serverPid: Int32?
-    @Option(help: "Event-loop threads of the generator.") var threads = 1
-    @Option(help: "Write the result as JSON to this file.") var json: String?
 
     func run() async throws {
-        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
-            throw ValidationError("--url must look like ws://127.0.0.1:8080")
-        }
-        guard let secret = secret ?? ProcessInfo.processInfo.environment["HAWKER_JWT_SECRET"], secret.utf8.count >= TokenVerifier.minimumSecretBytes else {
-            throw ValidationError("pass --secret or set HAWKER_JWT_SECRET (the gateway's jwt.secret, at least \(TokenVerifier.minimumSecretBytes) bytes)")
-        }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let (host, port) = try gateway.endpoint
+        let secret = try gateway.signingSecret
+        let serverPid = gateway.serverPid
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: gateway.threads)
         let issuer = await TokenIssuer(hmacSecret: secret)
         let stream = "chat-load"
 
@@ -115,11 +108,7 @@ struct Chat: AsyncParsableCommand {
             serverRSSBytes: after?.residentBytes
         )
         print(report.table)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-        }
+        try writeResult(report, to: gateway.json)
         for connection in connections + senderConnections { await connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()

@@ -12,28 +12,20 @@ import NIOPosix
 struct Fanout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Fan-out: viewers, one publisher, latency and cost per delivery.")
 
-    @Option(help: "Gateway as ws://host:port.") var url = "ws://127.0.0.1:8080"
-    @Option(help: "HS256 secret to sign tokens (default $HAWKER_JWT_SECRET).") var secret: String?
+    @OptionGroup var gateway: GatewayOptions
     @Option(help: "Viewer connections.") var viewers = 1_000
     @Option(help: "Streams the viewers are spread over.") var streams = 1
     @Option(help: "Events to publish in total.") var events = 1_000
     @Option(help: "Events per second (open loop, fixed schedule).") var rate = 200
     @Option(help: "Bytes of text per event.") var payload = 100
-    @Option(help: "Gateway process id, for CPU time and RSS from /proc.") var serverPid: Int32?
-    @Option(help: "Event-loop threads of the generator.") var threads = 1
     @Option(help: "Concurrent handshakes while connecting viewers.") var connectConcurrency = 64
-    @Option(help: "Write the result as JSON to this file.") var json: String?
 
     func run() async throws {
-        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else {
-            throw ValidationError("--url must look like ws://127.0.0.1:8080")
-        }
-        guard let secret = secret ?? ProcessInfo.processInfo.environment["HAWKER_JWT_SECRET"] else {
-            throw ValidationError("pass --secret or set HAWKER_JWT_SECRET (the gateway's jwt.secret)")
-        }
-        guard secret.utf8.count >= TokenVerifier.minimumSecretBytes else { throw ValidationError("the secret must be at least \(TokenVerifier.minimumSecretBytes) bytes") }
+        let (host, port) = try gateway.endpoint
+        let secret = try gateway.signingSecret
+        let serverPid = gateway.serverPid
         guard payload >= 24, payload <= 480 else { throw ValidationError("--payload must be 24...480 bytes") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: gateway.threads)
         let issuer = await TokenIssuer(hmacSecret: secret)
         let streamIDs = (0..<streams).map { "load-\($0)" }
 
@@ -110,11 +102,7 @@ struct Fanout: AsyncParsableCommand {
             serverRSSBytes: after?.residentBytes
         )
         print(report.table)
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
-        }
+        try writeResult(report, to: gateway.json)
         for connection in connections { await connection.socket.abort() }
         await publisher.socket.abort()
         try await group.shutdownGracefully()

@@ -15,7 +15,6 @@ public final class Hub: Sendable {
     private let shards: [NIOLoopBoundBox<HubShard>]
     private let fanouts: [NIOLoopBoundBox<LoopFanout>]
     private let clock: @Sendable () -> Int64
-    private let observer: (any HubObserver)?
 
     /// - Parameters:
     ///   - loops: every event loop connections may live on.
@@ -39,7 +38,6 @@ public final class Hub: Sendable {
             )
         }
         self.clock = clock
-        self.observer = observer
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -132,12 +132,9 @@ enum EventValidator {
 
     private static func matches(_ value: JSONValue, _ field: Field) -> Bool {
         switch field {
-        case .product:
+        case .product, .identifier:
             guard let text = value.stringValue else { return false }
-            return isProductID(text)
-        case .identifier:
-            guard let text = value.stringValue else { return false }
-            return isIdentifier(text)
+            return Identifier.isValid(text)
         case .text(let maxLength):
             guard let text = value.stringValue else { return false }
             return !text.isEmpty && text.unicodeScalars.count <= maxLength
@@ -167,10 +164,6 @@ enum EventValidator {
         case .array(_, let maxCount): return "an array of at most \(maxCount) entries"
         }
     }
-
-    static func isProductID(_ text: String) -> Bool { Identifier.isValid(text) }
-
-    static func isIdentifier(_ text: String) -> Bool { Identifier.isValid(text) }
 
     private static func invalid(_ message: String) -> EventValidationError {
         EventValidationError(code: .invalidEvent, message: message)

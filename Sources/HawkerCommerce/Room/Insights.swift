@@ -10,17 +10,21 @@ public struct Insights: Sendable {
     /// Accepted checkouts and units per product, and checkouts per attribution code.
     public private(set) var checkoutsByProduct: [String: (checkouts: Int, units: Int64)] = [:]
     public private(set) var checkoutsByCode: [String: Int] = [:]
-    /// Attribution codes counted apart; the rest are summed under "other".
-    static let maxAttributionCodes = 1_000
+    /// Products and attribution codes counted apart; the rest are summed under "other"
+    /// (a catalog can change over a long stream, codes are the buyers' to choose).
+    static let maxKeys = 1_000
 
     mutating func recordCheckout(_ reservation: Reservation) {
         for line in reservation.lines {
-            checkoutsByProduct[line.product, default: (0, 0)].checkouts += 1
-            checkoutsByProduct[line.product, default: (0, 0)].units += line.quantity
+            let product = Self.bucket(line.product, in: checkoutsByProduct)
+            checkoutsByProduct[product, default: (0, 0)].checkouts += 1
+            checkoutsByProduct[product, default: (0, 0)].units += line.quantity
         }
-        let code = reservation.attribution.code ?? "none"
-        let bucket = checkoutsByCode[code] != nil || checkoutsByCode.count < Self.maxAttributionCodes ? code : "other"
-        checkoutsByCode[bucket, default: 0] += 1
+        checkoutsByCode[Self.bucket(reservation.attribution.code ?? "none", in: checkoutsByCode), default: 0] += 1
+    }
+
+    private static func bucket<Value>(_ key: String, in counts: [String: Value]) -> String {
+        counts[key] != nil || counts.count < maxKeys ? key : "other"
     }
 
     func json(chat: ChatRoom, intents: IntentAggregator, now: Int64) -> JSONValue {

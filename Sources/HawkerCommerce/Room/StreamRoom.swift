@@ -219,7 +219,7 @@ public struct StreamRoom: Sendable {
             intents.prune(now: now)
             let summary = intents.summary(now: now)
             intentsSummaryEmpty = summary.isEmpty
-            tick.pushes.append(RoomPush(type: "intents.summary", audience: .staff, coalescingKey: "intents.summary", body: ["products": .array(summary.map(Self.json))]))
+            tick.pushes.append(RoomPush(type: "intents.summary", audience: .staff, coalescingKey: "intents.summary", body: ["products": .array(summary.map(\.json))]))
         }
         if configuration.socialProof, intents.version != socialProofVersion, Self.elapsed(since: socialProofAt, now: now) >= configuration.socialProofIntervalMilliseconds {
             socialProofVersion = intents.version
@@ -266,9 +266,5 @@ public struct StreamRoom: Sendable {
             "askers": .int(Int64(question.askers)), "upvotes": .int(Int64(question.upvotes)),
             "asked_at": .int(question.askedAt), "answered": .bool(question.answered),
         ]
-    }
-
-    static func json(_ summary: IntentAggregator.ProductSummary) -> JSONValue {
-        summary.json
     }
 }
