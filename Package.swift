@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Wire protocol: message types, JSON codec, error and close codes. No I/O.
@@ -62,15 +64,22 @@ let package = Package(
             dependencies: ["HawkerProtocol"],
             swiftSettings: swiftSettings
         ),
-        // Accepted checkouts and their deliveries to merchants: the durable outbox.
+        // Accepted checkouts and their deliveries to merchants: the durable outbox, the
+        // relay, and the order backends that reach merchants (webhook, PostgreSQL, demo).
         .target(
             name: "HawkerOrders",
             dependencies: [
                 "HawkerCommerce",
                 "HawkerProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -102,6 +111,7 @@ let package = Package(
                 "HawkerWebSocket",
                 "HawkerHub",
                 "HawkerCommerce",
+                "HawkerOrders",
                 "HawkerAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -178,6 +188,7 @@ let package = Package(
             dependencies: [
                 "HawkerOrders",
                 "HawkerCommerce",
+                "HawkerProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -217,8 +228,14 @@ let package = Package(
                 "HawkerWebSocket",
                 "HawkerClient",
                 "HawkerAuth",
+                "HawkerOrders",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // The webhook receiver checks signatures with its own HMAC.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 // TLSTests makes a self-signed certificate.
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

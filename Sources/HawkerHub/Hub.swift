@@ -78,6 +78,32 @@ public final class Hub: Sendable {
         return home.submit { try shard.value.perform(action, by: author, on: stream) }
     }
 
+    // MARK: - Checkout
+
+    /// Checks and reserves `request` on the stream's home loop, where its stock counters
+    /// live: concurrent checkouts run one after another there and can never oversell.
+    public func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) -> EventLoopFuture<StreamRoom.CheckoutOutcome> {
+        let shard = shards[homeIndex(of: stream)]
+        let home = homeLoop(of: stream)
+        if home.inEventLoop {
+            return home.makeCompletedFuture { try shard.value.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
+        }
+        return home.submit { try shard.value.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
+    }
+
+    /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
+    public func abandon(_ reservation: Reservation, on stream: StreamID) {
+        let shard = shards[homeIndex(of: stream)]
+        homeLoop(of: stream).execute { shard.value.abandon(reservation, on: stream) }
+    }
+
+    /// A merchant confirmed or failed its part of a checkout: counts it, and gives the
+    /// stock of a failed part back (with `stock.changed`).
+    public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
+        let shard = shards[homeIndex(of: stream)]
+        homeLoop(of: stream).execute { shard.value.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
+    }
+
     // MARK: - Subscribing
 
     /// Starts a subscription for `subscriber`, which lives on `eventLoop` (the caller's).

@@ -116,6 +116,39 @@ final class HubShard {
         }
     }
 
+    // MARK: - Checkout
+
+    /// Checks and reserves a checkout in the stream's room; the stock it took goes out as
+    /// `stock.changed` at once (before any backend is asked).
+    func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) throws(HubError) -> StreamRoom.CheckoutOutcome {
+        let now = clock()
+        return try withStream(stream, create: false, now: now) { hosted in
+            let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
+            for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
+            if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
+            return outcome
+        }
+    }
+
+    /// Gives back a checkout that could not be recorded.
+    func abandon(_ reservation: Reservation, on stream: StreamID) {
+        let now = clock()
+        try? withStream(stream, create: false, now: now) { hosted in
+            for event in hosted.room.abandon(reservation) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
+        }
+    }
+
+    /// A merchant settled its part of a checkout.
+    func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
+        let now = clock()
+        try? withStream(stream, create: false, now: now) { hosted in
+            for event in hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now) {
+                _ = sequence(event, in: &hosted, stream: stream, now: now)
+            }
+            markTicking(stream)
+        }
+    }
+
     // MARK: - Subscribers
 
     func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, create: Bool) throws(HubError) -> SubscribeOutcome {

@@ -1,11 +1,19 @@
+import ServiceLifecycle
+
 /// Where one merchant's orders go: a webhook, a database, order services connected over
 /// WebSocket, or the demo. Every implementation receives each delivery at least once and
 /// must treat `delivery.idempotencyKey` as the order's identity (a repeat is not a
-/// second order).
+/// second order, and gets the first order's reference).
 public protocol OrderBackend: Sendable {
-    /// A short name for logs and metrics ("webhook:acme", "demo").
+    /// A short name for logs, metrics and the circuit breaker ("webhook:acme", "demo").
     var name: String { get }
     func deliver(_ delivery: OutboxDelivery) async -> BackendResult
+    /// Something that must run while the backend is used (a connection pool), if any.
+    var service: (any Service)? { get }
+}
+
+extension OrderBackend {
+    public var service: (any Service)? { nil }
 }
 
 /// What a backend said about one delivery.
@@ -16,4 +24,13 @@ public enum BackendResult: Sendable, Hashable {
     case rejected(reason: String)
     /// It did not get through (connection refused, timeout, 5xx): try again later.
     case unavailable(error: String)
+}
+
+/// A backend that could not be set up or did not answer.
+public struct OrderBackendError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }

@@ -36,54 +36,98 @@ public actor OrderRelay: Service {
     private let routes: Routes
     private let policy: RetryPolicy
     private let batchSize: Int
+    private let maxInFlight: Int
     private let pollInterval: Duration
     private let clock: @Sendable () -> Int64
     private let jitter: @Sendable () -> Double
-    private let onOutcome: @Sendable (OutboxDelivery, DeliveryOutcome) async -> Void
+    private let onOutcome: @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void
     private var breakers: [String: CircuitBreaker] = [:]
     private let breakerTemplate: CircuitBreaker
+    /// Deliveries handed to a backend and not answered yet (by idempotency key): a slow
+    /// backend holds only its own deliveries, never the relay.
+    private var inFlight: Set<String> = []
 
     /// - Parameters:
+    ///   - maxInFlight: deliveries out at once, over every backend.
     ///   - clock: milliseconds since the Unix epoch; injected for tests.
     ///   - jitter: a number in 0..<1 per retry; injected for tests.
-    ///   - onOutcome: told of every recorded outcome (to tell the buyer, release stock...).
+    ///   - onOutcome: told of every recorded outcome with the buyer's stored notice (to
+    ///     tell the buyer's live sessions, release stock...).
     public init(
         outbox: SQLiteOutbox,
         routes: Routes,
         policy: RetryPolicy = RetryPolicy(),
         breaker: CircuitBreaker = CircuitBreaker(),
         batchSize: Int = 100,
-        pollInterval: Duration = .milliseconds(200),
+        maxInFlight: Int = 256,
+        pollInterval: Duration = .milliseconds(100),
         clock: @escaping @Sendable () -> Int64,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome) async -> Void = { _, _ in }
+        onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void = { _, _, _ in }
     ) {
         self.outbox = outbox
         self.routes = routes
         self.policy = policy
         self.breakerTemplate = breaker
-        self.batchSize = batchSize
+        self.batchSize = max(1, batchSize)
+        self.maxInFlight = max(1, maxInFlight)
         self.pollInterval = pollInterval
         self.clock = clock
         self.jitter = jitter
         self.onOutcome = onOutcome
     }
 
+    /// Hands due deliveries to their backends as they come due, without waiting for
+    /// slow ones, until shutdown. Deliveries still out at shutdown stay pending in the
+    /// outbox and go again after a restart (at least once).
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let report = try? await pass()
-            // A full batch means more is due: go on at once.
-            let worked = (report.map { $0.confirmed + $0.rejected + $0.retried + $0.deadLettered } ?? 0) >= batchSize
-            if !worked { try? await Task.sleep(for: pollInterval) }
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                var report = PassReport()
+                let calls = (try? await prepare(report: &report)) ?? []
+                for (delivery, backend) in calls {
+                    group.addTask {
+                        let result = await backend.deliver(delivery)
+                        await self.complete(delivery, backend: backend.name, result: result)
+                    }
+                }
+                // A full batch means more is due: go on at once.
+                if calls.count + report.deadLettered + report.postponed < batchSize || inFlight.count >= maxInFlight {
+                    try? await Task.sleep(for: pollInterval)
+                }
+            }
+            group.cancelAll()
         }
     }
 
-    /// Delivers what is due now, concurrently per delivery, and records every outcome.
+    /// Delivers what is due now, concurrently per delivery, and records every outcome
+    /// before it returns (deterministic: for tests and tools).
     public func pass() async throws -> PassReport {
-        let now = clock()
         var report = PassReport()
+        let calls = try await prepare(report: &report)
+        let results = await withTaskGroup(of: (OutboxDelivery, String, BackendResult).self) { group in
+            for (delivery, backend) in calls {
+                group.addTask { (delivery, backend.name, await backend.deliver(delivery)) }
+            }
+            var results: [(OutboxDelivery, String, BackendResult)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        for (delivery, backendName, result) in results {
+            try await complete(delivery, backend: backendName, result: result, report: &report)
+        }
+        return report
+    }
+
+    /// Due deliveries that may go out now, marked in flight; settles on the way those
+    /// that are given up on or whose backend's circuit is open.
+    private func prepare(report: inout PassReport) async throws -> [(OutboxDelivery, any OrderBackend)] {
+        let room = maxInFlight - inFlight.count
+        guard room > 0 else { return [] }
+        let now = clock()
         var calls: [(OutboxDelivery, any OrderBackend)] = []
-        for delivery in try await outbox.due(now: now, limit: batchSize) {
+        for delivery in try await outbox.due(now: now, limit: min(batchSize, room) + inFlight.count) {
+            guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
             if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.createdAt, now: now) {
                 try await record(.deadLetter(reason: "gave up after \(delivery.attempts) attempts: \(delivery.lastError ?? "no answer")"), for: delivery, now: now)
                 report.deadLettered += 1
@@ -104,48 +148,58 @@ public actor OrderRelay: Service {
                 report.postponed += 1
                 continue
             }
+            inFlight.insert(delivery.idempotencyKey)
             calls.append((delivery, backend))
         }
-        let results = await withTaskGroup(of: (OutboxDelivery, String, BackendResult).self) { group in
-            for (delivery, backend) in calls {
-                group.addTask { (delivery, backend.name, await backend.deliver(delivery)) }
-            }
-            var results: [(OutboxDelivery, String, BackendResult)] = []
-            for await result in group { results.append(result) }
-            return results
-        }
+        return calls
+    }
+
+    private func complete(_ delivery: OutboxDelivery, backend backendName: String, result: BackendResult) async {
+        var report = PassReport()
+        // A failed write leaves the delivery pending: it goes again (at least once).
+        try? await complete(delivery, backend: backendName, result: result, report: &report)
+    }
+
+    private func complete(_ delivery: OutboxDelivery, backend backendName: String, result: BackendResult, report: inout PassReport) async throws {
+        defer { inFlight.remove(delivery.idempotencyKey) }
         let finished = clock()
-        for (delivery, backendName, result) in results {
-            switch result {
-            case .confirmed(let reference):
-                breakers[backendName]?.succeeded()
-                try await record(.confirmed(reference: reference), for: delivery, now: finished)
-                report.confirmed += 1
-            case .rejected(let reason):
-                // The backend answered: it is up.
-                breakers[backendName]?.succeeded()
-                try await record(.rejected(reason: reason), for: delivery, now: finished)
-                report.rejected += 1
-            case .unavailable(let error):
-                breakers[backendName]?.failed(now: finished)
-                let attempts = delivery.attempts + 1
-                if policy.exhausted(attempts: attempts, createdAt: delivery.createdAt, now: finished) {
-                    try await record(.deadLetter(reason: "gave up after \(attempts) attempts: \(error)"), for: delivery, now: finished)
-                    report.deadLettered += 1
-                } else {
-                    let at = finished + policy.delay(afterAttempts: attempts, unit: jitter())
-                    try await record(.retry(at: at, error: error), for: delivery, now: finished)
-                    report.retried += 1
-                }
+        switch result {
+        case .confirmed(let reference):
+            breakers[backendName]?.succeeded()
+            try await record(.confirmed(reference: reference), for: delivery, now: finished)
+            report.confirmed += 1
+        case .rejected(let reason):
+            // The backend answered: it is up.
+            breakers[backendName]?.succeeded()
+            try await record(.rejected(reason: reason), for: delivery, now: finished)
+            report.rejected += 1
+        case .unavailable(let error):
+            breakers[backendName]?.failed(now: finished)
+            let attempts = delivery.attempts + 1
+            if policy.exhausted(attempts: attempts, createdAt: delivery.createdAt, now: finished) {
+                try await record(.deadLetter(reason: "gave up after \(attempts) attempts: \(error)"), for: delivery, now: finished)
+                report.deadLettered += 1
+            } else {
+                let at = finished + policy.delay(afterAttempts: attempts, unit: jitter())
+                try await record(.retry(at: at, error: error), for: delivery, now: finished)
+                report.retried += 1
             }
         }
-        return report
     }
 
     public func breaker(for backend: String) -> CircuitBreaker? { breakers[backend] }
 
+    /// Closes a backend's circuit (its order service just connected).
+    public func resetBreaker(for backend: String) {
+        breakers[backend] = nil
+    }
+
+    public var deliveriesInFlight: Int { inFlight.count }
+
     private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64) async throws {
-        try await outbox.record(outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now)
-        await onOutcome(delivery, outcome)
+        var notice = OrderNotice.outcome(outcome, of: delivery, at: now)
+        let id = try await outbox.record(outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now, notice: notice)
+        notice?.id = id
+        await onOutcome(delivery, outcome, notice)
     }
 }

@@ -1,4 +1,5 @@
 import HawkerCommerce
+import HawkerProtocol
 
 /// One merchant's part of an accepted checkout: what the relay delivers to that
 /// merchant's backend, at least once, under `idempotencyKey`.
@@ -37,4 +38,39 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// Try again at `at` (milliseconds since the Unix epoch).
     case retry(at: Int64, error: String)
     case deadLetter(reason: String)
+}
+
+extension OutboxDelivery {
+    /// The order as every backend sends it to the merchant (webhook body, PostgreSQL row,
+    /// `order.requested` without its routing fields). PROTOCOL.md documents the fields.
+    public var payload: [String: JSONValue] {
+        var attribution: [String: JSONValue] = [:]
+        if let code = self.attribution.code { attribution["code"] = .string(code) }
+        if let stream = self.attribution.stream { attribution["stream"] = .string(stream) }
+        if let referrer = self.attribution.referrer { attribution["referrer"] = .string(referrer) }
+        return [
+            "checkout_id": .string(checkoutID),
+            "merchant": .string(merchant),
+            "idempotency_key": .string(idempotencyKey),
+            "stream": .string(stream),
+            "buyer": .string(buyer),
+            "items": .array(lines.map(\.json)),
+            "region": .string(region),
+            "attribution": .object(attribution),
+            "created_at": .int(createdAt),
+        ]
+    }
+}
+
+extension Reservation.Line {
+    /// A cart line on the wire (`checkout.accepted`, `order.requested`).
+    public var json: JSONValue {
+        var item: [String: JSONValue] = [
+            "product": .string(product), "qty": .int(quantity), "unit_price": .int(unitPrice),
+            "currency": .string(currency), "merchant": .string(merchant),
+        ]
+        if let variant { item["variant"] = .string(variant) }
+        if let sale { item["sale"] = .string(sale) }
+        return .object(item)
+    }
 }

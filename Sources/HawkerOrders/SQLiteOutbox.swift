@@ -1,26 +1,27 @@
 import Foundation
 import GRDB
 import HawkerCommerce
+import HawkerProtocol
 
 /// The durable outbox: accepted checkouts and one delivery per merchant of record, in
 /// SQLite through GRDB (WAL, `synchronous = FULL`: a commit is on disk when it returns).
 ///
-/// `append` returns only once its checkout is committed, so a viewer is told
-/// "accepted" only for what a `kill -9` right after cannot lose. Appends that arrive
-/// while a commit is in flight are written together in the next one (group commit):
-/// a checkout storm costs few fsyncs.
+/// Every write returns only once it is committed, so a viewer is told "accepted" only
+/// for what a `kill -9` right after cannot lose. Writes that arrive while a commit is in
+/// flight go together in the next one (group commit), each in its own savepoint so that
+/// one failing write does not fail the others: a checkout storm costs few fsyncs.
 public actor SQLiteOutbox {
     private struct Pending {
-        var reservation: Reservation
-        var stream: String
-        var continuation: CheckedContinuation<Void, any Error>?
+        var work: @Sendable (Database) throws -> any Sendable
+        var continuation: CheckedContinuation<any Sendable, any Error>?
     }
 
     private let pool: DatabasePool
     private var waiting: [Pending] = []
     private var writing = false
-    /// Transactions committed by `append`, for metrics and tests of group commit.
+    /// Transactions committed, and writes in them, for metrics and tests of group commit.
     public private(set) var commits = 0
+    public private(set) var writes = 0
     public private(set) var appended = 0
 
     /// Opens (creating it if needed) the outbox database at `path` and migrates it.
@@ -60,63 +61,109 @@ public actor SQLiteOutbox {
                 CREATE INDEX delivery_due ON delivery(status, next_attempt_at);
                 """)
         }
+        migrator.registerMigration("v2: one checkout per buyer and key; notices for buyers") { db in
+            // A retry after a restart (the room's memory of keys is gone) finds the first
+            // checkout here instead of making a second one.
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX checkout_buyer_key ON checkout(buyer, idempotency_key);
+                CREATE INDEX delivery_merchant ON delivery(merchant, status);
+                CREATE TABLE notice (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    buyer TEXT NOT NULL,
+                    checkout_id TEXT NOT NULL,
+                    stream TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    delivered INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX notice_undelivered ON notice(buyer, delivered, id);
+                """)
+        }
         return migrator
     }
 
-    // MARK: - Appending
+    // MARK: - Group commit
 
-    /// Writes `reservation` and one pending delivery per merchant durably; returns when
-    /// committed. Appending a checkout id that is already there changes nothing.
-    public func append(_ reservation: Reservation, stream: String) async throws {
+    /// Runs `work` in the next commit and returns its result once that commit is on disk.
+    private func commit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let erased: @Sendable (Database) throws -> any Sendable = { try work($0) }
         if writing {
-            try await withCheckedThrowingContinuation { continuation in
-                waiting.append(Pending(reservation: reservation, stream: stream, continuation: continuation))
+            let value = try await withCheckedThrowingContinuation { continuation in
+                waiting.append(Pending(work: erased, continuation: continuation))
             }
-            return
+            return value as! T
         }
         writing = true
         defer { writing = false }
-        var own: Result<Void, any Error>?
-        var batch = [Pending(reservation: reservation, stream: stream, continuation: nil)]
+        var own: Result<any Sendable, any Error>?
+        var batch = [Pending(work: erased, continuation: nil)]
         while !batch.isEmpty {
-            let result: Result<Void, any Error>
-            do {
-                try await write(batch)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            for pending in batch {
+            let results = await write(batch)
+            for (pending, result) in zip(batch, results) {
                 if let continuation = pending.continuation { continuation.resume(with: result) } else { own = result }
             }
             // Those that queued during this commit go together in the next.
             batch = waiting
             waiting = []
         }
-        try own?.get()
+        return try own!.get() as! T
     }
 
-    private func write(_ batch: [Pending]) async throws {
-        let rows = try batch.map { pending in
-            (pending, String(decoding: try JSONEncoder().encode(pending.reservation), as: UTF8.self))
-        }
-        try await pool.write { db in
-            for (pending, json) in rows {
-                let reservation = pending.reservation
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [reservation.checkoutID, pending.stream, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
-                )
-                for merchant in reservation.merchants {
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
-                        arguments: [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
-                    )
+    private func write(_ batch: [Pending]) async -> [Result<any Sendable, any Error>] {
+        let works = batch.map(\.work)
+        do {
+            let results = try await pool.write { db in
+                works.map { work in
+                    var result: Result<any Sendable, any Error> = .failure(CancellationError())
+                    do {
+                        try db.inSavepoint {
+                            result = .success(try work(db))
+                            return .commit
+                        }
+                    } catch {
+                        result = .failure(error)
+                    }
+                    return result
                 }
             }
+            commits += 1
+            writes += batch.count
+            return results
+        } catch {
+            return batch.map { _ in .failure(error) }
         }
-        commits += 1
-        appended += batch.count
+    }
+
+    // MARK: - Appending
+
+    /// Writes `reservation` and one pending delivery per merchant durably; returns when
+    /// committed. Returns what is stored: `reservation`, or the checkout the same buyer
+    /// made earlier with the same idempotency key (then nothing new is written).
+    @discardableResult
+    public func append(_ reservation: Reservation, stream: String) async throws -> Reservation {
+        let json = String(decoding: try JSONEncoder().encode(reservation), as: UTF8.self)
+        let stored = try await commit { db -> Reservation in
+            if let earlier = try String.fetchOne(
+                db, sql: "SELECT reservation FROM checkout WHERE (buyer = ? AND idempotency_key = ?) OR id = ?",
+                arguments: [reservation.buyer, reservation.idempotencyKey, reservation.checkoutID]
+            ) {
+                return try JSONDecoder().decode(Reservation.self, from: Data(earlier.utf8))
+            }
+            try db.execute(
+                sql: "INSERT INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [reservation.checkoutID, stream, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
+            )
+            for merchant in reservation.merchants {
+                try db.execute(
+                    sql: "INSERT INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
+                    arguments: [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
+                )
+            }
+            return reservation
+        }
+        if stored.checkoutID == reservation.checkoutID { appended += 1 }
+        return stored
     }
 
     // MARK: - Relaying
@@ -135,15 +182,18 @@ public actor SQLiteOutbox {
         try await deliveries(where: "d.status = 'dead_lettered'", arguments: [], limit: limit)
     }
 
-    /// Records what an attempt led to.
-    public func record(_ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64) async throws {
+    /// Records what an attempt led to, and in the same commit the notice for the buyer.
+    /// Returns the stored notice's id.
+    @discardableResult
+    public func record(_ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, notice: OrderNotice? = nil) async throws -> Int64? {
         let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) = switch outcome {
         case .confirmed(let reference): (.confirmed, reference, nil, nil)
         case .rejected(let reason): (.rejected, nil, reason, nil)
         case .retry(let at, let error): (.pending, nil, error, at)
         case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
         }
-        try await pool.write { db in
+        let noticeRow = try notice.map(Self.row)
+        return try await commit { db -> Int64? in
             try db.execute(
                 sql: """
                     UPDATE delivery SET status = ?, attempts = attempts + 1, reference = COALESCE(?, reference),
@@ -152,13 +202,97 @@ public actor SQLiteOutbox {
                     """,
                 arguments: [status.rawValue, reference, error, next, now, checkoutID, merchant]
             )
+            guard let noticeRow else { return nil }
+            try Self.insert(noticeRow, db)
+            return db.lastInsertedRowID
+        }
+    }
+
+    // MARK: - Notices for buyers
+
+    /// Keeps a notice for its buyer until a session of theirs has been sent it.
+    @discardableResult
+    public func addNotice(_ notice: OrderNotice) async throws -> Int64 {
+        let row = try Self.row(notice)
+        return try await commit { db in
+            try Self.insert(row, db)
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// The buyer's notices no session has been sent yet, oldest first.
+    public func undeliveredNotices(for buyer: String, limit: Int) async throws -> [OrderNotice] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM notice WHERE buyer = ? AND delivered = 0 ORDER BY id LIMIT \(max(0, limit))",
+                arguments: [buyer]
+            ).map(Self.notice)
+        }
+    }
+
+    public func markDelivered(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await commit { db in
+            try db.execute(sql: "UPDATE notice SET delivered = 1 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(ids))
+        }
+    }
+
+    private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
+
+    private static func row(_ notice: OrderNotice) throws -> NoticeRow {
+        (notice.buyer, notice.checkoutID, notice.stream, notice.type, String(decoding: try JSONEncoder().encode(notice.body), as: UTF8.self), notice.createdAt)
+    }
+
+    private static func insert(_ row: NoticeRow, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO notice (buyer, checkout_id, stream, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [row.buyer, row.checkoutID, row.stream, row.type, row.body, row.createdAt]
+        )
+    }
+
+    private static func notice(_ row: Row) throws -> OrderNotice {
+        let body: String = row["body"]
+        return OrderNotice(
+            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: row["type"],
+            body: try JSONDecoder().decode([String: JSONValue].self, from: Data(body.utf8)), createdAt: row["created_at"]
+        )
+    }
+
+    // MARK: - Order services
+
+    /// Makes every pending delivery of `merchant` due now (its order service just
+    /// connected: no reason to wait out the backoff).
+    public func expedite(merchant: String, now: Int64) async throws {
+        try await commit { db in
+            try db.execute(
+                sql: "UPDATE delivery SET next_attempt_at = ? WHERE merchant = ? AND status = 'pending' AND next_attempt_at > ?",
+                arguments: [now, merchant, now]
+            )
+        }
+    }
+
+    /// `merchant`'s settled deliveries (confirmed or rejected) of checkouts created at or
+    /// after `since`, oldest first: for an order service that lost its records.
+    public func settled(merchant: String, since: Int64, limit: Int) async throws -> [OutboxDelivery] {
+        try await deliveries(
+            where: "d.merchant = ? AND d.status IN ('confirmed', 'rejected') AND c.created_at >= ?", arguments: [merchant, since], limit: limit
+        )
+    }
+
+    /// How many deliveries are pending and dead-lettered, for metrics.
+    public func depth() async throws -> (pending: Int, deadLettered: Int) {
+        try await pool.read { db in
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE status = 'pending'") ?? 0
+            let dead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE status = 'dead_lettered'") ?? 0
+            return (pending, dead)
         }
     }
 
     /// Moves a delivery's next attempt to `until` without counting an attempt (its
     /// backend's circuit is open).
     public func postpone(checkoutID: String, merchant: String, until: Int64, now: Int64) async throws {
-        try await pool.write { db in
+        try await commit { db in
             try db.execute(
                 sql: "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
                 arguments: [until, now, checkoutID, merchant]
@@ -169,7 +303,7 @@ public actor SQLiteOutbox {
     /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts (an
     /// operator's re-drive, once the merchant's system is fixed).
     public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
-        try await pool.write { db in
+        try await commit { db in
             try db.execute(
                 sql: "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'",
                 arguments: [now, now, checkoutID, merchant]

@@ -9,10 +9,15 @@ public enum ClientCommand: Sendable, Hashable {
     case ping(id: String)
     /// chat.send, question.*, intent, moderate: everything addressed to one stream's room.
     case stream(id: String, stream: StreamID, action: StreamAction)
+    /// A viewer buys: checked and reserved in the stream's room, then written to the outbox.
+    case checkout(id: String, stream: StreamID, request: CheckoutRequest)
+    /// orders.subscribe, ack, order.update: an order service's side.
+    case orders(id: String, command: OrderCommand)
 
     public var id: String {
         switch self {
-        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id), .stream(let id, _, _):
+        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id), .stream(let id, _, _),
+            .checkout(let id, _, _), .orders(let id, _):
             return id
         }
     }
@@ -106,6 +111,50 @@ private struct RawCommand {
             }
             return value
         }
+        func text(_ name: String, range: ClosedRange<Int>) throws(CommandDecodingError) -> String {
+            guard let value = try optionalString(name), range.contains(value.unicodeScalars.count) else {
+                throw fail(.badRequest, "'\(type)' needs '\(name)': a string of \(range.lowerBound)-\(range.upperBound) characters")
+            }
+            return value
+        }
+        func checkout() throws(CommandDecodingError) -> CheckoutRequest {
+            guard case .array(let items) = field("items") ?? .null else {
+                throw fail(.badRequest, "'checkout' needs 'items': an array of {product, variant?, qty, price_seen}")
+            }
+            guard (1...CheckoutRequest.maxLines).contains(items.count) else {
+                throw fail(.invalidCheckout, "a checkout has 1 to \(CheckoutRequest.maxLines) items")
+            }
+            var lines: [CheckoutRequest.Line] = []
+            for item in items {
+                guard let object = item.objectValue, let product = object["product"]?.stringValue, Identifier.isValid(product),
+                    let quantity = object["qty"]?.intValue, let price = object["price_seen"]?.intValue, price >= 0
+                else {
+                    throw fail(.badRequest, "each item needs 'product' (an id), 'qty' and 'price_seen' (integers, minor units)")
+                }
+                var variant: String?
+                if let value = object["variant"], value != .null {
+                    guard let text = value.stringValue, Identifier.isValid(text) else { throw fail(.badRequest, "'variant' must be a variant id") }
+                    variant = text
+                }
+                lines.append(CheckoutRequest.Line(product: product, variant: variant, quantity: quantity, priceSeen: price))
+            }
+            guard let region = try optionalString("region"), CheckoutRequest.isValidRegion(region) else {
+                throw fail(.badRequest, "'checkout' needs a 'region': 1-32 of [A-Za-z0-9_-]")
+            }
+            var attribution = CheckoutRequest.Attribution()
+            if let value = field("attribution") {
+                guard let object = value.objectValue else { throw fail(.badRequest, "'attribution' must be an object {code?, stream?, referrer?}") }
+                func part(_ name: String) throws(CommandDecodingError) -> String? {
+                    guard let value = object[name], value != .null else { return nil }
+                    guard let text = value.stringValue, (1...128).contains(text.unicodeScalars.count) else {
+                        throw fail(.badRequest, "'attribution.\(name)' must be a string of 1-128 characters")
+                    }
+                    return text
+                }
+                attribution = CheckoutRequest.Attribution(code: try part("code"), stream: try part("stream"), referrer: try part("referrer"))
+            }
+            return CheckoutRequest(lines: lines, region: region, attribution: attribution, idempotencyKey: try identifier("idempotency_key"))
+        }
         func moderation() throws(CommandDecodingError) -> ModerationAction {
             guard let action = try optionalString("action") else { throw fail(.badRequest, "'moderate' needs an 'action'") }
             switch action {
@@ -190,6 +239,30 @@ private struct RawCommand {
         case "moderate":
             let stream = try streamID()
             return .stream(id: id, stream: stream, action: .moderate(try moderation()))
+        case "checkout":
+            let stream = try streamID()
+            return .checkout(id: id, stream: stream, request: try checkout())
+        case "orders.subscribe":
+            var since: Int64?
+            if field("since") != nil { since = try milliseconds("since", range: 0...Int64.max) }
+            return .orders(id: id, command: .subscribe(since: since))
+        case "ack":
+            let delivery = try identifier("delivery")
+            switch try optionalString("result") {
+            case "confirmed":
+                return .orders(id: id, command: .ack(delivery: delivery, result: .confirmed(reference: try text("reference", range: 1...128))))
+            case "rejected":
+                return .orders(id: id, command: .ack(delivery: delivery, result: .rejected(reason: try text("reason", range: 1...256))))
+            default:
+                throw fail(.badRequest, "'ack' needs a 'result': confirmed (with a 'reference') or rejected (with a 'reason')")
+            }
+        case "order.update":
+            let checkoutID = try identifier("checkout_id")
+            do throws(InvalidOrderUpdate) {
+                return .orders(id: id, command: .update(try OrderStatusUpdate.parse(checkoutID: checkoutID, fields: fields)))
+            } catch {
+                throw fail(.badRequest, error.message)
+            }
         default:
             throw fail(.unknownCommand, "unknown command type '\(type.prefix(64))'")
         }

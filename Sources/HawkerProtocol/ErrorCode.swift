@@ -25,5 +25,17 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case banned = "banned"
     case timedOut = "timed_out"
     case rateLimited = "rate_limited"
+    // Checkout (PROTOCOL.md §6.15), in the order they are checked.
+    case invalidCheckout = "invalid_checkout"
+    case notBuyable = "not_buyable"
+    case priceChanged = "price_changed"
+    case regionNotServed = "region_not_served"
+    case soldOut = "sold_out"
+    case insufficientStock = "insufficient_stock"
+    /// The checkout could not be recorded durably: nothing was reserved; retry with the same key.
+    case unavailable = "unavailable"
+    // Order services.
+    case unknownDelivery = "unknown_delivery"
+    case unknownCheckout = "unknown_checkout"
     case internalError = "internal_error"
 }

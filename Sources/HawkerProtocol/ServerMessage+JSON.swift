@@ -146,12 +146,18 @@ private struct ErrorJSON: Encodable {
     var code: ErrorCode
     var message: String
     var retry_after_ms: Int64?
+    var product: String?
+    var current_price: Int64?
+    var available: Int64?
 
     init(_ error: ServerMessage.ErrorReply) {
         re = error.re
         code = error.code
         message = error.message
         retry_after_ms = error.retryAfterMilliseconds
+        product = error.product
+        current_price = error.currentPrice
+        available = error.available
     }
 }
 

@@ -83,12 +83,22 @@ public enum ServerMessage: Sendable {
         public var code: ErrorCode
         public var message: String
         public var retryAfterMilliseconds: Int64?
+        /// What a checkout refusal is about: the product, its price now, how many are left.
+        public var product: String?
+        public var currentPrice: Int64?
+        public var available: Int64?
 
-        public init(re: String?, code: ErrorCode, message: String, retryAfterMilliseconds: Int64? = nil) {
+        public init(
+            re: String?, code: ErrorCode, message: String, retryAfterMilliseconds: Int64? = nil,
+            product: String? = nil, currentPrice: Int64? = nil, available: Int64? = nil
+        ) {
             self.re = re
             self.code = code
             self.message = message
             self.retryAfterMilliseconds = retryAfterMilliseconds
+            self.product = product
+            self.currentPrice = currentPrice
+            self.available = available
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HawkerCommerce
 import HawkerHub
+import HawkerOrders
 import HawkerWebSocket
 import NIOCore
 
@@ -112,7 +113,7 @@ extension GatewayConfiguration {
         .string("host", "address to listen on", \.host),
         .int("port", "TCP port (0 picks a free one)", \.port, range: 0...65_535),
         .int("event_loops", "event-loop threads; 0 = one per core", \.eventLoops, range: 0...256),
-        .string("data_dir", "directory for the gateway's files (development secret, later the outbox)", \.dataDirectory),
+        .string("data_dir", "directory for the gateway's files (development secret, the order outbox)", \.dataDirectory),
         .optionalString("tls.certificate", "PEM certificate chain; with tls.private_key turns on wss/https", \.tlsCertificatePath),
         .optionalString("tls.private_key", "PEM private key", \.tlsPrivateKeyPath),
         .optionalString("jwt.secret", "HS256 secret for tokens, at least 32 bytes; a development one is generated when neither this nor jwt.jwks is set", \.jwtSecret),
@@ -168,6 +169,26 @@ extension GatewayConfiguration {
         .int("intents.max_users_per_product", "distinct users counted per product and window (beyond: lower bounds)", \.hub.room.intents.maxTrackedUsersPerProduct, range: 1...10_000_000),
         .bool("intents.social_proof", "send viewers social_proof counters", \.hub.room.socialProof),
         .int64("intents.social_proof_interval_ms", "social_proof leaves at most this often", \.hub.room.socialProofIntervalMilliseconds, range: 100...600_000),
+        ConfigurationKey(
+            name: "orders.default_backend",
+            summary: "demo (confirm after orders.demo_delay_ms) or none (dead-letter) for merchants without merchants.<id>.backend",
+            defaultValue: { $0.orders.defaultBackend.rawValue },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let backend = OrdersConfiguration.DefaultBackend(rawValue: text) else {
+                    throw ConfigurationError(description: "orders.default_backend must be demo or none, got '\(text)'")
+                }
+                configuration.orders.defaultBackend = backend
+            }
+        ),
+        .optionalString("orders.outbox", "the outbox SQLite file; default <data_dir>/orders.sqlite", \.outboxPath),
+        .int("orders.demo_delay_ms", "how long the demo backend takes to confirm", \.orders.demoDelayMilliseconds, range: 0...60_000),
+        .int("orders.max_attempts", "deliveries of one order before it is dead-lettered", \.orders.retry.maxAttempts, range: 1...1_000),
+        .int64("orders.max_age_ms", "an order not delivered after this long is dead-lettered", \.orders.retry.maxAgeMilliseconds, range: 1_000...2_592_000_000),
+        .int64("orders.retry_base_ms", "first retry delay (doubles per attempt, full jitter)", \.orders.retry.baseDelayMilliseconds, range: 1...3_600_000),
+        .int64("orders.retry_max_ms", "longest retry delay", \.orders.retry.maxDelayMilliseconds, range: 1...86_400_000),
+        .int("orders.breaker_threshold", "failures in a row that open a backend's circuit", \.orders.breakerThreshold, range: 1...1_000),
+        .int64("orders.breaker_cooldown_ms", "how long an open circuit waits before one trial delivery", \.orders.breakerCooldownMilliseconds, range: 1...3_600_000),
+        .int("orders.max_in_flight", "deliveries out to backends at once", \.orders.maxInFlight, range: 1...100_000),
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
         .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
@@ -203,6 +224,10 @@ extension GatewayConfiguration {
         if let fileContents {
             let values = try ConfigurationFile.parse(fileContents)
             for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+                if name.hasPrefix("merchants.") {
+                    try MerchantBackendConfiguration.apply(key: name, value: value, to: &configuration.orders)
+                    continue
+                }
                 guard let key = byName[name] else { throw ConfigurationError(description: "unknown configuration key '\(name)' in the config file") }
                 try key.apply(&configuration, value)
             }
@@ -211,8 +236,15 @@ extension GatewayConfiguration {
             if let value = environment[key.environmentVariable] { try key.apply(&configuration, value) }
         }
         for (name, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if name.hasPrefix("merchants.") {
+                try MerchantBackendConfiguration.apply(key: name, value: value, to: &configuration.orders)
+                continue
+            }
             guard let key = byName[name] else { throw ConfigurationError(description: "unknown configuration key '\(name)'") }
             try key.apply(&configuration, value)
+        }
+        for (merchant, backend) in configuration.orders.merchants.sorted(by: { $0.key < $1.key }) {
+            try backend.validate(merchant: merchant)
         }
         guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
             throw ConfigurationError(description: "log.format must be text or json")

@@ -1,3 +1,4 @@
+import Foundation
 import HawkerAuth
 import HawkerHub
 import Logging
@@ -21,6 +22,8 @@ public final class Gateway: Service, Sendable {
     private let services: GatewayServices
     private let tls: NIOSSLContext?
     private let serverChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
+    private let orders: OrderDesk
+    private let ordersTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let logger: Logger
 
     /// - Parameters:
@@ -51,6 +54,9 @@ public final class Gateway: Service, Sendable {
         let hub = Hub(loops: loops, configuration: hubConfiguration, observer: metrics)
         self.hub = hub
         self.broker = InProcessBroker(hub: hub)
+        let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
+        let orders = try OrderDesk(configuration: configuration.orders, outboxPath: outboxPath, hub: hub, metrics: metrics, logger: logger)
+        self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,
             hub: hub,
@@ -59,6 +65,7 @@ public final class Gateway: Service, Sendable {
             metrics: metrics,
             connections: ConnectionRegistry(limit: configuration.maxConnections),
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
+            orders: orders,
             logger: logger
         )
         if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
@@ -85,6 +92,10 @@ public final class Gateway: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         serverChannel.withLockedValue { $0 = channel }
+        let orders = self.orders
+        ordersTask.withLockedValue { task in
+            if task == nil { task = Task { await orders.run() } }
+        }
         let address = channel.localAddress!
         logger.info(
             "hawker listening",
@@ -125,6 +136,11 @@ public final class Gateway: Service, Sendable {
         let deadline = NIODeadline.now() + configuration.drainTimeout
         while services.connections.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        // Deliveries still out stay pending in the outbox and go again after a restart.
+        if let task = ordersTask.withLockedValue({ task in defer { task = nil }; return task }) {
+            task.cancel()
+            await task.value
         }
         if ownsGroup {
             try? await group.shutdownGracefully()

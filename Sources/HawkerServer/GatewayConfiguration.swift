@@ -54,6 +54,11 @@ public struct GatewayConfiguration: Sendable {
     // Hub.
     public var hub = HubConfiguration()
 
+    // Checkout and orders.
+    public var orders = OrdersConfiguration()
+    /// The outbox file; nil means `<data_dir>/orders.sqlite`.
+    public var outboxPath: String?
+
     // Operations.
     /// How long a graceful shutdown waits for connections to close.
     public var drainTimeout = TimeAmount.seconds(10)

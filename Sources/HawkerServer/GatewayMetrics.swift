@@ -16,6 +16,20 @@ struct GatewayMetrics: HubObserver {
     let coalescedFrames: Metrics.Counter
     let rejectedConnections: Metrics.Counter
     let publishToWrite: Metrics.Timer
+    let checkoutLatency: Metrics.Timer
+    let outboxPending: Metrics.Gauge
+    let outboxDeadLetters: Metrics.Gauge
+    private let checkoutResults: [CheckoutResult: Metrics.Counter]
+    private let orderOutcomes: [OrderOutcome: Metrics.Counter]
+
+    enum CheckoutResult: String, CaseIterable {
+        case accepted, replayed, rejected, unavailable
+    }
+
+    enum OrderOutcome: String, CaseIterable {
+        case confirmed, rejected, retried
+        case deadLettered = "dead_lettered"
+    }
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -36,6 +50,23 @@ struct GatewayMetrics: HubObserver {
         coalescedFrames = Metrics.Counter(label: "hawker_coalesced_frames_total", factory: factory)
         rejectedConnections = Metrics.Counter(label: "hawker_rejected_connections_total", factory: factory)
         publishToWrite = Metrics.Timer(label: "hawker_publish_to_write_seconds", factory: factory)
+        checkoutLatency = Metrics.Timer(label: "hawker_checkout_seconds", factory: factory)
+        outboxPending = Metrics.Gauge(label: "hawker_outbox_pending_deliveries", factory: factory)
+        outboxDeadLetters = Metrics.Gauge(label: "hawker_outbox_dead_letters", factory: factory)
+        checkoutResults = Dictionary(uniqueKeysWithValues: CheckoutResult.allCases.map {
+            ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))
+        })
+        orderOutcomes = Dictionary(uniqueKeysWithValues: OrderOutcome.allCases.map {
+            ($0, Metrics.Counter(label: "hawker_order_deliveries_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+        })
+    }
+
+    func checkouts(_ result: CheckoutResult) {
+        checkoutResults[result]?.increment()
+    }
+
+    func orders(_ outcome: OrderOutcome) {
+        orderOutcomes[outcome]?.increment()
     }
 
     func published() {

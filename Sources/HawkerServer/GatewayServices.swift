@@ -14,6 +14,8 @@ struct GatewayServices: Sendable {
     var metrics: GatewayMetrics
     var connections: ConnectionRegistry
     var deflaters: PerLoopDeflaters
+    /// Checkouts and orders; nil in tools that run without an outbox.
+    var orders: OrderDesk?
     var logger: Logger
 
     var sessionLimits: SessionStateMachine.Limits {

@@ -30,6 +30,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var backlog: DeliveryBacklog?
     private var stuckTimer: Scheduled<Void>?
     private var logger: Logger
+    /// Set once the session is registered to receive order results (signed-in buyers).
+    private var buyer: String?
+    private var isOrderService = false
 
     init(services: GatewayServices, framer: WebSocketFramer) {
         let sessionID = RandomID.hex16()
@@ -78,6 +81,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
         }
+        if let buyer { services.orders?.buyerDisconnected(ObjectIdentifier(self), buyer: buyer) }
+        if isOrderService { services.orders?.orderServices.remove(ObjectIdentifier(self)) }
         services.metrics.connections.decrement()
     }
 
@@ -167,6 +172,16 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                         send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 }
+        case .checkout(let id, let stream, let request, let buyer):
+            guard let orders = services.orders else {
+                send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
+                return
+            }
+            context.eventLoop.makeFutureWithTask { await orders.checkout(request, buyer: buyer, stream: stream, re: id) }
+                .assumeIsolated()
+                .whenSuccess { [self] reply in send(reply) }
+        case .orders(let id, let command, let merchant):
+            orderCommand(id: id, command, merchant: merchant, context: context)
         case .publish(let id, let stream, let event):
             services.broker.publish(event, to: stream)
                 .hop(to: context.eventLoop)
@@ -200,6 +215,48 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             role: principal.role.rawValue,
             limits: services.welcomeLimits(for: principal.role)
         )))
+        // Signed-in buyers get their order results here, and first what they missed.
+        if let orders = services.orders, !principal.isAnonymous, principal.role != .orderService {
+            buyer = principal.subject
+            let session = SessionHandle(self, eventLoop: context.eventLoop)
+            let subject = principal.subject
+            Task { await orders.buyerConnected(session, buyer: subject) }
+        }
+    }
+
+    private func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {
+        guard let orders = services.orders else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway relays no orders")))
+            return
+        }
+        switch command {
+        case .subscribe(let since):
+            isOrderService = true
+            let session = SessionHandle(self, eventLoop: context.eventLoop)
+            context.eventLoop.makeFutureWithTask { await orders.subscribeOrderService(session, merchant: merchant, since: since) }
+                .assumeIsolated()
+                .whenSuccess { [self] subscribed in
+                    send(.reply(type: "orders.subscribed", re: id, body: subscribed.reply), flush: false)
+                    for replay in subscribed.replays { send(replay, flush: false) }
+                    flushSoon(context: context)
+                }
+        case .ack(let delivery, let result):
+            if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {
+                send(.reply(type: "acked", re: id, body: ["delivery": .string(delivery)]))
+            } else {
+                send(.error(.init(re: id, code: .unknownDelivery, message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
+            }
+        case .update(let update):
+            context.eventLoop.makeFutureWithTask { await orders.statusUpdate(update, merchant: merchant) }
+                .assumeIsolated()
+                .whenSuccess { [self] known in
+                    if known {
+                        send(.reply(type: "order.updated", re: id, body: ["checkout_id": .string(update.checkoutID)]))
+                    } else {
+                        send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
+                    }
+                }
+        }
     }
 
     private func subscribe(id: String, stream: StreamID, since: StreamPosition?, create: Bool, context: ChannelHandlerContext) {
@@ -293,6 +350,16 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     // MARK: - Output
+
+    /// Writes a message from another task (order results and requests); succeeds once
+    /// written to the socket.
+    func write(_ message: ServerMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard let context, !closing else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+        return promise.futureResult
+    }
 
     private func send(_ message: ServerMessage, flush: Bool = true) {
         guard let context, !closing else { return }

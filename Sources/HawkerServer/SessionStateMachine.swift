@@ -45,6 +45,10 @@ struct SessionStateMachine {
         case publish(id: String, stream: StreamID, event: EventDraft)
         /// Chat, questions, intents, moderation: run it in the stream's room.
         case act(id: String, stream: StreamID, action: StreamAction, principal: Principal)
+        /// Reserve, record durably, answer.
+        case checkout(id: String, stream: StreamID, request: CheckoutRequest, buyer: String)
+        /// An order service's command, for the token's merchant.
+        case orders(id: String, command: OrderCommand, merchant: String)
         case pong(id: String)
     }
 
@@ -170,6 +174,17 @@ struct SessionStateMachine {
                 }
             }
             return .act(id: id, stream: stream, action: action, principal: principal)
+        case .checkout(let id, let stream, let request):
+            guard principal.may(.interact, on: stream) else {
+                let why = principal.isAnonymous ? "sign in (connect with a token) to check out" : "your token does not allow checking out on stream '\(stream)'"
+                return refuse(re: id, .forbidden, why, now: now)
+            }
+            return .checkout(id: id, stream: stream, request: request, buyer: principal.subject)
+        case .orders(let id, let command):
+            guard principal.role == .orderService, let merchant = principal.merchant else {
+                return refuse(re: id, .forbidden, "'\(command.commandName)' is for order services: a token with role order_service and a merchant claim", now: now)
+            }
+            return .orders(id: id, command: command, merchant: merchant)
         }
     }
 

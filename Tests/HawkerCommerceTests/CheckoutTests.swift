@@ -115,16 +115,45 @@ import Testing
         #expect(reason(room.checkout(request([("a", 1, 1_000)], key: "bad"), buyer: "u", checkoutID: "c5", now: now)) == .priceChanged)
     }
 
-    @Test func releaseGivesTheStockAndSaleCountsBack() throws {
+    @Test func aFailedOrderGivesTheStockAndSaleCountsBack() throws {
         var room = try room(product("a", price: 1_000, stock: 2))
         _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 900]], "duration_ms": 60_000, "per_buyer_limit": 2]), now: now)
-        let reservation = try room.checkout(request([("a", 2, 900)]), buyer: "u", checkoutID: "c1", now: now).result.get()
+        _ = try room.checkout(request([("a", 2, 900)]), buyer: "u", checkoutID: "c1", now: now).result.get()
         #expect(room.commerce.catalog["a"]?.isSoldOut == true)
-        let events = room.release(reservation)
+        let events = room.settle(checkoutID: "c1", merchant: "m1", confirmed: false, now: now)
         #expect(events.map { $0.data["level"] } == [2])
         #expect(events.first?.data["sold_out"] == false)
         #expect(room.commerce.sales["s"]?.sold == 0)
+        // Settling the same part again (a re-driven dead letter) releases nothing more.
+        #expect(room.settle(checkoutID: "c1", merchant: "m1", confirmed: false, now: now).isEmpty)
+        #expect(room.commerce.catalog["a"]?.stock == 2)
         #expect(reason(room.checkout(request([("a", 2, 900)], key: "k2"), buyer: "u", checkoutID: "c2", now: now)) == nil)
+    }
+
+    @Test func eachMerchantSettlesOnlyItsOwnLines() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10), product("b", price: 10, stock: 10, merchant: "m2"))
+        _ = try room.checkout(request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", now: now).result.get()
+        #expect(room.settle(checkoutID: "c1", merchant: "m1", confirmed: true, now: now).isEmpty)
+        let released = room.settle(checkoutID: "c1", merchant: "m2", confirmed: false, now: now)
+        #expect(released.map { $0.data["product"] } == ["b"])
+        #expect(room.commerce.catalog["a"]?.stock == 9)
+        #expect(room.commerce.catalog["b"]?.stock == 10)
+        #expect(room.heldCheckouts == 0)
+        #expect(room.intents.totals(product: "a")[.purchase] == 1)
+        let orders = room.insightsJSON(now: now)["orders"]
+        #expect(orders?["confirmed"] == 1)
+        #expect(orders?["failed"] == 1)
+        #expect(orders?["by_attribution_code"] == [["code": "ana10", "confirmed": 1, "failed": 1]])
+    }
+
+    @Test func anAbandonedCheckoutComesBackAndItsKeyRunsAgain() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 1))
+        let reservation = try room.checkout(request([("a", 1, 1_000)], key: "k"), buyer: "u", checkoutID: "c1", now: now).result.get()
+        #expect(room.abandon(reservation).map { $0.data["level"] } == [1])
+        let retry = room.checkout(request([("a", 1, 1_000)], key: "k"), buyer: "u", checkoutID: "c2", now: now)
+        #expect(!retry.replayed)
+        #expect(try retry.result.get().checkoutID == "c2")
+        #expect(room.insightsJSON(now: now)["checkouts"]?["by_product"] == [["product": "a", "checkouts": 1, "units": 1]])
     }
 
     @Test func checkoutsFeedIntentsAndInsightsPerProductAndCode() throws {

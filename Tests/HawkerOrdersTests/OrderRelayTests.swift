@@ -1,6 +1,7 @@
 import Foundation
 import HawkerCommerce
 import HawkerOrders
+import HawkerProtocol
 import NIOConcurrencyHelpers
 import Testing
 
@@ -46,7 +47,7 @@ final class ScriptedBackend: OrderBackend {
         return OrderRelay(
             outbox: outbox, routes: routes, policy: policy, breaker: breaker,
             clock: { clock.withLockedValue { $0 } }, jitter: { 0.5 },
-            onOutcome: { delivery, outcome in outcomes?.withLockedValue { $0.append("\(delivery.idempotencyKey) \(outcome)") } }
+            onOutcome: { delivery, outcome, _ in outcomes?.withLockedValue { $0.append("\(delivery.idempotencyKey) \(outcome)") } }
         )
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HawkerCommerce
 import HawkerOrders
+import HawkerProtocol
 import Testing
 
 /// The durable outbox on a real SQLite file in a temporary directory.

@@ -8,7 +8,7 @@ extension CommerceState {
         case anyInCatalog = "any"
     }
 
-    public static let maxCheckoutLines = 20
+    public static let maxCheckoutLines = CheckoutRequest.maxLines
     /// Buyers a sale with a per-buyer limit remembers; beyond, new buyers are refused.
     public static let maxBuyersPerSale = 100_000
 

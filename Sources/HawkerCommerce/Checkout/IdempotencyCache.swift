@@ -36,5 +36,11 @@ struct IdempotencyCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// Forgets an answer (a checkout that could not be recorded: a retry must run again).
+    /// Its place in the eviction order stays; at worst a re-stored key is evicted early.
+    mutating func remove(buyer: String, key: String) {
+        values[Key(buyer: buyer, key: key)] = nil
+    }
+
     var count: Int { values.count }
 }

@@ -1,3 +1,5 @@
+import HawkerProtocol
+
 /// Stock held for an accepted checkout, until its orders are confirmed or fail.
 public struct Reservation: Sendable, Hashable, Codable {
     public struct Line: Sendable, Hashable, Codable {

@@ -23,6 +23,35 @@ public struct Insights: Sendable {
         checkoutsByCode[Self.bucket(reservation.attribution.code ?? "none", in: checkoutsByCode), default: 0] += 1
     }
 
+    /// Takes back an accepted checkout that could not be recorded (the buyer was told it failed).
+    mutating func forgetCheckout(_ reservation: Reservation) {
+        for line in reservation.lines {
+            guard var entry = checkoutsByProduct[line.product] else { continue }
+            entry.checkouts -= 1
+            entry.units -= line.quantity
+            checkoutsByProduct[line.product] = entry.checkouts > 0 ? entry : nil
+        }
+        let code = reservation.attribution.code ?? "none"
+        if let count = checkoutsByCode[code] { checkoutsByCode[code] = count > 1 ? count - 1 : nil }
+    }
+
+    /// Orders settled by merchants: confirmed or failed, per product and attribution code.
+    public private(set) var ordersByProduct: [String: (confirmed: Int, failed: Int)] = [:]
+    public private(set) var ordersByCode: [String: (confirmed: Int, failed: Int)] = [:]
+    public private(set) var ordersConfirmed = 0
+    public private(set) var ordersFailed = 0
+
+    /// One merchant's part of a checkout settled: `lines` are that part's.
+    mutating func recordOrder(_ lines: [Reservation.Line], code: String?, confirmed: Bool) {
+        if confirmed { ordersConfirmed += 1 } else { ordersFailed += 1 }
+        for product in Set(lines.map(\.product)) {
+            let key = Self.bucket(product, in: ordersByProduct)
+            if confirmed { ordersByProduct[key, default: (0, 0)].confirmed += 1 } else { ordersByProduct[key, default: (0, 0)].failed += 1 }
+        }
+        let key = Self.bucket(code ?? "none", in: ordersByCode)
+        if confirmed { ordersByCode[key, default: (0, 0)].confirmed += 1 } else { ordersByCode[key, default: (0, 0)].failed += 1 }
+    }
+
     private static func bucket<Value>(_ key: String, in counts: [String: Value]) -> String {
         counts[key] != nil || counts.count < maxKeys ? key : "other"
     }
@@ -40,6 +69,15 @@ public struct Insights: Sendable {
                     ["product": .string($0.key), "checkouts": .int(Int64($0.value.checkouts)), "units": .int($0.value.units)]
                 }),
                 "by_attribution_code": .array(checkoutsByCode.sorted { $0.key < $1.key }.map { ["code": .string($0.key), "checkouts": .int(Int64($0.value))] }),
+            ],
+            "orders": [
+                "confirmed": .int(Int64(ordersConfirmed)), "failed": .int(Int64(ordersFailed)),
+                "by_product": .array(ordersByProduct.sorted { $0.key < $1.key }.map {
+                    ["product": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
+                }),
+                "by_attribution_code": .array(ordersByCode.sorted { $0.key < $1.key }.map {
+                    ["code": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
+                }),
             ],
             "intents": .array(intents.lifetimeTotals().map { product, totals in
                 var entry: [String: JSONValue] = ["product": .string(product)]

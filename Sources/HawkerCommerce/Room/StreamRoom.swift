@@ -11,6 +11,11 @@ public struct StreamRoom: Sendable {
     public private(set) var intents: IntentAggregator
     public private(set) var insights = Insights()
     private var checkouts: IdempotencyCache<Result<Reservation, CheckoutRejection>>
+    /// Accepted checkouts whose orders are not all settled, by checkout id: what a failed
+    /// order gives back. Bounded; a checkout beyond the bound (or from before a restart)
+    /// settles without touching stock: the host's stock events are the truth then.
+    private var held: [String: Reservation] = [:]
+    public static let maxHeldCheckouts = 200_000
 
     private var pushedQuestionsVersion: UInt64 = 0
     private var pushedIntentsVersion: UInt64 = 0
@@ -164,14 +169,43 @@ public struct StreamRoom: Sendable {
             _ = intents.record(product: line.product, variant: line.variant, action: .checkout, user: buyer, now: now)
         }
         insights.recordCheckout(reservation)
+        if held.count < Self.maxHeldCheckouts { held[reservation.checkoutID] = reservation }
         let products = Array(Set(reservation.lines.map(\.product))).sorted()
         return CheckoutOutcome(result: result, replayed: false, stockEvents: products.compactMap(commerce.stockEvent(for:)))
     }
 
-    /// Gives a failed checkout's stock back; returns the `stock.changed` events to publish.
-    public mutating func release(_ reservation: Reservation) -> [EventDraft] {
-        commerce.release(reservation).compactMap(commerce.stockEvent(for:))
+    /// Undoes an accepted checkout that could not be recorded durably: its stock comes
+    /// back and its idempotency key is forgotten, so that a retry runs again. Returns the
+    /// `stock.changed` events to publish.
+    public mutating func abandon(_ reservation: Reservation) -> [EventDraft] {
+        checkouts.remove(buyer: reservation.buyer, key: reservation.idempotencyKey)
+        insights.forgetCheckout(reservation)
+        held[reservation.checkoutID] = nil
+        return commerce.release(reservation).compactMap(commerce.stockEvent(for:))
     }
+
+    /// One merchant settled its part of a checkout: confirmed (counted as purchases) or
+    /// failed (its stock comes back). Returns the `stock.changed` events to publish. A
+    /// part settled twice (a re-driven dead letter) counts and releases once.
+    public mutating func settle(checkoutID: String, merchant: String, confirmed: Bool, now: Int64) -> [EventDraft] {
+        guard var reservation = held[checkoutID] else { return [] }
+        let part = reservation.lines.filter { $0.merchant == merchant }
+        guard !part.isEmpty else { return [] }
+        reservation.lines.removeAll { $0.merchant == merchant }
+        held[checkoutID] = reservation.lines.isEmpty ? nil : reservation
+        insights.recordOrder(part, code: reservation.attribution.code, confirmed: confirmed)
+        if confirmed {
+            for line in part {
+                _ = intents.record(product: line.product, variant: line.variant, action: .purchase, user: reservation.buyer, now: now)
+            }
+            return []
+        }
+        var released = reservation
+        released.lines = part
+        return commerce.release(released).compactMap(commerce.stockEvent(for:))
+    }
+
+    public var heldCheckouts: Int { held.count }
 
     // MARK: - Audience
 

@@ -23,6 +23,9 @@ struct TestGateway {
         configuration.eventLoops = 2
         configuration.jwtSecret = secret
         configuration.drainTimeout = .seconds(5)
+        // Each gateway its own outbox, away from the working directory.
+        configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-test-\(UUID().uuidString)").path
+        configuration.orders.demoDelayMilliseconds = 10
         configure(&configuration)
         let keys = try await TokenVerifier.makeKeys(hmacSecret: secret, jwksJSON: nil)
         var logger = Logger(label: "hawker.test")

@@ -29,6 +29,15 @@ public struct CheckoutRequest: Sendable, Hashable {
         }
     }
 
+    public static let maxLines = 20
+
+    /// Regions are postcodes, region or country codes: 1-32 of `[A-Za-z0-9_-]`.
+    public static func isValidRegion(_ region: String) -> Bool {
+        let bytes = region.utf8
+        return (1...32).contains(bytes.count)
+            && bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
     public var lines: [Line]
     public var region: String
     public var attribution: Attribution

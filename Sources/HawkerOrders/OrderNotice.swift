@@ -1,0 +1,47 @@
+import HawkerProtocol
+
+/// What a buyer is told about an order (`order.confirmed`, `order.failed`,
+/// `order.status`), kept in the outbox until one of the buyer's sessions was sent it.
+public struct OrderNotice: Sendable, Hashable {
+    /// The outbox row; nil before it is stored.
+    public var id: Int64?
+    public var buyer: String
+    public var checkoutID: String
+    public var stream: String
+    /// The push type.
+    public var type: String
+    /// The push's fields besides `type` and `stream`.
+    public var body: [String: JSONValue]
+    public var createdAt: Int64
+
+    public init(id: Int64? = nil, buyer: String, checkoutID: String, stream: String, type: String, body: [String: JSONValue], createdAt: Int64) {
+        self.id = id
+        self.buyer = buyer
+        self.checkoutID = checkoutID
+        self.stream = stream
+        self.type = type
+        self.body = body
+        self.createdAt = createdAt
+    }
+
+    /// The notice for a delivery's outcome, or nil for a retry (nothing to tell yet).
+    public static func outcome(_ outcome: DeliveryOutcome, of delivery: OutboxDelivery, at now: Int64) -> OrderNotice? {
+        var body: [String: JSONValue] = ["checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "at": .int(now)]
+        let type: String
+        switch outcome {
+        case .confirmed(let reference):
+            type = "order.confirmed"
+            body["reference"] = .string(reference)
+        case .rejected(let reason):
+            type = "order.failed"
+            body["reason"] = .string(reason)
+        case .deadLetter:
+            // The operator sees why; the buyer sees that it did not go through.
+            type = "order.failed"
+            body["reason"] = "the merchant could not be reached"
+        case .retry:
+            return nil
+        }
+        return OrderNotice(buyer: delivery.buyer, checkoutID: delivery.checkoutID, stream: delivery.stream, type: type, body: body, createdAt: now)
+    }
+}

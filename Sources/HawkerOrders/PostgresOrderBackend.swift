@@ -1,0 +1,115 @@
+import Foundation
+import HawkerProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// Writes orders into a merchant's PostgreSQL: a `hawker_orders` table (created by the
+/// backend's migration when missing), one row per idempotency key. A redelivery finds
+/// the row and returns its reference; the first insert wins.
+public final class PostgresOrderBackend: OrderBackend {
+    public let name: String
+    private let client: PostgresClient
+    private let timeout: Duration
+    /// The migration, run once before the first order (and again after it failed).
+    private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+
+    public var service: (any Service)? { client }
+
+    public static let migrationSQL: PostgresQuery = """
+        CREATE TABLE IF NOT EXISTS hawker_orders (
+            order_number bigserial UNIQUE,
+            idempotency_key text PRIMARY KEY,
+            checkout_id text NOT NULL,
+            merchant text NOT NULL,
+            stream text NOT NULL,
+            buyer text NOT NULL,
+            region text NOT NULL,
+            items jsonb NOT NULL,
+            attribution jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+
+    /// - Parameters:
+    ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
+    public init(merchant: String, url: String, timeout: Duration = .seconds(5), logger: Logger = Logger(label: "hawker.orders.postgres")) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, let user = components.user
+        else {
+            throw OrderBackendError(description: "merchants.\(merchant).postgres_url must look like postgres://user:password@host:5432/database")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database.isEmpty ? nil : database, tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
+        )
+        configuration.options.connectTimeout = timeout
+        configuration.options.maximumConnections = 8
+        self.name = "postgres:\(merchant)"
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.timeout = timeout
+    }
+
+    public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
+        do {
+            let reference = try await Self.withTimeout(timeout) { try await self.insert(delivery) }
+            return .confirmed(reference: reference)
+        } catch {
+            return .unavailable(error: String(reflecting: error).prefix(300).description)
+        }
+    }
+
+    private func insert(_ delivery: OutboxDelivery) async throws -> String {
+        try await migrated()
+        let payload = delivery.payload
+        let items = String(buffer: JSONText.encode(payload["items"] ?? .array([])))
+        let attribution = String(buffer: JSONText.encode(payload["attribution"] ?? .object([:])))
+        let key = delivery.idempotencyKey
+        let inserted = try await client.query("""
+            INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution)
+            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream), \(delivery.buyer), \(delivery.region), \(items)::jsonb, \(attribution)::jsonb)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING order_number
+            """)
+        for try await number in inserted.decode(Int64.self) { return "PG-\(number)" }
+        // Delivered before: the first insert's number.
+        for try await number in try await client.query("SELECT order_number FROM hawker_orders WHERE idempotency_key = \(key)").decode(Int64.self) {
+            return "PG-\(number)"
+        }
+        throw OrderBackendError(description: "order \(key) vanished between insert and select")
+    }
+
+    private func migrated() async throws {
+        let task = migration.withLockedValue { task in
+            if let task { return task }
+            let client = self.client
+            let created = Task { _ = try await client.query(Self.migrationSQL) }
+            task = created
+            return created
+        }
+        do {
+            try await task.value
+        } catch {
+            migration.withLockedValue { $0 = nil }
+            throw error
+        }
+    }
+
+    /// Runs `work`, or throws once `timeout` passed (a pool waiting for a dead server
+    /// must not hold a delivery forever).
+    static func withTimeout<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw OrderBackendError(description: "no answer within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
