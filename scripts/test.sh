@@ -4,9 +4,16 @@
 # Protocol/schemas, and the Autobahn|Testsuite against `hawker serve --conformance-echo`.
 #
 # Installs what it needs (a Python venv with jsonschema; the Autobahn venv) on first use.
+# Starts a throwaway PostgreSQL (scripts/postgres.sh, into artifacts/postgres) for the Swift
+# tests and hands them its URL as HAWKER_TEST_POSTGRES_URL; it needs the server binaries
+# (Debian: apt-get install postgresql). If it cannot start, CI=true fails here; locally the
+# run goes on with a warning and the PostgreSQL tests skip.
 #
 # Environment:
 #   HAWKER_SKIP_AUTOBAHN=1       skip the Autobahn run (quick local iterations)
+#   HAWKER_SKIP_POSTGRES=1       start no PostgreSQL: the tests that need one skip, unless
+#                                HAWKER_TEST_POSTGRES_URL already points at one
+#   HAWKER_TEST_POSTGRES_PORT    port of the throwaway PostgreSQL (default 54329, 127.0.0.1 only)
 #   AUTOBAHN_COMPRESSION=sample  also run a sample of groups 12/13 (permessage-deflate);
 #                                =full runs all of them (~35 min)
 set -euo pipefail
@@ -16,13 +23,41 @@ artifacts="$root/artifacts"
 mkdir -p "$artifacts"
 step() { printf '\n=== %s\n' "$*"; }
 
+# On exit, whatever way: stop the Autobahn echo server and the test PostgreSQL.
+server=
+pg_dir=
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+    if [ -n "$pg_dir" ]; then "$root/scripts/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
 step "build (debug, with tests)"
 swift build --build-tests
+
+if [ "${HAWKER_SKIP_POSTGRES:-0}" = "1" ]; then
+    step "PostgreSQL skipped (HAWKER_SKIP_POSTGRES=1)"
+else
+    step "PostgreSQL for the tests"
+    pg_dir="$artifacts/postgres"
+    if pg_url=$(scripts/postgres.sh start "$pg_dir" "${HAWKER_TEST_POSTGRES_PORT:-54329}"); then
+        export HAWKER_TEST_POSTGRES_URL="${pg_url##*$'\n'}"
+        echo "HAWKER_TEST_POSTGRES_URL=$HAWKER_TEST_POSTGRES_URL"
+    elif [ "${CI:-}" = "true" ]; then
+        echo "error: could not start PostgreSQL (see above); CI runs the PostgreSQL tests" >&2
+        exit 1
+    else
+        unset HAWKER_TEST_POSTGRES_URL
+        echo "warning: could not start PostgreSQL (see above); the PostgreSQL tests will skip" >&2
+    fi
+fi
 
 step "swift test"
 frames="$artifacts/server-frames.jsonl"
 rm -f "$frames"
 HAWKER_FRAME_LOG="$frames" swift test --skip-build 2>&1 | tee "$artifacts/swift-test.log"
+# Nothing after the Swift tests uses PostgreSQL.
+if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; fi
 
 step "schema check of real server output"
 venv="${HAWKER_PY_VENV:-$HOME/.cache/hawker/py-venv}"
@@ -45,7 +80,6 @@ port=${HAWKER_AUTOBAHN_PORT:-19001}
 .build/debug/hawker serve --port "$port" --data-dir "$artifacts/autobahn-data" --conformance-echo \
     --set ws.max_message_bytes=20000000 --set log.level=warning >"$artifacts/autobahn-server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.1
