@@ -11,10 +11,15 @@ Usage:
 
   validate_frames.py --check-schemas
       Checks every schema in Protocol/schemas against the JSON Schema 2020-12
-      metaschema, checks that every $ref resolves, and validates every ```json
-      block of Protocol/PROTOCOL.md whose "type" names a server message
-      (against server-message.json) or a client command (against
-      client-message.json). Exits 1 on any failure.
+      metaschema, checks that every $ref resolves, checks that the unions
+      (server-message.json, client-message.json) list every message schema
+      (a file whose "type" is a const) once, with a `type` enum that matches
+      their oneOf, and validates every ```json block of Protocol/PROTOCOL.md
+      whose "type" names a server message (against server-message.json) or a
+      client command (against client-message.json); a block without "type"
+      is validated against `http.json#/$defs/NAME` when the text since the
+      previous block or heading names exactly one such definition. Exits 1 on
+      any failure.
 
 Needs the `jsonschema` package (which brings `referencing`):
   python3 -m venv .venv && .venv/bin/pip install jsonschema
@@ -44,14 +49,12 @@ DEFAULT_SCHEMAS = ROOT / "Protocol" / "schemas"
 DEFAULT_DOC = ROOT / "Protocol" / "PROTOCOL.md"
 BASE_URI = "https://hawker.dev/schemas/v1/"
 
-def _union_types(name: str) -> tuple[str, ...]:
+UNIONS = ("server-message.json", "client-message.json")
+
+
+def _union_types(schema: dict[str, Any]) -> tuple[str, ...]:
     """The `type` values a union schema (server-message.json, client-message.json) selects on."""
-    schema = json.loads((Path(__file__).resolve().parent.parent / "Protocol" / "schemas" / name).read_text())
-    return tuple(schema["properties"]["type"]["enum"])
-
-
-SERVER_TYPES = _union_types("server-message.json")
-CLIENT_TYPES = _union_types("client-message.json")
+    return tuple(schema.get("properties", {}).get("type", {}).get("enum", ()))
 
 
 class Schemas:
@@ -73,6 +76,8 @@ class Schemas:
             raise SystemExit(f"validate_frames: no server-message.json in {folder}")
         self.registry = registry.crawl()
         self._validators: dict[str, Draft202012Validator] = {}
+        # The message types come from the unions of this folder (so --schemas works on a copy).
+        self.types = {union: _union_types(self.by_file.get(union, {})) for union in UNIONS}
 
     def validator(self, filename: str) -> Draft202012Validator:
         if filename not in self._validators:
@@ -95,7 +100,7 @@ class Schemas:
             return []
         msg_type = frame.get("type") if isinstance(frame, dict) else None
         specific = f"{msg_type}.json" if isinstance(msg_type, str) else None
-        known = SERVER_TYPES if union == "server-message.json" else CLIENT_TYPES
+        known = self.types[union]
         if isinstance(frame, dict) and msg_type not in known:
             return [f"at /type: {msg_type!r} is not one of {list(known)}"]
         if specific and specific in self.by_file:
@@ -175,26 +180,66 @@ def _refs(node: Any) -> Iterator[str]:
 
 
 JSON_BLOCK = re.compile(r"^```json[ \t]*\n(.*?)^```", re.S | re.M)
+ANY_BLOCK = re.compile(r"^```.*?^```[ \t]*$", re.S | re.M)
+HEADING = re.compile(r"^#+ ", re.M)
+HTTP_DEF = re.compile(r"http\.json#/\$defs/([A-Za-z0-9_]+)")
 
 
-def doc_examples(doc: Path) -> Iterator[tuple[int, Any, str | None]]:
-    """Yields (line number, object, parse error) for each ```json block (or each line of a JSON-lines block)."""
+def doc_examples(doc: Path) -> Iterator[tuple[int, Any, str | None, str | None]]:
+    """Yields (line number, object, parse error, http.json definition) for each ```json block (or
+    each line of a JSON-lines block). The definition is the one `http.json#/$defs/NAME` named in
+    the text between the previous code block or heading and the block, when exactly one is."""
     text = doc.read_text(encoding="utf-8")
+    block_ends = [m.end() for m in ANY_BLOCK.finditer(text)]
+    headings = [m.start() for m in HEADING.finditer(text)]
     for match in JSON_BLOCK.finditer(text):
         lineno = text.count("\n", 0, match.start()) + 2
+        lead_start = max([e for e in block_ends if e <= match.start()] + [h for h in headings if h <= match.start()] + [0])
+        defs = set(HTTP_DEF.findall(text[lead_start:match.start()]))
+        http_def = defs.pop() if len(defs) == 1 else None
         body = match.group(1)
         try:
-            yield lineno, json.loads(body), None
+            yield lineno, json.loads(body), None, http_def
             continue
         except json.JSONDecodeError as whole_error:
             lines = [(i, l) for i, l in enumerate(body.splitlines()) if l.strip()]
             try:
                 parsed = [(lineno + i, json.loads(l)) for i, l in lines]
             except json.JSONDecodeError:
-                yield lineno, None, f"```json block is neither one JSON value nor JSON lines: {whole_error}"
+                yield lineno, None, f"```json block is neither one JSON value nor JSON lines: {whole_error}", None
                 continue
             for line_no, obj in parsed:
-                yield line_no, obj, None
+                yield line_no, obj, None, http_def
+
+
+def check_unions(schemas: Schemas) -> list[str]:
+    """Each union's `type` enum matches its oneOf, and every message schema is in exactly one union."""
+    failures: list[str] = []
+    listed: dict[str, str] = {}
+    for union in UNIONS:
+        contents = schemas.by_file.get(union)
+        if contents is None:
+            failures.append(f"{union}: missing")
+            continue
+        refs = [entry.get("$ref") for entry in contents.get("oneOf", []) if isinstance(entry, dict)]
+        enum = list(schemas.types[union])
+        if len(set(enum)) != len(enum):
+            failures.append(f"{union}: `type` enum lists a type twice")
+        if sorted(f"{t}.json" for t in enum) != sorted(r for r in refs if isinstance(r, str)):
+            failures.append(f"{union}: `type` enum {enum} does not match the oneOf $refs {refs}")
+        for ref in refs:
+            if isinstance(ref, str):
+                if ref in listed:
+                    failures.append(f"{ref}: in both {listed[ref]} and {union}")
+                listed[ref] = union
+    for name, contents in sorted(schemas.by_file.items()):
+        const = contents.get("properties", {}).get("type", {}).get("const") if isinstance(contents, dict) else None
+        if isinstance(const, str):
+            if name != f"{const}.json":
+                failures.append(f"{name}: its type is {const!r}, so the file should be {const}.json")
+            if name not in listed:
+                failures.append(f"{name}: a message schema that neither union lists")
+    return failures
 
 
 def check_schemas(schemas: Schemas, doc: Path) -> int:
@@ -214,21 +259,35 @@ def check_schemas(schemas: Schemas, doc: Path) -> int:
             except Exception as exc:  # referencing raises several Unresolvable subclasses
                 failures.append(f"{name}: $ref {ref!r} does not resolve ({type(exc).__name__})")
 
-    server = client = 0
+    failures.extend(check_unions(schemas))
+
+    server = client = http = 0
     if failures:
         failures.append(f"{doc.name}: examples not checked because the schemas have problems")
     elif doc.exists():
-        for lineno, obj, parse_error in doc_examples(doc):
+        http_defs = schemas.by_file.get("http.json", {}).get("$defs", {})
+        for lineno, obj, parse_error, http_def in doc_examples(doc):
             where = f"{doc.name}:{lineno}"
             if parse_error:
                 failures.append(f"{where}: {parse_error}")
                 continue
-            if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            if not isinstance(obj, dict):
                 continue
-            if obj["type"] in SERVER_TYPES:
+            if not isinstance(obj.get("type"), str):
+                if http_def is None:
+                    continue
+                if http_def not in http_defs:
+                    failures.append(f"{where}: names http.json#/$defs/{http_def}, which does not exist")
+                    continue
+                http += 1
+                validator = Draft202012Validator({"$ref": f"{BASE_URI}http.json#/$defs/{http_def}"}, registry=schemas.registry)
+                for err in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+                    failures.append(f"{where} [http.json#/$defs/{http_def}] {_describe(err)}")
+                continue
+            if obj["type"] in schemas.types["server-message.json"]:
                 server += 1
                 union = "server-message.json"
-            elif obj["type"] in CLIENT_TYPES and "client-message.json" in schemas.by_file:
+            elif obj["type"] in schemas.types["client-message.json"] and "client-message.json" in schemas.by_file:
                 client += 1
                 union = "client-message.json"
             else:
@@ -240,7 +299,7 @@ def check_schemas(schemas: Schemas, doc: Path) -> int:
 
     print(
         f"check_schemas: {len(schemas.by_file)} schemas, "
-        f"{server} server and {client} client examples in {doc.name}, {len(failures)} problems"
+        f"{server} server, {client} client and {http} HTTP examples in {doc.name}, {len(failures)} problems"
     )
     for line in failures:
         print("  " + line)

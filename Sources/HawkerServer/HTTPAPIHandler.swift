@@ -2,6 +2,7 @@ import struct Foundation.Data
 import class Foundation.JSONDecoder
 import HawkerAuth
 import HawkerHub
+import HawkerOrders
 import HawkerProtocol
 import NIOCore
 import NIOHTTP1
@@ -97,7 +98,102 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 break
             }
         }
+        if segments.first == "v1", segments.dropFirst().first == "orders" {
+            return orders(request, segments: Array(segments.dropFirst(2)), method: method, loop: loop)
+        }
         return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
+    }
+
+    /// `/v1/orders/...`: dead letters and their re-drive (admins), status updates from
+    /// merchants whose backend is a webhook (order-service tokens).
+    private func orders(_ request: NIOHTTPServerRequestFull, segments: [String], method: HTTPMethod, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard let desk = services.orders else {
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway relays no orders"))
+        }
+        switch (method, segments.count) {
+        case (.GET, 1) where segments[0] == "dead-letters":
+            return bearer(request, loop: loop) { principal in
+                guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "dead letters are for admins")) }
+                let limit = Self.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 100
+                return loop.makeFutureWithTask {
+                    guard let letters = try? await desk.outbox.deadLetters(limit: limit) else {
+                        return .error(.serviceUnavailable, .unavailable, "the outbox could not be read")
+                    }
+                    return .json(.ok, JSONText.encode(["dead_letters": .array(letters.map(Self.deadLetterJSON))]))
+                }
+            }
+        case (.POST, 4) where segments[0] == "dead-letters" && segments[3] == "redrive":
+            let (checkoutID, merchant) = (segments[1], segments[2])
+            return bearer(request, loop: loop) { principal in
+                guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "re-driving is for admins")) }
+                return loop.makeFutureWithTask {
+                    switch try? await desk.outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: Hub.systemClock()) {
+                    case true?: return .json(.accepted, #"{"redriven":true}"#)
+                    case false?: return .error(.notFound, code: "not_found", "no dead letter for checkout '\(checkoutID)' and merchant '\(merchant)'")
+                    case nil: return .error(.serviceUnavailable, .unavailable, "the outbox could not be written")
+                    }
+                }
+            }
+        case (.POST, 2) where segments[1] == "status":
+            let checkoutID = segments[0]
+            return bearer(request, loop: loop) { principal in
+                guard principal.role == .orderService, let merchant = principal.merchant else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "status updates come from order services: role order_service with a merchant claim"))
+                }
+                guard let body = request.body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: 8),
+                    let fields = (try? JSONParser.parse(body, maxDepth: 8))?.objectValue
+                else {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"status\": ..., \"reference\"?, \"tracking\"?, \"note\"?}"))
+                }
+                let update: OrderStatusUpdate
+                do throws(InvalidOrderUpdate) {
+                    update = try OrderStatusUpdate.parse(checkoutID: checkoutID, fields: fields)
+                } catch {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, error.message))
+                }
+                return loop.makeFutureWithTask {
+                    await desk.statusUpdate(update, merchant: merchant)
+                        ? .json(.accepted, #"{"accepted":true}"#)
+                        : .error(.notFound, .unknownCheckout, "no checkout '\(checkoutID)' has an order of merchant '\(merchant)'")
+                }
+            }
+        default:
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
+        }
+    }
+
+    private static func deadLetterJSON(_ delivery: OutboxDelivery) -> JSONValue {
+        [
+            "checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "stream": .string(delivery.stream),
+            "buyer": .string(delivery.buyer), "attempts": .int(Int64(delivery.attempts)),
+            "last_error": delivery.lastError.map { .string($0) } ?? .null, "created_at": .int(delivery.createdAt),
+        ]
+    }
+
+    private static func queryInteger(_ name: String, in uri: String) -> Int? {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == name { return Int(parts[1]) }
+        }
+        return nil
+    }
+
+    /// Verifies the bearer token, then runs `body`.
+    private func bearer(
+        _ request: NIOHTTPServerRequestFull, loop: any EventLoop, _ body: @escaping @Sendable (Principal) -> EventLoopFuture<HTTPResponse>
+    ) -> EventLoopFuture<HTTPResponse> {
+        let header = request.head.headers.first(name: "authorization")
+        guard let token = header.flatMap({ $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }) else {
+            return loop.makeSucceededFuture(.error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))
+        }
+        let services = self.services
+        return loop.makeFutureWithTask { await services.verify(token) }.flatMap { result in
+            switch result {
+            case .failure(let error): return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
+            case .success(let principal): return body(principal)
+            }
+        }
     }
 
     private func upgradeRefusal(_ head: HTTPRequestHead) -> HTTPResponse {

@@ -35,8 +35,8 @@ struct TestGateway {
         return TestGateway(gateway: gateway, port: address.port!, issuer: await TokenIssuer(hmacSecret: secret))
     }
 
-    func token(_ role: Role, streams: [String], sub: String = "user-1", name: String? = nil, ttl: TimeInterval = 3_600) async throws -> String {
-        try await issuer.issue(subject: sub, role: role, streams: streams, name: name, ttl: ttl)
+    func token(_ role: Role, streams: [String], sub: String = "user-1", name: String? = nil, merchant: String? = nil, ttl: TimeInterval = 3_600) async throws -> String {
+        try await issuer.issue(subject: sub, role: role, streams: streams, merchant: merchant, name: name, ttl: ttl)
     }
 
     /// A WebSocket connection that has not sent `connect` yet.
@@ -45,9 +45,9 @@ struct TestGateway {
     }
 
     /// A connected session for `role` on `streams`.
-    func client(_ role: Role, streams: [String], sub: String = "user-1", name: String? = nil) async throws -> TestClient {
+    func client(_ role: Role, streams: [String], sub: String = "user-1", name: String? = nil, merchant: String? = nil) async throws -> TestClient {
         let client = try await open()
-        try await client.send(["type": "connect", "id": "c", "token": .string(try await token(role, streams: streams, sub: sub, name: name))])
+        try await client.send(["type": "connect", "id": "c", "token": .string(try await token(role, streams: streams, sub: sub, name: name, merchant: merchant))])
         let welcome = try await client.receive()
         precondition(welcome["type"] == "welcome", "expected welcome, got \(welcome)")
         return client
@@ -58,11 +58,11 @@ struct TestGateway {
         return try await gateway.broker.publish(draft, to: StreamID(stream)!).get()
     }
 
-    /// Sets `stream`'s catalog: each product priced in EUR, merchant "m1", `stock` units.
+    /// Sets `stream`'s catalog: each product priced in EUR, merchant `merchant`, `stock` units.
     @discardableResult
-    func catalog(_ stream: String, _ products: [String], price: Int64 = 1_000, stock: Int64 = 100) async throws -> PublishReceipt {
+    func catalog(_ stream: String, _ products: [String], price: Int64 = 1_000, stock: Int64 = 100, merchant: String = "m1") async throws -> PublishReceipt {
         try await publish(stream, "catalog.set", ["products": .array(products.map {
-            ["id": .string($0), "title": .string("Product \($0)"), "merchant": "m1", "price": .int(price), "currency": "EUR", "stock": .int(stock)]
+            ["id": .string($0), "title": .string("Product \($0)"), "merchant": .string(merchant), "price": .int(price), "currency": "EUR", "stock": .int(stock)]
         })])
     }
 
