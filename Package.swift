@@ -236,6 +236,7 @@ let package = Package(
                 // The webhook receiver checks signatures with its own HMAC.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // TLSTests makes a self-signed certificate.
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

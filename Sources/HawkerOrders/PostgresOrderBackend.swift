@@ -99,17 +99,26 @@ public final class PostgresOrderBackend: OrderBackend {
         }
     }
 
-    /// Runs `work`, or throws once `timeout` passed (a pool waiting for a dead server
-    /// must not hold a delivery forever).
+    /// Runs `work`, or throws once `timeout` passed, without waiting for `work` to
+    /// notice its cancellation (a pool waiting for a dead server can take its time).
     static func withTimeout<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await work() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw OrderBackendError(description: "no answer within \(timeout)")
+        let finished = NIOLockedValueBox(false)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            @Sendable func finish(_ result: Result<T, any Error>) {
+                let first = finished.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(with: result) }
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            let task = Task {
+                do { finish(.success(try await work())) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                task.cancel()
+                finish(.failure(OrderBackendError(description: "no answer within \(timeout)")))
+            }
         }
     }
 }

@@ -6,18 +6,24 @@ import NIOCore
 struct SessionHandle: Sendable {
     let id: ObjectIdentifier
     let eventLoop: any EventLoop
-    private let handler: NIOLoopBound<SessionHandler>
+    private let write: @Sendable (ServerMessage) -> EventLoopFuture<Void>
 
     init(_ handler: SessionHandler, eventLoop: any EventLoop) {
-        self.id = ObjectIdentifier(handler)
+        let bound = NIOLoopBound(handler, eventLoop: eventLoop)
+        self.init(id: ObjectIdentifier(handler), eventLoop: eventLoop) { message in
+            eventLoop.flatSubmit { bound.value.write(message, on: eventLoop) }
+        }
+    }
+
+    /// Any writer (tests stand in for an order service this way).
+    init(id: ObjectIdentifier, eventLoop: any EventLoop, write: @escaping @Sendable (ServerMessage) -> EventLoopFuture<Void>) {
+        self.id = id
         self.eventLoop = eventLoop
-        self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
+        self.write = write
     }
 
     /// Writes `message`; the future succeeds once it was written to the socket.
     func send(_ message: ServerMessage) -> EventLoopFuture<Void> {
-        let handler = self.handler
-        let eventLoop = self.eventLoop
-        return eventLoop.flatSubmit { handler.value.write(message, on: eventLoop) }
+        write(message)
     }
 }

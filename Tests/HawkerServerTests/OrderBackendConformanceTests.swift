@@ -1,0 +1,262 @@
+import Foundation
+import HawkerCommerce
+import HawkerOrders
+import HawkerProtocol
+@testable import HawkerServer
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import ServiceLifecycle
+import Testing
+
+/// The one suite every order backend passes: a delivery becomes exactly one order at
+/// the merchant whatever the number of redeliveries, with only that merchant's lines and
+/// the cart's region and attribution; a merchant's refusal is final; an unreachable
+/// merchant is "try again", never a loss.
+@Suite struct OrderBackendConformanceTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case demo, webhook, postgres
+        case orderService = "order_service"
+
+        var testDescription: String { rawValue }
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["HAWKER_TEST_POSTGRES_URL"]
+    static let kinds: [Kind] = Kind.allCases.filter { $0 != .postgres || postgresURL != nil }
+
+    /// CI runs PostgreSQL (scripts/test.sh starts it): there its absence is a failure,
+    /// not a quietly smaller suite.
+    @Test func postgresIsThereInCI() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(Self.postgresURL != nil, "scripts/test.sh must export HAWKER_TEST_POSTGRES_URL in CI")
+        }
+    }
+
+    @Test(arguments: kinds)
+    func aRedeliveredOrderIsOneOrderWithOnlyThatMerchantsLines(_ kind: Kind) async throws {
+        let merchant = "m-\(UUID().uuidString.prefix(8).lowercased())"
+        let harness = try await Harness.make(kind, merchant: merchant)
+        let deliveries = try await Self.deliveries(merchants: [merchant, "other"])
+        let delivery = try #require(deliveries.first { $0.merchant == merchant })
+        let result = await harness.run { backend in
+            (await backend.deliver(delivery), await backend.deliver(delivery))
+        }
+        guard case .confirmed(let reference) = result.0 else {
+            Issue.record("first delivery: \(result.0)")
+            return
+        }
+        #expect(result.1 == .confirmed(reference: reference), "a redelivery must return the first order's reference")
+        let orders = try await harness.merchantOrders()
+        #expect(orders.count == 1)
+        let order = try #require(orders[delivery.idempotencyKey])
+        #expect(order.reference == reference)
+        if let body = order.body {
+            #expect(body["checkout_id"]?.stringValue == delivery.checkoutID)
+            #expect(body["merchant"]?.stringValue == merchant)
+            #expect(body["idempotency_key"]?.stringValue == "\(delivery.checkoutID):\(merchant)")
+            #expect(body["region"] == "FR")
+            #expect(body["attribution"]?["code"] == "ANNA10")
+            let items = try #require(body["items"]?.arrayValue)
+            #expect(items.count == 1)
+            #expect(items.first?["merchant"]?.stringValue == merchant)
+            #expect(items.first?["unit_price"] == 1_500)
+        }
+        await harness.tearDown()
+    }
+
+    @Test(arguments: kinds.filter { $0 == .webhook || $0 == .orderService })
+    func aMerchantsRefusalIsFinal(_ kind: Kind) async throws {
+        let merchant = "m-\(UUID().uuidString.prefix(8).lowercased())"
+        let harness = try await Harness.make(kind, merchant: merchant, refusing: "out of stock at the warehouse")
+        let delivery = try #require(try await Self.deliveries(merchants: [merchant]).first)
+        let result = await harness.run { backend in await backend.deliver(delivery) }
+        #expect(result == .rejected(reason: "out of stock at the warehouse"))
+        await harness.tearDown()
+    }
+
+    @Test(arguments: kinds.filter { $0 != .demo })
+    func anUnreachableMerchantIsTryAgain(_ kind: Kind) async throws {
+        let merchant = "m-\(UUID().uuidString.prefix(8).lowercased())"
+        let harness = try await Harness.make(kind, merchant: merchant, unreachable: true)
+        let delivery = try #require(try await Self.deliveries(merchants: [merchant]).first)
+        let result = await harness.run { backend in await backend.deliver(delivery) }
+        guard case .unavailable = result else {
+            Issue.record("expected unavailable, got \(result)")
+            return
+        }
+        await harness.tearDown()
+    }
+
+    // MARK: - Fixtures
+
+    /// The deliveries of one checkout over `merchants`, as the outbox hands them out.
+    static func deliveries(merchants: [String]) async throws -> [OutboxDelivery] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-conformance-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let outbox = try SQLiteOutbox(path: directory.appendingPathComponent("outbox.sqlite").path)
+        let checkoutID = "ck_" + RandomID.hex16()
+        let reservation = Reservation(
+            checkoutID: checkoutID, buyer: "ana",
+            lines: merchants.enumerated().map { index, merchant in
+                .init(product: "p\(index)", variant: nil, quantity: 1, unitPrice: 1_500, currency: "EUR", merchant: merchant, sale: nil)
+            },
+            region: "FR", attribution: .init(code: "ANNA10", stream: "shop", referrer: nil),
+            idempotencyKey: "key-\(checkoutID)", createdAt: Int64(Date().timeIntervalSince1970 * 1000)
+        )
+        try await outbox.append(reservation, stream: "shop")
+        return try await outbox.due(now: .max, limit: 10)
+    }
+}
+
+/// One backend and the merchant's side of it.
+struct Harness: Sendable {
+    typealias Order = (reference: String, body: [String: JSONValue]?)
+
+    let backend: any OrderBackend
+    let merchantOrders: @Sendable () async throws -> [String: Order]
+    let tearDown: @Sendable () async -> Void
+
+    /// Runs `body` while the backend's own service (a connection pool) runs.
+    func run<T: Sendable>(_ body: @escaping @Sendable (any OrderBackend) async -> T) async -> T {
+        guard let service = backend.service else { return await body(backend) }
+        return await withTaskGroup(of: T?.self) { group in
+            group.addTask { try? await service.run(); return nil }
+            group.addTask { await body(backend) }
+            var answer: T?
+            for await value in group {
+                if let value {
+                    answer = value
+                    group.cancelAll()
+                }
+            }
+            return answer!
+        }
+    }
+
+    static func make(_ kind: OrderBackendConformanceTests.Kind, merchant: String, refusing reason: String? = nil, unreachable: Bool = false) async throws -> Harness {
+        switch kind {
+        case .demo:
+            let demo = DemoOrderBackend(delay: .zero)
+            return Harness(
+                backend: demo,
+                // The demo keeps references only: no payload to check.
+                merchantOrders: { demo.ordersByKey.mapValues { ($0, nil) } },
+                tearDown: {}
+            )
+        case .webhook:
+            let receiver = WebhookReceiver()
+            try await receiver.start()
+            if let reason { receiver.behave(.reject(status: 422, reason: reason)) }
+            if unreachable { await receiver.stop() }
+            return Harness(
+                backend: WebhookOrderBackend(merchant: merchant, url: receiver.url, secret: receiver.secret, timeout: .seconds(2)),
+                merchantOrders: {
+                    #expect(receiver.requests.allSatisfy { $0.signatureValid && $0.timestampFresh })
+                    return receiver.orders.mapValues { ($0.reference, $0.body) }
+                },
+                tearDown: { await receiver.stop() }
+            )
+        case .postgres:
+            let url = try #require(OrderBackendConformanceTests.postgresURL)
+            let target = unreachable ? "postgres://nobody@127.0.0.1:1/none" : url
+            let backend = try PostgresOrderBackend(merchant: merchant, url: target, timeout: .seconds(3))
+            return Harness(
+                backend: backend,
+                merchantOrders: { try await PostgresMerchant.orders(url: url, merchant: merchant) },
+                tearDown: {}
+            )
+        case .orderService:
+            let registry = OrderServiceRegistry()
+            let service = FakeOrderService(registry: registry, refusing: reason)
+            if !unreachable { registry.add(service.handle, merchant: merchant) }
+            return Harness(
+                backend: OrderServiceBackend(merchant: merchant, registry: registry, visibilityTimeout: .seconds(5)),
+                merchantOrders: { service.orders },
+                tearDown: { registry.remove(service.handle.id) }
+            )
+        }
+    }
+}
+
+/// An order service as a merchant would write one: keeps one order per idempotency key
+/// and acknowledges every `order.requested` (also a redelivered one).
+final class FakeOrderService: Sendable {
+    private let state = NIOLockedValueBox<[String: Harness.Order]>([:])
+    private let registry: OrderServiceRegistry
+    private let reason: String?
+    let handle: SessionHandle
+
+    init(registry: OrderServiceRegistry, refusing reason: String?) {
+        self.registry = registry
+        self.reason = reason
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let slot = Slot()
+        self.handle = SessionHandle(id: ObjectIdentifier(slot), eventLoop: loop) { message in
+            // Answer asynchronously, as a remote service would.
+            loop.execute { slot.service.withLockedValue { $0 }?.receive(message) }
+            return loop.makeSucceededVoidFuture()
+        }
+        slot.service.withLockedValue { $0 = self }
+    }
+
+    private final class Slot: Sendable {
+        let service = NIOLockedValueBox<FakeOrderService?>(nil)
+    }
+
+    var orders: [String: Harness.Order] { state.withLockedValue { $0 } }
+
+    private func receive(_ message: ServerMessage) {
+        guard case .push("order.requested", _, let body) = message, let delivery = body["delivery"]?.stringValue,
+            let key = body["idempotency_key"]?.stringValue
+        else { return }
+        if let reason {
+            _ = registry.acknowledge(delivery, by: handle.id, result: .rejected(reason: reason))
+            return
+        }
+        let reference = state.withLockedValue { orders in
+            if let known = orders[key] { return known.reference }
+            let reference = "SVC-\(orders.count + 1)"
+            orders[key] = (reference, body)
+            return reference
+        }
+        _ = registry.acknowledge(delivery, by: handle.id, result: .confirmed(reference: reference))
+    }
+}
+
+/// Reads the merchant's `hawker_orders` table the way the merchant would.
+enum PostgresMerchant {
+    static func orders(url: String, merchant: String) async throws -> [String: Harness.Order] {
+        let components = try #require(URLComponents(string: url))
+        let client = PostgresClient(configuration: .init(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable
+        ))
+        return try await withThrowingTaskGroup(of: [String: Harness.Order]?.self) { group in
+            group.addTask { await client.run(); return nil }
+            group.addTask {
+                var orders: [String: Harness.Order] = [:]
+                let rows = try await client.query("""
+                    SELECT idempotency_key, order_number, checkout_id, merchant, region, items::text, attribution::text
+                    FROM hawker_orders WHERE merchant = \(merchant)
+                    """)
+                for try await (key, number, checkoutID, merchant, region, items, attribution) in rows.decode((String, Int64, String, String, String, String, String).self) {
+                    orders[key] = ("PG-\(number)", [
+                        "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "region": .string(region),
+                        "items": try JSONParser.parse(ByteBuffer(string: items)), "attribution": try JSONParser.parse(ByteBuffer(string: attribution)),
+                    ])
+                }
+                return orders
+            }
+            var answer: [String: Harness.Order] = [:]
+            for try await value in group {
+                if let value {
+                    answer = value
+                    group.cancelAll()
+                }
+            }
+            return answer
+        }
+    }
+}
