@@ -55,7 +55,11 @@ fi
 step "swift test"
 frames="$artifacts/server-frames.jsonl"
 rm -f "$frames"
-HAWKER_FRAME_LOG="$frames" swift test --skip-build 2>&1 | tee "$artifacts/swift-test.log"
+# Load-heavy suites (names ending in "Storm": a 10,000-checkout flash sale, kill -9 in a
+# checkout storm) run on their own after the rest, so that their CPU load does not
+# starve the timers of unrelated tests on a 2-core machine.
+HAWKER_FRAME_LOG="$frames" swift test --skip-build --skip 'Storm' 2>&1 | tee "$artifacts/swift-test.log"
+HAWKER_FRAME_LOG="$frames" swift test --skip-build --filter 'Storm' 2>&1 | tee -a "$artifacts/swift-test.log"
 # Nothing after the Swift tests uses PostgreSQL.
 if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true; fi
 

@@ -91,8 +91,9 @@ public actor OrderRelay: Service {
                         await self.complete(delivery, backend: backend.name, result: result)
                     }
                 }
-                // A full batch means more is due: go on at once.
-                if calls.count + report.deadLettered + report.postponed < batchSize || inFlight.count >= maxInFlight {
+                // A full batch means more is due: go on at once. Postponed ones (an open
+                // circuit) wait for the next poll.
+                if calls.count + report.deadLettered < batchSize || inFlight.count >= maxInFlight {
                     try? await Task.sleep(for: pollInterval)
                 }
             }
@@ -126,10 +127,13 @@ public actor OrderRelay: Service {
         guard room > 0 else { return [] }
         let now = clock()
         var calls: [(OutboxDelivery, any OrderBackend)] = []
+        var postponed: [Int64: [(checkoutID: String, merchant: String)]] = [:]
+        defer { report.postponed += postponed.values.reduce(0) { $0 + $1.count } }
         for delivery in try await outbox.due(now: now, limit: min(batchSize, room) + inFlight.count) {
             guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
-            if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.createdAt, now: now) {
-                try await record(.deadLetter(reason: "gave up after \(delivery.attempts) attempts: \(delivery.lastError ?? "no answer")"), for: delivery, now: now)
+            if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.ageFrom, now: now) {
+                let why = delivery.attempts >= policy.maxAttempts ? "gave up after \(delivery.attempts) attempts" : "gave up: not delivered within \(policy.maxAgeMilliseconds) ms"
+                try await record(.deadLetter(reason: "\(why): \(delivery.lastError ?? "no answer")"), for: delivery, now: now, attempted: false)
                 report.deadLettered += 1
                 continue
             }
@@ -142,14 +146,16 @@ public actor OrderRelay: Service {
             let allowed = breaker.allows(now: now)
             breakers[backend.name] = breaker
             guard allowed else {
-                // Open: after the cooldown. Half-open (the trial is out): at the next pass.
-                let until: Int64 = if case .open(let until) = breaker.state { until } else { now }
-                try await outbox.postpone(checkoutID: delivery.checkoutID, merchant: delivery.merchant, until: until, now: now)
-                report.postponed += 1
+                // Open: after the cooldown. Half-open (the trial is out): a little later.
+                let until: Int64 = if case .open(let until) = breaker.state { until } else { now + max(100, breaker.cooldownMilliseconds / 10) }
+                postponed[until, default: []].append((delivery.checkoutID, delivery.merchant))
                 continue
             }
             inFlight.insert(delivery.idempotencyKey)
             calls.append((delivery, backend))
+        }
+        for (until, deliveries) in postponed {
+            try await outbox.postpone(deliveries, until: until, now: now)
         }
         return calls
     }
@@ -176,7 +182,7 @@ public actor OrderRelay: Service {
         case .unavailable(let error):
             breakers[backendName]?.failed(now: finished)
             let attempts = delivery.attempts + 1
-            if policy.exhausted(attempts: attempts, createdAt: delivery.createdAt, now: finished) {
+            if policy.exhausted(attempts: attempts, createdAt: delivery.ageFrom, now: finished) {
                 try await record(.deadLetter(reason: "gave up after \(attempts) attempts: \(error)"), for: delivery, now: finished)
                 report.deadLettered += 1
             } else {
@@ -196,9 +202,11 @@ public actor OrderRelay: Service {
 
     public var deliveriesInFlight: Int { inFlight.count }
 
-    private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64) async throws {
+    private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64, attempted: Bool = true) async throws {
         var notice = OrderNotice.outcome(outcome, of: delivery, at: now)
-        let id = try await outbox.record(outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now, notice: notice)
+        let id = try await outbox.record(
+            outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now, attempted: attempted, notice: notice
+        )
         notice?.id = id
         await onOutcome(delivery, outcome, notice)
     }

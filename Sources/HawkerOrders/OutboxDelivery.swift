@@ -26,6 +26,11 @@ public struct OutboxDelivery: Sendable, Hashable {
     public var lastError: String?
     public var reference: String?
     public var createdAt: Int64
+    /// When an operator last re-drove it: its age counts from then.
+    public var redrivenAt: Int64?
+
+    /// Where `RetryPolicy`'s age limit counts from.
+    public var ageFrom: Int64 { max(createdAt, redrivenAt ?? 0) }
 
     /// What the backend deduplicates on: one order per checkout and merchant.
     public var idempotencyKey: String { "\(checkoutID):\(merchant)" }

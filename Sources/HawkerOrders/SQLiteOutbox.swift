@@ -16,6 +16,7 @@ public actor SQLiteOutbox {
         var continuation: CheckedContinuation<any Sendable, any Error>?
     }
 
+
     private let pool: DatabasePool
     private var waiting: [Pending] = []
     private var writing = false
@@ -67,6 +68,7 @@ public actor SQLiteOutbox {
             try db.execute(sql: """
                 CREATE UNIQUE INDEX checkout_buyer_key ON checkout(buyer, idempotency_key);
                 CREATE INDEX delivery_merchant ON delivery(merchant, status);
+                ALTER TABLE delivery ADD COLUMN redriven_at INTEGER;
                 CREATE TABLE notice (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     buyer TEXT NOT NULL,
@@ -86,28 +88,29 @@ public actor SQLiteOutbox {
     // MARK: - Group commit
 
     /// Runs `work` in the next commit and returns its result once that commit is on disk.
+    /// Callers wait for their own commit only: a separate drain task writes batch after
+    /// batch while writes keep arriving.
     private func commit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let erased: @Sendable (Database) throws -> any Sendable = { try work($0) }
-        if writing {
-            let value = try await withCheckedThrowingContinuation { continuation in
-                waiting.append(Pending(work: erased, continuation: continuation))
+        let value = try await withCheckedThrowingContinuation { continuation in
+            waiting.append(Pending(work: erased, continuation: continuation))
+            if !writing {
+                writing = true
+                Task { await self.drain() }
             }
-            return value as! T
         }
-        writing = true
-        defer { writing = false }
-        var own: Result<any Sendable, any Error>?
-        var batch = [Pending(work: erased, continuation: nil)]
-        while !batch.isEmpty {
-            let results = await write(batch)
-            for (pending, result) in zip(batch, results) {
-                if let continuation = pending.continuation { continuation.resume(with: result) } else { own = result }
-            }
-            // Those that queued during this commit go together in the next.
-            batch = waiting
+        return value as! T
+    }
+
+    /// Commits what is queued, then what queued meanwhile, until nothing is left.
+    private func drain() async {
+        while !waiting.isEmpty {
+            let batch = waiting
             waiting = []
+            let results = await write(batch)
+            for (pending, result) in zip(batch, results) { pending.continuation?.resume(with: result) }
         }
-        return try own!.get() as! T
+        writing = false
     }
 
     private func write(_ batch: [Pending]) async -> [Result<any Sendable, any Error>] {
@@ -185,7 +188,11 @@ public actor SQLiteOutbox {
     /// Records what an attempt led to, and in the same commit the notice for the buyer.
     /// Returns the stored notice's id.
     @discardableResult
-    public func record(_ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, notice: OrderNotice? = nil) async throws -> Int64? {
+    /// `attempted` is false when the outcome was decided without calling the backend (a
+    /// delivery given up on for its age): no attempt is counted then.
+    public func record(
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool = true, notice: OrderNotice? = nil
+    ) async throws -> Int64? {
         let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) = switch outcome {
         case .confirmed(let reference): (.confirmed, reference, nil, nil)
         case .rejected(let reason): (.rejected, nil, reason, nil)
@@ -196,11 +203,11 @@ public actor SQLiteOutbox {
         return try await commit { db -> Int64? in
             try db.execute(
                 sql: """
-                    UPDATE delivery SET status = ?, attempts = attempts + 1, reference = COALESCE(?, reference),
-                        last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
+                    UPDATE delivery SET status = ?, attempts = attempts + ?, reference = COALESCE(?, reference),
+                        last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
                     WHERE checkout_id = ? AND merchant = ?
                     """,
-                arguments: [status.rawValue, reference, error, next, now, checkoutID, merchant]
+                arguments: [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
             )
             guard let noticeRow else { return nil }
             try Self.insert(noticeRow, db)
@@ -289,14 +296,17 @@ public actor SQLiteOutbox {
         }
     }
 
-    /// Moves a delivery's next attempt to `until` without counting an attempt (its
-    /// backend's circuit is open).
-    public func postpone(checkoutID: String, merchant: String, until: Int64, now: Int64) async throws {
+    /// Moves deliveries' next attempt to `until` without counting an attempt (their
+    /// backend's circuit is open), in one commit.
+    public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
+        guard !deliveries.isEmpty else { return }
         try await commit { db in
-            try db.execute(
-                sql: "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
-                arguments: [until, now, checkoutID, merchant]
-            )
+            for delivery in deliveries {
+                try db.execute(
+                    sql: "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
+                    arguments: [until, now, delivery.checkoutID, delivery.merchant]
+                )
+            }
         }
     }
 
@@ -305,8 +315,11 @@ public actor SQLiteOutbox {
     public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
         try await commit { db in
             try db.execute(
-                sql: "UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'",
-                arguments: [now, now, checkoutID, merchant]
+                sql: """
+                    UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, redriven_at = ?
+                    WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'
+                    """,
+                arguments: [now, now, now, checkoutID, merchant]
             )
             return db.changesCount > 0
         }
@@ -317,7 +330,7 @@ public actor SQLiteOutbox {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference,
+                    SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
                            c.stream, c.buyer, c.reservation, c.created_at
                     FROM delivery d JOIN checkout c ON c.id = d.checkout_id
                     WHERE \(condition) ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT \(max(0, limit))
@@ -346,7 +359,8 @@ public actor SQLiteOutbox {
             nextAttemptAt: row["next_attempt_at"],
             lastError: row["last_error"],
             reference: row["reference"],
-            createdAt: row["created_at"]
+            createdAt: row["created_at"],
+            redrivenAt: row["redriven_at"]
         )
     }
 }

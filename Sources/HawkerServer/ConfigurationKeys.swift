@@ -170,6 +170,18 @@ extension GatewayConfiguration {
         .bool("intents.social_proof", "send viewers social_proof counters", \.hub.room.socialProof),
         .int64("intents.social_proof_interval_ms", "social_proof leaves at most this often", \.hub.room.socialProofIntervalMilliseconds, range: 100...600_000),
         ConfigurationKey(
+            name: "checkout.buyable",
+            summary: "what a checkout may buy: pinned_or_on_sale (what the host shows now) or any (the whole catalog)",
+            defaultValue: { $0.hub.room.checkoutPolicy.rawValue },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let policy = CommerceState.BuyablePolicy(rawValue: text) else {
+                    throw ConfigurationError(description: "checkout.buyable must be pinned_or_on_sale or any, got '\(text)'")
+                }
+                configuration.hub.room.checkoutPolicy = policy
+            }
+        ),
+        .int("checkout.idempotency_keys", "checkout answers remembered per stream for retries (accepted ones are also kept in the outbox)", \.hub.room.idempotencyKeys, range: 1...10_000_000),
+        ConfigurationKey(
             name: "orders.default_backend",
             summary: "demo (confirm after orders.demo_delay_ms) or none (dead-letter) for merchants without merchants.<id>.backend",
             defaultValue: { $0.orders.defaultBackend.rawValue },

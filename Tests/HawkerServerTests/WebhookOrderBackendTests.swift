@@ -6,7 +6,7 @@ import Testing
 /// How the webhook backend reads a merchant's HTTP answers (PROTOCOL.md §11, "Webhook
 /// backend"), against the test receiver that checks signatures from the spec.
 @Suite struct WebhookOrderBackendTests {
-    private func answer(_ behaviour: WebhookReceiver.Behaviour, timeout: TimeAmount = .seconds(2)) async throws -> BackendResult {
+    private func answer(_ behaviour: WebhookReceiver.Behaviour, timeout: TimeAmount = .seconds(5)) async throws -> BackendResult {
         let receiver = WebhookReceiver()
         try await receiver.start()
         receiver.behave(behaviour)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func aMerchantThatNeverAnswersTimesOutIntoARetry() async throws {
-        guard case .unavailable = try await answer(.hang, timeout: .milliseconds(200)) else {
+        guard case .unavailable = try await answer(.hang, timeout: .seconds(1)) else {
             Issue.record("a hung merchant must be retried")
             return
         }
