@@ -129,7 +129,7 @@ public actor OrderRelay: Service {
         var calls: [(OutboxDelivery, any OrderBackend)] = []
         var postponed: [Int64: [(checkoutID: String, merchant: String)]] = [:]
         defer { report.postponed += postponed.values.reduce(0) { $0 + $1.count } }
-        for delivery in try await outbox.due(now: now, limit: min(batchSize, room) + inFlight.count) {
+        for delivery in try await outbox.due(now: now, limit: min(batchSize, room), excluding: inFlight) {
             guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
             if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.ageFrom, now: now) {
                 let why = delivery.attempts >= policy.maxAttempts ? "gave up after \(delivery.attempts) attempts" : "gave up: not delivered within \(policy.maxAgeMilliseconds) ms"

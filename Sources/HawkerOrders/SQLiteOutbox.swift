@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HawkerCommerce
 import HawkerProtocol
+import NIOCore
 
 /// The durable outbox: accepted checkouts and one delivery per merchant of record, in
 /// SQLite through GRDB (WAL, `synchronous = FULL`: a commit is on disk when it returns).
@@ -116,18 +117,34 @@ public actor SQLiteOutbox {
     private func write(_ batch: [Pending]) async -> [Result<any Sendable, any Error>] {
         let works = batch.map(\.work)
         do {
-            let results = try await pool.write { db in
-                works.map { work in
-                    var result: Result<any Sendable, any Error> = .failure(CancellationError())
-                    do {
-                        try db.inSavepoint {
-                            result = .success(try work(db))
-                            return .commit
-                        }
-                    } catch {
-                        result = .failure(error)
+            let results = try await pool.writeWithoutTransaction { db -> [Result<any Sendable, any Error>] in
+                do {
+                    // The common case: everything in one transaction, one fsync.
+                    var results: [Result<any Sendable, any Error>] = []
+                    try db.inTransaction {
+                        results = try works.map { .success(try $0(db)) }
+                        return .commit
                     }
-                    return result
+                    return results
+                } catch {
+                    // One of them failed: again, each in a savepoint, so that only it fails.
+                    var results: [Result<any Sendable, any Error>] = []
+                    try db.inTransaction {
+                        results = works.map { work in
+                            var result: Result<any Sendable, any Error> = .failure(CancellationError())
+                            do {
+                                try db.inSavepoint {
+                                    result = .success(try work(db))
+                                    return .commit
+                                }
+                            } catch {
+                                result = .failure(error)
+                            }
+                            return result
+                        }
+                        return .commit
+                    }
+                    return results
                 }
             }
             commits += 1
@@ -138,6 +155,23 @@ public actor SQLiteOutbox {
         }
     }
 
+    /// Runs `sql` through the connection's statement cache (hot statements are compiled
+    /// once, not per checkout).
+    private static func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    static func encode(_ value: JSONValue) -> String {
+        String(buffer: JSONText.encode(value))
+    }
+
+    static func decodeReservation(_ text: String) throws -> Reservation {
+        guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
+            throw OutboxCorruption(description: "a stored reservation could not be read")
+        }
+        return reservation
+    }
+
     // MARK: - Appending
 
     /// Writes `reservation` and one pending delivery per merchant durably; returns when
@@ -145,22 +179,25 @@ public actor SQLiteOutbox {
     /// made earlier with the same idempotency key (then nothing new is written).
     @discardableResult
     public func append(_ reservation: Reservation, stream: String) async throws -> Reservation {
-        let json = String(decoding: try JSONEncoder().encode(reservation), as: UTF8.self)
+        let json = Self.encode(reservation.json)
         let stored = try await commit { db -> Reservation in
-            if let earlier = try String.fetchOne(
-                db, sql: "SELECT reservation FROM checkout WHERE (buyer = ? AND idempotency_key = ?) OR id = ?",
-                arguments: [reservation.buyer, reservation.idempotencyKey, reservation.checkoutID]
-            ) {
-                return try JSONDecoder().decode(Reservation.self, from: Data(earlier.utf8))
-            }
-            try db.execute(
-                sql: "INSERT INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [reservation.checkoutID, stream, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
+            try Self.execute(
+                db, "INSERT OR IGNORE INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [reservation.checkoutID, stream, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
             )
+            guard db.changesCount > 0 else {
+                // Stored before (same id, or the same buyer and key): that one stands.
+                let earlier = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT reservation FROM checkout WHERE (buyer = ? AND idempotency_key = ?) OR id = ?"),
+                    arguments: [reservation.buyer, reservation.idempotencyKey, reservation.checkoutID]
+                )
+                guard let earlier else { throw OutboxCorruption(description: "a conflicting checkout vanished") }
+                return try Self.decodeReservation(earlier)
+            }
             for merchant in reservation.merchants {
-                try db.execute(
-                    sql: "INSERT INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
-                    arguments: [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
+                try Self.execute(
+                    db, "INSERT INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
+                    [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
                 )
             }
             return reservation
@@ -171,9 +208,12 @@ public actor SQLiteOutbox {
 
     // MARK: - Relaying
 
-    /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    public func due(now: Int64, limit: Int) async throws -> [OutboxDelivery] {
-        try await deliveries(where: "d.status = 'pending' AND d.next_attempt_at <= ?", arguments: [now], limit: limit)
+    /// Pending deliveries whose next attempt is due at `now`, oldest first, leaving out
+    /// those whose idempotency key is in `excluding` (out already) before decoding them.
+    public func due(now: Int64, limit: Int, excluding: Set<String> = []) async throws -> [OutboxDelivery] {
+        try await deliveries(
+            where: "d.status = 'pending' AND d.next_attempt_at <= ?", arguments: [now], limit: limit + excluding.count, excluding: excluding
+        ).prefix(limit).map { $0 }
     }
 
     /// Every delivery of `checkoutID`.
@@ -201,13 +241,14 @@ public actor SQLiteOutbox {
         }
         let noticeRow = try notice.map(Self.row)
         return try await commit { db -> Int64? in
-            try db.execute(
-                sql: """
-                    UPDATE delivery SET status = ?, attempts = attempts + ?, reference = COALESCE(?, reference),
-                        last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
-                    WHERE checkout_id = ? AND merchant = ?
-                    """,
-                arguments: [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
+            try Self.execute(
+                db,
+                """
+                UPDATE delivery SET status = ?, attempts = attempts + ?, reference = COALESCE(?, reference),
+                    last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
+                WHERE checkout_id = ? AND merchant = ?
+                """,
+                [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
             )
             guard let noticeRow else { return nil }
             try Self.insert(noticeRow, db)
@@ -238,23 +279,30 @@ public actor SQLiteOutbox {
         }
     }
 
+    /// Buyers with notices no session was sent yet (read at startup).
+    public func buyersWithUndeliveredNotices() async throws -> Set<String> {
+        try await pool.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT buyer FROM notice WHERE delivered = 0"))
+        }
+    }
+
     public func markDelivered(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
         try await commit { db in
-            try db.execute(sql: "UPDATE notice SET delivered = 1 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(ids))
+            for id in ids { try Self.execute(db, "UPDATE notice SET delivered = 1 WHERE id = ?", [id]) }
         }
     }
 
     private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
 
     private static func row(_ notice: OrderNotice) throws -> NoticeRow {
-        (notice.buyer, notice.checkoutID, notice.stream, notice.type, String(decoding: try JSONEncoder().encode(notice.body), as: UTF8.self), notice.createdAt)
+        (notice.buyer, notice.checkoutID, notice.stream, notice.type, encode(.object(notice.body)), notice.createdAt)
     }
 
     private static func insert(_ row: NoticeRow, _ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO notice (buyer, checkout_id, stream, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [row.buyer, row.checkoutID, row.stream, row.type, row.body, row.createdAt]
+        try execute(
+            db, "INSERT INTO notice (buyer, checkout_id, stream, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [row.buyer, row.checkoutID, row.stream, row.type, row.body, row.createdAt]
         )
     }
 
@@ -262,7 +310,7 @@ public actor SQLiteOutbox {
         let body: String = row["body"]
         return OrderNotice(
             id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: row["type"],
-            body: try JSONDecoder().decode([String: JSONValue].self, from: Data(body.utf8)), createdAt: row["created_at"]
+            body: (try? JSONParser.parse(ByteBuffer(string: body)))?.objectValue ?? [:], createdAt: row["created_at"]
         )
     }
 
@@ -302,9 +350,9 @@ public actor SQLiteOutbox {
         guard !deliveries.isEmpty else { return }
         try await commit { db in
             for delivery in deliveries {
-                try db.execute(
-                    sql: "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
-                    arguments: [until, now, delivery.checkoutID, delivery.merchant]
+                try Self.execute(
+                    db, "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
+                    [until, now, delivery.checkoutID, delivery.merchant]
                 )
             }
         }
@@ -325,25 +373,26 @@ public actor SQLiteOutbox {
         }
     }
 
-    private func deliveries(where condition: String, arguments: StatementArguments, limit: Int) async throws -> [OutboxDelivery] {
+    private func deliveries(where condition: String, arguments: StatementArguments, limit: Int, excluding: Set<String> = []) async throws -> [OutboxDelivery] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
                            c.stream, c.buyer, c.reservation, c.created_at
                     FROM delivery d JOIN checkout c ON c.id = d.checkout_id
-                    WHERE \(condition) ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT \(max(0, limit))
-                    """,
-                arguments: arguments
+                    WHERE \(condition) ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT ?
+                    """),
+                arguments: arguments + [max(0, limit)]
             )
-            return try rows.map(Self.delivery)
+            return try rows.compactMap { row in
+                if !excluding.isEmpty, excluding.contains("\(row["checkout_id"] as String):\(row["merchant"] as String)") { return nil }
+                return try Self.delivery(row)
+            }
         }
     }
 
     private static func delivery(_ row: Row) throws -> OutboxDelivery {
-        let json: String = row["reservation"]
-        let reservation = try JSONDecoder().decode(Reservation.self, from: Data(json.utf8))
+        let reservation = try decodeReservation(row["reservation"])
         let merchant: String = row["merchant"]
         let status: String = row["status"]
         return OutboxDelivery(
@@ -363,4 +412,9 @@ public actor SQLiteOutbox {
             redrivenAt: row["redriven_at"]
         )
     }
+}
+
+/// The outbox holds something it cannot read back.
+public struct OutboxCorruption: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }

@@ -19,6 +19,8 @@ struct GatewayMetrics: HubObserver {
     let checkoutLatency: Metrics.Timer
     let outboxPending: Metrics.Gauge
     let outboxDeadLetters: Metrics.Gauge
+    let outboxCommits: Metrics.Counter
+    let outboxWrites: Metrics.Counter
     private let checkoutResults: [CheckoutResult: Metrics.Counter]
     private let orderOutcomes: [OrderOutcome: Metrics.Counter]
 
@@ -53,6 +55,8 @@ struct GatewayMetrics: HubObserver {
         checkoutLatency = Metrics.Timer(label: "hawker_checkout_seconds", factory: factory)
         outboxPending = Metrics.Gauge(label: "hawker_outbox_pending_deliveries", factory: factory)
         outboxDeadLetters = Metrics.Gauge(label: "hawker_outbox_dead_letters", factory: factory)
+        outboxCommits = Metrics.Counter(label: "hawker_outbox_commits_total", factory: factory)
+        outboxWrites = Metrics.Counter(label: "hawker_outbox_writes_total", factory: factory)
         checkoutResults = Dictionary(uniqueKeysWithValues: CheckoutResult.allCases.map {
             ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))
         })

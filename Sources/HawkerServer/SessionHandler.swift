@@ -177,7 +177,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
                 return
             }
-            context.eventLoop.makeFutureWithTask { await orders.checkout(request, buyer: buyer, stream: stream, re: id) }
+            orders.checkout(request, buyer: buyer, stream: stream, re: id, on: context.eventLoop)
                 .assumeIsolated()
                 .whenSuccess { [self] reply in send(reply) }
         case .orders(let id, let command, let merchant):
@@ -233,12 +233,14 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         case .subscribe(let since):
             isOrderService = true
             let session = SessionHandle(self, eventLoop: context.eventLoop)
-            context.eventLoop.makeFutureWithTask { await orders.subscribeOrderService(session, merchant: merchant, since: since) }
+            context.eventLoop.makeFutureWithTask { await orders.orderServiceSubscription(merchant: merchant, since: since) }
                 .assumeIsolated()
                 .whenSuccess { [self] subscribed in
                     send(.reply(type: "orders.subscribed", re: id, body: subscribed.reply), flush: false)
                     for replay in subscribed.replays { send(replay, flush: false) }
                     flushSoon(context: context)
+                    // A connection that closed meanwhile must not be registered after its teardown.
+                    if !tornDown { orders.orderServiceReady(session, merchant: merchant) }
                 }
         case .ack(let delivery, let result):
             if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {

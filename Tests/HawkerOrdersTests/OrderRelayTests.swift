@@ -152,4 +152,22 @@ final class ScriptedBackend: OrderBackend {
         #expect(policy.delay(afterAttempts: 3, unit: 0.25) == 500)
         #expect(policy.delay(afterAttempts: 3, unit: 0) == 1)
     }
+
+    /// A delivery given up on for its age counts no attempt, and a re-drive gives it a
+    /// fresh age: it goes out instead of dying again at once.
+    @Test func aReDriveRestartsTheAgeLimit() async throws {
+        let store = try outbox()
+        let backend = ScriptedBackend("m", [.unavailable(error: "503")])
+        let relay = relay(store, .init(fallback: backend), policy: RetryPolicy(baseDelayMilliseconds: 1, maxAttempts: 50, maxAgeMilliseconds: 1_000))
+        try await store.append(cart("c1", merchants: ["m"]), stream: "shop")
+        #expect(try await relay.pass().retried == 1)
+        advance(5_000)
+        #expect(try await relay.pass().deadLettered == 1)
+        let dead = try #require(try await store.deadLetters(limit: 10).first)
+        #expect(dead.attempts == 1)
+        #expect(dead.lastError?.contains("not delivered within 1000 ms") == true)
+        #expect(try await store.redrive(checkoutID: "c1", merchant: "m", now: clock.withLockedValue { $0 }))
+        #expect(try await relay.pass().confirmed == 1)
+        #expect(backend.calls.count == 2)
+    }
 }

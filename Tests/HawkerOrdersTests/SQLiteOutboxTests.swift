@@ -83,4 +83,57 @@ import Testing
         #expect(all.first { $0.merchant == "m2" }?.reference == "ORD-7")
         #expect(all.first { $0.merchant == "m2" }?.status == .confirmed)
     }
+
+    /// The room forgets idempotency keys on a restart; the outbox does not.
+    @Test func aRetryAfterARestartFindsTheFirstCheckout() async throws {
+        let path = try temporaryPath()
+        do {
+            let outbox = try SQLiteOutbox(path: path)
+            try await outbox.append(reservation("c1"), stream: "shop")
+        }
+        var retry = reservation("c2")
+        retry.buyer = "buyer-c1"
+        retry.idempotencyKey = "key-c1"
+        let stored = try await SQLiteOutbox(path: path).append(retry, stream: "shop")
+        #expect(stored.checkoutID == "c1")
+        #expect(try await SQLiteOutbox(path: path).due(now: 10_000, limit: 10).map(\.checkoutID) == ["c1"])
+    }
+
+    @Test func noticesWaitForTheBuyerUntilDelivered() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await outbox.append(reservation("c1"), stream: "shop")
+        let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: "order.confirmed", body: ["reference": "R1"], createdAt: 1)
+        let id = try #require(try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: confirmed))
+        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: "order.status", body: ["status": "shipped"], createdAt: 3))
+        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: "shop", type: "order.failed", body: [:], createdAt: 4))
+        let waiting = try await outbox.undeliveredNotices(for: "ana", limit: 10)
+        #expect(waiting.map(\.type) == ["order.confirmed", "order.status"])
+        #expect(waiting.first?.body["reference"] == "R1")
+        #expect(waiting.first?.id == id)
+        try await outbox.markDelivered([id])
+        #expect(try await outbox.undeliveredNotices(for: "ana", limit: 10).map(\.type) == ["order.status"])
+    }
+
+    @Test func anOrderServiceConnectingMakesItsMerchantsDeliveriesDueNow() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+        try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m1", now: 2_000)
+        try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m2", now: 2_000)
+        try await outbox.expedite(merchant: "m1", now: 3_000)
+        #expect(try await outbox.due(now: 3_000, limit: 10).map(\.merchant) == ["m1"])
+        let depth = try await outbox.depth()
+        #expect(depth.pending == 2)
+        #expect(depth.deadLettered == 0)
+    }
+
+    @Test func settledOrdersOfAMerchantCanBeReplayedFromATime() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        try await outbox.append(reservation("old", at: 1_000), stream: "shop")
+        try await outbox.append(reservation("new", at: 5_000), stream: "shop")
+        try await outbox.append(reservation("open", at: 6_000), stream: "shop")
+        try await outbox.record(.confirmed(reference: "R1"), checkoutID: "old", merchant: "m1", now: 2_000)
+        try await outbox.record(.rejected(reason: "no"), checkoutID: "new", merchant: "m1", now: 6_000)
+        #expect(try await outbox.settled(merchant: "m1", since: 4_000, limit: 10).map(\.checkoutID) == ["new"])
+        #expect(try await outbox.settled(merchant: "m1", since: 0, limit: 10).map(\.checkoutID) == ["old", "new"])
+    }
 }

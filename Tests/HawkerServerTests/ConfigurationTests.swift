@@ -1,3 +1,4 @@
+import HawkerCommerce
 import HawkerHub
 import HawkerServer
 import HawkerWebSocket
@@ -57,6 +58,44 @@ import Testing
         }
         #expect(throws: ConfigurationError.self) {
             _ = try GatewayConfiguration.load(fileContents: #"{"port": {"nested": 1}}"#, environment: [:], overrides: [:])
+        }
+    }
+
+    @Test func merchantsAndTheirBackendsComeFromTheConfigFile() throws {
+        let file = #"""
+            {"merchants.northwind.backend": "webhook", "merchants.northwind.url": "https://orders.example/hook",
+             "merchants.northwind.secret": "0123456789abcdef0123", "merchants.northwind.timeout_ms": 2500,
+             "merchants.cobbler.backend": "postgres", "merchants.cobbler.postgres_url": "postgres://u:p@db:5432/shop",
+             "merchants.atelier.backend": "order_service", "orders.default_backend": "none", "checkout.buyable": "any"}
+            """#
+        let configuration = try GatewayConfiguration.load(fileContents: file, environment: [:], overrides: ["merchants.atelier.visibility_timeout_ms": "9000"])
+        let merchants = configuration.orders.merchants
+        #expect(merchants["northwind"]?.kind == .webhook)
+        #expect(merchants["northwind"]?.url == "https://orders.example/hook")
+        #expect(merchants["northwind"]?.timeoutMilliseconds == 2_500)
+        #expect(merchants["cobbler"]?.postgresURL == "postgres://u:p@db:5432/shop")
+        #expect(merchants["atelier"]?.kind == .orderService)
+        #expect(merchants["atelier"]?.visibilityTimeoutMilliseconds == 9_000)
+        #expect(configuration.orders.defaultBackend == .none)
+        #expect(configuration.hub.room.checkoutPolicy == .anyInCatalog)
+    }
+
+    @Test(arguments: [
+        (#"{"merchants.a.backend": "webhook", "merchants.a.secret": "0123456789abcdef0123"}"#, "merchants.a.url"),
+        (#"{"merchants.a.backend": "webhook", "merchants.a.url": "https://x.example", "merchants.a.secret": "short"}"#, "merchants.a.secret"),
+        (#"{"merchants.a.backend": "postgres"}"#, "merchants.a.postgres_url"),
+        (#"{"merchants.a.backend": "carrier-pigeon"}"#, "merchants.a.backend"),
+        (#"{"merchants.a.colour": "blue"}"#, "colour"),
+        (#"{"merchants.bad id!.backend": "demo"}"#, "merchants.<merchant id>"),
+        (#"{"orders.default_backend": "maybe"}"#, "orders.default_backend"),
+        (#"{"checkout.buyable": "everything"}"#, "checkout.buyable"),
+    ])
+    func badMerchantSettingsAreRefusedByName(_ file: String, _ named: String) {
+        do {
+            _ = try GatewayConfiguration.load(fileContents: file, environment: [:], overrides: [:])
+            Issue.record("accepted \(file)")
+        } catch {
+            #expect(error.description.contains(named), "\(error.description)")
         }
     }
 }

@@ -8,6 +8,22 @@ import NIOCore
 /// on the fan-out path), hence a lock.
 final class BuyerSessions: Sendable {
     private let sessions = NIOLockedValueBox<[String: [ObjectIdentifier: SessionHandle]]>([:])
+    /// Buyers who may have notices waiting in the outbox: only their connections read it
+    /// (a connect storm of everyone else costs no database read).
+    private let waiting = NIOLockedValueBox<Set<String>>([])
+
+    func noticesMayWait(for buyer: String) {
+        waiting.withLockedValue { _ = $0.insert(buyer) }
+    }
+
+    func noticesMayWait(for buyers: Set<String>) {
+        waiting.withLockedValue { $0.formUnion(buyers) }
+    }
+
+    /// Whether the buyer may have notices waiting; forgets it (the caller reads them).
+    func takeWaiting(_ buyer: String) -> Bool {
+        waiting.withLockedValue { $0.remove(buyer) != nil }
+    }
 
     func add(_ session: SessionHandle, buyer: String) {
         sessions.withLockedValue { $0[buyer, default: [:]][session.id] = session }

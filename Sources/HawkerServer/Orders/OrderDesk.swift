@@ -73,18 +73,25 @@ final class OrderDesk: Sendable {
 
     /// Runs the relay, the backends' services and the outbox gauges until cancelled.
     func run() async {
+        if let waiting = try? await outbox.buyersWithUndeliveredNotices() { buyers.noticesMayWait(for: waiting) }
         await withDiscardingTaskGroup { group in
             for service in backendServices {
                 group.addTask { try? await service.run() }
             }
             group.addTask { try? await self.relay.run() }
             group.addTask {
+                var counted = (commits: 0, writes: 0)
                 while !Task.isCancelled {
                     if let depth = try? await self.outbox.depth() {
                         self.metrics.outboxPending.record(depth.pending)
                         self.metrics.outboxDeadLetters.record(depth.deadLettered)
                     }
-                    try? await Task.sleep(for: .seconds(2))
+                    // Commits against writes: how well group commit batches a storm.
+                    let (commits, writes) = (await self.outbox.commits, await self.outbox.writes)
+                    self.metrics.outboxCommits.increment(by: commits - counted.commits)
+                    self.metrics.outboxWrites.increment(by: writes - counted.writes)
+                    counted = (commits, writes)
+                    try? await Task.sleep(for: .seconds(1))
                 }
             }
         }
@@ -94,39 +101,48 @@ final class OrderDesk: Sendable {
 
     /// Reserves, records durably, then answers: `checkout.accepted` only once the outbox
     /// commit is on disk. A replayed key answers after that commit too (the first one may
-    /// still be in flight).
-    func checkout(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String) async -> ServerMessage {
+    /// still be in flight). The room's part runs on the event loops (inline when the
+    /// stream's home is the session's loop); only an accepted checkout goes through
+    /// Swift concurrency, to the outbox.
+    func checkout(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
         let started = NIODeadline.now()
-        defer { metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
-        let outcome: StreamRoom.CheckoutOutcome
-        do {
-            outcome = try await hub.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream).get()
-        } catch {
-            metrics.checkouts(.rejected)
-            return .error(.init(failure: error, re: re, stream: stream))
-        }
-        let reservation: Reservation
-        switch outcome.result {
-        case .failure(let rejection):
-            metrics.checkouts(.rejected)
-            return .error(.init(
-                re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
-                product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
-            ))
-        case .success(let reserved):
-            reservation = reserved
-        }
+        let metrics = self.metrics
+        return hub.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
+            .hop(to: eventLoop)
+            .flatMap { outcome -> EventLoopFuture<ServerMessage> in
+                switch outcome.result {
+                case .failure(let rejection):
+                    metrics.checkouts(.rejected)
+                    return eventLoop.makeSucceededFuture(.error(.init(
+                        re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
+                        product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
+                    )))
+                case .success(let reservation):
+                    return eventLoop.makeFutureWithTask {
+                        await self.record(reservation, replayed: outcome.replayed, stream: stream, re: re)
+                    }
+                }
+            }
+            .recover { error in
+                metrics.checkouts(.rejected)
+                return .error(.init(failure: error, re: re, stream: stream))
+            }
+            .always { _ in metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+    }
+
+    /// Appends an accepted reservation to the outbox and answers.
+    private func record(_ reservation: Reservation, replayed: Bool, stream: StreamID, re: String) async -> ServerMessage {
         do {
             let stored = try await outbox.append(reservation, stream: stream.rawValue)
-            let replayed = outcome.replayed || stored.checkoutID != reservation.checkoutID
-            if stored.checkoutID != reservation.checkoutID {
+            let isOlder = stored.checkoutID != reservation.checkoutID
+            if isOlder {
                 // The same buyer and key were recorded before a restart: that checkout stands.
                 hub.abandon(reservation, on: stream)
             }
-            metrics.checkouts(replayed ? .replayed : .accepted)
-            return .reply(type: "checkout.accepted", re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed))
+            metrics.checkouts(replayed || isOlder ? .replayed : .accepted)
+            return .reply(type: "checkout.accepted", re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
         } catch {
-            if !outcome.replayed { hub.abandon(reservation, on: stream) }
+            if !replayed { hub.abandon(reservation, on: stream) }
             metrics.checkouts(.unavailable)
             logger.error("could not record a checkout", metadata: ["checkout": "\(reservation.checkoutID)", "error": "\(error)"])
             return .error(.init(re: re, code: .unavailable, message: "the checkout could not be recorded and nothing was reserved; retry with the same idempotency_key", retryAfterMilliseconds: 1_000))
@@ -179,6 +195,8 @@ final class OrderDesk: Sendable {
     /// Sends a notice to every live session of its buyer; once one has written it, it is
     /// no longer kept for the next connection.
     private static func push(_ notice: OrderNotice, to buyers: BuyerSessions, outbox: SQLiteOutbox) async {
+        // Marked first: a session that connects meanwhile reads it from the outbox.
+        buyers.noticesMayWait(for: notice.buyer)
         var written = false
         for session in buyers.sessions(of: notice.buyer) {
             if (try? await session.send(notice.message).get()) != nil { written = true }
@@ -190,12 +208,22 @@ final class OrderDesk: Sendable {
     /// earlier results no session of theirs has been sent.
     func buyerConnected(_ session: SessionHandle, buyer: String) async {
         buyers.add(session, buyer: buyer)
-        guard let notices = try? await outbox.undeliveredNotices(for: buyer, limit: 500) else { return }
+        guard buyers.takeWaiting(buyer) else { return }
+        guard let notices = try? await outbox.undeliveredNotices(for: buyer, limit: 500) else {
+            buyers.noticesMayWait(for: buyer)
+            return
+        }
+        if notices.count == 500 { buyers.noticesMayWait(for: buyer) }
         var delivered: [Int64] = []
         for notice in notices where (try? await session.send(notice.message).get()) != nil {
             if let id = notice.id { delivered.append(id) }
         }
-        try? await outbox.markDelivered(delivered)
+        if delivered.count < notices.count { buyers.noticesMayWait(for: buyer) }
+        do {
+            try await outbox.markDelivered(delivered)
+        } catch {
+            buyers.noticesMayWait(for: buyer)
+        }
     }
 
     func buyerDisconnected(_ id: ObjectIdentifier, buyer: String) {
@@ -204,14 +232,13 @@ final class OrderDesk: Sendable {
 
     // MARK: - Order services
 
-    /// An order service subscribes: pending orders of its merchant go out now; with
-    /// `since`, settled ones are sent again as replays. Returns the reply body and the
-    /// replays to send after it.
-    func subscribeOrderService(_ session: SessionHandle, merchant: String, since: Int64?) async -> (reply: [String: JSONValue], replays: [ServerMessage]) {
-        orderServices.add(session, merchant: merchant)
+    /// An order service subscribes, step one: the reply's body and, with `since`, the
+    /// settled orders to send again as replays (after the reply).
+    func orderServiceSubscription(merchant: String, since: Int64?) async -> (reply: [String: JSONValue], replays: [ServerMessage]) {
         let backend = configuration.merchants[merchant]
-        await relay.resetBreaker(for: "order_service:\(merchant)")
-        try? await outbox.expedite(merchant: merchant, now: Hub.systemClock())
+        if backend?.kind != .orderService {
+            logger.warning("an order service subscribed for a merchant whose backend is not order_service", metadata: ["merchant": "\(merchant)"])
+        }
         var replays: [OutboxDelivery] = []
         if let since { replays = (try? await outbox.settled(merchant: merchant, since: since, limit: 10_000)) ?? [] }
         let reply: [String: JSONValue] = [
@@ -219,17 +246,24 @@ final class OrderDesk: Sendable {
             "visibility_timeout_ms": .int(Int64(backend?.visibilityTimeoutMilliseconds ?? MerchantBackendConfiguration().visibilityTimeoutMilliseconds)),
             "replayed": .int(Int64(replays.count)),
         ]
-        if backend?.kind != .orderService {
-            logger.warning("an order service subscribed for a merchant whose backend is not order_service", metadata: ["merchant": "\(merchant)"])
-        }
-        let sends = replays.map { delivery -> ServerMessage in
+        let messages = replays.map { delivery -> ServerMessage in
             var body = delivery.payload
             body["delivery"] = .string(OrderServiceRegistry.replayPrefix + RandomID.hex16())
             body["attempt"] = .int(Int64(delivery.attempts))
             body["replay"] = true
             return .push(type: "order.requested", stream: StreamID(delivery.stream) ?? StreamID("unknown")!, body: body)
         }
-        return (reply, sends)
+        return (reply, messages)
+    }
+
+    /// Step two, once the reply went out (so that no `order.requested` precedes it): the
+    /// connection takes deliveries, and the merchant's pending ones are due now.
+    func orderServiceReady(_ session: SessionHandle, merchant: String) {
+        orderServices.add(session, merchant: merchant)
+        Task {
+            await relay.resetBreaker(for: "order_service:\(merchant)")
+            try? await outbox.expedite(merchant: merchant, now: Hub.systemClock())
+        }
     }
 
     /// A status update from `merchant` for one of its orders: kept and sent to the buyer.
