@@ -211,8 +211,11 @@ public actor SQLiteOutbox {
     /// Pending deliveries whose next attempt is due at `now`, oldest first, leaving out
     /// those whose idempotency key is in `excluding` (out already) before decoding them.
     public func due(now: Int64, limit: Int, excluding: Set<String> = []) async throws -> [OutboxDelivery] {
+        // In order of next attempt (a new delivery's is its checkout's time): the
+        // delivery_due index answers it without sorting the whole backlog.
         try await deliveries(
-            where: "d.status = 'pending' AND d.next_attempt_at <= ?", arguments: [now], limit: limit + excluding.count, excluding: excluding
+            where: "d.status = 'pending' AND d.next_attempt_at <= ?", arguments: [now], order: "d.next_attempt_at",
+            limit: limit + excluding.count, excluding: excluding
         ).prefix(limit).map { $0 }
     }
 
@@ -373,14 +376,17 @@ public actor SQLiteOutbox {
         }
     }
 
-    private func deliveries(where condition: String, arguments: StatementArguments, limit: Int, excluding: Set<String> = []) async throws -> [OutboxDelivery] {
+    private func deliveries(
+        where condition: String, arguments: StatementArguments, order: String = "c.created_at, d.checkout_id, d.merchant", limit: Int,
+        excluding: Set<String> = []
+    ) async throws -> [OutboxDelivery] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
                            c.stream, c.buyer, c.reservation, c.created_at
                     FROM delivery d JOIN checkout c ON c.id = d.checkout_id
-                    WHERE \(condition) ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT ?
+                    WHERE \(condition) ORDER BY \(order) LIMIT ?
                     """),
                 arguments: arguments + [max(0, limit)]
             )

@@ -25,7 +25,7 @@ extension ServerMessage {
         case .pong(let re, let serverTime):
             return JSONText.encode(PongJSON(re: re, server_time: serverTime), allocator: allocator)
         case .error(let error):
-            return JSONText.encode(ErrorJSON(error), allocator: allocator)
+            return error.encode(allocator: allocator)
         case .event(let event):
             return event.encode(allocator: allocator)
         case .reply(let type, let re, let body):
@@ -140,24 +140,29 @@ private struct PongJSON: Encodable {
     var server_time: Int64
 }
 
-private struct ErrorJSON: Encodable {
-    var type = "error"
-    var re: String?
-    var code: ErrorCode
-    var message: String
-    var retry_after_ms: Int64?
-    var product: String?
-    var current_price: Int64?
-    var available: Int64?
-
-    init(_ error: ServerMessage.ErrorReply) {
-        re = error.re
-        code = error.code
-        message = error.message
-        retry_after_ms = error.retryAfterMilliseconds
-        product = error.product
-        current_price = error.currentPrice
-        available = error.available
+extension ServerMessage.ErrorReply {
+    /// Written directly (errors answer floods and checkout storms): type, re, code,
+    /// message, then the optional fields that are set.
+    func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 96 + message.utf8.count)
+        buffer.writeString(#"{"type":"error""#)
+        if let re {
+            buffer.writeString(#","re":"#)
+            JSONValue.writeString(re, into: &buffer)
+        }
+        buffer.writeString(#","code":""#)
+        buffer.writeString(code.rawValue)
+        buffer.writeString(#"","message":"#)
+        JSONValue.writeString(message, into: &buffer)
+        if let retryAfterMilliseconds { buffer.writeString(#","retry_after_ms":\#(retryAfterMilliseconds)"#) }
+        if let product {
+            buffer.writeString(#","product":"#)
+            JSONValue.writeString(product, into: &buffer)
+        }
+        if let currentPrice { buffer.writeString(#","current_price":\#(currentPrice)"#) }
+        if let available { buffer.writeString(#","available":\#(available)"#) }
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
     }
 }
 
