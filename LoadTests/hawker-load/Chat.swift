@@ -32,7 +32,7 @@ struct Chat: AsyncParsableCommand {
         _ = try await hostConnection.receive()
 
         let received = ChatCounters()
-        log("connecting \(viewers) viewers")
+        progress("connecting \(viewers) viewers")
         let viewerToken = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: [stream], ttl: 3_600)
         var connections: [HawkerConnection] = []
         for start in stride(from: 0, to: viewers, by: 64) {
@@ -51,7 +51,7 @@ struct Chat: AsyncParsableCommand {
                 return try await tasks.reduce(into: []) { $0.append($1) }
             }
         }
-        log("connecting \(senders) senders")
+        progress("connecting \(senders) senders")
         var senderConnections: [HawkerConnection] = []
         for index in 0..<senders {
             let connection = try await HawkerConnection.open(host: host, port: port, group: group)
@@ -63,7 +63,7 @@ struct Chat: AsyncParsableCommand {
         let before = serverPid.flatMap(ProcessStats.read)
         let perSender = max(1, rate / senders)
         let total = perSender * senders * duration
-        log("offering \(perSender * senders) messages/s for \(duration) s")
+        progress("offering \(perSender * senders) messages/s for \(duration) s")
         // Mostly chatter, one question in ten, as in a busy show.
         let phrases = [
             "love this colour", "just ordered two!", "the lining looks great", "hi from Lyon", "that price though",
@@ -112,10 +112,6 @@ struct Chat: AsyncParsableCommand {
         for connection in connections + senderConnections { await connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
-    }
-
-    private func log(_ message: String) {
-        FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
     }
 }
 

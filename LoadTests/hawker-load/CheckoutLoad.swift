@@ -135,6 +135,14 @@ final class CheckoutReplies: Sendable {
 
     var snapshot: Snapshot { state.withLockedValue { $0 } }
 
+    /// Waits until `count` checkouts were answered, or `seconds` passed.
+    func waitForAnswers(_ count: Int, seconds: Int64) async throws {
+        let deadline = NIODeadline.now() + .seconds(seconds)
+        while snapshot.answered < count, NIODeadline.now() < deadline {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+
     /// The string value of `"name":"..."` in a reply, without parsing all of it.
     static func field(_ name: String, in buffer: ByteBuffer) -> String? {
         let view = buffer.readableBytesView

@@ -23,14 +23,14 @@ struct Checkouts: AsyncParsableCommand {
         let issuer = await TokenIssuer(hmacSecret: try gateway.signingSecret)
         let hostConnection = try await CheckoutLoad.openSale(units: 1_000_000_000, host: host, port: port, group: group, issuer: issuer)
         let replies = CheckoutReplies()
-        log("connecting \(buyers) buyers")
+        progress("connecting \(buyers) buyers")
         let connected = try await CheckoutLoad.connectBuyers(buyers, host: host, port: port, group: group, issuer: issuer, replies: replies)
         // The gateway updates its outbox counters once a second.
         let metricsBefore = await CheckoutLoad.metrics(host: host, port: port)
         let before = gateway.serverPid.flatMap(ProcessStats.read)
         let perBuyer = max(1, rate / buyers)
         let total = perBuyer * buyers * duration
-        log("offering \(perBuyer * buyers) checkouts/s for \(duration) s")
+        progress("offering \(perBuyer * buyers) checkouts/s for \(duration) s")
         let start = NIODeadline.now()
         let duration = self.duration
         let buyerCount = connected.count
@@ -48,10 +48,7 @@ struct Checkouts: AsyncParsableCommand {
             }
             try await tasks.waitForAll()
         }
-        let deadline = NIODeadline.now() + .seconds(30)
-        while replies.snapshot.answered < total, NIODeadline.now() < deadline {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        try await replies.waitForAnswers(total, seconds: 30)
         let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         let after = gateway.serverPid.flatMap(ProcessStats.read)
         try await Task.sleep(nanoseconds: 1_500_000_000)
@@ -72,10 +69,6 @@ struct Checkouts: AsyncParsableCommand {
         for buyer in connected { await buyer.connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
-    }
-
-    private func log(_ message: String) {
-        FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
     }
 }
 

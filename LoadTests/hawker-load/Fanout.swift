@@ -39,7 +39,7 @@ struct Fanout: AsyncParsableCommand {
 
         let stats = DeliveryStats()
         let viewerToken = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: ["*"], ttl: 3_600)
-        log("connecting \(viewers) viewers over \(streams) stream(s)")
+        progress("connecting \(viewers) viewers over \(streams) stream(s)")
         var connections: [HawkerConnection] = []
         connections.reserveCapacity(viewers)
         var next = 0
@@ -66,7 +66,7 @@ struct Fanout: AsyncParsableCommand {
         try await publisher.socket.divertText { _ in }
         let before = serverPid.flatMap(ProcessStats.read)
 
-        log("publishing \(events) events at \(rate)/s, \(payload) B of text each")
+        progress("publishing \(events) events at \(rate)/s, \(payload) B of text each")
         let padding = String(repeating: "x", count: payload - 24)
         let start = NIODeadline.now()
         let interval = 1_000_000_000 / Int64(max(1, rate))
@@ -107,10 +107,6 @@ struct Fanout: AsyncParsableCommand {
         await publisher.socket.abort()
         try await group.shutdownGracefully()
         if result.delivered + result.coalesced != expected || result.reordered > 0 { throw ExitCode(1) }
-    }
-
-    private func log(_ message: String) {
-        FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
     }
 }
 

@@ -23,19 +23,16 @@ struct FlashSale: AsyncParsableCommand {
         let issuer = await TokenIssuer(hmacSecret: try gateway.signingSecret)
         let hostConnection = try await CheckoutLoad.openSale(units: units, host: host, port: port, group: group, issuer: issuer)
         let replies = CheckoutReplies()
-        log("connecting \(buyers) buyers")
+        progress("connecting \(buyers) buyers")
         let connected = try await CheckoutLoad.connectBuyers(buyers, host: host, port: port, group: group, issuer: issuer, replies: replies)
         let before = gateway.serverPid.flatMap(ProcessStats.read)
-        log("all connected; \(buyers) checkouts at once on \(units) units")
+        progress("all connected; \(buyers) checkouts at once on \(units) units")
         let start = NIODeadline.now()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for buyer in connected { tasks.addTask { try await buyer.checkout(0) } }
             try await tasks.waitForAll()
         }
-        let deadline = NIODeadline.now() + .seconds(60)
-        while replies.snapshot.answered < buyers, NIODeadline.now() < deadline {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        try await replies.waitForAnswers(buyers, seconds: 60)
         let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         let after = gateway.serverPid.flatMap(ProcessStats.read)
         let counts = replies.snapshot
@@ -52,10 +49,6 @@ struct FlashSale: AsyncParsableCommand {
         if report.accepted != Int(min(Int64(buyers), units)) || report.unanswered > 0 {
             throw ValidationError("expected \(min(Int64(buyers), units)) accepted and every checkout answered")
         }
-    }
-
-    private func log(_ message: String) {
-        FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
     }
 }
 

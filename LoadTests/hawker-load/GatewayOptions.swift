@@ -40,3 +40,8 @@ func writeResult(_ value: some Encodable, to path: String?) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(value).write(to: URL(fileURLWithPath: path))
 }
+
+/// A progress line on standard error (results go to standard output).
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
+}

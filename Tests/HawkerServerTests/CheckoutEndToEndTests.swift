@@ -11,13 +11,6 @@ import Testing
 /// idempotency, results back to the buyer (live and after a reconnect), stock moving for
 /// every viewer, and a flash sale stormed by 10,000 checkouts.
 @Suite struct CheckoutEndToEndTests {
-    private func request(_ client: TestClient, _ command: [String: JSONValue]) async throws -> [String: JSONValue] {
-        try await client.send(command)
-        while true {
-            let message = try await client.receive()
-            if message["re"] == command["id"] { return message }
-        }
-    }
 
     private func checkout(
         _ client: TestClient, id: String = "k", stream: String = "shop", product: String = "p1", qty: Int64 = 1, price: Int64 = 1_000,
@@ -42,10 +35,10 @@ import Testing
         let server = try await TestGateway.start()
         try await shop(server, stock: 3)
         let watcher = try await server.client(.viewer, streams: ["shop"], sub: "watcher")
-        _ = try await request(watcher, ["type": "subscribe", "id": "s", "stream": "shop"])
+        _ = try await watcher.request(["type": "subscribe", "id": "s", "stream": "shop"])
         let buyer = try await server.client(.viewer, streams: ["shop"], sub: "ana")
 
-        let accepted = try await request(buyer, checkout(buyer, qty: 2, key: "cart-1", code: "ANNA10"))
+        let accepted = try await buyer.request(checkout(buyer, qty: 2, key: "cart-1", code: "ANNA10"))
         #expect(accepted["type"] == "checkout.accepted")
         #expect(accepted["replayed"] == false)
         #expect(accepted["merchants"] == ["m1"])
@@ -64,7 +57,7 @@ import Testing
         #expect(stock["data"]?["level"] == 1)
 
         // The same key again: the first answer, not a second checkout.
-        let again = try await request(buyer, checkout(buyer, id: "k2", qty: 2, key: "cart-1"))
+        let again = try await buyer.request(checkout(buyer, id: "k2", qty: 2, key: "cart-1"))
         #expect(again["checkout_id"]?.stringValue == checkoutID)
         #expect(again["replayed"] == true)
 
@@ -94,7 +87,7 @@ import Testing
         let buyer = try await server.client(.viewer, streams: ["shop"], sub: "bo")
 
         func code(_ command: [String: JSONValue]) async throws -> [String: JSONValue] {
-            let reply = try await request(buyer, command)
+            let reply = try await buyer.request(command)
             #expect(reply["type"] == "error")
             return reply
         }
@@ -110,7 +103,7 @@ import Testing
         let short = try await code(checkout(buyer, qty: 3, key: "e"))
         #expect(short["code"] == "insufficient_stock")
         #expect(short["available"] == 2)
-        #expect(try await request(buyer, checkout(buyer, qty: 2, key: "f"))["type"] == "checkout.accepted")
+        #expect(try await buyer.request(checkout(buyer, qty: 2, key: "f"))["type"] == "checkout.accepted")
         let gone = try await code(checkout(buyer, key: "g"))
         #expect(gone["code"] == "sold_out")
         #expect(gone["available"] == 0)
@@ -125,9 +118,9 @@ import Testing
         #expect(try await code(unkeyed)["code"] == "bad_request")
         // Not for anonymous viewers, order services, or another stream's viewers.
         let service = try await server.client(.orderService, streams: [], sub: "svc", merchant: "m1")
-        #expect(try await request(service, checkout(service, key: "j"))["code"] == "forbidden")
+        #expect(try await service.request(checkout(service, key: "j"))["code"] == "forbidden")
         let stranger = try await server.client(.viewer, streams: ["other"], sub: "x")
-        #expect(try await request(stranger, checkout(stranger, key: "k"))["code"] == "forbidden")
+        #expect(try await stranger.request(checkout(stranger, key: "k"))["code"] == "forbidden")
         await server.stop()
     }
 
@@ -137,7 +130,7 @@ import Testing
         let anonymous = try await server.open()
         try await anonymous.send(["type": "connect", "id": "c"])
         #expect(try await anonymous.receive()["type"] == "welcome")
-        let reply = try await request(anonymous, checkout(anonymous, key: "a"))
+        let reply = try await anonymous.request(checkout(anonymous, key: "a"))
         #expect(reply["code"] == "forbidden")
         await server.stop()
     }
@@ -150,17 +143,17 @@ import Testing
         }
         try await shop(server)
         let buyer = try await server.client(.viewer, streams: ["shop"], sub: "cy")
-        let accepted = try await request(buyer, checkout(buyer, key: "later"))
+        let accepted = try await buyer.request(checkout(buyer, key: "later"))
         let checkoutID = try #require(accepted["checkout_id"]?.stringValue)
         await buyer.close()
 
         let service = try await server.client(.orderService, streams: [], sub: "svc", merchant: "m1")
-        #expect(try await request(service, ["type": "orders.subscribe", "id": "o"])["type"] == "orders.subscribed")
+        #expect(try await service.request(["type": "orders.subscribe", "id": "o"])["type"] == "orders.subscribed")
         let order = try await service.next("order.requested")
         #expect(order["checkout_id"]?.stringValue == checkoutID)
-        #expect(try await request(service, ["type": "ack", "id": "a", "delivery": order["delivery"]!, "result": "confirmed", "reference": "ORD-1"])["type"] == "acked")
+        #expect(try await service.request(["type": "ack", "id": "a", "delivery": order["delivery"]!, "result": "confirmed", "reference": "ORD-1"])["type"] == "acked")
         // Later, a status update from the merchant.
-        #expect(try await request(service, ["type": "order.update", "id": "u", "checkout_id": .string(checkoutID), "status": "shipped", "tracking": "1Z999"])["type"] == "order.updated")
+        #expect(try await service.request(["type": "order.update", "id": "u", "checkout_id": .string(checkoutID), "status": "shipped", "tracking": "1Z999"])["type"] == "order.updated")
 
         let back = try await server.client(.viewer, streams: ["shop"], sub: "cy")
         let confirmed = try await back.next("order.confirmed")
@@ -171,7 +164,7 @@ import Testing
         await back.close()
         // Delivered once: a third connection gets nothing old (a ping answers first).
         let third = try await server.client(.viewer, streams: ["shop"], sub: "cy")
-        #expect(try await request(third, ["type": "ping", "id": "p"])["type"] == "pong")
+        #expect(try await third.request(["type": "ping", "id": "p"])["type"] == "pong")
         await third.close()
         await service.close()
         await server.stop()

@@ -10,13 +10,6 @@ import Testing
 /// after the others, on their own, so that their CPU load cannot starve the timing of
 /// unrelated tests (connect deadlines, slow-consumer timeouts).
 @Suite struct CheckoutStorm {
-    private func request(_ client: TestClient, _ command: [String: JSONValue]) async throws -> [String: JSONValue] {
-        try await client.send(command)
-        while true {
-            let message = try await client.receive()
-            if message["re"] == command["id"] { return message }
-        }
-    }
 
     private func checkout(_ client: TestClient, id: String, key: String) -> [String: JSONValue] {
         [
@@ -83,7 +76,7 @@ import Testing
 
         // The merchant's service confirms 90 and rejects 10 (out of stock on its side).
         let service = try await server.client(.orderService, streams: [], sub: "svc", merchant: "m1")
-        _ = try await request(service, ["type": "orders.subscribe", "id": "o"])
+        _ = try await service.request(["type": "orders.subscribe", "id": "o"])
         var rejected = 0
         for _ in 0..<100 {
             let order = try await service.next("order.requested")

@@ -10,20 +10,13 @@ import Testing
 /// questions and intents, as hosts and viewers see them.
 @Suite struct CommerceEndToEndTests {
     /// Sends a command and returns its reply, skipping pushes that arrive meanwhile.
-    private func request(_ client: TestClient, _ command: [String: JSONValue]) async throws -> [String: JSONValue] {
-        try await client.send(command)
-        while true {
-            let message = try await client.receive()
-            if message["re"] == command["id"] { return message }
-        }
-    }
 
     private func publish(_ host: TestClient, _ stream: String, _ kind: String, _ data: [String: JSONValue]) async throws -> [String: JSONValue] {
-        try await request(host, ["type": "publish", "id": "p", "stream": .string(stream), "event": ["kind": .string(kind), "data": .object(data)]])
+        try await host.request(["type": "publish", "id": "p", "stream": .string(stream), "event": ["kind": .string(kind), "data": .object(data)]])
     }
 
     private func subscribe(_ client: TestClient, _ stream: String) async throws -> [String: JSONValue] {
-        let reply = try await request(client, ["type": "subscribe", "id": "s", "stream": .string(stream)])
+        let reply = try await client.request(["type": "subscribe", "id": "s", "stream": .string(stream)])
         #expect(reply["type"] == "subscribed")
         return reply
     }
@@ -86,7 +79,7 @@ import Testing
         let moderator = try await server.client(.moderator, streams: ["chat"], sub: "mod")
         for client in [alice, bob, moderator] { _ = try await subscribe(client, "chat") }
 
-        let accepted = try await request(alice, ["type": "chat.send", "id": "m1", "stream": "chat", "text": "love the colour"])
+        let accepted = try await alice.request(["type": "chat.send", "id": "m1", "stream": "chat", "text": "love the colour"])
         #expect(accepted["type"] == "chat.accepted")
         #expect(accepted["re"] == "m1")
         let sent = try #require(accepted["message"])
@@ -94,16 +87,16 @@ import Testing
         let batch = try await bob.next("chat")
         #expect(batch["messages"]?.arrayValue?.map { $0["id"] } == [sent["id"]])
 
-        let banned = try await request(moderator, ["type": "moderate", "id": "b1", "stream": "chat", "action": "ban_user", "user": "bob"])
+        let banned = try await moderator.request(["type": "moderate", "id": "b1", "stream": "chat", "action": "ban_user", "user": "bob"])
         #expect(banned == ["type": "moderated", "re": "b1", "action": "ban_user"])
-        let refused = try await request(bob, ["type": "chat.send", "id": "m2", "stream": "chat", "text": "rude words"])
+        let refused = try await bob.request(["type": "chat.send", "id": "m2", "stream": "chat", "text": "rude words"])
         #expect(refused["code"] == "banned")
         #expect(refused["re"] == "m2")
 
         // A viewer may not moderate; nobody else notices the attempt.
-        let forbidden = try await request(alice, ["type": "moderate", "id": "b2", "stream": "chat", "action": "ban_user", "user": "mod"])
+        let forbidden = try await alice.request(["type": "moderate", "id": "b2", "stream": "chat", "action": "ban_user", "user": "mod"])
         #expect(forbidden["code"] == "forbidden")
-        _ = try await request(moderator, ["type": "chat.send", "id": "m3", "stream": "chat", "text": "welcome everyone"])
+        _ = try await moderator.request(["type": "chat.send", "id": "m3", "stream": "chat", "text": "welcome everyone"])
         let next = try await alice.next("chat")
         #expect(next["messages"]?.arrayValue?.map { $0["text"] } == ["welcome everyone"])
         #expect(next["messages"]?.arrayValue?.first?["role"] == "moderator")
@@ -118,9 +111,9 @@ import Testing
         _ = try await subscribe(host, "qa")
         let first = try await server.client(.viewer, streams: ["qa"], sub: "v1")
         let second = try await server.client(.viewer, streams: ["qa"], sub: "v2")
-        let asked = try await request(first, ["type": "question.ask", "id": "q", "stream": "qa", "text": "Is the lining strong?"])
+        let asked = try await first.request(["type": "question.ask", "id": "q", "stream": "qa", "text": "Is the lining strong?"])
         #expect(asked["merged"] == false)
-        let merged = try await request(second, ["type": "chat.send", "id": "c", "stream": "qa", "text": "how strong is the lining"])
+        let merged = try await second.request(["type": "chat.send", "id": "c", "stream": "qa", "text": "how strong is the lining"])
         #expect(merged["type"] == "chat.accepted")
 
         var top: [JSONValue] = []
@@ -131,7 +124,7 @@ import Testing
         #expect(top.first?["text"] == "Is the lining strong?")
         let id = try #require(top.first?["id"])
 
-        let answer = try await request(host, ["type": "question.answer", "id": "a", "stream": "qa", "question": id, "answer": "Yes, double-stitched"])
+        let answer = try await host.request(["type": "question.answer", "id": "a", "stream": "qa", "question": id, "answer": "Yes, double-stitched"])
         #expect(answer["type"] == "published")
         let event = try await host.next("event")
         #expect(event["kind"] == "question.answered")
@@ -148,9 +141,9 @@ import Testing
         _ = try await subscribe(host, "buy")
         for user in ["a", "b", "c"] {
             let viewer = try await server.client(.viewer, streams: ["buy"], sub: user)
-            let recorded = try await request(viewer, ["type": "intent", "id": "i", "stream": "buy", "product": "mug", "action": "add_to_cart"])
+            let recorded = try await viewer.request(["type": "intent", "id": "i", "stream": "buy", "product": "mug", "action": "add_to_cart"])
             #expect(recorded == ["type": "intent.recorded", "re": "i"])
-            let unknown = try await request(viewer, ["type": "intent", "id": "j", "stream": "buy", "product": "teapot", "action": "view"])
+            let unknown = try await viewer.request(["type": "intent", "id": "j", "stream": "buy", "product": "teapot", "action": "view"])
             #expect(unknown["code"] == "unknown_product")
             await viewer.close()
         }
@@ -175,7 +168,7 @@ import Testing
         let viewer = try await server.client(.viewer, streams: ["limits"], sub: "chatty")
         let otherHost = try await server.client(.host, streams: ["elsewhere"], sub: "other-host")
         func chat(_ text: String, id: String = "x") async throws -> [String: JSONValue] {
-            try await request(viewer, ["type": "chat.send", "id": .string(id), "stream": "limits", "text": .string(text)])
+            try await viewer.request(["type": "chat.send", "id": .string(id), "stream": "limits", "text": .string(text)])
         }
         #expect(try await chat(String(repeating: "a", count: 51))["code"] == "invalid_message")
         #expect(try await chat("total SCÄM")["code"] == "message_blocked")
@@ -187,9 +180,9 @@ import Testing
         }
         #expect(limited["code"] == "rate_limited")
         #expect((limited["retry_after_ms"]?.intValue ?? 0) > 0)
-        let elsewhere = try await request(otherHost, ["type": "moderate", "id": "y", "stream": "limits", "action": "slow_mode", "interval_ms": 1000])
+        let elsewhere = try await otherHost.request(["type": "moderate", "id": "y", "stream": "limits", "action": "slow_mode", "interval_ms": 1000])
         #expect(elsewhere["code"] == "forbidden")
-        let missing = try await request(viewer, ["type": "chat.send", "id": "z", "stream": "limits2", "text": "hi"])
+        let missing = try await viewer.request(["type": "chat.send", "id": "z", "stream": "limits2", "text": "hi"])
         #expect(missing["code"] == "forbidden")
         await viewer.close()
         await otherHost.close()

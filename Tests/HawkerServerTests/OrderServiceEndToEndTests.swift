@@ -8,13 +8,6 @@ import Testing
 /// Order services over WebSocket: shared work, redelivery after the visibility timeout
 /// or a dropped connection, replays on request, and the refusals of a wrong caller.
 @Suite struct OrderServiceEndToEndTests {
-    private func request(_ client: TestClient, _ command: [String: JSONValue]) async throws -> [String: JSONValue] {
-        try await client.send(command)
-        while true {
-            let message = try await client.receive()
-            if message["re"] == command["id"] { return message }
-        }
-    }
 
     private func gateway(visibility: Int = 30_000) async throws -> TestGateway {
         let server = try await TestGateway.start {
@@ -37,7 +30,7 @@ import Testing
         let client = try await server.client(.viewer, streams: ["shop"], sub: buyer)
         var ids: [String] = []
         for index in 0..<count {
-            let reply = try await request(client, [
+            let reply = try await client.request([
                 "type": "checkout", "id": "k\(index)", "stream": "shop", "region": "DE", "idempotency_key": .string("\(buyer)-\(index)"),
                 "items": [["product": "p1", "qty": 1, "price_seen": 1_000]],
             ])
@@ -51,14 +44,14 @@ import Testing
         let service = try await server.client(.orderService, streams: [], sub: sub, merchant: "m1")
         var command: [String: JSONValue] = ["type": "orders.subscribe", "id": "o"]
         if let since { command["since"] = .int(since) }
-        let reply = try await request(service, command)
+        let reply = try await service.request(command)
         #expect(reply["type"] == "orders.subscribed")
         #expect(reply["merchant"] == "m1")
         return service
     }
 
     private func ack(_ service: TestClient, _ order: [String: JSONValue], reference: String = "ORD") async throws -> [String: JSONValue] {
-        try await request(service, ["type": "ack", "id": "a", "delivery": order["delivery"]!, "result": "confirmed", "reference": .string(reference)])
+        try await service.request(["type": "ack", "id": "a", "delivery": order["delivery"]!, "result": "confirmed", "reference": .string(reference)])
     }
 
     @Test func twoInstancesShareTheWorkAndEachOrderGoesToOne() async throws {
@@ -149,14 +142,14 @@ import Testing
     @Test func onlyOrderServicesOfTheMerchantMayAnswer() async throws {
         let server = try await gateway()
         let viewer = try await server.client(.viewer, streams: ["shop"], sub: "eve")
-        #expect(try await request(viewer, ["type": "orders.subscribe", "id": "o"])["code"] == "forbidden")
-        #expect(try await request(viewer, ["type": "ack", "id": "a", "delivery": "dl_1", "result": "confirmed", "reference": "x"])["code"] == "forbidden")
+        #expect(try await viewer.request(["type": "orders.subscribe", "id": "o"])["code"] == "forbidden")
+        #expect(try await viewer.request(["type": "ack", "id": "a", "delivery": "dl_1", "result": "confirmed", "reference": "x"])["code"] == "forbidden")
         let other = try await server.client(.orderService, streams: [], sub: "svc-x", merchant: "m2")
         let ids = try await buy(server, buyer: "fa", count: 1)
-        let update = try await request(other, ["type": "order.update", "id": "u", "checkout_id": .string(ids[0]), "status": "shipped"])
+        let update = try await other.request(["type": "order.update", "id": "u", "checkout_id": .string(ids[0]), "status": "shipped"])
         #expect(update["code"] == "unknown_checkout")
-        #expect(try await request(other, ["type": "ack", "id": "a", "delivery": "dl_nope", "result": "rejected", "reason": "no"])["code"] == "unknown_delivery")
-        #expect(try await request(other, ["type": "ack", "id": "b", "delivery": "dl_nope", "result": "confirmed"])["code"] == "bad_request")
+        #expect(try await other.request(["type": "ack", "id": "a", "delivery": "dl_nope", "result": "rejected", "reason": "no"])["code"] == "unknown_delivery")
+        #expect(try await other.request(["type": "ack", "id": "b", "delivery": "dl_nope", "result": "confirmed"])["code"] == "bad_request")
         await viewer.close()
         await other.close()
         await server.stop()

@@ -28,6 +28,16 @@ struct TestClient: Sendable {
         }
     }
 
+    /// Sends a command and returns its reply (the message whose `re` is the command's
+    /// `id`), skipping what arrives meanwhile.
+    func request(_ command: [String: JSONValue]) async throws -> [String: JSONValue] {
+        try await send(command)
+        while true {
+            let message = try await receive()
+            if message["re"] == command["id"] { return message }
+        }
+    }
+
     /// The next message of `type`, skipping any other.
     func next(_ type: String) async throws -> [String: JSONValue] {
         while true {
