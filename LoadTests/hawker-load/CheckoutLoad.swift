@@ -91,7 +91,7 @@ final class Buyer: Sendable {
             times[n] = now
         }
         try await connection.socket.send(text: """
-            {"type":"checkout","id":"\(n)","stream":"\(CheckoutLoad.stream)","items":[{"product":"\(CheckoutLoad.product)","qty":\(quantity),"price_seen":\(CheckoutLoad.price)}],"region":"DE","idempotency_key":"b\(index)-\(n)"}
+            {"type":"checkout","id":"\(n)","stream":"\(CheckoutLoad.stream)","items":[{"product":"\(CheckoutLoad.product)","qty":\(quantity),"price_seen":\(CheckoutLoad.price)}],"region":"DE","idempotency_key":"\(CheckoutLoad.stream)-b\(index)-\(n)"}
             """)
     }
 
