@@ -17,7 +17,7 @@ public struct CheckoutRequest: Sendable, Hashable {
         }
     }
 
-    public struct Attribution: Sendable, Hashable, Codable {
+    public struct Attribution: Sendable, Hashable {
         public var code: String?
         public var stream: String?
         public var referrer: String?

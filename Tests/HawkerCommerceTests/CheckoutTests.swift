@@ -165,4 +165,21 @@ import Testing
         #expect(insights["checkouts"]?["by_attribution_code"] == [["code": "ana10", "checkouts": 1]])
         #expect(room.intents.totals(product: "b")[.checkout] == 1)
     }
+
+    /// The outbox stores reservations in this form: every field comes back.
+    @Test func aReservationSurvivesItsStoredForm() throws {
+        let full = Reservation(
+            checkoutID: "ck_1", buyer: "ana",
+            lines: [
+                .init(product: "a", variant: "m", quantity: 2, unitPrice: 900, currency: "EUR", merchant: "m1", sale: "s"),
+                .init(product: "b\"q", variant: nil, quantity: 1, unitPrice: 10, currency: "EUR", merchant: "m2", sale: nil),
+            ],
+            region: "DE", attribution: .init(code: "ANNA10", stream: "shop", referrer: "https://ref.example/ü"), idempotencyKey: "k",
+            createdAt: 1_732_000_000_000
+        )
+        #expect(Reservation(json: full.json) == full)
+        let bare = Reservation(checkoutID: "ck_2", buyer: "bo", lines: full.lines, region: "FR", attribution: .init(), idempotencyKey: "k2", createdAt: 1)
+        #expect(Reservation(json: bare.json) == bare)
+        #expect(Reservation(json: ["checkoutID": "ck_3"]) == nil)
+    }
 }

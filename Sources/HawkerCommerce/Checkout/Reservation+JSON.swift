@@ -2,8 +2,7 @@ import HawkerProtocol
 
 extension Reservation {
     /// The stored form (the outbox's `reservation` column), written and read without
-    /// Foundation's coders: a checkout storm writes and reads thousands a second. Same
-    /// keys as the `Codable` form.
+    /// Foundation's coders: a checkout storm writes and reads thousands a second.
     public var json: JSONValue {
         var attribution: [String: JSONValue] = [:]
         if let code = self.attribution.code { attribution["code"] = .string(code) }

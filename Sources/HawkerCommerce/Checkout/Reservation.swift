@@ -1,8 +1,8 @@
 import HawkerProtocol
 
 /// Stock held for an accepted checkout, until its orders are confirmed or fail.
-public struct Reservation: Sendable, Hashable, Codable {
-    public struct Line: Sendable, Hashable, Codable {
+public struct Reservation: Sendable, Hashable {
+    public struct Line: Sendable, Hashable {
         public var product: String
         public var variant: String?
         public var quantity: Int64
