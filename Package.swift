@@ -103,6 +103,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The browser side (Web/): the JavaScript SDK and the viewer, studio and ops pages,
+        // plain files served by the gateway.
+        .target(
+            name: "HawkerWeb",
+            path: "Web",
+            sources: ["WebAssets.swift"],
+            resources: [.copy("public")],
+            swiftSettings: swiftSettings
+        ),
         // Composition: HTTP, upgrade, sessions, metrics, lifecycle.
         .target(
             name: "HawkerServer",
@@ -113,6 +122,7 @@ let package = Package(
                 "HawkerCommerce",
                 "HawkerOrders",
                 "HawkerAuth",
+                "HawkerWeb",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -11,6 +11,7 @@
 #
 # Environment:
 #   HAWKER_SKIP_AUTOBAHN=1       skip the Autobahn run (quick local iterations)
+#   HAWKER_SKIP_BROWSER=1        skip the browser tests (they need chromium and chromedriver)
 #   HAWKER_SKIP_POSTGRES=1       start no PostgreSQL: the tests that need one skip, unless
 #                                HAWKER_TEST_POSTGRES_URL already points at one
 #   HAWKER_TEST_POSTGRES_PORT    port of the throwaway PostgreSQL (default 54329, 127.0.0.1 only)
@@ -71,6 +72,18 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import jsonschema' 2>
 fi
 "$venv/bin/python" scripts/validate_frames.py --check-schemas
 "$venv/bin/python" scripts/validate_frames.py "$frames"
+
+if [ "${HAWKER_SKIP_BROWSER:-0}" = "1" ]; then
+    step "browser tests skipped (HAWKER_SKIP_BROWSER=1)"
+else
+    step "browser tests (headless Chromium + Selenium) against hawker serve"
+    browser_venv="${HAWKER_BROWSER_VENV:-$HOME/.cache/hawker/browser-venv}"
+    if [ ! -x "$browser_venv/bin/python" ] || ! "$browser_venv/bin/python" -c 'import selenium' 2>/dev/null; then
+        python3 -m venv "$browser_venv"
+        "$browser_venv/bin/pip" install --quiet --disable-pip-version-check 'selenium>=4.10'
+    fi
+    "$browser_venv/bin/python" scripts/browser/test_pages.py --binary .build/debug/hawker
+fi
 
 if [ "${HAWKER_SKIP_AUTOBAHN:-0}" = "1" ]; then
     step "Autobahn skipped (HAWKER_SKIP_AUTOBAHN=1)"

@@ -1,6 +1,7 @@
 import Foundation
 import HawkerAuth
 import HawkerHub
+import HawkerWeb
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -66,6 +67,7 @@ public final class Gateway: Service, Sendable {
             connections: ConnectionRegistry(limit: configuration.maxConnections),
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
             orders: orders,
+            webFiles: StaticFiles(directory: WebAssets.directory),
             logger: logger
         )
         if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {

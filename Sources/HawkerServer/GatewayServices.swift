@@ -16,6 +16,8 @@ struct GatewayServices: Sendable {
     var deflaters: PerLoopDeflaters
     /// Checkouts and orders; nil in tools that run without an outbox.
     var orders: OrderDesk?
+    /// The SDK and the pages.
+    var webFiles: StaticFiles
     var logger: Logger
 
     var sessionLimits: SessionStateMachine.Limits {

@@ -98,6 +98,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 break
             }
         }
+        if method == .GET, let file = services.webFiles.file(for: segments) {
+            return loop.makeSucceededFuture(.file(file, ifNoneMatch: request.head.headers.first(name: "if-none-match")))
+        }
         if segments.first == "v1", segments.dropFirst().first == "orders" {
             return orders(request, segments: Array(segments.dropFirst(2)), method: method, loop: loop)
         }
@@ -288,7 +291,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
-        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Cache-Control", value: response.cacheControl)
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)

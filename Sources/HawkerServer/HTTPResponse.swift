@@ -9,6 +9,22 @@ struct HTTPResponse: Sendable {
     var status: HTTPResponseStatus
     var contentType: String
     var body: ByteBuffer
+    /// API answers are never cached; static files say how long they may be.
+    var cacheControl = "no-store"
+    var headers: [(String, String)] = []
+
+    /// A browser file, or 304 when the client's copy (`If-None-Match`) is current.
+    static func file(_ file: StaticFiles.File, ifNoneMatch: String?) -> HTTPResponse {
+        let notModified = ifNoneMatch == file.etag
+        return HTTPResponse(
+            status: notModified ? .notModified : .ok, contentType: file.contentType, body: notModified ? ByteBuffer() : file.body,
+            cacheControl: file.cacheControl,
+            headers: [
+                ("ETag", file.etag), ("Content-Security-Policy", StaticFiles.contentSecurityPolicy),
+                ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+            ]
+        )
+    }
 
     static func json(_ status: HTTPResponseStatus, _ text: String) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: ByteBuffer(string: text))

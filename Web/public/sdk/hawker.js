@@ -1,0 +1,470 @@
+// Hawker JavaScript SDK (hawker.v1). Plain ES module, no dependencies, no build step.
+// Served by the gateway at /sdk/hawker.js. Protocol/PROTOCOL.md is the reference for
+// every message named here.
+
+/** Close codes after which reconnecting cannot help (PROTOCOL.md §10). */
+const FINAL_CLOSE_CODES = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4502]);
+/** Close codes that need a new token before reconnecting. */
+const TOKEN_CLOSE_CODES = new Set([4500, 4501]);
+/** Close codes after which the server asks for a longer pause. */
+const SLOW_DOWN_CLOSE_CODES = new Map([[4002, 5000]]);
+
+/**
+ * A refused command: the `error` frame's code, message and details.
+ */
+export class HawkerError extends Error {
+  /** @param {{code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number}} frame */
+  constructor(frame) {
+    super(frame.message);
+    this.name = "HawkerError";
+    /** @type {string} one of PROTOCOL.md §9's codes, or "disconnected" */
+    this.code = frame.code;
+    /** @type {number | undefined} */
+    this.retryAfterMs = frame.retry_after_ms;
+    /** @type {string | undefined} */
+    this.product = frame.product;
+    /** @type {number | undefined} */
+    this.currentPrice = frame.current_price;
+    /** @type {number | undefined} */
+    this.available = frame.available;
+  }
+}
+
+/**
+ * @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionStatus
+ * @typedef {{epoch: string, seq: number}} StreamPosition
+ * @typedef {{type: string, [field: string]: any}} Message
+ * @typedef {{product: string, variant?: string, qty: number, price_seen: number}} CheckoutItem
+ * @typedef {{code?: string, stream?: string, referrer?: string}} Attribution
+ */
+
+/**
+ * One connection to a gateway, kept open: it reconnects with exponential backoff and
+ * jitter (except after the close codes that say not to), resubscribes every stream
+ * from the last event it saw so that nothing is lost, and answers each command with a
+ * promise of its reply.
+ */
+export class HawkerClient {
+  /**
+   * @param {object} options
+   * @param {string} [options.url] WebSocket URL; default: this page's host, path /ws
+   * @param {string | (() => string | Promise<string>) | null} [options.token] a token, or a function that returns a fresh one (called on every connect)
+   * @param {number} [options.backoffMs] first reconnect delay (default 500)
+   * @param {number} [options.maxBackoffMs] longest reconnect delay (default 15000)
+   * @param {number} [options.commandTimeoutMs] how long a command waits for its reply (default 15000)
+   */
+  constructor(options = {}) {
+    const location = globalThis.location;
+    const scheme = location && location.protocol === "https:" ? "wss:" : "ws:";
+    this.url = options.url || (location ? `${scheme}//${location.host}/ws` : "ws://127.0.0.1:8080/ws");
+    this.token = options.token ?? null;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 15000;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 15000;
+    /** @type {ConnectionStatus} */
+    this.status = "closed";
+    /** @type {Message | null} the last `welcome` */
+    this.welcome = null;
+    /** Server time minus local time, in ms (from `welcome.server_time`). */
+    this.clockOffsetMs = 0;
+    this._socket = null;
+    this._nextId = 1;
+    this._pending = new Map();
+    this._listeners = new Map();
+    /** @type {Map<string, {position: StreamPosition | null, state: any, active: boolean}>} */
+    this._streams = new Map();
+    this._attempt = 0;
+    this._timer = null;
+    this._stopped = true;
+  }
+
+  /** Now on the server's clock (ms since the epoch): countdowns agree with the server. */
+  serverNow() {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /**
+   * Listens for a message type ("event", "chat", "presence", "order.confirmed", ...),
+   * or "*" for every message, or "status" for connection status changes.
+   * @param {string} type
+   * @param {(message: any) => void} handler
+   * @returns {() => void} stops listening
+   */
+  on(type, handler) {
+    if (!this._listeners.has(type)) this._listeners.set(type, new Set());
+    this._listeners.get(type).add(handler);
+    return () => this._listeners.get(type)?.delete(handler);
+  }
+
+  /** Opens the connection; resolves with `welcome`. Reconnects by itself afterwards. */
+  connect() {
+    this._stopped = false;
+    return new Promise((resolve, reject) => {
+      this._onFirstWelcome = { resolve, reject };
+      this._open();
+    });
+  }
+
+  /** Closes for good (no reconnect). */
+  close() {
+    this._stopped = true;
+    clearTimeout(this._timer);
+    if (this._socket) this._socket.close(1000, "bye");
+    this._setStatus("closed");
+  }
+
+  /**
+   * Subscribes to a stream; resolves with `subscribed` (its `state` when not resumed).
+   * After a reconnect the subscription resumes from the last event seen.
+   * @param {string} stream
+   */
+  async subscribe(stream) {
+    const entry = this._streams.get(stream) || { position: null, state: null, active: false };
+    this._streams.set(stream, entry);
+    const reply = await this.send({ type: "subscribe", stream, ...(entry.position ? { since: entry.position } : {}) });
+    this._subscribed(stream, reply);
+    return reply;
+  }
+
+  /** @param {string} stream */
+  async unsubscribe(stream) {
+    this._streams.delete(stream);
+    return this.send({ type: "unsubscribe", stream });
+  }
+
+  /**
+   * Sends a command; resolves with its reply, rejects with a HawkerError.
+   * @param {Message} command without `id` (one is added)
+   * @returns {Promise<Message>}
+   */
+  send(command) {
+    const id = `c${this._nextId++}`;
+    return new Promise((resolve, reject) => {
+      if (!this._socket || this.status !== "open") {
+        reject(new HawkerError({ code: "disconnected", message: "not connected" }));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this._pending.delete(id);
+        reject(new HawkerError({ code: "timeout", message: `no reply to ${command.type}` }));
+      }, this.commandTimeoutMs);
+      this._pending.set(id, { resolve, reject, timer });
+      this._socket.send(JSON.stringify({ ...command, id }));
+    });
+  }
+
+  // Typed helpers, one per command (PROTOCOL.md §6).
+
+  /** @param {string} stream @param {string} kind @param {object} data */
+  publish(stream, kind, data = {}) { return this.send({ type: "publish", stream, event: { kind, data } }); }
+  /** @param {string} stream @param {string} text */
+  chat(stream, text) { return this.send({ type: "chat.send", stream, text }); }
+  /** @param {string} stream @param {string} text */
+  ask(stream, text) { return this.send({ type: "question.ask", stream, text }); }
+  /** @param {string} stream @param {string} question */
+  upvote(stream, question) { return this.send({ type: "question.upvote", stream, question }); }
+  /** @param {string} stream @param {string} question @param {string} [answer] */
+  answer(stream, question, answer) { return this.send({ type: "question.answer", stream, question, ...(answer ? { answer } : {}) }); }
+  /** @param {string} stream @param {string} product @param {"view"|"add_to_cart"|"remove_from_cart"} action @param {string} [variant] */
+  intent(stream, product, action, variant) { return this.send({ type: "intent", stream, product, action, ...(variant ? { variant } : {}) }); }
+  /** @param {string} stream @param {string} action @param {object} fields e.g. {user} or {message} */
+  moderate(stream, action, fields = {}) { return this.send({ type: "moderate", stream, action, ...fields }); }
+  /**
+   * Buys; resolves with `checkout.accepted`. Retrying with the same idempotency key is
+   * safe: the first answer comes back.
+   * @param {string} stream
+   * @param {CheckoutItem[]} items
+   * @param {{region: string, attribution?: Attribution, idempotencyKey?: string}} options
+   */
+  checkout(stream, items, options) {
+    const key = options.idempotencyKey || newKey();
+    return this.send({ type: "checkout", stream, items, region: options.region, idempotency_key: key, ...(options.attribution ? { attribution: options.attribution } : {}) });
+  }
+  ping() { return this.send({ type: "ping" }); }
+
+  // Internals.
+
+  _open() {
+    clearTimeout(this._timer);
+    this._setStatus(this._attempt === 0 ? "connecting" : "reconnecting");
+    let socket;
+    try {
+      socket = new WebSocket(this.url, "hawker.v1");
+    } catch (error) {
+      this._scheduleReconnect(null);
+      return;
+    }
+    this._socket = socket;
+    socket.onopen = async () => {
+      try {
+        const token = typeof this.token === "function" ? await this.token() : this.token;
+        const id = `c${this._nextId++}`;
+        this._connectId = id;
+        socket.send(JSON.stringify({ type: "connect", id, ...(token ? { token } : {}) }));
+      } catch (error) {
+        socket.close(1000, "no token");
+      }
+    };
+    socket.onmessage = (message) => this._receive(JSON.parse(message.data));
+    socket.onclose = (close) => {
+      if (this._socket !== socket) return;
+      this._socket = null;
+      this._failPending();
+      for (const entry of this._streams.values()) entry.active = false;
+      this._scheduleReconnect(close.code);
+    };
+  }
+
+  _receive(message) {
+    if (message.type === "welcome" && message.re === this._connectId) {
+      this.welcome = message;
+      this.clockOffsetMs = message.server_time - Date.now();
+      this._attempt = 0;
+      this._setStatus("open");
+      if (this._onFirstWelcome) {
+        this._onFirstWelcome.resolve(message);
+        this._onFirstWelcome = null;
+      }
+      this._emit(message);
+      this._resubscribe();
+      return;
+    }
+    if (message.type === "error" && message.re && message.re === this._connectId) {
+      this._lastConnectError = message;
+    }
+    if (message.re && this._pending.has(message.re)) {
+      const { resolve, reject, timer } = this._pending.get(message.re);
+      clearTimeout(timer);
+      this._pending.delete(message.re);
+      if (message.type === "error") reject(new HawkerError(message));
+      else resolve(message);
+    }
+    if (message.type === "event" && message.stream) {
+      const entry = this._streams.get(message.stream);
+      if (entry) entry.position = { epoch: message.epoch, seq: message.seq };
+    }
+    this._emit(message);
+  }
+
+  _subscribed(stream, reply) {
+    const entry = this._streams.get(stream);
+    if (!entry) return;
+    entry.active = true;
+    if (reply.epoch !== undefined && reply.seq !== undefined) entry.position = { epoch: reply.epoch, seq: reply.seq };
+    if (reply.state) entry.state = reply.state;
+  }
+
+  /**
+   * After a reconnect: every stream again, from the last event seen. A stream the
+   * server does not have (yet: it restarted and its host has not published again) is
+   * tried again every few seconds while connected.
+   */
+  _resubscribe(only) {
+    for (const [stream, entry] of this._streams) {
+      if (entry.active || (only && only !== stream)) continue;
+      this.send({ type: "subscribe", stream, ...(entry.position ? { since: entry.position } : {}) })
+        .then((reply) => this._subscribed(stream, reply))
+        .catch((error) => {
+          this._emit({ type: "subscribe.failed", stream, error });
+          if (error.code === "stream_not_found" && this.status === "open") {
+            setTimeout(() => this.status === "open" && this._resubscribe(stream), 1000 + Math.random() * 2000);
+          }
+        });
+    }
+  }
+
+  _scheduleReconnect(code) {
+    if (this._stopped) return;
+    const final = code !== null && FINAL_CLOSE_CODES.has(code);
+    const needsToken = code !== null && TOKEN_CLOSE_CODES.has(code) && typeof this.token !== "function";
+    if (final || needsToken) {
+      this._stopped = true;
+      this._setStatus("closed");
+      const error = new HawkerError(this._lastConnectError || { code: `close_${code}`, message: `closed with ${code}` });
+      if (this._onFirstWelcome) {
+        this._onFirstWelcome.reject(error);
+        this._onFirstWelcome = null;
+      }
+      this._emit({ type: "closed", code, error });
+      return;
+    }
+    this._attempt += 1;
+    // Exponential backoff with full jitter, at least what the close code asks for.
+    const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.min(this._attempt - 1, 10));
+    const delay = Math.max(SLOW_DOWN_CLOSE_CODES.get(code) || 0, Math.random() * ceiling);
+    this._setStatus("reconnecting");
+    this._timer = setTimeout(() => this._open(), delay);
+  }
+
+  _failPending() {
+    for (const [id, { reject, timer }] of this._pending) {
+      clearTimeout(timer);
+      reject(new HawkerError({ code: "disconnected", message: "the connection closed before the reply" }));
+      this._pending.delete(id);
+    }
+  }
+
+  _setStatus(status) {
+    if (this.status === status) return;
+    this.status = status;
+    this._emit({ type: "status", status });
+  }
+
+  _emit(message) {
+    for (const type of [message.type, "*"]) {
+      for (const handler of this._listeners.get(type) || []) {
+        try {
+          handler(message);
+        } catch (error) {
+          console.error("hawker: a listener failed", error);
+        }
+      }
+    }
+  }
+}
+
+/** A random idempotency key (1-64 of [A-Za-z0-9_.:-]). */
+export function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return "k-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Formats minor units ("1999", "EUR") as a price for display. */
+export function formatPrice(amount, currency) {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount / 100);
+  } catch {
+    return `${(amount / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+/**
+ * A stream's typed state kept current on the client: built from `subscribed.state`,
+ * then every `event` applied in order (PROTOCOL.md §8). Pages render from it.
+ */
+export class StreamModel {
+  /** @param {string} stream */
+  constructor(stream) {
+    this.stream = stream;
+    this.reset(null, Date.now());
+  }
+
+  /**
+   * Replaces everything with a state from `subscribed` (or GET /v1/streams/{id}).
+   * @param {any} state
+   */
+  reset(state) {
+    /** @type {Map<string, any>} */
+    this.catalog = new Map();
+    /** @type {string[]} */
+    this.pinned = [];
+    /** @type {Map<string, any>} sales by id, each with absolute `starts_at` / `ends_at` (server clock) */
+    this.sales = new Map();
+    this.info = { status: "idle" };
+    this.announcement = null;
+    this.viewers = 0;
+    /** @type {Map<string, any>} */
+    this.questions = new Map();
+    if (!state) return;
+    for (const product of state.catalog || []) this.catalog.set(product.id, product);
+    this.pinned = state.pinned || [];
+    for (const sale of state.sales || []) {
+      const at = state.server_time;
+      this.sales.set(sale.sale, {
+        ...sale,
+        starts_at: sale.starts_at ?? (sale.starts_in_ms !== undefined ? at + sale.starts_in_ms : at),
+        ends_at: sale.ends_at ?? (sale.remaining_ms !== undefined ? at + sale.remaining_ms : undefined),
+      });
+    }
+    this.info = state.stream || { status: "idle" };
+    this.announcement = state.announcement || null;
+    this.viewers = state.viewers || 0;
+    for (const question of state.questions || []) this.questions.set(question.id, question);
+  }
+
+  /** Applies one `event` push. @param {{kind: string, data: any, ts: number}} event */
+  apply(event) {
+    const data = event.data || {};
+    switch (event.kind) {
+      case "catalog.set":
+        this.catalog = new Map((data.products || []).map((p) => [p.id, this._product(p)]));
+        this.pinned = this.pinned.filter((id) => this.catalog.has(id));
+        break;
+      case "product.upsert":
+        this.catalog.set(data.product.id, this._product({ ...this.catalog.get(data.product.id), ...data.product }));
+        break;
+      case "product.removed":
+        this.catalog.delete(data.product);
+        this.pinned = this.pinned.filter((id) => id !== data.product);
+        break;
+      case "product.pinned":
+      case "product.unpinned":
+        this.pinned = data.pinned || [];
+        break;
+      case "price.changed": {
+        const product = this.catalog.get(data.product);
+        if (product) {
+          product.price = data.price;
+          if (data.previous_price !== undefined) product.previous_price = data.previous_price;
+          else delete product.previous_price;
+        }
+        break;
+      }
+      case "stock.changed": {
+        const product = this.catalog.get(data.product);
+        if (product) Object.assign(product, { stock: data.level, low_stock: data.low_stock, sold_out: data.sold_out, low_stock_threshold: data.low_stock_threshold ?? product.low_stock_threshold });
+        break;
+      }
+      case "sale.scheduled":
+      case "sale.started":
+        this.sales.set(data.sale, { ...this.sales.get(data.sale), ...data, sold: data.sold ?? 0 });
+        break;
+      case "sale.ended":
+        this.sales.delete(data.sale);
+        break;
+      case "announcement":
+        this.announcement = { text: data.text, ts: event.ts };
+        break;
+      case "stream.started":
+        this.info = { ...this.info, ...data, status: "live" };
+        break;
+      case "stream.ended":
+        this.info = { ...this.info, ...data, status: "ended" };
+        break;
+      case "question.answered": {
+        const question = this.questions.get(data.question) || { id: data.question };
+        this.questions.set(data.question, { ...question, ...data, answered: true });
+        break;
+      }
+    }
+  }
+
+  /** The sale that covers `productId` now (server clock), if any. */
+  activeSale(productId, now) {
+    for (const sale of this.sales.values()) {
+      if (sale.status === "scheduled" && !(sale.starts_at <= now)) continue;
+      if (sale.ends_at !== undefined && sale.ends_at <= now) continue;
+      if ((sale.items || []).some((item) => item.product === productId)) return sale;
+    }
+    return null;
+  }
+
+  /** What one unit costs now: the sale price, else the product's. */
+  unitPrice(productId, now) {
+    const sale = this.activeSale(productId, now);
+    const item = sale && sale.items.find((i) => i.product === productId);
+    return item ? item.price : this.catalog.get(productId)?.price;
+  }
+
+  _product(input) {
+    const product = { ...input };
+    if (product.stock !== undefined) {
+      const threshold = product.low_stock_threshold ?? 5;
+      product.low_stock_threshold = threshold;
+      product.sold_out = product.stock === 0;
+      product.low_stock = product.stock > 0 && product.stock <= threshold;
+    }
+    return product;
+  }
+}

@@ -1,0 +1,366 @@
+// The viewer page: /watch/{stream}. Renders the stream's state with the SDK's
+// StreamModel; chat is rendered in batches, once per animation frame.
+import { HawkerClient, StreamModel, formatPrice, newKey } from "/sdk/hawker.js";
+
+const stream = decodeURIComponent(location.pathname.split("/")[2] || "demo");
+const $ = (id) => document.getElementById(id);
+const model = new StreamModel(stream);
+const socialProof = new Map();
+const highestStock = new Map();
+const viewed = new Set();
+const myQuestions = new Map();
+let topQuestions = [];
+let client = null;
+
+// The token comes from the URL fragment (never sent to a server or logged) or the form.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.has("token")) {
+  history.replaceState(null, "", location.pathname + location.search);
+  start(fragment.get("token"));
+} else {
+  $("login").hidden = false;
+  $("login").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("login").hidden = true;
+    start($("token").value.trim() || null);
+  });
+}
+
+function start(token) {
+  $("main").hidden = false;
+  client = new HawkerClient({ token });
+  client.on("status", ({ status }) => {
+    const labels = { connecting: "connecting…", open: "live", reconnecting: "reconnecting…", closed: "disconnected" };
+    $("status").textContent = labels[status] || status;
+    $("status").dataset.state = status;
+  });
+  client.on("closed", ({ error }) => { $("status").textContent = `disconnected: ${error.message}`; });
+  client.on("subscribed", (reply) => {
+    if (reply.stream !== stream) return;
+    if (reply.state) model.reset(reply.state);
+    render();
+  });
+  client.on("event", (event) => {
+    if (event.stream !== stream) return;
+    model.apply(event);
+    if (event.kind === "question.answered") answered(event.data);
+    render();
+  });
+  client.on("presence", (push) => { if (push.stream === stream) { model.viewers = push.viewers; renderViewers(); } });
+  client.on("social_proof", (push) => {
+    socialProof.clear();
+    for (const entry of push.products || []) socialProof.set(entry.product, entry.added_last_minute);
+    renderCards();
+  });
+  client.on("chat", (push) => { if (push.stream === stream) queueChat(push); });
+  client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
+  for (const type of ["order.confirmed", "order.failed", "order.status"]) client.on(type, orderResult);
+  client.connect()
+    .then(() => client.subscribe(stream))
+    .catch((error) => { $("status").textContent = `could not connect: ${error.message}`; });
+  setInterval(renderCountdowns, 1000);
+}
+
+// MARK: - Rendering
+
+function render() {
+  $("title").textContent = model.info.title || `Live: ${stream}`;
+  renderPlayer();
+  const note = $("announcement");
+  note.hidden = !model.announcement;
+  note.textContent = model.announcement ? model.announcement.text : "";
+  renderViewers();
+  renderCards();
+  renderQuestions();
+}
+
+function renderViewers() {
+  $("viewers").textContent = `${model.viewers} watching`;
+}
+
+function renderPlayer() {
+  const player = $("player");
+  const url = model.info.player_url;
+  if (player.dataset.url === (url || "")) return;
+  player.dataset.url = url || "";
+  player.replaceChildren();
+  if (url && url.startsWith("https://")) {
+    const frame = document.createElement("iframe");
+    frame.src = url;
+    frame.title = "live video";
+    frame.allow = "autoplay; fullscreen";
+    player.append(frame);
+  } else {
+    const text = document.createElement("p");
+    text.className = "placeholder";
+    text.textContent = model.info.status === "ended" ? "The stream has ended." : "The stream's video appears here when it is live.";
+    player.append(text);
+  }
+}
+
+/** Pinned products, then products on a running sale. */
+function offered() {
+  const now = client.serverNow();
+  const ids = [...model.pinned];
+  for (const id of model.catalog.keys()) if (!ids.includes(id) && model.activeSale(id, now)) ids.push(id);
+  return ids.map((id) => model.catalog.get(id)).filter(Boolean);
+}
+
+function renderCards() {
+  const list = $("cards");
+  const now = client.serverNow();
+  const products = offered();
+  list.replaceChildren(...products.map((product) => card(product, now)));
+  for (const product of products) {
+    if (!viewed.has(product.id) && client.welcome && client.welcome.user?.sub && !client.welcome.user.sub.startsWith("anon:")) {
+      viewed.add(product.id);
+      client.intent(stream, product.id, "view").catch(() => {});
+    }
+  }
+}
+
+function card(product, now) {
+  const item = document.createElement("li");
+  item.className = "card";
+  item.dataset.product = product.id;
+  if (product.image_url) {
+    const image = document.createElement("img");
+    image.src = product.image_url;
+    image.alt = product.title;
+    item.append(image);
+  }
+  const title = document.createElement("h3");
+  title.textContent = product.title;
+  item.append(title);
+
+  const sale = model.activeSale(product.id, now);
+  const unit = model.unitPrice(product.id, now);
+  const price = document.createElement("p");
+  price.className = "price";
+  price.append(formatPrice(unit, product.currency));
+  const was = sale ? product.price : product.previous_price;
+  if (was !== undefined && was > unit) {
+    const old = document.createElement("s");
+    old.className = "old-price";
+    old.textContent = formatPrice(was, product.currency);
+    old.setAttribute("aria-label", `was ${formatPrice(was, product.currency)}`);
+    price.append(old);
+  }
+  item.append(price);
+
+  if (sale) {
+    const badge = document.createElement("p");
+    badge.className = "badge sale";
+    badge.dataset.endsAt = sale.ends_at ?? "";
+    badge.dataset.title = sale.title || "Flash sale";
+    badge.textContent = countdownText(badge.dataset.title, sale.ends_at, now);
+    item.append(badge);
+  }
+  if (product.stock !== undefined) {
+    const highest = Math.max(highestStock.get(product.id) || 0, product.stock);
+    highestStock.set(product.id, highest);
+    const bar = document.createElement("div");
+    bar.className = "stock";
+    bar.setAttribute("role", "meter");
+    bar.setAttribute("aria-label", "stock");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", String(highest));
+    bar.setAttribute("aria-valuenow", String(product.stock));
+    const fill = document.createElement("span");
+    fill.style.width = `${highest ? Math.round((product.stock / highest) * 100) : 0}%`;
+    bar.append(fill);
+    item.append(bar);
+    if (product.sold_out || product.low_stock) {
+      const low = document.createElement("p");
+      low.className = "low";
+      low.textContent = product.sold_out ? "Sold out" : `Only ${product.stock} left`;
+      item.append(low);
+    }
+  }
+  const proof = socialProof.get(product.id);
+  if (proof) {
+    const line = document.createElement("p");
+    line.className = "proof";
+    line.textContent = `${proof} added to cart in the last minute`;
+    item.append(line);
+  }
+  const buy = document.createElement("button");
+  buy.type = "button";
+  buy.className = "buy";
+  buy.textContent = product.sold_out ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
+  buy.disabled = !!product.sold_out;
+  buy.addEventListener("click", () => purchase(product.id));
+  item.append(buy);
+  return item;
+}
+
+function countdownText(title, endsAt, now) {
+  if (!endsAt) return title;
+  const left = Math.max(0, Math.round((endsAt - now) / 1000));
+  const minutes = Math.floor(left / 60);
+  const seconds = String(left % 60).padStart(2, "0");
+  return `${title} — ends in ${minutes}:${seconds}`;
+}
+
+function renderCountdowns() {
+  const now = client.serverNow();
+  for (const badge of document.querySelectorAll(".badge.sale")) {
+    const endsAt = Number(badge.dataset.endsAt);
+    badge.textContent = countdownText(badge.dataset.title, endsAt || undefined, now);
+    if (endsAt && endsAt <= now) renderCards();
+  }
+}
+
+// MARK: - Buying
+
+async function purchase(productId) {
+  const product = model.catalog.get(productId);
+  const status = $("purchase");
+  if (!product) return;
+  const price = model.unitPrice(productId, client.serverNow());
+  status.dataset.result = "";
+  status.textContent = `Buying ${product.title}…`;
+  try {
+    const accepted = await client.checkout(stream, [{ product: productId, qty: 1, price_seen: price }], {
+      region: region(),
+      attribution: { stream },
+      idempotencyKey: newKey(),
+    });
+    status.dataset.checkout = accepted.checkout_id;
+    status.textContent = `Order placed for ${product.title} — waiting for the shop's confirmation…`;
+  } catch (error) {
+    status.dataset.result = "bad";
+    const messages = {
+      sold_out: `${product.title} is sold out.`,
+      insufficient_stock: `Only ${error.available} left of ${product.title}.`,
+      price_changed: `The price of ${product.title} is now ${formatPrice(error.currentPrice ?? 0, product.currency)}. Check it and buy again.`,
+      not_buyable: `${product.title} is not on offer any more.`,
+      limit_reached: "You have reached this sale's limit.",
+      forbidden: "Sign in (with a viewer token) to buy.",
+    };
+    status.textContent = messages[error.code] || error.message;
+  }
+}
+
+function orderResult(push) {
+  const status = $("purchase");
+  if (push.type === "order.confirmed") {
+    status.dataset.result = "ok";
+    status.textContent = `Confirmed! Order ${push.reference}.`;
+  } else if (push.type === "order.failed") {
+    status.dataset.result = "bad";
+    status.textContent = `The order could not be completed: ${push.reason}`;
+  } else {
+    status.dataset.result = "ok";
+    status.textContent = `Your order is ${push.status}${push.tracking ? ` (tracking ${push.tracking})` : ""}.`;
+  }
+}
+
+function region() {
+  try {
+    return new Intl.Locale(navigator.language).maximize().region || "DE";
+  } catch {
+    return "DE";
+  }
+}
+
+// MARK: - Chat, batched
+
+let chatQueue = [];
+let chatScheduled = false;
+
+function queueChat(push) {
+  chatQueue.push(push);
+  if (chatScheduled) return;
+  chatScheduled = true;
+  requestAnimationFrame(flushChat);
+}
+
+function flushChat() {
+  chatScheduled = false;
+  const list = $("messages");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const fragment = document.createDocumentFragment();
+  for (const push of chatQueue) {
+    for (const id of push.deleted || []) list.querySelector(`[data-id="${CSS.escape(id)}"]`)?.remove();
+    for (const message of push.messages || []) {
+      const line = document.createElement("li");
+      line.dataset.id = message.id;
+      line.dataset.role = message.role;
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = message.name || message.user;
+      line.append(who, message.text);
+      fragment.append(line);
+    }
+  }
+  chatQueue = [];
+  list.append(fragment);
+  while (list.children.length > 200) list.firstElementChild.remove();
+  if (nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+$("chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("chat-text");
+  const text = input.value.trim();
+  if (!text || !client) return;
+  $("chat-error").textContent = "";
+  try {
+    await client.chat(stream, text);
+    input.value = "";
+  } catch (error) {
+    $("chat-error").textContent = error.code === "rate_limited" ? "Slow down a little." : error.message;
+  }
+});
+
+// MARK: - Questions
+
+$("ask-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("ask-text");
+  const text = input.value.trim();
+  if (!text || !client) return;
+  try {
+    const reply = await client.ask(stream, text);
+    myQuestions.set(reply.question.id, reply.question);
+    input.value = "";
+    renderQuestions();
+  } catch (error) {
+    $("chat-error").textContent = error.message;
+  }
+});
+
+function answered(data) {
+  const mine = myQuestions.get(data.question);
+  if (mine) myQuestions.set(data.question, { ...mine, answered: true, answer: data.answer });
+}
+
+function renderQuestions() {
+  const byId = new Map();
+  for (const question of [...model.questions.values(), ...topQuestions, ...myQuestions.values()]) {
+    byId.set(question.id, { ...byId.get(question.id), ...question });
+  }
+  const list = $("question-list");
+  list.replaceChildren(...[...byId.values()].map((question) => {
+    const item = document.createElement("li");
+    item.dataset.answered = String(!!question.answered);
+    const text = document.createElement("p");
+    text.textContent = question.text || "";
+    item.append(text);
+    if (question.answered) {
+      const answer = document.createElement("p");
+      answer.className = "answer";
+      answer.textContent = question.answer ? `Answered: ${question.answer}` : "Answered live";
+      item.append(answer);
+    } else if (!myQuestions.has(question.id)) {
+      const up = document.createElement("button");
+      up.type = "button";
+      up.textContent = `+1 (${question.askers + (question.upvotes || 0)})`;
+      up.setAttribute("aria-label", "ask this too");
+      up.addEventListener("click", () => client.upvote(stream, question.id).catch(() => {}));
+      item.append(up);
+    }
+    return item;
+  }));
+}

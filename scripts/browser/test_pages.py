@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Browser tests of the pages the gateway serves, in headless Chromium driven by
+Selenium, against a real `hawker serve`. Screenshots go to artifacts/screenshots/.
+
+    scripts/browser/test_pages.py [--binary .build/debug/hawker] [--port 19601]
+
+Exits non-zero when a test fails. scripts/test.sh runs it (after installing selenium
+into a venv); .ci/run installs Debian's chromium and chromium-driver.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SECRET = "browser-secret-0123456789abcdef0123456789"
+SHOTS = os.path.join(ROOT, "artifacts", "screenshots")
+
+
+class Gateway:
+    """A real `hawker serve` on a loopback port, with its own data directory."""
+
+    def __init__(self, binary, port):
+        self.binary, self.port = binary, port
+        self.data = tempfile.mkdtemp(prefix="hawker-browser-")
+        self.process = None
+
+    def start(self):
+        log = open(os.path.join(ROOT, "artifacts", "browser-server.log"), "a")
+        self.process = subprocess.Popen(
+            [self.binary, "serve", "--port", str(self.port), "--data-dir", self.data,
+             "--set", f"jwt.secret={SECRET}", "--set", "orders.demo_delay_ms=200", "--set", "log.level=warning"],
+            stdout=log, stderr=log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("the gateway did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+    def token(self, role, sub, stream="shop", name=None):
+        args = [self.binary, "token", "--role", role, "--stream", stream, "--sub", sub]
+        if name:
+            args += ["--name", name]
+        env = dict(os.environ, HAWKER_JWT_SECRET=SECRET)
+        return subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def publish(self, host_token, kind, data, stream="shop"):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/v1/streams/{stream}/events", method="POST",
+            data=json.dumps({"kind": kind, "data": data}).encode(),
+            headers={"Authorization": f"Bearer {host_token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
+
+    def state(self, token, stream="shop"):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/v1/streams/{stream}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def card(driver, product):
+    found = driver.find_elements(By.CSS_SELECTOR, f'.card[data-product="{product}"]')
+    return found[0] if found else None
+
+
+def wait(driver, seconds, condition, what):
+    try:
+        return WebDriverWait(driver, seconds, poll_frequency=0.05).until(lambda d: condition(d))
+    except Exception:
+        raise AssertionError(f"not within {seconds} s: {what}")
+
+
+CATALOG = [
+    {"id": "jacket", "title": "Waxed jacket", "merchant": "northwind", "price": 12900, "currency": "EUR", "stock": 40},
+    {"id": "scarf", "title": "Merino scarf", "merchant": "northwind", "price": 2900, "currency": "EUR", "stock": 1},
+]
+
+
+def test_viewer_sees_pins_prices_sales_and_buys(gateway):
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "stream.started", {"title": "Autumn drop"})
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ana', name='Ana')}")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "status").text == "live", "the page is live")
+        # The token left the address bar.
+        assert "token" not in viewer.current_url, viewer.current_url
+
+        # Pinned in the studio (here: by the host over HTTP): on the page within a second.
+        gateway.publish(host, "product.pinned", {"product": "jacket"})
+        wait(viewer, 1.0, lambda d: card(d, "jacket"), "the pinned jacket's card")
+
+        # A price drop shows the old price struck through.
+        gateway.publish(host, "price.changed", {"product": "jacket", "price": 9900})
+        wait(viewer, 2, lambda d: card(d, "jacket") and card(d, "jacket").find_elements(By.CSS_SELECTOR, "s.old-price"), "the struck-through price")
+        struck = card(viewer, "jacket").find_element(By.CSS_SELECTOR, "s.old-price").text
+        assert "129" in struck, struck
+        assert "99" in card(viewer, "jacket").find_element(By.CSS_SELECTOR, ".price").text
+
+        # A flash sale's countdown agrees with the server's clock.
+        gateway.publish(host, "sale.started", {"sale": "flash", "title": "Flash sale", "items": [{"product": "scarf", "price": 1500}], "duration_ms": 600000})
+        wait(viewer, 2, lambda d: card(d, "scarf") and card(d, "scarf").find_elements(By.CSS_SELECTOR, ".badge.sale"), "the sale badge")
+        state = gateway.state(host)["state"]
+        sale = next(s for s in state["sales"] if s["sale"] == "flash")
+        server_left = sale["remaining_ms"] / 1000
+        badge = card(viewer, "scarf").find_element(By.CSS_SELECTOR, ".badge.sale").text
+        minutes, seconds = map(int, re.search(r"(\d+):(\d\d)", badge).groups())
+        shown = minutes * 60 + seconds
+        assert abs(shown - server_left) <= 2, f"page shows {shown} s left, server says {server_left:.1f} s"
+        viewer.save_screenshot(os.path.join(SHOTS, "watch.png"))
+
+        # Buy the last scarf: accepted, then confirmed by the demo backend.
+        card(viewer, "scarf").find_element(By.CSS_SELECTOR, "button.buy").click()
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+        # It was the last one: the card says sold out and cannot be bought.
+        wait(viewer, 3, lambda d: "Sold out" in card(d, "scarf").text, "sold out on the card")
+        assert not card(viewer, "scarf").find_element(By.CSS_SELECTOR, "button.buy").is_enabled()
+        viewer.save_screenshot(os.path.join(SHOTS, "watch-bought.png"))
+
+        # Another buyer racing for it is told it is sold out.
+        other = browser()
+        try:
+            other.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ben')}")
+            wait(other, 10, lambda d: card(d, "jacket"), "the second viewer's cards")
+            other.execute_script("document.querySelector('.card[data-product=\"jacket\"] button.buy').click()")
+            wait(other, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the second buyer's confirmation")
+        finally:
+            other.quit()
+    finally:
+        viewer.quit()
+
+
+def test_chat_typed_in_one_browser_appears_in_another(gateway):
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    first, second = browser(), browser()
+    try:
+        first.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'cy', name='Cy')}")
+        second.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'di', name='Di')}")
+        for driver in (first, second):
+            wait(driver, 10, lambda d: d.find_element(By.ID, "status").text == "live", "live")
+        first.find_element(By.ID, "chat-text").send_keys("is the scarf itchy?")
+        first.find_element(By.CSS_SELECTOR, "#chat-form button").click()
+        wait(second, 5, lambda d: "is the scarf itchy?" in d.find_element(By.ID, "messages").text, "the message in the other browser")
+        assert "Cy" in second.find_element(By.ID, "messages").text
+    finally:
+        first.quit()
+        second.quit()
+
+
+def test_a_restart_shows_reconnecting_then_resumes(gateway):
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "product.pinned", {"product": "jacket"})
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'eve')}")
+        wait(viewer, 10, lambda d: card(d, "jacket"), "the jacket")
+        gateway.stop()
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "status").text == "reconnecting…", "the reconnecting state")
+        viewer.save_screenshot(os.path.join(SHOTS, "watch-reconnecting.png"))
+        # Until the gateway is back, the page keeps what it showed.
+        assert card(viewer, "jacket") is not None
+        gateway.start()
+        # The stream lives in memory: its host publishes it again after the restart.
+        gateway.publish(host, "catalog.set", {"products": CATALOG})
+        gateway.publish(host, "product.pinned", {"product": "jacket"})
+        gateway.publish(host, "product.pinned", {"product": "scarf"})
+        wait(viewer, 20, lambda d: d.find_element(By.ID, "status").text == "live", "live again")
+        wait(viewer, 10, lambda d: card(d, "scarf") and card(d, "jacket"), "the state after the restart")
+    finally:
+        viewer.quit()
+
+
+TESTS = [
+    test_viewer_sees_pins_prices_sales_and_buys,
+    test_chat_typed_in_one_browser_appears_in_another,
+    test_a_restart_shows_reconnecting_then_resumes,
+]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "hawker"))
+    parser.add_argument("--port", type=int, default=19601)
+    arguments = parser.parse_args()
+    os.makedirs(SHOTS, exist_ok=True)
+    failed = 0
+    for index, test in enumerate(TESTS):
+        gateway = Gateway(arguments.binary, arguments.port + index)
+        started = time.time()
+        try:
+            gateway.start()
+            test(gateway)
+            print(f"PASS {test.__name__} ({time.time() - started:.1f} s)")
+        except Exception:
+            failed += 1
+            print(f"FAIL {test.__name__}")
+            traceback.print_exc()
+        finally:
+            gateway.stop()
+            shutil.rmtree(gateway.data, ignore_errors=True)
+    print(f"browser tests: {len(TESTS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
