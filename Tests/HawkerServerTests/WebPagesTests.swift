@@ -19,6 +19,9 @@ import Testing
         #expect(policy.contains("script-src 'self'"))
         #expect(policy.contains("frame-ancestors 'none'"))
         #expect(page.body.contains("/static/watch.js"))
+        let studio = try await HTTP.request("GET", port: server.port, path: "/studio/demo")
+        #expect(studio.status == 200)
+        #expect(studio.body.contains("/static/studio.js"))
         let style = try await HTTP.request("GET", port: server.port, path: "/static/hawker.css")
         #expect(style.headers["content-type"] == "text/css; charset=utf-8")
         // Revalidation: the same ETag is a 304 without a body.

@@ -83,6 +83,7 @@ def browser():
     options = webdriver.ChromeOptions()
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"]:
         options.add_argument(argument)
+    options.binary_location = "/usr/bin/chromium"  # Debian's; keeps Selenium from looking for a browser to download
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
@@ -202,10 +203,44 @@ def test_a_restart_shows_reconnecting_then_resumes(gateway):
         viewer.quit()
 
 
+def test_the_studio_pins_and_sees_merged_questions(gateway):
+    host = gateway.token("host", "host-1", name="Host")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    studio, ana, ben = browser(), browser(), browser()
+    try:
+        studio.get(f"http://127.0.0.1:{gateway.port}/studio/shop#token={host}")
+        wait(studio, 10, lambda d: d.find_elements(By.CSS_SELECTOR, '#catalog-rows tr[data-product="jacket"]'), "the catalog in the studio")
+        ana.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ana', name='Ana')}")
+        ben.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ben', name='Ben')}")
+        for viewer in (ana, ben):
+            wait(viewer, 10, lambda d: d.find_element(By.ID, "status").text == "live", "the viewer page live")
+
+        # Pinned in the studio: on the viewer's page within a second.
+        studio.find_element(By.CSS_SELECTOR, '#catalog-rows tr[data-product="jacket"] button[aria-label="pin Waxed jacket"]').click()
+        wait(ana, 1.0, lambda d: card(d, "jacket"), "the card pinned from the studio")
+
+        # Two viewers ask the same thing in different words: one question, two askers.
+        for viewer, text in ((ana, "Is the lining strong?"), (ben, "how strong is the lining")):
+            viewer.find_element(By.ID, "ask-text").send_keys(text)
+            viewer.find_element(By.CSS_SELECTOR, "#ask-form button").click()
+        wait(studio, 5, lambda d: [q for q in d.find_elements(By.CSS_SELECTOR, "#questions li") if q.find_element(By.CSS_SELECTOR, ".count").text == "2"], "one question with two askers")
+        assert len(studio.find_elements(By.CSS_SELECTOR, "#questions li")) == 1
+        studio.save_screenshot(os.path.join(SHOTS, "studio.png"))
+
+        # Answered from the studio: marked answered on the asker's page.
+        studio.execute_script("window.prompt = () => 'Yes, double-stitched';")
+        studio.find_element(By.CSS_SELECTOR, "#questions li button").click()
+        wait(ana, 5, lambda d: "double-stitched" in d.find_element(By.ID, "question-list").text, "the answer on the viewer's page")
+    finally:
+        for driver in (studio, ana, ben):
+            driver.quit()
+
+
 TESTS = [
     test_viewer_sees_pins_prices_sales_and_buys,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
+    test_the_studio_pins_and_sees_merged_questions,
 ]
 
 
