@@ -145,6 +145,14 @@ public final class Hub: Sendable {
         return loops[home].submit { shard.value.snapshot(of: stream) }
     }
 
+    /// The streams with the most subscribers (then the most events), over every shard.
+    public func busiestStreams(limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<[StreamStats]> {
+        let futures = zip(loops, shards).map { loop, shard in loop.submit { shard.value.streamStats() } }
+        return EventLoopFuture.whenAllSucceed(futures, on: eventLoop).map { perShard in
+            Array(perShard.joined().sorted { ($0.subscribers, $0.events) > ($1.subscribers, $1.events) }.prefix(max(0, limit)))
+        }
+    }
+
     /// The stream's lifetime counters, or nil when it does not exist.
     public func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?> {
         let shard = shards[homeIndex(of: stream)]

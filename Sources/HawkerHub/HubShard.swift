@@ -58,6 +58,11 @@ final class HubShard {
 
     var streamCount: Int { streams.count }
 
+    /// Each stream's subscribers and events, for operators.
+    func streamStats() -> [StreamStats] {
+        streams.map { StreamStats(stream: $0.key, subscribers: $0.value.subscriberCount, events: $0.value.state.seq) }
+    }
+
     // MARK: - Events
 
     func publish(_ draft: EventDraft, to stream: StreamID) throws(HubError) -> PublishReceipt {

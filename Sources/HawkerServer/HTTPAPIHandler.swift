@@ -101,6 +101,19 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         if method == .GET, let file = services.webFiles.file(for: segments) {
             return loop.makeSucceededFuture(.file(file, ifNoneMatch: request.head.headers.first(name: "if-none-match")))
         }
+        if segments == ["v1", "streams"], method == .GET {
+            // The busiest streams, for operators (the ops dashboard).
+            let services = self.services
+            return bearer(request, loop: loop) { principal in
+                guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "the stream list is for admins")) }
+                let limit = Self.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 20
+                return services.hub.busiestStreams(limit: limit, on: loop).map { streams in
+                    .json(.ok, JSONText.encode(["streams": .array(streams.map {
+                        ["stream": .string($0.stream.rawValue), "subscribers": .int(Int64($0.subscribers)), "events": .int(Int64($0.events))]
+                    })]))
+                }
+            }
+        }
         if segments.first == "v1", segments.dropFirst().first == "orders" {
             return orders(request, segments: Array(segments.dropFirst(2)), method: method, loop: loop)
         }
