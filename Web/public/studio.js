@@ -166,6 +166,9 @@ function renderCatalog() {
     const pinned = model.pinned.includes(product.id);
     pinCell.append(button(pinned ? "Unpin" : "Pin", `${pinned ? "unpin" : "pin"} ${product.title}`, () =>
       act(pinned ? "unpin" : "pin", publish(pinned ? "product.unpinned" : "product.pinned", { product: product.id }))));
+    pinCell.append(" ", button("Remove", `remove ${product.title} from the catalog`, () => {
+      if (confirm(`Remove ${product.title} from the catalog?`)) act("remove", publish("product.removed", { product: product.id }));
+    }));
     row.append(name, priceCell, stockCell, interest, checkoutCell, pinCell);
     return row;
   });

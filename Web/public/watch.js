@@ -9,6 +9,8 @@ const socialProof = new Map();
 const highestStock = new Map();
 const viewed = new Set();
 const myQuestions = new Map();
+/** The cart: product id -> quantity. */
+const cart = new Map();
 let topQuestions = [];
 let client = null;
 
@@ -184,13 +186,23 @@ function card(product, now) {
     line.textContent = `${proof} added to cart in the last minute`;
     item.append(line);
   }
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const add = document.createElement("button");
+  add.type = "button";
+  add.className = "add";
+  add.textContent = "Add to cart";
+  add.disabled = !!product.sold_out;
+  add.setAttribute("aria-label", `add ${product.title} to the cart`);
+  add.addEventListener("click", () => addToCart(product.id));
   const buy = document.createElement("button");
   buy.type = "button";
   buy.className = "buy";
   buy.textContent = product.sold_out ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
   buy.disabled = !!product.sold_out;
-  buy.addEventListener("click", () => purchase(product.id));
-  item.append(buy);
+  buy.addEventListener("click", () => purchase([productId(product)]));
+  actions.append(add, buy);
+  item.append(actions);
   return item;
 }
 
@@ -211,25 +223,72 @@ function renderCountdowns() {
   }
 }
 
-// MARK: - Buying
+// MARK: - Cart and buying
 
-async function purchase(productId) {
-  const product = model.catalog.get(productId);
+const productId = (product) => product.id;
+
+function addToCart(id) {
+  cart.set(id, (cart.get(id) || 0) + 1);
+  client.intent(stream, id, "add_to_cart").catch(() => {});
+  renderCart();
+}
+
+function removeFromCart(id) {
+  cart.delete(id);
+  client.intent(stream, id, "remove_from_cart").catch(() => {});
+  renderCart();
+}
+
+function renderCart() {
+  $("cart").hidden = cart.size === 0;
+  const now = client.serverNow();
+  $("cart-lines").replaceChildren(...[...cart].map(([id, qty]) => {
+    const product = model.catalog.get(id);
+    const line = document.createElement("li");
+    line.dataset.product = id;
+    const label = document.createElement("span");
+    label.textContent = `${qty} × ${product ? product.title : id}${product ? ` — ${formatPrice(model.unitPrice(id, now) * qty, product.currency)}` : ""}`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `remove ${product ? product.title : id} from the cart`);
+    remove.addEventListener("click", () => removeFromCart(id));
+    line.append(label, remove);
+    return line;
+  }));
+}
+
+$("checkout").addEventListener("click", async () => {
+  if (await purchase([...cart.keys()], (id) => cart.get(id))) {
+    cart.clear();
+    renderCart();
+  }
+});
+
+/**
+ * Checks out `ids` (quantity 1 each unless `quantity` says otherwise) at the prices
+ * shown now; says what happened. Resolves true when accepted.
+ */
+async function purchase(ids, quantity = () => 1) {
+  const products = ids.map((id) => model.catalog.get(id)).filter(Boolean);
   const status = $("purchase");
-  if (!product) return;
-  const price = model.unitPrice(productId, client.serverNow());
+  if (products.length === 0) return false;
+  const now = client.serverNow();
+  const names = products.map((p) => p.title).join(", ");
   status.dataset.result = "";
-  status.textContent = `Buying ${product.title}…`;
+  status.textContent = `Buying ${names}…`;
   try {
-    const accepted = await client.checkout(stream, [{ product: productId, qty: 1, price_seen: price }], {
+    const accepted = await client.checkout(stream, products.map((p) => ({ product: p.id, qty: quantity(p.id), price_seen: model.unitPrice(p.id, now) })), {
       region: region(),
       attribution: { stream },
       idempotencyKey: newKey(),
     });
     status.dataset.checkout = accepted.checkout_id;
-    status.textContent = `Order placed for ${product.title} — waiting for the shop's confirmation…`;
+    status.textContent = `Order placed for ${names} — waiting for the shop's confirmation…`;
+    return true;
   } catch (error) {
     status.dataset.result = "bad";
+    const product = model.catalog.get(error.product) || products[0];
     const messages = {
       sold_out: `${product.title} is sold out.`,
       insufficient_stock: `Only ${error.available} left of ${product.title}.`,
@@ -239,6 +298,7 @@ async function purchase(productId) {
       forbidden: "Sign in (with a viewer token) to buy.",
     };
     status.textContent = messages[error.code] || error.message;
+    return false;
   }
 }
 

@@ -161,13 +161,24 @@ def test_viewer_sees_pins_prices_sales_and_buys(gateway):
         assert viewer.execute_script("return document.querySelector('.card[data-product=\"scarf\"] button.buy').disabled")
         viewer.save_screenshot(os.path.join(SHOTS, "watch-bought.png"))
 
+        # A phone-sized screen: one column, nothing wider than the screen.
+        viewer.set_window_size(390, 844)
+        wait(viewer, 2, lambda d: d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), "no horizontal scrolling on a phone")
+        viewer.save_screenshot(os.path.join(SHOTS, "watch-phone.png"))
+        viewer.set_window_size(1280, 1000)
+
         # Another buyer racing for it is told it is sold out.
         other = browser()
         try:
             other.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ben')}")
             wait(other, 10, lambda d: card(d, "jacket"), "the second viewer's cards")
-            buy(other, "jacket")
-            wait(other, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the second buyer's confirmation")
+            # Two jackets through the cart: one checkout, confirmed, and the cart empties.
+            for _ in range(2):
+                other.execute_script("document.querySelector('.card[data-product=\"jacket\"] button.add').click()")
+            wait(other, 2, lambda d: "2 × Waxed jacket" in d.find_element(By.ID, "cart-lines").text, "two jackets in the cart")
+            other.find_element(By.ID, "checkout").click()
+            wait(other, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the cart's confirmation")
+            assert not other.find_element(By.ID, "cart").is_displayed()
         finally:
             other.quit()
     finally:

@@ -36,6 +36,21 @@ export class HawkerError extends Error {
  * @typedef {{type: string, [field: string]: any}} Message
  * @typedef {{product: string, variant?: string, qty: number, price_seen: number}} CheckoutItem
  * @typedef {{code?: string, stream?: string, referrer?: string}} Attribution
+ *
+ * Server messages (PROTOCOL.md §6-7; Protocol/schemas has one schema per type):
+ * @typedef {{type: "welcome", re: string, protocol: "hawker.v1", session: string, server_time: number, user: {sub: string, role: string}, limits: object}} Welcome
+ * @typedef {{type: "subscribed", re: string, stream: string, epoch: string, seq: number, recovered: boolean, state?: object, replayed?: number}} Subscribed
+ * @typedef {{type: "event", stream: string, epoch: string, seq: number, ts: number, kind: string, data: object}} StreamEvent
+ * @typedef {{id: string, user: string, name?: string, role: string, text: string, kind: "chat" | "question" | "purchase", ts: number}} ChatMessage
+ * @typedef {{type: "chat", stream: string, messages?: ChatMessage[], deleted?: string[], sampled_out?: number}} ChatPush
+ * @typedef {{type: "presence", stream: string, viewers: number}} Presence
+ * @typedef {{type: "gap", stream: string, coalesced: number, chat_batches_missed: number, chat_messages_missed: number}} Gap
+ * @typedef {{product: string, variant?: string, qty: number, unit_price: number, currency: string, merchant: string, sale?: string}} OrderLine
+ * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: {currency: string, amount: number}[], merchants: string[], replayed: boolean}} CheckoutAccepted
+ * @typedef {{type: "order.confirmed", checkout_id: string, merchant: string, reference: string, stream: string, at: number}} OrderConfirmed
+ * @typedef {{type: "order.failed", checkout_id: string, merchant: string, reason: string, stream: string, at: number}} OrderFailed
+ * @typedef {{type: "order.status", checkout_id: string, merchant: string, status: string, reference?: string, tracking?: string, note?: string, stream: string, at: number}} OrderStatus
+ * @typedef {{type: "error", re?: string, code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number}} ErrorFrame
  */
 
 /**
@@ -96,7 +111,10 @@ export class HawkerClient {
     return () => this._listeners.get(type)?.delete(handler);
   }
 
-  /** Opens the connection; resolves with `welcome`. Reconnects by itself afterwards. */
+  /**
+   * Opens the connection; resolves with `welcome`. Reconnects by itself afterwards.
+   * @returns {Promise<Welcome>}
+   */
   connect() {
     this._stopped = false;
     return new Promise((resolve, reject) => {
@@ -117,6 +135,7 @@ export class HawkerClient {
    * Subscribes to a stream; resolves with `subscribed` (its `state` when not resumed).
    * After a reconnect the subscription resumes from the last event seen.
    * @param {string} stream
+   * @returns {Promise<Subscribed>}
    */
   async subscribe(stream) {
     const entry = this._streams.get(stream) || { position: null, state: null, active: false };
@@ -175,6 +194,7 @@ export class HawkerClient {
    * @param {string} stream
    * @param {CheckoutItem[]} items
    * @param {{region: string, attribution?: Attribution, idempotencyKey?: string}} options
+   * @returns {Promise<CheckoutAccepted>}
    */
   checkout(stream, items, options) {
     const key = options.idempotencyKey || newKey();
