@@ -1,26 +1,15 @@
 // The ops dashboard: /ops, with an admin token. Polls /metrics (Prometheus text),
 // GET /v1/streams (the busiest streams) and GET /v1/orders/dead-letters every 2 s;
 // rates are computed from the counters' deltas.
-const $ = (id) => document.getElementById(id);
+import { $, withToken } from "/static/page.js";
+
 let token = null;
 let previous = null;
 
-const fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.has("token")) {
-  history.replaceState(null, "", location.pathname + location.search);
-  start(fragment.get("token"));
-} else {
-  $("login").hidden = false;
-  $("login").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login").hidden = true;
-    start($("token").value.trim());
-  });
-}
+withToken(start);
 
 function start(adminToken) {
   token = adminToken;
-  $("main").hidden = false;
   refresh();
   setInterval(refresh, 2000);
 }

@@ -1,9 +1,9 @@
 // The host studio: /studio/{stream}, with a host (or admin) token. Everything it does
 // is a hawker.v1 command over the SDK; insights come from GET /v1/streams/{id}/insights.
 import { HawkerClient, StreamModel, formatPrice } from "/sdk/hawker.js";
+import { $, showStatus, withToken } from "/static/page.js";
 
 const stream = decodeURIComponent(location.pathname.split("/")[2] || "demo");
-const $ = (id) => document.getElementById(id);
 const model = new StreamModel(stream);
 let client = null;
 let token = null;
@@ -11,29 +11,12 @@ let intents = new Map();
 let checkouts = new Map();
 let topQuestions = [];
 
-const fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.has("token")) {
-  history.replaceState(null, "", location.pathname + location.search);
-  start(fragment.get("token"));
-} else {
-  $("login").hidden = false;
-  $("login").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login").hidden = true;
-    start($("token").value.trim());
-  });
-}
+withToken(start);
 
 function start(hostToken) {
   token = hostToken;
-  $("main").hidden = false;
   client = new HawkerClient({ token });
-  client.on("status", ({ status }) => {
-    const labels = { connecting: "connecting…", open: "connected", reconnecting: "reconnecting…", closed: "disconnected" };
-    $("status").textContent = labels[status] || status;
-    $("status").dataset.state = status;
-  });
-  client.on("closed", ({ error }) => { $("status").textContent = `disconnected: ${error.message}`; });
+  showStatus(client, "connected");
   client.on("subscribed", (reply) => {
     if (reply.stream !== stream) return;
     if (reply.state) model.reset(reply.state);

@@ -1,9 +1,9 @@
 // The viewer page: /watch/{stream}. Renders the stream's state with the SDK's
 // StreamModel; chat is rendered in batches, once per animation frame.
 import { HawkerClient, StreamModel, formatPrice, newKey } from "/sdk/hawker.js";
+import { $, showStatus, withToken } from "/static/page.js";
 
 const stream = decodeURIComponent(location.pathname.split("/")[2] || "demo");
-const $ = (id) => document.getElementById(id);
 const model = new StreamModel(stream);
 const socialProof = new Map();
 const highestStock = new Map();
@@ -14,29 +14,11 @@ const cart = new Map();
 let topQuestions = [];
 let client = null;
 
-// The token comes from the URL fragment (never sent to a server or logged) or the form.
-const fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.has("token")) {
-  history.replaceState(null, "", location.pathname + location.search);
-  start(fragment.get("token"));
-} else {
-  $("login").hidden = false;
-  $("login").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login").hidden = true;
-    start($("token").value.trim() || null);
-  });
-}
+withToken(start);
 
 function start(token) {
-  $("main").hidden = false;
   client = new HawkerClient({ token });
-  client.on("status", ({ status }) => {
-    const labels = { connecting: "connecting…", open: "live", reconnecting: "reconnecting…", closed: "disconnected" };
-    $("status").textContent = labels[status] || status;
-    $("status").dataset.state = status;
-  });
-  client.on("closed", ({ error }) => { $("status").textContent = `disconnected: ${error.message}`; });
+  showStatus(client, "live");
   client.on("subscribed", (reply) => {
     if (reply.stream !== stream) return;
     if (reply.state) model.reset(reply.state);
