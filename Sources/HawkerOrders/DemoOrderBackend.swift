@@ -2,11 +2,14 @@ import NIOConcurrencyHelpers
 
 /// The embedded default: confirms every order after a short delay, so that a newcomer
 /// sees the whole checkout loop without any merchant system. Like a real merchant it
-/// keeps one order per idempotency key: a redelivery gets the same reference.
+/// has one order per idempotency key: the reference is derived from the checkout and
+/// merchant, so a redelivery gets the same one without the backend remembering it.
 public final class DemoOrderBackend: OrderBackend {
     public let name: String
     private let delay: Duration
-    private let orders = NIOLockedValueBox<[String: String]>([:])
+    /// The latest orders, for tests and inspection; bounded (the gateway runs for weeks).
+    private let recent = NIOLockedValueBox<(orders: [String: String], order: [String])>(([:], []))
+    public static let recentOrdersKept = 10_000
 
     public init(name: String = "demo", delay: Duration = .milliseconds(300)) {
         self.name = name
@@ -15,15 +18,17 @@ public final class DemoOrderBackend: OrderBackend {
 
     public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
         if delay > .zero { try? await Task.sleep(for: delay) }
-        let reference = orders.withLockedValue { orders in
-            if let known = orders[delivery.idempotencyKey] { return known }
-            let reference = "DEMO-\(delivery.merchant)-\(orders.count + 1)"
-            orders[delivery.idempotencyKey] = reference
-            return reference
+        let reference = "DEMO-\(delivery.merchant)-\(delivery.checkoutID)"
+        recent.withLockedValue { recent in
+            guard recent.orders.updateValue(reference, forKey: delivery.idempotencyKey) == nil else { return }
+            recent.order.append(delivery.idempotencyKey)
+            if recent.order.count > Self.recentOrdersKept {
+                recent.orders[recent.order.removeFirst()] = nil
+            }
         }
         return .confirmed(reference: reference)
     }
 
-    /// The orders it holds, by idempotency key (for tests and the demo's log).
-    public var ordersByKey: [String: String] { orders.withLockedValue { $0 } }
+    /// The latest orders it confirmed, by idempotency key.
+    public var ordersByKey: [String: String] { recent.withLockedValue { $0.orders } }
 }
