@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HawkerProtocol", targets: ["HawkerProtocol"]),
         .library(name: "HawkerClient", targets: ["HawkerClient"]),
         .library(name: "HawkerServer", targets: ["HawkerServer"]),
+        .library(name: "HawkerAuth", targets: ["HawkerAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

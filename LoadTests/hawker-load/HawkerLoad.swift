@@ -5,6 +5,9 @@ struct HawkerLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hawker-load",
         abstract: "Load generator for Hawker: real WebSocket viewers against a running gateway.",
-        subcommands: [Fanout.self, Chat.self, Aggregators.self, FlashSale.self, Checkouts.self]
+        subcommands: [
+            Fanout.self, Idle.self, ConnectStorm.self, Slow.self, ManyStreams.self, Chat.self, FlashSale.self, Checkouts.self,
+            Aggregators.self, Compare.self, Report.self, ViewerWorker.self,
+        ]
     )
 }

@@ -21,6 +21,13 @@ public final class WebSocketClient: Sendable {
         public var origin: String?
         public var extensions: String?
         public var maxFrameSize = 1 << 24
+        /// Local address to connect from (for example 127.0.0.2): one source address has
+        /// about 28,000 ephemeral ports towards one server port, so load tests beyond that
+        /// spread over several.
+        public var sourceAddress: SocketAddress?
+        /// SO_RCVBUF for the socket; nil leaves the kernel's autotuning. Load tests make
+        /// slow readers with a small one.
+        public var receiveBufferBytes: Int?
 
         public init() {}
     }
@@ -45,8 +52,10 @@ public final class WebSocketClient: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> WebSocketClient {
         let mailbox = InboundMailbox<Inbound>()
-        let (channel, upgraded) = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        var bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
+        if let source = options.sourceAddress { bootstrap = bootstrap.bind(to: source) }
+        if let bytes = options.receiveBufferBytes { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(bytes)) }
+        let (channel, upgraded) = try await bootstrap
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     (channel, try configure(channel, host: host, port: port, options: options, mailbox: mailbox))

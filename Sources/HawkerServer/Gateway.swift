@@ -84,7 +84,11 @@ public final class Gateway: Service, Sendable {
     public func start() async throws -> SocketAddress {
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
-        let channel = try await ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
+        if configuration.socketSendBufferBytes > 0 {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.socketSendBufferBytes))
+        }
+        let channel = try await bootstrap
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -42,6 +42,9 @@ public struct GatewayConfiguration: Sendable {
     public var errorBudget = 20
     /// Writes pile up past this many bytes before a channel reports itself unwritable.
     public var outboundHighWaterBytes = 256 * 1024
+    /// SO_SNDBUF of each connection; 0 leaves the kernel's autotuning (up to
+    /// net.ipv4.tcp_wmem's maximum, megabytes per socket on a slow reader).
+    public var socketSendBufferBytes = 0
     /// A backed-up viewer owed more than this many bytes of coalesced state is closed with 4001.
     public var slowConsumerCapBytes = 1024 * 1024
     /// A viewer backed up for this long is closed with 4001.

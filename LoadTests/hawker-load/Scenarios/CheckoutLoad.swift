@@ -159,21 +159,3 @@ final class CheckoutReplies: Sendable {
         return nil
     }
 }
-
-/// Latency percentiles in milliseconds.
-struct LatencySummary: Codable {
-    var p50: Double
-    var p90: Double
-    var p99: Double
-    var max: Double
-
-    init(_ histogram: Histogram<UInt64>) {
-        func ms(_ nanos: UInt64) -> Double { Double(nanos) / 1e6 }
-        p50 = ms(histogram.valueAtPercentile(50))
-        p90 = ms(histogram.valueAtPercentile(90))
-        p99 = ms(histogram.valueAtPercentile(99))
-        max = ms(histogram.max)
-    }
-
-    var text: String { String(format: "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms", p50, p90, p99, max) }
-}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HawkerAuth
 import HawkerClient
+import Histogram
 import NIOCore
 import NIOPosix
 
@@ -27,7 +28,7 @@ struct Checkouts: AsyncParsableCommand {
         let connected = try await CheckoutLoad.connectBuyers(buyers, host: host, port: port, group: group, issuer: issuer, replies: replies)
         // The gateway updates its outbox counters once a second.
         let metricsBefore = await CheckoutLoad.metrics(host: host, port: port)
-        let before = gateway.serverPid.flatMap(ProcessStats.read)
+        let before = gateway.serverStats()
         let perBuyer = max(1, rate / buyers)
         let total = perBuyer * buyers * duration
         progress("offering \(perBuyer * buyers) checkouts/s for \(duration) s")
@@ -50,51 +51,31 @@ struct Checkouts: AsyncParsableCommand {
         }
         try await replies.waitForAnswers(total, seconds: 30)
         let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
-        let after = gateway.serverPid.flatMap(ProcessStats.read)
+        let after = gateway.serverStats()
         try await Task.sleep(nanoseconds: 1_500_000_000)
         let metricsAfter = await CheckoutLoad.metrics(host: host, port: port)
         let counts = replies.snapshot
         let delta = { (name: String) in (metricsAfter[name] ?? 0) - (metricsBefore[name] ?? 0) }
         let commits = delta("hawker_outbox_commits_total")
         let writes = delta("hawker_outbox_writes_total")
-        let report = CheckoutsReport(
-            buyers: buyers, offered: total, seconds: seconds, accepted: counts.accepted, refused: counts.answered - counts.accepted,
-            unanswered: total - counts.answered, acceptedPerSecond: Double(counts.accepted) / seconds,
-            ackLatency: LatencySummary(counts.latency), outboxCommits: commits, outboxWrites: writes,
-            writesPerCommit: commits > 0 ? writes / commits : nil,
-            serverCPUMicrosecondsPerCheckout: before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }
-        )
-        print(report.table)
-        try writeResult(report, to: gateway.json)
+        var result = LoadResult(scenario: "checkouts")
+        result.parameter("buyers", "buyers", Double(buyers))
+        result.parameter("rate", "offered checkouts/s", Double(perBuyer * buyers))
+        result.parameter("duration", "duration", Double(duration), unit: "s")
+        result.figure("accepted_per_second", "accepted checkouts/s", Double(counts.accepted) / seconds, unit: "/s", .higherIsBetter)
+        result.figure("accepted", "accepted", Double(counts.accepted), unit: "", .higherIsBetter)
+        result.figure("refused", "refused", Double(counts.answered - counts.accepted), unit: "", .lowerIsBetter)
+        result.figure("unanswered", "unanswered", Double(total - counts.answered), unit: "", .lowerIsBetter)
+        result.figure("ack_p50_ms", "ack p50", Double(counts.latency.valueAtPercentile(50)) / 1e6, unit: "ms", .lowerIsBetter)
+        result.figure("ack_p99_ms", "ack p99", Double(counts.latency.valueAtPercentile(99)) / 1e6, unit: "ms", .lowerIsBetter)
+        result.figure("writes_per_commit", "outbox writes per commit", commits > 0 ? writes / commits : nil, unit: "", .higherIsBetter)
+        result.figure("outbox_commits", "outbox commits", commits, unit: "", .neutral)
+        result.figure("server_cpu_us_per_checkout", "server CPU per accepted checkout", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }, unit: "µs", .lowerIsBetter)
+        result.latency = LoadResult.Latency(label: "checkout to answer", histogram: counts.latency)
+        if total - counts.answered > 0 { result.failures.append("\(total - counts.answered) checkouts unanswered") }
         for buyer in connected { await buyer.connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
-    }
-}
-
-struct CheckoutsReport: Codable {
-    var buyers: Int
-    var offered: Int
-    var seconds: Double
-    var accepted: Int
-    var refused: Int
-    var unanswered: Int
-    var acceptedPerSecond: Double
-    var ackLatency: LatencySummary
-    /// Outbox transactions and the writes in them (checkouts, and the relay's records).
-    var outboxCommits: Double
-    var outboxWrites: Double
-    var writesPerCommit: Double?
-    var serverCPUMicrosecondsPerCheckout: Double?
-
-    var table: String {
-        var lines = [
-            "\(buyers) buyers, offered \(offered) checkouts over \(String(format: "%.2f", seconds)) s",
-            "accepted \(accepted) (\(String(format: "%.0f", acceptedPerSecond))/s)  refused \(refused)  unanswered \(unanswered)",
-            "checkout ack latency \(ackLatency.text)",
-            String(format: "outbox: %.0f commits for %.0f writes (%.1f per commit)", outboxCommits, outboxWrites, writesPerCommit ?? 0),
-        ]
-        if let cpu = serverCPUMicrosecondsPerCheckout { lines.append(String(format: "server CPU %.1f µs per accepted checkout", cpu)) }
-        return lines.joined(separator: "\n")
+        try finish(result, json: gateway.json)
     }
 }

@@ -21,7 +21,6 @@ struct Chat: AsyncParsableCommand {
     func run() async throws {
         let (host, port) = try gateway.endpoint
         let secret = try gateway.signingSecret
-        let serverPid = gateway.serverPid
         let group = MultiThreadedEventLoopGroup(numberOfThreads: gateway.threads)
         let issuer = await TokenIssuer(hmacSecret: secret)
         let stream = "chat-load"
@@ -60,7 +59,7 @@ struct Chat: AsyncParsableCommand {
             senderConnections.append(connection)
         }
 
-        let before = serverPid.flatMap(ProcessStats.read)
+        let before = gateway.serverStats()
         let perSender = max(1, rate / senders)
         let total = perSender * senders * duration
         progress("offering \(perSender * senders) messages/s for \(duration) s")
@@ -96,22 +95,26 @@ struct Chat: AsyncParsableCommand {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         try await Task.sleep(nanoseconds: 500_000_000)
-        let after = serverPid.flatMap(ProcessStats.read)
+        let after = gateway.serverStats()
         let counts = received.snapshot
-        let report = ChatReport(
-            senders: senders, viewers: viewers, offered: total, seconds: sendSeconds,
-            accepted: counts.accepted, refused: counts.refused,
-            acceptedPerSecond: Double(counts.accepted) / sendSeconds,
-            batchesPerViewerPerSecond: Double(counts.batches) / Double(max(1, viewers)) / sendSeconds,
-            messagesShownPerViewer: Double(counts.messagesShown) / Double(max(1, viewers)),
-            serverCPUMicrosecondsPerAcceptedMessage: before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } },
-            serverRSSBytes: after?.residentBytes
-        )
-        print(report.table)
-        try writeResult(report, to: gateway.json)
+        var result = LoadResult(scenario: "chat")
+        result.parameter("senders", "senders", Double(senders))
+        result.parameter("viewers", "viewers", Double(viewers))
+        result.parameter("rate", "offered messages/s", Double(perSender * senders))
+        result.parameter("duration", "duration", Double(duration), unit: "s")
+        result.figure("accepted_per_second", "accepted messages/s", Double(counts.accepted) / sendSeconds, unit: "/s", .higherIsBetter)
+        result.figure("accepted", "accepted", Double(counts.accepted), unit: "", .higherIsBetter)
+        result.figure("refused", "refused", Double(counts.refused), unit: "", .lowerIsBetter)
+        result.figure("unanswered", "unanswered", Double(total - counts.replies), unit: "", .lowerIsBetter)
+        result.figure("batches_per_viewer_per_second", "chat batches per viewer per second", Double(counts.batches) / Double(max(1, viewers)) / sendSeconds, unit: "/s", .neutral)
+        result.figure("messages_shown_per_viewer", "messages shown per viewer", Double(counts.messagesShown) / Double(max(1, viewers)), unit: "", .neutral)
+        result.figure("server_cpu_us_per_message", "server CPU per accepted message", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }, unit: "µs", .lowerIsBetter)
+        result.figure("server_rss_kib", "server RSS", after.map { Double($0.residentBytes) / 1024 }, unit: "KiB", .lowerIsBetter)
+        if total - counts.replies > 0 { result.failures.append("\(total - counts.replies) chat messages unanswered") }
         for connection in connections + senderConnections { await connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
+        try finish(result, json: gateway.json)
     }
 }
 
@@ -156,29 +159,4 @@ final class ChatCounters: Sendable {
     }
 
     var snapshot: Snapshot { state.withLockedValue { $0 } }
-}
-
-struct ChatReport: Codable {
-    var senders: Int
-    var viewers: Int
-    var offered: Int
-    var seconds: Double
-    var accepted: Int
-    var refused: Int
-    var acceptedPerSecond: Double
-    var batchesPerViewerPerSecond: Double
-    var messagesShownPerViewer: Double
-    var serverCPUMicrosecondsPerAcceptedMessage: Double?
-    var serverRSSBytes: Int?
-
-    var table: String {
-        var lines = [
-            "senders \(senders), viewers \(viewers), offered \(offered) messages over \(String(format: "%.2f", seconds)) s",
-            "accepted \(accepted)  refused \(refused)  accepted/s \(String(format: "%.0f", acceptedPerSecond))",
-            String(format: "batches per viewer per second %.1f, messages shown per viewer %.0f", batchesPerViewerPerSecond, messagesShownPerViewer),
-        ]
-        if let cpu = serverCPUMicrosecondsPerAcceptedMessage { lines.append(String(format: "server CPU %.2f µs per accepted message", cpu)) }
-        if let rss = serverRSSBytes { lines.append("server RSS \(rss / 1024) KiB") }
-        return lines.joined(separator: "\n")
-    }
 }

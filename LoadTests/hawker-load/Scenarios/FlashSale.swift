@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HawkerAuth
 import HawkerClient
+import Histogram
 import NIOCore
 import NIOPosix
 
@@ -25,7 +26,7 @@ struct FlashSale: AsyncParsableCommand {
         let replies = CheckoutReplies()
         progress("connecting \(buyers) buyers")
         let connected = try await CheckoutLoad.connectBuyers(buyers, host: host, port: port, group: group, issuer: issuer, replies: replies)
-        let before = gateway.serverPid.flatMap(ProcessStats.read)
+        let before = gateway.serverStats()
         progress("all connected; \(buyers) checkouts at once on \(units) units")
         let start = NIODeadline.now()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -34,41 +35,28 @@ struct FlashSale: AsyncParsableCommand {
         }
         try await replies.waitForAnswers(buyers, seconds: 60)
         let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
-        let after = gateway.serverPid.flatMap(ProcessStats.read)
+        let after = gateway.serverStats()
         let counts = replies.snapshot
-        let report = FlashSaleReport(
-            buyers: buyers, units: units, accepted: counts.accepted, soldOut: counts.soldOut, other: counts.other,
-            unanswered: buyers - counts.answered, seconds: seconds, ackLatency: LatencySummary(counts.latency),
-            serverCPUMilliseconds: before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / 1_000 } }
-        )
-        print(report.table)
-        try writeResult(report, to: gateway.json)
+        var result = LoadResult(scenario: "flash-sale")
+        result.parameter("buyers", "buyers", Double(buyers))
+        result.parameter("units", "units", Double(units))
+        let expectedAccepted = Int(min(Int64(buyers), units))
+        let unanswered = buyers - counts.answered
+        result.figure("accepted", "accepted", Double(counts.accepted), unit: "", .neutral)
+        result.figure("sold_out", "sold_out", Double(counts.soldOut), unit: "", .neutral)
+        result.figure("other_refusals", "other refusals", Double(counts.other.values.reduce(0, +)), unit: "", .lowerIsBetter)
+        result.figure("unanswered", "unanswered", Double(unanswered), unit: "", .lowerIsBetter)
+        result.figure("seconds", "all answered in", seconds, unit: "s", .lowerIsBetter)
+        result.figure("ack_p50_ms", "ack p50", Double(counts.latency.valueAtPercentile(50)) / 1e6, unit: "ms", .lowerIsBetter)
+        result.figure("ack_p99_ms", "ack p99", Double(counts.latency.valueAtPercentile(99)) / 1e6, unit: "ms", .lowerIsBetter)
+        result.figure("server_cpu_us_per_checkout", "server CPU per checkout", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, buyers)) } }, unit: "µs", .lowerIsBetter)
+        result.latency = LoadResult.Latency(label: "checkout to answer", histogram: counts.latency)
+        if counts.accepted != expectedAccepted { result.failures.append("\(counts.accepted) accepted, expected exactly \(expectedAccepted)") }
+        if unanswered > 0 { result.failures.append("\(unanswered) checkouts unanswered") }
+        if !counts.other.isEmpty { result.failures.append("unexpected answers: \(counts.other)") }
         for buyer in connected { await buyer.connection.socket.abort() }
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
-        if report.accepted != Int(min(Int64(buyers), units)) || report.unanswered > 0 {
-            throw ValidationError("expected \(min(Int64(buyers), units)) accepted and every checkout answered")
-        }
-    }
-}
-
-struct FlashSaleReport: Codable {
-    var buyers: Int
-    var units: Int64
-    var accepted: Int
-    var soldOut: Int
-    var other: [String: Int]
-    var unanswered: Int
-    var seconds: Double
-    var ackLatency: LatencySummary
-    var serverCPUMilliseconds: Double?
-
-    var table: String {
-        var lines = [
-            "\(buyers) buyers on \(units) units: accepted \(accepted), sold_out \(soldOut), other \(other), unanswered \(unanswered)",
-            "all answered in \(String(format: "%.3f", seconds)) s; checkout ack latency \(ackLatency.text)",
-        ]
-        if let cpu = serverCPUMilliseconds { lines.append(String(format: "server CPU %.0f ms for the storm", cpu)) }
-        return lines.joined(separator: "\n")
+        try finish(result, json: gateway.json)
     }
 }

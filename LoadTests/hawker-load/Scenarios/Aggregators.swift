@@ -10,11 +10,11 @@ struct Aggregators: AsyncParsableCommand {
 
     @Option(help: "Messages per run.") var messages = 200_000
     @Option(help: "Runs; the median is reported.") var runs = 5
-    @Option(help: "Write the result as JSON to this file.") var json: String?
+    @Option(help: "Write the result as JSON to this file (and an HTML report beside it).") var json: String?
 
     func run() async throws {
         var results: [AggregatorResult] = []
-        results.append(measure("chat.send (filter, limits, batch; tick every 1,000)") { count in
+        results.append(measure("chat_send_ns", "chat.send (filter, limits, batch; tick every 1,000)") { count in
             var room = ChatRoom(configuration: .init(messagesPerSecond: 1_000, burst: 1_000, bannedWords: ["scam", "free money"]))
             let texts = Self.chatTexts
             for index in 0..<count {
@@ -23,21 +23,21 @@ struct Aggregators: AsyncParsableCommand {
                 if index % 1_000 == 999 { _ = room.drain() }
             }
         })
-        results.append(measure("question.ask (merge into up to 100 questions)") { count in
+        results.append(measure("question_ask_ns", "question.ask (merge into up to 100 questions)") { count in
             var questions = QuestionAggregator()
             let texts = Self.questionTexts
             for index in 0..<count {
                 _ = questions.ask(texts[index % texts.count], user: "u\(index)", now: 1_000_000 + Int64(index / 100))
             }
         })
-        results.append(measure("intent (1 and 5 minute windows, distinct users)") { count in
+        results.append(measure("intent_ns", "intent (1 and 5 minute windows, distinct users)") { count in
             var intents = IntentAggregator()
             let actions: [IntentAction] = [.view, .addToCart, .view, .removeFromCart]
             for index in 0..<count {
                 _ = intents.record(product: "p\(index % 50)", variant: nil, action: actions[index % actions.count], user: "u\(index % 20_000)", now: 1_000_000 + Int64(index / 10))
             }
         })
-        results.append(measure("room: chat.send + tick every 100 ms of messages at 50k/s") { count in
+        results.append(measure("room_chat_ns", "room: chat.send + tick every 100 ms of messages at 50k/s") { count in
             var room = StreamRoom()
             for index in 0..<count {
                 let author = Author(user: "u\(index % 5_000)", name: nil, role: "viewer", isStaff: false)
@@ -46,15 +46,16 @@ struct Aggregators: AsyncParsableCommand {
                 if index % 5_000 == 4_999 { _ = room.tick(now: now) }
             }
         })
-        print("| work | ns per message (median of \(runs)) | messages/s on one core |")
-        print("|---|---|---|")
-        for result in results {
-            print(String(format: "| %@ | %.0f | %.0f |", result.name, result.nanosecondsPerMessage, 1e9 / result.nanosecondsPerMessage))
+        var result = LoadResult(scenario: "aggregators")
+        result.parameter("messages", "messages per run", Double(messages))
+        result.parameter("runs", "runs (median)", Double(runs))
+        for work in results {
+            result.figure(work.name, work.label, work.nanosecondsPerMessage, unit: "ns/message", .lowerIsBetter)
         }
-        try writeResult(results, to: json)
+        try finish(result, json: json)
     }
 
-    private func measure(_ name: String, _ body: (Int) -> Void) -> AggregatorResult {
+    private func measure(_ name: String, _ label: String, _ body: (Int) -> Void) -> AggregatorResult {
         body(messages / 10)  // warm up
         var samples: [Double] = []
         for _ in 0..<runs {
@@ -63,7 +64,7 @@ struct Aggregators: AsyncParsableCommand {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(messages))
         }
         samples.sort()
-        return AggregatorResult(name: name, nanosecondsPerMessage: samples[samples.count / 2], runs: runs, messages: messages)
+        return AggregatorResult(name: name, label: label, nanosecondsPerMessage: samples[samples.count / 2])
     }
 
     /// Chat as it looks in a busy show: short, some questions, some links, some emoji.
@@ -84,9 +85,8 @@ struct Aggregators: AsyncParsableCommand {
     }()
 }
 
-struct AggregatorResult: Codable {
+struct AggregatorResult {
     var name: String
+    var label: String
     var nanosecondsPerMessage: Double
-    var runs: Int
-    var messages: Int
 }

@@ -8,8 +8,8 @@ struct GatewayOptions: ParsableArguments {
     @Option(help: "Gateway as ws://host:port.") var url = "ws://127.0.0.1:8080"
     @Option(help: "HS256 secret to sign tokens (default $HAWKER_JWT_SECRET).") var secret: String?
     @Option(help: "Gateway process id, for CPU time and RSS from /proc.") var serverPid: Int32?
-    @Option(help: "Event-loop threads of the generator.") var threads = 1
-    @Option(help: "Write the result as JSON to this file.") var json: String?
+    @Option(help: "Event-loop threads of the generator (per process).") var threads = 1
+    @Option(help: "Write the result as JSON to this file (and an HTML report beside it).") var json: String?
 
     var endpoint: (host: String, port: Int) {
         get throws {
@@ -31,17 +31,9 @@ struct GatewayOptions: ParsableArguments {
             return secret
         }
     }
-}
 
-/// Writes a result as pretty, sorted JSON when `path` is set.
-func writeResult(_ value: some Encodable, to path: String?) throws {
-    guard let path else { return }
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(value).write(to: URL(fileURLWithPath: path))
-}
-
-/// A progress line on standard error (results go to standard output).
-func progress(_ message: String) {
-    FileHandle.standardError.write(Data("hawker-load: \(message)\n".utf8))
+    /// The gateway's CPU time and RSS now, when `--server-pid` is given.
+    func serverStats() -> ProcessStats? {
+        serverPid.flatMap(ProcessStats.read)
+    }
 }
