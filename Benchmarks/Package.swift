@@ -8,7 +8,7 @@ import PackageDescription
 //   cd Benchmarks && swift package benchmark thresholds check --path "$PWD/Thresholds"
 let package = Package(
     name: "HawkerBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "hawker", path: ".."),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),

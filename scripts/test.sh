@@ -12,6 +12,7 @@
 # Environment:
 #   HAWKER_SKIP_AUTOBAHN=1       skip the Autobahn run (quick local iterations)
 #   HAWKER_SKIP_BROWSER=1        skip the browser tests (they need chromium and chromedriver)
+#   HAWKER_SKIP_BENCHMARKS=1     skip the allocation threshold (a release build of Benchmarks/)
 #   HAWKER_SKIP_POSTGRES=1       start no PostgreSQL: the tests that need one skip, unless
 #                                HAWKER_TEST_POSTGRES_URL already points at one
 #   HAWKER_TEST_POSTGRES_PORT    port of the throwaway PostgreSQL (default 54329, 127.0.0.1 only)
@@ -83,6 +84,16 @@ else
         "$browser_venv/bin/pip" install --quiet --disable-pip-version-check 'selenium>=4.10'
     fi
     "$browser_venv/bin/python" scripts/browser/test_pages.py --binary .build/debug/hawker
+fi
+
+step "load generator smoke test (hawker-load, every scenario small, worker processes)"
+scripts/load-smoke.sh
+
+if [ "${HAWKER_SKIP_BENCHMARKS:-0}" = "1" ]; then
+    step "allocation threshold skipped (HAWKER_SKIP_BENCHMARKS=1)"
+else
+    step "allocation threshold (Benchmarks/, ordo-one/benchmark, release build)"
+    scripts/alloc-check.sh
 fi
 
 if [ "${HAWKER_SKIP_AUTOBAHN:-0}" = "1" ]; then

@@ -64,7 +64,12 @@ public final class Hub: Sendable {
     /// loop with subscribers. Creates the stream on its first event.
     public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
         let shard = shards[homeIndex(of: stream)]
-        return homeLoop(of: stream).submit { try shard.value.publish(draft, to: stream) }
+        let home = homeLoop(of: stream)
+        // Already on the stream's home loop (always, with one loop): no task hop.
+        if home.inEventLoop {
+            return home.makeCompletedFuture { try shard.value.publish(draft, to: stream) }
+        }
+        return home.submit { try shard.value.publish(draft, to: stream) }
     }
 
     /// Runs a chat, question, intent or moderation command in the stream's room.

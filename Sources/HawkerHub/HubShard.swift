@@ -289,7 +289,6 @@ final class HubShard {
     /// Encodes and frames a message once for all viewers.
     private func frame(_ message: ServerMessage, seq: UInt64, coalescingKey: String?, itemCount: Int = 1) -> BroadcastFrame {
         let payload = message.encode(allocator: allocator)
-        let plain = WebSocketFrameHeader.textFrame(payload, allocator: allocator)
         var deflated: ByteBuffer?
         if let deflater, let minimum = configuration.compressionMinBytes, payload.readableBytes >= minimum,
             let compressed = try? deflater.compress(payload, windowBits: 15, allocator: allocator),
@@ -297,6 +296,9 @@ final class HubShard {
         {
             deflated = WebSocketFrameHeader.textFrame(compressed, compressed: true, allocator: allocator)
         }
+        // Framed last, handing the payload over: the header goes into the room the encoder
+        // left in front of it, in the same buffer.
+        let plain = WebSocketFrameHeader.textFrame(consume payload, allocator: allocator)
         return BroadcastFrame(seq: seq, plain: plain, deflated: deflated, coalescingKey: coalescingKey, itemCount: itemCount)
     }
 }

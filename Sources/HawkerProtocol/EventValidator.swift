@@ -83,35 +83,43 @@ enum EventValidator {
         }
     }
 
+    /// Every kind's rule, built once: validating an event (every publish) then allocates
+    /// nothing unless it fails.
+    private static let rules: [EventKind: Rule] = Dictionary(uniqueKeysWithValues: EventKind.allCases.map { ($0, rule(for: $0)) })
+
     static func validate(kind: EventKind, data: [String: JSONValue]) throws(EventValidationError) {
-        try validate(data, rule(for: kind), path: kind.rawValue)
+        try validate(data, rules[kind] ?? rule(for: kind), path: kind.rawValue)
     }
 
-    private static func validate(_ data: [String: JSONValue], _ rule: Rule, path: String) throws(EventValidationError) {
-        for (name, field) in rule.required.sorted(by: { $0.key < $1.key }) where data[name] == nil {
-            throw invalid("\(path) needs '\(name)' (\(describe(field)))")
+    // Paths ("catalog.set.products[3].price") are built only for an error message.
+    private static func validate(_ data: [String: JSONValue], _ rule: Rule, path: @autoclosure () -> String) throws(EventValidationError) {
+        if rule.required.keys.contains(where: { data[$0] == nil }) {
+            // Sorted, so that the first missing field named is always the same one.
+            for (name, field) in rule.required.sorted(by: { $0.key < $1.key }) where data[name] == nil {
+                throw invalid("\(path()) needs '\(name)' (\(describe(field)))")
+            }
         }
         for (name, value) in data {
             guard let field = rule.required[name] ?? rule.optional[name] else {
-                throw invalid("\(path) has no field '\(name.prefix(64))'")
+                throw invalid("\(path()) has no field '\(name.prefix(64))'")
             }
-            try check(value, field, path: "\(path).\(name)")
+            try check(value, field, path: "\(path()).\(name)")
         }
     }
 
-    private static func check(_ value: JSONValue, _ field: Field, path: String) throws(EventValidationError) {
+    private static func check(_ value: JSONValue, _ field: Field, path: @autoclosure () -> String) throws(EventValidationError) {
         switch field {
         case .object(let rule):
-            guard let object = value.objectValue else { throw invalid("\(path) must be an object") }
-            try validate(object, rule, path: path)
+            guard let object = value.objectValue else { throw invalid("\(path()) must be an object") }
+            try validate(object, rule, path: path())
         case .array(let element, let maxCount):
-            guard case .array(let values) = value else { throw invalid("\(path) must be an array") }
-            guard values.count <= maxCount else { throw invalid("\(path) holds at most \(maxCount) entries") }
+            guard case .array(let values) = value else { throw invalid("\(path()) must be an array") }
+            guard values.count <= maxCount else { throw invalid("\(path()) holds at most \(maxCount) entries") }
             for (index, value) in values.enumerated() {
-                try check(value, element, path: "\(path)[\(index)]")
+                try check(value, element, path: "\(path())[\(index)]")
             }
         default:
-            guard matches(value, field) else { throw invalid("\(path) must be \(describe(field))") }
+            guard matches(value, field) else { throw invalid("\(path()) must be \(describe(field))") }
         }
     }
 

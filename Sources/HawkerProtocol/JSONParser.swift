@@ -77,12 +77,14 @@ public enum JSONParser {
         mutating func object(depth: Int) throws(Failure) -> JSONValue {
             guard depth <= maxDepth else { throw failure("nesting too deep") }
             index += 1
-            var members: [String: JSONValue] = [:]
             skipWhitespace()
             if current == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([:])
             }
+            // Sized for a typical command object up front: growing from empty rehashes and
+            // reallocates two or three times for four keys.
+            var members = [String: JSONValue](minimumCapacity: 8)
             while true {
                 guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
                 let key = try string()

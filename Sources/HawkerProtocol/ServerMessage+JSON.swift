@@ -1,5 +1,3 @@
-import struct Foundation.Data
-import class Foundation.JSONEncoder
 import NIOCore
 
 extension ServerMessage {
@@ -7,23 +5,25 @@ extension ServerMessage {
     public func encode(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         switch self {
         case .welcome(let welcome):
-            return JSONText.encode(WelcomeJSON(welcome), allocator: allocator)
+            return welcome.encode(allocator: allocator)
         case .subscribed(let subscribed):
-            var buffer = JSONText.encode(SubscribedJSON(subscribed), allocator: allocator)
-            if let state = subscribed.stateJSON {
-                // Splice the shared, pre-encoded state in before the closing brace.
-                buffer.moveWriterIndex(to: buffer.writerIndex - 1)
-                buffer.writeString(",\"state\":")
-                buffer.writeImmutableBuffer(state)
-                buffer.writeString("}")
-            }
-            return buffer
+            return subscribed.encode(allocator: allocator)
         case .unsubscribed(let re, let stream):
-            return JSONText.encode(UnsubscribedJSON(re: re, stream: stream), allocator: allocator)
+            var buffer = allocator.messageBuffer(capacity: 48 + re.utf8.count + stream.rawValue.utf8.count)
+            buffer.writeString(#"{"type":"unsubscribed","re":"#)
+            JSONValue.writeString(re, into: &buffer)
+            buffer.writeString(#","stream":"#)
+            JSONValue.writeString(stream.rawValue, into: &buffer)
+            buffer.writeInteger(UInt8(ascii: "}"))
+            return buffer
         case .published(let re, let receipt):
-            return JSONText.encode(PublishedJSON(re: re, receipt: receipt), allocator: allocator)
+            return Self.encodePublished(re: re, receipt: receipt, allocator: allocator)
         case .pong(let re, let serverTime):
-            return JSONText.encode(PongJSON(re: re, server_time: serverTime), allocator: allocator)
+            var buffer = allocator.messageBuffer(capacity: 48 + re.utf8.count)
+            buffer.writeString(#"{"type":"pong","re":"#)
+            JSONValue.writeString(re, into: &buffer)
+            buffer.writeString(#","server_time":\#(serverTime)}"#)
+            return buffer
         case .error(let error):
             return error.encode(allocator: allocator)
         case .event(let event):
@@ -36,11 +36,48 @@ extension ServerMessage {
     }
 }
 
+extension ServerMessage {
+    /// Bytes left free in front of every encoded message: a WebSocket frame header (at
+    /// most 10 bytes) is written there, so framing a message copies nothing.
+    public static let frameHeadroom = 10
+}
+
+extension ByteBufferAllocator {
+    /// A buffer for one message, with `ServerMessage.frameHeadroom` bytes free before its
+    /// reader index.
+    func messageBuffer(capacity: Int) -> ByteBuffer {
+        var buffer = self.buffer(capacity: capacity + ServerMessage.frameHeadroom)
+        buffer.moveWriterIndex(forwardBy: ServerMessage.frameHeadroom)
+        buffer.moveReaderIndex(forwardBy: ServerMessage.frameHeadroom)
+        return buffer
+    }
+}
+
+extension ServerMessage {
+    /// Written directly: every published event is answered with one, so JSONEncoder's
+    /// cost (a dozen allocations) was a fifth of an event's allocations.
+    static func encodePublished(re: String, receipt: PublishReceipt, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.messageBuffer(capacity: 96 + re.utf8.count + receipt.stream.rawValue.utf8.count)
+        buffer.writeString(#"{"type":"published","re":"#)
+        JSONValue.writeString(re, into: &buffer)
+        buffer.writeString(#","stream":"#)
+        JSONValue.writeString(receipt.stream.rawValue, into: &buffer)
+        buffer.writeString(#","epoch":"#)
+        JSONValue.writeString(receipt.position.epoch, into: &buffer)
+        buffer.writeString(#","seq":"#)
+        buffer.writeString(String(receipt.position.seq))
+        buffer.writeString(#","ts":"#)
+        buffer.writeString(String(receipt.timestamp))
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+}
+
 public enum JSONText {
     /// `{"type":..,"<leading>":..,<body...>}`, type first so that logs read well.
     /// `type` and `leading.0` are the server's own ASCII names.
     static func encode(type: String, leading: (String, JSONValue), body: [String: JSONValue], allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 64 + 48 * body.count)
+        var buffer = allocator.messageBuffer(capacity: 64 + 48 * body.count)
         buffer.writeString("{\"type\":\"\(type)\",\"\(leading.0)\":")
         leading.1.write(into: &buffer)
         let rest = body.filter { $0.key != "type" && $0.key != leading.0 }
@@ -54,97 +91,59 @@ public enum JSONText {
 
     /// Encodes any JSON value (the room's state, pushes) as one buffer.
     public static func encode(_ value: JSONValue, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256)
+        var buffer = allocator.messageBuffer(capacity: 256)
         value.write(into: &buffer)
         return buffer
     }
+}
 
-    static func encode(_ value: any Encodable, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Our message types hold only strings, integers and JSONValue: encoding cannot fail.
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        var buffer = allocator.buffer(capacity: data.count)
-        buffer.writeBytes(data)
+// Every connection gets a `welcome` and a `subscribed`: written directly, as the events
+// are, instead of through JSONEncoder (which cost a connect storm tens of allocations and
+// microseconds per connection).
+extension ServerMessage.Welcome {
+    func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.messageBuffer(capacity: 320 + re.utf8.count + sub.utf8.count)
+        buffer.writeString(#"{"type":"welcome","re":"#)
+        JSONValue.writeString(re, into: &buffer)
+        buffer.writeString(#","protocol":"hawker.v1","session":"#)
+        JSONValue.writeString(session, into: &buffer)
+        buffer.writeString(#","server_time":\#(serverTime),"user":{"sub":"#)
+        JSONValue.writeString(sub, into: &buffer)
+        buffer.writeString(#","role":"#)
+        JSONValue.writeString(role, into: &buffer)
+        buffer.writeString(#"},"limits":{"max_message_bytes":\#(limits.maxMessageBytes),"max_subscriptions":\#(limits.maxSubscriptions),"#)
+        buffer.writeString(#""ping_interval_ms":\#(limits.pingIntervalMilliseconds),"commands_per_second":\#(limits.commandsPerSecond),"#)
+        buffer.writeString(#""command_burst":\#(limits.commandBurst)}}"#)
         return buffer
     }
 }
 
-private struct WelcomeJSON: Encodable {
-    struct User: Encodable {
-        var sub: String
-        var role: String
+extension ServerMessage.Subscribed {
+    /// The shared, pre-encoded state is spliced in as it is.
+    func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.messageBuffer(capacity: 128 + re.utf8.count + stream.rawValue.utf8.count + (stateJSON?.readableBytes ?? 0))
+        buffer.writeString(#"{"type":"subscribed","re":"#)
+        JSONValue.writeString(re, into: &buffer)
+        buffer.writeString(#","stream":"#)
+        JSONValue.writeString(stream.rawValue, into: &buffer)
+        buffer.writeString(#","epoch":"#)
+        JSONValue.writeString(position.epoch, into: &buffer)
+        buffer.writeString(#","seq":\#(position.seq),"recovered":\#(recovered)"#)
+        if let replayed { buffer.writeString(#","replayed":\#(replayed)"#) }
+        if let stateJSON {
+            buffer.writeString(#","state":"#)
+            buffer.writeImmutableBuffer(stateJSON)
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
     }
-    var type = "welcome"
-    var re: String
-    var `protocol` = "hawker.v1"
-    var session: String
-    var server_time: Int64
-    var user: User
-    var limits: ServerMessage.Limits
-
-    init(_ welcome: ServerMessage.Welcome) {
-        re = welcome.re
-        session = welcome.session
-        server_time = welcome.serverTime
-        user = User(sub: welcome.sub, role: welcome.role)
-        limits = welcome.limits
-    }
-}
-
-private struct SubscribedJSON: Encodable {
-    var type = "subscribed"
-    var re: String
-    var stream: StreamID
-    var epoch: String
-    var seq: UInt64
-    var recovered: Bool
-    var replayed: Int?
-
-    init(_ subscribed: ServerMessage.Subscribed) {
-        re = subscribed.re
-        stream = subscribed.stream
-        epoch = subscribed.position.epoch
-        seq = subscribed.position.seq
-        recovered = subscribed.recovered
-        replayed = subscribed.replayed
-    }
-}
-
-private struct UnsubscribedJSON: Encodable {
-    var type = "unsubscribed"
-    var re: String
-    var stream: StreamID
-}
-
-private struct PublishedJSON: Encodable {
-    var type = "published"
-    var re: String
-    var stream: StreamID
-    var epoch: String
-    var seq: UInt64
-    var ts: Int64
-
-    init(re: String, receipt: PublishReceipt) {
-        self.re = re
-        stream = receipt.stream
-        epoch = receipt.position.epoch
-        seq = receipt.position.seq
-        ts = receipt.timestamp
-    }
-}
-
-private struct PongJSON: Encodable {
-    var type = "pong"
-    var re: String
-    var server_time: Int64
 }
 
 extension ServerMessage.ErrorReply {
     /// Written directly (errors answer floods and checkout storms): type, re, code,
     /// message, then the optional fields that are set.
     func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 96 + message.utf8.count)
+        var buffer = allocator.messageBuffer(capacity: 96 + message.utf8.count)
         buffer.writeString(#"{"type":"error""#)
         if let re {
             buffer.writeString(#","re":"#)
@@ -169,7 +168,7 @@ extension ServerMessage.ErrorReply {
 extension StreamEvent {
     /// The `event` push, written once per event for every viewer.
     func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 160 + 32 * data.count)
+        var buffer = allocator.messageBuffer(capacity: 256 + 48 * data.count)
         // Stream ids, epochs and kinds are ASCII patterns that need no escaping.
         buffer.writeString(#"{"type":"event","stream":""#)
         buffer.writeString(stream.rawValue)

@@ -138,6 +138,7 @@ extension GatewayConfiguration {
         .int("session.error_budget", "invalid commands allowed (refilled 1/s) before close 4502", \.errorBudget, range: 1...10_000),
         .int("session.outbound_high_water_bytes", "queued bytes at which a connection counts as slow", \.outboundHighWaterBytes, range: 1_024...(1 << 30)),
         .int("session.socket_send_buffer_bytes", "SO_SNDBUF per connection (kernel memory a slow reader can hold); 0: kernel autotuning", \.socketSendBufferBytes, range: 0...(64 << 20)),
+        .int("session.read_buffer_bytes", "first read buffer per connection (kept per connection; grows to 64 KiB for busy ones)", \.readBufferBytes, range: 64...65_536),
         .int("session.slow_consumer_cap_bytes", "bytes of coalesced state a backed-up viewer may be owed before close 4001", \.slowConsumerCapBytes, range: 1_024...(1 << 30)),
         .milliseconds("session.slow_consumer_timeout_ms", "a viewer backed up for this long is closed with 4001", \.slowConsumerTimeout),
         .int("max_connections", "open connections per gateway", \.maxConnections, range: 1...10_000_000),

@@ -94,6 +94,10 @@ public final class Gateway: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: configuration.readBufferBytes, maximum: 65_536)
+            )
             .childChannelInitializer { channel in initializer.initialize(channel) }
             .bind(host: configuration.host, port: configuration.port)
             .get()

@@ -45,6 +45,10 @@ public struct GatewayConfiguration: Sendable {
     /// SO_SNDBUF of each connection; 0 leaves the kernel's autotuning (up to
     /// net.ipv4.tcp_wmem's maximum, megabytes per socket on a slow reader).
     public var socketSendBufferBytes = 0
+    /// First read buffer of a connection; it grows (to 64 KiB) for connections that read a
+    /// lot. NIO keeps each connection's read buffer for reuse, so for idle viewers this is
+    /// memory per connection.
+    public var readBufferBytes = 512
     /// A backed-up viewer owed more than this many bytes of coalesced state is closed with 4001.
     public var slowConsumerCapBytes = 1024 * 1024
     /// A viewer backed up for this long is closed with 4001.

@@ -5,20 +5,46 @@ import HawkerWebSocket
 import Logging
 import NIOCore
 
-/// The shared, thread-safe parts every connection uses.
-struct GatewayServices: Sendable {
-    var configuration: GatewayConfiguration
-    var hub: Hub
-    var broker: any Broker
-    var verifier: TokenVerifier?
-    var metrics: GatewayMetrics
-    var connections: ConnectionRegistry
-    var deflaters: PerLoopDeflaters
+/// The shared, thread-safe parts every connection uses. A class, so that each connection
+/// holds one reference instead of its own copy of the configuration (a struct of ~1 KB:
+/// that copy was most of an idle connection's memory).
+final class GatewayServices: Sendable {
+    let configuration: GatewayConfiguration
+    let hub: Hub
+    let broker: any Broker
+    let verifier: TokenVerifier?
+    let metrics: GatewayMetrics
+    let connections: ConnectionRegistry
+    let deflaters: PerLoopDeflaters
     /// Checkouts and orders; nil in tools that run without an outbox.
-    var orders: OrderDesk?
+    let orders: OrderDesk?
     /// The SDK and the pages.
-    var webFiles: StaticFiles
-    var logger: Logger
+    let webFiles: StaticFiles
+    let logger: Logger
+
+    init(
+        configuration: GatewayConfiguration,
+        hub: Hub,
+        broker: any Broker,
+        verifier: TokenVerifier?,
+        metrics: GatewayMetrics,
+        connections: ConnectionRegistry,
+        deflaters: PerLoopDeflaters,
+        orders: OrderDesk?,
+        webFiles: StaticFiles,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.hub = hub
+        self.broker = broker
+        self.verifier = verifier
+        self.metrics = metrics
+        self.connections = connections
+        self.deflaters = deflaters
+        self.orders = orders
+        self.webFiles = webFiles
+        self.logger = logger
+    }
 
     var sessionLimits: SessionStateMachine.Limits {
         SessionStateMachine.Limits(

@@ -29,7 +29,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// Set while the socket is backed up: what the viewer is owed once it drains.
     private var backlog: DeliveryBacklog?
     private var stuckTimer: Scheduled<Void>?
-    private var logger: Logger
+    /// The token's subject once connected, for the log.
+    private var subject: String?
     /// Set once the session is registered to receive order results (signed-in buyers).
     private var buyer: String?
     private var isOrderService = false
@@ -40,9 +41,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.services = services
         self.framer = framer
         self.useDeflatedBroadcasts = framer.compression?.serverMaxWindowBits == 15
+    }
+
+    /// Built when something is logged rather than kept per connection: a logger with its
+    /// own metadata costs a few hundred bytes for every idle viewer.
+    private var logger: Logger {
         var logger = services.logger
-        logger[metadataKey: "session"] = "\(sessionID)"
-        self.logger = logger
+        logger[metadataKey: "session"] = "\(machine.sessionID)"
+        if let subject { logger[metadataKey: "sub"] = "\(subject)" }
+        return logger
     }
 
     // MARK: - Lifecycle
@@ -206,7 +213,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 perform(machine.tokenExpired())
             }
         }
-        logger[metadataKey: "sub"] = "\(principal.subject)"
+        subject = principal.subject
         send(.welcome(.init(
             re: id,
             session: machine.sessionID,

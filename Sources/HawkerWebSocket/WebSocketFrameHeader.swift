@@ -22,17 +22,55 @@ public enum WebSocketFrameHeader {
         }
     }
 
-    /// One complete frame: header followed by `payload`.
-    public static func frame(opcode: WebSocketOpcode, rsv1: Bool = false, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: size(payloadLength: payload.readableBytes) + payload.readableBytes)
-        write(into: &buffer, opcode: opcode, rsv1: rsv1, payloadLength: payload.readableBytes)
-        buffer.writeImmutableBuffer(payload)
-        return buffer
+    /// One complete frame: header followed by `payload`. When the payload was encoded with
+    /// room in front of it (the server's messages leave `ServerMessage.frameHeadroom`
+    /// bytes) and the caller hands it over, the header is written there: no new buffer,
+    /// no copy. Otherwise the payload is copied behind a new header.
+    public static func frame(opcode: WebSocketOpcode, rsv1: Bool = false, payload: consuming ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let length = payload.readableBytes
+        let headerSize = size(payloadLength: length)
+        if payload.readerIndex >= headerSize {
+            // `payload` is ours (consuming): unless the caller kept a copy, the header is
+            // written into the same storage without copy-on-write.
+            let start = payload.readerIndex - headerSize
+            let header = headerBytes(opcode: opcode, rsv1: rsv1, payloadLength: length)
+            payload.moveReaderIndex(to: start)
+            withUnsafeBytes(of: header) { bytes in
+                _ = payload.setBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(headerSize)), at: start)
+            }
+            return payload
+        }
+        var framed = allocator.buffer(capacity: headerSize + length)
+        write(into: &framed, opcode: opcode, rsv1: rsv1, payloadLength: length)
+        framed.writeImmutableBuffer(payload)
+        return framed
+    }
+
+    /// A final frame's header bytes in 16 bytes of stack (the first `size(payloadLength:)`
+    /// count), without allocating.
+    private static func headerBytes(opcode: WebSocketOpcode, rsv1: Bool, payloadLength length: Int) -> (UInt64, UInt64) {
+        var first = UInt8(webSocketOpcode: opcode) | 0x80
+        if rsv1 { first |= 0x40 }
+        var bytes: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &bytes) { out in
+            out[0] = first
+            if length < 126 {
+                out[1] = UInt8(length)
+            } else if length <= Int(UInt16.max) {
+                out[1] = 126
+                out[2] = UInt8(length >> 8)
+                out[3] = UInt8(length & 0xff)
+            } else {
+                out[1] = 127
+                for index in 0..<8 { out[2 + index] = UInt8((UInt64(length) >> (56 - 8 * UInt64(index))) & 0xff) }
+            }
+        }
+        return bytes
     }
 
     /// One complete text frame; `compressed` sets RSV1 for a permessage-deflate payload.
-    public static func textFrame(_ payload: ByteBuffer, compressed: Bool = false, allocator: ByteBufferAllocator) -> ByteBuffer {
-        frame(opcode: .text, rsv1: compressed, payload: payload, allocator: allocator)
+    public static func textFrame(_ payload: consuming ByteBuffer, compressed: Bool = false, allocator: ByteBufferAllocator) -> ByteBuffer {
+        frame(opcode: .text, rsv1: compressed, payload: consume payload, allocator: allocator)
     }
 
     /// A close frame with a code and a reason cut to fit the 125-byte control frame limit.

@@ -18,17 +18,18 @@ public struct WebSocketFramer {
         WebSocketFramer(compression: nil, deflater: nil, minCompressBytes: .max)
     }
 
-    public func textFrame(_ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        frame(.text, payload, allocator: allocator)
+    /// `payload` is taken over: a message encoded with headroom is framed in place.
+    public func textFrame(_ payload: consuming ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        frame(.text, consume payload, allocator: allocator)
     }
 
-    public func frame(_ kind: WebSocketMessage.Kind, _ payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    public func frame(_ kind: WebSocketMessage.Kind, _ payload: consuming ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         let opcode: WebSocketOpcode = kind == .text ? .text : .binary
         if let compression, let deflater, payload.readableBytes >= minCompressBytes,
             let compressed = try? deflater.compress(payload, windowBits: compression.serverMaxWindowBits, allocator: allocator)
         {
             return WebSocketFrameHeader.frame(opcode: opcode, rsv1: true, payload: compressed, allocator: allocator)
         }
-        return WebSocketFrameHeader.frame(opcode: opcode, payload: payload, allocator: allocator)
+        return WebSocketFrameHeader.frame(opcode: opcode, payload: consume payload, allocator: allocator)
     }
 }
