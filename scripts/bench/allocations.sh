@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Allocator calls per delivery in the gateway process, counted by perf uprobes on libc's
-# malloc, calloc, realloc, posix_memalign and aligned_alloc while 1,000 events go to 1,000
-# viewers at 100/s (after the viewers are connected). Writes a LoadResult-shaped JSON.
+# malloc, calloc, realloc, posix_memalign and aligned_alloc during 8 s of publishing to
+# 1,000 viewers at 100 events/s (800 events, after the viewers are connected and before
+# they leave). Writes a LoadResult-shaped JSON.
 # (valgrind 3.19 here cannot read Swift 6.3 binaries, hence perf.) Sourced environment:
 # run from scripts/bench.sh, or alone: scripts/bench/allocations.sh DIR
 set -euo pipefail
@@ -24,9 +25,10 @@ serve --set session.publisher_commands_per_second=1000000 --set session.publishe
 taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers 1000 --events 1000 --rate 100 \
     --warmup 0 --payload 100 --server-pid "$server" --json "$dir/fanout.json" >"$dir/fanout.txt" 2>&1 &
 generator=$!
-until grep -q "publishing" "$dir/fanout.txt" 2>/dev/null; do sleep 0.05; done
-# 10 s of publishing at 100/s, and slack for the last deliveries.
-perf stat "${events[@]}" -x, -o "$dir/mallocs.perf" -p "$server" -- sleep 12
+until grep -q "phase 1 started" "$dir/fanout.txt" 2>/dev/null; do sleep 0.05; done
+# 8 s inside the 10 s of publishing at 100/s: 800 events to 1,000 viewers. Connecting
+# before and closing after are not fan-out, and stay outside the window.
+perf stat "${events[@]}" -x, -o "$dir/mallocs.perf" -p "$server" -- sleep 8
 wait "$generator" || true
 stop
 python3 - "$dir" <<'PY'
@@ -34,8 +36,10 @@ import json, sys, datetime
 d = sys.argv[1]
 calls = sum(int(l.split(",")[0]) for l in open(f"{d}/mallocs.perf") if "probe_libc" in l and l.split(",")[0].isdigit())
 fanout = json.load(open(f"{d}/fanout.json"))
-delivered = next(f["value"] for f in fanout["figures"] if f["name"] == "delivered")
-events = next(p["value"] for p in fanout["parameters"] if p["name"] == "events")
+viewers = next(p["value"] for p in fanout["parameters"] if p["name"] == "viewers")
+rate = next(p["value"] for p in fanout["parameters"] if p["name"] == "rate")
+events = 8 * rate  # published inside the counting window
+delivered = events * viewers
 fig = lambda n, l, v, u, d: {"name": n, "label": l, "value": v, "unit": u, "direction": d}
 result = {
     "scenario": "allocations", "startedAt": fanout["startedAt"], "machine": fanout["machine"], "failures": [],
@@ -50,4 +54,4 @@ result = {
 json.dump(result, open(f"{d}/run-1.json", "w"), indent=2)
 print(f"allocator calls {calls} for {delivered:.0f} deliveries: {calls / delivered:.4f} per delivery, {calls / events:.1f} per event")
 PY
-echo "perf stat -e probe_libc:{malloc,calloc,realloc,posix_memalign,aligned_alloc} -p <gateway> during hawker-load fanout --viewers 1000 --events 1000 --rate 100 --payload 100" >"$dir/command"
+echo "perf stat -e probe_libc:{malloc,calloc,realloc,posix_memalign,aligned_alloc} -p <gateway> -- sleep 8, inside hawker-load fanout --viewers 1000 --events 1000 --rate 100 --payload 100" >"$dir/command"

@@ -91,6 +91,8 @@ struct FanoutRun {
                 let (delivered, coalesced, closed) = fleet.counts
                 return "\(label): \(delivered + coalesced - already)/\(expected) deliveries" + (closed > 0 ? ", \(closed) closed by the gateway" : "")
             }
+            // A marker for scripts that measure the gateway from outside during the phase.
+            progress("phase \(number) started: \(label)")
             try await publisher.publish(count: count, rate: rate, payload: payload, streams: streamIDs, phase: number, firstIndex: nextEvent)
             nextEvent += count
             var maxRSS = gateway.serverStats()?.residentBytes

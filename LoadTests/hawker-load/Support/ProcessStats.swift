@@ -2,7 +2,11 @@ import Foundation
 
 /// CPU time and resident memory of a process, read from /proc.
 struct ProcessStats: Sendable {
+    /// Time on CPU (user and kernel), from the threads' schedstat in nanoseconds: the
+    /// utime/stime of /proc/<pid>/stat count in 10 ms ticks, too coarse for a short window.
     var cpuMicroseconds: Double
+    /// Of which in the kernel (stat's stime, in ticks: only meaningful over seconds).
+    var systemMicroseconds: Double
     var residentBytes: Int
 
     static func read(pid: Int32) -> ProcessStats? {
@@ -12,7 +16,7 @@ struct ProcessStats: Sendable {
         // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let tick = 1_000_000 / Double(sysconf(Int32(_SC_CLK_TCK)))
         var resident = 0
         if let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -20,6 +24,20 @@ struct ProcessStats: Sendable {
         {
             resident = kilobytes * 1024
         }
-        return ProcessStats(cpuMicroseconds: (user + system) / ticks * 1_000_000, residentBytes: resident)
+        let cpu = scheduledNanoseconds(pid: pid).map { $0 / 1_000 } ?? (user + system) * tick
+        return ProcessStats(cpuMicroseconds: cpu, systemMicroseconds: system * tick, residentBytes: resident)
+    }
+
+    /// The sum over the process's threads of their time on CPU (schedstat's first field).
+    private static func scheduledNanoseconds(pid: Int32) -> Double? {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var total = 0.0
+        for thread in threads {
+            guard let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
+                let first = line.split(separator: " ").first, let nanoseconds = Double(first)
+            else { continue }
+            total += nanoseconds
+        }
+        return total > 0 ? total : nil
     }
 }

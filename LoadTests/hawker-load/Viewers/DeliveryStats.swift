@@ -76,63 +76,84 @@ final class ViewerCounter: Sendable {
         state.withLockedValue { $0.muted = true }
     }
 
-    /// Called on the connection's event loop for every text message.
+    private static let seqMarker = Array(#""seq":"#.utf8)
+    private static let sentMarker = Array("ts=".utf8)
+    private static let phaseMarker = Array("ph=".utf8)
+    private static let gapMarker = Array(#""type":"gap""#.utf8)
+    private static let coalescedMarker = Array(#""coalesced":"#.utf8)
+
+    /// Called on the connection's event loop for every text message. The generator shares
+    /// the machine with the gateway: this runs for every delivery, so it scans the bytes
+    /// once per marker without allocating and takes one lock.
     func receive(_ buffer: ByteBuffer) {
-        if state.withLockedValue({ $0.muted }) { return }
         let now = NIODeadline.now().uptimeNanoseconds
-        guard let seq = Self.integer(after: #""seq":"#, in: buffer) else {
-            // Not an event; a `gap` notice says how many were superseded (keys come in any order).
-            if Self.find(#""type":"gap""#, in: buffer) {
-                stats.recordCoalesced(Int(Self.integer(after: #""coalesced":"#, in: buffer) ?? 0))
-                state.withLockedValue { $0.afterGap = true }
-            }
-            return
-        }
-        guard let sentAt = Self.integer(after: "ts=", in: buffer) else { return }  // not ours
-        let phase = Int(Self.integer(after: "ph=", in: buffer) ?? 1)
-        let inOrder = state.withLockedValue { state in
-            defer {
-                state.lastSeq = seq
-                state.afterGap = false
-            }
-            return seq == state.lastSeq + 1 || state.lastSeq == 0 || (state.afterGap && seq > state.lastSeq)
-        }
-        stats.record(latencyNanos: now > UInt64(sentAt) ? now - UInt64(sentAt) : 0, phase: phase, inOrder: inOrder, now: now)
-    }
-
-    /// Whether `marker` occurs in `buffer`.
-    static func find(_ marker: String, in buffer: ByteBuffer) -> Bool {
-        offset(after: marker, in: buffer) != nil
-    }
-
-    /// Where the bytes right after the first `marker` start, if it occurs.
-    static func offset(after marker: String, in buffer: ByteBuffer) -> Int? {
-        let needle = Array(marker.utf8)
-        return buffer.withUnsafeReadableBytes { bytes -> Int? in
-            guard bytes.count >= needle.count else { return nil }
-            var index = 0
-            outer: while index <= bytes.count - needle.count {
-                for offset in 0..<needle.count where bytes[index + offset] != needle[offset] {
-                    index += 1
-                    continue outer
+        buffer.withUnsafeReadableBytes { bytes in
+            guard let seq = Self.integer(after: Self.seqMarker, in: bytes) else {
+                // Not an event; a `gap` notice says how many were superseded (keys come in any order).
+                if Self.offset(after: Self.gapMarker, in: bytes) != nil {
+                    let coalesced = Int(Self.integer(after: Self.coalescedMarker, in: bytes) ?? 0)
+                    let muted = state.withLockedValue { state in
+                        state.afterGap = true
+                        return state.muted
+                    }
+                    if !muted { stats.recordCoalesced(coalesced) }
                 }
-                return index + needle.count
+                return
             }
-            return nil
+            guard let sentAt = Self.integer(after: Self.sentMarker, in: bytes) else { return }  // not ours
+            let phase = Int(Self.integer(after: Self.phaseMarker, in: bytes) ?? 1)
+            let inOrder: Bool? = state.withLockedValue { state in
+                if state.muted { return nil }
+                defer {
+                    state.lastSeq = seq
+                    state.afterGap = false
+                }
+                return seq == state.lastSeq + 1 || state.lastSeq == 0 || (state.afterGap && seq > state.lastSeq)
+            }
+            guard let inOrder else { return }
+            stats.record(latencyNanos: now > UInt64(sentAt) ? now - UInt64(sentAt) : 0, phase: phase, inOrder: inOrder, now: now)
         }
+    }
+
+    /// Where the bytes right after the first `needle` start, if it occurs.
+    static func offset(after needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        var index = 0
+        let last = bytes.count - needle.count
+        outer: while index <= last {
+            guard bytes[index] == first else {
+                index += 1
+                continue
+            }
+            for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {
+                index += 1
+                continue outer
+            }
+            return index + needle.count
+        }
+        return nil
+    }
+
+    /// The decimal integer right after `needle`, if any.
+    static func integer(after needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard let start = offset(after: needle, in: bytes) else { return nil }
+        var position = start
+        var value: Int64 = 0
+        while position < bytes.count, (48...57).contains(bytes[position]) {
+            value = value * 10 + Int64(bytes[position] - 48)
+            position += 1
+        }
+        return position > start ? value : nil
+    }
+
+    /// Whether `marker` occurs in `buffer` (replies, not deliveries: allocation is fine).
+    static func find(_ marker: String, in buffer: ByteBuffer) -> Bool {
+        buffer.withUnsafeReadableBytes { offset(after: Array(marker.utf8), in: $0) != nil }
     }
 
     /// The decimal integer right after `marker` in `buffer`, if any.
     static func integer(after marker: String, in buffer: ByteBuffer) -> Int64? {
-        guard let start = offset(after: marker, in: buffer) else { return nil }
-        return buffer.withUnsafeReadableBytes { bytes -> Int64? in
-            var position = start
-            var value: Int64 = 0
-            while position < bytes.count, (48...57).contains(bytes[position]) {
-                value = value * 10 + Int64(bytes[position] - 48)
-                position += 1
-            }
-            return position > start ? value : nil
-        }
+        buffer.withUnsafeReadableBytes { integer(after: Array(marker.utf8), in: $0) }
     }
+
 }
