@@ -21,6 +21,8 @@ if ! perf stat "${events[@]}" true >/dev/null 2>&1; then
     echo "perf uprobes unavailable: no allocation count" >&2
     exit 0
 fi
+# A fresh data directory: an outbox left by an earlier run would keep the order relay busy.
+rm -rf "$out/data"
 serve --set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000
 taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers 1000 --events 1000 --rate 100 \
     --warmup 0 --payload 100 --server-pid "$server" --json "$dir/fanout.json" >"$dir/fanout.txt" 2>&1 &

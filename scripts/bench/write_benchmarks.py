@@ -145,8 +145,8 @@ def targets():
     row("fan-out, 1 message per flush", "≤ 6 server CPU-µs per delivery", fmt(v, 2) + " µs" if v else "—", v <= 6 if v else None, "fanout-1k-100")
     v = median("fanout-1k-2000", "server_cpu_us_per_delivery")
     d = median("fanout-1k-2000", "deliveries_per_second")
-    row("fan-out, batched", "≤ 1 CPU-µs per delivery; ≥ 1M deliveries/s on one core",
-        (fmt(v, 2) + " µs; " + fmt(d) + "/s") if v and d else "—", (v <= 1 and d >= 1e6) if v and d else None, "fanout-1k-2000")
+    row("fan-out, batched", "≤ 1 CPU-µs per delivery", fmt(v, 2) + " µs" if v else "—", v <= 1 if v else None, "fanout-1k-2000")
+    row("fan-out, batched", "≥ 1M deliveries/s on one core", fmt(d) + "/s" if d else "—", d >= 1e6 if d else None, "fanout-1k-2000")
     p50, p99, p999 = (median("fanout-10k-5", k) for k in ("lat:p50", "lat:p99", "lat:p999"))
     lost = sum((value(r, "lost") or 0) + (value(r, "reordered") or 0) for r in load("fanout-10k-5"))
     row("latency, 10k viewers, half load", "p50 ≤ 25 ms, p99 ≤ 60 ms, p99.9 ≤ 100 ms, no loss, order kept",
@@ -228,7 +228,8 @@ out(f"- Measured {dates[0][:10]}{' to ' + dates[-1][:10] if dates and dates[-1][
 out(f"- {os.cpu_count()} vCPU ({cpu_model()}), {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Linux {platform.release()}, {swift_version()}, release builds.")
 out("- The gateway runs pinned to CPU 0 with one event loop (`--set event_loops=1`); the load generator (`hawker-load`, LoadTests/, and its")
 out("  worker processes) on CPU 1. Loopback TCP. A fresh gateway and data directory for every run.")
-out("- Server CPU time comes from `/proc/<pid>/stat` (user + system, so the kernel's send path is included) and is divided by the")
+out("- Server CPU time is the sum of the gateway's threads' time on CPU (`/proc/<pid>/task/*/schedstat`, nanoseconds; user and")
+out("  kernel, so the send path is included) and is divided by the")
 out("  deliveries (or messages, checkouts, connections) of the measured window. Latency is measured per delivery from the event's")
 out("  scheduled send time (open-loop publishing, HDR histograms).")
 out("- Every run's JSON and an HTML report with latency histograms and the viewer sweep: `artifacts/bench/` after a run.")

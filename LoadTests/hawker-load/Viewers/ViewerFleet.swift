@@ -9,8 +9,13 @@ struct FleetOptions: ParsableArguments {
     var processes = 0
     @Option(help: "Concurrent handshakes per process while connecting viewers.")
     var connectConcurrency = 256
-    @Option(help: "First source address of the worker processes, when the gateway is on loopback (worker i uses the i-th address after it).")
-    var sourceAddressBase = "127.0.0.2"
+    @Option(help: "First source address of the worker processes, when the gateway is on loopback (worker i uses the i-th address after it; default: a random 127.x.y.2, so that one run's TIME_WAIT sockets do not meet the next run's connections).")
+    var sourceAddressBase: String?
+
+    /// 127.0.0.0/8 is all loopback on Linux: a fresh block per run.
+    var resolvedSourceAddressBase: String {
+        sourceAddressBase ?? "127.\(Int.random(in: 1...254)).\(Int.random(in: 0...255)).2"
+    }
 
     func processCount(viewers: Int) -> Int {
         processes > 0 ? processes : max(1, (viewers + 14_999) / 15_000)
@@ -18,7 +23,7 @@ struct FleetOptions: ParsableArguments {
 }
 
 /// The viewers of a scenario: in this process, or spread over worker processes (each with
-/// its own 127.0.0.x source address), seen by the scenario as one group.
+/// its own 127.x.y.z source address), seen by the scenario as one group.
 final class ViewerFleet: Sendable {
     private enum Member: Sendable {
         case local(ViewerPool)
@@ -41,7 +46,7 @@ final class ViewerFleet: Sendable {
             return (ViewerFleet(members: [.local(pool)]), await pool.connect())
         }
         let loopback = plan.host == "127.0.0.1" || plan.host == "localhost"
-        let base = try IPv4(options.sourceAddressBase)
+        let base = try IPv4(options.resolvedSourceAddressBase)
         var workers: [WorkerProcess] = []
         for index in 0..<processes {
             let first = plan.count * index / processes
