@@ -95,6 +95,37 @@ struct ServerMessageEncodingTests {
         )
     }
 
+    @Test func directlyWrittenRepliesEscapeTheClientsIDAndPutTypeFirst() throws {
+        let tricky = "a\"b\\c\u{1}"
+        let limits = ServerMessage.Limits(maxMessageBytes: 1, maxSubscriptions: 1, pingIntervalMilliseconds: 1, commandsPerSecond: 1, commandBurst: 1)
+        let receipt = PublishReceipt(stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 1), timestamp: 1)
+        let messages: [ServerMessage] = [
+            .welcome(.init(re: tricky, session: "s", serverTime: 1, sub: tricky, role: "viewer", limits: limits)),
+            .published(re: tricky, receipt: receipt),
+            .pong(re: tricky, serverTime: 1),
+            .unsubscribed(re: tricky, stream: stream("shop-42")),
+        ]
+        for message in messages {
+            let encoded = message.encode()
+            #expect(try parseObject(encoded)["re"] == .string(tricky))
+            #expect(String(buffer: encoded).hasPrefix(#"{"type":""#))
+        }
+    }
+
+    @Test func messagesLeaveRoomForTheFrameHeader() throws {
+        let receipt = PublishReceipt(stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 1), timestamp: 1)
+        let messages: [ServerMessage] = [
+            .published(re: "p", receipt: receipt),
+            .pong(re: "k", serverTime: 1),
+            .event(try event(seq: 1, ts: 1, .announcement, ["text": "hello"])),
+            .error(.init(re: "x", code: .badRequest, message: "no")),
+        ]
+        for message in messages {
+            // The frame header (at most 10 bytes) is later written in front, without a copy.
+            #expect(message.encode().readerIndex == ServerMessage.frameHeadroom)
+        }
+    }
+
     @Test func pong() throws {
         let json = try parseObject(ServerMessage.pong(re: "k1", serverTime: 1_732_660_070_000).encode())
         #expect(json == ["type": "pong", "re": "k1", "server_time": .int(1_732_660_070_000)])

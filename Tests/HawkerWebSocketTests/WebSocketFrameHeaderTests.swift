@@ -87,4 +87,42 @@ struct WebSocketFrameHeaderTests {
         #expect(parsed.payload.count == 125)
         #expect(parsed.closeReason == reason)
     }
+
+    /// A payload with room in front of it, as the server's message encoder leaves.
+    private func payloadWithHeadroom(_ length: Int, headroom: Int = 10) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: headroom + length)
+        buffer.moveWriterIndex(forwardBy: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
+        buffer.writeRepeatingByte(0x2A, count: length)
+        return buffer
+    }
+
+    @Test(arguments: [0, 125, 126, 65_535, 65_536])
+    func headroomTakesTheHeaderInPlace(_ length: Int) throws {
+        let frame = WebSocketFrameHeader.textFrame(payloadWithHeadroom(length), allocator: allocator)
+        let parsed = try #require(ParsedFrame(frame))
+        #expect(parsed.fin)
+        #expect(parsed.opcode == 0x1)
+        #expect(parsed.payload == [UInt8](repeating: 0x2A, count: length))
+        #expect(frame.readableBytes == WebSocketFrameHeader.size(payloadLength: length) + length)
+        // Written into the room in front: the frame starts inside the same storage.
+        #expect(frame.readerIndex == 10 - WebSocketFrameHeader.size(payloadLength: length))
+    }
+
+    @Test func headroomTooSmallFallsBackToACopy() throws {
+        let frame = WebSocketFrameHeader.textFrame(payloadWithHeadroom(200, headroom: 2), allocator: allocator)
+        let parsed = try #require(ParsedFrame(frame))
+        #expect(parsed.payload == [UInt8](repeating: 0x2A, count: 200))
+        #expect(frame.readerIndex == 0)
+    }
+
+    @Test func aPayloadStillHeldElsewhereIsNotChanged() throws {
+        let payload = payloadWithHeadroom(5)
+        let kept = payload
+        let frame = WebSocketFrameHeader.textFrame(payload, allocator: allocator)
+        #expect(try #require(ParsedFrame(frame)).payload == [UInt8](repeating: 0x2A, count: 5))
+        // The copy the caller kept reads as before, header or not.
+        #expect(kept.readerIndex == 10)
+        #expect(bytes(kept) == [UInt8](repeating: 0x2A, count: 5))
+    }
 }
