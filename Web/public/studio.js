@@ -17,16 +17,7 @@ function start(hostToken) {
   token = hostToken;
   client = new HawkerClient({ token });
   showStatus(client, "connected");
-  client.on("subscribed", (reply) => {
-    if (reply.stream !== stream) return;
-    if (reply.state) model.reset(reply.state);
-    render();
-  });
-  client.on("event", (event) => {
-    if (event.stream !== stream) return;
-    model.apply(event);
-    render();
-  });
+  client.follow(model, () => render());
   client.on("presence", (push) => { if (push.stream === stream) { model.viewers = push.viewers; renderHeader(); } });
   client.on("intents.summary", (push) => {
     if (push.stream !== stream) return;

@@ -19,15 +19,8 @@ withToken(start);
 function start(token) {
   client = new HawkerClient({ token });
   showStatus(client, "live");
-  client.on("subscribed", (reply) => {
-    if (reply.stream !== stream) return;
-    if (reply.state) model.reset(reply.state);
-    render();
-  });
-  client.on("event", (event) => {
-    if (event.stream !== stream) return;
-    model.apply(event);
-    if (event.kind === "question.answered") answered(event.data);
+  client.follow(model, (event) => {
+    if (event?.kind === "question.answered") answered(event.data);
     render();
   });
   client.on("presence", (push) => { if (push.stream === stream) { model.viewers = push.viewers; renderViewers(); } });

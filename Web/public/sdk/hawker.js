@@ -112,6 +112,29 @@ export class HawkerClient {
   }
 
   /**
+   * Keeps `model` current for its stream: reset from `subscribed.state` (a first
+   * subscribe, or a resume the server could not recover), then every `event` applied in
+   * order. `onChange` runs after each, with the event (or null after a reset). Subscribe
+   * to the stream as well.
+   * @param {StreamModel} model
+   * @param {(event: StreamEvent | null) => void} [onChange]
+   * @returns {() => void} stops following
+   */
+  follow(model, onChange = () => {}) {
+    const offSubscribed = this.on("subscribed", (reply) => {
+      if (reply.stream !== model.stream) return;
+      if (reply.state) model.reset(reply.state);
+      onChange(null);
+    });
+    const offEvent = this.on("event", (event) => {
+      if (event.stream !== model.stream) return;
+      model.apply(event);
+      onChange(event);
+    });
+    return () => { offSubscribed(); offEvent(); };
+  }
+
+  /**
    * Opens the connection; resolves with `welcome`. Reconnects by itself afterwards.
    * @returns {Promise<Welcome>}
    */
