@@ -204,7 +204,8 @@ final class WorkerProcess: Sendable {
 
     func result() async throws -> WorkerResult {
         let result = try await wait { $0.result }
-        process.waitUntilExit()
+        // Polled rather than waitUntilExit(), which would block a concurrency thread.
+        while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
         return result
     }
 
