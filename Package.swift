@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Wire protocol: message types, JSON codec, error and close codes. No I/O.
@@ -190,7 +191,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HawkerCommerceTests",
-            dependencies: ["HawkerCommerce", "HawkerProtocol"],
+            dependencies: [
+                "HawkerCommerce",
+                "HawkerProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -49,6 +49,16 @@ public struct TokenVerifier: Sendable {
         if let issuer, claims.iss?.value != issuer {
             return .failure(.unauthorized("token issuer is not '\(issuer)'"))
         }
+        // Times from outside are numbers like any other: within 2^53 − 1 milliseconds.
+        let latest = Double(JSONValue.maxSafeInteger / 1000)
+        for (name, seconds) in [("exp", claims.exp.value.timeIntervalSince1970), ("nbf", claims.nbf?.value.timeIntervalSince1970 ?? 0)] {
+            guard seconds.isFinite, (0...latest).contains(seconds) else {
+                return .failure(.unauthorized("token claim '\(name)' is out of range (0...\(Int64(latest)) seconds)"))
+            }
+        }
+        guard (1...256).contains(claims.sub.value.unicodeScalars.count) else {
+            return .failure(.unauthorized("token claim 'sub' must be 1-256 characters"))
+        }
         let now = clock()
         if claims.exp.value.addingTimeInterval(leeway) <= now {
             return .failure(.expired("token expired at \(Int(claims.exp.value.timeIntervalSince1970))"))

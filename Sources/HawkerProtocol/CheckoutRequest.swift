@@ -30,6 +30,8 @@ public struct CheckoutRequest: Sendable, Hashable {
     }
 
     public static let maxLines = 20
+    /// Units of one line.
+    public static let maxQuantity: Int64 = 1_000
 
     /// Regions are postcodes, region or country codes: 1-32 of `[A-Za-z0-9_-]`.
     public static func isValidRegion(_ region: String) -> Bool {

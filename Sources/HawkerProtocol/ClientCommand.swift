@@ -117,6 +117,15 @@ private struct RawCommand {
             }
             return value
         }
+        /// A checkout number: missing or not a number is a malformed command, a number
+        /// out of range (or not written as an integer) an invalid checkout.
+        func integer(_ value: JSONValue?, _ name: String, in range: ClosedRange<Int64>) throws(CommandDecodingError) -> Int64 {
+            if let number = value?.intValue, range.contains(number) { return number }
+            guard let value, value.intValue != nil || value.isNumberOutsideSafeIntegers else {
+                throw fail(.badRequest, "each item needs 'product' (an id), 'qty' and 'price_seen' (integers, minor units)")
+            }
+            throw fail(.invalidCheckout, "'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
         func checkout() throws(CommandDecodingError) -> CheckoutRequest {
             guard case .array(let items) = field("items") ?? .null else {
                 throw fail(.badRequest, "'checkout' needs 'items': an array of {product, variant?, qty, price_seen}")
@@ -126,11 +135,11 @@ private struct RawCommand {
             }
             var lines: [CheckoutRequest.Line] = []
             for item in items {
-                guard let object = item.objectValue, let product = object["product"]?.stringValue, Identifier.isValid(product),
-                    let quantity = object["qty"]?.intValue, let price = object["price_seen"]?.intValue, price >= 0
-                else {
+                guard let object = item.objectValue, let product = object["product"]?.stringValue, Identifier.isValid(product) else {
                     throw fail(.badRequest, "each item needs 'product' (an id), 'qty' and 'price_seen' (integers, minor units)")
                 }
+                let quantity = try integer(object["qty"], "qty", in: 1...CheckoutRequest.maxQuantity)
+                let price = try integer(object["price_seen"], "price_seen", in: 0...JSONValue.maxSafeInteger)
                 var variant: String?
                 if let value = object["variant"], value != .null {
                     guard let text = value.stringValue, Identifier.isValid(text) else { throw fail(.badRequest, "'variant' must be a variant id") }
@@ -190,7 +199,7 @@ private struct RawCommand {
                 guard let object = since.objectValue, let epoch = object["epoch"]?.stringValue, epoch.unicodeScalars.count <= 64,
                     let seq = object["seq"]?.intValue, seq >= 0
                 else {
-                    throw fail(.badRequest, "'since' needs an epoch string and a seq >= 0")
+                    throw fail(.badRequest, "'since' needs an epoch string and a seq in 0...\(JSONValue.maxSafeInteger)")
                 }
                 position = StreamPosition(epoch: epoch, seq: UInt64(seq))
             }
@@ -244,7 +253,7 @@ private struct RawCommand {
             return .checkout(id: id, stream: stream, request: try checkout())
         case "orders.subscribe":
             var since: Int64?
-            if field("since") != nil { since = try milliseconds("since", range: 0...Int64.max) }
+            if field("since") != nil { since = try milliseconds("since", range: 0...JSONValue.maxSafeInteger) }
             return .orders(id: id, command: .subscribe(since: since))
         case "ack":
             let delivery = try identifier("delivery")

@@ -246,9 +246,10 @@ public enum JSONParser {
                 guard try digitsFollow() else { throw failure("digits expected in the exponent") }
             }
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            // Integers are what is written as one: `1.0` and `1e3` stay doubles, so that a
+            // quantity or price must be sent as an integer.
             if integral, let value = Int64(text) { return .int(value) }
             guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
-            if value == value.rounded(), abs(value) < 9.2e18 { return .int(Int64(value)) }
             return .double(value)
         }
 

@@ -57,12 +57,24 @@ extension JSONValue {
         return nil
     }
 
-    /// Integers, and doubles that hold an integral value (JSON does not tell them apart).
+    /// The largest integer every JSON peer holds exactly (an IEEE double, as in
+    /// JavaScript): 2^53 − 1. PROTOCOL.md limits integers to it.
+    public static let maxSafeInteger: Int64 = 9_007_199_254_740_991
+
+    /// An integer written as one (`1`, not `1.0` or `1e0`) within ±(2^53 − 1); nil for
+    /// anything else, so that no number from outside reaches arithmetic out of range.
     public var intValue: Int64? {
+        guard case .int(let value) = self, value.magnitude <= Self.maxSafeInteger.magnitude else { return nil }
+        return value
+    }
+
+    /// A number, but not an integer that `intValue` takes: out of range or fractional.
+    /// Tells "wrong value" (an `invalid_*` error) apart from "wrong type".
+    public var isNumberOutsideSafeIntegers: Bool {
         switch self {
-        case .int(let value): return value
-        case .double(let value) where value.rounded() == value && abs(value) < 9.0e15: return Int64(value)
-        default: return nil
+        case .int: return intValue == nil
+        case .double: return true
+        default: return false
         }
     }
 

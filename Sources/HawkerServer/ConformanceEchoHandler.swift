@@ -21,6 +21,14 @@ final class ConformanceEchoHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
     }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is OutboundBudgetExceeded {
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1008, reason: "outbound budget exceeded"), promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 }
 
 @available(*, unavailable)

@@ -29,6 +29,10 @@ struct GatewayChannelInitializer: Sendable {
 
     private func configure(_ channel: any Channel) throws {
         let pipeline = channel.pipeline.syncOperations
+        // On the socket's side of TLS: it counts everything written to the connection.
+        try pipeline.addHandler(
+            OutboundBudgetHandler(limit: services.configuration.outboundBudgetBytes, grace: services.configuration.webSocket.closeTimeout)
+        )
         if let tls {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
         }

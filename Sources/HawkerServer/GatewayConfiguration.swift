@@ -26,7 +26,7 @@ public struct GatewayConfiguration: Sendable {
     public var jwtIssuer: String?
 
     // WebSocket transport.
-    public var webSocket = WebSocketConnectionConfiguration(idleCloseCode: 4003)
+    public var webSocket = WebSocketConnectionConfiguration(idleCloseCode: 4003, floodCloseCode: 4002)
     public var compressionEnabled = true
     public var compressionMinBytes = 512
     public var compressionLevel = 1
@@ -49,14 +49,20 @@ public struct GatewayConfiguration: Sendable {
     /// lot. NIO keeps each connection's read buffer for reuse, so for idle viewers this is
     /// memory per connection.
     public var readBufferBytes = 512
-    /// A backed-up viewer owed more than this many bytes of coalesced state is closed with 4001.
-    public var slowConsumerCapBytes = 1024 * 1024
+    /// The one outbound budget of every connection: bytes queued for it (replies, pongs,
+    /// HTTP responses, broadcasts) plus the coalesced state a backed-up viewer is owed.
+    /// Past it a session is closed with 4001 and an HTTP connection is dropped.
+    public var outboundBudgetBytes = 1024 * 1024
     /// A viewer backed up for this long is closed with 4001.
     public var slowConsumerTimeout = TimeAmount.seconds(30)
     public var maxConnections = 100_000
 
     // HTTP.
     public var maxHTTPBodyBytes = 65_536
+    /// Requests one HTTP connection may send per second (sustained) and at once; past
+    /// them it gets 429 and is closed.
+    public var httpRequestsPerSecond = 50
+    public var httpRequestBurst = 100
 
     // Hub.
     public var hub = HubConfiguration()

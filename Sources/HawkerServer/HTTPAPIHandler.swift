@@ -1,9 +1,8 @@
-import struct Foundation.Data
-import class Foundation.JSONDecoder
 import HawkerAuth
 import HawkerHub
 import HawkerOrders
 import HawkerProtocol
+import HawkerWebSocket
 import NIOCore
 import NIOHTTP1
 import Prometheus
@@ -16,20 +15,39 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let services: GatewayServices
     private let policy: UpgradePolicy
+    /// Requests on this connection: pipelining lets one client send thousands in a read.
+    private var requests: TokenBucket
 
     init(services: GatewayServices, policy: UpgradePolicy) {
         self.services = services
         self.policy = policy
+        self.requests = TokenBucket(ratePerSecond: services.configuration.httpRequestsPerSecond, burst: services.configuration.httpRequestBurst)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let request = unwrapInboundIn(data)
+        guard requests.take(now: context.eventLoop.now) else {
+            var response = HTTPResponse.error(
+                .tooManyRequests, .rateLimited, "more than \(services.configuration.httpRequestsPerSecond) requests per second on one connection"
+            )
+            response.headers.append(("Retry-After", "1"))
+            return write(response, keepAlive: false, context: context)
+        }
         let keepAlive = request.head.isKeepAlive
         route(request, context: context)
             .assumeIsolated()
             .whenSuccess { [self] response in
                 write(response, keepAlive: keepAlive, context: context)
             }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Pipelined requests from a client that does not read its responses.
+        if event is OutboundBudgetExceeded {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -260,18 +278,16 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private static func publish(_ body: ByteBuffer?, to stream: StreamID, services: GatewayServices, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
-        struct Body: Decodable {
-            var kind: String
-            var data: JSONValue?
-        }
+        // The same parser as WebSocket commands: one reading of numbers for every client.
         guard let body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: ClientCommand.maxDepth),
-            let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
+            let object = (try? JSONParser.parse(body, maxDepth: ClientCommand.maxDepth))?.objectValue,
+            let kind = object["kind"]?.stringValue
         else {
             return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"kind\": ..., \"data\": {...}}"))
         }
         let draft: EventDraft
         do {
-            draft = try EventDraft(kindName: decoded.kind, data: decoded.data)
+            draft = try EventDraft(kindName: kind, data: object["data"] == .null ? nil : object["data"])
         } catch {
             return loop.makeSucceededFuture(.error(.badRequest, error.code, error.message))
         }

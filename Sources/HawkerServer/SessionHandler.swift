@@ -93,6 +93,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         services.metrics.connections.decrement()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Replies and pongs to a client that does not read filled the connection's budget.
+        if let exceeded = event as? OutboundBudgetExceeded {
+            if !closing { giveUpOnSlowConsumer(reason: "owed more than \(exceeded.limit) bytes") }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { catchUp(context: context) }
         context.fireChannelWritabilityChanged()
@@ -342,8 +351,10 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         case .replaced: services.metrics.coalescedFrames.increment()
         case .dropped: services.metrics.drops.increment()
         }
-        if backlog!.bytes > services.configuration.slowConsumerCapBytes {
-            giveUpOnSlowConsumer(reason: "owed more than \(services.configuration.slowConsumerCapBytes) bytes")
+        // One budget for what the connection is owed: its socket queue and its backlog.
+        let budget = services.configuration.outboundBudgetBytes
+        if backlog!.bytes + context.channel.bufferedOutboundBytes > budget {
+            giveUpOnSlowConsumer(reason: "owed more than \(budget) bytes")
         }
     }
 

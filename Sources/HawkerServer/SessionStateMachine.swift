@@ -1,5 +1,6 @@
 import HawkerAuth
 import HawkerProtocol
+import HawkerWebSocket
 import NIOCore
 
 /// The protocol logic of one connection, without I/O: it decodes commands, tracks the

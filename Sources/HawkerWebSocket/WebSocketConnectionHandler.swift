@@ -24,6 +24,9 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private let configuration: WebSocketConnectionConfiguration
     private let compression: PerMessageDeflateParameters?
     private var assembler: WebSocketMessageAssembler
+    /// Pings and pongs from the peer: each ping is answered, so an unbounded rate would be
+    /// unbounded work and, for a peer that does not read, unbounded output.
+    private var controlFrames: TokenBucket
     private var inflater: MessageInflater?
     private var state = State.open
     /// On the event loop's clock (`eventLoop.now`), which is the one its timers run on.
@@ -35,6 +38,7 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
         self.configuration = configuration
         self.compression = compression
         self.assembler = WebSocketMessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compression != nil)
+        self.controlFrames = TokenBucket(ratePerSecond: configuration.controlFramesPerSecond, burst: configuration.controlFrameBurst)
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -55,7 +59,20 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closed else { return }
         lastInbound = context.eventLoop.now
-        switch assembler.receive(unwrapInboundIn(data)) {
+        let received = assembler.receive(unwrapInboundIn(data))
+        switch received {
+        case .ping, .pong:
+            guard controlFrames.take(now: lastInbound) else {
+                return fail(
+                    code: configuration.floodCloseCode,
+                    reason: "more than \(configuration.controlFramesPerSecond) pings and pongs per second",
+                    context: context
+                )
+            }
+        default:
+            break
+        }
+        switch received {
         case .needMoreFrames, .pong:
             break
         case .message(let kind, let payload, let compressed):

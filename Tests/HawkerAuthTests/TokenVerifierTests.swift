@@ -152,4 +152,29 @@ struct TokenVerifierTests {
         let token = try await keys.sign(Odd(sub: "x", role: 3, exp: ExpirationClaim(value: testNow.addingTimeInterval(60))))
         #expect(failure(try await verifier().verify(token))?.code == .unauthorized)
     }
+
+    /// Claims are numbers from outside: a validly signed token with `exp` = 10^16 used to
+    /// trap converting it to milliseconds; now it is refused like any out-of-range number.
+    @Test(arguments: [
+        (1e16, nil), (1e19, nil), (-1e19, nil), (3_600.0, 1e19), (3_600.0, -1e19),
+    ] as [(TimeInterval, TimeInterval?)])
+    func timeClaimsOutOfRangeAreRefused(_ expiresIn: TimeInterval, _ notBeforeIn: TimeInterval?) async throws {
+        let token = try await sign(claims(expiresIn: expiresIn, notBeforeIn: notBeforeIn))
+        let error = try #require(failure(try await verifier().verify(token)))
+        #expect(error.code == .unauthorized)
+        #expect(error.message.contains("out of range"))
+    }
+
+    @Test func anExpiryFarAheadButInRangeIsKept() async throws {
+        // 2^53 − 1 ms is year 287,396: accepted, and held exactly.
+        let principal = try await verifier().verify(try await sign(claims(expiresIn: 9_000_000_000_000 - 2_000_000_000))).get()
+        #expect(principal.expiresAt == 9_000_000_000_000_000)
+    }
+
+    @Test(arguments: ["", String(repeating: "s", count: 257)])
+    func subjectsMustBeOneTo256Characters(_ sub: String) async throws {
+        let error = try #require(failure(try await verifier().verify(try await sign(claims(sub: sub)))))
+        #expect(error.code == .unauthorized)
+        #expect(error.message.contains("'sub'"))
+    }
 }

@@ -182,4 +182,33 @@ import Testing
         #expect(Reservation(json: bare.json) == bare)
         #expect(Reservation(json: ["checkoutID": "ck_3"]) == nil)
     }
+
+    /// A cart whose total passes 2^53 − 1 minor units is refused before anything is
+    /// held (it used to be accepted and trap when the total was formed for the reply).
+    @Test func aCartWhoseTotalPassesTheSafeRangeIsInvalidAndHoldsNothing() throws {
+        let top = JSONValue.maxSafeInteger
+        var room = try room(policy: .anyInCatalog, product("dear", price: top, stock: 10), product("cheap", price: 1, stock: 10))
+        let outcome = room.checkout(request([("dear", 2, top)]), buyer: "u", checkoutID: "c1", now: now)
+        #expect(reason(outcome) == .invalidCheckout)
+        let mixed = room.checkout(request([("dear", 1, top), ("cheap", 1, 1)], key: "k2"), buyer: "u", checkoutID: "c2", now: now)
+        #expect(reason(mixed) == .invalidCheckout)
+        #expect(room.commerce.catalog["dear"]?.stock == 10)
+        #expect(room.commerce.catalog["cheap"]?.stock == 10)
+        // At the limit exactly, it goes through with its total.
+        let one = room.checkout(request([("dear", 1, top)], key: "k3"), buyer: "u", checkoutID: "c3", now: now)
+        guard case .success(let reservation) = one.result else {
+            Issue.record("expected the checkout at the limit to pass")
+            return
+        }
+        #expect(reservation.totals?.first?.amount == top)
+    }
+
+    /// Stock given back by a failed order saturates at 2^53 − 1 instead of trapping.
+    @Test func givingStockBackSaturatesAtTheSafeRange() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 100, stock: 10))
+        #expect(reason(room.checkout(request([("a", 5, 100)]), buyer: "u", checkoutID: "c1", now: now)) == nil)
+        _ = try room.apply(draft(.stockChanged, ["product": "a", "level": .int(JSONValue.maxSafeInteger - 1)]), now: now)
+        _ = room.settle(checkoutID: "c1", merchant: "m1", confirmed: false, now: now)
+        #expect(room.commerce.catalog["a"]?.stock == JSONValue.maxSafeInteger)
+    }
 }

@@ -184,6 +184,8 @@ struct ClientCommandTests {
     @Test(arguments: [
         #"{"epoch":"0000000000000000","seq":-1}"#,
         #"{"epoch":"0000000000000000","seq":1.5}"#,
+        #"{"epoch":"0000000000000000","seq":1.0}"#,
+        #"{"epoch":"0000000000000000","seq":9007199254740992}"#,
         #"{"epoch":"0000000000000000","seq":"3"}"#,
         #"{"epoch":"0000000000000000"}"#,
         #"{"seq":3}"#,
@@ -194,5 +196,37 @@ struct ClientCommandTests {
         let error = try #require(decodeError(#"{"type":"subscribe","id":"s3","stream":"shop-42","since":\#(since)}"#))
         #expect(error.code == .badRequest)
         #expect(error.id == "s3")
+    }
+
+    // MARK: - Numbers in a checkout
+
+    private func checkout(qty: String, price: String) -> String {
+        #"{"type":"checkout","id":"k","stream":"s","items":[{"product":"p","qty":\#(qty),"price_seen":\#(price)}],"region":"DE","idempotency_key":"key-1"}"#
+    }
+
+    /// A number out of range, or not written as an integer, is an invalid checkout; a
+    /// quantity or price that is not a number at all is a malformed command.
+    @Test(arguments: [
+        ("1.0", "100"), ("1e0", "100"), ("0", "100"), ("1001", "100"), ("-1", "100"), ("9223372036854775807", "100"),
+        ("1", "9007199254740992"), ("1", "-1"), ("1", "99.5"), ("1", "1e20"),
+    ])
+    func checkoutNumbersOutOfRangeAreInvalidCheckouts(_ qty: String, _ price: String) throws {
+        let error = try #require(decodeError(checkout(qty: qty, price: price)))
+        #expect(error.code == .invalidCheckout, "qty \(qty), price_seen \(price)")
+        #expect(error.message.contains("must be an integer in"))
+    }
+
+    @Test(arguments: [("\"1\"", "100"), ("1", "null"), ("true", "100")])
+    func checkoutNumbersOfTheWrongTypeAreBadRequests(_ qty: String, _ price: String) throws {
+        #expect(decodeError(checkout(qty: qty, price: price))?.code == .badRequest)
+    }
+
+    @Test func checkoutAtTheLimitsDecodes() throws {
+        guard case .checkout(_, _, let request) = try decode(checkout(qty: "1000", price: "9007199254740991")) else {
+            Issue.record("expected a checkout")
+            return
+        }
+        #expect(request.lines.first?.quantity == 1_000)
+        #expect(request.lines.first?.priceSeen == JSONValue.maxSafeInteger)
     }
 }

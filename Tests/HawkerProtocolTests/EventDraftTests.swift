@@ -67,9 +67,22 @@ struct EventDraftTests {
         }
     }
 
-    @Test func integralDoubleCountsAsInteger() throws {
-        let draft = try EventDraft(kind: .stockChanged, data: ["product": "sku-1", "level": .double(3)])
-        #expect(draft.data["level"]?.intValue == 3)
+    /// Integers are sent as integers, within 2^53 − 1 (PROTOCOL.md §2): `3.0` and 2^53 are
+    /// refused at the edge, before any arithmetic sees them.
+    @Test(arguments: [JSONValue.double(3), .int(JSONValue.maxSafeInteger + 1), .int(.max), .int(-1)])
+    func integersOutsideTheSafeRangeAreInvalid(_ level: JSONValue) {
+        do {
+            _ = try EventDraft(kind: .stockChanged, data: ["product": "sku-1", "level": level])
+            Issue.record("accepted level \(level)")
+        } catch {
+            #expect(error.code == .invalidEvent)
+            #expect(error.message.contains("9007199254740991"))
+        }
+    }
+
+    @Test func largestSafeIntegerIsAccepted() throws {
+        let draft = try EventDraft(kind: .stockChanged, data: ["product": "sku-1", "level": .int(JSONValue.maxSafeInteger)])
+        #expect(draft.data["level"]?.intValue == JSONValue.maxSafeInteger)
     }
 
     @Test func withDataKeepsKindAndStateKey() throws {

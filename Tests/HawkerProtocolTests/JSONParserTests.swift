@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test(arguments: [
-        #"{}"#, #"[]"#, #"{"a":1}"#, #" { "a" : [ 1 , 2.5 , -3 , 0 , -0 , 1e3 , 2E-2 , 0.5e+1 ] } "#,
+        #"{}"#, #"[]"#, #"{"a":1}"#, #" { "a" : [ 1 , 2.5 , -3 , 0 , -0 , 2E-2 , 0.25e+1 ] } "#,
         #"{"s":"plain","e":"q\"b\\s\/n\nr\rt\tb\bf\f","u":"\u00e9\u2028\ud83d\ude00"}"#,
         #"{"t":true,"f":false,"n":null,"nested":{"x":[{"y":[]}]}}"#,
         #"{"big":9223372036854775807,"small":-9223372036854775808,"huge":9223372036854775808}"#,
@@ -25,6 +25,21 @@ import Testing
     func agreesWithFoundationOnValidJSON(_ text: String) throws {
         let ours = try #require(parse(text))
         #expect(ours == foundation(text))
+    }
+
+    /// Integers are what is written as one, within ±(2^53 − 1): `1.0` is not a quantity.
+    @Test func integersAreWrittenAsIntegersWithinTwoToThe53() throws {
+        #expect(parse("1")?.intValue == 1)
+        #expect(parse("-0")?.intValue == 0)
+        #expect(parse("9007199254740991")?.intValue == JSONValue.maxSafeInteger)
+        #expect(parse("-9007199254740991")?.intValue == -JSONValue.maxSafeInteger)
+        for text in ["1.0", "1e3", "0.5e+1", "2E0", "9007199254740992", "-9007199254740992", "9223372036854775807", "9223372036854775808", "1e300"] {
+            let value = try #require(parse(text), "\(text) is valid JSON")
+            #expect(value.intValue == nil, "\(text) read as an integer")
+            #expect(value.isNumberOutsideSafeIntegers, "\(text)")
+        }
+        #expect(parse("1.0") == .double(1))
+        #expect(JSONValue.string("1").isNumberOutsideSafeIntegers == false)
     }
 
     @Test(arguments: [

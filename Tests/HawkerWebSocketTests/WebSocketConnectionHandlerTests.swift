@@ -27,7 +27,9 @@ struct WebSocketConnectionHandlerTests {
     /// The next frame the handler wrote, parsed.
     private func nextFrame(_ channel: EmbeddedChannel) throws -> ParsedFrame? {
         guard let buffer = try channel.readOutbound(as: ByteBuffer.self) else { return nil }
-        return try #require(ParsedFrame(buffer))
+        let frame = ParsedFrame(buffer)
+        #expect(frame != nil, "not one whole frame: \(bytes(buffer))")
+        return frame
     }
 
     /// Whether the channel has closed. EmbeddedChannel completes its close future in a
@@ -51,6 +53,32 @@ struct WebSocketConnectionHandlerTests {
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
         _ = try channel.finish()
+    }
+
+    /// Each ping costs a pong: past the control-frame rate the peer is failed with the
+    /// flood code instead of answered (a peer that never reads would otherwise be owed
+    /// pongs without end).
+    @Test func pingsPastTheControlFrameRateCloseWithTheFloodCode() throws {
+        var configuration = Self.configuration
+        configuration.controlFramesPerSecond = 2
+        configuration.controlFrameBurst = 3
+        configuration.floodCloseCode = 4002
+        let channel = try makeChannel(configuration: configuration)
+        for _ in 0..<3 {
+            try channel.writeInbound(clientFrame(.ping, [1]))
+            #expect(try nextFrame(channel)?.opcode == 0xA)
+        }
+        // A second later two more tokens; pongs count too.
+        channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        try channel.writeInbound(clientFrame(.pong, [2]))
+        try channel.writeInbound(clientFrame(.ping, [3]))
+        #expect(try nextFrame(channel)?.payload == [3])
+        try channel.writeInbound(clientFrame(.ping, [4]))
+        let close = try #require(try nextFrame(channel))
+        #expect(close.opcode == 0x8)
+        #expect(close.closeCode == 4002)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(isClosed(channel))
     }
 
     @Test func pongIsSwallowed() throws {

@@ -248,11 +248,13 @@ public struct CommerceState: Sendable {
         if let end = data["ends_at"]?.intValue {
             endsAt = end
         } else if let duration = data["duration_ms"]?.intValue {
-            endsAt = startsAt + duration
+            let (end, overflow) = startsAt.addingReportingOverflow(duration)
+            guard !overflow else { throw RoomError(.invalidEvent, "'duration_ms' is out of range") }
+            endsAt = end
         } else {
             throw RoomError(.invalidEvent, "a sale needs 'ends_at' or 'duration_ms'")
         }
-        guard endsAt > startsAt, endsAt - startsAt <= limits.maxSaleDurationMilliseconds else {
+        guard endsAt > startsAt, endsAt.subtractingReportingOverflow(startsAt).partialValue <= limits.maxSaleDurationMilliseconds else {
             throw RoomError(.invalidEvent, "a sale ends after it starts and lasts at most \(limits.maxSaleDurationMilliseconds) ms")
         }
         return FlashSale(

@@ -33,8 +33,8 @@ extension CommerceState {
         // 1. The products exist and may be bought now.
         var planned: [(line: CheckoutRequest.Line, product: Product, sale: FlashSale?)] = []
         for line in request.lines {
-            guard (1...1_000).contains(line.quantity) else {
-                throw CheckoutRejection(.invalidCheckout, product: line.product, "quantities are 1 to 1000")
+            guard (1...CheckoutRequest.maxQuantity).contains(line.quantity) else {
+                throw CheckoutRejection(.invalidCheckout, product: line.product, "quantities are 1 to \(CheckoutRequest.maxQuantity)")
             }
             guard let product = catalog[line.product] else {
                 throw CheckoutRejection(.unknownProduct, product: line.product, "no product '\(line.product)' in this stream's catalog")
@@ -90,15 +90,7 @@ extension CommerceState {
             }
         }
 
-        // Everything passed: hold it.
-        for (id, quantity) in needed {
-            if let stock = catalog[id]?.stock { catalog[id]?.stock = stock - quantity }
-        }
-        for (id, quantity) in perSale {
-            sales[id]?.sold += quantity
-            if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
-        }
-        return Reservation(
+        let reservation = Reservation(
             checkoutID: checkoutID,
             buyer: buyer,
             lines: planned.map { line, product, sale in
@@ -113,6 +105,20 @@ extension CommerceState {
             idempotencyKey: request.idempotencyKey,
             createdAt: now
         )
+        // 6. What the buyer pays stays a number every client holds exactly.
+        guard reservation.totals != nil else {
+            throw CheckoutRejection(.invalidCheckout, "the cart's total is larger than \(JSONValue.maxSafeInteger) minor units")
+        }
+
+        // Everything passed: hold it.
+        for (id, quantity) in needed {
+            if let stock = catalog[id]?.stock { catalog[id]?.stock = stock - quantity }
+        }
+        for (id, quantity) in perSale {
+            sales[id]?.sold += quantity
+            if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
+        }
+        return reservation
     }
 
     /// Gives back what `reservation` held (its orders failed): stock, and the sale counts
@@ -121,7 +127,9 @@ extension CommerceState {
         var changed: [String] = []
         for line in reservation.lines {
             if let stock = catalog[line.product]?.stock {
-                catalog[line.product]?.stock = stock + line.quantity
+                // A host may have set the level anywhere up to 2^53 − 1 meanwhile.
+                let (sum, overflow) = stock.addingReportingOverflow(line.quantity)
+                catalog[line.product]?.stock = overflow ? JSONValue.maxSafeInteger : min(sum, JSONValue.maxSafeInteger)
                 changed.append(line.product)
             }
             if let id = line.sale, var sale = sales[id] {

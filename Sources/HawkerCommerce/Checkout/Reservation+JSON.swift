@@ -32,7 +32,8 @@ extension Reservation {
         var parsed: [Line] = []
         for line in lines {
             guard let product = line["product"]?.stringValue, let quantity = line["quantity"]?.intValue,
-                let unitPrice = line["unitPrice"]?.intValue, let currency = line["currency"]?.stringValue,
+                (1...CheckoutRequest.maxQuantity).contains(quantity),
+                let unitPrice = line["unitPrice"]?.intValue, unitPrice >= 0, let currency = line["currency"]?.stringValue,
                 let merchant = line["merchant"]?.stringValue
             else { return nil }
             parsed.append(Line(

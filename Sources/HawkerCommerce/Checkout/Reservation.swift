@@ -47,4 +47,17 @@ public struct Reservation: Sendable, Hashable {
 
     /// The merchants of record of this cart, each to get only its own lines.
     public var merchants: [String] { Array(Set(lines.map(\.merchant))).sorted() }
+
+    /// What the buyer pays, per currency, sorted by currency; nil when an amount would
+    /// pass 2^53 − 1 (such a checkout is refused before anything is reserved).
+    public var totals: [(currency: String, amount: Int64)]? {
+        var totals: [String: Int64] = [:]
+        for line in lines {
+            let (amount, overflow) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
+            let (sum, sumOverflow) = totals[line.currency, default: 0].addingReportingOverflow(amount)
+            guard !overflow, !sumOverflow, (0...JSONValue.maxSafeInteger).contains(sum) else { return nil }
+            totals[line.currency] = sum
+        }
+        return totals.sorted { $0.key < $1.key }.map { (currency: $0.key, amount: $0.value) }
+    }
 }

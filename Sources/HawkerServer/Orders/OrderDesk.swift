@@ -150,13 +150,12 @@ final class OrderDesk: Sendable {
     }
 
     static func acceptedBody(_ reservation: Reservation, stream: StreamID, replayed: Bool) -> [String: JSONValue] {
-        var totals: [String: Int64] = [:]
-        for line in reservation.lines { totals[line.currency, default: 0] += line.unitPrice * line.quantity }
         return [
             "stream": .string(stream.rawValue),
             "checkout_id": .string(reservation.checkoutID),
             "items": .array(reservation.lines.map(\.json)),
-            "totals": .array(totals.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
+            // Checked when reserved; a stored row that does not add up reads as no totals.
+            "totals": .array((reservation.totals ?? []).map { ["currency": .string($0.currency), "amount": .int($0.amount)] }),
             "merchants": .array(reservation.merchants.map { .string($0) }),
             "replayed": .bool(replayed),
         ]

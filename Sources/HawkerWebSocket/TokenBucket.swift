@@ -1,21 +1,22 @@
 import NIOCore
 
 /// A token bucket: `rate` tokens per second up to `burst`. The caller passes the time in,
-/// so tests drive it without a clock.
-struct TokenBucket: Sendable {
-    let rate: Double
-    let burst: Double
+/// so tests drive it without a clock. Used for every per-connection rate (commands,
+/// control frames, HTTP requests).
+public struct TokenBucket: Sendable {
+    public let rate: Double
+    public let burst: Double
     private var tokens: Double
     private var updated: NIODeadline?
 
-    init(ratePerSecond: Int, burst: Int) {
+    public init(ratePerSecond: Int, burst: Int) {
         self.rate = Double(max(1, ratePerSecond))
         self.burst = Double(max(1, burst))
         self.tokens = self.burst
     }
 
     /// Takes a token if there is one.
-    mutating func take(now: NIODeadline) -> Bool {
+    public mutating func take(now: NIODeadline) -> Bool {
         refill(now: now)
         guard tokens >= 1 else { return false }
         tokens -= 1
@@ -23,7 +24,7 @@ struct TokenBucket: Sendable {
     }
 
     /// Milliseconds until the next token.
-    func retryAfterMilliseconds() -> Int64 {
+    public func retryAfterMilliseconds() -> Int64 {
         Int64(((1 - min(tokens, 1)) / rate * 1000).rounded(.up))
     }
 

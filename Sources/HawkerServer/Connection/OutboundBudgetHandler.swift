@@ -1,0 +1,68 @@
+import NIOCore
+
+/// Fired inbound when a connection is owed more than its outbound budget: the protocol
+/// on top says goodbye in its own way (4001 for a session, an HTTP close).
+struct OutboundBudgetExceeded: Sendable {
+    let limit: Int
+}
+
+/// The one outbound budget of a connection, first in its pipeline (on the socket's side
+/// of TLS), so that it sees everything written to the connection: HTTP responses,
+/// replies, errors, pongs, pushes and broadcasts.
+///
+/// The channel's own write queue is the measure: NIO counts every byte written and not
+/// yet taken by the kernel. Past the budget the connection is told once
+/// (`OutboundBudgetExceeded`), may still write what it had queued plus `slack` (a close
+/// frame), and is closed after `grace` whatever the layers above do. What a connection
+/// can make the gateway hold is therefore bounded whatever the client does.
+final class OutboundBudgetHandler: ChannelOutboundHandler {
+    // Everything that reaches the socket is bytes: ByteBuffers, or IOData from NIO's HTTP encoder.
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    struct Refused: Error {}
+
+    private let limit: Int
+    private let slack: Int
+    private let grace: TimeAmount
+    /// Set once the budget is spent: the most the queue may hold from then on.
+    private var ceiling: Int?
+
+    init(limit: Int, slack: Int = 4_096, grace: TimeAmount) {
+        self.limit = limit
+        self.slack = slack
+        self.grace = grace
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let ceiling, context.channel.bufferedOutboundBytes + unwrapOutboundIn(data).readableBytes > ceiling {
+            promise?.fail(Refused())
+            return
+        }
+        context.write(data, promise: promise)
+        // Writability flips at the high-water mark, far below the budget: while the
+        // channel is writable there is nothing to count.
+        guard ceiling == nil, !context.channel.isWritable else { return }
+        let queued = context.channel.bufferedOutboundBytes
+        if queued > limit { exceeded(queued: queued, context: context) }
+    }
+
+    private func exceeded(queued: Int, context: ChannelHandlerContext) {
+        ceiling = queued + slack
+        let limit = self.limit
+        let loop = context.eventLoop.assumeIsolated()
+        // Told after this write returns: the writer may be in the middle of a fan-out.
+        loop.execute { context.fireUserInboundEventTriggered(OutboundBudgetExceeded(limit: limit)) }
+        loop.scheduleTask(in: grace) { context.close(promise: nil) }
+    }
+}
+
+@available(*, unavailable)
+extension OutboundBudgetHandler: Sendable {}
+
+extension Channel {
+    /// Bytes written to the channel and not yet taken by the kernel (0 once closed).
+    var bufferedOutboundBytes: Int {
+        (try? syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+    }
+}
