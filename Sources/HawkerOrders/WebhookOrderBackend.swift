@@ -52,7 +52,12 @@ public struct WebhookOrderBackend: OrderBackend {
     }
 
     public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
-        let body = JSONText.encode(.object(delivery.payload))
+        // The same order.requested fields an order service gets (schemas/common.json
+        // orderRequestBody), without `type` and `delivery`.
+        var payload = delivery.payload
+        payload["attempt"] = .int(Int64(delivery.attempts + 1))
+        payload["replay"] = false
+        let body = JSONText.encode(.object(payload))
         let timestamp = clock()
         var request = HTTPClientRequest(url: url)
         request.method = .POST

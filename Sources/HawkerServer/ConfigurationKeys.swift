@@ -116,6 +116,19 @@ extension GatewayConfiguration {
         .string("data_dir", "directory for the gateway's files (development secret, the order outbox)", \.dataDirectory),
         .optionalString("tls.certificate", "PEM certificate chain; with tls.private_key turns on wss/https", \.tlsCertificatePath),
         .optionalString("tls.private_key", "PEM private key", \.tlsPrivateKeyPath),
+        ConfigurationKey(
+            name: "tls.min_version",
+            summary: "oldest TLS version accepted: 1.2 or 1.3",
+            defaultValue: { $0.tlsMinimumVersion.rawValue },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let version = TLSMinimumVersion(rawValue: text) else {
+                    throw ConfigurationError(description: "tls.min_version must be 1.2 or 1.3, got '\(text)'")
+                }
+                configuration.tlsMinimumVersion = version
+            }
+        ),
+        .string("tls.ciphers", "TLS 1.2 cipher suites, OpenSSL names separated by ':' (TLS 1.3 suites are fixed)", \.tlsCipherSuites),
+        .milliseconds("tls.handshake_timeout_ms", "a TLS handshake not done after this long is dropped", \.tlsHandshakeTimeout),
         .optionalString("jwt.secret", "HS256 secret for tokens, at least 32 bytes; a development one is generated when neither this nor jwt.jwks is set", \.jwtSecret),
         .optionalString("jwt.jwks", "path of a JWKS file with RS256/ES256 public keys", \.jwksPath),
         .optionalString("jwt.issuer", "required `iss` claim, when set", \.jwtIssuer),
@@ -147,6 +160,8 @@ extension GatewayConfiguration {
         .int("http.max_body_bytes", "largest HTTP request body", \.maxHTTPBodyBytes, range: 1_024...(64 << 20)),
         .int("http.requests_per_second", "requests one HTTP connection may send per second (sustained); past it 429 and close", \.httpRequestsPerSecond, range: 1...100_000),
         .int("http.request_burst", "requests one HTTP connection may send at once (pipelined)", \.httpRequestBurst, range: 1...100_000),
+        .milliseconds("http.request_timeout_ms", "time a connection has to send a complete request or upgrade, from its opening or previous response (idle keep-alives close after it)", \.httpRequestTimeout),
+        .int("http.max_pending_per_address", "connections from one address not yet through their first request or upgrade; more are refused at accept (0: no bound, e.g. behind a proxy)", \.maxPendingPerAddress, range: 0...1_000_000),
         .int("hub.history_size", "events kept per stream for resume", \.hub.historyCapacity, range: 1...1_000_000),
         .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
@@ -208,6 +223,8 @@ extension GatewayConfiguration {
         .int64("orders.breaker_cooldown_ms", "how long an open circuit waits before one trial delivery", \.orders.breakerCooldownMilliseconds, range: 1...3_600_000),
         .int("orders.max_in_flight", "deliveries out to backends at once", \.orders.maxInFlight, range: 1...100_000),
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
+        .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),
+        .string("metrics.host", "address of the metrics.port listener", \.metricsHost),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
         .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
         .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),

@@ -2,9 +2,11 @@ import Foundation
 import HawkerAuth
 import HawkerHub
 import HawkerWeb
+import HawkerWebSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Prometheus
@@ -23,6 +25,8 @@ public final class Gateway: Service, Sendable {
     private let services: GatewayServices
     private let tls: NIOSSLContext?
     private let serverChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
+    /// The `metrics.port` listener, when configured.
+    private let metricsChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     private let orders: OrderDesk
     private let ordersTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let logger: Logger
@@ -64,7 +68,7 @@ public final class Gateway: Service, Sendable {
             broker: broker,
             verifier: verifier,
             metrics: metrics,
-            connections: ConnectionRegistry(limit: configuration.maxConnections),
+            connections: ConnectionRegistry(limit: configuration.maxConnections, pendingPerAddress: configuration.maxPendingPerAddress),
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
             orders: orders,
             webFiles: StaticFiles(directory: WebAssets.directory),
@@ -72,7 +76,10 @@ public final class Gateway: Service, Sendable {
         )
         if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsPrivateKeyPath {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-            let tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            var tlsConfiguration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            // NIOSSL's server defaults accept TLS 1.0 and suites without forward secrecy.
+            tlsConfiguration.minimumTLSVersion = configuration.tlsMinimumVersion.nioVersion
+            tlsConfiguration.cipherSuites = configuration.tlsCipherSuites
             self.tls = try NIOSSLContext(configuration: tlsConfiguration)
         } else {
             self.tls = nil
@@ -102,6 +109,11 @@ public final class Gateway: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port)
             .get()
         serverChannel.withLockedValue { $0 = channel }
+        if configuration.metricsPort > 0 {
+            let metricsChannel = try await bindMetricsListener()
+            self.metricsChannel.withLockedValue { $0 = metricsChannel }
+            logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsChannel.localAddress?.port ?? 0)/metrics"])
+        }
         let orders = self.orders
         ordersTask.withLockedValue { task in
             if task == nil { task = Task { await orders.run() } }
@@ -119,6 +131,32 @@ public final class Gateway: Service, Sendable {
 
     public var localAddress: SocketAddress? {
         serverChannel.withLockedValue { $0?.localAddress }
+    }
+
+    /// The address of the `metrics.port` listener, when there is one.
+    public var metricsAddress: SocketAddress? {
+        metricsChannel.withLockedValue { $0?.localAddress }
+    }
+
+    /// `GET /metrics` without a token, on its own (private) address, with the same
+    /// per-connection bounds as the main listener.
+    private func bindMetricsListener() async throws -> any Channel {
+        let services = self.services
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    let configuration = services.configuration
+                    try pipeline.addHandler(OutboundBudgetHandler(limit: configuration.outboundBudgetBytes, grace: configuration.webSocket.closeTimeout))
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(HTTPRequestTimeoutHandler(timeout: configuration.httpRequestTimeout) {})
+                    try pipeline.addHandler(NIOHTTPServerRequestAggregator(maxContentLength: 1_024))
+                    try pipeline.addHandler(MetricsEndpointHandler(metrics: services.metrics))
+                }
+            }
+            .bind(host: configuration.metricsHost, port: configuration.metricsPort)
+            .get()
     }
 
     public var connectionCount: Int { services.connections.count }
@@ -143,6 +181,7 @@ public final class Gateway: Service, Sendable {
             return channel
         }
         try? await channel?.close()
+        try? await metricsChannel.withLockedValue({ channel in defer { channel = nil }; return channel })?.close()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         while services.connections.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(20))

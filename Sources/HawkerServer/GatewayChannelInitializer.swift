@@ -18,7 +18,7 @@ struct GatewayChannelInitializer: Sendable {
 
     func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
         let connections = services.connections
-        guard connections.admit(channel) else {
+        guard connections.admit(channel) == .admitted else {
             services.metrics.rejectedConnections.increment()
             return channel.close()
         }
@@ -35,26 +35,34 @@ struct GatewayChannelInitializer: Sendable {
         )
         if let tls {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+            try pipeline.addHandler(TLSHandshakeTimeoutHandler(timeout: services.configuration.tlsHandshakeTimeout))
         }
         let policy = self.policy
         let services = self.services
+        let connections = services.connections
         let upgrader = WebSocketUpgrader(policy: policy, services: services)
+        let timeout = HTTPRequestTimeoutHandler(timeout: services.configuration.httpRequestTimeout) {
+            connections.handshakeDone(channel)
+        }
         let aggregator = NIOHTTPServerRequestAggregator(maxContentLength: services.configuration.maxHTTPBodyBytes)
         let api = HTTPAPIHandler(services: services, policy: policy)
         // After an upgrade the HTTP-only handlers leave the pipeline.
-        let httpHandlers = NIOLoopBound((aggregator, api), eventLoop: channel.eventLoop)
+        let httpHandlers = NIOLoopBound((timeout, aggregator, api), eventLoop: channel.eventLoop)
         try pipeline.configureHTTPServerPipeline(
             withServerUpgrade: (
                 upgraders: [upgrader],
                 completionHandler: { context in
+                    connections.handshakeDone(context.channel)
                     let pipeline = context.pipeline.syncOperations
-                    let (aggregator, api) = httpHandlers.value
+                    let (timeout, aggregator, api) = httpHandlers.value
+                    pipeline.removeHandler(timeout, promise: nil)
                     pipeline.removeHandler(aggregator, promise: nil)
                     pipeline.removeHandler(api, promise: nil)
                 }
             ),
             withErrorHandling: true
         )
+        try pipeline.addHandler(timeout)
         try pipeline.addHandler(aggregator)
         try pipeline.addHandler(api)
     }

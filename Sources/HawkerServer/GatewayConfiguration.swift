@@ -1,6 +1,7 @@
 import HawkerHub
 import HawkerWebSocket
 import NIOCore
+import NIOSSL
 
 /// Everything `hawker serve` can be told. Every limit has a bounded default; the README
 /// lists them all (`ConfigurationKeys` is the one table they come from).
@@ -14,6 +15,15 @@ public struct GatewayConfiguration: Sendable {
     // TLS: both set turns on wss/https.
     public var tlsCertificatePath: String?
     public var tlsPrivateKeyPath: String?
+    public var tlsMinimumVersion = TLSMinimumVersion.tls12
+    /// TLS 1.2 suites (OpenSSL names, colon-separated): forward-secret AEAD only by
+    /// default. TLS 1.3's suites are all forward-secret and not configurable.
+    public var tlsCipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+    /// A TLS handshake not done after this long is dropped.
+    public var tlsHandshakeTimeout = TimeAmount.seconds(10)
 
     // Authentication.
     public var jwtSecret: String?
@@ -63,6 +73,12 @@ public struct GatewayConfiguration: Sendable {
     /// them it gets 429 and is closed.
     public var httpRequestsPerSecond = 50
     public var httpRequestBurst = 100
+    /// The time an HTTP connection has to send a complete request (an upgrade included),
+    /// from its opening or its previous response; idle keep-alives close after it too.
+    public var httpRequestTimeout = TimeAmount.seconds(10)
+    /// Connections from one address that have not completed a request or upgrade yet;
+    /// 0 for no bound (behind a proxy, where every client has the proxy's address).
+    public var maxPendingPerAddress = 256
 
     // Hub.
     public var hub = HubConfiguration()
@@ -73,6 +89,10 @@ public struct GatewayConfiguration: Sendable {
     public var outboxPath: String?
 
     // Operations.
+    /// A second listener serving only `GET /metrics`, without a token (0: none; then
+    /// `/metrics` on the main port needs an admin token).
+    public var metricsPort = 0
+    public var metricsHost = "127.0.0.1"
     /// How long a graceful shutdown waits for connections to close.
     public var drainTimeout = TimeAmount.seconds(10)
     /// Adds `/echo` (the Autobahn conformance target) on the same WebSocket pipeline.
@@ -83,4 +103,17 @@ public struct GatewayConfiguration: Sendable {
     public init() {}
 
     public var tlsEnabled: Bool { tlsCertificatePath != nil && tlsPrivateKeyPath != nil }
+}
+
+/// The oldest TLS version the gateway accepts.
+public enum TLSMinimumVersion: String, Sendable, CaseIterable {
+    case tls12 = "1.2"
+    case tls13 = "1.3"
+
+    var nioVersion: TLSVersion {
+        switch self {
+        case .tls12: return .tlsv12
+        case .tls13: return .tlsv13
+        }
+    }
 }

@@ -70,6 +70,15 @@ final class GatewayServices: Sendable {
         )
     }
 
+    /// A refused token, at warning level with where it came from: the trail an operator
+    /// follows when someone is trying tokens.
+    func loginFailed(_ error: AuthError, peer: String, over transport: String) {
+        logger.warning(
+            "login failed",
+            metadata: ["peer": "\(peer)", "transport": "\(transport)", "code": "\(error.code.rawValue)", "reason": "\(error.message)"]
+        )
+    }
+
     /// Verifies a token, or refuses it when no key is configured.
     func verify(_ token: String) async -> Result<Principal, AuthError> {
         guard let verifier else {

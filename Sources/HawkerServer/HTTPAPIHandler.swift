@@ -17,11 +17,17 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let policy: UpgradePolicy
     /// Requests on this connection: pipelining lets one client send thousands in a read.
     private var requests: TokenBucket
+    /// The client's address, for the log of failed logins.
+    private var peer = "unknown"
 
     init(services: GatewayServices, policy: UpgradePolicy) {
         self.services = services
         self.policy = policy
         self.requests = TokenBucket(ratePerSecond: services.configuration.httpRequestsPerSecond, burst: services.configuration.httpRequestBurst)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress?.description ?? "unknown"
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -31,13 +37,15 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 .tooManyRequests, .rateLimited, "more than \(services.configuration.httpRequestsPerSecond) requests per second on one connection"
             )
             response.headers.append(("Retry-After", "1"))
-            return write(response, keepAlive: false, context: context)
+            return write(response, keepAlive: false, headOnly: false, context: context)
         }
         let keepAlive = request.head.isKeepAlive
+        // HEAD is GET without the body (RFC 9110 §9.3.2).
+        let headOnly = request.head.method == .HEAD
         route(request, context: context)
             .assumeIsolated()
             .whenSuccess { [self] response in
-                write(response, keepAlive: keepAlive, context: context)
+                write(response, keepAlive: keepAlive, headOnly: headOnly, context: context)
             }
     }
 
@@ -64,7 +72,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let path = request.head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.head.uri
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let method = request.head.method
+        let method = request.head.method == .HEAD ? .GET : request.head.method
         if segments == ["healthz"], method == .GET {
             return loop.makeSucceededFuture(.json(.ok, #"{"status":"ok"}"#))
         }
@@ -74,9 +82,15 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             )
         }
         if segments == ["metrics"], method == .GET {
-            var body = ByteBuffer()
-            body.writeBytes(services.metrics.registry.emitToBuffer())
-            return loop.makeSucceededFuture(HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body))
+            // Checkout volume and dead letters are not for everyone: an admin token here,
+            // or the open listener on `metrics.port`.
+            let metrics = services.metrics
+            return bearer(request, loop: loop) { principal in
+                guard principal.role == .admin else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "metrics are for admins (or scrape metrics.port)"))
+                }
+                return loop.makeSucceededFuture(.metrics(metrics))
+            }
         }
         if segments == ["ws"] || segments == ["echo"] {
             return loop.makeSucceededFuture(upgradeRefusal(request.head))
@@ -217,14 +231,16 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func bearer(
         _ request: NIOHTTPServerRequestFull, loop: any EventLoop, _ body: @escaping @Sendable (Principal) -> EventLoopFuture<HTTPResponse>
     ) -> EventLoopFuture<HTTPResponse> {
-        let header = request.head.headers.first(name: "authorization")
-        guard let token = header.flatMap({ $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }) else {
+        guard let token = request.head.headers.bearerToken else {
             return loop.makeSucceededFuture(.error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))
         }
         let services = self.services
+        let peer = self.peer
         return loop.makeFutureWithTask { await services.verify(token) }.flatMap { result in
             switch result {
-            case .failure(let error): return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
+            case .failure(let error):
+                services.loginFailed(error, peer: peer, over: "http")
+                return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
             case .success(let principal): return body(principal)
             }
         }
@@ -233,6 +249,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func upgradeRefusal(_ head: HTTPRequestHead) -> HTTPResponse {
         guard head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
             return .error(.upgradeRequired, code: "upgrade_required", "connect with a WebSocket client (subprotocol hawker.v1)")
+        }
+        // RFC 6455 §4.4: the versions we speak, with 426.
+        guard head.headers["sec-websocket-version"] == ["13"] else {
+            var response = HTTPResponse.error(.upgradeRequired, code: "unsupported_version", "this server speaks WebSocket version 13")
+            response.headers.append(("Sec-WebSocket-Version", "13"))
+            return response
         }
         switch policy.evaluate(head) {
         case .failure(let refusal):
@@ -253,9 +275,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let stream = StreamID(rawID) else {
             return loop.makeSucceededFuture(.error(.badRequest, .invalidStream, "stream ids are 1-64 characters of [A-Za-z0-9_.-], starting alphanumeric"))
         }
-        let header = request.head.headers.first(name: "authorization")
-        let token = header.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        let token = request.head.headers.bearerToken
         let services = self.services
+        let peer = self.peer
         let principal: EventLoopFuture<Result<Principal, AuthError>>
         if let token {
             principal = loop.makeFutureWithTask { await services.verify(token) }
@@ -267,6 +289,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         return principal.flatMap { result in
             switch result {
             case .failure(let error):
+                services.loginFailed(error, peer: peer, over: "http")
                 return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
             case .success(let principal):
                 guard principal.may(permission, on: stream) else {
@@ -316,7 +339,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: - Output
 
-    private func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func write(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
@@ -324,7 +347,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        if !headOnly { context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil) }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }

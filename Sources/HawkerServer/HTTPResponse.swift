@@ -2,6 +2,7 @@ import Foundation
 import HawkerProtocol
 import NIOCore
 import NIOHTTP1
+import Prometheus
 
 /// A complete HTTP response; errors use the wire error codes:
 /// `{"error": {"code": ..., "message": ...}}`.
@@ -24,6 +25,13 @@ struct HTTPResponse: Sendable {
                 ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
             ]
         )
+    }
+
+    /// The Prometheus text exposition of every gateway metric.
+    static func metrics(_ metrics: GatewayMetrics) -> HTTPResponse {
+        var body = ByteBuffer()
+        body.writeBytes(metrics.registry.emitToBuffer())
+        return HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
     }
 
     static func json(_ status: HTTPResponseStatus, _ text: String) -> HTTPResponse {

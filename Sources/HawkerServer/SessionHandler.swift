@@ -158,9 +158,11 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             send(.pong(re: id, serverTime: services.hub.now))
         case .authenticate(let id, let token):
             let services = self.services
+            let peer = context.channel.remoteAddress?.description ?? "unknown"
             context.eventLoop.makeFutureWithTask { await services.verify(token) }
                 .assumeIsolated()
                 .whenSuccess { [self] result in
+                    if case .failure(let error) = result { services.loginFailed(error, peer: peer, over: "websocket") }
                     perform(machine.authenticated(id: id, result))
                 }
         case .welcome(let id, let principal):

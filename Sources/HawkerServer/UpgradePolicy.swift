@@ -38,10 +38,16 @@ struct UpgradePolicy: Sendable {
         if isDraining() {
             return .failure(Refusal(status: .serviceUnavailable, code: "draining", message: "the gateway is shutting down; reconnect to another node"))
         }
-        if !configuration.allowedOrigins.isEmpty, let origin = head.headers.first(name: "origin"),
-            !configuration.allowedOrigins.contains(origin)
-        {
-            return .failure(Refusal(status: .forbidden, code: "origin_not_allowed", message: "Origin '\(origin.prefix(100))' is not allowed"))
+        if !configuration.allowedOrigins.isEmpty {
+            // A request has at most one Origin (RFC 6454 §7.3): with two, which one a
+            // check reads is a guess, so neither is trusted.
+            let origins = head.headers["origin"]
+            if origins.count > 1 {
+                return .failure(Refusal(status: .forbidden, code: "origin_not_allowed", message: "send one Origin header"))
+            }
+            if let origin = origins.first, !configuration.allowedOrigins.contains(origin) {
+                return .failure(Refusal(status: .forbidden, code: "origin_not_allowed", message: "Origin '\(origin.prefix(100))' is not allowed"))
+            }
         }
         var headers = HTTPHeaders()
         if endpoint == .hawker {

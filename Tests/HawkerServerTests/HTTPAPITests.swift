@@ -15,7 +15,12 @@ import Testing
         #expect(health.json?["status"] as? String == "ok")
         #expect(try await HTTP.request("GET", port: server.port, path: "/readyz").status == 200)
         let viewer = try await server.client(.viewer, streams: ["m"])
-        let metrics = try await HTTP.request("GET", port: server.port, path: "/metrics")
+        // Checkout volume and dead letters are for operators: an admin token.
+        #expect(try await HTTP.request("GET", port: server.port, path: "/metrics").status == 401)
+        let viewerToken = try await server.token(.viewer, streams: ["m"])
+        #expect(try await HTTP.request("GET", port: server.port, path: "/metrics", headers: ["Authorization": "Bearer \(viewerToken)"]).status == 403)
+        let admin = try await server.token(.admin, streams: ["*"], sub: "ops")
+        let metrics = try await HTTP.request("GET", port: server.port, path: "/metrics", headers: ["Authorization": "bearer \(admin)"])
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("hawker_connections 1"))
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)

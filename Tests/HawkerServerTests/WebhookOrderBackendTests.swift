@@ -17,6 +17,14 @@ import Testing
         #expect(receiver.requests.first?.signatureValid == true)
         #expect(receiver.requests.first?.timestampFresh == true)
         #expect(receiver.requests.first?.idempotencyKey == delivery.idempotencyKey)
+        // Every field schemas/common.json orderRequestBody requires (a merchant that
+        // validates the body refused every order while `attempt` and `replay` were missing).
+        let body = receiver.requests.first?.body ?? [:]
+        for field in ["checkout_id", "merchant", "idempotency_key", "stream", "buyer", "items", "region", "attribution", "created_at", "attempt", "replay"] {
+            #expect(body[field] != nil, "the webhook body lacks \(field)")
+        }
+        #expect(body["attempt"] == .int(Int64(delivery.attempts + 1)))
+        #expect(body["replay"] == false)
         await receiver.stop()
         return result
     }

@@ -36,7 +36,10 @@ async function authorized(path) {
 async function refresh() {
   try {
     const [metricsText, streams, dead] = await Promise.all([
-      fetch("/metrics").then((r) => r.text()),
+      fetch("/metrics", { headers: { Authorization: `Bearer ${token}` } }).then((r) => {
+        if (!r.ok) throw new Error(`/metrics: HTTP ${r.status}`);
+        return r.text();
+      }),
       authorized("/v1/streams?limit=10"),
       authorized("/v1/orders/dead-letters?limit=50"),
     ]);

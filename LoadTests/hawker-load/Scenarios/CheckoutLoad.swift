@@ -56,11 +56,16 @@ enum CheckoutLoad {
         return buyers
     }
 
-    /// Counters from the gateway's /metrics (outbox commits and writes).
-    static func metrics(host: String, port: Int) async -> [String: Double] {
-        guard let url = URL(string: "http://\(host):\(port)/metrics"),
-            let (data, _) = try? await URLSession.shared.data(from: url)
-        else { return [:] }
+    /// Counters from the gateway's /metrics (outbox commits and writes), read with an
+    /// admin token.
+    static func metrics(host: String, port: Int, issuer: TokenIssuer) async throws -> [String: Double] {
+        guard let url = URL(string: "http://\(host):\(port)/metrics") else { throw ValidationError("bad gateway address \(host):\(port)") }
+        var request = URLRequest(url: url)
+        request.setValue("Bearer \(try await issuer.issue(subject: "load-ops", role: .admin, streams: ["*"], ttl: 600))", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            throw ValidationError("GET /metrics answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+        }
         var values: [String: Double] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("hawker_outbox_") {
             let parts = line.split(separator: " ")

@@ -27,7 +27,7 @@ struct Checkouts: AsyncParsableCommand {
         progress("connecting \(buyers) buyers")
         let connected = try await CheckoutLoad.connectBuyers(buyers, host: host, port: port, group: group, issuer: issuer, replies: replies)
         // The gateway updates its outbox counters once a second.
-        let metricsBefore = await CheckoutLoad.metrics(host: host, port: port)
+        let metricsBefore = try await CheckoutLoad.metrics(host: host, port: port, issuer: issuer)
         let before = gateway.serverStats()
         let perBuyer = max(1, rate / buyers)
         let total = perBuyer * buyers * duration
@@ -53,7 +53,7 @@ struct Checkouts: AsyncParsableCommand {
         let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         let after = gateway.serverStats()
         try await Task.sleep(nanoseconds: 1_500_000_000)
-        let metricsAfter = await CheckoutLoad.metrics(host: host, port: port)
+        let metricsAfter = try await CheckoutLoad.metrics(host: host, port: port, issuer: issuer)
         let counts = replies.snapshot
         let delta = { (name: String) in (metricsAfter[name] ?? 0) - (metricsBefore[name] ?? 0) }
         let commits = delta("hawker_outbox_commits_total")

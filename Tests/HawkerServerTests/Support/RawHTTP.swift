@@ -10,6 +10,14 @@ enum RawHTTP {
     struct Response {
         var status: Int
         var body: String
+        /// The status line and headers as sent.
+        var head: String = ""
+
+        /// A header's value (case-insensitive name), from the raw head.
+        func header(_ name: String) -> String? {
+            head.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+                .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+        }
     }
 
     enum Failure: Error {
@@ -44,7 +52,7 @@ enum RawHTTP {
         guard let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
             throw Failure.malformed(text)
         }
-        return Response(status: status, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        return Response(status: status, body: parts.dropFirst().joined(separator: "\r\n\r\n"), head: parts.first ?? "")
     }
 
     private final class ResponseCollector: ChannelInboundHandler {
