@@ -28,7 +28,9 @@ load=(taskset -c 1 .build/release/hawker-load)
 publisher=(--set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000)
 # Chat and checkouts: per-user and per-connection rates raised, so the cost decides.
 limits=(--set session.commands_per_second=100000 --set session.command_burst=100000
-    --set chat.user_messages_per_minute=6000 --set chat.user_burst=100 --set orders.demo_delay_ms=20)
+    --set chat.user_messages_per_minute=6000 --set chat.user_burst=100 --set orders.demo_delay_ms=20
+    --set quota.chat_per_minute=600000 --set quota.chat_burst=100000
+    --set quota.checkouts_per_minute=600000 --set quota.checkout_burst=100000)
 
 # measure NAME RUNS [serve args] -- hawker-load args: RUNS runs, each against a fresh
 # gateway, results in $results/NAME/run-N.json (earlier results of NAME are replaced).

@@ -5,7 +5,15 @@ import NIOCore
 /// gets it to every node's hub. In-process by default; a Redis broker can replace it
 /// for several nodes without the sessions or the HTTP API changing.
 public protocol Broker: Sendable {
-    func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt>
+    /// Creates the stream if it does not exist yet, counted against `creator`'s quota.
+    func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) -> EventLoopFuture<PublishReceipt>
+}
+
+extension Broker {
+    /// The gateway's own publishers (the demo, tests): no quota.
+    public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
+        publish(draft, to: stream, creator: .gateway)
+    }
 }
 
 /// The single-node broker: the local hub sequences and fans out.
@@ -16,7 +24,7 @@ public struct InProcessBroker: Broker {
         self.hub = hub
     }
 
-    public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
-        hub.publish(draft, to: stream)
+    public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) -> EventLoopFuture<PublishReceipt> {
+        hub.publish(draft, to: stream, creator: creator)
     }
 }

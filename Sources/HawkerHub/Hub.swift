@@ -23,6 +23,7 @@ public final class Hub: Sendable {
         loops: [any EventLoop],
         configuration: HubConfiguration = HubConfiguration(),
         observer: (any HubObserver)? = nil,
+        ownership: (any StreamOwnership)? = nil,
         clock: @escaping @Sendable () -> Int64 = Hub.systemClock
     ) {
         precondition(!loops.isEmpty, "the hub needs at least one event loop")
@@ -33,7 +34,7 @@ public final class Hub: Sendable {
         self.fanouts = fanouts
         self.shards = loops.map {
             NIOLoopBoundBox.makeBoxSendingValue(
-                HubShard(configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, clock: clock),
+                HubShard(configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, ownership: ownership, clock: clock),
                 eventLoop: $0
             )
         }
@@ -61,15 +62,16 @@ public final class Hub: Sendable {
     // MARK: - Publishing
 
     /// Sequences `draft` on the stream's home loop, records it and fans it out to every
-    /// loop with subscribers. Creates the stream on its first event.
-    public func publish(_ draft: EventDraft, to stream: StreamID) -> EventLoopFuture<PublishReceipt> {
+    /// loop with subscribers. Creates the stream on its first event, counted against
+    /// `creator`'s stream quota.
+    public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) -> EventLoopFuture<PublishReceipt> {
         let shard = shards[homeIndex(of: stream)]
         let home = homeLoop(of: stream)
         // Already on the stream's home loop (always, with one loop): no task hop.
         if home.inEventLoop {
-            return home.makeCompletedFuture { try shard.value.publish(draft, to: stream) }
+            return home.makeCompletedFuture { try shard.value.publish(draft, to: stream, creator: creator) }
         }
-        return home.submit { try shard.value.publish(draft, to: stream) }
+        return home.submit { try shard.value.publish(draft, to: stream, creator: creator) }
     }
 
     /// Runs a chat, question, intent or moderation command in the stream's room.
@@ -116,13 +118,15 @@ public final class Hub: Sendable {
     /// The returned future completes on `eventLoop` with what to send first; the
     /// subscriber must then call `activate` before anything else runs on that loop, so
     /// that it receives exactly the events after the outcome's position.
-    public func subscribe(_ stream: StreamID, since: StreamPosition?, createIfMissing: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
+    /// `creator`: who creates the stream if it does not exist (counted against its stream
+    /// quota); nil when a missing stream is `streamNotFound`.
+    public func subscribe(_ stream: StreamID, since: StreamPosition?, creator: StreamCreator?, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
         let index = index(of: eventLoop)
         let home = homeIndex(of: stream)
         let shard = shards[home]
         let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
         loops[home].execute {
-            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, create: createIfMissing) })
+            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, creator: creator) })
         }
         return promise.futureResult
     }

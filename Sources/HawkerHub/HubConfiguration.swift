@@ -4,6 +4,8 @@ import HawkerCommerce
 public struct HubConfiguration: Sendable {
     /// Events kept per stream for resume.
     public var historyCapacity: Int
+    /// Bytes of framed events kept per stream for resume.
+    public var historyMaxBytes: Int
     /// How old a kept event may be, in milliseconds.
     public var historyMaxAgeMilliseconds: Int64
     /// Streams one gateway holds at once.
@@ -22,6 +24,7 @@ public struct HubConfiguration: Sendable {
 
     public init(
         historyCapacity: Int = 1_000,
+        historyMaxBytes: Int = 1 << 20,
         historyMaxAgeMilliseconds: Int64 = 300_000,
         maxStreams: Int = 100_000,
         idleStreamMilliseconds: Int64 = 3_600_000,
@@ -30,6 +33,7 @@ public struct HubConfiguration: Sendable {
         room: RoomConfiguration = RoomConfiguration()
     ) {
         self.historyCapacity = historyCapacity
+        self.historyMaxBytes = historyMaxBytes
         self.historyMaxAgeMilliseconds = historyMaxAgeMilliseconds
         self.maxStreams = maxStreams
         self.idleStreamMilliseconds = idleStreamMilliseconds

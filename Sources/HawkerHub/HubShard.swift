@@ -16,6 +16,8 @@ final class HubShard {
         var stateCache: (json: ByteBuffer, at: Int64)?
         /// The last event, subscribe or unsubscribe (milliseconds since the Unix epoch).
         var lastActivity: Int64
+        /// Who created it, when that counts against a quota.
+        var owner: String?
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
         var subscriberCount: Int { loopRefs.reduce(0, +) }
@@ -30,7 +32,12 @@ final class HubShard {
     private let loops: [any EventLoop]
     private let fanouts: [NIOLoopBoundBox<LoopFanout>]
     private let observer: (any HubObserver)?
+    private let ownership: (any StreamOwnership)?
     private let clock: @Sendable () -> Int64
+    /// At the stream limit, when the next stream could become evictable: until then a
+    /// creation is refused without scanning every stream.
+    private var noEvictionBefore: Int64?
+    private var historySweepScheduled = false
     /// Rooms with a pending chat batch, counters to push or a sale to start or end.
     private var ticking: Set<StreamID> = []
     private var tickScheduled = false
@@ -44,6 +51,7 @@ final class HubShard {
         loops: [any EventLoop],
         fanouts: [NIOLoopBoundBox<LoopFanout>],
         observer: (any HubObserver)?,
+        ownership: (any StreamOwnership)? = nil,
         clock: @escaping @Sendable () -> Int64
     ) {
         self.configuration = configuration
@@ -53,6 +61,7 @@ final class HubShard {
         self.loops = loops
         self.fanouts = fanouts
         self.observer = observer
+        self.ownership = ownership
         self.clock = clock
     }
 
@@ -65,14 +74,14 @@ final class HubShard {
 
     // MARK: - Events
 
-    func publish(_ draft: EventDraft, to stream: StreamID) throws(HubError) -> PublishReceipt {
+    func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) throws(HubError) -> PublishReceipt {
         let now = clock()
         let existed = streams[stream] != nil
         defer {
             // A refused first event does not leave an empty stream behind.
-            if !existed, let hosted = streams[stream], hosted.state.seq == 0, !hosted.hasSubscribers { streams[stream] = nil }
+            if !existed, let hosted = streams[stream], hosted.state.seq == 0, !hosted.hasSubscribers { drop(stream) }
         }
-        return try withStream(stream, create: true, now: now) { hosted throws(HubError) in
+        return try withStream(stream, create: creator, now: now) { hosted throws(HubError) in
             let completed: EventDraft
             do throws(RoomError) {
                 completed = try hosted.room.apply(draft, now: now)
@@ -107,7 +116,7 @@ final class HubShard {
 
     func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> RoomOutcome {
         let now = clock()
-        return try withStream(stream, create: false, now: now) { hosted throws(HubError) in
+        return try withStream(stream, create: nil, now: now) { hosted throws(HubError) in
             let reply: RoomReply
             switch hosted.room.perform(action, by: author, now: now) {
             case .success(let success): reply = success
@@ -127,7 +136,7 @@ final class HubShard {
     /// `stock.changed` at once (before any backend is asked).
     func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) throws(HubError) -> StreamRoom.CheckoutOutcome {
         let now = clock()
-        return try withStream(stream, create: false, now: now) { hosted in
+        return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
             for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
@@ -138,7 +147,7 @@ final class HubShard {
     /// Gives back a checkout that could not be recorded.
     func abandon(_ reservation: Reservation, on stream: StreamID) {
         let now = clock()
-        try? withStream(stream, create: false, now: now) { hosted in
+        try? withStream(stream, create: nil, now: now) { hosted in
             for event in hosted.room.abandon(reservation) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
         }
     }
@@ -146,7 +155,7 @@ final class HubShard {
     /// A merchant settled its part of a checkout.
     func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
         let now = clock()
-        try? withStream(stream, create: false, now: now) { hosted in
+        try? withStream(stream, create: nil, now: now) { hosted in
             for event in hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now) {
                 _ = sequence(event, in: &hosted, stream: stream, now: now)
             }
@@ -156,9 +165,9 @@ final class HubShard {
 
     // MARK: - Subscribers
 
-    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, create: Bool) throws(HubError) -> SubscribeOutcome {
+    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, creator: StreamCreator?) throws(HubError) -> SubscribeOutcome {
         let now = clock()
-        return try withStream(stream, create: create, now: now) { hosted in
+        return try withStream(stream, create: creator, now: now) { hosted in
             hosted.loopRefs[loopIndex] += 1
             hosted.room.viewersChanged(to: hosted.subscriberCount)
             markTicking(stream)
@@ -171,7 +180,7 @@ final class HubShard {
 
     func detach(_ stream: StreamID, loopIndex: Int) {
         guard streams[stream] != nil else { return }
-        try? withStream(stream, create: false, now: clock()) { hosted in
+        try? withStream(stream, create: nil, now: clock()) { hosted in
             hosted.loopRefs[loopIndex] = max(0, hosted.loopRefs[loopIndex] - 1)
             hosted.room.viewersChanged(to: hosted.subscriberCount)
         }
@@ -183,7 +192,7 @@ final class HubShard {
     func snapshot(of stream: StreamID) -> StreamSnapshot? {
         guard streams[stream] != nil else { return nil }
         let now = clock()
-        return try? withStream(stream, create: false, now: nil) { hosted in
+        return try? withStream(stream, create: nil, now: nil) { hosted in
             StreamSnapshot(position: hosted.state.position, stateJSON: stateJSON(of: &hosted, now: now))
         }
     }
@@ -198,6 +207,23 @@ final class HubShard {
         let encoded = JSONText.encode(hosted.room.stateJSON(now: now), allocator: allocator)
         hosted.stateCache = (encoded, now)
         return encoded
+    }
+
+    // MARK: - History
+
+    /// Ages history out on a timer while the shard holds streams, so that a quiet
+    /// stream's last events are freed when they expire, not at its next event.
+    private func scheduleHistorySweep() {
+        guard !historySweepScheduled else { return }
+        historySweepScheduled = true
+        let interval = TimeAmount.milliseconds(min(max(configuration.historyMaxAgeMilliseconds / 4, 1_000), 10_000))
+        eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            historySweepScheduled = false
+            guard !streams.isEmpty else { return }
+            let now = clock()
+            for index in streams.values.indices { streams.values[index].state.pruneHistory(now: now) }
+            scheduleHistorySweep()
+        }
     }
 
     // MARK: - Ticks
@@ -232,7 +258,7 @@ final class HubShard {
                 continue
             }
             // In place: a copy of the room would copy its tables on every tick.
-            let idle = try? withStream(stream, create: false, now: nil) { hosted in
+            let idle = try? withStream(stream, create: nil, now: nil) { hosted in
                 let tick = hosted.room.tick(now: now)
                 for event in tick.events {
                     _ = sequence(event, in: &hosted, stream: stream, now: now)
@@ -254,22 +280,37 @@ final class HubShard {
 
     // MARK: - Streams
 
-    /// `now` is nil for reads, which do not count as activity.
-    private func withStream<T>(_ stream: StreamID, create: Bool, now: Int64?, _ body: (inout HostedStream) throws(HubError) -> T) throws(HubError) -> T {
+    /// `now` is nil for reads, which do not count as activity. `create` is nil when a
+    /// missing stream is not to be created, else who creates it.
+    private func withStream<T>(
+        _ stream: StreamID, create: StreamCreator?, now: Int64?, _ body: (inout HostedStream) throws(HubError) -> T
+    ) throws(HubError) -> T {
         if streams[stream] == nil {
-            guard create else { throw .streamNotFound }
-            guard streams.count < maxStreams || evictIdleStream(now: now ?? 0) else { throw .tooManyStreams }
+            guard let creator = create else { throw .streamNotFound }
+            // The creator's quota first: a user past it makes no other stream give way.
+            var owner: String?
+            if case .user(let user) = creator, let ownership {
+                guard ownership.claimStream(for: user) else { throw .streamQuotaReached }
+                owner = user
+            }
+            guard streams.count < maxStreams || evictIdleStream(now: now ?? 0) else {
+                if let owner { ownership?.releaseStream(of: owner) }
+                throw .tooManyStreams
+            }
             let state = StreamState(
                 stream: stream,
                 epoch: RandomID.hex16(),
                 historyCapacity: configuration.historyCapacity,
+                historyMaxBytes: configuration.historyMaxBytes,
                 historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
             )
+            scheduleHistorySweep()
             streams[stream] = HostedStream(
                 state: state,
                 room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max)),
                 loopRefs: Array(repeating: 0, count: loops.count),
-                lastActivity: now ?? 0
+                lastActivity: now ?? 0,
+                owner: owner
             )
         }
         if let now { streams[stream]!.lastActivity = now }
@@ -277,13 +318,35 @@ final class HubShard {
     }
 
     /// Drops the stream idle longest, if one has no subscribers and has been idle for
-    /// `idleStreamMilliseconds`. Scans only when the shard is full.
+    /// `idleStreamMilliseconds`. Scans only when the shard is full, and after a scan that
+    /// found none, not again before the earliest time one could be (a stream that loses
+    /// its last subscriber later becomes evictable later still): refusals stay cheap.
     private func evictIdleStream(now: Int64) -> Bool {
-        let idle = streams.filter { !$0.value.hasSubscribers && now - $0.value.lastActivity >= configuration.idleStreamMilliseconds }
-        guard let oldest = idle.min(by: { $0.value.lastActivity < $1.value.lastActivity }) else { return false }
-        streams[oldest.key] = nil
-        ticking.remove(oldest.key)
+        if let noEvictionBefore, now < noEvictionBefore { return false }
+        let idleFor = configuration.idleStreamMilliseconds
+        var oldest: (stream: StreamID, lastActivity: Int64)?
+        var earliestCandidate = now
+        for (stream, hosted) in streams where !hosted.hasSubscribers {
+            if now - hosted.lastActivity >= idleFor {
+                if oldest == nil || hosted.lastActivity < oldest!.lastActivity { oldest = (stream, hosted.lastActivity) }
+            } else {
+                earliestCandidate = min(earliestCandidate, hosted.lastActivity)
+            }
+        }
+        guard let oldest else {
+            noEvictionBefore = earliestCandidate + idleFor
+            return false
+        }
+        noEvictionBefore = nil
+        drop(oldest.stream)
         return true
+    }
+
+    /// Forgets a stream, and gives it back to its owner's quota.
+    private func drop(_ stream: StreamID) {
+        guard let hosted = streams.removeValue(forKey: stream) else { return }
+        ticking.remove(stream)
+        if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
     }
 
     /// Encodes and frames a message once for all viewers.

@@ -17,10 +17,10 @@ public struct StreamState: Sendable {
         case snapshot
     }
 
-    public init(stream: StreamID, epoch: String, historyCapacity: Int, historyMaxAgeMilliseconds: Int64) {
+    public init(stream: StreamID, epoch: String, historyCapacity: Int, historyMaxBytes: Int = .max, historyMaxAgeMilliseconds: Int64) {
         self.stream = stream
         self.epoch = epoch
-        self.history = HistoryRing(capacity: historyCapacity, maxAgeMilliseconds: historyMaxAgeMilliseconds)
+        self.history = HistoryRing(capacity: historyCapacity, maxBytes: historyMaxBytes, maxAgeMilliseconds: historyMaxAgeMilliseconds)
     }
 
     public var position: StreamPosition { StreamPosition(epoch: epoch, seq: seq) }
@@ -45,4 +45,11 @@ public struct StreamState: Sendable {
     }
 
     public var historyCount: Int { history.count }
+    public var historyBytes: Int { history.bytes }
+
+    /// Drops history older than its age bound, without waiting for the next event (a
+    /// stream whose host left would otherwise hold its last events for good).
+    public mutating func pruneHistory(now: Int64) {
+        history.prune(now: now)
+    }
 }

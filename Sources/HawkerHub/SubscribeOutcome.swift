@@ -18,6 +18,8 @@ public struct StreamSnapshot: Sendable {
 
 public enum HubError: Error, Sendable, Hashable {
     case streamNotFound
+    /// The creator has as many streams as its quota allows (`StreamOwnership`).
+    case streamQuotaReached
     case tooManyStreams
     /// The stream's room refused the event or command.
     case rejected(RoomError)

@@ -27,6 +27,7 @@ public struct CloseCode: Sendable, Hashable, CustomStringConvertible {
     public static let unauthorized = CloseCode(4500, "unauthorized")
     public static let tokenExpired = CloseCode(4501, "token_expired")
     public static let tooManyErrors = CloseCode(4502, "too_many_errors")
+    public static let quotaExceeded = CloseCode(4503, "quota_exceeded")
 
     /// Whether a client should reconnect (with backoff) after this close.
     public var shouldReconnect: Bool {

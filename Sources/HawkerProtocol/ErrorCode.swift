@@ -25,6 +25,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case banned = "banned"
     case timedOut = "timed_out"
     case rateLimited = "rate_limited"
+    /// A per-user quota (connections, subscriptions, streams) is spent.
+    case quotaExceeded = "quota_exceeded"
     // Checkout (PROTOCOL.md §6.15), in the order they are checked.
     case invalidCheckout = "invalid_checkout"
     case notBuyable = "not_buyable"

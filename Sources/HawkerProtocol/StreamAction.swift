@@ -9,6 +9,15 @@ public enum StreamAction: Sendable, Hashable {
     case intent(product: String, variant: String?, action: IntentKind)
     case moderate(ModerationAction)
 
+    /// Chat messages and questions: text other viewers read, rate-limited per user over
+    /// every stream as well as per stream.
+    public var postsText: Bool {
+        switch self {
+        case .chat, .ask: return true
+        case .upvote, .answer, .intent, .moderate: return false
+        }
+    }
+
     /// The command's wire name, for messages.
     public var commandName: String {
         switch self {

@@ -29,6 +29,9 @@ public final class Gateway: Service, Sendable {
     private let metricsChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     private let orders: OrderDesk
     private let ordersTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let quotas: UserQuotas
+    /// Forgets quiet users' quota rows once a minute.
+    private let quotaSweep = NIOLockedValueBox<RepeatedTask?>(nil)
     private let logger: Logger
 
     /// - Parameters:
@@ -56,7 +59,9 @@ public final class Gateway: Service, Sendable {
         let metrics = GatewayMetrics(registry: registry)
         var hubConfiguration = configuration.hub
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
-        let hub = Hub(loops: loops, configuration: hubConfiguration, observer: metrics)
+        let quotas = UserQuotas(limits: configuration.quotas)
+        self.quotas = quotas
+        let hub = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas)
         self.hub = hub
         self.broker = InProcessBroker(hub: hub)
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
@@ -69,6 +74,7 @@ public final class Gateway: Service, Sendable {
             verifier: verifier,
             metrics: metrics,
             connections: ConnectionRegistry(limit: configuration.maxConnections, pendingPerAddress: configuration.maxPendingPerAddress),
+            quotas: quotas,
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
             orders: orders,
             webFiles: StaticFiles(directory: WebAssets.directory),
@@ -113,6 +119,10 @@ public final class Gateway: Service, Sendable {
             let metricsChannel = try await bindMetricsListener()
             self.metricsChannel.withLockedValue { $0 = metricsChannel }
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsChannel.localAddress?.port ?? 0)/metrics"])
+        }
+        let quotas = self.quotas
+        quotaSweep.withLockedValue { task in
+            if task == nil { task = group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() } }
         }
         let orders = self.orders
         ordersTask.withLockedValue { task in
@@ -181,6 +191,10 @@ public final class Gateway: Service, Sendable {
             return channel
         }
         try? await channel?.close()
+        quotaSweep.withLockedValue { task in
+            task?.cancel()
+            task = nil
+        }
         try? await metricsChannel.withLockedValue({ channel in defer { channel = nil }; return channel })?.close()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         while services.connections.count > 0, NIODeadline.now() < deadline {

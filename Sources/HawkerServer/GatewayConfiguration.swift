@@ -67,6 +67,9 @@ public struct GatewayConfiguration: Sendable {
     public var slowConsumerTimeout = TimeAmount.seconds(30)
     public var maxConnections = 100_000
 
+    /// Per-user quotas over all connections and loops.
+    public var quotas = QuotaLimits()
+
     // HTTP.
     public var maxHTTPBodyBytes = 65_536
     /// Requests one HTTP connection may send per second (sustained) and at once; past

@@ -15,6 +15,8 @@ final class GatewayServices: Sendable {
     let verifier: TokenVerifier?
     let metrics: GatewayMetrics
     let connections: ConnectionRegistry
+    /// Per-user quotas, shared by every connection.
+    let quotas: UserQuotas
     let deflaters: PerLoopDeflaters
     /// Checkouts and orders; nil in tools that run without an outbox.
     let orders: OrderDesk?
@@ -29,6 +31,7 @@ final class GatewayServices: Sendable {
         verifier: TokenVerifier?,
         metrics: GatewayMetrics,
         connections: ConnectionRegistry,
+        quotas: UserQuotas,
         deflaters: PerLoopDeflaters,
         orders: OrderDesk?,
         webFiles: StaticFiles,
@@ -40,6 +43,7 @@ final class GatewayServices: Sendable {
         self.verifier = verifier
         self.metrics = metrics
         self.connections = connections
+        self.quotas = quotas
         self.deflaters = deflaters
         self.orders = orders
         self.webFiles = webFiles

@@ -99,8 +99,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             let id = segments[2]
             switch (method, segments.count == 4 ? segments[3] : nil) {
             case (.POST, "events"):
-                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
-                    Self.publish(request.body, to: stream, services: services, loop: loop)
+                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, principal in
+                    let creator: StreamCreator = principal.role == .admin ? .gateway : .user(principal.subject)
+                    return Self.publish(request.body, to: stream, creator: creator, services: services, loop: loop)
                 }
             case (.GET, nil):
                 return authorized(request, stream: id, permission: .read, loop: loop) { [services] stream, _ in
@@ -241,9 +242,22 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .failure(let error):
                 services.loginFailed(error, peer: peer, over: "http")
                 return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
-            case .success(let principal): return body(principal)
+            case .success(let principal):
+                if let refusal = Self.overQuota(principal, services: services) { return loop.makeSucceededFuture(refusal) }
+                return body(principal)
             }
         }
+    }
+
+    /// 429 when the token's user has spent its HTTP request quota (every connection of
+    /// it together); anonymous readers are bounded per connection only.
+    private static func overQuota(_ principal: Principal, services: GatewayServices) -> HTTPResponse? {
+        guard !principal.isAnonymous, let wait = services.quotas.take(.httpRequests, by: principal.subject) else { return nil }
+        var response = HTTPResponse.error(
+            .tooManyRequests, .rateLimited, "at most \(services.quotas.limits.httpRequestsPerSecond) requests per second per user"
+        )
+        response.headers.append(("Retry-After", "\(max(1, (wait + 999) / 1_000))"))
+        return response
     }
 
     private func upgradeRefusal(_ head: HTTPRequestHead) -> HTTPResponse {
@@ -292,6 +306,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 services.loginFailed(error, peer: peer, over: "http")
                 return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
             case .success(let principal):
+                if let refusal = Self.overQuota(principal, services: services) { return loop.makeSucceededFuture(refusal) }
                 guard principal.may(permission, on: stream) else {
                     return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "your token does not allow this on stream '\(stream)'"))
                 }
@@ -300,7 +315,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private static func publish(_ body: ByteBuffer?, to stream: StreamID, services: GatewayServices, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+    private static func publish(
+        _ body: ByteBuffer?, to stream: StreamID, creator: StreamCreator, services: GatewayServices, loop: any EventLoop
+    ) -> EventLoopFuture<HTTPResponse> {
         // The same parser as WebSocket commands: one reading of numbers for every client.
         guard let body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: ClientCommand.maxDepth),
             let object = (try? JSONParser.parse(body, maxDepth: ClientCommand.maxDepth))?.objectValue,
@@ -314,7 +331,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         } catch {
             return loop.makeSucceededFuture(.error(.badRequest, error.code, error.message))
         }
-        return services.broker.publish(draft, to: stream).hop(to: loop)
+        return services.broker.publish(draft, to: stream, creator: creator).hop(to: loop)
             .map { receipt in
                 .json(.created, #"{"stream":"\#(stream)","epoch":"\#(receipt.position.epoch)","seq":\#(receipt.position.seq),"ts":\#(receipt.timestamp)}"#)
             }
@@ -324,6 +341,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .internalError: return .error(.serviceUnavailable, reply.code, reply.message)
                 case .streamNotFound: return .error(.notFound, reply.code, reply.message)
                 case .limitReached: return .error(.conflict, reply.code, reply.message)
+                case .quotaExceeded: return .error(.tooManyRequests, reply.code, reply.message)
                 default: return .error(.unprocessableEntity, reply.code, reply.message)
                 }
             }

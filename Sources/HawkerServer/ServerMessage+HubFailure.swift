@@ -11,6 +11,8 @@ extension ServerMessage.ErrorReply {
             self.init(re: re, code: .streamNotFound, message: "stream '\(stream)' does not exist (yet)")
         case .tooManyStreams:
             self.init(re: re, code: .internalError, message: "this gateway holds its maximum number of streams", retryAfterMilliseconds: 5_000)
+        case .streamQuotaReached:
+            self.init(re: re, code: .quotaExceeded, message: "you have created as many streams as your quota allows; end one first")
         case .rejected(let refusal):
             self.init(re: re, code: refusal.code, message: refusal.message, retryAfterMilliseconds: refusal.retryAfterMilliseconds)
         case nil:

@@ -31,6 +31,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var stuckTimer: Scheduled<Void>?
     /// The token's subject once connected, for the log.
     private var subject: String?
+    /// The user whose quotas this session holds a connection (and its subscriptions) of;
+    /// nil for anonymous viewers.
+    private var quotaUser: String?
     /// Set once the session is registered to receive order results (signed-in buyers).
     private var buyer: String?
     private var isOrderService = false
@@ -87,7 +90,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         for stream in machine.closed() {
             services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
+            releaseSubscriptionQuota()
         }
+        if let quotaUser { services.quotas.release(.connections, by: quotaUser) }
         if let buyer { services.orders?.buyerDisconnected(ObjectIdentifier(self), buyer: buyer) }
         if isOrderService { services.orders?.orderServices.remove(ObjectIdentifier(self)) }
         services.metrics.connections.decrement()
@@ -173,9 +178,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             if release {
                 services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
                 services.metrics.subscriptions.decrement()
+                releaseSubscriptionQuota()
             }
             send(.unsubscribed(re: id, stream: stream))
         case .act(let id, let stream, let action, let principal):
+            if action.postsText, let user = quotaUser, let wait = services.quotas.take(.chat, by: user) {
+                let limit = services.quotas.limits.chatPerMinute
+                send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) chat messages and questions per minute over all streams", retryAfterMilliseconds: wait)))
+                return
+            }
             let author = Author(user: principal.subject, name: principal.name, role: principal.role.rawValue, isStaff: principal.isStaff)
             services.hub.perform(action, by: author, on: stream)
                 .hop(to: context.eventLoop)
@@ -195,13 +206,18 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
                 return
             }
+            if let wait = services.quotas.take(.checkouts, by: buyer) {
+                let limit = services.quotas.limits.checkoutsPerMinute
+                send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) checkouts per minute", retryAfterMilliseconds: wait)))
+                return
+            }
             orders.checkout(request, buyer: buyer, stream: stream, re: id, on: context.eventLoop)
                 .assumeIsolated()
                 .whenSuccess { [self] reply in send(reply) }
         case .orders(let id, let command, let merchant):
             orderCommand(id: id, command, merchant: merchant, context: context)
         case .publish(let id, let stream, let event):
-            services.broker.publish(event, to: stream)
+            services.broker.publish(event, to: stream, creator: creator)
                 .hop(to: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { [self] result in
@@ -218,6 +234,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private func welcome(id: String, principal: Principal, context: ChannelHandlerContext) {
         connectTimer?.cancel()
         connectTimer = nil
+        if !principal.isAnonymous {
+            guard services.quotas.acquire(.connections, by: principal.subject) else {
+                let limit = services.quotas.limits.connections
+                send(.error(.init(re: id, code: .quotaExceeded, message: "'\(principal.subject.prefix(64))' has \(limit) connections open already; close one")))
+                close(.quotaExceeded, reason: "connection quota")
+                return
+            }
+            quotaUser = principal.subject
+        }
         if let expiresAt = principal.expiresAt {
             let remaining = max(0, expiresAt - services.hub.now)
             expiryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
@@ -283,11 +308,20 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         // Kept apart from `context`: a session that closed while the hub was answering
         // has no context any more but must still give the subscription back.
         let eventLoop = context.eventLoop
-        services.hub.subscribe(stream, since: since, createIfMissing: create, on: eventLoop)
+        if let user = quotaUser, !services.quotas.acquire(.subscriptions, by: user) {
+            _ = machine.subscribeCompleted(stream, succeeded: false)
+            let limit = services.quotas.limits.subscriptions
+            send(.error(.init(re: id, code: .quotaExceeded, message: "at most \(limit) subscriptions per user over all connections")))
+            return
+        }
+        services.hub.subscribe(stream, since: since, creator: create ? creator : nil, on: eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 let outcome = try? result.get()
-                switch machine.subscribeCompleted(stream, succeeded: outcome != nil) {
+                let completion = machine.subscribeCompleted(stream, succeeded: outcome != nil)
+                // Only an activated subscription keeps its place in the user's quota.
+                if completion != .activate { releaseSubscriptionQuota() }
+                switch completion {
                 case .activate:
                     guard let outcome, let context = self.context else { return }
                     services.metrics.subscriptions.increment()
@@ -302,6 +336,16 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                     break
                 }
             }
+    }
+
+    /// Who a stream this session creates counts against: operators create for others.
+    private var creator: StreamCreator {
+        guard machine.principal?.role != .admin, let quotaUser else { return .gateway }
+        return .user(quotaUser)
+    }
+
+    private func releaseSubscriptionQuota() {
+        if let quotaUser { services.quotas.release(.subscriptions, by: quotaUser) }
     }
 
     /// Sends the `subscribed` reply and what the outcome says comes first, then joins the

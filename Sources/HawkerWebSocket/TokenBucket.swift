@@ -10,7 +10,12 @@ public struct TokenBucket: Sendable {
     private var updated: NIODeadline?
 
     public init(ratePerSecond: Int, burst: Int) {
-        self.rate = Double(max(1, ratePerSecond))
+        self.init(ratePerSecond: Double(max(1, ratePerSecond)), burst: burst)
+    }
+
+    /// A fractional rate: 0.5 is one token every two seconds.
+    public init(ratePerSecond: Double, burst: Int) {
+        self.rate = max(ratePerSecond, 1e-6)
         self.burst = Double(max(1, burst))
         self.tokens = self.burst
     }

@@ -14,7 +14,7 @@ struct HubMultiLoopTests {
     /// session does.
     private func subscribe(_ hub: Hub, _ subscriber: RecordingSubscriber, to stream: StreamID) async throws -> SubscribeOutcome {
         let loop = subscriber.eventLoop
-        return try await hub.subscribe(stream, since: nil, createIfMissing: true, on: loop).map { outcome in
+        return try await hub.subscribe(stream, since: nil, creator: .gateway, on: loop).map { outcome in
             loop.preconditionInEventLoop()
             hub.activate(subscriber, on: stream, staff: false, eventLoop: loop)
             return outcome

@@ -27,7 +27,7 @@ struct HubTests {
         _ hub: Hub, _ loop: EmbeddedEventLoop, _ name: String = "shop-42", since: StreamPosition? = nil, create: Bool = false,
         activate subscriber: RecordingSubscriber? = nil
     ) throws -> SubscribeOutcome {
-        let future = hub.subscribe(stream(name), since: since, createIfMissing: create, on: loop)
+        let future = hub.subscribe(stream(name), since: since, creator: create ? .gateway : nil, on: loop)
         loop.run()
         let outcome = try #require(completedResult(future)).get()
         if let subscriber { hub.activate(subscriber, on: stream(name), staff: false, eventLoop: loop) }
@@ -205,7 +205,7 @@ struct HubTests {
     @Test func subscribeToAMissingStreamWithoutCreate() throws {
         let loop = EmbeddedEventLoop()
         let hub = makeHub(loop)
-        let future = hub.subscribe(stream("nope"), since: nil, createIfMissing: false, on: loop)
+        let future = hub.subscribe(stream("nope"), since: nil, creator: nil, on: loop)
         loop.run()
         let result = try #require(completedResult(future))
         #expect(throws: HubError.streamNotFound) { try result.get() }
@@ -245,7 +245,7 @@ struct HubTests {
         let publishResult = try #require(completedResult(refused))
         #expect(throws: HubError.tooManyStreams) { try publishResult.get() }
 
-        let refusedSubscribe = hub.subscribe(stream("three"), since: nil, createIfMissing: true, on: loop)
+        let refusedSubscribe = hub.subscribe(stream("three"), since: nil, creator: .gateway, on: loop)
         loop.run()
         let subscribeResult = try #require(completedResult(refusedSubscribe))
         #expect(throws: HubError.tooManyStreams) { try subscribeResult.get() }
@@ -298,7 +298,7 @@ struct HubRoomTests {
     private static let now: Int64 = 1_732_660_000_000
 
     private func subscribe(_ hub: Hub, _ loop: EmbeddedEventLoop, _ subscriber: RecordingSubscriber, staff: Bool) throws {
-        let future = hub.subscribe(stream("room"), since: nil, createIfMissing: false, on: loop)
+        let future = hub.subscribe(stream("room"), since: nil, creator: nil, on: loop)
         loop.run()
         _ = try #require(completedResult(future)).get()
         hub.activate(subscriber, on: stream("room"), staff: staff, eventLoop: loop)
@@ -384,7 +384,7 @@ struct HubSaleTimerTests {
         try publish(catalog([("a", 1_000)]))
         try publish(draft(.saleScheduled, ["sale": "s", "items": [["product": "a", "price": 800]], "starts_at": .int(start + 1_000), "duration_ms": 2_000]))
         let viewer = RecordingSubscriber(eventLoop: loop)
-        let subscribed = hub.subscribe(stream("sale"), since: nil, createIfMissing: false, on: loop)
+        let subscribed = hub.subscribe(stream("sale"), since: nil, creator: nil, on: loop)
         loop.run()
         _ = try #require(completedResult(subscribed)).get()
         hub.activate(viewer, on: stream("sale"), staff: false, eventLoop: loop)

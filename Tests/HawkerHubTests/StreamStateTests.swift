@@ -126,4 +126,36 @@ struct StreamStateTests {
         #expect(isSnapshot(state.start(since: StreamPosition(epoch: "e0", seq: 2), now: 10_000)))
         #expect(replayed(state.start(since: StreamPosition(epoch: "e0", seq: 3), now: 10_000)) == [])
     }
+
+    // MARK: - History bounds
+
+    /// "frame N" is 7 bytes for N < 10: a 20-byte bound keeps the last two events.
+    @Test func historyIsBoundedByBytesAsWellAsCount() {
+        var state = StreamState(stream: stream("shop-42"), epoch: "e0", historyCapacity: 100, historyMaxBytes: 20, historyMaxAgeMilliseconds: 60_000)
+        for index in 1...5 { append(&state, announcement("n\(index)"), at: Int64(index)) }
+        #expect(state.historyCount == 2)
+        #expect(state.historyBytes == 14)
+        #expect(replayed(state.start(since: StreamPosition(epoch: "e0", seq: 3), now: 10)) == [4, 5])
+        #expect(isSnapshot(state.start(since: StreamPosition(epoch: "e0", seq: 2), now: 10)))
+    }
+
+    @Test func anEventLargerThanTheByteBoundIsNotKept() {
+        var state = StreamState(stream: stream("shop-42"), epoch: "e0", historyCapacity: 100, historyMaxBytes: 5, historyMaxAgeMilliseconds: 60_000)
+        append(&state, announcement("big"))
+        #expect(state.historyCount == 0)
+        #expect(state.historyBytes == 0)
+        #expect(isSnapshot(state.start(since: StreamPosition(epoch: "e0", seq: 0), now: 1_000)))
+    }
+
+    /// A quiet stream's history ages out when pruned, not only at its next event.
+    @Test func pruningWithoutAnEventFreesExpiredHistory() {
+        var state = makeState(maxAge: 1_000)
+        for index in 1...3 { append(&state, announcement("n\(index)"), at: 1_000) }
+        #expect(state.historyCount == 3)
+        state.pruneHistory(now: 1_500)
+        #expect(state.historyCount == 3)
+        state.pruneHistory(now: 2_001)
+        #expect(state.historyCount == 0)
+        #expect(state.historyBytes == 0)
+    }
 }

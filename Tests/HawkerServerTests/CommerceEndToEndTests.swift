@@ -124,9 +124,10 @@ import Testing
         #expect(top.first?["text"] == "Is the lining strong?")
         let id = try #require(top.first?["id"])
 
-        let answer = try await host.request(["type": "question.answer", "id": "a", "stream": "qa", "question": id, "answer": "Yes, double-stitched"])
+        let (answer, event) = try await host.request(
+            ["type": "question.answer", "id": "a", "stream": "qa", "question": id, "answer": "Yes, double-stitched"], alsoAwaiting: "event"
+        )
         #expect(answer["type"] == "published")
-        let event = try await host.next("event")
         #expect(event["kind"] == "question.answered")
         #expect(event["data"]?["text"] == "Is the lining strong?")
         #expect(event["data"]?["askers"] == 2)

@@ -16,7 +16,7 @@ import Testing
         for code in ErrorCode.allCases {
             #expect(spec.contains("`\(code.rawValue)`"), "PROTOCOL.md lacks error code \(code.rawValue)")
         }
-        for close in [CloseCode.connectTimeout, .slowConsumer, .flood, .idleTimeout, .unauthorized, .tokenExpired, .tooManyErrors] {
+        for close in [CloseCode.connectTimeout, .slowConsumer, .flood, .idleTimeout, .unauthorized, .tokenExpired, .tooManyErrors, .quotaExceeded] {
             #expect(spec.contains("| \(close.rawValue) | \(close.name) |"), "PROTOCOL.md lacks close code \(close)")
         }
         for kind in EventKind.allCases {

@@ -32,11 +32,13 @@ struct Chat: AsyncParsableCommand {
 
         let received = ChatCounters()
         progress("connecting \(viewers) viewers")
-        let viewerToken = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: [stream], ttl: 3_600)
+        // One user per viewer, as in production (per-user quotas apply per token subject).
+        let viewerTokens = try await ViewerTokens(secret: try gateway.signingSecret).sign(first: 0, count: viewers)
         var connections: [HawkerConnection] = []
         for start in stride(from: 0, to: viewers, by: 64) {
             connections += try await withThrowingTaskGroup(of: HawkerConnection.self) { tasks in
-                for _ in start..<min(viewers, start + 64) {
+                for index in start..<min(viewers, start + 64) {
+                    let viewerToken = viewerTokens[index]
                     tasks.addTask {
                         let connection = try await HawkerConnection.open(host: host, port: port, group: group)
                         try await connection.connect(token: viewerToken)

@@ -30,8 +30,7 @@ struct ConnectStorm: AsyncParsableCommand {
         // A snapshot worth sending: a live stream with a pinned product.
         let publisher = try await Publisher.open(host: host, port: port, group: group, issuer: issuer)
         try await publisher.start(streamIDs)
-        let token = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: ["*"], ttl: 3_600)
-        let plan = ViewerPool.Plan(host: host, port: port, token: token, streams: streamIDs, count: viewers)
+        let plan = ViewerPool.Plan(host: host, port: port, tokens: ViewerTokens(secret: try gateway.signingSecret), streams: streamIDs, count: viewers)
         progress("opening \(viewers) connections from \(fleet.processCount(viewers: viewers)) process(es), \(fleet.connectConcurrency) at a time each")
         let before = gateway.serverStats()
         let (fleet, connect) = try await ViewerFleet.connect(plan, options: fleet, threads: gateway.threads, group: group)

@@ -67,8 +67,7 @@ struct FanoutRun {
             nextEvent += count
         }
 
-        let viewerToken = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: ["*"], ttl: 3_600)
-        let plan = ViewerPool.Plan(host: host, port: port, token: viewerToken, streams: streamIDs, count: viewers, slowEvery: slowEvery)
+        let plan = ViewerPool.Plan(host: host, port: port, tokens: ViewerTokens(secret: try gateway.signingSecret), streams: streamIDs, count: viewers, slowEvery: slowEvery)
         progress("connecting \(viewers) viewers over \(streams) stream(s) from \(fleet.processCount(viewers: viewers)) process(es)")
         let (fleet, connect) = try await ViewerFleet.connect(plan, options: self.fleet, threads: gateway.threads, group: group)
         guard connect.failed == 0 else {

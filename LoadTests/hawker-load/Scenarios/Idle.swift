@@ -28,8 +28,7 @@ struct Idle: AsyncParsableCommand {
         try await publisher.start(streamIDs)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let before = gateway.serverStats()
-        let token = try await issuer.issue(subject: "load-viewer", role: .viewer, streams: ["*"], ttl: 3_600)
-        let plan = ViewerPool.Plan(host: host, port: port, token: token, streams: streamIDs, count: viewers)
+        let plan = ViewerPool.Plan(host: host, port: port, tokens: ViewerTokens(secret: try gateway.signingSecret), streams: streamIDs, count: viewers)
         progress("connecting \(viewers) viewers from \(fleet.processCount(viewers: viewers)) process(es)")
         let (fleet, connect) = try await ViewerFleet.connect(plan, options: fleet, threads: gateway.threads, group: group)
         // Let the handshakes' garbage go and presence settle before reading RSS.

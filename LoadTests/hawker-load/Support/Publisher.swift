@@ -17,7 +17,8 @@ final class Publisher: Sendable {
 
     static func open(host: String, port: Int, group: any EventLoopGroup, issuer: TokenIssuer) async throws -> Publisher {
         let connection = try await HawkerConnection.open(host: host, port: port, group: group)
-        try await connection.connect(token: try await issuer.issue(subject: "load-host", role: .host, streams: ["*"], ttl: 3_600))
+        // An operator's token: it creates streams for others (no per-user stream quota).
+        try await connection.connect(token: try await issuer.issue(subject: "load-publisher", role: .admin, streams: ["*"], ttl: 3_600))
         let publisher = Publisher(socket: connection.socket)
         try await connection.socket.divertText { [replies = publisher.replies] buffer in
             // The gateway does not promise an order of keys.

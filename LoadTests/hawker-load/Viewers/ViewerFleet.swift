@@ -59,7 +59,7 @@ final class ViewerFleet: Sendable {
                 "--threads", "\(threads)",
             ]
             if loopback { arguments += ["--source-address", base.advanced(by: index).description] }
-            workers.append(try WorkerProcess(arguments: arguments, token: plan.token))
+            workers.append(try WorkerProcess(arguments: arguments, secret: plan.tokens.secret))
         }
         var total = ConnectStats()
         for worker in workers { total.merge(try await worker.connected()) }
@@ -154,12 +154,12 @@ final class WorkerProcess: Sendable {
     private let input: FileHandle
     private let state = NIOLockedValueBox(State())
 
-    init(arguments: [String], token: String) throws {
+    init(arguments: [String], secret: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["HAWKER_LOAD_TOKEN"] = token
+        environment["HAWKER_LOAD_SECRET"] = secret
         process.environment = environment
         let stdin = Pipe()
         let stdout = Pipe()

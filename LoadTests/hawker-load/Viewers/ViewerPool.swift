@@ -36,7 +36,7 @@ final class ViewerPool: Sendable {
     struct Plan: Sendable {
         var host: String
         var port: Int
-        var token: String
+        var tokens: ViewerTokens
         /// Viewer `i` (global index) watches `streams[i % streams.count]`.
         var streams: [String]
         /// Global index of this pool's first viewer.
@@ -65,13 +65,23 @@ final class ViewerPool: Sendable {
     func connect() async -> ConnectStats {
         let plan = plan
         let stats = NIOLockedValueBox(ConnectStats())
+        let tokens: [String]
+        do {
+            tokens = try await plan.tokens.sign(first: plan.firstIndex, count: plan.count)
+        } catch {
+            var failed = ConnectStats()
+            failed.failed = plan.count
+            failed.firstError = "could not sign the viewers' tokens: \(error)"
+            return failed
+        }
         await withTaskGroup(of: Void.self) { tasks in
             var next = 0
             func launch() {
                 guard next < plan.count else { return }
                 let index = plan.firstIndex + next
+                let token = tokens[next]
                 next += 1
-                tasks.addTask { await self.openViewer(index: index, into: stats) }
+                tasks.addTask { await self.openViewer(index: index, token: token, into: stats) }
             }
             for _ in 0..<min(plan.connectConcurrency, plan.count) { launch() }
             while await tasks.next() != nil { launch() }
@@ -79,7 +89,7 @@ final class ViewerPool: Sendable {
         return stats.withLockedValue { $0 }
     }
 
-    private func openViewer(index: Int, into stats: NIOLockedValueBox<ConnectStats>) async {
+    private func openViewer(index: Int, token: String, into stats: NIOLockedValueBox<ConnectStats>) async {
         let started = NIODeadline.now().uptimeNanoseconds
         do {
             let slow = plan.slowEvery > 0 && index % plan.slowEvery == plan.slowEvery - 1
@@ -91,7 +101,7 @@ final class ViewerPool: Sendable {
             let socket = try await WebSocketClient.connect(host: plan.host, port: plan.port, options: options, group: group)
             let stream = plan.streams[index % plan.streams.count]
             // Commands wait for `welcome` (the gateway refuses them before it).
-            try await socket.send(text: #"{"type":"connect","id":"c","token":"\#(plan.token)"}"#)
+            try await socket.send(text: #"{"type":"connect","id":"c","token":"\#(token)"}"#)
             try await Self.expect("welcome", from: socket)
             try await socket.send(text: #"{"type":"subscribe","id":"s","stream":"\#(stream)"}"#)
             try await Self.expect("subscribed", from: socket)

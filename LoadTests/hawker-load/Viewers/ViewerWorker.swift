@@ -39,12 +39,12 @@ struct ViewerWorker: AsyncParsableCommand {
     @Option var threads = 1
 
     func run() async throws {
-        guard let token = ProcessInfo.processInfo.environment["HAWKER_LOAD_TOKEN"] else {
-            throw ValidationError("HAWKER_LOAD_TOKEN is not set (the coordinator passes the viewers' token)")
+        guard let secret = ProcessInfo.processInfo.environment["HAWKER_LOAD_SECRET"] else {
+            throw ValidationError("HAWKER_LOAD_SECRET is not set (the coordinator passes the secret the viewers' tokens are signed with)")
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let plan = ViewerPool.Plan(
-            host: host, port: port, token: token,
+            host: host, port: port, tokens: ViewerTokens(secret: secret),
             streams: (0..<streamCount).map { "\(streamPrefix)\($0)" },
             firstIndex: firstIndex, count: count, connectConcurrency: connectConcurrency,
             sourceAddress: try sourceAddress.map { try SocketAddress(ipAddress: $0, port: 0) },

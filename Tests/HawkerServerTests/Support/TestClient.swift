@@ -38,6 +38,24 @@ struct TestClient: Sendable {
         }
     }
 
+    /// Sends a command and returns its reply and the first push of `type` it causes, in
+    /// whichever order they arrive: an event fanned out from another event loop may
+    /// overtake the reply to the command that published it.
+    func request(_ command: [String: JSONValue], alsoAwaiting type: String) async throws -> (reply: [String: JSONValue], push: [String: JSONValue]) {
+        try await send(command)
+        var reply: [String: JSONValue]?
+        var push: [String: JSONValue]?
+        while reply == nil || push == nil {
+            let message = try await receive(type)
+            if message["re"] == command["id"] {
+                reply = message
+            } else if push == nil, message["type"]?.stringValue == type {
+                push = message
+            }
+        }
+        return (reply!, push!)
+    }
+
     /// The next message of `type`, skipping any other.
     func next(_ type: String) async throws -> [String: JSONValue] {
         while true {
