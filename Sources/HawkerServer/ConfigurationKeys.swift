@@ -164,7 +164,7 @@ extension GatewayConfiguration {
         .int("quota.chat_burst", "chat messages and questions per user over all streams (at once)", \.quotas.chatBurst, range: 1...100_000),
         .int("quota.checkouts_per_minute", "checkouts per buyer over all streams (sustained)", \.quotas.checkoutsPerMinute, range: 1...600_000),
         .int("quota.checkout_burst", "checkouts per buyer over all streams (at once)", \.quotas.checkoutBurst, range: 1...100_000),
-        .int("quota.http_requests_per_second", "HTTP API requests per user (sustained); past it 429", \.quotas.httpRequestsPerSecond, range: 1...1_000_000),
+        .int("quota.http_requests_per_second", "HTTP API requests per user (sustained); past it 429", \.quotaHTTPRequestsPerSecond, range: 1...1_000_000),
         .int("quota.http_request_burst", "HTTP API requests per user (at once)", \.quotas.httpRequestBurst, range: 1...1_000_000),
         .int("http.max_body_bytes", "largest HTTP request body", \.maxHTTPBodyBytes, range: 1_024...(64 << 20)),
         .int("http.requests_per_second", "requests one HTTP connection may send per second (sustained); past it 429 and close", \.httpRequestsPerSecond, range: 1...100_000),
@@ -240,6 +240,11 @@ extension GatewayConfiguration {
         .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),
         .string("log.format", "text or json", \.logFormat),
     ]
+
+    var quotaHTTPRequestsPerSecond: Int {
+        get { Int(quotas.httpRequestsPerSecond.rounded()) }
+        set { quotas.httpRequestsPerSecond = Double(newValue) }
+    }
 
     var chatMessagesPerMinute: Int {
         get { Int((hub.room.chat.messagesPerSecond * 60).rounded()) }

@@ -253,9 +253,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// it together); anonymous readers are bounded per connection only.
     private static func overQuota(_ principal: Principal, services: GatewayServices) -> HTTPResponse? {
         guard !principal.isAnonymous, let wait = services.quotas.take(.httpRequests, by: principal.subject) else { return nil }
-        var response = HTTPResponse.error(
-            .tooManyRequests, .rateLimited, "at most \(services.quotas.limits.httpRequestsPerSecond) requests per second per user"
-        )
+        let rate = services.quotas.limits.httpRequestsPerSecond
+        let perSecond = rate >= 1 && rate == rate.rounded() ? "\(Int(rate))" : "\(rate)"
+        var response = HTTPResponse.error(.tooManyRequests, .rateLimited, "at most \(perSecond) requests per second per user")
         response.headers.append(("Retry-After", "\(max(1, (wait + 999) / 1_000))"))
         return response
     }

@@ -13,8 +13,8 @@ public struct QuotaLimits: Sendable {
     /// Checkouts over all streams, sustained and at once.
     public var checkoutsPerMinute = 30
     public var checkoutBurst = 10
-    /// HTTP API requests with the user's tokens, sustained and at once.
-    public var httpRequestsPerSecond = 20
+    /// HTTP API requests with the user's tokens, sustained (fractions allowed) and at once.
+    public var httpRequestsPerSecond: Double = 20
     public var httpRequestBurst = 40
 
     public init() {}

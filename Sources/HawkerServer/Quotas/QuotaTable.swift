@@ -91,7 +91,7 @@ struct QuotaTable {
         switch rate {
         case .chat: bucket = row.chat ?? TokenBucket(ratePerSecond: Double(limits.chatPerMinute) / 60, burst: limits.chatBurst)
         case .checkouts: bucket = row.checkouts ?? TokenBucket(ratePerSecond: Double(limits.checkoutsPerMinute) / 60, burst: limits.checkoutBurst)
-        case .httpRequests: bucket = row.httpRequests ?? TokenBucket(ratePerSecond: Double(limits.httpRequestsPerSecond), burst: limits.httpRequestBurst)
+        case .httpRequests: bucket = row.httpRequests ?? TokenBucket(ratePerSecond: limits.httpRequestsPerSecond, burst: limits.httpRequestBurst)
         }
         let allowed = bucket.take(now: now)
         switch rate {
@@ -110,7 +110,7 @@ struct QuotaTable {
             60,
             Double(limits.chatBurst) * 60 / Double(max(1, limits.chatPerMinute)),
             Double(limits.checkoutBurst) * 60 / Double(max(1, limits.checkoutsPerMinute)),
-            Double(limits.httpRequestBurst) / Double(max(1, limits.httpRequestsPerSecond))
+            Double(limits.httpRequestBurst) / max(1e-3, limits.httpRequestsPerSecond)
         )
         return .milliseconds(Int64(seconds.rounded(.up)) * 1_000)
     }
