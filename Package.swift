@@ -19,6 +19,10 @@ let package = Package(
         .library(name: "HawkerClient", targets: ["HawkerClient"]),
         .library(name: "HawkerServer", targets: ["HawkerServer"]),
         .library(name: "HawkerAuth", targets: ["HawkerAuth"]),
+        // For the fuzz targets (Fuzz/Package.swift), which reach these modules directly.
+        .library(name: "HawkerWebSocket", targets: ["HawkerWebSocket"]),
+        .library(name: "HawkerCommerce", targets: ["HawkerCommerce"]),
+        .library(name: "HawkerOrders", targets: ["HawkerOrders"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -13,6 +13,10 @@
 #   HAWKER_SKIP_AUTOBAHN=1       skip the Autobahn run (quick local iterations)
 #   HAWKER_SKIP_BROWSER=1        skip the browser tests (they need chromium and chromedriver)
 #   HAWKER_SKIP_BENCHMARKS=1     skip the allocation threshold (a release build of Benchmarks/)
+#   HAWKER_SKIP_FUZZ=1           skip the short fuzzer run (scripts/fuzz.sh: a release build of Fuzz/)
+#   HAWKER_FUZZ_SECONDS          seconds per fuzz target in that run (default 10)
+#   HAWKER_SKIP_SOAK=1           skip the short soak (scripts/soak.sh on the debug build)
+#   HAWKER_SOAK_SECONDS          length of that soak (default 60; the script's own default is an hour)
 #   HAWKER_SKIP_POSTGRES=1       start no PostgreSQL: the tests that need one skip, unless
 #                                HAWKER_TEST_POSTGRES_URL already points at one
 #   HAWKER_TEST_POSTGRES_PORT    port of the throwaway PostgreSQL (default 54329, 127.0.0.1 only)
@@ -86,8 +90,22 @@ else
     "$browser_venv/bin/python" scripts/browser/test_pages.py --binary .build/debug/hawker
 fi
 
+if [ "${HAWKER_SKIP_FUZZ:-0}" = "1" ]; then
+    step "fuzzers skipped (HAWKER_SKIP_FUZZ=1)"
+else
+    step "fuzzers (short run; scripts/fuzz.sh for longer)"
+    FUZZ_JOBS=2 FUZZ_SECONDS=${HAWKER_FUZZ_SECONDS:-10} scripts/fuzz.sh
+fi
+
 step "load generator smoke test (hawker-load, every scenario small, worker processes)"
 scripts/load-smoke.sh
+
+if [ "${HAWKER_SKIP_SOAK:-0}" = "1" ]; then
+    step "soak skipped (HAWKER_SKIP_SOAK=1)"
+else
+    step "soak, short form (load and every abuse probe against one gateway; scripts/soak.sh runs an hour)"
+    SOAK_SECONDS=${HAWKER_SOAK_SECONDS:-60} BUILD=debug scripts/soak.sh
+fi
 
 if [ "${HAWKER_SKIP_BENCHMARKS:-0}" = "1" ]; then
     step "allocation threshold skipped (HAWKER_SKIP_BENCHMARKS=1)"

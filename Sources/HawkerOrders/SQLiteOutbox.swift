@@ -161,11 +161,13 @@ public actor SQLiteOutbox {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
-    static func encode(_ value: JSONValue) -> String {
+    /// The stored text of a JSON column (`reservation`, a notice's `body`).
+    @_spi(Fuzzing) public static func encode(_ value: JSONValue) -> String {
         String(buffer: JSONText.encode(value))
     }
 
-    static func decodeReservation(_ text: String) throws -> Reservation {
+    /// Reads a stored `reservation` column.
+    @_spi(Fuzzing) public static func decodeReservation(_ text: String) throws -> Reservation {
         guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
             throw OutboxCorruption(description: "a stored reservation could not be read")
         }
@@ -313,8 +315,13 @@ public actor SQLiteOutbox {
         let body: String = row["body"]
         return OrderNotice(
             id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: row["type"],
-            body: (try? JSONParser.parse(ByteBuffer(string: body)))?.objectValue ?? [:], createdAt: row["created_at"]
+            body: decodeNoticeBody(body), createdAt: row["created_at"]
         )
+    }
+
+    /// Reads a stored notice `body` column; a body that is not a JSON object reads as empty.
+    @_spi(Fuzzing) public static func decodeNoticeBody(_ text: String) -> [String: JSONValue] {
+        (try? JSONParser.parse(ByteBuffer(string: text)))?.objectValue ?? [:]
     }
 
     // MARK: - Order services

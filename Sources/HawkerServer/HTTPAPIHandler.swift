@@ -70,18 +70,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func route(_ request: NIOHTTPServerRequestFull, context: ChannelHandlerContext) -> EventLoopFuture<HTTPResponse> {
         let loop = context.eventLoop
-        let path = request.head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.head.uri
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let method = request.head.method == .HEAD ? .GET : request.head.method
-        if segments == ["healthz"], method == .GET {
+        switch HTTPRoute(method: request.head.method, uri: request.head.uri).endpoint {
+        case .health:
             return loop.makeSucceededFuture(.json(.ok, #"{"status":"ok"}"#))
-        }
-        if segments == ["readyz"], method == .GET {
+        case .ready:
             return loop.makeSucceededFuture(
                 services.connections.isDraining ? .json(.serviceUnavailable, #"{"status":"draining"}"#) : .json(.ok, #"{"status":"ready"}"#)
             )
-        }
-        if segments == ["metrics"], method == .GET {
+        case .metrics:
             // Checkout volume and dead letters are not for everyone: an admin token here,
             // or the open listener on `metrics.port`.
             let metrics = services.metrics
@@ -91,79 +87,72 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 return loop.makeSucceededFuture(.metrics(metrics))
             }
-        }
-        if segments == ["ws"] || segments == ["echo"] {
-            return loop.makeSucceededFuture(upgradeRefusal(request.head))
-        }
-        if segments.count >= 3, segments.count <= 4, segments[0] == "v1", segments[1] == "streams" {
-            let id = segments[2]
-            switch (method, segments.count == 4 ? segments[3] : nil) {
-            case (.POST, "events"):
-                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, principal in
-                    let creator: StreamCreator = principal.role == .admin ? .gateway : .user(principal.subject)
-                    return Self.publish(request.body, to: stream, creator: creator, services: services, loop: loop)
-                }
-            case (.GET, nil):
-                return authorized(request, stream: id, permission: .read, loop: loop) { [services] stream, _ in
-                    services.hub.snapshot(of: stream).map { snapshot in
-                        guard let snapshot else {
-                            return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
-                        }
-                        return .json(.ok, Self.snapshotJSON(stream: stream, snapshot: snapshot))
-                    }
-                }
-            case (.GET, "insights"):
-                // The host's numbers: its own streams' hosts and admins only.
-                return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
-                    services.hub.insights(of: stream).map { insights in
-                        guard let insights else {
-                            return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
-                        }
-                        var body = ByteBuffer()
-                        body.writeString(#"{"stream":"\#(stream)","#)
-                        body.writeImmutableBuffer(insights.getSlice(at: insights.readerIndex + 1, length: insights.readableBytes - 1)!)
-                        return .json(.ok, body)
-                    }
-                }
-            case (_, nil), (_, "events"), (_, "insights"):
-                return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
-            default:
-                break
+        case .upgradeRefusal:
+            return loop.makeSucceededFuture(Self.upgradeRefusal(request.head, policy: policy))
+        case .publish(let id):
+            return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, principal in
+                let creator: StreamCreator = principal.role == .admin ? .gateway : .user(principal.subject)
+                return Self.publish(request.body, to: stream, creator: creator, services: services, loop: loop)
             }
-        }
-        if method == .GET, let file = services.webFiles.file(for: segments) {
-            return loop.makeSucceededFuture(.file(file, ifNoneMatch: request.head.headers.first(name: "if-none-match")))
-        }
-        if segments == ["v1", "streams"], method == .GET {
+        case .snapshot(let id):
+            return authorized(request, stream: id, permission: .read, loop: loop) { [services] stream, _ in
+                services.hub.snapshot(of: stream).map { snapshot in
+                    guard let snapshot else {
+                        return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
+                    }
+                    return .json(.ok, Self.snapshotJSON(stream: stream, snapshot: snapshot))
+                }
+            }
+        case .insights(let id):
+            // The host's numbers: its own streams' hosts and admins only.
+            return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
+                services.hub.insights(of: stream).map { insights in
+                    guard let insights else {
+                        return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
+                    }
+                    var body = ByteBuffer()
+                    body.writeString(#"{"stream":"\#(stream)","#)
+                    body.writeImmutableBuffer(insights.getSlice(at: insights.readerIndex + 1, length: insights.readableBytes - 1)!)
+                    return .json(.ok, body)
+                }
+            }
+        case .streamMethodNotAllowed:
+            return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+        case .staticFile(let segments):
+            if let file = services.webFiles.file(for: segments) {
+                return loop.makeSucceededFuture(.file(file, ifNoneMatch: request.head.headers.first(name: "if-none-match")))
+            }
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
+        case .streamList:
             // The busiest streams, for operators (the ops dashboard).
             let services = self.services
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "the stream list is for admins")) }
-                let limit = Self.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 20
+                let limit = HTTPRoute.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 20
                 return services.hub.busiestStreams(limit: limit, on: loop).map { streams in
                     .json(.ok, JSONText.encode(["streams": .array(streams.map {
                         ["stream": .string($0.stream.rawValue), "subscribers": .int(Int64($0.subscribers)), "events": .int(Int64($0.events))]
                     })]))
                 }
             }
+        case .orders(let endpoint):
+            return orders(request, endpoint: endpoint, loop: loop)
+        case .notFound:
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }
-        if segments.first == "v1", segments.dropFirst().first == "orders" {
-            return orders(request, segments: Array(segments.dropFirst(2)), method: method, loop: loop)
-        }
-        return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
     }
 
     /// `/v1/orders/...`: dead letters and their re-drive (admins), status updates from
     /// merchants whose backend is a webhook (order-service tokens).
-    private func orders(_ request: NIOHTTPServerRequestFull, segments: [String], method: HTTPMethod, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+    private func orders(_ request: NIOHTTPServerRequestFull, endpoint: HTTPRoute.OrdersEndpoint, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
         guard let desk = services.orders else {
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway relays no orders"))
         }
-        switch (method, segments.count) {
-        case (.GET, 1) where segments[0] == "dead-letters":
+        switch endpoint {
+        case .deadLetters:
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "dead letters are for admins")) }
-                let limit = Self.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 100
+                let limit = HTTPRoute.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 100
                 return loop.makeFutureWithTask {
                     guard let letters = try? await desk.outbox.deadLetters(limit: limit) else {
                         return .error(.serviceUnavailable, .unavailable, "the outbox could not be read")
@@ -171,8 +160,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return .json(.ok, JSONText.encode(["dead_letters": .array(letters.map(Self.deadLetterJSON))]))
                 }
             }
-        case (.POST, 4) where segments[0] == "dead-letters" && segments[3] == "redrive":
-            let (checkoutID, merchant) = (segments[1], segments[2])
+        case .redrive(let checkoutID, let merchant):
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "re-driving is for admins")) }
                 return loop.makeFutureWithTask {
@@ -183,8 +171,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                 }
             }
-        case (.POST, 2) where segments[1] == "status":
-            let checkoutID = segments[0]
+        case .status(let checkoutID):
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .orderService, let merchant = principal.merchant else {
                     return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "status updates come from order services: role order_service with a merchant claim"))
@@ -206,7 +193,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                         : .error(.notFound, .unknownCheckout, "no checkout '\(checkoutID)' has an order of merchant '\(merchant)'")
                 }
             }
-        default:
+        case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }
     }
@@ -217,15 +204,6 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             "buyer": .string(delivery.buyer), "attempts": .int(Int64(delivery.attempts)),
             "last_error": delivery.lastError.map { .string($0) } ?? .null, "created_at": .int(delivery.createdAt),
         ]
-    }
-
-    private static func queryInteger(_ name: String, in uri: String) -> Int? {
-        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == name { return Int(parts[1]) }
-        }
-        return nil
     }
 
     /// Verifies the bearer token, then runs `body`.
@@ -260,7 +238,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         return response
     }
 
-    private func upgradeRefusal(_ head: HTTPRequestHead) -> HTTPResponse {
+    static func upgradeRefusal(_ head: HTTPRequestHead, policy: UpgradePolicy) -> HTTPResponse {
         guard head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
             return .error(.upgradeRequired, code: "upgrade_required", "connect with a WebSocket client (subprotocol hawker.v1)")
         }

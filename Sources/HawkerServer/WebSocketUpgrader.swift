@@ -28,18 +28,23 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
 
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
         channel.eventLoop.makeCompletedFuture {
-            let keys = upgradeRequest.headers["sec-websocket-key"]
-            guard keys.count == 1, let key = keys.first, Data(base64Encoded: key)?.count == 16 else { throw HandshakeError.invalidKey }
-            guard upgradeRequest.headers["sec-websocket-version"] == ["13"] else { throw HandshakeError.unsupportedVersion }
-            guard case .success(let decision) = policy.evaluate(upgradeRequest) else { throw HandshakeError.refused }
-            var headers = initialResponseHeaders
-            headers.add(contentsOf: decision.headers)
-            let digest = Insecure.SHA1.hash(data: Data((key + Self.guid).utf8))
-            headers.replaceOrAdd(name: "Upgrade", value: "websocket")
-            headers.replaceOrAdd(name: "Connection", value: "upgrade")
-            headers.add(name: "Sec-WebSocket-Accept", value: Data(digest).base64EncodedString())
-            return headers
+            try Self.responseHeaders(for: upgradeRequest, policy: policy, initialResponseHeaders: initialResponseHeaders)
         }
+    }
+
+    /// The 101 response's headers, after checking the key, the version and the policy.
+    static func responseHeaders(for upgradeRequest: HTTPRequestHead, policy: UpgradePolicy, initialResponseHeaders: HTTPHeaders) throws(HandshakeError) -> HTTPHeaders {
+        let keys = upgradeRequest.headers["sec-websocket-key"]
+        guard keys.count == 1, let key = keys.first, Data(base64Encoded: key)?.count == 16 else { throw HandshakeError.invalidKey }
+        guard upgradeRequest.headers["sec-websocket-version"] == ["13"] else { throw HandshakeError.unsupportedVersion }
+        guard case .success(let decision) = policy.evaluate(upgradeRequest) else { throw HandshakeError.refused }
+        var headers = initialResponseHeaders
+        headers.add(contentsOf: decision.headers)
+        let digest = Insecure.SHA1.hash(data: Data((key + Self.guid).utf8))
+        headers.replaceOrAdd(name: "Upgrade", value: "websocket")
+        headers.replaceOrAdd(name: "Connection", value: "upgrade")
+        headers.add(name: "Sec-WebSocket-Accept", value: Data(digest).base64EncodedString())
+        return headers
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {

@@ -281,6 +281,13 @@ for name, title, what, columns in SCENARIOS:
         out("| **median** | " + " | ".join(f"**{fmt(median(name, k), d)}**" for k, _, d in columns) + " | |")
     out("")
 
+# The soak (scripts/soak.sh) is measured apart, an hour at a time: its section is kept
+# in SOAK.md and carried over as it is.
+soak = os.path.join(here, "SOAK.md")
+if os.path.exists(soak):
+    out(open(soak).read().rstrip())
+    out("")
+
 notes = os.path.join(here, "NOTES.md")
 if os.path.exists(notes):
     out(open(notes).read().rstrip())

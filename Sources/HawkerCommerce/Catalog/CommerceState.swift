@@ -257,6 +257,10 @@ public struct CommerceState: Sendable {
         guard endsAt > startsAt, endsAt.subtractingReportingOverflow(startsAt).partialValue <= limits.maxSaleDurationMilliseconds else {
             throw RoomError(.invalidEvent, "a sale ends after it starts and lasts at most \(limits.maxSaleDurationMilliseconds) ms")
         }
+        // `starts_at` + `duration_ms` can pass 2^53 − 1 even when both are within it.
+        guard endsAt <= JSONValue.maxSafeInteger else {
+            throw RoomError(.invalidEvent, "a sale ends by \(JSONValue.maxSafeInteger) ms at the latest")
+        }
         return FlashSale(
             id: id,
             title: data["title"]?.stringValue,

@@ -1,0 +1,64 @@
+import HarnessSupport
+import HawkerProtocol
+import NIOCore
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
+    resetTrapSignals()
+    return 0
+}
+
+/// ClientCommand.decode on any frame. It must never trap; a thrown CommandDecodingError
+/// is the expected outcome for bad input. For a decoded command:
+///  - every integer that came from JSON is within ±(2^53 − 1) (and its own range);
+///  - decoding is deterministic;
+///  - published event data holds no number that is not a safe integer.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzClientCommand(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    let bytes = start.map { UnsafeRawBufferPointer(start: $0, count: count) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    let frame = ByteBuffer(bytes: bytes)
+    let command: ClientCommand
+    do {
+        command = try ClientCommand.decode(frame)
+    } catch {
+        if let id = error.id { require((1...64).contains(id.unicodeScalars.count), "error id of \(id.unicodeScalars.count) characters") }
+        require(!error.message.isEmpty, "an error without a message")
+        return 0
+    }
+    require((try? ClientCommand.decode(frame)) == command, "decoding the same frame twice differs")
+    require((1...64).contains(command.id.unicodeScalars.count), "command id of \(command.id.unicodeScalars.count) characters")
+    check(command)
+    return 0
+}
+
+private let safe = -JSONValue.maxSafeInteger...JSONValue.maxSafeInteger
+
+private func check(_ command: ClientCommand) {
+    switch command {
+    case .subscribe(_, _, let since):
+        if let since { require(since.seq <= UInt64(JSONValue.maxSafeInteger), "since.seq \(since.seq) beyond 2^53 − 1") }
+    case .publish(_, _, let event):
+        let data = JSONValue.object(event.data)
+        requireSafeIntegers(data, "publish event.data")
+        require(!data.containsDouble, "publish event.data holds a non-integer number: \(data)")
+    case .checkout(_, _, let request):
+        require((1...CheckoutRequest.maxLines).contains(request.lines.count), "\(request.lines.count) checkout lines")
+        for line in request.lines {
+            require((1...CheckoutRequest.maxQuantity).contains(line.quantity), "qty \(line.quantity)")
+            require((0...JSONValue.maxSafeInteger).contains(line.priceSeen), "price_seen \(line.priceSeen)")
+        }
+        require(CheckoutRequest.isValidRegion(request.region), "region \(request.region)")
+    case .stream(_, _, let action):
+        if case .moderate(let moderation) = action {
+            switch moderation {
+            case .timeout(_, let duration): require(safe.contains(duration) && duration > 0, "timeout duration_ms \(duration)")
+            case .slowMode(let interval): require(safe.contains(interval) && interval >= 0, "slow_mode interval_ms \(interval)")
+            default: break
+            }
+        }
+    case .orders(_, .subscribe(let since)):
+        if let since { require((0...JSONValue.maxSafeInteger).contains(since), "orders.subscribe since \(since)") }
+    case .connect, .unsubscribe, .ping, .orders:
+        break
+    }
+}

@@ -1,0 +1,133 @@
+@_spi(Fuzzing) import HawkerServer
+import Foundation
+import HarnessSupport
+import HawkerProtocol
+import HawkerWebSocket
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
+    resetTrapSignals()
+    return 0
+}
+
+/// Raw bytes through NIO's HTTP/1 request decoder (as the gateway's pipeline has it); for
+/// every request head, the gateway's decisions on it (`@_spi(Fuzzing)` in HawkerServer):
+/// the upgrade policy, the WebSocket handshake checks, the refusal explanation for /ws
+/// as plain HTTP, the HTTP route, the bearer token, the browser files, `?limit=`.
+///
+/// The first byte picks the configuration: bit 0 compression off, bit 1 /echo on,
+/// bit 2 an Origin allow-list, bit 3 draining. The rest is the connection's bytes.
+///
+/// Must never trap. Also checked: an accepted upgrade names the endpoint's subprotocol
+/// and answers the extension it negotiated; a handshake passes only with one 16-byte key,
+/// version 13 and an accepted policy, and answers a 20-byte Sec-WebSocket-Accept; every
+/// refusal is a JSON error body; a route does not change when its path is written
+/// canonically.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzHTTPUpgrade(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    var input = FuzzInput(start, count)
+    let settings = input.byte()
+    var configuration = GatewayConfiguration()
+    configuration.compressionEnabled = settings & 0x01 == 0
+    configuration.conformanceEcho = settings & 0x02 != 0
+    if settings & 0x04 != 0 { configuration.allowedOrigins = ["https://shop.example", "http://localhost:8080"] }
+    let draining = settings & 0x08 != 0
+
+    let channel = EmbeddedChannel()
+    do {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+    } catch {
+        fatalError("pipeline setup failed: \(error)")
+    }
+    // A decoding error ends the connection; the heads before it were still decoded.
+    _ = try? channel.writeInbound(ByteBuffer(bytes: input.rest()))
+    while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+        if case .head(let head) = part {
+            check(head, configuration: configuration, draining: draining)
+        }
+    }
+    _ = try? channel.finish(acceptAlreadyClosed: true)
+    return 0
+}
+
+private let refusalStatuses: Set<UInt> = [400, 403, 404, 426, 503]
+
+private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration, draining: Bool) {
+    // The upgrade policy.
+    let outcome = GatewayFuzzing.evaluateUpgrade(head, configuration: configuration, draining: draining)
+    if let endpoint = outcome.endpoint {
+        require(outcome.refusalStatus == nil, "an upgrade both accepted and refused")
+        require(endpoint == "hawker" || (endpoint == "echo" && configuration.conformanceEcho), "endpoint \(endpoint)")
+        require(!draining, "an upgrade accepted while draining")
+        let protocols = outcome.headers["Sec-WebSocket-Protocol"]
+        require(endpoint == "hawker" ? protocols == ["hawker.v1"] : protocols.isEmpty, "subprotocol answer \(protocols) for \(endpoint)")
+        let offers = head.headers["sec-websocket-extensions"]
+        let expected = configuration.compressionEnabled ? PerMessageDeflateParameters.negotiate(offers: offers) : nil
+        require(outcome.compression == expected, "compression \(String(describing: outcome.compression)) for offers \(offers)")
+        require(outcome.headers["Sec-WebSocket-Extensions"] == (expected.map { [$0.responseHeaderValue] } ?? []), "extension answer")
+        if !configuration.allowedOrigins.isEmpty, let origin = head.headers["origin"].first {
+            require(configuration.allowedOrigins.contains(origin), "Origin \(origin) let through")
+        }
+    } else {
+        let status = outcome.refusalStatus?.code ?? 0
+        require(refusalStatuses.contains(status), "refusal status \(status)")
+        require(!(outcome.refusalCode ?? "").isEmpty && !(outcome.refusalMessage ?? "").isEmpty, "a refusal without code or message")
+    }
+
+    // The handshake (WebSocketUpgrader): key, version, policy, Sec-WebSocket-Accept.
+    switch GatewayFuzzing.upgradeResponseHeaders(head, configuration: configuration, draining: draining) {
+    case .success(let headers):
+        require(outcome.endpoint != nil, "a handshake accepted that the policy refuses")
+        let keys = head.headers["sec-websocket-key"]
+        require(keys.count == 1 && head.headers["sec-websocket-version"] == ["13"], "handshake accepted with keys \(keys)")
+        let accept = headers["Sec-WebSocket-Accept"]
+        require(accept.count == 1 && Data(base64Encoded: accept[0])?.count == 20, "Sec-WebSocket-Accept \(accept)")
+        require(headers["Upgrade"] == ["websocket"] && headers["Connection"] == ["upgrade"], "Upgrade/Connection answer")
+    case .failure:
+        break
+    }
+
+    // The route of the same head as a plain request.
+    let route = HTTPRoute(method: head.method, uri: head.uri)
+    require(route.method != .HEAD, "HEAD not read as GET")
+    require(route.segments.allSatisfy { !$0.isEmpty && !$0.contains("/") }, "segments \(route.segments)")
+    let canonical = "/" + route.segments.joined(separator: "/")
+    let again = HTTPRoute(method: head.method, uri: canonical)
+    require(again.endpoint == route.endpoint, "\(head.uri) routes to \(route.endpoint), \(canonical) to \(again.endpoint)")
+    switch route.endpoint {
+    case .upgradeRefusal:
+        let refusal = GatewayFuzzing.upgradeRefusal(head, configuration: configuration, draining: draining)
+        require(refusalStatuses.contains(refusal.status.code), "refusal status \(refusal.status)")
+        guard let body = try? JSONParser.parse(refusal.body), let error = body["error"],
+            error["code"]?.stringValue?.isEmpty == false, error["message"]?.stringValue != nil
+        else {
+            fatalError("refusal body is not a JSON error: \(String(buffer: refusal.body))")
+        }
+    case .publish(let stream), .snapshot(let stream), .insights(let stream):
+        require(route.segments.count >= 3 && route.segments[2] == stream, "stream segment")
+        _ = StreamID(stream)
+    case .staticFile(let segments):
+        if let file = GatewayFuzzing.staticFile(for: segments) {
+            require(!file.contentType.isEmpty && file.etag.hasPrefix("\"") && file.etag.hasSuffix("\""), "file \(file)")
+        }
+    case .streamList, .orders(.deadLetters):
+        if let limit = HTTPRoute.queryInteger("limit", in: head.uri) {
+            _ = min(max(limit, 1), 1_000)
+        }
+    case .orders(.redrive(let checkoutID, let merchant)):
+        require(!checkoutID.isEmpty && !merchant.isEmpty, "empty redrive segments")
+    case .orders(.status(let checkoutID)):
+        require(!checkoutID.isEmpty, "empty checkout segment")
+    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .notFound:
+        break
+    }
+
+    // Authorization: Bearer.
+    if let token = GatewayFuzzing.bearerToken(head.headers) {
+        require(!token.isEmpty && token.first != " " && token.last != " ", "bearer token '\(token)'")
+    }
+}

@@ -1,0 +1,93 @@
+@_spi(Fuzzing) import HawkerOrders
+@_spi(Fuzzing) import HawkerServer
+import HarnessSupport
+import HawkerCommerce
+import HawkerProtocol
+import NIOCore
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
+    resetTrapSignals()
+    return 0
+}
+
+/// What the gateway reads back from its outbox (SQLite text columns), and what it builds
+/// from that for clients. The input is `[<stream column>\n]<JSON text column>`: without a
+/// newline the stream is "s1".
+///
+///  - `SQLiteOutbox.decodeReservation` (the `reservation` column, via `Reservation(json:)`):
+///    decode → encode (`SQLiteOutbox.encode(reservation.json)`) → decode gives the same
+///    reservation; `checkout.accepted`'s body built from it (OrderDesk) and each
+///    merchant's part (`order.requested`'s items) hold only integers within ±(2^53 − 1)
+///    and write as JSON that parses back;
+///  - `SQLiteOutbox.decodeNoticeBody` (a notice's `body` column): decode → encode → decode
+///    gives the same body, and the push a buyer's session is sent for it (OrderNotice's
+///    message with the stored stream) is JSON whose type and stream are the notice's.
+/// Must never trap.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    var input = FuzzInput(start, count)
+    let bytes = input.rest()
+    var stream = "s1"
+    var column = bytes[...]
+    if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")), newline <= 80 {
+        stream = String(decoding: bytes[..<newline], as: UTF8.self)
+        column = bytes[(newline + 1)...]
+    }
+    let text = String(decoding: column, as: UTF8.self)
+    checkReservation(text, stream: stream)
+    checkNotice(text, stream: stream)
+    return 0
+}
+
+private func checkReservation(_ text: String, stream: String) {
+    guard let reservation = try? SQLiteOutbox.decodeReservation(text) else { return }
+    let stored = SQLiteOutbox.encode(reservation.json)
+    let again: Reservation
+    do {
+        again = try SQLiteOutbox.decodeReservation(stored)
+    } catch {
+        fatalError("a reservation the outbox wrote does not read back (\(error)): \(stored)")
+    }
+    require(again == reservation, "decode → encode → decode changed \(reservation) into \(again)")
+    requireSafeIntegers(reservation.json, "the stored reservation")
+
+    // What the gateway sends from it: checkout.accepted (a replay reads the stored row).
+    let streamID = StreamID(stream) ?? StreamID("s1")!
+    for replayed in [false, true] {
+        let body = JSONValue.object(GatewayFuzzing.acceptedBody(reservation, stream: streamID, replayed: replayed))
+        requireSafeIntegers(body, "checkout.accepted's body")
+        requireWriterRoundTrip(body, "checkout.accepted's body")
+        if let totals = reservation.totals {
+            for total in totals { require((0...JSONValue.maxSafeInteger).contains(total.amount), "total \(total.amount)") }
+        }
+    }
+    // Each merchant's part, as the relay delivers it.
+    let merchants = reservation.merchants
+    require(merchants == Array(Set(reservation.lines.map(\.merchant))).sorted(), "merchants \(merchants)")
+    for merchant in merchants {
+        let items = JSONValue.array(reservation.lines.filter { $0.merchant == merchant }.map(\.json))
+        requireSafeIntegers(items, "order.requested's items")
+        requireWriterRoundTrip(items, "order.requested's items")
+    }
+}
+
+private func checkNotice(_ text: String, stream: String) {
+    let body = SQLiteOutbox.decodeNoticeBody(text)
+    let stored = SQLiteOutbox.encode(.object(body))
+    let again = SQLiteOutbox.decodeNoticeBody(stored)
+    require(again == body, "decode → encode → decode changed a notice body: \(body) → \(again)")
+
+    let notice = OrderNotice(id: 1, buyer: "b1", checkoutID: "co1", stream: stream, type: "order.status", body: body, createdAt: 1_732_660_000_000)
+    let message = GatewayFuzzing.noticeMessage(notice)
+    let encoded = message.encode()
+    guard let sent = (try? JSONParser.parse(encoded, maxDepth: 1_000))?.objectValue else {
+        fatalError("the push for a stored notice is not a JSON object: \(String(buffer: encoded))")
+    }
+    require(sent["type"] == .string("order.status"), "push type \(String(describing: sent["type"]))")
+    let expectedStream = StreamID(stream)?.rawValue ?? "unknown"
+    require(sent["stream"] == .string(expectedStream), "push stream \(String(describing: sent["stream"])), expected \(expectedStream)")
+    for (key, value) in body where key != "type" && key != "stream" {
+        require(sent[key] == value, "push field \(key) changed: \(value) → \(String(describing: sent[key]))")
+    }
+}
