@@ -336,18 +336,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - Output
 
     private func write(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
-        headers.add(name: "Cache-Control", value: response.cacheControl)
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
-        if !headOnly { context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil) }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        response.write(to: context, keepAlive: keepAlive, headOnly: headOnly)
     }
 }
 

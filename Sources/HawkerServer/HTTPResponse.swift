@@ -56,3 +56,22 @@ struct HTTPResponse: Sendable {
         return encoded ?? "\"\""
     }
 }
+
+extension HTTPResponse {
+    /// Writes the whole response from an HTTP handler (`HTTPServerResponsePart`s); without
+    /// keep-alive the connection closes once it is written. `headOnly` answers HEAD.
+    func write(to context: ChannelHandlerContext, keepAlive: Bool, headOnly: Bool) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        headers.add(name: "Cache-Control", value: cacheControl)
+        for (name, value) in self.headers { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !headOnly { context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil) }
+        let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}

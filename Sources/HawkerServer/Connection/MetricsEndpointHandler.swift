@@ -22,16 +22,7 @@ final class MetricsEndpointHandler: ChannelInboundHandler {
         case (_, "/metrics"): response = .error(.methodNotAllowed, code: "method_not_allowed", "method not allowed")
         default: response = .error(.notFound, code: "not_found", "this listener serves GET /metrics only")
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.readableBytes)")
-        headers.add(name: "Cache-Control", value: response.cacheControl)
-        let keepAlive = request.head.isKeepAlive
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
-        if request.head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil) }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        response.write(to: context, keepAlive: request.head.isKeepAlive, headOnly: request.head.method == .HEAD)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
