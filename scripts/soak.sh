@@ -4,6 +4,10 @@
 # (scripts/soak/abuse.py) for SOAK_SECONDS, its resident memory sampled every
 # SOAK_SAMPLE_SECONDS into artifacts/soak/rss.csv and drawn in artifacts/soak/rss.svg.
 #
+# Every checkouts run has a stream of its own; the gateway retires ended streams after
+# SOAK_STREAM_RETENTION_MS (2 minutes here, a day by default), so that what the graph
+# shows is what the gateway keeps, not the retention setting.
+#
 # Fails if the gateway stops, a load run loses or reorders anything, its RSS passes
 # SOAK_MAX_RSS_MB, or (runs of 10 minutes and more) RSS still grows over the second half
 # by more than SOAK_MAX_GROWTH_PERCENT of the level reached at half time.
@@ -32,6 +36,7 @@ bin=.build/$build
 "$bin/hawker" serve --port "$port" --data-dir "$out/data" --set log.level=warning \
     --set session.publisher_commands_per_second=100000 --set session.publisher_command_burst=100000 \
     --set quota.checkouts_per_minute=100000 --set quota.checkout_burst=10000 --set orders.demo_delay_ms=20 \
+    --set hub.stream_retention_ms="${SOAK_STREAM_RETENTION_MS:-120000}" \
     >"$out/server.log" 2>&1 &
 server=$!
 pids=()

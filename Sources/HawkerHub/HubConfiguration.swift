@@ -14,6 +14,11 @@ public struct HubConfiguration: Sendable {
     /// this long is dropped to make room (its history goes; a later resume gets a
     /// snapshot with a new epoch).
     public var idleStreamMilliseconds: Int64
+    /// A stream without subscribers, scheduled work or activity for this long is dropped
+    /// whatever the stream count (its state, history and checkout answers go), so that a
+    /// gateway that sees many short streams does not keep each one until `maxStreams`.
+    /// Nil keeps streams until the limit needs room.
+    public var streamRetentionMilliseconds: Int64?
     /// Compress broadcast frames of at least this many bytes once for every viewer
     /// that negotiated permessage-deflate; nil turns broadcast compression off.
     public var compressionMinBytes: Int?
@@ -28,6 +33,7 @@ public struct HubConfiguration: Sendable {
         historyMaxAgeMilliseconds: Int64 = 300_000,
         maxStreams: Int = 100_000,
         idleStreamMilliseconds: Int64 = 3_600_000,
+        streamRetentionMilliseconds: Int64? = 86_400_000,
         compressionMinBytes: Int? = 512,
         compressionLevel: Int = 1,
         room: RoomConfiguration = RoomConfiguration()
@@ -37,6 +43,7 @@ public struct HubConfiguration: Sendable {
         self.historyMaxAgeMilliseconds = historyMaxAgeMilliseconds
         self.maxStreams = maxStreams
         self.idleStreamMilliseconds = idleStreamMilliseconds
+        self.streamRetentionMilliseconds = streamRetentionMilliseconds
         self.compressionMinBytes = compressionMinBytes
         self.compressionLevel = compressionLevel
         self.room = room

@@ -213,6 +213,8 @@ final class HubShard {
 
     /// Ages history out on a timer while the shard holds streams, so that a quiet
     /// stream's last events are freed when they expire, not at its next event.
+    /// While any stream exists, every few seconds: ages out history and drops streams
+    /// past their retention.
     private func scheduleHistorySweep() {
         guard !historySweepScheduled else { return }
         historySweepScheduled = true
@@ -222,8 +224,21 @@ final class HubShard {
             guard !streams.isEmpty else { return }
             let now = clock()
             for index in streams.values.indices { streams.values[index].state.pruneHistory(now: now) }
+            dropRetiredStreams(now: now)
+            guard !streams.isEmpty else { return }
             scheduleHistorySweep()
         }
+    }
+
+    /// Drops every stream that has had no subscriber, no scheduled sale and no activity
+    /// for `streamRetentionMilliseconds`.
+    private func dropRetiredStreams(now: Int64) {
+        guard let retention = configuration.streamRetentionMilliseconds else { return }
+        let retired = streams.compactMap { stream, hosted in
+            !hosted.hasSubscribers && !hosted.room.hasScheduledWork && now - hosted.lastActivity >= retention ? stream : nil
+        }
+        for stream in retired { drop(stream) }
+        if !retired.isEmpty { noEvictionBefore = nil }
     }
 
     // MARK: - Ticks
@@ -263,6 +278,8 @@ final class HubShard {
                 for event in tick.events {
                     _ = sequence(event, in: &hosted, stream: stream, now: now)
                 }
+                // A sale starting or ending is activity, like any event.
+                if !tick.events.isEmpty { hosted.lastActivity = now }
                 for push in tick.pushes {
                     let frame = frame(
                         ServerMessage.push(type: push.type, stream: stream, body: push.body),

@@ -176,6 +176,7 @@ extension GatewayConfiguration {
         .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
         .int("hub.idle_stream_ms", "at max_streams, a stream idle this long with no subscribers makes room", \.idleStreamMillisecondsInt, range: 1_000...604_800_000),
+        .int("hub.stream_retention_ms", "a stream this long without subscribers, events, commands or a scheduled sale is dropped with its state (0: kept until max_streams needs room)", \.streamRetentionMillisecondsInt, range: 0...31_536_000_000),
         .int64("room.tick_ms", "chat batches, question, intent and presence pushes leave at most once per tick", \.hub.room.tickMilliseconds, range: 10...5_000),
         .int("catalog.max_products", "products in one stream's catalog", \.hub.room.commerce.maxProducts, range: 1...1_000),
         .int("catalog.max_pinned", "products pinned at once", \.hub.room.commerce.maxPinned, range: 1...20),
@@ -259,6 +260,11 @@ extension GatewayConfiguration {
     var idleStreamMillisecondsInt: Int {
         get { Int(hub.idleStreamMilliseconds) }
         set { hub.idleStreamMilliseconds = Int64(newValue) }
+    }
+
+    var streamRetentionMillisecondsInt: Int {
+        get { hub.streamRetentionMilliseconds.map { Int($0) } ?? 0 }
+        set { hub.streamRetentionMilliseconds = newValue == 0 ? nil : Int64(newValue) }
     }
 
     var historyMaxAgeMillisecondsInt: Int {

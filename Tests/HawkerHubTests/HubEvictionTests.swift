@@ -1,6 +1,7 @@
 import HawkerHub
 import HawkerProtocol
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOEmbedded
 import Testing
 
@@ -104,5 +105,62 @@ import Testing
         _ = try #require(publish("b1", as: .user("ben"))).get()
         #expect(allowance.held.withLockedValue { $0["ana"] } == 1)
         _ = try #require(publish("a3", as: .user("ana"))).get()
+    }
+
+    /// Past `streamRetentionMilliseconds` a stream without subscribers, activity or a
+    /// scheduled sale is dropped on the sweep, whatever the stream count; the others stay.
+    @Test func streamsPastTheirRetentionAreDroppedWithoutWaitingForTheLimit() throws {
+        let loop = EmbeddedEventLoop()
+        let start: Int64 = 1_732_660_000_000
+        let now = NIOLockedValueBox<Int64>(start)
+        let hub = Hub(
+            loops: [loop], configuration: HubConfiguration(maxStreams: 100, streamRetentionMilliseconds: 60_000),
+            clock: { now.withLockedValue { $0 } }
+        )
+        func publish(_ draft: EventDraft, to name: String) throws {
+            let future = hub.publish(draft, to: stream(name))
+            loop.run()
+            _ = try #require(completedResult(future)).get()
+        }
+        func exists(_ name: String) throws -> Bool {
+            let snapshot = hub.snapshot(of: stream(name))
+            loop.run()
+            return try #require(completedResult(snapshot)).get() != nil
+        }
+        func advance(_ milliseconds: Int64) {
+            now.withLockedValue { $0 += milliseconds }
+            loop.advanceTime(by: .milliseconds(milliseconds))
+        }
+        try publish(announcement("x"), to: "quiet")
+        try publish(announcement("x"), to: "busy")
+        try publish(announcement("x"), to: "watched")
+        let subscription = hub.subscribe(stream("watched"), since: nil, creator: nil, on: loop)
+        loop.run()
+        _ = try #require(completedResult(subscription)).get()
+        try publish(catalog([("a", 1_000)]), to: "scheduled")
+        try publish(
+            draft(.saleScheduled, ["sale": "s", "items": [["product": "a", "price": 800]], "starts_at": .int(start + 600_000), "duration_ms": 60_000]),
+            to: "scheduled"
+        )
+
+        advance(50_000)
+        try publish(announcement("y"), to: "busy")
+        advance(20_000)
+        // 70 s on: "quiet" is past its retention; "busy" had an event 20 s ago.
+        #expect(try !exists("quiet"))
+        #expect(try exists("busy"))
+        #expect(try exists("watched"))
+        #expect(try exists("scheduled"))
+
+        advance(60_000)
+        #expect(try !exists("busy"))
+        #expect(try exists("watched"))
+        // Its sale starts at 600 s and ends at 660 s; a minute after that it goes too.
+        #expect(try exists("scheduled"))
+        advance(540_000)
+        #expect(try exists("scheduled"))
+        advance(70_000)
+        #expect(try !exists("scheduled"))
+        #expect(try exists("watched"))
     }
 }

@@ -25,6 +25,9 @@ import Testing
         let server = try await TestGateway.start {
             $0.commandsPerSecond = 100_000
             $0.commandBurst = 100_000
+            // 100 checkouts a buyer at once: past the per-buyer quota, which is not under test.
+            $0.quotas.checkoutsPerMinute = 600_000
+            $0.quotas.checkoutBurst = 100_000
             $0.orders.merchants["m1"] = MerchantBackendConfiguration(kind: .orderService)
         }
         try await server.catalog("shop", ["drop"], price: 5_000, stock: 100)

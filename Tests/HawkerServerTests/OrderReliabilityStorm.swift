@@ -57,6 +57,8 @@ import Testing
             // The storm is many commands per connection: no rate limit in the way.
             "--set", "session.commands_per_second=100000",
             "--set", "session.command_burst=100000",
+            "--set", "quota.checkouts_per_minute=600000",
+            "--set", "quota.checkout_burst=100000",
             "--set", "log.level=warning",
         ]
         let launched = NIOLockedValueBox<[GatewayProcess]>([])

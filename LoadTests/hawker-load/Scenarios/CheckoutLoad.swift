@@ -35,6 +35,22 @@ enum CheckoutLoad {
         return connection
     }
 
+    /// The host ends the sale and the stream, so that the gateway can retire the stream
+    /// (`hub.stream_retention_ms`) instead of keeping its running sale; best effort.
+    static func closeSale(_ connection: HawkerConnection) async {
+        for (kind, data) in [("sale.ended", ["sale": "load"] as JSONValue), ("stream.ended", [:])] {
+            do {
+                try await connection.send(["type": "publish", "id": .string(kind), "stream": .string(stream), "event": ["kind": .string(kind), "data": data]])
+                // Pushes to the host (counters, insights) may come first.
+                for _ in 0..<1_000 {
+                    if try await connection.receive(timeout: .seconds(5))["re"] == .string(kind) { break }
+                }
+            } catch {
+                return
+            }
+        }
+    }
+
     /// `count` buyers (one token subject each), connected 64 at a time, their replies
     /// diverted to `replies`.
     static func connectBuyers(_ count: Int, host: String, port: Int, group: any EventLoopGroup, issuer: TokenIssuer, replies: CheckoutReplies) async throws -> [Buyer] {

@@ -74,6 +74,7 @@ struct Checkouts: AsyncParsableCommand {
         result.latency = LoadResult.Latency(label: "checkout to answer", histogram: counts.latency)
         if total - counts.answered > 0 { result.failures.append("\(total - counts.answered) checkouts unanswered") }
         for buyer in connected { await buyer.connection.socket.abort() }
+        await CheckoutLoad.closeSale(hostConnection)
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
         try finish(result, json: gateway.json)

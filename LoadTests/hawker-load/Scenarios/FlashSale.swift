@@ -55,6 +55,7 @@ struct FlashSale: AsyncParsableCommand {
         if unanswered > 0 { result.failures.append("\(unanswered) checkouts unanswered") }
         if !counts.other.isEmpty { result.failures.append("unexpected answers: \(counts.other)") }
         for buyer in connected { await buyer.connection.socket.abort() }
+        await CheckoutLoad.closeSale(hostConnection)
         await hostConnection.socket.abort()
         try await group.shutdownGracefully()
         try finish(result, json: gateway.json)
