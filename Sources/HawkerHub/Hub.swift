@@ -3,13 +3,14 @@ import HawkerCommerce
 import HawkerProtocol
 import NIOCore
 
-/// The streams of this gateway and the fan-out of their events.
+/// The single-node `StreamEngine`: the streams of this gateway and the fan-out of their
+/// events.
 ///
 /// Each stream lives on one home event loop (its shard), where events are sequenced,
 /// framed once and recorded, and where its room (catalog, chat, questions, intents)
 /// runs. Subscribers are kept per event loop; a broadcast makes one hop to each loop
 /// that has subscribers and is written there to all of them.
-public final class Hub: Sendable {
+public final class Hub: StreamEngine {
     private let loops: [any EventLoop]
     private let loopIndex: [ObjectIdentifier: Int]
     private let shards: [NIOLoopBoundBox<HubShard>]
@@ -45,18 +46,9 @@ public final class Hub: Sendable {
 
     public var now: Int64 { clock() }
 
-    /// The event loop that owns `stream`.
-    public func homeLoop(of stream: StreamID) -> any EventLoop {
-        loops[homeIndex(of: stream)]
-    }
-
     private func homeIndex(of stream: StreamID) -> Int {
-        // A stable hash (FNV-1a), so a stream's home does not depend on the process seed.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in stream.rawValue.utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return Int(hash % UInt64(loops.count))
+        // A stable hash, so a stream's home does not depend on the process seed.
+        Int(FNV1a.hash(stream.rawValue) % UInt64(loops.count))
     }
 
     // MARK: - Publishing
@@ -64,25 +56,13 @@ public final class Hub: Sendable {
     /// Sequences `draft` on the stream's home loop, records it and fans it out to every
     /// loop with subscribers. Creates the stream on its first event, counted against
     /// `creator`'s stream quota.
-    public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) -> EventLoopFuture<PublishReceipt> {
-        let shard = shards[homeIndex(of: stream)]
-        let home = homeLoop(of: stream)
-        // Already on the stream's home loop (always, with one loop): no task hop.
-        if home.inEventLoop {
-            return home.makeCompletedFuture { try shard.value.publish(draft, to: stream, creator: creator) }
-        }
-        return home.submit { try shard.value.publish(draft, to: stream, creator: creator) }
+    public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) -> EventLoopFuture<PublishReceipt> {
+        onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator) }
     }
 
     /// Runs a chat, question, intent or moderation command in the stream's room.
     public func perform(_ action: StreamAction, by author: Author, on stream: StreamID) -> EventLoopFuture<RoomOutcome> {
-        let shard = shards[homeIndex(of: stream)]
-        let home = homeLoop(of: stream)
-        // Already on the stream's home loop (always, with one loop): no task hop.
-        if home.inEventLoop {
-            return home.makeCompletedFuture { try shard.value.perform(action, by: author, on: stream) }
-        }
-        return home.submit { try shard.value.perform(action, by: author, on: stream) }
+        onHome(of: stream) { try $0.perform(action, by: author, on: stream) }
     }
 
     // MARK: - Checkout
@@ -90,25 +70,39 @@ public final class Hub: Sendable {
     /// Checks and reserves `request` on the stream's home loop, where its stock counters
     /// live: concurrent checkouts run one after another there and can never oversell.
     public func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) -> EventLoopFuture<StreamRoom.CheckoutOutcome> {
-        let shard = shards[homeIndex(of: stream)]
-        let home = homeLoop(of: stream)
-        if home.inEventLoop {
-            return home.makeCompletedFuture { try shard.value.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
-        }
-        return home.submit { try shard.value.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
+        onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
     }
 
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
     public func abandon(_ reservation: Reservation, on stream: StreamID) {
-        let shard = shards[homeIndex(of: stream)]
-        homeLoop(of: stream).execute { shard.value.abandon(reservation, on: stream) }
+        onHome(of: stream) { $0.abandon(reservation, on: stream) }
     }
 
     /// A merchant confirmed or failed its part of a checkout: counts it, and gives the
     /// stock of a failed part back (with `stock.changed`).
     public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
-        let shard = shards[homeIndex(of: stream)]
-        homeLoop(of: stream).execute { shard.value.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
+        onHome(of: stream) { $0.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
+    }
+
+    // MARK: - The home loop
+
+    /// Runs `body` with the stream's shard on its home loop: inline when already there
+    /// (always, with one loop), else after one hop.
+    @inline(__always)
+    private func onHome<T: Sendable>(of stream: StreamID, _ body: @escaping @Sendable (HubShard) throws -> T) -> EventLoopFuture<T> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        if loops[home].inEventLoop {
+            return loops[home].makeCompletedFuture { try body(shard.value) }
+        }
+        return loops[home].submit { try body(shard.value) }
+    }
+
+    /// Runs `body` with the stream's shard on its home loop, later; nothing to wait for.
+    private func onHome(of stream: StreamID, execute body: @escaping @Sendable (HubShard) -> Void) {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        loops[home].execute { body(shard.value) }
     }
 
     // MARK: - Subscribing
@@ -122,11 +116,9 @@ public final class Hub: Sendable {
     /// quota); nil when a missing stream is `streamNotFound`.
     public func subscribe(_ stream: StreamID, since: StreamPosition?, creator: StreamCreator?, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
         let index = index(of: eventLoop)
-        let home = homeIndex(of: stream)
-        let shard = shards[home]
         let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
-        loops[home].execute {
-            promise.completeWith(Result { try shard.value.attach(stream, loopIndex: index, since: since, creator: creator) })
+        onHome(of: stream) { shard in
+            promise.completeWith(Result { try shard.attach(stream, loopIndex: index, since: since, creator: creator) })
         }
         return promise.futureResult
     }
@@ -141,17 +133,13 @@ public final class Hub: Sendable {
     public func unsubscribe(_ subscriber: any StreamSubscriber, from stream: StreamID, eventLoop: any EventLoop) {
         let index = index(of: eventLoop)
         fanouts[index].value.remove(subscriber, from: stream)
-        let home = homeIndex(of: stream)
-        let shard = shards[home]
-        loops[home].execute { shard.value.detach(stream, loopIndex: index) }
+        onHome(of: stream) { $0.detach(stream, loopIndex: index) }
     }
 
     // MARK: - Reading
 
     public func snapshot(of stream: StreamID) -> EventLoopFuture<StreamSnapshot?> {
-        let home = homeIndex(of: stream)
-        let shard = shards[home]
-        return loops[home].submit { shard.value.snapshot(of: stream) }
+        onHome(of: stream) { $0.snapshot(of: stream) }
     }
 
     /// The streams with the most subscribers (then the most events), over every shard.
@@ -164,8 +152,7 @@ public final class Hub: Sendable {
 
     /// The stream's lifetime counters, or nil when it does not exist.
     public func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?> {
-        let shard = shards[homeIndex(of: stream)]
-        return homeLoop(of: stream).submit { shard.value.insights(of: stream) }
+        onHome(of: stream) { $0.insights(of: stream) }
     }
 
     private func index(of eventLoop: any EventLoop) -> Int {

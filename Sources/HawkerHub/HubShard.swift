@@ -383,12 +383,5 @@ final class HubShard {
     }
 }
 
-/// What a stream command led to.
-public enum RoomOutcome: Sendable {
-    case reply(type: String, body: [String: JSONValue])
-    /// The command produced an event (`question.answered`): where it landed.
-    case published(PublishReceipt)
-}
-
 @available(*, unavailable)
 extension HubShard: Sendable {}

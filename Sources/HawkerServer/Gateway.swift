@@ -17,8 +17,8 @@ import ServiceLifecycle
 /// writes finished) before it returns.
 public final class Gateway: Service, Sendable {
     public let configuration: GatewayConfiguration
-    public let hub: Hub
-    public let broker: any Broker
+    /// The streams: the one seam the sessions, the HTTP API and the orders use.
+    public let streams: any StreamEngine
     public let registry: PrometheusCollectorRegistry
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
@@ -61,16 +61,14 @@ public final class Gateway: Service, Sendable {
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
-        let hub = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas)
-        self.hub = hub
-        self.broker = InProcessBroker(hub: hub)
+        let streams = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas)
+        self.streams = streams
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
-        let orders = try OrderDesk(configuration: configuration.orders, outboxPath: outboxPath, hub: hub, metrics: metrics, logger: logger)
+        let orders = try OrderDesk(configuration: configuration.orders, outboxPath: outboxPath, streams: streams, metrics: metrics, logger: logger)
         self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,
-            hub: hub,
-            broker: broker,
+            streams: streams,
             verifier: verifier,
             metrics: metrics,
             connections: ConnectionRegistry(limit: configuration.maxConnections, pendingPerAddress: configuration.maxPendingPerAddress),

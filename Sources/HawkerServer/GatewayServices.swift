@@ -10,8 +10,8 @@ import NIOCore
 /// that copy was most of an idle connection's memory).
 final class GatewayServices: Sendable {
     let configuration: GatewayConfiguration
-    let hub: Hub
-    let broker: any Broker
+    /// Every stream operation goes through this seam (the hub on one node).
+    let streams: any StreamEngine
     let verifier: TokenVerifier?
     let metrics: GatewayMetrics
     let connections: ConnectionRegistry
@@ -26,8 +26,7 @@ final class GatewayServices: Sendable {
 
     init(
         configuration: GatewayConfiguration,
-        hub: Hub,
-        broker: any Broker,
+        streams: any StreamEngine,
         verifier: TokenVerifier?,
         metrics: GatewayMetrics,
         connections: ConnectionRegistry,
@@ -38,8 +37,7 @@ final class GatewayServices: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        self.hub = hub
-        self.broker = broker
+        self.streams = streams
         self.verifier = verifier
         self.metrics = metrics
         self.connections = connections

@@ -96,7 +96,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .snapshot(let id):
             return authorized(request, stream: id, permission: .read, loop: loop) { [services] stream, _ in
-                services.hub.snapshot(of: stream).map { snapshot in
+                services.streams.snapshot(of: stream).map { snapshot in
                     guard let snapshot else {
                         return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
                     }
@@ -106,7 +106,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .insights(let id):
             // The host's numbers: its own streams' hosts and admins only.
             return authorized(request, stream: id, permission: .publish, loop: loop) { [services] stream, _ in
-                services.hub.insights(of: stream).map { insights in
+                services.streams.insights(of: stream).map { insights in
                     guard let insights else {
                         return .error(.notFound, .streamNotFound, "stream '\(stream)' does not exist")
                     }
@@ -129,7 +129,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "the stream list is for admins")) }
                 let limit = HTTPRoute.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 20
-                return services.hub.busiestStreams(limit: limit, on: loop).map { streams in
+                return services.streams.busiestStreams(limit: limit, on: loop).map { streams in
                     .json(.ok, JSONText.encode(["streams": .array(streams.map {
                         ["stream": .string($0.stream.rawValue), "subscribers": .int(Int64($0.subscribers)), "events": .int(Int64($0.events))]
                     })]))
@@ -309,7 +309,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         } catch {
             return loop.makeSucceededFuture(.error(.badRequest, error.code, error.message))
         }
-        return services.broker.publish(draft, to: stream, creator: creator).hop(to: loop)
+        return services.streams.publish(draft, to: stream, creator: creator).hop(to: loop)
             .map { receipt in
                 .json(.created, #"{"stream":"\#(stream)","epoch":"\#(receipt.position.epoch)","seq":\#(receipt.position.seq),"ts":\#(receipt.timestamp)}"#)
             }

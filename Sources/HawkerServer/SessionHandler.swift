@@ -88,7 +88,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         stuckTimer = nil
         backlog = nil
         for stream in machine.closed() {
-            services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+            services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
             releaseSubscriptionQuota()
         }
@@ -160,7 +160,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         case .close(let code, let reason):
             close(code, reason: reason)
         case .pong(let id):
-            send(.pong(re: id, serverTime: services.hub.now))
+            send(.pong(re: id, serverTime: services.streams.now))
         case .authenticate(let id, let token):
             let services = self.services
             let peer = context.channel.remoteAddress?.description ?? "unknown"
@@ -176,7 +176,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             subscribe(id: id, stream: stream, since: since, create: create, context: context)
         case .unsubscribe(let id, let stream, let release):
             if release {
-                services.hub.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+                services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
                 services.metrics.subscriptions.decrement()
                 releaseSubscriptionQuota()
             }
@@ -188,7 +188,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 return
             }
             let author = Author(user: principal.subject, name: principal.name, role: principal.role.rawValue, isStaff: principal.isStaff)
-            services.hub.perform(action, by: author, on: stream)
+            services.streams.perform(action, by: author, on: stream)
                 .hop(to: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { [self] result in
@@ -217,7 +217,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         case .orders(let id, let command, let merchant):
             orderCommand(id: id, command, merchant: merchant, context: context)
         case .publish(let id, let stream, let event):
-            services.broker.publish(event, to: stream, creator: creator)
+            services.streams.publish(event, to: stream, creator: creator)
                 .hop(to: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { [self] result in
@@ -244,7 +244,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             quotaUser = principal.subject
         }
         if let expiresAt = principal.expiresAt {
-            let remaining = max(0, expiresAt - services.hub.now)
+            let remaining = max(0, expiresAt - services.streams.now)
             expiryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
                 perform(machine.tokenExpired())
             }
@@ -253,7 +253,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         send(.welcome(.init(
             re: id,
             session: machine.sessionID,
-            serverTime: services.hub.now,
+            serverTime: services.streams.now,
             sub: principal.subject,
             role: principal.role.rawValue,
             limits: services.welcomeLimits(for: principal.role)
@@ -314,7 +314,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             send(.error(.init(re: id, code: .quotaExceeded, message: "at most \(limit) subscriptions per user over all connections")))
             return
         }
-        services.hub.subscribe(stream, since: since, creator: create ? creator : nil, on: eventLoop)
+        services.streams.subscribe(stream, since: since, creator: create ? creator : nil, on: eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 let outcome = try? result.get()
@@ -331,7 +331,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                         send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 case .release:
-                    services.hub.unsubscribe(self, from: stream, eventLoop: eventLoop)
+                    services.streams.unsubscribe(self, from: stream, eventLoop: eventLoop)
                 case .ignore:
                     break
                 }
@@ -361,7 +361,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         }
         awaitingFlush = false
         context.flush()
-        services.hub.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
+        services.streams.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
 
     // MARK: - StreamSubscriber

@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         let gateway = try Gateway(configuration: configuration, verifier: verifier, logger: logger)
         var services: [any Service] = [gateway]
         if demo {
-            services.append(DemoPublisher(broker: gateway.broker, hub: gateway.hub, logger: logger))
+            services.append(DemoPublisher(streams: gateway.streams, logger: logger))
             if let secret = configuration.jwtSecret {
                 let issuer = await TokenIssuer(hmacSecret: secret)
                 let viewer = try await issuer.issue(subject: "demo-viewer", role: .viewer, streams: ["demo"], ttl: 86_400)

@@ -93,7 +93,7 @@ import Testing
         // Wait until the released units are back (stock.changed reaches the state).
         var level: Int64 = 0
         for _ in 0..<500 where level != 10 {
-            let state = try await server.gateway.hub.snapshot(of: StreamID("shop")!).get()
+            let state = try await server.gateway.streams.snapshot(of: StreamID("shop")!).get()
             let json = try #require(state.map { String(buffer: $0.stateJSON) })
             let catalog = try JSONParser.parse(ByteBuffer(string: json))["catalog"]?.arrayValue
             level = catalog?.first?["stock"]?.intValue ?? -1

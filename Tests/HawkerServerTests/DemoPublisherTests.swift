@@ -12,7 +12,7 @@ import Testing
     @Test func theDemoStreamGetsACatalogAndKeepsMoving() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let hub = Hub(loops: Array(group.makeIterator()))
-        let demo = DemoPublisher(broker: InProcessBroker(hub: hub), hub: hub, interval: .milliseconds(1), logger: Logger(label: "demo.test"))
+        let demo = DemoPublisher(streams: hub, interval: .milliseconds(1), logger: Logger(label: "demo.test"))
         let task = Task { try await demo.run() }
         // Bounded wait for the opening events plus a few ticks; not a timing assertion.
         var seq: UInt64 = 0

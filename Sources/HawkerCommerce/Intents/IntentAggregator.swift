@@ -1,3 +1,5 @@
+import HawkerProtocol
+
 /// Live purchase-intent counters for one stream: per product, events per action over the last
 /// 1 and 5 minutes, distinct users over the same windows, and lifetime totals.
 ///

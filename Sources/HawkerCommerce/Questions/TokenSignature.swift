@@ -1,3 +1,5 @@
+import HawkerProtocol
+
 /// A question's token set as sorted hashes, split into topic words and degree words
 /// ("much", "long"), so that comparing two questions is a merge of two short integer
 /// arrays instead of hashing strings. The aggregator compares a new question with every

@@ -7,14 +7,14 @@ import ServiceLifecycle
 
 /// `hawker serve --demo`: a stream called `demo` with a small two-merchant catalog where
 /// something plausible happens every few seconds (pins, price drops, stock ticking down,
-/// flash sales, announcements, and with a hub a small crowd chatting, asking and adding
-/// to cart), so a newcomer sees everything move.
+/// flash sales, announcements, and optionally a small crowd chatting, asking and adding to
+/// cart), so a newcomer sees everything move.
 public struct DemoPublisher: Service {
     public static let stream = StreamID("demo")!
 
-    private let broker: any Broker
-    /// When set, a small crowd chats, asks and adds to cart in the demo stream too.
-    private let hub: Hub?
+    private let streams: any StreamEngine
+    /// A small crowd chats, asks and adds to cart in the demo stream too.
+    private let withCrowd: Bool
     private let interval: Duration
     private let logger: Logger
 
@@ -41,9 +41,9 @@ public struct DemoPublisher: Service {
         }
     }
 
-    public init(broker: any Broker, hub: Hub? = nil, interval: Duration = .seconds(3), logger: Logger) {
-        self.broker = broker
-        self.hub = hub
+    public init(streams: any StreamEngine, crowd: Bool = true, interval: Duration = .seconds(3), logger: Logger) {
+        self.streams = streams
+        self.withCrowd = crowd
         self.interval = interval
         self.logger = logger
     }
@@ -95,22 +95,22 @@ public struct DemoPublisher: Service {
     /// Viewers of the demo: a chat line every tick, a question now and then (in varying
     /// words, so the question list merges them), and interest in the current product.
     private func crowd(tick: Int, product: Product) async {
-        guard let hub else { return }
+        guard withCrowd else { return }
         let names = ["Ana", "Ben", "Chloé", "Dev", "Emi", "Farid", "Greta", "Hugo"]
         let lines = ["love this colour", "just ordered two!", "hi from Lyon 👋", "that price drop 🔥", "need this for winter", "so soft"]
         let questions = ["Is the lining strong?", "how strong is the lining", "does it come in navy?", "How long is shipping to Austria?", "is the lining strong??"]
         let name = names[tick % names.count]
         let viewer = Author(user: "demo-\(name.lowercased())", name: name, role: "viewer", isStaff: false)
         let action: StreamAction = tick % 3 == 0 ? .ask(text: questions[(tick / 3) % questions.count]) : .chat(text: lines[tick % lines.count])
-        _ = try? await hub.perform(action, by: viewer, on: Self.stream).get()
-        _ = try? await hub.perform(.intent(product: product.id, variant: nil, action: tick % 2 == 0 ? .addToCart : .view), by: viewer, on: Self.stream).get()
+        _ = try? await streams.perform(action, by: viewer, on: Self.stream).get()
+        _ = try? await streams.perform(.intent(product: product.id, variant: nil, action: tick % 2 == 0 ? .addToCart : .view), by: viewer, on: Self.stream).get()
     }
 
     private func publish(_ kind: EventKind, _ data: [String: JSONValue]) async throws {
         let draft = try EventDraft(kind: kind, data: data)
         let receipt: PublishReceipt
         do {
-            receipt = try await broker.publish(draft, to: Self.stream).get()
+            receipt = try await streams.publish(draft, to: Self.stream).get()
         } catch HubError.rejected(let refusal) {
             // A host's edits can collide with the script (a product removed, pins full).
             logger.debug("demo event refused", metadata: ["kind": "\(kind.rawValue)", "reason": "\(refusal.message)"])

@@ -17,14 +17,14 @@ final class OrderDesk: Sendable {
     let relay: OrderRelay
     let buyers: BuyerSessions
     let orderServices: OrderServiceRegistry
-    private let hub: Hub
+    private let streams: any StreamEngine
     private let metrics: GatewayMetrics
     private let logger: Logger
     private let configuration: OrdersConfiguration
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
 
-    init(configuration: OrdersConfiguration, outboxPath: String, hub: Hub, metrics: GatewayMetrics, logger: Logger) throws {
+    init(configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, metrics: GatewayMetrics, logger: Logger) throws {
         try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let outbox = try SQLiteOutbox(path: outboxPath)
         let buyers = BuyerSessions()
@@ -51,20 +51,20 @@ final class OrderDesk: Sendable {
         case .demo: DemoOrderBackend(delay: .milliseconds(configuration.demoDelayMilliseconds))
         case .none: nil
         }
-        let onOutcome = Self.outcomeHandler(hub: hub, buyers: buyers, outbox: outbox, metrics: metrics, logger: logger)
+        let onOutcome = Self.outcomeHandler(streams: streams, buyers: buyers, outbox: outbox, metrics: metrics, logger: logger)
         self.relay = OrderRelay(
             outbox: outbox,
             routes: .init(byMerchant: byMerchant, fallback: fallback),
             policy: configuration.retry,
             breaker: CircuitBreaker(threshold: configuration.breakerThreshold, cooldownMilliseconds: configuration.breakerCooldownMilliseconds),
             maxInFlight: configuration.maxInFlight,
-            clock: { Hub.systemClock() },
+            clock: { streams.now },
             onOutcome: onOutcome
         )
         self.outbox = outbox
         self.buyers = buyers
         self.orderServices = orderServices
-        self.hub = hub
+        self.streams = streams
         self.metrics = metrics
         self.logger = logger
         self.configuration = configuration
@@ -107,7 +107,7 @@ final class OrderDesk: Sendable {
     func checkout(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
         let started = NIODeadline.now()
         let metrics = self.metrics
-        return hub.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
+        return streams.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
             .hop(to: eventLoop)
             .flatMap { outcome -> EventLoopFuture<ServerMessage> in
                 switch outcome.result {
@@ -137,12 +137,12 @@ final class OrderDesk: Sendable {
             let isOlder = stored.checkoutID != reservation.checkoutID
             if isOlder {
                 // The same buyer and key were recorded before a restart: that checkout stands.
-                hub.abandon(reservation, on: stream)
+                streams.abandon(reservation, on: stream)
             }
             metrics.checkouts(replayed || isOlder ? .replayed : .accepted)
             return .reply(type: "checkout.accepted", re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
         } catch {
-            if !replayed { hub.abandon(reservation, on: stream) }
+            if !replayed { streams.abandon(reservation, on: stream) }
             metrics.checkouts(.unavailable)
             logger.error("could not record a checkout", metadata: ["checkout": "\(reservation.checkoutID)", "error": "\(error)"])
             return .error(.init(re: re, code: .unavailable, message: "the checkout could not be recorded and nothing was reserved; retry with the same idempotency_key", retryAfterMilliseconds: 1_000))
@@ -164,25 +164,25 @@ final class OrderDesk: Sendable {
     // MARK: - Results to buyers
 
     private static func outcomeHandler(
-        hub: Hub, buyers: BuyerSessions, outbox: SQLiteOutbox, metrics: GatewayMetrics, logger: Logger
+        streams: any StreamEngine, buyers: BuyerSessions, outbox: SQLiteOutbox, metrics: GatewayMetrics, logger: Logger
     ) -> @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void {
         { delivery, outcome, notice in
             let stream = StreamID(delivery.stream)
             switch outcome {
             case .confirmed:
                 metrics.orders(.confirmed)
-                if let stream { hub.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream) }
+                if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream) }
             case .rejected(let reason):
                 metrics.orders(.rejected)
                 logger.notice("order rejected", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "reason": "\(reason)"])
-                if let stream { hub.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+                if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
             case .deadLetter(let reason):
                 metrics.orders(.deadLettered)
                 logger.error(
                     "order dead-lettered",
                     metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "attempts": "\(delivery.attempts)", "reason": "\(reason)"]
                 )
-                if let stream { hub.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+                if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
             case .retry(_, let error):
                 metrics.orders(.retried)
                 logger.debug("order delivery failed; will retry", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "error": "\(error)"])
@@ -261,7 +261,7 @@ final class OrderDesk: Sendable {
         orderServices.add(session, merchant: merchant)
         Task {
             await relay.resetBreaker(for: "order_service:\(merchant)")
-            try? await outbox.expedite(merchant: merchant, now: Hub.systemClock())
+            try? await outbox.expedite(merchant: merchant, now: streams.now)
         }
     }
 
@@ -270,8 +270,8 @@ final class OrderDesk: Sendable {
         guard let part = try? await outbox.deliveries(of: update.checkoutID).first(where: { $0.merchant == merchant }) else { return false }
         var body = update.body
         body["merchant"] = .string(merchant)
-        body["at"] = .int(Hub.systemClock())
-        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: "order.status", body: body, createdAt: Hub.systemClock())
+        body["at"] = .int(streams.now)
+        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: "order.status", body: body, createdAt: streams.now)
         guard let id = try? await outbox.addNotice(notice) else { return false }
         notice.id = id
         await Self.push(notice, to: buyers, outbox: outbox)

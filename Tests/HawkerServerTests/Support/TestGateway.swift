@@ -55,7 +55,7 @@ struct TestGateway {
 
     func publish(_ stream: String, _ kind: String, _ data: [String: JSONValue]) async throws -> PublishReceipt {
         let draft = try EventDraft(kindName: kind, data: .object(data))
-        return try await gateway.broker.publish(draft, to: StreamID(stream)!).get()
+        return try await gateway.streams.publish(draft, to: StreamID(stream)!).get()
     }
 
     /// Sets `stream`'s catalog: each product priced in EUR, merchant `merchant`, `stock` units.

@@ -1,0 +1,11 @@
+import HawkerCommerce
+
+/// Why a stream operation failed, whatever engine ran it.
+public enum HubError: Error, Sendable, Hashable {
+    case streamNotFound
+    /// The creator has as many streams as its quota allows (`StreamOwnership`).
+    case streamQuotaReached
+    case tooManyStreams
+    /// The stream's room refused the event or command.
+    case rejected(RoomError)
+}

@@ -1,0 +1,8 @@
+import HawkerProtocol
+
+/// What a stream command led to.
+public enum RoomOutcome: Sendable {
+    case reply(type: String, body: [String: JSONValue])
+    /// The command produced an event (`question.answered`): where it landed.
+    case published(PublishReceipt)
+}
