@@ -8,13 +8,13 @@ public struct OrderNotice: Sendable, Hashable {
     public var buyer: String
     public var checkoutID: String
     public var stream: String
-    /// The push type.
-    public var type: String
+    /// The push type: `order.confirmed`, `order.failed` or `order.status`.
+    public var type: MessageType
     /// The push's fields besides `type` and `stream`.
     public var body: [String: JSONValue]
     public var createdAt: Int64
 
-    public init(id: Int64? = nil, buyer: String, checkoutID: String, stream: String, type: String, body: [String: JSONValue], createdAt: Int64) {
+    public init(id: Int64? = nil, buyer: String, checkoutID: String, stream: String, type: MessageType, body: [String: JSONValue], createdAt: Int64) {
         self.id = id
         self.buyer = buyer
         self.checkoutID = checkoutID
@@ -27,17 +27,17 @@ public struct OrderNotice: Sendable, Hashable {
     /// The notice for a delivery's outcome, or nil for a retry (nothing to tell yet).
     public static func outcome(_ outcome: DeliveryOutcome, of delivery: OutboxDelivery, at now: Int64) -> OrderNotice? {
         var body: [String: JSONValue] = ["checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "at": .int(now)]
-        let type: String
+        let type: MessageType
         switch outcome {
         case .confirmed(let reference):
-            type = "order.confirmed"
+            type = .orderConfirmed
             body["reference"] = .string(reference)
         case .rejected(let reason):
-            type = "order.failed"
+            type = .orderFailed
             body["reason"] = .string(reason)
         case .deadLetter:
             // The operator sees why; the buyer sees that it did not go through.
-            type = "order.failed"
+            type = .orderFailed
             body["reason"] = "the merchant could not be reached"
         case .retry:
             return nil

@@ -301,7 +301,7 @@ public actor SQLiteOutbox {
     private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
 
     private static func row(_ notice: OrderNotice) throws -> NoticeRow {
-        (notice.buyer, notice.checkoutID, notice.stream, notice.type, encode(.object(notice.body)), notice.createdAt)
+        (notice.buyer, notice.checkoutID, notice.stream, notice.type.rawValue, encode(.object(notice.body)), notice.createdAt)
     }
 
     private static func insert(_ row: NoticeRow, _ db: Database) throws {
@@ -313,8 +313,11 @@ public actor SQLiteOutbox {
 
     private static func notice(_ row: Row) throws -> OrderNotice {
         let body: String = row["body"]
+        let type: String = row["type"]
         return OrderNotice(
-            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: row["type"],
+            // Written by this code: one of the three notice types. Anything else (a row of a
+            // newer version) still reaches the buyer, as a status update.
+            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: MessageType(rawValue: type) ?? .orderStatus,
             body: decodeNoticeBody(body), createdAt: row["created_at"]
         )
     }

@@ -29,9 +29,9 @@ extension ServerMessage {
         case .event(let event):
             return event.encode(allocator: allocator)
         case .reply(let type, let re, let body):
-            return JSONText.encode(type: type, leading: ("re", .string(re)), body: body, allocator: allocator)
+            return JSONText.encode(type: type.rawValue, leading: ("re", .string(re)), body: body, allocator: allocator)
         case .push(let type, let stream, let body):
-            return JSONText.encode(type: type, leading: ("stream", .string(stream.rawValue)), body: body, allocator: allocator)
+            return JSONText.encode(type: type.rawValue, leading: ("stream", .string(stream.rawValue)), body: body, allocator: allocator)
         }
     }
 }

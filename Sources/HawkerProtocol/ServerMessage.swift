@@ -10,10 +10,10 @@ public enum ServerMessage: Sendable {
     case error(ErrorReply)
     case event(StreamEvent)
     /// A reply whose body is plain JSON (the room's replies: `chat.accepted`, ...).
-    case reply(type: String, re: String, body: [String: JSONValue])
+    case reply(type: MessageType, re: String, body: [String: JSONValue])
     /// A push about one stream whose body is plain JSON (`chat`, `questions.top`,
     /// `presence`, `gap`, ...).
-    case push(type: String, stream: StreamID, body: [String: JSONValue])
+    case push(type: MessageType, stream: StreamID, body: [String: JSONValue])
 
     public struct Welcome: Sendable, Hashable {
         public var re: String

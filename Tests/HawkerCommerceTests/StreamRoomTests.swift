@@ -24,13 +24,13 @@ struct StreamRoomTests {
     }
 
     private func pushes(_ tick: RoomTick, _ type: String) -> [RoomPush] {
-        tick.pushes.filter { $0.type == type }
+        tick.pushes.filter { $0.type.rawValue == type }
     }
 
     @Test func chatGoesOutOncePerTickAsOneBatch() throws {
         var room = try room()
         let accepted = try reply(room.perform(.chat(text: "love it"), by: viewer, now: now))
-        #expect(accepted.type == "chat.accepted")
+        #expect(accepted.type == .chatAccepted)
         #expect(accepted.body["message"]?["text"] == "love it")
         #expect(accepted.body["message"]?["name"] == "Vi")
         _ = room.perform(.chat(text: "me too"), by: host, now: now)
@@ -48,7 +48,7 @@ struct StreamRoomTests {
         let sent = try reply(room.perform(.chat(text: "Is the lining strong?"), by: viewer, now: now))
         #expect(sent.body["message"]?["kind"] == "question")
         let asked = try reply(room.perform(.ask(text: "how strong is the lining"), by: Author(user: "v2", name: nil, role: "viewer", isStaff: false), now: now))
-        #expect(asked.type == "question.accepted")
+        #expect(asked.type == .questionAccepted)
         #expect(asked.body["merged"] == true)
         #expect(asked.body["question"]?["askers"] == 2)
 
@@ -89,7 +89,7 @@ struct StreamRoomTests {
         #expect(code(room.perform(.intent(product: "a", variant: "xl", action: .view), by: viewer, now: now)) == .unknownVariant)
         for user in 0..<3 {
             let author = Author(user: "u\(user)", name: nil, role: "viewer", isStaff: false)
-            #expect(try reply(room.perform(.intent(product: "a", variant: "m", action: .addToCart), by: author, now: now)).type == "intent.recorded")
+            #expect(try reply(room.perform(.intent(product: "a", variant: "m", action: .addToCart), by: author, now: now)).type == .intentRecorded)
         }
         let tick = room.tick(now: now + 100)
         let summary = try #require(pushes(tick, "intents.summary").first)
@@ -154,7 +154,7 @@ struct StreamRoomTests {
         var room = try room()
         #expect(code(room.perform(.moderate(.ban(user: "x")), by: viewer, now: now)) == .forbidden)
         let done = try reply(room.perform(.moderate(.ban(user: "x")), by: host, now: now))
-        #expect(done.type == "moderated")
+        #expect(done.type == .moderated)
         #expect(done.body["action"] == "ban_user")
         let banned = Author(user: "x", name: nil, role: "viewer", isStaff: false)
         #expect(code(room.perform(.chat(text: "hi"), by: banned, now: now)) == .banned)

@@ -330,7 +330,7 @@ struct HubRoomTests {
             Issue.record("expected a reply")
             return
         }
-        #expect(type == "chat.accepted")
+        #expect(type == .chatAccepted)
         _ = try perform(hub, loop, .intent(product: "a", variant: nil, action: .view), by: author)
         // Nothing leaves before the tick.
         #expect(viewerSide.pushes.isEmpty)

@@ -102,16 +102,16 @@ import Testing
     @Test func noticesWaitForTheBuyerUntilDelivered() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
         try await outbox.append(reservation("c1"), stream: "shop")
-        let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: "order.confirmed", body: ["reference": "R1"], createdAt: 1)
+        let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: .orderConfirmed, body: ["reference": "R1"], createdAt: 1)
         let id = try #require(try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: confirmed))
-        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: "order.status", body: ["status": "shipped"], createdAt: 3))
-        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: "shop", type: "order.failed", body: [:], createdAt: 4))
+        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: .orderStatus, body: ["status": "shipped"], createdAt: 3))
+        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: "shop", type: .orderFailed, body: [:], createdAt: 4))
         let waiting = try await outbox.undeliveredNotices(for: "ana", limit: 10)
-        #expect(waiting.map(\.type) == ["order.confirmed", "order.status"])
+        #expect(waiting.map(\.type) == [.orderConfirmed, .orderStatus])
         #expect(waiting.first?.body["reference"] == "R1")
         #expect(waiting.first?.id == id)
         try await outbox.markDelivered([id])
-        #expect(try await outbox.undeliveredNotices(for: "ana", limit: 10).map(\.type) == ["order.status"])
+        #expect(try await outbox.undeliveredNotices(for: "ana", limit: 10).map(\.type) == [.orderStatus])
     }
 
     @Test func anOrderServiceConnectingMakesItsMerchantsDeliveriesDueNow() async throws {

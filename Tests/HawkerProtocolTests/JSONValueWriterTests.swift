@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func repliesAndEventsAreValidJSON() throws {
-        let reply = ServerMessage.reply(type: "chat.accepted", re: "r\"1", body: ["message": ["text": "a\nb"]]).encode()
+        let reply = ServerMessage.reply(type: .chatAccepted, re: "r\"1", body: ["message": ["text": "a\nb"]]).encode()
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(reply.readableBytesView))["message"]?["text"] == "a\nb")
         let draft = try EventDraft(kind: .announcement, data: ["text": "say \"hi\""])
         let event = StreamEvent(stream: StreamID("s")!, epoch: "0123456789abcdef", seq: 3, timestamp: 5, draft: draft)

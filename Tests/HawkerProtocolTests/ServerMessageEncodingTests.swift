@@ -59,12 +59,12 @@ struct ServerMessageEncodingTests {
     }
 
     @Test func repliesAndPushesPutTypeFirstAndEscapeTheClientsID() throws {
-        let reply = ServerMessage.reply(type: "chat.accepted", re: "a\"b", body: ["message": ["id": "m1"]]).encode()
+        let reply = ServerMessage.reply(type: .chatAccepted, re: "a\"b", body: ["message": ["id": "m1"]]).encode()
         #expect(String(buffer: reply).hasPrefix(#"{"type":"chat.accepted","re":"a\"b","#))
         #expect(try parseObject(reply) == ["type": "chat.accepted", "re": "a\"b", "message": ["id": "m1"]])
-        let push = ServerMessage.push(type: "presence", stream: stream("shop-42"), body: ["viewers": 3]).encode()
+        let push = ServerMessage.push(type: .presence, stream: stream("shop-42"), body: ["viewers": 3]).encode()
         #expect(try parseObject(push) == ["type": "presence", "stream": "shop-42", "viewers": 3])
-        let bare = ServerMessage.reply(type: "intent.recorded", re: "i1", body: [:]).encode()
+        let bare = ServerMessage.reply(type: .intentRecorded, re: "i1", body: [:]).encode()
         #expect(String(buffer: bare) == #"{"type":"intent.recorded","re":"i1"}"#)
     }
 
@@ -109,6 +109,28 @@ struct ServerMessageEncodingTests {
             let encoded = message.encode()
             #expect(try parseObject(encoded)["re"] == .string(tricky))
             #expect(String(buffer: encoded).hasPrefix(#"{"type":""#))
+        }
+    }
+
+    /// The directly written messages spell their type in their literal prefix: each is
+    /// one of the wire-name table's.
+    @Test func directlyWrittenMessagesUseTheWireNameTable() throws {
+        let limits = ServerMessage.Limits(maxMessageBytes: 1, maxSubscriptions: 1, pingIntervalMilliseconds: 1, commandsPerSecond: 1, commandBurst: 1)
+        let receipt = PublishReceipt(stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 1), timestamp: 1)
+        let subscribed = ServerMessage.Subscribed(
+            re: "s", stream: stream("shop-42"), position: StreamPosition(epoch: epoch, seq: 9), recovered: true, stateJSON: nil, replayed: 0
+        )
+        let messages: [(ServerMessage, MessageType)] = [
+            (.welcome(.init(re: "w", session: "s", serverTime: 1, sub: "u", role: "viewer", limits: limits)), .welcome),
+            (.subscribed(subscribed), .subscribed),
+            (.unsubscribed(re: "u", stream: stream("shop-42")), .unsubscribed),
+            (.published(re: "p", receipt: receipt), .published),
+            (.pong(re: "k", serverTime: 1), .pong),
+            (.error(.init(re: "x", code: .badRequest, message: "no")), .error),
+            (.event(try event(seq: 1, ts: 1, .announcement, ["text": "hello"])), .event),
+        ]
+        for (message, type) in messages {
+            #expect(try parseObject(message.encode())["type"] == .string(type.rawValue))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HawkerProtocol
 import HawkerServer
 import Testing
@@ -21,6 +22,41 @@ import Testing
         }
         for kind in EventKind.allCases {
             #expect(spec.contains("### \(kind.rawValue)"), "PROTOCOL.md lacks event kind \(kind.rawValue)")
+        }
+    }
+
+    /// The wire-name table, PROTOCOL.md's sections 6 and 7 and the server-message schema
+    /// name the same message types.
+    @Test func everyServerMessageTypeIsDocumentedAndInTheSchema() throws {
+        let spec = RepositoryFile.text("Protocol/PROTOCOL.md")
+        let types = Set(MessageType.allCases.map(\.rawValue))
+        // Headings of sections 6 and 7: "### 6.9 chat.send / chat.accepted", "#### presence",
+        // "### 7.6 order.confirmed, order.failed, order.status".
+        let lines = spec.split(separator: "\n").map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("## 6.") })
+        let end = try #require(lines.firstIndex { $0.hasPrefix("## 8.") })
+        var documented: Set<String> = []
+        for line in lines[start..<end] where line.hasPrefix("###") {
+            let title = line.drop { $0 == "#" || $0 == " " }.split(separator: " ", maxSplits: 1)
+            // Numbered headings: what comes after the number; for "command / reply", the reply.
+            let names = (title.first?.first?.isNumber == true ? title.dropFirst().first.map(String.init) ?? "" : String(title.joined(separator: " ")))
+            // Prose headings ("Checkout guarantees", "Ambient pushes") name no message.
+            guard !names.contains(where: \.isUppercase) else { continue }
+            let replies = names.split(separator: "/").last.map(String.init) ?? names
+            for name in replies.split(whereSeparator: { $0 == "," || $0 == " " }) where name.allSatisfy({ $0.isLowercase || $0 == "." || $0 == "_" }) {
+                documented.insert(String(name))
+            }
+        }
+        // Commands that have a heading of their own and whose answer is another message.
+        let commandsOnly: Set<String> = ["connect", "subscribe", "question.answer"]
+        #expect(types.subtracting(documented).isEmpty, "PROTOCOL.md sections 6-7 lack \(types.subtracting(documented).sorted())")
+        #expect(documented.subtracting(types).subtracting(commandsOnly).isEmpty, "not in MessageType: \(documented.subtracting(types).subtracting(commandsOnly).sorted())")
+
+        let schema = try JSONSerialization.jsonObject(with: Data(RepositoryFile.text("Protocol/schemas/server-message.json").utf8)) as? [String: Any]
+        let listed = ((schema?["properties"] as? [String: Any])?["type"] as? [String: Any])?["enum"] as? [String]
+        #expect(Set(try #require(listed)) == types)
+        for type in types {
+            #expect(!RepositoryFile.text("Protocol/schemas/\(type).json").isEmpty, "no Protocol/schemas/\(type).json")
         }
     }
 }

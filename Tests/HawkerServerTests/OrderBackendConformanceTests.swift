@@ -208,7 +208,7 @@ final class FakeOrderService: Sendable {
     var orders: [String: Harness.Order] { state.withLockedValue { $0 } }
 
     private func receive(_ message: ServerMessage) {
-        guard case .push("order.requested", _, let body) = message, let delivery = body["delivery"]?.stringValue,
+        guard case .push(.orderRequested, _, let body) = message, let delivery = body["delivery"]?.stringValue,
             let key = body["idempotency_key"]?.stringValue
         else { return }
         if let reason {

@@ -9,7 +9,7 @@ public enum Audience: Sendable, Hashable {
 
 /// A push the room wants sent to a stream's subscribers.
 public struct RoomPush: Sendable {
-    public var type: String
+    public var type: MessageType
     public var audience: Audience
     /// Pushes with a key are state: for a backed-up viewer only the latest per key is
     /// kept. Keyless pushes (chat) are dropped for a backed-up viewer and counted.
@@ -28,13 +28,13 @@ public struct RoomTick: Sendable {
 
 /// The room's answer to a command.
 public struct RoomReply: Sendable {
-    public var type: String
+    public var type: MessageType
     public var body: [String: JSONValue]
     /// An event the command produces (`question.answered`): sequenced and fanned out,
     /// and the reply becomes `published`.
     public var event: EventDraft?
 
-    public init(type: String, body: [String: JSONValue], event: EventDraft? = nil) {
+    public init(type: MessageType, body: [String: JSONValue], event: EventDraft? = nil) {
         self.type = type
         self.body = body
         self.event = event

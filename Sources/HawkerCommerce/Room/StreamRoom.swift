@@ -56,9 +56,9 @@ public struct StreamRoom: Sendable {
                 case .accepted(let message):
                     insights.chatMessages += 1
                     if isQuestion { _ = ask(message.text, by: author, now: now) }
-                    return RoomReply(type: "chat.accepted", body: ["message": message.json])
+                    return RoomReply(type: .chatAccepted, body: ["message": message.json])
                 case .shadowed(let message):
-                    return RoomReply(type: "chat.accepted", body: ["message": message.json])
+                    return RoomReply(type: .chatAccepted, body: ["message": message.json])
                 }
             }
         case .ask(let text):
@@ -68,9 +68,9 @@ public struct StreamRoom: Sendable {
         case .upvote(let id):
             switch questions.upvote(id, user: author.user, now: now) {
             case .counted(let question):
-                return .success(RoomReply(type: "question.upvoted", body: ["question": Self.json(question, now: now), "counted": true]))
+                return .success(RoomReply(type: .questionUpvoted, body: ["question": Self.json(question, now: now), "counted": true]))
             case .alreadyCounted(let question):
-                return .success(RoomReply(type: "question.upvoted", body: ["question": Self.json(question, now: now), "counted": false]))
+                return .success(RoomReply(type: .questionUpvoted, body: ["question": Self.json(question, now: now), "counted": false]))
             case .votersFull:
                 return .failure(RoomError(.limitReached, "this question has as many voters as it can count"))
             case .unknownQuestion:
@@ -88,7 +88,7 @@ public struct StreamRoom: Sendable {
             ]
             if let answer { data["answer"] = .string(answer) }
             let base = try? EventDraft(kind: .questionAnswered, data: ["question": .string(question.id)])
-            return .success(RoomReply(type: "published", body: [:], event: base?.withData(data)))
+            return .success(RoomReply(type: .published, body: [:], event: base?.withData(data)))
         case .intent(let product, let variant, let action):
             guard let item = commerce.catalog[product] else {
                 return .failure(RoomError(.unknownProduct, "no product '\(product)' in this stream's catalog"))
@@ -101,13 +101,13 @@ public struct StreamRoom: Sendable {
             }
             switch intents.record(product: product, variant: variant, action: kind, user: author.user, now: now) {
             case .recorded:
-                return .success(RoomReply(type: "intent.recorded", body: [:]))
+                return .success(RoomReply(type: .intentRecorded, body: [:]))
             case .tooManyProducts:
                 return .failure(RoomError(.limitReached, "too many products with intents in this stream"))
             }
         case .moderate(let moderation):
             guard author.isStaff else { return .failure(RoomError(.forbidden, "only the host or a moderator moderates")) }
-            return chat.moderate(moderation, now: now).map { RoomReply(type: "moderated", body: ["action": .string(moderation.name)]) }
+            return chat.moderate(moderation, now: now).map { RoomReply(type: .moderated, body: ["action": .string(moderation.name)]) }
         }
     }
 
@@ -134,7 +134,7 @@ public struct StreamRoom: Sendable {
             return .failure(RoomError(.invalidMessage, "the question has no words to match on; say what you want to know"))
         }
         insights.questionsAsked += 1
-        return .success(RoomReply(type: "question.accepted", body: ["question": Self.json(question, now: now), "merged": .bool(merged)]))
+        return .success(RoomReply(type: .questionAccepted, body: ["question": Self.json(question, now: now), "merged": .bool(merged)]))
     }
 
     // MARK: - Checkout
@@ -235,13 +235,13 @@ public struct StreamRoom: Sendable {
         var tick = RoomTick()
         tick.events = commerce.dueTransitions(now: now)
         if let batch = chat.drain() {
-            tick.pushes.append(RoomPush(type: "chat", audience: .everyone, coalescingKey: nil, body: batch.json, itemCount: batch.messages.count))
+            tick.pushes.append(RoomPush(type: .chat, audience: .everyone, coalescingKey: nil, body: batch.json, itemCount: batch.messages.count))
         }
         if questions.version != pushedQuestionsVersion {
             pushedQuestionsVersion = questions.version
             let top = questions.top(now: now).map { Self.json($0, now: now) }
             tick.pushes.append(RoomPush(
-                type: "questions.top",
+                type: .questionsTop,
                 audience: configuration.questionsToViewers ? .everyone : .staff,
                 coalescingKey: "questions.top",
                 body: ["questions": .array(top)]
@@ -253,7 +253,7 @@ public struct StreamRoom: Sendable {
             intents.prune(now: now)
             let summary = intents.summary(now: now)
             intentsSummaryEmpty = summary.isEmpty
-            tick.pushes.append(RoomPush(type: "intents.summary", audience: .staff, coalescingKey: "intents.summary", body: ["products": .array(summary.map(\.json))]))
+            tick.pushes.append(RoomPush(type: .intentsSummary, audience: .staff, coalescingKey: "intents.summary", body: ["products": .array(summary.map(\.json))]))
         }
         if configuration.socialProof, intents.version != socialProofVersion, Self.elapsed(since: socialProofAt, now: now) >= configuration.socialProofIntervalMilliseconds {
             socialProofVersion = intents.version
@@ -263,12 +263,12 @@ public struct StreamRoom: Sendable {
                 guard added > 0 else { return nil }
                 return ["product": .string(summary.product), "added_last_minute": .int(Int64(added))]
             }
-            tick.pushes.append(RoomPush(type: "social_proof", audience: .everyone, coalescingKey: "social_proof", body: ["products": .array(products)]))
+            tick.pushes.append(RoomPush(type: .socialProof, audience: .everyone, coalescingKey: "social_proof", body: ["products": .array(products)]))
         }
         if insights.viewers != pushedViewers, Self.elapsed(since: presenceAt, now: now) >= configuration.presenceIntervalMilliseconds {
             pushedViewers = insights.viewers
             presenceAt = now
-            tick.pushes.append(RoomPush(type: "presence", audience: .everyone, coalescingKey: "presence", body: ["viewers": .int(Int64(insights.viewers))]))
+            tick.pushes.append(RoomPush(type: .presence, audience: .everyone, coalescingKey: "presence", body: ["viewers": .int(Int64(insights.viewers))]))
         }
         return tick
     }

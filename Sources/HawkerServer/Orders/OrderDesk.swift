@@ -140,7 +140,7 @@ final class OrderDesk: Sendable {
                 streams.abandon(reservation, on: stream)
             }
             metrics.checkouts(replayed || isOlder ? .replayed : .accepted)
-            return .reply(type: "checkout.accepted", re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
+            return .reply(type: .checkoutAccepted, re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
         } catch {
             if !replayed { streams.abandon(reservation, on: stream) }
             metrics.checkouts(.unavailable)
@@ -250,7 +250,7 @@ final class OrderDesk: Sendable {
             body["delivery"] = .string(OrderServiceRegistry.replayPrefix + RandomID.hex16())
             body["attempt"] = .int(Int64(delivery.attempts))
             body["replay"] = true
-            return .push(type: "order.requested", stream: StreamID(delivery.stream) ?? StreamID("unknown")!, body: body)
+            return .push(type: .orderRequested, stream: StreamID(delivery.stream) ?? StreamID("unknown")!, body: body)
         }
         return (reply, messages)
     }
@@ -271,7 +271,7 @@ final class OrderDesk: Sendable {
         var body = update.body
         body["merchant"] = .string(merchant)
         body["at"] = .int(streams.now)
-        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: "order.status", body: body, createdAt: streams.now)
+        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: streams.now)
         guard let id = try? await outbox.addNotice(notice) else { return false }
         notice.id = id
         await Self.push(notice, to: buyers, outbox: outbox)

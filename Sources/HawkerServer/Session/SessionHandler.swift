@@ -22,12 +22,11 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var context: ChannelHandlerContext?
     private var connectTimer: Scheduled<Void>?
     private var expiryTimer: Scheduled<Void>?
-    private var closing = false
-    private var tornDown = false
-    private var awaitingFlush = false
+    /// The one answer to "may this session still write?".
+    private var phase = Phase.open
     private var replyFlushPending = false
-    /// Set while the socket is backed up: what the viewer is owed once it drains.
-    private var backlog: DeliveryBacklog?
+    /// Broadcast delivery and the slow-consumer policy.
+    private var delivery: ViewerDelivery
     private var stuckTimer: Scheduled<Void>?
     /// The token's subject once connected, for the log.
     private var subject: String?
@@ -44,6 +43,17 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.services = services
         self.framer = framer
         self.useDeflatedBroadcasts = framer.compression?.serverMaxWindowBits == 15
+        self.delivery = ViewerDelivery(
+            policy: .init(stuckTimeout: services.configuration.slowConsumerTimeout, budgetBytes: services.configuration.outboundBudgetBytes)
+        )
+    }
+
+    private enum Phase {
+        case open
+        /// A close was asked for (ours or the peer's): nothing more is written.
+        case closing
+        /// The channel is gone and everything the session held is given back.
+        case tornDown
     }
 
     /// Built when something is logged rather than kept per connection: a logger with its
@@ -77,16 +87,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     private func tearDown(context: ChannelHandlerContext) {
-        guard !tornDown else { return }
-        tornDown = true
-        closing = true
+        guard phase != .tornDown else { return }
+        phase = .tornDown
         connectTimer?.cancel()
         connectTimer = nil
         expiryTimer?.cancel()
         expiryTimer = nil
         stuckTimer?.cancel()
         stuckTimer = nil
-        backlog = nil
+        delivery.stop()
         for stream in machine.closed() {
             services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
@@ -101,7 +110,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // Replies and pongs to a client that does not read filled the connection's budget.
         if let exceeded = event as? OutboundBudgetExceeded {
-            if !closing { giveUpOnSlowConsumer(reason: "owed more than \(exceeded.limit) bytes") }
+            if phase == .open { giveUpOnSlowConsumer(reason: "owed more than \(exceeded.limit) bytes") }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -114,14 +123,12 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     /// The socket drained: a `gap` notice per stream, then the latest state it missed.
     private func catchUp(context: ChannelHandlerContext) {
-        guard var held = backlog else { return }
-        backlog = nil
+        guard let (gaps, frames) = delivery.drained() else { return }
         stuckTimer?.cancel()
         stuckTimer = nil
-        guard !closing else { return }
-        let (gaps, frames) = held.drain()
+        guard phase == .open else { return }
         for gap in gaps {
-            send(.push(type: "gap", stream: gap.stream, body: [
+            send(.push(type: .gap, stream: gap.stream, body: [
                 "coalesced": .int(Int64(gap.coalesced)),
                 "chat_batches_missed": .int(Int64(gap.chatBatchesMissed)),
                 "chat_messages_missed": .int(Int64(gap.chatMessagesMissed)),
@@ -138,7 +145,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
         guard message.kind == .text else {
-            closing = true
+            if phase == .open { phase = .closing }
             context.triggerUserOutboundEvent(WebSocketCloseRequest(code: CloseCode.unsupportedData.rawValue, reason: "hawker.v1 uses text frames only"), promise: nil)
             return
         }
@@ -279,15 +286,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             context.eventLoop.makeFutureWithTask { await orders.orderServiceSubscription(merchant: merchant, since: since) }
                 .assumeIsolated()
                 .whenSuccess { [self] subscribed in
-                    send(.reply(type: "orders.subscribed", re: id, body: subscribed.reply), flush: false)
+                    send(.reply(type: .ordersSubscribed, re: id, body: subscribed.reply), flush: false)
                     for replay in subscribed.replays { send(replay, flush: false) }
                     flushSoon(context: context)
                     // A connection that closed meanwhile must not be registered after its teardown.
-                    if !tornDown { orders.orderServiceReady(session, merchant: merchant) }
+                    if phase != .tornDown { orders.orderServiceReady(session, merchant: merchant) }
                 }
         case .ack(let delivery, let result):
             if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {
-                send(.reply(type: "acked", re: id, body: ["delivery": .string(delivery)]))
+                send(.reply(type: .acked, re: id, body: ["delivery": .string(delivery)]))
             } else {
                 send(.error(.init(re: id, code: .unknownDelivery, message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
             }
@@ -296,7 +303,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 .assumeIsolated()
                 .whenSuccess { [self] known in
                     if known {
-                        send(.reply(type: "order.updated", re: id, body: ["checkout_id": .string(update.checkoutID)]))
+                        send(.reply(type: .orderUpdated, re: id, body: ["checkout_id": .string(update.checkoutID)]))
                     } else {
                         send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
                     }
@@ -359,7 +366,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, stateJSON: nil, replayed: frames.count)), flush: false)
             for frame in frames { _ = receive(frame, from: stream) }
         }
-        awaitingFlush = false
+        delivery.flushed()
         context.flush()
         services.streams.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
@@ -367,51 +374,42 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     // MARK: - StreamSubscriber
 
     func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
-        guard !closing, let context else {
+        guard phase == .open, let context else {
             services.metrics.drops.increment()
             return false
         }
-        if backlog != nil || !context.channel.isWritable {
-            hold(frame, from: stream, context: context)
-            return false
-        }
-        context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
-        if awaitingFlush { return false }
-        awaitingFlush = true
-        return true
-    }
-
-    /// The socket is backed up: keep the latest state per key, drop chat (counted), and
-    /// give up on a viewer stuck too long or owed too much.
-    private func hold(_ frame: BroadcastFrame, from stream: StreamID, context: ChannelHandlerContext) {
-        if backlog == nil {
-            backlog = DeliveryBacklog()
-            services.metrics.backedUpViewers.increment()
-            stuckTimer = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.slowConsumerTimeout) { [self] in
-                guard backlog != nil else { return }
-                giveUpOnSlowConsumer(reason: "stuck for \(services.configuration.slowConsumerTimeout.nanoseconds / 1_000_000) ms")
+        let channel = context.channel
+        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: .now()) {
+        case .write(let startsBatch):
+            context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
+            return startsBatch
+        case .held(let held, let backedUpNow):
+            switch held {
+            case .kept: break
+            case .replaced: services.metrics.coalescedFrames.increment()
+            case .dropped: services.metrics.drops.increment()
             }
-        }
-        switch backlog!.hold(frame, from: stream) {
-        case .kept: break
-        case .replaced: services.metrics.coalescedFrames.increment()
-        case .dropped: services.metrics.drops.increment()
-        }
-        // One budget for what the connection is owed: its socket queue and its backlog.
-        let budget = services.configuration.outboundBudgetBytes
-        if backlog!.bytes + context.channel.bufferedOutboundBytes > budget {
-            giveUpOnSlowConsumer(reason: "owed more than \(budget) bytes")
+            if backedUpNow, let deadline = delivery.stuckDeadline {
+                services.metrics.backedUpViewers.increment()
+                stuckTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                    if let reason = delivery.stuck(now: .now()) { giveUpOnSlowConsumer(reason: reason) }
+                }
+            }
+            return false
+        case .giveUp(let reason):
+            giveUpOnSlowConsumer(reason: reason)
+            return false
         }
     }
 
     private func giveUpOnSlowConsumer(reason: String) {
         services.metrics.slowConsumerCloses.increment()
-        backlog = nil
+        delivery.stop()
         close(.slowConsumer, reason: reason)
     }
 
     func flushDeliveries() {
-        awaitingFlush = false
+        delivery.flushed()
         context?.flush()
     }
 
@@ -420,7 +418,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// Writes a message from another task (order results and requests); succeeds once
     /// written to the socket.
     func write(_ message: ServerMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard let context, !closing else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        guard let context, phase == .open else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
@@ -428,7 +426,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     private func send(_ message: ServerMessage, flush: Bool = true) {
-        guard let context, !closing else { return }
+        guard let context, phase == .open else { return }
         let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
         context.write(wrapOutboundOut(frame), promise: nil)
         if flush { flushSoon(context: context) }
@@ -447,7 +445,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     private func close(_ code: CloseCode, reason: String) {
         guard let context else { return }
-        closing = true
+        if phase == .open { phase = .closing }
         logger.debug("closing", metadata: ["code": "\(code)", "reason": "\(reason)"])
         context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code.rawValue, reason: reason), promise: nil)
     }
