@@ -9,8 +9,9 @@ import NIOCore
 ///
 /// Every write returns only once it is committed, so a viewer is told "accepted" only
 /// for what a `kill -9` right after cannot lose. Writes that arrive while a commit is in
-/// flight go together in the next one (group commit), each in its own savepoint so that
-/// one failing write does not fail the others: a checkout storm costs few fsyncs.
+/// flight go together in the next one (group commit): one transaction, one fsync; if one
+/// of them fails, the batch is written again with each write in a savepoint of its own,
+/// so that only the failing one fails. A checkout storm costs few fsyncs.
 public actor SQLiteOutbox {
     private struct Pending {
         var work: @Sendable (Database) throws -> any Sendable

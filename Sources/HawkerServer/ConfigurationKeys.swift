@@ -233,6 +233,8 @@ extension GatewayConfiguration {
         .int("orders.breaker_threshold", "failures in a row that open a backend's circuit", \.orders.breakerThreshold, range: 1...1_000),
         .int64("orders.breaker_cooldown_ms", "how long an open circuit waits before one trial delivery", \.orders.breakerCooldownMilliseconds, range: 1...3_600_000),
         .int("orders.max_in_flight", "deliveries out to backends at once", \.orders.maxInFlight, range: 1...100_000),
+        .int("orders.notices_per_connection", "stored order notices a buyer's new connection is sent at once (more on the next)", \.orders.noticesPerConnection, range: 1...100_000),
+        .int("orders.max_replays", "settled orders replayed to an order service per orders.subscribe with since", \.orders.maxReplays, range: 1...1_000_000),
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),
         .string("metrics.host", "address of the metrics.port listener", \.metricsHost),

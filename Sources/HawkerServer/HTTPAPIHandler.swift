@@ -154,7 +154,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "dead letters are for admins")) }
                 let limit = HTTPRoute.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 100
                 return loop.makeFutureWithTask {
-                    guard let letters = try? await desk.outbox.deadLetters(limit: limit) else {
+                    guard let letters = try? await desk.deadLetters(limit: limit) else {
                         return .error(.serviceUnavailable, .unavailable, "the outbox could not be read")
                     }
                     return .json(.ok, JSONText.encode(["dead_letters": .array(letters.map(Self.deadLetterJSON))]))
@@ -164,7 +164,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "re-driving is for admins")) }
                 return loop.makeFutureWithTask {
-                    switch try? await desk.outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: Hub.systemClock()) {
+                    switch try? await desk.redrive(checkoutID: checkoutID, merchant: merchant) {
                     case true?: return .json(.accepted, #"{"redriven":true}"#)
                     case false?: return .error(.notFound, code: "not_found", "no dead letter for checkout '\(checkoutID)' and merchant '\(merchant)'")
                     case nil: return .error(.serviceUnavailable, .unavailable, "the outbox could not be written")
@@ -188,7 +188,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return loop.makeSucceededFuture(.error(.badRequest, .badRequest, error.message))
                 }
                 return loop.makeFutureWithTask {
-                    await desk.statusUpdate(update, merchant: merchant)
+                    await desk.notices.statusUpdate(update, merchant: merchant)
                         ? .json(.accepted, #"{"accepted":true}"#)
                         : .error(.notFound, .unknownCheckout, "no checkout '\(checkoutID)' has an order of merchant '\(merchant)'")
                 }

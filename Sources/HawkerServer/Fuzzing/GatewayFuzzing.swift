@@ -75,6 +75,6 @@ import NIOHTTP1
 
     /// `checkout.accepted`'s body for a reservation (possibly one read back from the outbox).
     public static func acceptedBody(_ reservation: Reservation, stream: StreamID, replayed: Bool) -> [String: JSONValue] {
-        OrderDesk.acceptedBody(reservation, stream: stream, replayed: replayed)
+        CheckoutDesk.acceptedBody(reservation, stream: stream, replayed: replayed)
     }
 }

@@ -16,6 +16,10 @@ public struct OrdersConfiguration: Sendable {
     public var breakerThreshold = 5
     public var breakerCooldownMilliseconds: Int64 = 30_000
     public var maxInFlight = 256
+    /// Stored notices a buyer's new connection is sent at once; more follow on the next.
+    public var noticesPerConnection = 500
+    /// Settled orders an order service may ask to have replayed in one `orders.subscribe`.
+    public var maxReplays = 10_000
     /// Backends by merchant id (`merchants.<id>.*` keys).
     public var merchants: [String: MerchantBackendConfiguration] = [:]
 

@@ -14,7 +14,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     typealias OutboundOut = ByteBuffer
 
     private var machine: SessionStateMachine
-    private let services: GatewayServices
+    let services: GatewayServices
     private let framer: WebSocketFramer
     /// Broadcast frames compressed with a full window are usable only when we compress
     /// with one too.
@@ -23,7 +23,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var connectTimer: Scheduled<Void>?
     private var expiryTimer: Scheduled<Void>?
     /// The one answer to "may this session still write?".
-    private var phase = Phase.open
+    private(set) var phase = Phase.open
     private var replyFlushPending = false
     /// Broadcast delivery and the slow-consumer policy.
     private var delivery: ViewerDelivery
@@ -35,7 +35,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var quotaUser: String?
     /// Set once the session is registered to receive order results (signed-in buyers).
     private var buyer: String?
-    private var isOrderService = false
+    var isOrderService = false
 
     init(services: GatewayServices, framer: WebSocketFramer) {
         let sessionID = RandomID.hex16()
@@ -48,7 +48,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         )
     }
 
-    private enum Phase {
+    enum Phase {
         case open
         /// A close was asked for (ours or the peer's): nothing more is written.
         case closing
@@ -102,8 +102,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             releaseSubscriptionQuota()
         }
         if let quotaUser { services.quotas.release(.connections, by: quotaUser) }
-        if let buyer { services.orders?.buyerDisconnected(ObjectIdentifier(self), buyer: buyer) }
-        if isOrderService { services.orders?.orderServices.remove(ObjectIdentifier(self)) }
+        if let buyer { services.orders?.notices.disconnected(ObjectIdentifier(self), buyer: buyer) }
+        if isOrderService { services.orders?.orderServices.disconnected(ObjectIdentifier(self)) }
         services.metrics.connections.decrement()
     }
 
@@ -209,18 +209,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                     }
                 }
         case .checkout(let id, let stream, let request, let buyer):
-            guard let orders = services.orders else {
-                send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
-                return
-            }
-            if let wait = services.quotas.take(.checkouts, by: buyer) {
-                let limit = services.quotas.limits.checkoutsPerMinute
-                send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) checkouts per minute", retryAfterMilliseconds: wait)))
-                return
-            }
-            orders.checkout(request, buyer: buyer, stream: stream, re: id, on: context.eventLoop)
-                .assumeIsolated()
-                .whenSuccess { [self] reply in send(reply) }
+            checkout(id: id, stream: stream, request: request, buyer: buyer, context: context)
         case .orders(let id, let command, let merchant):
             orderCommand(id: id, command, merchant: merchant, context: context)
         case .publish(let id, let stream, let event):
@@ -270,44 +259,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             buyer = principal.subject
             let session = SessionHandle(self, eventLoop: context.eventLoop)
             let subject = principal.subject
-            Task { await orders.buyerConnected(session, buyer: subject) }
-        }
-    }
-
-    private func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {
-        guard let orders = services.orders else {
-            send(.error(.init(re: id, code: .unavailable, message: "this gateway relays no orders")))
-            return
-        }
-        switch command {
-        case .subscribe(let since):
-            isOrderService = true
-            let session = SessionHandle(self, eventLoop: context.eventLoop)
-            context.eventLoop.makeFutureWithTask { await orders.orderServiceSubscription(merchant: merchant, since: since) }
-                .assumeIsolated()
-                .whenSuccess { [self] subscribed in
-                    send(.reply(type: .ordersSubscribed, re: id, body: subscribed.reply), flush: false)
-                    for replay in subscribed.replays { send(replay, flush: false) }
-                    flushSoon(context: context)
-                    // A connection that closed meanwhile must not be registered after its teardown.
-                    if phase != .tornDown { orders.orderServiceReady(session, merchant: merchant) }
-                }
-        case .ack(let delivery, let result):
-            if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {
-                send(.reply(type: .acked, re: id, body: ["delivery": .string(delivery)]))
-            } else {
-                send(.error(.init(re: id, code: .unknownDelivery, message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
-            }
-        case .update(let update):
-            context.eventLoop.makeFutureWithTask { await orders.statusUpdate(update, merchant: merchant) }
-                .assumeIsolated()
-                .whenSuccess { [self] known in
-                    if known {
-                        send(.reply(type: .orderUpdated, re: id, body: ["checkout_id": .string(update.checkoutID)]))
-                    } else {
-                        send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
-                    }
-                }
+            Task { await orders.notices.connected(session, buyer: subject) }
         }
     }
 
@@ -425,7 +377,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         return promise.futureResult
     }
 
-    private func send(_ message: ServerMessage, flush: Bool = true) {
+    func send(_ message: ServerMessage, flush: Bool = true) {
         guard let context, phase == .open else { return }
         let frame = framer.textFrame(message.encode(allocator: context.channel.allocator), allocator: context.channel.allocator)
         context.write(wrapOutboundOut(frame), promise: nil)
@@ -434,7 +386,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     /// Flushes after the tasks already queued on this loop, so that the replies to a burst
     /// of commands (read together, answered together) leave in one write.
-    private func flushSoon(context: ChannelHandlerContext) {
+    func flushSoon(context: ChannelHandlerContext) {
         guard !replyFlushPending else { return }
         replyFlushPending = true
         context.eventLoop.assumeIsolated().execute { [self] in

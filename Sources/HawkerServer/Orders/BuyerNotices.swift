@@ -1,0 +1,79 @@
+import HawkerOrders
+import HawkerProtocol
+import NIOCore
+
+/// What buyers are told about their orders (`order.confirmed`, `order.failed`,
+/// `order.status`): sent to every live session of the buyer, and kept in the outbox
+/// until one of them was sent it, so that a buyer who was offline hears it on the next
+/// connection.
+final class BuyerNotices: Sendable {
+    private let outbox: SQLiteOutbox
+    private let buyers = BuyerSessions()
+    /// Notices read from the outbox per connection; more wait for the next one.
+    private let perConnection: Int
+    private let clock: @Sendable () -> Int64
+
+    init(outbox: SQLiteOutbox, perConnection: Int, clock: @escaping @Sendable () -> Int64) {
+        self.outbox = outbox
+        self.perConnection = perConnection
+        self.clock = clock
+    }
+
+    /// At start: the buyers with notices still waiting from before.
+    func restore() async {
+        if let waiting = try? await outbox.buyersWithUndeliveredNotices() { buyers.noticesMayWait(for: waiting) }
+    }
+
+    /// Sends a stored notice to every live session of its buyer; once one has written
+    /// it, it is no longer kept for the next connection.
+    func post(_ notice: OrderNotice) async {
+        // Marked first: a session that connects meanwhile reads it from the outbox.
+        buyers.noticesMayWait(for: notice.buyer)
+        var written = false
+        for session in buyers.sessions(of: notice.buyer) {
+            if (try? await session.send(notice.message).get()) != nil { written = true }
+        }
+        if written, let id = notice.id { try? await outbox.markDelivered([id]) }
+    }
+
+    /// A buyer's session started: it receives live notices from now on, and first what
+    /// earlier notices no session of theirs has been sent.
+    func connected(_ session: SessionHandle, buyer: String) async {
+        buyers.add(session, buyer: buyer)
+        guard buyers.takeWaiting(buyer) else { return }
+        guard let notices = try? await outbox.undeliveredNotices(for: buyer, limit: perConnection) else {
+            buyers.noticesMayWait(for: buyer)
+            return
+        }
+        if notices.count == perConnection { buyers.noticesMayWait(for: buyer) }
+        var delivered: [Int64] = []
+        for notice in notices where (try? await session.send(notice.message).get()) != nil {
+            if let id = notice.id { delivered.append(id) }
+        }
+        if delivered.count < notices.count { buyers.noticesMayWait(for: buyer) }
+        do {
+            try await outbox.markDelivered(delivered)
+        } catch {
+            buyers.noticesMayWait(for: buyer)
+        }
+    }
+
+    func disconnected(_ id: ObjectIdentifier, buyer: String) {
+        buyers.remove(id, buyer: buyer)
+    }
+
+    /// A status update from `merchant` for one of its orders (shipped, tracking, returned):
+    /// stored and sent to the buyer. False when the checkout has no order of that merchant.
+    func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool {
+        guard let part = try? await outbox.deliveries(of: update.checkoutID).first(where: { $0.merchant == merchant }) else { return false }
+        let now = clock()
+        var body = update.body
+        body["merchant"] = .string(merchant)
+        body["at"] = .int(now)
+        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
+        guard let id = try? await outbox.addNotice(notice) else { return false }
+        notice.id = id
+        await post(notice)
+        return true
+    }
+}

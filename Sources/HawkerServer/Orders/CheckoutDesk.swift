@@ -1,0 +1,118 @@
+import CoreMetrics
+import HawkerCommerce
+import HawkerHub
+import HawkerOrders
+import HawkerProtocol
+import Logging
+import NIOCore
+
+/// The checkout path, top to bottom:
+///
+/// 1. the session's loop hands the cart to the stream (`StreamEngine.checkout`), which
+///    checks and reserves it on the stream's home loop, where its stock lives;
+/// 2. an accepted reservation is appended to the outbox, and the buyer hears
+///    `checkout.accepted` only once that commit is on disk;
+/// 3. the relay delivers each merchant's part to its backend, with retries (`OrderRelay`);
+/// 4. the outcome comes back here (`settled`): the stream counts it and gets a failed
+///    part's stock back, and the buyer is told (`BuyerNotices`).
+struct CheckoutDesk: Sendable {
+    private let streams: any StreamEngine
+    private let outbox: SQLiteOutbox
+    private let notices: BuyerNotices
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+
+    init(streams: any StreamEngine, outbox: SQLiteOutbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
+        self.streams = streams
+        self.outbox = outbox
+        self.notices = notices
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Steps 1 and 2. A replayed key answers after the outbox commit too (the first one
+    /// may still be in flight). The room's part runs on the event loops (inline when the
+    /// stream's home is the session's loop); only an accepted checkout goes through Swift
+    /// concurrency, to the outbox.
+    func checkout(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
+        let started = NIODeadline.now()
+        let metrics = self.metrics
+        return streams.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
+            .hop(to: eventLoop)
+            .flatMap { outcome -> EventLoopFuture<ServerMessage> in
+                switch outcome.result {
+                case .failure(let rejection):
+                    metrics.checkouts(.rejected)
+                    return eventLoop.makeSucceededFuture(.error(.init(
+                        re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
+                        product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
+                    )))
+                case .success(let reservation):
+                    return eventLoop.makeFutureWithTask {
+                        await record(reservation, replayed: outcome.replayed, stream: stream, re: re)
+                    }
+                }
+            }
+            .recover { error in
+                metrics.checkouts(.rejected)
+                return .error(.init(failure: error, re: re, stream: stream))
+            }
+            .always { _ in metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+    }
+
+    /// Step 2: appends an accepted reservation to the outbox and answers.
+    private func record(_ reservation: Reservation, replayed: Bool, stream: StreamID, re: String) async -> ServerMessage {
+        do {
+            let stored = try await outbox.append(reservation, stream: stream.rawValue)
+            let isOlder = stored.checkoutID != reservation.checkoutID
+            if isOlder {
+                // The same buyer and key were recorded before a restart: that checkout stands.
+                streams.abandon(reservation, on: stream)
+            }
+            metrics.checkouts(replayed || isOlder ? .replayed : .accepted)
+            return .reply(type: .checkoutAccepted, re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
+        } catch {
+            if !replayed { streams.abandon(reservation, on: stream) }
+            metrics.checkouts(.unavailable)
+            logger.error("could not record a checkout", metadata: ["checkout": "\(reservation.checkoutID)", "error": "\(error)"])
+            return .error(.init(re: re, code: .unavailable, message: "the checkout could not be recorded and nothing was reserved; retry with the same idempotency_key", retryAfterMilliseconds: 1_000))
+        }
+    }
+
+    static func acceptedBody(_ reservation: Reservation, stream: StreamID, replayed: Bool) -> [String: JSONValue] {
+        [
+            "stream": .string(stream.rawValue),
+            "checkout_id": .string(reservation.checkoutID),
+            "items": .array(reservation.lines.map(\.json)),
+            // Checked when reserved; a stored row that does not add up reads as no totals.
+            "totals": .array((reservation.totals ?? []).map { ["currency": .string($0.currency), "amount": .int($0.amount)] }),
+            "merchants": .array(reservation.merchants.map { .string($0) }),
+            "replayed": .bool(replayed),
+        ]
+    }
+
+    /// Step 4: what became of one merchant's part, from the relay.
+    func settled(_ delivery: OutboxDelivery, _ outcome: DeliveryOutcome, notice: OrderNotice?) async {
+        let stream = StreamID(delivery.stream)
+        switch outcome {
+        case .confirmed:
+            metrics.orders(.confirmed)
+            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream) }
+        case .rejected(let reason):
+            metrics.orders(.rejected)
+            logger.notice("order rejected", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "reason": "\(reason)"])
+            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+        case .deadLetter(let reason):
+            metrics.orders(.deadLettered)
+            logger.error(
+                "order dead-lettered",
+                metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "attempts": "\(delivery.attempts)", "reason": "\(reason)"]
+            )
+            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+        case .retry(_, let error):
+            metrics.orders(.retried)
+            logger.debug("order delivery failed; will retry", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "error": "\(error)"])
+        }
+        if let notice { await notices.post(notice) }
+    }
+}

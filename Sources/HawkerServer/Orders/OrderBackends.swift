@@ -1,0 +1,38 @@
+import HawkerOrders
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Each merchant's order backend, built from configuration: the wiring of the orders
+/// layer, apart from what the backends do.
+enum OrderBackends {
+    /// The relay's routes, and the backends' own services (PostgreSQL pools) that must
+    /// run beside it.
+    static func make(
+        _ configuration: OrdersConfiguration, orderServices: OrderServiceRegistry, logger: Logger
+    ) throws -> (routes: OrderRelay.Routes, services: [any Service]) {
+        var byMerchant: [String: any OrderBackend] = [:]
+        for (merchant, backend) in configuration.merchants {
+            let timeout = TimeAmount.milliseconds(Int64(backend.timeoutMilliseconds))
+            switch backend.kind {
+            case .demo:
+                byMerchant[merchant] = DemoOrderBackend(name: "demo:\(merchant)", delay: .milliseconds(configuration.demoDelayMilliseconds))
+            case .webhook:
+                byMerchant[merchant] = WebhookOrderBackend(merchant: merchant, url: backend.url ?? "", secret: backend.secret ?? "", timeout: timeout)
+            case .postgres:
+                byMerchant[merchant] = try PostgresOrderBackend(
+                    merchant: merchant, url: backend.postgresURL ?? "", timeout: .milliseconds(backend.timeoutMilliseconds), logger: logger
+                )
+            case .orderService:
+                byMerchant[merchant] = OrderServiceBackend(
+                    merchant: merchant, registry: orderServices, visibilityTimeout: .milliseconds(Int64(backend.visibilityTimeoutMilliseconds))
+                )
+            }
+        }
+        let fallback: (any OrderBackend)? = switch configuration.defaultBackend {
+        case .demo: DemoOrderBackend(delay: .milliseconds(configuration.demoDelayMilliseconds))
+        case .none: nil
+        }
+        return (OrderRelay.Routes(byMerchant: byMerchant, fallback: fallback), byMerchant.values.compactMap(\.service))
+    }
+}

@@ -1,0 +1,59 @@
+import HawkerOrders
+import HawkerProtocol
+import NIOCore
+
+/// A session's order commands: a buyer's `checkout`, and an order service's
+/// `orders.subscribe`, `ack` and `order.update`.
+extension SessionHandler {
+    func checkout(id: String, stream: StreamID, request: CheckoutRequest, buyer: String, context: ChannelHandlerContext) {
+        guard let orders = services.orders else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
+            return
+        }
+        if let wait = services.quotas.take(.checkouts, by: buyer) {
+            let limit = services.quotas.limits.checkoutsPerMinute
+            send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) checkouts per minute", retryAfterMilliseconds: wait)))
+            return
+        }
+        orders.checkouts.checkout(request, buyer: buyer, stream: stream, re: id, on: context.eventLoop)
+            .assumeIsolated()
+            .whenSuccess { [self] reply in send(reply) }
+    }
+
+    func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {
+        guard let orders = services.orders else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway relays no orders")))
+            return
+        }
+        switch command {
+        case .subscribe(let since):
+            isOrderService = true
+            let session = SessionHandle(self, eventLoop: context.eventLoop)
+            context.eventLoop.makeFutureWithTask { await orders.orderServices.subscription(merchant: merchant, since: since) }
+                .assumeIsolated()
+                .whenSuccess { [self] subscribed in
+                    send(.reply(type: .ordersSubscribed, re: id, body: subscribed.reply), flush: false)
+                    for replay in subscribed.replays { send(replay, flush: false) }
+                    flushSoon(context: context)
+                    // A connection that closed meanwhile must not be registered after its teardown.
+                    if phase != .tornDown { orders.orderServices.ready(session, merchant: merchant) }
+                }
+        case .ack(let delivery, let result):
+            if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {
+                send(.reply(type: .acked, re: id, body: ["delivery": .string(delivery)]))
+            } else {
+                send(.error(.init(re: id, code: .unknownDelivery, message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
+            }
+        case .update(let update):
+            context.eventLoop.makeFutureWithTask { await orders.notices.statusUpdate(update, merchant: merchant) }
+                .assumeIsolated()
+                .whenSuccess { [self] known in
+                    if known {
+                        send(.reply(type: .orderUpdated, re: id, body: ["checkout_id": .string(update.checkoutID)]))
+                    } else {
+                        send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
+                    }
+                }
+        }
+    }
+}
