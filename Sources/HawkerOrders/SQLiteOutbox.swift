@@ -232,10 +232,10 @@ public actor SQLiteOutbox {
     }
 
     /// Records what an attempt led to, and in the same commit the notice for the buyer.
-    /// Returns the stored notice's id.
+    /// Returns the stored notice's id. `attempted` is false when the outcome was decided
+    /// without calling the backend (a delivery given up on for its age): no attempt is
+    /// counted then.
     @discardableResult
-    /// `attempted` is false when the outcome was decided without calling the backend (a
-    /// delivery given up on for its age): no attempt is counted then.
     public func record(
         _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool = true, notice: OrderNotice? = nil
     ) async throws -> Int64? {

@@ -5,42 +5,46 @@ import NIOCore
 
 /// The live sessions of each signed-in buyer, so that order results reach every tab and
 /// phone the buyer has open. Touched on connect, disconnect and order results only (not
-/// on the fan-out path), hence a lock.
+/// on the fan-out path), hence a lock: one, around everything it keeps.
 final class BuyerSessions: Sendable {
-    private let sessions = NIOLockedValueBox<[String: [ObjectIdentifier: SessionHandle]]>([:])
-    /// Buyers who may have notices waiting in the outbox: only their connections read it
-    /// (a connect storm of everyone else costs no database read).
-    private let waiting = NIOLockedValueBox<Set<String>>([])
+    private struct State {
+        var sessions: [String: [ObjectIdentifier: SessionHandle]] = [:]
+        /// Buyers who may have notices waiting in the outbox: only their connections read
+        /// it (a connect storm of everyone else costs no database read).
+        var waiting: Set<String> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func noticesMayWait(for buyer: String) {
-        waiting.withLockedValue { _ = $0.insert(buyer) }
+        state.withLockedValue { _ = $0.waiting.insert(buyer) }
     }
 
     func noticesMayWait(for buyers: Set<String>) {
-        waiting.withLockedValue { $0.formUnion(buyers) }
+        state.withLockedValue { $0.waiting.formUnion(buyers) }
     }
 
     /// Whether the buyer may have notices waiting; forgets it (the caller reads them).
     func takeWaiting(_ buyer: String) -> Bool {
-        waiting.withLockedValue { $0.remove(buyer) != nil }
+        state.withLockedValue { $0.waiting.remove(buyer) != nil }
     }
 
     func add(_ session: SessionHandle, buyer: String) {
-        sessions.withLockedValue { $0[buyer, default: [:]][session.id] = session }
+        state.withLockedValue { $0.sessions[buyer, default: [:]][session.id] = session }
     }
 
     func remove(_ id: ObjectIdentifier, buyer: String) {
-        sessions.withLockedValue { sessions in
-            sessions[buyer]?[id] = nil
-            if sessions[buyer]?.isEmpty == true { sessions[buyer] = nil }
+        state.withLockedValue { state in
+            state.sessions[buyer]?[id] = nil
+            if state.sessions[buyer]?.isEmpty == true { state.sessions[buyer] = nil }
         }
     }
 
     func sessions(of buyer: String) -> [SessionHandle] {
-        sessions.withLockedValue { Array(($0[buyer] ?? [:]).values) }
+        state.withLockedValue { Array(($0.sessions[buyer] ?? [:]).values) }
     }
 
-    var buyerCount: Int { sessions.withLockedValue { $0.count } }
+    var buyerCount: Int { state.withLockedValue { $0.sessions.count } }
 }
 
 extension OrderNotice {

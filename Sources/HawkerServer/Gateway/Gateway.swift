@@ -24,15 +24,31 @@ public final class Gateway: Service, Sendable {
     private let ownsGroup: Bool
     private let services: GatewayServices
     private let tls: NIOSSLContext?
-    private let serverChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
-    /// The `metrics.port` listener, when configured.
-    private let metricsChannel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
+    private let lifecycle = NIOLockedValueBox(Lifecycle.idle)
     private let orders: OrderDesk
-    private let ordersTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let quotas: UserQuotas
-    /// Forgets quiet users' quota rows once a minute.
-    private let quotaSweep = NIOLockedValueBox<RepeatedTask?>(nil)
     private let logger: Logger
+
+    /// Where the gateway is in its life; what it runs while it runs.
+    private enum Lifecycle {
+        case idle
+        case starting
+        case running(Running)
+        case stopping
+        case stopped
+    }
+
+    private struct Running {
+        var server: any Channel
+        /// The `metrics.port` listener, when configured.
+        var metrics: (any Channel)?
+        /// Forgets quiet users' quota rows once a minute.
+        var quotaSweep: RepeatedTask
+        /// The order relay and the backends' services.
+        var orders: Task<Void, Never>
+    }
+
+    public struct AlreadyStarted: Error {}
 
     /// - Parameters:
     ///   - verifier: verifies tokens; nil refuses every token (anonymous viewers only).
@@ -93,6 +109,19 @@ public final class Gateway: Service, Sendable {
     /// Binds the listening socket and returns the bound address (port 0 picks one).
     @discardableResult
     public func start() async throws -> SocketAddress {
+        try lifecycle.withLockedValue { state in
+            guard case .idle = state else { throw AlreadyStarted() }
+            state = .starting
+        }
+        do {
+            return try await bindAndRun()
+        } catch {
+            lifecycle.withLockedValue { $0 = .idle }
+            throw error
+        }
+    }
+
+    private func bindAndRun() async throws -> SocketAddress {
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
         var bootstrap = ServerBootstrap(group: group)
@@ -112,19 +141,25 @@ public final class Gateway: Service, Sendable {
             .childChannelInitializer { channel in initializer.initialize(channel) }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        serverChannel.withLockedValue { $0 = channel }
+        var metricsChannel: (any Channel)?
         if configuration.metricsPort > 0 {
-            let metricsChannel = try await bindMetricsListener()
-            self.metricsChannel.withLockedValue { $0 = metricsChannel }
-            logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsChannel.localAddress?.port ?? 0)/metrics"])
+            do {
+                metricsChannel = try await bindMetricsListener()
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+            logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsChannel?.localAddress?.port ?? 0)/metrics"])
         }
         let quotas = self.quotas
-        quotaSweep.withLockedValue { task in
-            if task == nil { task = group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() } }
-        }
         let orders = self.orders
-        ordersTask.withLockedValue { task in
-            if task == nil { task = Task { await orders.run() } }
+        lifecycle.withLockedValue { state in
+            state = .running(Running(
+                server: channel,
+                metrics: metricsChannel,
+                quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
+                orders: Task { await orders.run() }
+            ))
         }
         let address = channel.localAddress!
         logger.info(
@@ -138,12 +173,19 @@ public final class Gateway: Service, Sendable {
     }
 
     public var localAddress: SocketAddress? {
-        serverChannel.withLockedValue { $0?.localAddress }
+        running?.server.localAddress
     }
 
     /// The address of the `metrics.port` listener, when there is one.
     public var metricsAddress: SocketAddress? {
-        metricsChannel.withLockedValue { $0?.localAddress }
+        running?.metrics?.localAddress
+    }
+
+    private var running: Running? {
+        lifecycle.withLockedValue { state in
+            guard case .running(let running) = state else { return nil }
+            return running
+        }
     }
 
     /// `GET /metrics` without a token, on its own (private) address, with the same
@@ -184,28 +226,27 @@ public final class Gateway: Service, Sendable {
     public func shutdown() async {
         logger.info("draining", metadata: ["connections": "\(services.connections.count)"])
         services.connections.startDraining()
-        let channel = serverChannel.withLockedValue { channel in
-            defer { channel = nil }
-            return channel
+        let running = lifecycle.withLockedValue { state -> Running? in
+            defer { state = .stopping }
+            guard case .running(let running) = state else { return nil }
+            return running
         }
-        try? await channel?.close()
-        quotaSweep.withLockedValue { task in
-            task?.cancel()
-            task = nil
-        }
-        try? await metricsChannel.withLockedValue({ channel in defer { channel = nil }; return channel })?.close()
+        try? await running?.server.close()
+        running?.quotaSweep.cancel()
+        try? await running?.metrics?.close()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         while services.connections.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         // Deliveries still out stay pending in the outbox and go again after a restart.
-        if let task = ordersTask.withLockedValue({ task in defer { task = nil }; return task }) {
-            task.cancel()
-            await task.value
+        if let orders = running?.orders {
+            orders.cancel()
+            await orders.value
         }
         if ownsGroup {
             try? await group.shutdownGracefully()
         }
+        lifecycle.withLockedValue { $0 = .stopped }
         logger.info("stopped")
     }
 }

@@ -210,19 +210,35 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func bearer(
         _ request: NIOHTTPServerRequestFull, loop: any EventLoop, _ body: @escaping @Sendable (Principal) -> EventLoopFuture<HTTPResponse>
     ) -> EventLoopFuture<HTTPResponse> {
-        guard let token = request.head.headers.bearerToken else {
-            return loop.makeSucceededFuture(.error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))
+        principal(of: request, anonymousReader: false, loop: loop).flatMap { result in
+            switch result {
+            case .failure(let refusal): loop.makeSucceededFuture(refusal.response)
+            case .success(let principal): body(principal)
+            }
         }
+    }
+
+    private struct Refusal: Error {
+        var response: HTTPResponse
+    }
+
+    /// Who sends `request`: its bearer token verified (a refused one logged with the
+    /// peer), or an anonymous reader where allowed; refused past the user's HTTP quota.
+    private func principal(of request: NIOHTTPServerRequestFull, anonymousReader: Bool, loop: any EventLoop) -> EventLoopFuture<Result<Principal, Refusal>> {
         let services = self.services
         let peer = self.peer
-        return loop.makeFutureWithTask { await services.verify(token) }.flatMap { result in
+        guard let token = request.head.headers.bearerToken else {
+            if anonymousReader { return loop.makeSucceededFuture(.success(.anonymous(session: "http"))) }
+            return loop.makeSucceededFuture(.failure(Refusal(response: .error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))))
+        }
+        return loop.makeFutureWithTask { await services.verify(token) }.map { result in
             switch result {
             case .failure(let error):
                 services.loginFailed(error, peer: peer, over: "http")
-                return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
+                return .failure(Refusal(response: .error(.unauthorized, error.code, error.message)))
             case .success(let principal):
-                if let refusal = Self.overQuota(principal, services: services) { return loop.makeSucceededFuture(refusal) }
-                return body(principal)
+                if let refusal = Self.overQuota(principal, services: services) { return .failure(Refusal(response: refusal)) }
+                return .success(principal)
             }
         }
     }
@@ -267,24 +283,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let stream = StreamID(rawID) else {
             return loop.makeSucceededFuture(.error(.badRequest, .invalidStream, "stream ids are 1-64 characters of [A-Za-z0-9_.-], starting alphanumeric"))
         }
-        let token = request.head.headers.bearerToken
-        let services = self.services
-        let peer = self.peer
-        let principal: EventLoopFuture<Result<Principal, AuthError>>
-        if let token {
-            principal = loop.makeFutureWithTask { await services.verify(token) }
-        } else if services.configuration.anonymousViewers && permission == .read {
-            principal = loop.makeSucceededFuture(.success(.anonymous(session: "http")))
-        } else {
-            return loop.makeSucceededFuture(.error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))
-        }
-        return principal.flatMap { result in
+        let anonymousReader = services.configuration.anonymousViewers && permission == .read
+        return principal(of: request, anonymousReader: anonymousReader, loop: loop).flatMap { result in
             switch result {
-            case .failure(let error):
-                services.loginFailed(error, peer: peer, over: "http")
-                return loop.makeSucceededFuture(.error(.unauthorized, error.code, error.message))
+            case .failure(let refusal):
+                return loop.makeSucceededFuture(refusal.response)
             case .success(let principal):
-                if let refusal = Self.overQuota(principal, services: services) { return loop.makeSucceededFuture(refusal) }
                 guard principal.may(permission, on: stream) else {
                     return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "your token does not allow this on stream '\(stream)'"))
                 }
