@@ -48,47 +48,63 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        fuzzer("FuzzJSONParser", [
-            .product(name: "HawkerProtocol", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzClientCommand", [
-            .product(name: "HawkerProtocol", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzWebSocketFrames", [
-            .product(name: "HawkerWebSocket", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzDeflateParameters", [
-            .product(name: "HawkerWebSocket", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzHTTPUpgrade", [
-            .product(name: "HawkerServer", package: "hawker"),
-            .product(name: "HawkerProtocol", package: "hawker"),
-            .product(name: "HawkerWebSocket", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzTokenClaims", [
-            .product(name: "HawkerAuth", package: "hawker"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        fuzzer("FuzzCommerceSequence", [
-            .product(name: "HawkerCommerce", package: "hawker"),
-            .product(name: "HawkerProtocol", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
-        fuzzer("FuzzOutboxDecoders", [
-            .product(name: "HawkerOrders", package: "hawker"),
-            .product(name: "HawkerCommerce", package: "hawker"),
-            .product(name: "HawkerProtocol", package: "hawker"),
-            .product(name: "HawkerServer", package: "hawker"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        fuzzer(
+            "FuzzJSONParser",
+            [
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzClientCommand",
+            [
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzWebSocketFrames",
+            [
+                .product(name: "HawkerWebSocket", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzDeflateParameters",
+            [
+                .product(name: "HawkerWebSocket", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzHTTPUpgrade",
+            [
+                .product(name: "HawkerServer", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "HawkerWebSocket", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzTokenClaims",
+            [
+                .product(name: "HawkerAuth", package: "hawker"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        fuzzer(
+            "FuzzCommerceSequence",
+            [
+                .product(name: "HawkerCommerce", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzOutboxDecoders",
+            [
+                .product(name: "HawkerOrders", package: "hawker"),
+                .product(name: "HawkerCommerce", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "HawkerServer", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
     ]
 )

@@ -10,6 +10,7 @@
 # run goes on with a warning and the PostgreSQL tests skip.
 #
 # Environment:
+#   (the formatter's lint runs first: scripts/test.sh fails on an unformatted file)
 #   HAWKER_SKIP_AUTOBAHN=1       skip the Autobahn run (quick local iterations)
 #   HAWKER_SKIP_BROWSER=1        skip the browser tests (they need chromium and chromedriver)
 #   HAWKER_SKIP_BENCHMARKS=1     skip the allocation threshold (a release build of Benchmarks/)
@@ -37,6 +38,10 @@ cleanup() {
     if [ -n "$pg_dir" ]; then "$root/scripts/postgres.sh" stop "$pg_dir" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
+
+step "format (swift format lint --strict, the toolchain's formatter, configured in .swift-format)"
+# Fix what it reports with: git ls-files '*.swift' | xargs swift format format -i
+git ls-files '*.swift' | xargs swift format lint --strict
 
 step "build (debug, with tests)"
 swift build --build-tests

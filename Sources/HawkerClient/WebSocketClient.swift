@@ -55,7 +55,8 @@ public final class WebSocketClient: Sendable {
         var bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
         if let source = options.sourceAddress { bootstrap = bootstrap.bind(to: source) }
         if let bytes = options.receiveBufferBytes { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(bytes)) }
-        let (channel, upgraded) = try await bootstrap
+        let (channel, upgraded) =
+            try await bootstrap
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     (channel, try configure(channel, host: host, port: port, options: options, mailbox: mailbox))

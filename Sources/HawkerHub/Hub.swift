@@ -1,7 +1,8 @@
-import struct Foundation.Date
 import HawkerCommerce
 import HawkerProtocol
 import NIOCore
+
+import struct Foundation.Date
 
 /// The single-node `StreamEngine`: the streams of this gateway and the fan-out of their
 /// events.

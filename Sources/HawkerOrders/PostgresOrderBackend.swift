@@ -69,7 +69,8 @@ public final class PostgresOrderBackend: OrderBackend {
         let items = String(buffer: JSONText.encode(payload["items"] ?? .array([])))
         let attribution = String(buffer: JSONText.encode(payload["attribution"] ?? .object([:])))
         let key = delivery.idempotencyKey
-        let inserted = try await client.query("""
+        let inserted = try await client.query(
+            """
             INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution)
             VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream), \(delivery.buyer), \(delivery.region), \(items)::jsonb, \(attribution)::jsonb)
             ON CONFLICT (idempotency_key) DO NOTHING

@@ -18,7 +18,6 @@ public actor SQLiteOutbox {
         var continuation: CheckedContinuation<any Sendable, any Error>?
     }
 
-
     private let pool: DatabasePool
     private var waiting: [Pending] = []
     private var writing = false
@@ -41,48 +40,50 @@ public actor SQLiteOutbox {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: checkouts and deliveries") { db in
-            try db.execute(sql: """
-                CREATE TABLE checkout (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    stream TEXT NOT NULL,
-                    buyer TEXT NOT NULL,
-                    idempotency_key TEXT NOT NULL,
-                    reservation TEXT NOT NULL,
-                    created_at INTEGER NOT NULL
-                );
-                CREATE TABLE delivery (
-                    checkout_id TEXT NOT NULL REFERENCES checkout(id),
-                    merchant TEXT NOT NULL,
-                    status TEXT NOT NULL DEFAULT 'pending',
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at INTEGER NOT NULL,
-                    last_error TEXT,
-                    reference TEXT,
-                    updated_at INTEGER NOT NULL,
-                    PRIMARY KEY (checkout_id, merchant)
-                );
-                CREATE INDEX delivery_due ON delivery(status, next_attempt_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE checkout (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        stream TEXT NOT NULL,
+                        buyer TEXT NOT NULL,
+                        idempotency_key TEXT NOT NULL,
+                        reservation TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE delivery (
+                        checkout_id TEXT NOT NULL REFERENCES checkout(id),
+                        merchant TEXT NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT,
+                        reference TEXT,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (checkout_id, merchant)
+                    );
+                    CREATE INDEX delivery_due ON delivery(status, next_attempt_at);
+                    """)
         }
         migrator.registerMigration("v2: one checkout per buyer and key; notices for buyers") { db in
             // A retry after a restart (the room's memory of keys is gone) finds the first
             // checkout here instead of making a second one.
-            try db.execute(sql: """
-                CREATE UNIQUE INDEX checkout_buyer_key ON checkout(buyer, idempotency_key);
-                CREATE INDEX delivery_merchant ON delivery(merchant, status);
-                ALTER TABLE delivery ADD COLUMN redriven_at INTEGER;
-                CREATE TABLE notice (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    buyer TEXT NOT NULL,
-                    checkout_id TEXT NOT NULL,
-                    stream TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    body TEXT NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    delivered INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX notice_undelivered ON notice(buyer, delivered, id);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE UNIQUE INDEX checkout_buyer_key ON checkout(buyer, idempotency_key);
+                    CREATE INDEX delivery_merchant ON delivery(merchant, status);
+                    ALTER TABLE delivery ADD COLUMN redriven_at INTEGER;
+                    CREATE TABLE notice (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        buyer TEXT NOT NULL,
+                        checkout_id TEXT NOT NULL,
+                        stream TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        delivered INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX notice_undelivered ON notice(buyer, delivered, id);
+                    """)
         }
         return migrator
     }
@@ -239,12 +240,13 @@ public actor SQLiteOutbox {
     public func record(
         _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool = true, notice: OrderNotice? = nil
     ) async throws -> Int64? {
-        let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) = switch outcome {
-        case .confirmed(let reference): (.confirmed, reference, nil, nil)
-        case .rejected(let reason): (.rejected, nil, reason, nil)
-        case .retry(let at, let error): (.pending, nil, error, at)
-        case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
-        }
+        let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) =
+            switch outcome {
+            case .confirmed(let reference): (.confirmed, reference, nil, nil)
+            case .rejected(let reason): (.rejected, nil, reason, nil)
+            case .retry(let at, let error): (.pending, nil, error, at)
+            case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
+            }
         let noticeRow = try notice.map(Self.row)
         return try await commit { db -> Int64? in
             try Self.execute(
@@ -393,12 +395,13 @@ public actor SQLiteOutbox {
     ) async throws -> [OutboxDelivery] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
-                           c.stream, c.buyer, c.reservation, c.created_at
-                    FROM delivery d JOIN checkout c ON c.id = d.checkout_id
-                    WHERE \(condition) ORDER BY \(order) LIMIT ?
-                    """),
+                db.cachedStatement(
+                    sql: """
+                        SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
+                               c.stream, c.buyer, c.reservation, c.created_at
+                        FROM delivery d JOIN checkout c ON c.id = d.checkout_id
+                        WHERE \(condition) ORDER BY \(order) LIMIT ?
+                        """),
                 arguments: arguments + [max(0, limit)]
             )
             return try rows.compactMap { row in

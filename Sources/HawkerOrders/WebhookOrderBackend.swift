@@ -45,10 +45,11 @@ public struct WebhookOrderBackend: OrderBackend {
         var hmac = HMAC<SHA256>(key: key)
         hmac.update(data: Array("\(timestamp).".utf8))
         hmac.update(data: Array(body.readableBytesView))
-        return "v1=" + hmac.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return "v1="
+            + hmac.finalize().map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
     }
 
     public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {

@@ -155,9 +155,10 @@ struct TokenVerifierTests {
 
     /// Claims are numbers from outside: a validly signed token with `exp` = 10^16 used to
     /// trap converting it to milliseconds; now it is refused like any out-of-range number.
-    @Test(arguments: [
-        (1e16, nil), (1e19, nil), (-1e19, nil), (3_600.0, 1e19), (3_600.0, -1e19),
-    ] as [(TimeInterval, TimeInterval?)])
+    @Test(
+        arguments: [
+            (1e16, nil), (1e19, nil), (-1e19, nil), (3_600.0, 1e19), (3_600.0, -1e19),
+        ] as [(TimeInterval, TimeInterval?)])
     func timeClaimsOutOfRangeAreRefused(_ expiresIn: TimeInterval, _ notBeforeIn: TimeInterval?) async throws {
         let token = try await sign(claims(expiresIn: expiresIn, notBeforeIn: notBeforeIn))
         let error = try #require(failure(try await verifier().verify(token)))

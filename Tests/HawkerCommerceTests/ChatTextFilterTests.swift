@@ -46,8 +46,10 @@ struct ChatTextFilterTests {
         #expect(filter.check("a\n \n\t\n b", stripLinks: false) == .accepted(text: "a\n\nb", linksRemoved: 0))
     }
 
-    @Test(arguments: ["a\u{0}b", "a\u{1B}[31mb", "a\u{7F}", "a\u{85}b", "a\u{9F}b", "a\u{0B}b",
-                      "abc\u{202E}fed", "a\u{202A}b", "a\u{2066}b", "a\u{2069}b"])
+    @Test(arguments: [
+        "a\u{0}b", "a\u{1B}[31mb", "a\u{7F}", "a\u{85}b", "a\u{9F}b", "a\u{0B}b",
+        "abc\u{202E}fed", "a\u{202A}b", "a\u{2066}b", "a\u{2069}b",
+    ])
     func rejectsControlAndBidiCharacters(text: String) {
         #expect(filter.check(text, stripLinks: false) == .rejected(.controlCharacters))
     }
@@ -63,9 +65,11 @@ struct ChatTextFilterTests {
 struct ChatTextFilterBannedWordTests {
     let filter = ChatTextFilter(bannedWords: ["scam", "Free Money"])
 
-    @Test(arguments: ["scam", "SCAM", "Scäm", "this is a scam!", "ＳＣＡＭ", "\"scam\"", "scam_alert",
-                      "s\u{0327}cam", "sc\u{200B}am", "it's free money", "FREE   money!!", "free\nmoney",
-                      "Frée-Mónéy"])
+    @Test(arguments: [
+        "scam", "SCAM", "Scäm", "this is a scam!", "ＳＣＡＭ", "\"scam\"", "scam_alert",
+        "s\u{0327}cam", "sc\u{200B}am", "it's free money", "FREE   money!!", "free\nmoney",
+        "Frée-Mónéy",
+    ])
     func rejects(text: String) {
         #expect(filter.check(text, stripLinks: false) == .rejected(.bannedWord))
     }
@@ -75,8 +79,10 @@ struct ChatTextFilterBannedWordTests {
         #expect(filter.check(text, stripLinks: false) == .accepted(text: text, linksRemoved: 0))
     }
 
-    @Test(arguments: ["s.c.a.m", "s c a m", "S-C-A-M!", "what a s.c.a.m.", "a s-c-a-m", "f r e e money",
-                      "x s.c.a.m y"])
+    @Test(arguments: [
+        "s.c.a.m", "s c a m", "S-C-A-M!", "what a s.c.a.m.", "a s-c-a-m", "f r e e money",
+        "x s.c.a.m y",
+    ])
     func catchesSpelledOutEvasion(text: String) {
         #expect(filter.check(text, stripLinks: false) == .rejected(.bannedWord))
     }
@@ -122,8 +128,10 @@ struct ChatTextFilterLinkTests {
         #expect(filter.check(input, stripLinks: true) == .accepted(text: expected, linksRemoved: removed))
     }
 
-    @Test(arguments: ["e.g. this one", "U.S. sizes", "version 3.5", "i.e. the red", "ok...", "size 10.5",
-                      "wait… what", "wait...what", "costs $10.99", "@host.", "1.2.3", "10.5k", "a.b", "-.com"])
+    @Test(arguments: [
+        "e.g. this one", "U.S. sizes", "version 3.5", "i.e. the red", "ok...", "size 10.5",
+        "wait… what", "wait...what", "costs $10.99", "@host.", "1.2.3", "10.5k", "a.b", "-.com",
+    ])
     func leavesNonLinksAlone(text: String) {
         #expect(filter.check(text, stripLinks: true) == .accepted(text: text, linksRemoved: 0))
     }

@@ -46,14 +46,20 @@ import Testing
             var room = StreamRoom(configuration: configuration)
             var now = Self.now
 
-            Self.publish(&room, .catalogSet, ["products": [
-                ["id": "a", "title": "A", "merchant": "m1", "price": .int(price), "currency": "EUR", "stock": .int(stock)],
-                ["id": "b", "title": "B", "merchant": "m2", "price": .int(JSONValue.maxSafeInteger), "currency": "EUR"],
-            ]], now: now)
+            Self.publish(
+                &room, .catalogSet,
+                [
+                    "products": [
+                        ["id": "a", "title": "A", "merchant": "m1", "price": .int(price), "currency": "EUR", "stock": .int(stock)],
+                        ["id": "b", "title": "B", "merchant": "m2", "price": .int(JSONValue.maxSafeInteger), "currency": "EUR"],
+                    ]
+                ], now: now)
             Self.publish(&room, .saleStarted, ["sale": "s1", "items": [["product": "a", "price": .int(salePrice)]], "duration_ms": .int(duration)], now: now)
-            Self.publish(&room, .saleScheduled, [
-                "sale": "s2", "items": [["product": "b", "price": 1]], "starts_at": .int(now &+ startsIn), "duration_ms": .int(duration),
-            ], now: now)
+            Self.publish(
+                &room, .saleScheduled,
+                [
+                    "sale": "s2", "items": [["product": "b", "price": 1]], "starts_at": .int(now &+ startsIn), "duration_ms": .int(duration),
+                ], now: now)
             Self.checkInvariants(room)
 
             // A viewer buys at the price it saw (or at a number from the edge), twice as much of b.

@@ -90,9 +90,12 @@ struct CommerceStateTests {
     @Test func aScheduledSaleStartsAndEndsOnTheServerClock() throws {
         var state = CommerceState()
         _ = try state.apply(catalog(product("a", price: 1_000)), now: now)
-        let scheduled = try state.apply(draft(.saleScheduled, [
-            "sale": "s1", "items": [["product": "a", "price": 800]], "starts_at": .int(now + 60_000), "duration_ms": 120_000, "per_buyer_limit": 2,
-        ]), now: now)
+        let scheduled = try state.apply(
+            draft(
+                .saleScheduled,
+                [
+                    "sale": "s1", "items": [["product": "a", "price": 800]], "starts_at": .int(now + 60_000), "duration_ms": 120_000, "per_buyer_limit": 2,
+                ]), now: now)
         #expect(scheduled.data["status"] == "scheduled")
         #expect(scheduled.data["ends_at"] == .int(now + 180_000))
         #expect(scheduled.data["items"] == [["product": "a", "price": 800, "currency": "EUR", "regular_price": 1_000]])
@@ -150,9 +153,11 @@ struct CommerceStateTests {
     @Test func scheduledSalesMustStartInTheFutureAndAreBounded() throws {
         var state = CommerceState(limits: .init(maxSales: 1))
         _ = try state.apply(catalog(product("a")), now: now)
-        #expect(refusal { _ = try state.apply(draft(.saleScheduled, ["sale": "x", "items": [["product": "a", "price": 1]], "starts_at": .int(now), "duration_ms": 1_000]), now: now) } == .invalidEvent)
+        #expect(
+            refusal { _ = try state.apply(draft(.saleScheduled, ["sale": "x", "items": [["product": "a", "price": 1]], "starts_at": .int(now), "duration_ms": 1_000]), now: now) } == .invalidEvent)
         _ = try state.apply(draft(.saleScheduled, ["sale": "x", "items": [["product": "a", "price": 1]], "starts_at": .int(now + 1), "duration_ms": 1_000]), now: now)
-        #expect(refusal { _ = try state.apply(draft(.saleScheduled, ["sale": "y", "items": [["product": "a", "price": 1]], "starts_at": .int(now + 1), "duration_ms": 1_000]), now: now) } == .limitReached)
+        #expect(
+            refusal { _ = try state.apply(draft(.saleScheduled, ["sale": "y", "items": [["product": "a", "price": 1]], "starts_at": .int(now + 1), "duration_ms": 1_000]), now: now) } == .limitReached)
     }
 
     @Test func streamStatusAndAnnouncementAreInTheState() throws {

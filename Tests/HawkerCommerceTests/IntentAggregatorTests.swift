@@ -67,11 +67,11 @@ struct IntentAggregatorTests {
         _ = aggregator.record(product: "p", variant: nil, action: .addToCart, user: "alice", now: seconds(50))
 
         let summary = try #require(aggregator.summary(of: "p", now: seconds(70)))
-        #expect(summary[.addToCart].count1m == 1)   // only the t+50 s add is within the minute
+        #expect(summary[.addToCart].count1m == 1)  // only the t+50 s add is within the minute
         #expect(summary[.addToCart].count5m == 6)
-        #expect(summary.cartUsers1m == 1)           // alice moved to her latest bucket
+        #expect(summary.cartUsers1m == 1)  // alice moved to her latest bucket
         #expect(summary.cartUsers5m == 1)
-        #expect(summary.distinctUsers1m == 1)       // bob's view at t+5 s has left the minute
+        #expect(summary.distinctUsers1m == 1)  // bob's view at t+5 s has left the minute
         #expect(summary.distinctUsers5m == 2)
         #expect(!summary.distinctCountsAreLowerBounds)
     }

@@ -17,7 +17,8 @@ struct QuestionAggregatorTests {
         #expect(first.id == "q1")
         #expect(first.text == "Is the lining strong?")
         guard case .merged(let second) = aggregator.ask("is the lining strong??", user: "ben", now: t0 + 1),
-              case .merged(let third) = aggregator.ask("how strong is the lining", user: "cai", now: t0 + 2) else {
+            case .merged(let third) = aggregator.ask("how strong is the lining", user: "cai", now: t0 + 2)
+        else {
             Issue.record("later phrasings should merge")
             return
         }
@@ -250,15 +251,17 @@ struct QuestionAggregatorTests {
         #expect(run(maxVariants: 1).question?.id == "q2")
     }
 
-    @Test("invalid input is rejected without a change", arguments: [
-        ("", QuestionAggregator.RejectionReason.empty),
-        ("   \n\t ", .empty),
-        (String(repeating: "a", count: 301), .tooLong),
-        ("is it the?", .noMeaningfulWords),
-        ("?!?!", .noMeaningfulWords),
-        ("🙏🙏🙏", .noMeaningfulWords),
-        ("hey can you tell me please??", .noMeaningfulWords),
-    ])
+    @Test(
+        "invalid input is rejected without a change",
+        arguments: [
+            ("", QuestionAggregator.RejectionReason.empty),
+            ("   \n\t ", .empty),
+            (String(repeating: "a", count: 301), .tooLong),
+            ("is it the?", .noMeaningfulWords),
+            ("?!?!", .noMeaningfulWords),
+            ("🙏🙏🙏", .noMeaningfulWords),
+            ("hey can you tell me please??", .noMeaningfulWords),
+        ])
     func rejects(input: (String, QuestionAggregator.RejectionReason)) {
         var aggregator = Aggregator()
         #expect(aggregator.ask(input.0, user: "a", now: t0) == .rejected(input.1))

@@ -19,11 +19,13 @@ struct QuestionTextTests {
         #expect(QuestionText.tokens("Is this dishwasher-safe") == QuestionText.tokens("dishwasher safe?"))
     }
 
-    @Test("light stemming joins inflections", arguments: [
-        ("pockets", "pocket"), ("boxes", "box"), ("strawberries", "strawberry"), ("shoes", "shoe"),
-        ("stitches", "stitching"), ("shipping", "ship"), ("sizes", "size"), ("picked", "pick"),
-        ("internationally", "international"), ("cancellation", "cancelling"), ("dresses", "dress"),
-    ])
+    @Test(
+        "light stemming joins inflections",
+        arguments: [
+            ("pockets", "pocket"), ("boxes", "box"), ("strawberries", "strawberry"), ("shoes", "shoe"),
+            ("stitches", "stitching"), ("shipping", "ship"), ("sizes", "size"), ("picked", "pick"),
+            ("internationally", "international"), ("cancellation", "cancelling"), ("dresses", "dress"),
+        ])
     func stemming(pair: (String, String)) {
         #expect(QuestionText.tokens(pair.0) == QuestionText.tokens(pair.1))
     }
@@ -59,11 +61,13 @@ struct QuestionTextTests {
         #expect(QuestionText.similarity(["much"], ["much", "ship"]) == 0.5)
     }
 
-    @Test("looks like a question", arguments: [
-        "is the lining strong?", "Lining strong? 🙏", "hey is the lining inside strong enough",
-        "what size are you wearing", "any discount codes today", "can you show the back",
-        "so how long does shipping take", "price?", "where are you based",
-    ])
+    @Test(
+        "looks like a question",
+        arguments: [
+            "is the lining strong?", "Lining strong? 🙏", "hey is the lining inside strong enough",
+            "what size are you wearing", "any discount codes today", "can you show the back",
+            "so how long does shipping take", "price?", "where are you based",
+        ])
     func looksLikeQuestion(text: String) {
         #expect(QuestionText.looksLikeQuestion(text))
         // A trailing emoji sends the text down the general (non-ASCII) path: same answer.
@@ -71,10 +75,12 @@ struct QuestionTextTests {
         #expect(QuestionText.looksLikeQuestion("¿" + text))
     }
 
-    @Test("does not look like a question", arguments: [
-        "love this dress", "what a gorgeous colour!", "hi from Texas", "", "   ",
-        "show the back please", "🔥🔥🔥", "ordered 2!",
-    ])
+    @Test(
+        "does not look like a question",
+        arguments: [
+            "love this dress", "what a gorgeous colour!", "hi from Texas", "", "   ",
+            "show the back please", "🔥🔥🔥", "ordered 2!",
+        ])
     func notAQuestion(text: String) {
         #expect(!QuestionText.looksLikeQuestion(text))
         #expect(!QuestionText.looksLikeQuestion(text + " 🙂"))

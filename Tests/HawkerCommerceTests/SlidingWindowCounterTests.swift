@@ -55,7 +55,7 @@ struct SlidingWindowCounterTests {
         counter.remove(at: t0 + 500)
         #expect(counter.count(now: t0) == 1)
         counter.add(at: t0 + 60_000)  // reuses the slot
-        counter.remove(at: t0)        // stale: must not touch the new bucket
+        counter.remove(at: t0)  // stale: must not touch the new bucket
         #expect(counter.count(now: t0 + 60_000) == 1)
     }
 }

@@ -75,7 +75,12 @@ final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
 
 /// A catalog.set of products priced in EUR, merchant "m1", 10 in stock.
 func catalog(_ products: [(id: String, price: Int64)]) -> EventDraft {
-    draft(.catalogSet, ["products": .array(products.map {
-        ["id": .string($0.id), "title": .string("Product \($0.id)"), "merchant": "m1", "price": .int($0.price), "currency": "EUR", "stock": 10]
-    })])
+    draft(
+        .catalogSet,
+        [
+            "products": .array(
+                products.map {
+                    ["id": .string($0.id), "title": .string("Product \($0.id)"), "merchant": "m1", "price": .int($0.price), "currency": "EUR", "stock": 10]
+                })
+        ])
 }

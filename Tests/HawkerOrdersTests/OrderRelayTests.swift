@@ -42,7 +42,9 @@ final class ScriptedBackend: OrderBackend {
         )
     }
 
-    private func relay(_ outbox: SQLiteOutbox, _ routes: OrderRelay.Routes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(), outcomes: NIOLockedValueBox<[String]>? = nil) -> OrderRelay {
+    private func relay(
+        _ outbox: SQLiteOutbox, _ routes: OrderRelay.Routes, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(), outcomes: NIOLockedValueBox<[String]>? = nil
+    ) -> OrderRelay {
         let clock = self.clock
         return OrderRelay(
             outbox: outbox, routes: routes, policy: policy, breaker: breaker,

@@ -116,7 +116,8 @@ import Testing
             // after subscribe lets the state go out (an unsubscribe while it is pending
             // would cancel it).
             for round in 0..<600 where !closed {
-                closed = !socket.send(FloodSocket.text(#"{"type":"subscribe","id":"s\#(round)","stream":"big"}"#))
+                closed =
+                    !socket.send(FloodSocket.text(#"{"type":"subscribe","id":"s\#(round)","stream":"big"}"#))
                     || socket.waitForClose(seconds: 0.1)
                     || !socket.send(FloodSocket.text(#"{"type":"unsubscribe","id":"u\#(round)","stream":"big"}"#))
                     || socket.waitForClose(seconds: 0.1)
@@ -143,7 +144,8 @@ import Testing
             )
         }
         let top = JSONValue.maxSafeInteger
-        let catalog = #"{"products":[{"id":"dear","title":"Dear","merchant":"m1","price":\#(top),"currency":"EUR","stock":10},{"id":"tee","title":"Tee","merchant":"m1","price":100,"currency":"EUR","stock":5}]}"#
+        let catalog =
+            #"{"products":[{"id":"dear","title":"Dear","merchant":"m1","price":\#(top),"currency":"EUR","stock":10},{"id":"tee","title":"Tee","merchant":"m1","price":100,"currency":"EUR","stock":5}]}"#
         #expect(try await publish("catalog.set", catalog).status == 201)
         for (kind, data) in [
             ("sale.started", #"{"sale":"s1","items":[{"product":"tee","price":50}],"duration_ms":9223372036854775807}"#),
@@ -158,18 +160,22 @@ import Testing
         }
         // A cart whose total passes 2^53 − 1: refused before anything is reserved or stored.
         let buyer = try await OrderReliabilityStorm.connect(port: target.port, token: try await target.token(.viewer, sub: "buyer"))
-        let dear = try await OrderReliabilityStorm.request(buyer, [
-            "type": "checkout", "id": "k1", "stream": "n", "items": [["product": "dear", "qty": 2, "price_seen": .int(top)]],
-            "region": "DE", "idempotency_key": "dear-1",
-        ])
+        let dear = try await OrderReliabilityStorm.request(
+            buyer,
+            [
+                "type": "checkout", "id": "k1", "stream": "n", "items": [["product": "dear", "qty": 2, "price_seen": .int(top)]],
+                "region": "DE", "idempotency_key": "dear-1",
+            ])
         #expect(dear["code"] == "invalid_checkout")
         // Stock near the top, then an order that fails gives its units back: no trap, the
         // level is what it was (saturation at 2^53 − 1 is in CheckoutTests).
         #expect(try await publish("stock.changed", #"{"product":"tee","level":\#(top - 1)}"#).status == 201)
-        let tee = try await OrderReliabilityStorm.request(buyer, [
-            "type": "checkout", "id": "k2", "stream": "n", "items": [["product": "tee", "qty": 3, "price_seen": 100]],
-            "region": "DE", "idempotency_key": "tee-1",
-        ])
+        let tee = try await OrderReliabilityStorm.request(
+            buyer,
+            [
+                "type": "checkout", "id": "k2", "stream": "n", "items": [["product": "tee", "qty": 3, "price_seen": 100]],
+                "region": "DE", "idempotency_key": "tee-1",
+            ])
         #expect(tee["type"] == "checkout.accepted")
         _ = try await OrderReliabilityStorm.read(buyer, "the failed order") { $0["type"] == "order.failed" }
         await buyer.close()

@@ -79,10 +79,14 @@ import Testing
 
     @Test func refusalsComeInTheDocumentedOrderWithWhatToDoNext() async throws {
         let server = try await TestGateway.start()
-        _ = try await server.publish("shop", "catalog.set", ["products": [
-            ["id": "p1", "title": "Pinned", "merchant": "m1", "price": 1_000, "currency": "EUR", "stock": 2, "regions": ["DE"]],
-            ["id": "p2", "title": "Not pinned", "merchant": "m1", "price": 500, "currency": "EUR", "stock": 5],
-        ]])
+        _ = try await server.publish(
+            "shop", "catalog.set",
+            [
+                "products": [
+                    ["id": "p1", "title": "Pinned", "merchant": "m1", "price": 1_000, "currency": "EUR", "stock": 2, "regions": ["DE"]],
+                    ["id": "p2", "title": "Not pinned", "merchant": "m1", "price": 500, "currency": "EUR", "stock": 5],
+                ]
+            ])
         _ = try await server.publish("shop", "product.pinned", ["product": "p1"])
         let buyer = try await server.client(.viewer, streams: ["shop"], sub: "bo")
 

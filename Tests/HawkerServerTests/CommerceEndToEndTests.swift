@@ -33,9 +33,11 @@ import Testing
         #expect(try await publish(host, "live", "product.pinned", ["product": "jacket"])["type"] == "published")
         let drop = try await publish(host, "live", "price.changed", ["product": "jacket", "price": 9_900])
         #expect(drop["type"] == "published")
-        let sale = try await publish(host, "live", "sale.started", [
-            "sale": "flash-1", "items": [["product": "boots", "price": 6_900]], "duration_ms": 600_000, "per_buyer_limit": 1,
-        ])
+        let sale = try await publish(
+            host, "live", "sale.started",
+            [
+                "sale": "flash-1", "items": [["product": "boots", "price": 6_900]], "duration_ms": 600_000, "per_buyer_limit": 1,
+            ])
         #expect(sale["type"] == "published")
 
         let viewer = try await server.client(.viewer, streams: ["live"], sub: "late")

@@ -78,7 +78,8 @@ import Testing
         #expect(unknown.status == 400)
         #expect(unknown.errorCode == "unknown_event_kind")
 
-        let invalid = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"stock.changed","data":{"product":"p1","level":-1}}"#)
+        let invalid = try await HTTP.request(
+            "POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"stock.changed","data":{"product":"p1","level":-1}}"#)
         #expect(invalid.errorCode == "invalid_event")
 
         let malformed = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: "{nope")
@@ -91,7 +92,8 @@ import Testing
         let badID = try await HTTP.request("GET", port: server.port, path: "/v1/streams/bad!id", headers: ["Authorization": "Bearer \(viewer)"])
         #expect(badID.errorCode == "invalid_stream")
 
-        let tooLarge = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: String(repeating: " ", count: 70_000) + event)
+        let tooLarge = try await HTTP.request(
+            "POST", port: server.port, path: "/v1/streams/h1/events", headers: ["Authorization": "Bearer \(host)"], body: String(repeating: " ", count: 70_000) + event)
         #expect(tooLarge.status == 413)
         await server.stop()
     }
@@ -103,7 +105,8 @@ import Testing
         try await viewer.send(["type": "subscribe", "id": "s", "stream": "h2"])
         _ = try await viewer.receive()
         let host = try await server.token(.host, streams: ["h2"])
-        _ = try await HTTP.request("POST", port: server.port, path: "/v1/streams/h2/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"announcement","data":{"text":"Flash sale in 5 minutes"}}"#)
+        _ = try await HTTP.request(
+            "POST", port: server.port, path: "/v1/streams/h2/events", headers: ["Authorization": "Bearer \(host)"], body: #"{"kind":"announcement","data":{"text":"Flash sale in 5 minutes"}}"#)
         let event = try await viewer.receive()
         #expect(event["kind"] == "announcement")
         #expect(event["data"]?.objectValue?["text"] == "Flash sale in 5 minutes")

@@ -2,7 +2,6 @@ import Foundation
 import HawkerCommerce
 import HawkerOrders
 import HawkerProtocol
-@testable import HawkerServer
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -10,6 +9,8 @@ import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
 import Testing
+
+@testable import HawkerServer
 
 /// The one suite every order backend passes: a delivery becomes exactly one order at
 /// the merchant whatever the number of redeliveries, with only that merchant's lines and
@@ -122,7 +123,10 @@ struct Harness: Sendable {
     func run<T: Sendable>(_ body: @escaping @Sendable (any OrderBackend) async -> T) async -> T {
         guard let service = backend.service else { return await body(backend) }
         return await withTaskGroup(of: T?.self) { group in
-            group.addTask { try? await service.run(); return nil }
+            group.addTask {
+                try? await service.run()
+                return nil
+            }
             group.addTask { await body(backend) }
             var answer: T?
             for await value in group {
@@ -229,23 +233,31 @@ final class FakeOrderService: Sendable {
 enum PostgresMerchant {
     static func orders(url: String, merchant: String) async throws -> [String: Harness.Order] {
         let components = try #require(URLComponents(string: url))
-        let client = PostgresClient(configuration: .init(
-            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: String(components.path.dropFirst()), tls: .disable
-        ))
+        let client = PostgresClient(
+            configuration: .init(
+                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+                password: components.password, database: String(components.path.dropFirst()), tls: .disable
+            ))
         return try await withThrowingTaskGroup(of: [String: Harness.Order]?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run()
+                return nil
+            }
             group.addTask {
                 var orders: [String: Harness.Order] = [:]
-                let rows = try await client.query("""
+                let rows = try await client.query(
+                    """
                     SELECT idempotency_key, order_number, checkout_id, merchant, region, items::text, attribution::text
                     FROM hawker_orders WHERE merchant = \(merchant)
                     """)
                 for try await (key, number, checkoutID, merchant, region, items, attribution) in rows.decode((String, Int64, String, String, String, String, String).self) {
-                    orders[key] = ("PG-\(number)", [
-                        "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "region": .string(region),
-                        "items": try JSONParser.parse(ByteBuffer(string: items)), "attribution": try JSONParser.parse(ByteBuffer(string: attribution)),
-                    ])
+                    orders[key] = (
+                        "PG-\(number)",
+                        [
+                            "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "region": .string(region),
+                            "items": try JSONParser.parse(ByteBuffer(string: items)), "attribution": try JSONParser.parse(ByteBuffer(string: attribution)),
+                        ]
+                    )
                 }
                 return orders
             }

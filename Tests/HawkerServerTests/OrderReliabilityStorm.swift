@@ -112,7 +112,9 @@ import Testing
             let refused = storm.refused.withLockedValue { $0 }
             let sent = storm.sent.withLockedValue { $0 }
             let requestsBeforeRestart = receiver.requests.count
-            print("kill -9 storm: \(buyerCount) buyers sent \(sent) checkouts; \(accepted.count) accepted before the kill; refused: \(refused); \(requestsBeforeRestart) webhook attempts answered 503 before it")
+            print(
+                "kill -9 storm: \(buyerCount) buyers sent \(sent) checkouts; \(accepted.count) accepted before the kill; refused: \(refused); \(requestsBeforeRestart) webhook attempts answered 503 before it"
+            )
             #expect(refused.isEmpty, "nothing in this storm should be refused: \(refused)")
             try #require(accepted.count >= acceptedBeforeKill)
 

@@ -24,23 +24,25 @@ struct UTF8ValidatorTests {
         #expect(validate(Array(text.utf8)) == (true, true))
     }
 
-    @Test(arguments: [
-        [0xC0, 0x80],  // overlong NUL
-        [0xC1, 0xBF],  // overlong 2-byte
-        [0xE0, 0x80, 0x80],  // overlong 3-byte
-        [0xE0, 0x9F, 0xBF],  // overlong U+07FF
-        [0xF0, 0x80, 0x80, 0x80],  // overlong 4-byte
-        [0xF0, 0x8F, 0xBF, 0xBF],  // overlong U+FFFF
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xC0, 0x80],  // overlong NUL
+            [0xC1, 0xBF],  // overlong 2-byte
+            [0xE0, 0x80, 0x80],  // overlong 3-byte
+            [0xE0, 0x9F, 0xBF],  // overlong U+07FF
+            [0xF0, 0x80, 0x80, 0x80],  // overlong 4-byte
+            [0xF0, 0x8F, 0xBF, 0xBF],  // overlong U+FFFF
+        ] as [[UInt8]])
     func overlongEncodings(_ bytes: [UInt8]) {
         #expect(!validate(bytes).accepted)
     }
 
-    @Test(arguments: [
-        [0xED, 0xA0, 0x80],  // U+D800
-        [0xED, 0xBF, 0xBF],  // U+DFFF
-        [0xED, 0xA0, 0x80, 0xED, 0xB0, 0x80],  // a CESU-8 surrogate pair
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xED, 0xA0, 0x80],  // U+D800
+            [0xED, 0xBF, 0xBF],  // U+DFFF
+            [0xED, 0xA0, 0x80, 0xED, 0xB0, 0x80],  // a CESU-8 surrogate pair
+        ] as [[UInt8]])
     func surrogates(_ bytes: [UInt8]) {
         #expect(!validate(bytes).accepted)
     }
@@ -50,14 +52,15 @@ struct UTF8ValidatorTests {
         #expect(validate([0xEE, 0x80, 0x80]) == (true, true))  // U+E000
     }
 
-    @Test(arguments: [
-        [0xF4, 0x90, 0x80, 0x80],  // U+110000
-        [0xF5, 0x80, 0x80, 0x80],
-        [0xF7, 0xBF, 0xBF, 0xBF],
-        [0xF8, 0x88, 0x80, 0x80, 0x80],
-        [0xFF],
-        [0xFE],
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xF4, 0x90, 0x80, 0x80],  // U+110000
+            [0xF5, 0x80, 0x80, 0x80],
+            [0xF7, 0xBF, 0xBF, 0xBF],
+            [0xF8, 0x88, 0x80, 0x80, 0x80],
+            [0xFF],
+            [0xFE],
+        ] as [[UInt8]])
     func beyondU10FFFF(_ bytes: [UInt8]) {
         #expect(!validate(bytes).accepted)
     }

@@ -16,13 +16,14 @@ struct WebSocketFrameHeaderTests {
         #expect(WebSocketFrameHeader.size(payloadLength: 65_536) == 10)
     }
 
-    @Test(arguments: [
-        (0, [0x81, 0x00]),
-        (125, [0x81, 0x7D]),
-        (126, [0x81, 0x7E, 0x00, 0x7E]),
-        (65_535, [0x81, 0x7E, 0xFF, 0xFF]),
-        (65_536, [0x81, 0x7F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00]),
-    ] as [(Int, [UInt8])])
+    @Test(
+        arguments: [
+            (0, [0x81, 0x00]),
+            (125, [0x81, 0x7D]),
+            (126, [0x81, 0x7E, 0x00, 0x7E]),
+            (65_535, [0x81, 0x7E, 0xFF, 0xFF]),
+            (65_536, [0x81, 0x7F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00]),
+        ] as [(Int, [UInt8])])
     func headerBytes(_ length: Int, _ expected: [UInt8]) {
         var buffer = allocator.buffer(capacity: 10)
         WebSocketFrameHeader.write(into: &buffer, opcode: .text, payloadLength: length)

@@ -174,9 +174,11 @@ final class RawWebSocket: @unchecked Sendable {
         // A frame that never comes is an error, not a hang.
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        send(bytes: Array(
-            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: hawker.v1\r\n\r\n".utf8
-        ))
+        send(
+            bytes: Array(
+                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: hawker.v1\r\n\r\n"
+                    .utf8
+            ))
         // The 101 response, read byte by byte so that no frame after it is swallowed.
         var tail: [UInt8] = []
         var byte: UInt8 = 0

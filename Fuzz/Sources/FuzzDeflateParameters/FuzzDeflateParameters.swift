@@ -39,7 +39,8 @@ public func fuzzDeflateParameters(_ start: UnsafeRawPointer?, _ count: Int) -> C
     // which no real extension header holds) joins it into one grapheme, and the offers
     // no longer split there (the offer is then declined). So this holds for ASCII only.
     let joined = PerMessageDeflateParameters.negotiate(offers: [values.joined(separator: ",")])
-    require(joined == negotiated || !headerText.utf8.allSatisfy({ $0 < 0x80 }), "offers in \(values.count) header values negotiate \(String(describing: negotiated)), joined \(String(describing: joined))")
+    require(
+        joined == negotiated || !headerText.utf8.allSatisfy({ $0 < 0x80 }), "offers in \(values.count) header values negotiate \(String(describing: negotiated)), joined \(String(describing: joined))")
 
     guard split < bytes.count else { return 0 }
     var rest = bytes[(split + 1)...]

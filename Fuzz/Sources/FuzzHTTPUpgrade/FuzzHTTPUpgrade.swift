@@ -1,7 +1,7 @@
-@_spi(Fuzzing) import HawkerServer
 import Foundation
 import HarnessSupport
 import HawkerProtocol
+@_spi(Fuzzing) import HawkerServer
 import HawkerWebSocket
 import NIOCore
 import NIOEmbedded

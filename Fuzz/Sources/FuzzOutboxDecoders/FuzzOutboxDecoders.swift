@@ -1,8 +1,8 @@
-@_spi(Fuzzing) import HawkerOrders
-@_spi(Fuzzing) import HawkerServer
 import HarnessSupport
 import HawkerCommerce
+@_spi(Fuzzing) import HawkerOrders
 import HawkerProtocol
+@_spi(Fuzzing) import HawkerServer
 import NIOCore
 
 @_cdecl("LLVMFuzzerInitialize")

@@ -42,7 +42,8 @@ public func fuzzWebSocketFrames(_ start: UnsafeRawPointer?, _ count: Int) -> CIn
 private func run(settings: UInt8, compressed: Bool, stream: [UInt8]) {
     let maxMessageBytes = [125, 1_000, 65_536, 16][Int(settings & 0x03)]
     let chunk = [Int.max, 1, 7, 64][Int(settings >> 2 & 0x03)]
-    let compression = compressed
+    let compression =
+        compressed
         ? PerMessageDeflateParameters(serverMaxWindowBits: settings & 0x20 != 0 ? 9 : 15, clientNoContextTakeover: settings & 0x10 != 0)
         : nil
     let configuration = WebSocketConnectionConfiguration(maxMessageBytes: maxMessageBytes, idleCloseCode: 4003, floodCloseCode: 4002)

@@ -1,11 +1,12 @@
+import Dispatch
+import HawkerProtocol
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import HawkerProtocol
-import NIOCore
 
 /// What every fuzzer's `LLVMFuzzerInitialize` does: Swift traps (precondition, bounds,
 /// overflow, force-unwrap) raise SIGILL/SIGTRAP, and the Swift runtime's backtracer

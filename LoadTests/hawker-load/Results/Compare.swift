@@ -81,17 +81,19 @@ struct Compare: ParsableCommand {
         var rows: [Row] = []
         for figure in a.figures {
             let other = b.figures.first { $0.name == figure.name }
-            rows.append(Row(
-                name: figure.name, label: figure.label, unit: figure.unit, direction: figure.direction,
-                a: figure.value, b: other?.value,
-                verdict: other.map { Self.verdict(a: figure.value, b: $0.value, direction: figure.direction) } ?? .onlyInA
-            ))
+            rows.append(
+                Row(
+                    name: figure.name, label: figure.label, unit: figure.unit, direction: figure.direction,
+                    a: figure.value, b: other?.value,
+                    verdict: other.map { Self.verdict(a: figure.value, b: $0.value, direction: figure.direction) } ?? .onlyInA
+                ))
         }
         for figure in b.figures where !a.figures.contains(where: { $0.name == figure.name }) {
-            rows.append(Row(
-                name: figure.name, label: figure.label, unit: figure.unit, direction: figure.direction,
-                a: nil, b: figure.value, verdict: .onlyInB
-            ))
+            rows.append(
+                Row(
+                    name: figure.name, label: figure.label, unit: figure.unit, direction: figure.direction,
+                    a: nil, b: figure.value, verdict: .onlyInB
+                ))
         }
         if let latencyA = a.latency, let latencyB = b.latency {
             let percentiles: [(name: String, label: String, microsA: Double, microsB: Double)] = [
@@ -103,11 +105,12 @@ struct Compare: ParsableCommand {
             for percentile in percentiles {
                 let valueA = percentile.microsA / 1_000
                 let valueB = percentile.microsB / 1_000
-                rows.append(Row(
-                    name: "latency_\(percentile.name)_ms", label: "\(latencyA.label) \(percentile.label)", unit: "ms",
-                    direction: .lowerIsBetter, a: valueA, b: valueB,
-                    verdict: Self.verdict(a: valueA, b: valueB, direction: .lowerIsBetter)
-                ))
+                rows.append(
+                    Row(
+                        name: "latency_\(percentile.name)_ms", label: "\(latencyA.label) \(percentile.label)", unit: "ms",
+                        direction: .lowerIsBetter, a: valueA, b: valueB,
+                        verdict: Self.verdict(a: valueA, b: valueB, direction: .lowerIsBetter)
+                    ))
             }
         }
         return rows

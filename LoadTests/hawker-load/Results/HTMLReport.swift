@@ -110,7 +110,8 @@ struct HTMLReport: Sendable {
         var html = "<table>\n<thead><tr><th>\(heading.htmlEscaped)</th><th class=\"num\">Value</th><th>Unit</th></tr></thead>\n<tbody>\n"
         for figure in figures {
             // The snake_case name is what scripts look for; a tooltip keeps it findable without cluttering the table.
-            html += "<tr><td title=\"\(figure.name.htmlEscaped)\">\(figure.label.htmlEscaped)</td>"
+            html +=
+                "<tr><td title=\"\(figure.name.htmlEscaped)\">\(figure.label.htmlEscaped)</td>"
                 + "<td class=\"num\">\(LoadResult.format(figure.value).htmlEscaped)</td>"
                 + "<td>\(figure.unit.htmlEscaped)</td></tr>\n"
         }
@@ -170,10 +171,11 @@ struct HTMLReport: Sendable {
                     guard let figure = run.result.figures.first(where: { $0.name == throughput.name }) else { return nil }
                     return SVGChart.Point(x: run.viewers, y: figure.value)
                 }
-                charts.append(Self.lineFigure(
-                    points, caption: "Throughput: \(throughput.label)",
-                    yTitle: throughput.unit.isEmpty ? throughput.label : throughput.unit
-                ))
+                charts.append(
+                    Self.lineFigure(
+                        points, caption: "Throughput: \(throughput.label)",
+                        yTitle: throughput.unit.isEmpty ? throughput.label : throughput.unit
+                    ))
             }
             let latencyPoints: [SVGChart.Point] = sortedRuns.compactMap { run in
                 guard let latency = run.result.latency else { return nil }
@@ -199,9 +201,10 @@ struct HTMLReport: Sendable {
         let deliveries = results.lazy.compactMap { result in
             result.figures.first { $0.name == "deliveries_per_second" }
         }.first
-        return deliveries ?? results.lazy.compactMap { result in
-            result.figures.first { $0.direction == .higherIsBetter }
-        }.first
+        return deliveries
+            ?? results.lazy.compactMap { result in
+                result.figures.first { $0.direction == .higherIsBetter }
+            }.first
     }
 
     /// A captioned line chart, or nothing when fewer than two viewer counts have a value.
@@ -281,7 +284,8 @@ private enum SVGChart {
                 // and the tail is what the chart is for, so a non-empty bucket stays visible.
                 let barHeight = max(Double(bucket.count) / Double(maxCount) * plotHeight, 1.5)
                 let tooltip = "\(bound): \(LoadResult.format(Double(bucket.count)))"
-                svg += "<rect x=\"\(number(x + slot * 0.1))\" y=\"\(number(baseline - barHeight))\""
+                svg +=
+                    "<rect x=\"\(number(x + slot * 0.1))\" y=\"\(number(baseline - barHeight))\""
                     + " width=\"\(number(slot * 0.8))\" height=\"\(number(barHeight))\" fill=\"\(accent)\">"
                     + "<title>\(tooltip.htmlEscaped)</title></rect>\n"
             }
@@ -300,7 +304,7 @@ private enum SVGChart {
         let baseline = top + plotHeight
         let sorted = points.sorted { $0.x < $1.x }
         guard let xMin = sorted.first?.x, let xMax = sorted.last?.x,
-              let yHigh = sorted.map(\.y).max(), let yLow = sorted.map(\.y).min()
+            let yHigh = sorted.map(\.y).max(), let yLow = sorted.map(\.y).min()
         else { return "" }
 
         // Viewer counts usually step by factors (1k, 10k, 100k); on a linear axis the
@@ -341,7 +345,8 @@ private enum SVGChart {
             let x = xPosition(point.x), y = yPosition(point.y)
             let value = LoadResult.format(point.y)
             let tooltip = "\(LoadResult.format(point.x)) \(xTitle): \(value) \(yTitle)"
-            svg += "<circle cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"3.5\" fill=\"#fff\" stroke=\"\(accent)\" stroke-width=\"2\">"
+            svg +=
+                "<circle cx=\"\(number(x))\" cy=\"\(number(y))\" r=\"3.5\" fill=\"#fff\" stroke=\"\(accent)\" stroke-width=\"2\">"
                 + "<title>\(tooltip.htmlEscaped)</title></circle>\n"
             // The end labels lean inwards so they stay inside the chart.
             let anchor = index == 0 ? "start" : index == sorted.count - 1 ? "end" : "middle"

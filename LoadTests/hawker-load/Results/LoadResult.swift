@@ -51,7 +51,8 @@ struct LoadResult: Codable, Sendable {
             p999Micros = micros(histogram.valueAtPercentile(99.9))
             maxMicros = micros(histogram.maxRecorded)
             // Buckets doubling from 10 µs: 22 buckets reach 40 s.
-            buckets = histogram.totalCount == 0
+            buckets =
+                histogram.totalCount == 0
                 ? []
                 : histogram.logarithmicBucketValues(valueUnitsInFirstBucket: 10_000, logBase: 2).map {
                     Bucket(upToMicros: micros($0.value), count: $0.countAddedInThisIterationStep)
@@ -60,7 +61,8 @@ struct LoadResult: Codable, Sendable {
 
         var text: String {
             func format(_ micros: Double) -> String {
-                micros >= 10_000 ? String(format: "%.0f ms", micros / 1_000)
+                micros >= 10_000
+                    ? String(format: "%.0f ms", micros / 1_000)
                     : micros >= 1_000 ? String(format: "%.1f ms", micros / 1_000) : String(format: "%.0f µs", micros)
             }
             return "p50 \(format(p50Micros))  p90 \(format(p90Micros))  p99 \(format(p99Micros))  p99.9 \(format(p999Micros))  max \(format(maxMicros))"
@@ -119,7 +121,7 @@ struct LoadResult: Codable, Sendable {
     }
 
     static func format(_ value: Double) -> String {
-        if (value == value.rounded() || abs(value) >= 1_000), abs(value) < 1e15 {
+        if value == value.rounded() || abs(value) >= 1_000, abs(value) < 1e15 {
             return Int64(value.rounded()).formatted(.number.grouping(.automatic))
         }
         if abs(value) >= 100 { return String(format: "%.0f", value) }

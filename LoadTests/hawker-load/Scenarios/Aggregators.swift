@@ -14,38 +14,42 @@ struct Aggregators: AsyncParsableCommand {
 
     func run() async throws {
         var results: [AggregatorResult] = []
-        results.append(measure("chat_send_ns", "chat.send (filter, limits, batch; tick every 1,000)") { count in
-            var room = ChatRoom(configuration: .init(messagesPerSecond: 1_000, burst: 1_000, bannedWords: ["scam", "free money"]))
-            let texts = Self.chatTexts
-            for index in 0..<count {
-                let author = Author(user: "u\(index % 5_000)", name: nil, role: "viewer", isStaff: false)
-                _ = room.send(texts[index % texts.count], from: author, now: 1_000_000 + Int64(index / 100))
-                if index % 1_000 == 999 { _ = room.drain() }
-            }
-        })
-        results.append(measure("question_ask_ns", "question.ask (merge into up to 100 questions)") { count in
-            var questions = QuestionAggregator()
-            let texts = Self.questionTexts
-            for index in 0..<count {
-                _ = questions.ask(texts[index % texts.count], user: "u\(index)", now: 1_000_000 + Int64(index / 100))
-            }
-        })
-        results.append(measure("intent_ns", "intent (1 and 5 minute windows, distinct users)") { count in
-            var intents = IntentAggregator()
-            let actions: [IntentAction] = [.view, .addToCart, .view, .removeFromCart]
-            for index in 0..<count {
-                _ = intents.record(product: "p\(index % 50)", variant: nil, action: actions[index % actions.count], user: "u\(index % 20_000)", now: 1_000_000 + Int64(index / 10))
-            }
-        })
-        results.append(measure("room_chat_ns", "room: chat.send + tick every 100 ms of messages at 50k/s") { count in
-            var room = StreamRoom()
-            for index in 0..<count {
-                let author = Author(user: "u\(index % 5_000)", name: nil, role: "viewer", isStaff: false)
-                let now = 1_000_000 + Int64(index / 50)
-                _ = room.perform(.chat(text: Self.chatTexts[index % Self.chatTexts.count]), by: author, now: now)
-                if index % 5_000 == 4_999 { _ = room.tick(now: now) }
-            }
-        })
+        results.append(
+            measure("chat_send_ns", "chat.send (filter, limits, batch; tick every 1,000)") { count in
+                var room = ChatRoom(configuration: .init(messagesPerSecond: 1_000, burst: 1_000, bannedWords: ["scam", "free money"]))
+                let texts = Self.chatTexts
+                for index in 0..<count {
+                    let author = Author(user: "u\(index % 5_000)", name: nil, role: "viewer", isStaff: false)
+                    _ = room.send(texts[index % texts.count], from: author, now: 1_000_000 + Int64(index / 100))
+                    if index % 1_000 == 999 { _ = room.drain() }
+                }
+            })
+        results.append(
+            measure("question_ask_ns", "question.ask (merge into up to 100 questions)") { count in
+                var questions = QuestionAggregator()
+                let texts = Self.questionTexts
+                for index in 0..<count {
+                    _ = questions.ask(texts[index % texts.count], user: "u\(index)", now: 1_000_000 + Int64(index / 100))
+                }
+            })
+        results.append(
+            measure("intent_ns", "intent (1 and 5 minute windows, distinct users)") { count in
+                var intents = IntentAggregator()
+                let actions: [IntentAction] = [.view, .addToCart, .view, .removeFromCart]
+                for index in 0..<count {
+                    _ = intents.record(product: "p\(index % 50)", variant: nil, action: actions[index % actions.count], user: "u\(index % 20_000)", now: 1_000_000 + Int64(index / 10))
+                }
+            })
+        results.append(
+            measure("room_chat_ns", "room: chat.send + tick every 100 ms of messages at 50k/s") { count in
+                var room = StreamRoom()
+                for index in 0..<count {
+                    let author = Author(user: "u\(index % 5_000)", name: nil, role: "viewer", isStaff: false)
+                    let now = 1_000_000 + Int64(index / 50)
+                    _ = room.perform(.chat(text: Self.chatTexts[index % Self.chatTexts.count]), by: author, now: now)
+                    if index % 5_000 == 4_999 { _ = room.tick(now: now) }
+                }
+            })
         var result = LoadResult(scenario: "aggregators")
         result.parameter("messages", "messages per run", Double(messages))
         result.parameter("runs", "runs (median)", Double(runs))

@@ -110,7 +110,9 @@ struct Chat: AsyncParsableCommand {
         result.figure("unanswered", "unanswered", Double(total - counts.replies), unit: "", .lowerIsBetter)
         result.figure("batches_per_viewer_per_second", "chat batches per viewer per second", Double(counts.batches) / Double(max(1, viewers)) / sendSeconds, unit: "/s", .neutral)
         result.figure("messages_shown_per_viewer", "messages shown per viewer", Double(counts.messagesShown) / Double(max(1, viewers)), unit: "", .neutral)
-        result.figure("server_cpu_us_per_message", "server CPU per accepted message", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }, unit: "µs", .lowerIsBetter)
+        result.figure(
+            "server_cpu_us_per_message", "server CPU per accepted message", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } },
+            unit: "µs", .lowerIsBetter)
         result.figure("server_rss_kib", "server RSS", after.map { Double($0.residentBytes) / 1024 }, unit: "KiB", .lowerIsBetter)
         if total - counts.replies > 0 { result.failures.append("\(total - counts.replies) chat messages unanswered") }
         for connection in connections + senderConnections { await connection.socket.abort() }

@@ -7,6 +7,7 @@ import Histogram
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -111,9 +112,10 @@ final class Buyer: Sendable {
             while times.count <= n { times.append(0) }
             times[n] = now
         }
-        try await connection.socket.send(text: """
-            {"type":"checkout","id":"\(n)","stream":"\(CheckoutLoad.stream)","items":[{"product":"\(CheckoutLoad.product)","qty":\(quantity),"price_seen":\(CheckoutLoad.price)}],"region":"DE","idempotency_key":"\(CheckoutLoad.stream)-b\(index)-\(n)"}
-            """)
+        try await connection.socket.send(
+            text: """
+                {"type":"checkout","id":"\(n)","stream":"\(CheckoutLoad.stream)","items":[{"product":"\(CheckoutLoad.product)","qty":\(quantity),"price_seen":\(CheckoutLoad.price)}],"region":"DE","idempotency_key":"\(CheckoutLoad.stream)-b\(index)-\(n)"}
+                """)
     }
 
     /// On the connection's event loop.

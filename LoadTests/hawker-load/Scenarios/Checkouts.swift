@@ -70,7 +70,9 @@ struct Checkouts: AsyncParsableCommand {
         result.figure("ack_p99_ms", "ack p99", Double(counts.latency.valueAtPercentile(99)) / 1e6, unit: "ms", .lowerIsBetter)
         result.figure("writes_per_commit", "outbox writes per commit", commits > 0 ? writes / commits : nil, unit: "", .higherIsBetter)
         result.figure("outbox_commits", "outbox commits", commits, unit: "", .neutral)
-        result.figure("server_cpu_us_per_checkout", "server CPU per accepted checkout", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }, unit: "µs", .lowerIsBetter)
+        result.figure(
+            "server_cpu_us_per_checkout", "server CPU per accepted checkout",
+            before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, counts.accepted)) } }, unit: "µs", .lowerIsBetter)
         result.latency = LoadResult.Latency(label: "checkout to answer", histogram: counts.latency)
         if total - counts.answered > 0 { result.failures.append("\(total - counts.answered) checkouts unanswered") }
         for buyer in connected { await buyer.connection.socket.abort() }

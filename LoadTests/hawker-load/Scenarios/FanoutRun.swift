@@ -62,7 +62,8 @@ struct FanoutRun {
             try await publisher.publish(count: count, rate: rate, payload: payload, streams: streamIDs, phase: 0, firstIndex: nextEvent)
             try await Task.sleep(nanoseconds: 500_000_000)
             if let before, let after = gateway.serverStats() {
-                result.figure("server_cpu_us_per_event_ingest", "server CPU per event taken in (no viewers)", (after.cpuMicroseconds - before.cpuMicroseconds) / Double(count), unit: "µs", .lowerIsBetter)
+                result.figure(
+                    "server_cpu_us_per_event_ingest", "server CPU per event taken in (no viewers)", (after.cpuMicroseconds - before.cpuMicroseconds) / Double(count), unit: "µs", .lowerIsBetter)
             }
             nextEvent += count
         }
@@ -150,9 +151,12 @@ struct FanoutRun {
             result.figure("healthy_p99_ms_before", "others' p99, everyone reading", Double(baseline) / 1e6, unit: "ms", .lowerIsBetter)
             result.figure("healthy_p99_ms_with_slow", "others' p99, slow share not reading", Double(slowed) / 1e6, unit: "ms", .lowerIsBetter)
             result.figure("healthy_p99_ratio", "others' p99 ratio (with / without)", Double(slowed) / Double(max(1, baseline)), unit: "×", .lowerIsBetter)
-            result.figure("server_cpu_us_per_delivery_with_slow", "server CPU per delivery, slow share not reading", slowPhase.cpu.map { $0 / Double(max(1, deliveries.deliveredPerPhase[2])) }, unit: "µs", .lowerIsBetter)
+            result.figure(
+                "server_cpu_us_per_delivery_with_slow", "server CPU per delivery, slow share not reading", slowPhase.cpu.map { $0 / Double(max(1, deliveries.deliveredPerPhase[2])) }, unit: "µs",
+                .lowerIsBetter)
             if let before = rssBeforeSlow, let peak = slowPhase.maxRSS {
-                result.figure("rss_growth_per_slow_viewer_kib", "server RSS growth per slow viewer (peak)", Double(max(0, peak - before)) / 1024 / Double(max(1, final.slow)), unit: "KiB", .lowerIsBetter)
+                result.figure(
+                    "rss_growth_per_slow_viewer_kib", "server RSS growth per slow viewer (peak)", Double(max(0, peak - before)) / 1024 / Double(max(1, final.slow)), unit: "KiB", .lowerIsBetter)
             }
             result.figure("closed_by_gateway", "slow viewers closed by the gateway (4001)", Double(closedBeforeFinish), unit: "", .neutral)
             result.latency = LoadResult.Latency(label: "publish to delivery, others, while the slow share does not read", histogram: deliveries.latency[2])

@@ -49,7 +49,9 @@ struct FlashSale: AsyncParsableCommand {
         result.figure("seconds", "all answered in", seconds, unit: "s", .lowerIsBetter)
         result.figure("ack_p50_ms", "ack p50", Double(counts.latency.valueAtPercentile(50)) / 1e6, unit: "ms", .lowerIsBetter)
         result.figure("ack_p99_ms", "ack p99", Double(counts.latency.valueAtPercentile(99)) / 1e6, unit: "ms", .lowerIsBetter)
-        result.figure("server_cpu_us_per_checkout", "server CPU per checkout", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, buyers)) } }, unit: "µs", .lowerIsBetter)
+        result.figure(
+            "server_cpu_us_per_checkout", "server CPU per checkout", before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / Double(max(1, buyers)) } }, unit: "µs",
+            .lowerIsBetter)
         result.latency = LoadResult.Latency(label: "checkout to answer", histogram: counts.latency)
         if counts.accepted != expectedAccepted { result.failures.append("\(counts.accepted) accepted, expected exactly \(expectedAccepted)") }
         if unanswered > 0 { result.failures.append("\(unanswered) checkouts unanswered") }

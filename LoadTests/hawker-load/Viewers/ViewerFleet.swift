@@ -9,7 +9,10 @@ struct FleetOptions: ParsableArguments {
     var processes = 0
     @Option(help: "Concurrent handshakes per process while connecting viewers.")
     var connectConcurrency = 256
-    @Option(help: "First source address of the worker processes, when the gateway is on loopback (worker i uses the i-th address after it; default: a random 127.x.y.2, so that one run's TIME_WAIT sockets do not meet the next run's connections).")
+    @Option(
+        help:
+            "First source address of the worker processes, when the gateway is on loopback (worker i uses the i-th address after it; default: a random 127.x.y.2, so that one run's TIME_WAIT sockets do not meet the next run's connections)."
+    )
     var sourceAddressBase: String?
 
     /// 127.0.0.0/8 is all loopback on Linux: a fresh block per run.

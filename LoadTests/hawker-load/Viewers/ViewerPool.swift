@@ -159,7 +159,7 @@ final class ViewerPool: Sendable {
     var slowCount: Int { connections.withLockedValue { $0.filter(\.slow).count } }
     /// Connections the gateway closed (or that failed) while the run went on.
     var closedCount: Int { closedByServer.withLockedValue { $0 } }
-    var openCount: Int { connections.withLockedValue { $0.count } } 
+    var openCount: Int { connections.withLockedValue { $0.count } }
 
     func closeAll() async {
         stopping.withLockedValue { $0 = true }

@@ -73,11 +73,12 @@ public struct Product: Sendable, Hashable {
         ]
         if let previousPrice { object["previous_price"] = .int(previousPrice) }
         if !variants.isEmpty {
-            object["variants"] = .array(variants.map { variant in
-                var entry: [String: JSONValue] = ["id": .string(variant.id), "title": .string(variant.title)]
-                if let price = variant.price { entry["price"] = .int(price) }
-                return .object(entry)
-            })
+            object["variants"] = .array(
+                variants.map { variant in
+                    var entry: [String: JSONValue] = ["id": .string(variant.id), "title": .string(variant.title)]
+                    if let price = variant.price { entry["price"] = .int(price) }
+                    return .object(entry)
+                })
         }
         if let stock { object["stock"] = .int(stock) }
         if !regions.isEmpty { object["regions"] = .array(regions.map(JSONValue.string)) }

@@ -64,8 +64,9 @@ struct BannedPhraseMatcher: Sendable {
 
     private static func words(in text: String) -> [Word] {
         if let ascii = asciiWords(in: text.utf8) { return ascii }
-        let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive],
-                                  locale: nil)
+        let folded = text.folding(
+            options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive],
+            locale: nil)
         var words: [Word] = []
         var current = String.UnicodeScalarView()
         var separators = String.UnicodeScalarView()
@@ -164,8 +165,8 @@ struct BannedPhraseMatcher: Sendable {
     private static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark,
-             .decimalNumber, .letterNumber, .otherNumber:
+            .nonspacingMark, .spacingMark, .enclosingMark,
+            .decimalNumber, .letterNumber, .otherNumber:
             true
         default:
             false

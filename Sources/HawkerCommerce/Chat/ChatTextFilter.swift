@@ -118,7 +118,7 @@ public struct ChatTextFilter: Sendable {
 
     private static func trimWhitespace(_ scalars: String.UnicodeScalarView) -> Substring.UnicodeScalarView {
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return Substring.UnicodeScalarView() }
         return scalars[first...last]
     }

@@ -84,8 +84,10 @@ enum LinkDetector {
     /// Range of `token` without leading non-alphanumerics and trailing sentence punctuation.
     /// Trailing "/" or "=" stay, since they can be part of a URL.
     private static func coreRange(of token: String.UnicodeScalarView) -> Range<String.UnicodeScalarView.Index> {
-        let trailing: Set<Unicode.Scalar> = [".", ",", ";", ":", "!", "?", ")", "]", "}", ">",
-                                             "\"", "'", "\u{2026}", "\u{00BB}", "\u{201D}", "\u{2019}"]
+        let trailing: Set<Unicode.Scalar> = [
+            ".", ",", ";", ":", "!", "?", ")", "]", "}", ">",
+            "\"", "'", "\u{2026}", "\u{00BB}", "\u{201D}", "\u{2019}",
+        ]
         guard let start = token.firstIndex(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil })
         else { return token.endIndex..<token.endIndex }
         var end = token.endIndex
@@ -107,7 +109,7 @@ enum LinkDetector {
     private static func isPunctuation(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             true
         default:
             false

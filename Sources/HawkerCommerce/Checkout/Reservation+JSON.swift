@@ -11,15 +11,16 @@ extension Reservation {
         return [
             "checkoutID": .string(checkoutID), "buyer": .string(buyer), "region": .string(region),
             "idempotencyKey": .string(idempotencyKey), "createdAt": .int(createdAt), "attribution": .object(attribution),
-            "lines": .array(lines.map { line in
-                var object: [String: JSONValue] = [
-                    "product": .string(line.product), "quantity": .int(line.quantity), "unitPrice": .int(line.unitPrice),
-                    "currency": .string(line.currency), "merchant": .string(line.merchant),
-                ]
-                if let variant = line.variant { object["variant"] = .string(variant) }
-                if let sale = line.sale { object["sale"] = .string(sale) }
-                return .object(object)
-            }),
+            "lines": .array(
+                lines.map { line in
+                    var object: [String: JSONValue] = [
+                        "product": .string(line.product), "quantity": .int(line.quantity), "unitPrice": .int(line.unitPrice),
+                        "currency": .string(line.currency), "merchant": .string(line.merchant),
+                    ]
+                    if let variant = line.variant { object["variant"] = .string(variant) }
+                    if let sale = line.sale { object["sale"] = .string(sale) }
+                    return .object(object)
+                }),
         ]
     }
 
@@ -36,10 +37,11 @@ extension Reservation {
                 let unitPrice = line["unitPrice"]?.intValue, unitPrice >= 0, let currency = line["currency"]?.stringValue,
                 let merchant = line["merchant"]?.stringValue
             else { return nil }
-            parsed.append(Line(
-                product: product, variant: line["variant"]?.stringValue, quantity: quantity, unitPrice: unitPrice,
-                currency: currency, merchant: merchant, sale: line["sale"]?.stringValue
-            ))
+            parsed.append(
+                Line(
+                    product: product, variant: line["variant"]?.stringValue, quantity: quantity, unitPrice: unitPrice,
+                    currency: currency, merchant: merchant, sale: line["sale"]?.stringValue
+                ))
         }
         let attribution = json["attribution"]
         self.init(

@@ -28,10 +28,12 @@ extension IntentAggregator {
         /// i.e. the distinct counts may be too low.
         public var distinctCountsAreLowerBounds: Bool
 
-        public init(product: String, actions: [IntentAction: ActionCounts],
-                    distinctUsers1m: Int, distinctUsers5m: Int,
-                    cartUsers1m: Int, cartUsers5m: Int,
-                    distinctCountsAreLowerBounds: Bool = false) {
+        public init(
+            product: String, actions: [IntentAction: ActionCounts],
+            distinctUsers1m: Int, distinctUsers5m: Int,
+            cartUsers1m: Int, cartUsers5m: Int,
+            distinctCountsAreLowerBounds: Bool = false
+        ) {
             self.product = product
             self.actions = actions
             self.distinctUsers1m = distinctUsers1m

@@ -30,10 +30,12 @@ public struct IntentAggregator: Sendable {
         /// Bucket width of the 5-minute window; must divide 300 000. Default 5 s.
         public var longBucketMillis: Int64
 
-        public init(maxProducts: Int = 500,
-                    maxTrackedUsersPerProduct: Int = 10_000,
-                    shortBucketMillis: Int64 = 1_000,
-                    longBucketMillis: Int64 = 5_000) {
+        public init(
+            maxProducts: Int = 500,
+            maxTrackedUsersPerProduct: Int = 10_000,
+            shortBucketMillis: Int64 = 1_000,
+            longBucketMillis: Int64 = 5_000
+        ) {
             self.maxProducts = maxProducts
             self.maxTrackedUsersPerProduct = maxTrackedUsersPerProduct
             self.shortBucketMillis = shortBucketMillis
@@ -54,14 +56,17 @@ public struct IntentAggregator: Sendable {
     private var clock: Int64 = .min
 
     public init(configuration: Configuration = Configuration()) {
-        precondition(configuration.maxProducts >= 0 && configuration.maxTrackedUsersPerProduct >= 0,
-                     "limits must not be negative")
-        precondition(configuration.shortBucketMillis > 0
-                        && Self.shortWindowMillis % configuration.shortBucketMillis == 0,
-                     "shortBucketMillis must divide 60 000")
-        precondition(configuration.longBucketMillis > 0
-                        && Self.longWindowMillis % configuration.longBucketMillis == 0,
-                     "longBucketMillis must divide 300 000")
+        precondition(
+            configuration.maxProducts >= 0 && configuration.maxTrackedUsersPerProduct >= 0,
+            "limits must not be negative")
+        precondition(
+            configuration.shortBucketMillis > 0
+                && Self.shortWindowMillis % configuration.shortBucketMillis == 0,
+            "shortBucketMillis must divide 60 000")
+        precondition(
+            configuration.longBucketMillis > 0
+                && Self.longWindowMillis % configuration.longBucketMillis == 0,
+            "longBucketMillis must divide 300 000")
         self.configuration = configuration
     }
 
@@ -75,8 +80,10 @@ public struct IntentAggregator: Sendable {
     public var trackedUserCount: Int { products.values.reduce(0) { $0 + $1.trackedUsers } }
 
     /// Records one intent. `variant` is accepted for the wire shape but counted at product level.
-    public mutating func record(product: String, variant: String?, action: IntentAction,
-                                user: String, now: Int64) -> RecordResult {
+    public mutating func record(
+        product: String, variant: String?, action: IntentAction,
+        user: String, now: Int64
+    ) -> RecordResult {
         if products[product] == nil, products.count >= configuration.maxProducts {
             return .tooManyProducts
         }

@@ -12,10 +12,12 @@ struct ProductIntentState: Sendable {
         var lastActivity: Int64
 
         init(configuration: IntentAggregator.Configuration, now: Int64) {
-            let short = SlidingWindowCounter(window: IntentAggregator.shortWindowMillis,
-                                             bucketMillis: configuration.shortBucketMillis)
-            let long = SlidingWindowCounter(window: IntentAggregator.longWindowMillis,
-                                            bucketMillis: configuration.longBucketMillis)
+            let short = SlidingWindowCounter(
+                window: IntentAggregator.shortWindowMillis,
+                bucketMillis: configuration.shortBucketMillis)
+            let long = SlidingWindowCounter(
+                window: IntentAggregator.longWindowMillis,
+                bucketMillis: configuration.longBucketMillis)
             let actions = IntentAction.allCases.count
             self.short = Array(repeating: short, count: actions)
             self.long = Array(repeating: long, count: actions)
@@ -40,8 +42,10 @@ struct ProductIntentState: Sendable {
     }
 
     /// `now` must not go backwards; the aggregator guarantees that.
-    mutating func record(action: IntentAction, user: UInt64, now: Int64,
-                         configuration: IntentAggregator.Configuration) {
+    mutating func record(
+        action: IntentAction, user: UInt64, now: Int64,
+        configuration: IntentAggregator.Configuration
+    ) {
         totals[action.ordinal] += 1
         if windows == nil { windows = Windows(configuration: configuration, now: now) }
         windows?.short[action.ordinal].add(at: now)
@@ -72,17 +76,20 @@ struct ProductIntentState: Sendable {
         var actions: [IntentAction: IntentAggregator.ProductSummary.ActionCounts] = [:]
         for action in IntentAction.allCases {
             let index = action.ordinal
-            actions[action] = .init(count1m: windows?.short[index].count(now: now) ?? 0,
-                                    count5m: windows?.long[index].count(now: now) ?? 0,
-                                    total: totals[index])
+            actions[action] = .init(
+                count1m: windows?.short[index].count(now: now) ?? 0,
+                count5m: windows?.long[index].count(now: now) ?? 0,
+                total: totals[index])
         }
         let any = windows?.anyUsers.count(now: now) ?? (short: 0, long: 0)
         let cart = windows?.cartUsers.count(now: now) ?? (short: 0, long: 0)
-        let lowerBound = (windows?.anyUsers.isLowerBound(now: now) ?? false)
+        let lowerBound =
+            (windows?.anyUsers.isLowerBound(now: now) ?? false)
             || (windows?.cartUsers.isLowerBound(now: now) ?? false)
-        return .init(product: product, actions: actions,
-                     distinctUsers1m: any.short, distinctUsers5m: any.long,
-                     cartUsers1m: cart.short, cartUsers5m: cart.long,
-                     distinctCountsAreLowerBounds: lowerBound)
+        return .init(
+            product: product, actions: actions,
+            distinctUsers1m: any.short, distinctUsers5m: any.long,
+            cartUsers1m: cart.short, cartUsers5m: cart.long,
+            distinctCountsAreLowerBounds: lowerBound)
     }
 }

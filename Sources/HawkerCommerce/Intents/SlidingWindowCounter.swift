@@ -25,8 +25,9 @@ public struct SlidingWindowCounter: Sendable, Hashable {
     ///   - bucketMillis: bucket width in milliseconds.
     public init(window: Int64, bucketMillis: Int64) {
         precondition(bucketMillis > 0, "bucketMillis must be positive")
-        precondition(window >= bucketMillis && window % bucketMillis == 0,
-                     "window must be a positive multiple of bucketMillis")
+        precondition(
+            window >= bucketMillis && window % bucketMillis == 0,
+            "window must be a positive multiple of bucketMillis")
         self.bucketMillis = bucketMillis
         let buckets = Int(window / bucketMillis)
         counts = Array(repeating: 0, count: buckets)

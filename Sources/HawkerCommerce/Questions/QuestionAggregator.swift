@@ -138,13 +138,14 @@ public struct QuestionAggregator: Sendable {
                 best = candidate
                 continue
             }
-            let isBetter = if candidate.similarity != current.similarity {
-                candidate.similarity > current.similarity
-            } else if candidate.answered != current.answered {
-                !candidate.answered
-            } else {
-                candidate.sequence < current.sequence
-            }
+            let isBetter =
+                if candidate.similarity != current.similarity {
+                    candidate.similarity > current.similarity
+                } else if candidate.answered != current.answered {
+                    !candidate.answered
+                } else {
+                    candidate.sequence < current.sequence
+                }
             if isBetter {
                 best = candidate
             }

@@ -12,7 +12,8 @@ public enum QuestionText {
     /// stop words removed, light stemming so "pockets", "pocket" and "stitching"/"stitches" meet.
     public static func tokens(_ text: String) -> Set<String> {
         if let ascii = asciiTokens(text.utf8) { return ascii }
-        let folded = text
+        let folded =
+            text
             .folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .lowercased()
         var tokens = Set<String>()
@@ -97,7 +98,8 @@ public enum QuestionText {
         if trailing.contains(where: { $0 == "!" || $0 == "\u{FF01}" }) {
             return false
         }
-        let words = trimmed
+        let words =
+            trimmed
             .folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
             .lowercased()
             .filter { !apostrophes.contains($0) }
@@ -160,7 +162,8 @@ public enum QuestionText {
         } else if stem.hasSuffix("sses") || stem.hasSuffix("ches") || stem.hasSuffix("shes") || stem.hasSuffix("xes") {
             stem = String(stem.dropLast(2))
         } else if stem.count > 3, stem.hasSuffix("s"),
-                  !stem.hasSuffix("ss"), !stem.hasSuffix("us"), !stem.hasSuffix("is") {
+            !stem.hasSuffix("ss"), !stem.hasSuffix("us"), !stem.hasSuffix("is")
+        {
             stem = String(stem.dropLast())
         }
         if stem.hasSuffix("ing"), stem.count - 3 >= 4 {
@@ -182,7 +185,8 @@ public enum QuestionText {
     /// "shipping" -> "shipp" -> "ship"; l, s and z doubles are part of the root ("cancell").
     private static func undoubled(_ stem: String) -> String {
         guard let last = stem.last, stem.count >= 2,
-              stem.dropLast().last == last, !"lsz".contains(last) else { return stem }
+            stem.dropLast().last == last, !"lsz".contains(last)
+        else { return stem }
         return String(stem.dropLast())
     }
 

@@ -65,25 +65,29 @@ public struct Insights: Sendable {
             ],
             "questions": ["asked": .int(Int64(questionsAsked)), "answered": .int(Int64(questionsAnswered))],
             "checkouts": [
-                "by_product": .array(checkoutsByProduct.sorted { $0.key < $1.key }.map {
-                    ["product": .string($0.key), "checkouts": .int(Int64($0.value.checkouts)), "units": .int($0.value.units)]
-                }),
+                "by_product": .array(
+                    checkoutsByProduct.sorted { $0.key < $1.key }.map {
+                        ["product": .string($0.key), "checkouts": .int(Int64($0.value.checkouts)), "units": .int($0.value.units)]
+                    }),
                 "by_attribution_code": .array(checkoutsByCode.sorted { $0.key < $1.key }.map { ["code": .string($0.key), "checkouts": .int(Int64($0.value))] }),
             ],
             "orders": [
                 "confirmed": .int(Int64(ordersConfirmed)), "failed": .int(Int64(ordersFailed)),
-                "by_product": .array(ordersByProduct.sorted { $0.key < $1.key }.map {
-                    ["product": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
-                }),
-                "by_attribution_code": .array(ordersByCode.sorted { $0.key < $1.key }.map {
-                    ["code": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
-                }),
+                "by_product": .array(
+                    ordersByProduct.sorted { $0.key < $1.key }.map {
+                        ["product": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
+                    }),
+                "by_attribution_code": .array(
+                    ordersByCode.sorted { $0.key < $1.key }.map {
+                        ["code": .string($0.key), "confirmed": .int(Int64($0.value.confirmed)), "failed": .int(Int64($0.value.failed))]
+                    }),
             ],
-            "intents": .array(intents.lifetimeTotals().map { product, totals in
-                var entry: [String: JSONValue] = ["product": .string(product)]
-                for action in IntentAction.allCases { entry[action.rawValue] = .int(Int64(totals[action] ?? 0)) }
-                return .object(entry)
-            }),
+            "intents": .array(
+                intents.lifetimeTotals().map { product, totals in
+                    var entry: [String: JSONValue] = ["product": .string(product)]
+                    for action in IntentAction.allCases { entry[action.rawValue] = .int(Int64(totals[action] ?? 0)) }
+                    return .object(entry)
+                }),
         ]
     }
 }

@@ -240,12 +240,13 @@ public struct StreamRoom: Sendable {
         if questions.version != pushedQuestionsVersion {
             pushedQuestionsVersion = questions.version
             let top = questions.top(now: now).map { Self.json($0, now: now) }
-            tick.pushes.append(RoomPush(
-                type: .questionsTop,
-                audience: configuration.questionsToViewers ? .everyone : .staff,
-                coalescingKey: "questions.top",
-                body: ["questions": .array(top)]
-            ))
+            tick.pushes.append(
+                RoomPush(
+                    type: .questionsTop,
+                    audience: configuration.questionsToViewers ? .everyone : .staff,
+                    coalescingKey: "questions.top",
+                    body: ["questions": .array(top)]
+                ))
         }
         if intents.version != pushedIntentsVersion || intentsRefreshDue(now: now) {
             pushedIntentsVersion = intents.version

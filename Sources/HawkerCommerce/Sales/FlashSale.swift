@@ -37,9 +37,10 @@ public struct FlashSale: Sendable, Hashable {
     public var data: [String: JSONValue] {
         var data: [String: JSONValue] = [
             "sale": .string(id),
-            "items": .array(items.map {
-                .object(["product": .string($0.product), "price": .int($0.price), "currency": .string($0.currency), "regular_price": .int($0.regularPrice)])
-            }),
+            "items": .array(
+                items.map {
+                    .object(["product": .string($0.product), "price": .int($0.price), "currency": .string($0.currency), "regular_price": .int($0.regularPrice)])
+                }),
             "starts_at": .int(startsAt),
             "ends_at": .int(endsAt),
             "status": .string(status.rawValue),

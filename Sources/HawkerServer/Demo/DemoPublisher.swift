@@ -80,11 +80,13 @@ public struct DemoPublisher: Service {
                 try await publish(.productUnpinned, ["product": .string(products[(index + 2) % products.count].id)])
             case 4 where tick % 24 == 4:
                 // A one-minute flash sale now and then, 20% off, two per buyer.
-                try await publish(.saleStarted, [
-                    "sale": .string("flash-\(tick)"), "title": "Flash sale",
-                    "items": [["product": .string(product.id), "price": .int(product.price * 8 / 10)]],
-                    "duration_ms": 60_000, "total_limit": 20, "per_buyer_limit": 2,
-                ])
+                try await publish(
+                    .saleStarted,
+                    [
+                        "sale": .string("flash-\(tick)"), "title": "Flash sale",
+                        "items": [["product": .string(product.id), "price": .int(product.price * 8 / 10)]],
+                        "duration_ms": 60_000, "total_limit": 20, "per_buyer_limit": 2,
+                    ])
             default:
                 try await publish(.announcement, ["text": .string("Only \(product.stock) left of the \(product.title.lowercased())!")])
             }

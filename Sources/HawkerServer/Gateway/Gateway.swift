@@ -128,7 +128,8 @@ public final class Gateway: Service, Sendable {
         if configuration.socketSendBufferBytes > 0 {
             bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.socketSendBufferBytes))
         }
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -154,12 +155,13 @@ public final class Gateway: Service, Sendable {
         let quotas = self.quotas
         let orders = self.orders
         lifecycle.withLockedValue { state in
-            state = .running(Running(
-                server: channel,
-                metrics: metricsChannel,
-                quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
-                orders: Task { await orders.run() }
-            ))
+            state = .running(
+                Running(
+                    server: channel,
+                    metrics: metricsChannel,
+                    quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
+                    orders: Task { await orders.run() }
+                ))
         }
         let address = channel.localAddress!
         logger.info(

@@ -57,12 +57,14 @@ struct GatewayMetrics: HubObserver {
         outboxDeadLetters = Metrics.Gauge(label: "hawker_outbox_dead_letters", factory: factory)
         outboxCommits = Metrics.Counter(label: "hawker_outbox_commits_total", factory: factory)
         outboxWrites = Metrics.Counter(label: "hawker_outbox_writes_total", factory: factory)
-        checkoutResults = Dictionary(uniqueKeysWithValues: CheckoutResult.allCases.map {
-            ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))
-        })
-        orderOutcomes = Dictionary(uniqueKeysWithValues: OrderOutcome.allCases.map {
-            ($0, Metrics.Counter(label: "hawker_order_deliveries_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
-        })
+        checkoutResults = Dictionary(
+            uniqueKeysWithValues: CheckoutResult.allCases.map {
+                ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))
+            })
+        orderOutcomes = Dictionary(
+            uniqueKeysWithValues: OrderOutcome.allCases.map {
+                ($0, Metrics.Counter(label: "hawker_order_deliveries_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+            })
     }
 
     func checkouts(_ result: CheckoutResult) {

@@ -130,9 +130,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "the stream list is for admins")) }
                 let limit = HTTPRoute.queryInteger("limit", in: request.head.uri).map { min(max($0, 1), 1_000) } ?? 20
                 return services.streams.busiestStreams(limit: limit, on: loop).map { streams in
-                    .json(.ok, JSONText.encode(["streams": .array(streams.map {
-                        ["stream": .string($0.stream.rawValue), "subscribers": .int(Int64($0.subscribers)), "events": .int(Int64($0.events))]
-                    })]))
+                    .json(
+                        .ok,
+                        JSONText.encode([
+                            "streams": .array(
+                                streams.map {
+                                    ["stream": .string($0.stream.rawValue), "subscribers": .int(Int64($0.subscribers)), "events": .int(Int64($0.events))]
+                                })
+                        ]))
                 }
             }
         case .orders(let endpoint):

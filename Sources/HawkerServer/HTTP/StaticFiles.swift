@@ -16,7 +16,8 @@ struct StaticFiles: Sendable {
 
     /// Scripts, styles, images and connections from this origin only; players embedded
     /// from https; no plugins, no framing of our pages, no inline script.
-    static let contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
         + "media-src 'self' https:; frame-src https:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
         + "form-action 'self'; frame-ancestors 'none'"
 

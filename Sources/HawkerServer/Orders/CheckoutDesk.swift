@@ -43,10 +43,12 @@ struct CheckoutDesk: Sendable {
                 switch outcome.result {
                 case .failure(let rejection):
                     metrics.checkouts(.rejected)
-                    return eventLoop.makeSucceededFuture(.error(.init(
-                        re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
-                        product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
-                    )))
+                    return eventLoop.makeSucceededFuture(
+                        .error(
+                            .init(
+                                re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
+                                product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
+                            )))
                 case .success(let reservation):
                     return eventLoop.makeFutureWithTask {
                         await record(reservation, replayed: outcome.replayed, stream: stream, re: re)

@@ -29,10 +29,11 @@ enum OrderBackends {
                 )
             }
         }
-        let fallback: (any OrderBackend)? = switch configuration.defaultBackend {
-        case .demo: DemoOrderBackend(delay: .milliseconds(configuration.demoDelayMilliseconds))
-        case .none: nil
-        }
+        let fallback: (any OrderBackend)? =
+            switch configuration.defaultBackend {
+            case .demo: DemoOrderBackend(delay: .milliseconds(configuration.demoDelayMilliseconds))
+            case .none: nil
+            }
         return (OrderRelay.Routes(byMerchant: byMerchant, fallback: fallback), byMerchant.values.compactMap(\.service))
     }
 }

@@ -42,7 +42,11 @@ extension SessionHandler {
             if orders.orderServices.acknowledge(delivery, by: ObjectIdentifier(self), result: result) {
                 send(.reply(type: .acked, re: id, body: ["delivery": .string(delivery)]))
             } else {
-                send(.error(.init(re: id, code: .unknownDelivery, message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
+                send(
+                    .error(
+                        .init(
+                            re: id, code: .unknownDelivery,
+                            message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
             }
         case .update(let update):
             context.eventLoop.makeFutureWithTask { await orders.notices.statusUpdate(update, merchant: merchant) }

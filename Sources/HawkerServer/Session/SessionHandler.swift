@@ -128,11 +128,14 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         stuckTimer = nil
         guard phase == .open else { return }
         for gap in gaps {
-            send(.push(type: .gap, stream: gap.stream, body: [
-                "coalesced": .int(Int64(gap.coalesced)),
-                "chat_batches_missed": .int(Int64(gap.chatBatchesMissed)),
-                "chat_messages_missed": .int(Int64(gap.chatMessagesMissed)),
-            ]), flush: false)
+            send(
+                .push(
+                    type: .gap, stream: gap.stream,
+                    body: [
+                        "coalesced": .int(Int64(gap.coalesced)),
+                        "chat_batches_missed": .int(Int64(gap.chatBatchesMissed)),
+                        "chat_messages_missed": .int(Int64(gap.chatMessagesMissed)),
+                    ]), flush: false)
         }
         for (_, frame) in frames {
             context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
@@ -246,14 +249,16 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             }
         }
         subject = principal.subject
-        send(.welcome(.init(
-            re: id,
-            session: machine.sessionID,
-            serverTime: services.streams.now,
-            sub: principal.subject,
-            role: principal.role.rawValue,
-            limits: services.welcomeLimits(for: principal.role)
-        )))
+        send(
+            .welcome(
+                .init(
+                    re: id,
+                    session: machine.sessionID,
+                    serverTime: services.streams.now,
+                    sub: principal.subject,
+                    role: principal.role.rawValue,
+                    limits: services.welcomeLimits(for: principal.role)
+                )))
         // Signed-in buyers get their order results here, and first what they missed.
         if let orders = services.orders, !principal.isAnonymous, principal.role != .orderService {
             buyer = principal.subject

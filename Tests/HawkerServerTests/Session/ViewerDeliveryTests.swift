@@ -1,8 +1,9 @@
 import HawkerHub
 import HawkerProtocol
-@testable import HawkerServer
 import NIOCore
 import Testing
+
+@testable import HawkerServer
 
 /// The slow-consumer policy on a fake clock: writes while the socket takes them, one
 /// flush per batch, the latest state per key while backed up, a gap and the held frames

@@ -78,7 +78,12 @@ final class RawConnection: Sendable {
         let promise = loop.makePromise(of: Bool.self)
         let answered = NIOLockedValueBox(false)
         let answer = { @Sendable (closed: Bool) in
-            if answered.withLockedValue({ done in defer { done = true }; return !done }) { promise.succeed(closed) }
+            if answered.withLockedValue({ done in
+                defer { done = true }
+                return !done
+            }) {
+                promise.succeed(closed)
+            }
         }
         let timer = loop.scheduleTask(in: .seconds(seconds)) { answer(false) }
         channel.closeFuture.whenComplete { _ in

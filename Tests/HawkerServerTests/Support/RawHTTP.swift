@@ -76,7 +76,8 @@ enum RawHTTP {
             received += String(buffer: unwrapInboundIn(data))
             guard let headEnd = received.range(of: "\r\n\r\n") else { return }
             let head = received[..<headEnd.lowerBound].lowercased()
-            let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            let length =
+                head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                 .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
             if received.utf8.count - received[..<headEnd.upperBound].utf8.count >= length {
                 finish(.success(received))

@@ -61,9 +61,14 @@ struct TestGateway {
     /// Sets `stream`'s catalog: each product priced in EUR, merchant `merchant`, `stock` units.
     @discardableResult
     func catalog(_ stream: String, _ products: [String], price: Int64 = 1_000, stock: Int64 = 100, merchant: String = "m1") async throws -> PublishReceipt {
-        try await publish(stream, "catalog.set", ["products": .array(products.map {
-            ["id": .string($0), "title": .string("Product \($0)"), "merchant": .string(merchant), "price": .int(price), "currency": "EUR", "stock": .int(stock)]
-        })])
+        try await publish(
+            stream, "catalog.set",
+            [
+                "products": .array(
+                    products.map {
+                        ["id": .string($0), "title": .string("Product \($0)"), "merchant": .string(merchant), "price": .int(price), "currency": "EUR", "stock": .int(stock)]
+                    })
+            ])
     }
 
     func metricsText() -> String {
