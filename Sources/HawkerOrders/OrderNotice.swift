@@ -7,14 +7,14 @@ public struct OrderNotice: Sendable, Hashable {
     public var id: Int64?
     public var buyer: String
     public var checkoutID: String
-    public var stream: String
+    public var stream: StreamID
     /// The push type: `order.confirmed`, `order.failed` or `order.status`.
     public var type: MessageType
     /// The push's fields besides `type` and `stream`.
     public var body: [String: JSONValue]
     public var createdAt: Int64
 
-    public init(id: Int64? = nil, buyer: String, checkoutID: String, stream: String, type: MessageType, body: [String: JSONValue], createdAt: Int64) {
+    public init(id: Int64? = nil, buyer: String, checkoutID: String, stream: StreamID, type: MessageType, body: [String: JSONValue], createdAt: Int64) {
         self.id = id
         self.buyer = buyer
         self.checkoutID = checkoutID

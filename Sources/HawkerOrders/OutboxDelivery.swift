@@ -14,7 +14,7 @@ public struct OutboxDelivery: Sendable, Hashable {
 
     public var checkoutID: String
     public var merchant: String
-    public var stream: String
+    public var stream: StreamID
     public var buyer: String
     /// Only this merchant's lines.
     public var lines: [Reservation.Line]
@@ -57,7 +57,7 @@ extension OutboxDelivery {
             "checkout_id": .string(checkoutID),
             "merchant": .string(merchant),
             "idempotency_key": .string(idempotencyKey),
-            "stream": .string(stream),
+            "stream": .string(stream.rawValue),
             "buyer": .string(buyer),
             "items": .array(lines.map(\.json)),
             "region": .string(region),

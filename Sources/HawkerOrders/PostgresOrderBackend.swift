@@ -72,7 +72,7 @@ public final class PostgresOrderBackend: OrderBackend {
         let inserted = try await client.query(
             """
             INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution)
-            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream), \(delivery.buyer), \(delivery.region), \(items)::jsonb, \(attribution)::jsonb)
+            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream.rawValue), \(delivery.buyer), \(delivery.region), \(items)::jsonb, \(attribution)::jsonb)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING order_number
             """)

@@ -168,6 +168,12 @@ public actor SQLiteOutbox {
         String(buffer: JSONText.encode(value))
     }
 
+    /// Reads a stored `stream` column: written from a `StreamID`, so anything else is damage.
+    private static func streamID(_ text: String) throws -> StreamID {
+        guard let stream = StreamID(text) else { throw OutboxCorruption(description: "a stored stream id could not be read") }
+        return stream
+    }
+
     /// Reads a stored `reservation` column.
     @_spi(Fuzzing) public static func decodeReservation(_ text: String) throws -> Reservation {
         guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
@@ -182,12 +188,12 @@ public actor SQLiteOutbox {
     /// committed. Returns what is stored: `reservation`, or the checkout the same buyer
     /// made earlier with the same idempotency key (then nothing new is written).
     @discardableResult
-    public func append(_ reservation: Reservation, stream: String) async throws -> Reservation {
+    public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
         let json = Self.encode(reservation.json)
         let stored = try await commit { db -> Reservation in
             try Self.execute(
                 db, "INSERT OR IGNORE INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [reservation.checkoutID, stream, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
+                [reservation.checkoutID, stream.rawValue, reservation.buyer, reservation.idempotencyKey, json, reservation.createdAt]
             )
             guard db.changesCount > 0 else {
                 // Stored before (same id, or the same buyer and key): that one stands.
@@ -304,7 +310,7 @@ public actor SQLiteOutbox {
     private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
 
     private static func row(_ notice: OrderNotice) throws -> NoticeRow {
-        (notice.buyer, notice.checkoutID, notice.stream, notice.type.rawValue, encode(.object(notice.body)), notice.createdAt)
+        (notice.buyer, notice.checkoutID, notice.stream.rawValue, notice.type.rawValue, encode(.object(notice.body)), notice.createdAt)
     }
 
     private static func insert(_ row: NoticeRow, _ db: Database) throws {
@@ -317,10 +323,11 @@ public actor SQLiteOutbox {
     private static func notice(_ row: Row) throws -> OrderNotice {
         let body: String = row["body"]
         let type: String = row["type"]
+        let stream = try streamID(row["stream"])
         return OrderNotice(
             // Written by this code: one of the three notice types. Anything else (a row of a
             // newer version) still reaches the buyer, as a status update.
-            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: MessageType(rawValue: type) ?? .orderStatus,
+            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: stream, type: MessageType(rawValue: type) ?? .orderStatus,
             body: decodeNoticeBody(body), createdAt: row["created_at"]
         )
     }
@@ -418,7 +425,7 @@ public actor SQLiteOutbox {
         return OutboxDelivery(
             checkoutID: row["checkout_id"],
             merchant: merchant,
-            stream: row["stream"],
+            stream: try streamID(row["stream"]),
             buyer: row["buyer"],
             lines: reservation.lines.filter { $0.merchant == merchant },
             region: reservation.region,

@@ -61,7 +61,7 @@ final class ScriptedBackend: OrderBackend {
         let fallback = ScriptedBackend("fallback")
         let outcomes = NIOLockedValueBox<[String]>([])
         let relay = relay(store, .init(byMerchant: ["northwind": northwind], fallback: fallback), outcomes: outcomes)
-        try await store.append(cart("c1", merchants: ["northwind", "cobbler"]), stream: "shop")
+        try await store.append(cart("c1", merchants: ["northwind", "cobbler"]), stream: StreamID("shop")!)
         let report = try await relay.pass()
         #expect(report.confirmed == 2)
         #expect(northwind.calls.map(\.idempotencyKey) == ["c1:northwind"])
@@ -78,7 +78,7 @@ final class ScriptedBackend: OrderBackend {
         let store = try outbox()
         let flaky = ScriptedBackend("flaky", [.unavailable(error: "connection refused"), .unavailable(error: "HTTP 500")])
         let relay = relay(store, .init(fallback: flaky), policy: RetryPolicy(baseDelayMilliseconds: 1_000, maxAttempts: 5))
-        try await store.append(cart("c1", merchants: ["m"]), stream: "shop")
+        try await store.append(cart("c1", merchants: ["m"]), stream: StreamID("shop")!)
         #expect(try await relay.pass().retried == 1)
         // Backoff with jitter 0.5: 500 ms after the first failure, then 1,000 ms.
         #expect(try await relay.pass() == OrderRelay.PassReport())
@@ -98,9 +98,9 @@ final class ScriptedBackend: OrderBackend {
         let store = try outbox()
         let backend = ScriptedBackend("b", [.rejected(reason: "not deliverable to DE"), .unavailable(error: "timeout"), .unavailable(error: "timeout")])
         let relay = relay(store, .init(fallback: backend), policy: RetryPolicy(baseDelayMilliseconds: 10, maxAttempts: 2), breaker: CircuitBreaker(threshold: 100))
-        try await store.append(cart("rejected", merchants: ["m"]), stream: "shop")
+        try await store.append(cart("rejected", merchants: ["m"]), stream: StreamID("shop")!)
         #expect(try await relay.pass().rejected == 1)
-        try await store.append(cart("doomed", merchants: ["m"]), stream: "shop")
+        try await store.append(cart("doomed", merchants: ["m"]), stream: StreamID("shop")!)
         #expect(try await relay.pass().retried == 1)
         advance(1_000)
         #expect(try await relay.pass().deadLettered == 1)
@@ -117,7 +117,7 @@ final class ScriptedBackend: OrderBackend {
         let store = try outbox()
         let down = ScriptedBackend("down", Array(repeating: .unavailable(error: "503"), count: 2))
         let relay = relay(store, .init(fallback: down), policy: RetryPolicy(baseDelayMilliseconds: 1, maxAttempts: 50), breaker: CircuitBreaker(threshold: 2, cooldownMilliseconds: 10_000))
-        for index in 0..<2 { try await store.append(cart("c\(index)", merchants: ["m"]), stream: "shop") }
+        for index in 0..<2 { try await store.append(cart("c\(index)", merchants: ["m"]), stream: StreamID("shop")!) }
         #expect(try await relay.pass().retried == 2)
         #expect(await relay.breaker(for: "down")?.isOpen == true)
         advance(100)
@@ -140,7 +140,7 @@ final class ScriptedBackend: OrderBackend {
     @Test func ordersOfAMerchantWithoutABackendAreDeadLettered() async throws {
         let store = try outbox()
         let relay = relay(store, .init())
-        try await store.append(cart("c1", merchants: ["nobody"]), stream: "shop")
+        try await store.append(cart("c1", merchants: ["nobody"]), stream: StreamID("shop")!)
         #expect(try await relay.pass().deadLettered == 1)
         #expect(try await store.deadLetters(limit: 10).first?.lastError?.contains("no order backend") == true)
     }
@@ -161,7 +161,7 @@ final class ScriptedBackend: OrderBackend {
         let store = try outbox()
         let backend = ScriptedBackend("m", [.unavailable(error: "503")])
         let relay = relay(store, .init(fallback: backend), policy: RetryPolicy(baseDelayMilliseconds: 1, maxAttempts: 50, maxAgeMilliseconds: 1_000))
-        try await store.append(cart("c1", merchants: ["m"]), stream: "shop")
+        try await store.append(cart("c1", merchants: ["m"]), stream: StreamID("shop")!)
         #expect(try await relay.pass().retried == 1)
         advance(5_000)
         #expect(try await relay.pass().deadLettered == 1)

@@ -30,7 +30,7 @@ import Testing
         let path = try temporaryPath()
         do {
             let outbox = try SQLiteOutbox(path: path)
-            try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+            try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: StreamID("shop")!)
         }
         // A new process on the same file sees it (the commit was durable before append returned).
         let reopened = try SQLiteOutbox(path: path)
@@ -43,8 +43,8 @@ import Testing
 
     @Test func appendingTheSameCheckoutTwiceChangesNothing() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
-        try await outbox.append(reservation("c1"), stream: "shop")
-        try await outbox.append(reservation("c1"), stream: "shop")
+        try await outbox.append(reservation("c1"), stream: StreamID("shop")!)
+        try await outbox.append(reservation("c1"), stream: StreamID("shop")!)
         #expect(try await outbox.due(now: 10_000, limit: 10).count == 1)
     }
 
@@ -53,7 +53,7 @@ import Testing
         let outbox = try SQLiteOutbox(path: try temporaryPath())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<200 {
-                group.addTask { try await outbox.append(reservation("c\(index)"), stream: "shop") }
+                group.addTask { try await outbox.append(reservation("c\(index)"), stream: StreamID("shop")!) }
             }
             try await group.waitForAll()
         }
@@ -66,7 +66,7 @@ import Testing
 
     @Test func retriesConfirmationsAndDeadLetters() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
-        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: StreamID("shop")!)
         try await outbox.record(.retry(at: 5_000, error: "503"), checkoutID: "c1", merchant: "m1", now: 1_000)
         try await outbox.record(.confirmed(reference: "ORD-7"), checkoutID: "c1", merchant: "m2", now: 1_000)
         #expect(try await outbox.due(now: 4_999, limit: 10).isEmpty)
@@ -89,23 +89,23 @@ import Testing
         let path = try temporaryPath()
         do {
             let outbox = try SQLiteOutbox(path: path)
-            try await outbox.append(reservation("c1"), stream: "shop")
+            try await outbox.append(reservation("c1"), stream: StreamID("shop")!)
         }
         var retry = reservation("c2")
         retry.buyer = "buyer-c1"
         retry.idempotencyKey = "key-c1"
-        let stored = try await SQLiteOutbox(path: path).append(retry, stream: "shop")
+        let stored = try await SQLiteOutbox(path: path).append(retry, stream: StreamID("shop")!)
         #expect(stored.checkoutID == "c1")
         #expect(try await SQLiteOutbox(path: path).due(now: 10_000, limit: 10).map(\.checkoutID) == ["c1"])
     }
 
     @Test func noticesWaitForTheBuyerUntilDelivered() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
-        try await outbox.append(reservation("c1"), stream: "shop")
-        let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: .orderConfirmed, body: ["reference": "R1"], createdAt: 1)
+        try await outbox.append(reservation("c1"), stream: StreamID("shop")!)
+        let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: StreamID("shop")!, type: .orderConfirmed, body: ["reference": "R1"], createdAt: 1)
         let id = try #require(try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: confirmed))
-        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: "shop", type: .orderStatus, body: ["status": "shipped"], createdAt: 3))
-        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: "shop", type: .orderFailed, body: [:], createdAt: 4))
+        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: StreamID("shop")!, type: .orderStatus, body: ["status": "shipped"], createdAt: 3))
+        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: StreamID("shop")!, type: .orderFailed, body: [:], createdAt: 4))
         let waiting = try await outbox.undeliveredNotices(for: "ana", limit: 10)
         #expect(waiting.map(\.type) == [.orderConfirmed, .orderStatus])
         #expect(waiting.first?.body["reference"] == "R1")
@@ -116,7 +116,7 @@ import Testing
 
     @Test func anOrderServiceConnectingMakesItsMerchantsDeliveriesDueNow() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
-        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: "shop")
+        try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: StreamID("shop")!)
         try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m1", now: 2_000)
         try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m2", now: 2_000)
         try await outbox.expedite(merchant: "m1", now: 3_000)
@@ -128,9 +128,9 @@ import Testing
 
     @Test func settledOrdersOfAMerchantCanBeReplayedFromATime() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
-        try await outbox.append(reservation("old", at: 1_000), stream: "shop")
-        try await outbox.append(reservation("new", at: 5_000), stream: "shop")
-        try await outbox.append(reservation("open", at: 6_000), stream: "shop")
+        try await outbox.append(reservation("old", at: 1_000), stream: StreamID("shop")!)
+        try await outbox.append(reservation("new", at: 5_000), stream: StreamID("shop")!)
+        try await outbox.append(reservation("open", at: 6_000), stream: StreamID("shop")!)
         try await outbox.record(.confirmed(reference: "R1"), checkoutID: "old", merchant: "m1", now: 2_000)
         try await outbox.record(.rejected(reason: "no"), checkoutID: "new", merchant: "m1", now: 6_000)
         #expect(try await outbox.settled(merchant: "m1", since: 4_000, limit: 10).map(\.checkoutID) == ["new"])

@@ -106,7 +106,7 @@ import Testing
             region: "FR", attribution: .init(code: "ANNA10", stream: "shop", referrer: nil),
             idempotencyKey: "key-\(checkoutID)", createdAt: Int64(Date().timeIntervalSince1970 * 1000)
         )
-        try await outbox.append(reservation, stream: "shop")
+        try await outbox.append(reservation, stream: StreamID("shop")!)
         return try await outbox.due(now: .max, limit: 10)
     }
 }

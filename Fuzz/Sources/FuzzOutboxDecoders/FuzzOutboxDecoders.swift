@@ -78,15 +78,17 @@ private func checkNotice(_ text: String, stream: String) {
     let again = SQLiteOutbox.decodeNoticeBody(stored)
     require(again == body, "decode → encode → decode changed a notice body: \(body) → \(again)")
 
-    let notice = OrderNotice(id: 1, buyer: "b1", checkoutID: "co1", stream: stream, type: "order.status", body: body, createdAt: 1_732_660_000_000)
+    // A stored stream column that is no stream id is refused when read (OutboxCorruption):
+    // only valid ids reach a notice.
+    guard let streamID = StreamID(stream) else { return }
+    let notice = OrderNotice(id: 1, buyer: "b1", checkoutID: "co1", stream: streamID, type: .orderStatus, body: body, createdAt: 1_732_660_000_000)
     let message = GatewayFuzzing.noticeMessage(notice)
     let encoded = message.encode()
     guard let sent = (try? JSONParser.parse(encoded, maxDepth: 1_000))?.objectValue else {
         fatalError("the push for a stored notice is not a JSON object: \(String(buffer: encoded))")
     }
     require(sent["type"] == .string("order.status"), "push type \(String(describing: sent["type"]))")
-    let expectedStream = StreamID(stream)?.rawValue ?? "unknown"
-    require(sent["stream"] == .string(expectedStream), "push stream \(String(describing: sent["stream"])), expected \(expectedStream)")
+    require(sent["stream"] == .string(streamID.rawValue), "push stream \(String(describing: sent["stream"])), expected \(streamID)")
     for (key, value) in body where key != "type" && key != "stream" {
         require(sent[key] == value, "push field \(key) changed: \(value) → \(String(describing: sent[key]))")
     }

@@ -205,7 +205,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static func deadLetterJSON(_ delivery: OutboxDelivery) -> JSONValue {
         [
-            "checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "stream": .string(delivery.stream),
+            "checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "stream": .string(delivery.stream.rawValue),
             "buyer": .string(delivery.buyer), "attempts": .int(Int64(delivery.attempts)),
             "last_error": delivery.lastError.map { .string($0) } ?? .null, "created_at": .int(delivery.createdAt),
         ]

@@ -50,6 +50,6 @@ final class BuyerSessions: Sendable {
 extension OrderNotice {
     /// The push a buyer's session receives.
     var message: ServerMessage {
-        .push(type: type, stream: StreamID(stream) ?? StreamID("unknown")!, body: body)
+        .push(type: type, stream: stream, body: body)
     }
 }

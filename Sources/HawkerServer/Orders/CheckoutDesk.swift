@@ -65,7 +65,7 @@ struct CheckoutDesk: Sendable {
     /// Step 2: appends an accepted reservation to the outbox and answers.
     private func record(_ reservation: Reservation, replayed: Bool, stream: StreamID, re: String) async -> ServerMessage {
         do {
-            let stored = try await outbox.append(reservation, stream: stream.rawValue)
+            let stored = try await outbox.append(reservation, stream: stream)
             let isOlder = stored.checkoutID != reservation.checkoutID
             if isOlder {
                 // The same buyer and key were recorded before a restart: that checkout stands.
@@ -95,22 +95,22 @@ struct CheckoutDesk: Sendable {
 
     /// Step 4: what became of one merchant's part, from the relay.
     func settled(_ delivery: OutboxDelivery, _ outcome: DeliveryOutcome, notice: OrderNotice?) async {
-        let stream = StreamID(delivery.stream)
+        let stream = delivery.stream
         switch outcome {
         case .confirmed:
             metrics.orders(.confirmed)
-            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream) }
+            streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream)
         case .rejected(let reason):
             metrics.orders(.rejected)
             logger.notice("order rejected", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "reason": "\(reason)"])
-            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+            streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream)
         case .deadLetter(let reason):
             metrics.orders(.deadLettered)
             logger.error(
                 "order dead-lettered",
                 metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "attempts": "\(delivery.attempts)", "reason": "\(reason)"]
             )
-            if let stream { streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream) }
+            streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: false, on: stream)
         case .retry(_, let error):
             metrics.orders(.retried)
             logger.debug("order delivery failed; will retry", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "error": "\(error)"])

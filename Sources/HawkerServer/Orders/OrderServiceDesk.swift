@@ -41,7 +41,7 @@ struct OrderServiceDesk: Sendable {
             body["delivery"] = .string(OrderServiceRegistry.replayPrefix + RandomID.hex16())
             body["attempt"] = .int(Int64(delivery.attempts))
             body["replay"] = true
-            return .push(type: .orderRequested, stream: StreamID(delivery.stream) ?? StreamID("unknown")!, body: body)
+            return .push(type: .orderRequested, stream: delivery.stream, body: body)
         }
         return (reply, messages)
     }

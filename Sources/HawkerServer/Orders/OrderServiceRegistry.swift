@@ -82,7 +82,7 @@ final class OrderServiceRegistry: Sendable {
             body["delivery"] = .string(deliveryID)
             body["attempt"] = .int(Int64(attempt))
             body["replay"] = false
-            consumer.send(.push(type: .orderRequested, stream: StreamID(delivery.stream) ?? StreamID("unknown")!, body: body))
+            consumer.send(.push(type: .orderRequested, stream: delivery.stream, body: body))
                 .whenFailure { [self] _ in resolve(deliveryID, with: .unavailable(error: "could not write to the order service")) }
         }
     }
