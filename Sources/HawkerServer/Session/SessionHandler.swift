@@ -2,6 +2,7 @@ import CoreMetrics
 import HawkerAuth
 import HawkerCommerce
 import HawkerHub
+import HawkerOrders
 import HawkerProtocol
 import HawkerWebSocket
 import Logging

@@ -1,4 +1,3 @@
-import HawkerOrders
 import HawkerProtocol
 import NIOConcurrencyHelpers
 import NIOCore
@@ -7,7 +6,7 @@ import NIOCore
 /// their `ack`. Several connections of one merchant share the work round-robin; a
 /// delivery not acknowledged within the visibility timeout (or whose connection closed)
 /// fails back to the relay, which sends it again later under a new delivery id.
-final class OrderServiceRegistry: Sendable {
+public final class OrderServiceRegistry: Sendable {
     private struct Waiter {
         var consumer: ObjectIdentifier
         var merchant: String
@@ -24,9 +23,11 @@ final class OrderServiceRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// Replays of settled orders carry ids with this prefix; their acks change nothing.
-    static let replayPrefix = "rp_"
+    public static let replayPrefix = "rp_"
 
-    func add(_ consumer: SessionHandle, merchant: String) {
+    public init() {}
+
+    public func add(_ consumer: SessionHandle, merchant: String) {
         state.withLockedValue { state in
             guard !(state.consumers[merchant] ?? []).contains(where: { $0.id == consumer.id }) else { return }
             state.consumers[merchant, default: []].append(consumer)
@@ -34,7 +35,7 @@ final class OrderServiceRegistry: Sendable {
     }
 
     /// The connection closed: what it held goes back to the relay at once.
-    func remove(_ consumer: ObjectIdentifier) {
+    public func remove(_ consumer: ObjectIdentifier) {
         let orphaned: [Waiter] = state.withLockedValue { state in
             for merchant in state.consumers.keys {
                 state.consumers[merchant]?.removeAll { $0.id == consumer }
@@ -49,12 +50,12 @@ final class OrderServiceRegistry: Sendable {
         }
     }
 
-    func consumerCount(merchant: String) -> Int {
+    public func consumerCount(merchant: String) -> Int {
         state.withLockedValue { $0.consumers[merchant]?.count ?? 0 }
     }
 
     /// Sends `delivery` to one of the merchant's connections and waits for its ack.
-    func deliver(_ delivery: OutboxDelivery, attempt: Int, visibilityTimeout: TimeAmount) async -> BackendResult {
+    public func deliver(_ delivery: OutboxDelivery, attempt: Int, visibilityTimeout: TimeAmount) async -> BackendResult {
         let deliveryID = "dl_" + RandomID.hex16()
         return await withCheckedContinuation { continuation in
             let consumer: SessionHandle? = state.withLockedValue { state in
@@ -89,7 +90,7 @@ final class OrderServiceRegistry: Sendable {
 
     /// An `ack` from connection `consumer`; false when the delivery is unknown, expired or
     /// was sent to another connection.
-    func acknowledge(_ deliveryID: String, by consumer: ObjectIdentifier, result: OrderAcknowledgement) -> Bool {
+    public func acknowledge(_ deliveryID: String, by consumer: ObjectIdentifier, result: OrderAcknowledgement) -> Bool {
         if deliveryID.hasPrefix(Self.replayPrefix) { return true }
         let owned = state.withLockedValue { $0.waiting[deliveryID]?.consumer == consumer }
         guard owned else { return false }
@@ -105,18 +106,5 @@ final class OrderServiceRegistry: Sendable {
         waiter.timeout?.cancel()
         waiter.continuation.resume(returning: result)
         return true
-    }
-}
-
-/// The backend of a merchant whose order services connect over WebSocket.
-struct OrderServiceBackend: OrderBackend {
-    let merchant: String
-    let registry: OrderServiceRegistry
-    let visibilityTimeout: TimeAmount
-
-    var name: String { "order_service:\(merchant)" }
-
-    func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
-        await registry.deliver(delivery, attempt: delivery.attempts + 1, visibilityTimeout: visibilityTimeout)
     }
 }

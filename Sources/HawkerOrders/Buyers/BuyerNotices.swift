@@ -1,4 +1,3 @@
-import HawkerOrders
 import HawkerProtocol
 import NIOCore
 
@@ -6,27 +5,27 @@ import NIOCore
 /// `order.status`): sent to every live session of the buyer, and kept in the outbox
 /// until one of them was sent it, so that a buyer who was offline hears it on the next
 /// connection.
-final class BuyerNotices: Sendable {
+public final class BuyerNotices: Sendable {
     private let outbox: SQLiteOutbox
     private let buyers = BuyerSessions()
     /// Notices read from the outbox per connection; more wait for the next one.
     private let perConnection: Int
     private let clock: @Sendable () -> Int64
 
-    init(outbox: SQLiteOutbox, perConnection: Int, clock: @escaping @Sendable () -> Int64) {
+    public init(outbox: SQLiteOutbox, perConnection: Int, clock: @escaping @Sendable () -> Int64) {
         self.outbox = outbox
         self.perConnection = perConnection
         self.clock = clock
     }
 
     /// At start: the buyers with notices still waiting from before.
-    func restore() async {
+    public func restore() async {
         if let waiting = try? await outbox.buyersWithUndeliveredNotices() { buyers.noticesMayWait(for: waiting) }
     }
 
     /// Sends a stored notice to every live session of its buyer; once one has written
     /// it, it is no longer kept for the next connection.
-    func post(_ notice: OrderNotice) async {
+    public func post(_ notice: OrderNotice) async {
         // Marked first: a session that connects meanwhile reads it from the outbox.
         buyers.noticesMayWait(for: notice.buyer)
         var written = false
@@ -38,7 +37,7 @@ final class BuyerNotices: Sendable {
 
     /// A buyer's session started: it receives live notices from now on, and first what
     /// earlier notices no session of theirs has been sent.
-    func connected(_ session: SessionHandle, buyer: String) async {
+    public func connected(_ session: SessionHandle, buyer: String) async {
         buyers.add(session, buyer: buyer)
         guard buyers.takeWaiting(buyer) else { return }
         guard let notices = try? await outbox.undeliveredNotices(for: buyer, limit: perConnection) else {
@@ -58,13 +57,13 @@ final class BuyerNotices: Sendable {
         }
     }
 
-    func disconnected(_ id: ObjectIdentifier, buyer: String) {
+    public func disconnected(_ id: ObjectIdentifier, buyer: String) {
         buyers.remove(id, buyer: buyer)
     }
 
     /// A status update from `merchant` for one of its orders (shipped, tracking, returned):
     /// stored and sent to the buyer. False when the checkout has no order of that merchant.
-    func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool {
+    public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool {
         guard let part = try? await outbox.deliveries(of: update.checkoutID).first(where: { $0.merchant == merchant }) else { return false }
         let now = clock()
         var body = update.body

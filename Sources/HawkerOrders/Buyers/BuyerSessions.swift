@@ -1,4 +1,3 @@
-import HawkerOrders
 import HawkerProtocol
 import NIOConcurrencyHelpers
 import NIOCore
@@ -49,7 +48,7 @@ final class BuyerSessions: Sendable {
 
 extension OrderNotice {
     /// The push a buyer's session receives.
-    var message: ServerMessage {
+    public var message: ServerMessage {
         .push(type: type, stream: stream, body: body)
     }
 }
