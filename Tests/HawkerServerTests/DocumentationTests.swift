@@ -59,4 +59,13 @@ import Testing
             #expect(!RepositoryFile.text("Protocol/schemas/\(type).json").isEmpty, "no Protocol/schemas/\(type).json")
         }
     }
+
+    /// The schemas validate every frame the tests receive (scripts/validate_frames.py):
+    /// their list of error codes is the code's.
+    @Test func theSchemasListEveryErrorCode() throws {
+        let common = try JSONSerialization.jsonObject(with: Data(RepositoryFile.text("Protocol/schemas/common.json").utf8)) as? [String: Any]
+        let definitions = try #require(common?["$defs"] as? [String: Any])
+        let listed = definitions.values.compactMap { ($0 as? [String: Any])?["enum"] as? [String] }.first { $0.contains("bad_request") }
+        #expect(Set(try #require(listed)) == Set(ErrorCode.allCases.map(\.rawValue)))
+    }
 }
