@@ -27,7 +27,7 @@ extension SessionHandler {
         }
         switch command {
         case .subscribe(let since):
-            isOrderService = true
+            identity?.isOrderService = true
             let session = SessionHandle(self, eventLoop: context.eventLoop)
             context.eventLoop.makeFutureWithTask { await orders.orderServices.subscription(merchant: merchant, since: since) }
                 .assumeIsolated()

@@ -21,22 +21,14 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// with one too.
     private let useDeflatedBroadcasts: Bool
     private var context: ChannelHandlerContext?
-    private var connectTimer: Scheduled<Void>?
-    private var expiryTimer: Scheduled<Void>?
     /// The one answer to "may this session still write?".
     private(set) var phase = Phase.open
-    private var replyFlushPending = false
+    /// Who the session is, once connected.
+    var identity: Identity?
     /// Broadcast delivery and the slow-consumer policy.
     private var delivery: ViewerDelivery
-    private var stuckTimer: Scheduled<Void>?
-    /// The token's subject once connected, for the log.
-    private var subject: String?
-    /// The user whose quotas this session holds a connection (and its subscriptions) of;
-    /// nil for anonymous viewers.
-    private var quotaUser: String?
-    /// Set once the session is registered to receive order results (signed-in buyers).
-    private var buyer: String?
-    var isOrderService = false
+    private var timers = Timers()
+    private var replyFlushPending = false
 
     init(services: GatewayServices, framer: WebSocketFramer) {
         let sessionID = RandomID.hex16()
@@ -47,6 +39,36 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.delivery = ViewerDelivery(
             policy: .init(stuckTimeout: services.configuration.slowConsumerTimeout, budgetBytes: services.configuration.outboundBudgetBytes)
         )
+    }
+
+    /// Who a connected session is, and what it holds on the user's behalf.
+    struct Identity {
+        var subject: String
+        /// Holds one of the user's connections (and its subscriptions) against its
+        /// quotas; false for anonymous viewers.
+        var holdsQuota: Bool
+        /// Registered to receive order results (signed-in buyers).
+        var isBuyer = false
+        /// Takes deliveries as an order service.
+        var isOrderService = false
+
+        /// The user whose quotas this session counts against.
+        var quotaUser: String? { holdsQuota ? subject : nil }
+    }
+
+    /// This session's timers, cancelled together when it ends.
+    private struct Timers {
+        /// No `connect` within `connect_timeout_ms`: close 4000.
+        var connect: Scheduled<Void>?
+        /// The token's `exp`.
+        var expiry: Scheduled<Void>?
+        /// A backed-up viewer's `ViewerDelivery.stuckDeadline`.
+        var stuck: Scheduled<Void>?
+
+        mutating func cancelAll() {
+            for timer in [connect, expiry, stuck] { timer?.cancel() }
+            self = Timers()
+        }
     }
 
     enum Phase {
@@ -62,7 +84,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var logger: Logger {
         var logger = services.logger
         logger[metadataKey: "session"] = "\(machine.sessionID)"
-        if let subject { logger[metadataKey: "sub"] = "\(subject)" }
+        if let subject = identity?.subject { logger[metadataKey: "sub"] = "\(subject)" }
         return logger
     }
 
@@ -72,7 +94,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.context = context
         services.connections.markWebSocket(context.channel)
         services.metrics.connections.increment()
-        connectTimer = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.connectTimeout) { [self] in
+        timers.connect = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.connectTimeout) { [self] in
             perform(machine.connectTimedOut())
         }
     }
@@ -90,21 +112,16 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private func tearDown(context: ChannelHandlerContext) {
         guard phase != .tornDown else { return }
         phase = .tornDown
-        connectTimer?.cancel()
-        connectTimer = nil
-        expiryTimer?.cancel()
-        expiryTimer = nil
-        stuckTimer?.cancel()
-        stuckTimer = nil
+        timers.cancelAll()
         delivery.stop()
         for stream in machine.closed() {
             services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
             releaseSubscriptionQuota()
         }
-        if let quotaUser { services.quotas.release(.connections, by: quotaUser) }
-        if let buyer { services.orders?.notices.disconnected(ObjectIdentifier(self), buyer: buyer) }
-        if isOrderService { services.orders?.orderServices.disconnected(ObjectIdentifier(self)) }
+        if let user = identity?.quotaUser { services.quotas.release(.connections, by: user) }
+        if let identity, identity.isBuyer { services.orders?.notices.disconnected(ObjectIdentifier(self), buyer: identity.subject) }
+        if identity?.isOrderService == true { services.orders?.orderServices.disconnected(ObjectIdentifier(self)) }
         services.metrics.connections.decrement()
     }
 
@@ -125,8 +142,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// The socket drained: a `gap` notice per stream, then the latest state it missed.
     private func catchUp(context: ChannelHandlerContext) {
         guard let (gaps, frames) = delivery.drained() else { return }
-        stuckTimer?.cancel()
-        stuckTimer = nil
+        timers.stuck?.cancel()
+        timers.stuck = nil
         guard phase == .open else { return }
         for gap in gaps {
             send(
@@ -193,7 +210,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             }
             send(.unsubscribed(re: id, stream: stream))
         case .act(let id, let stream, let action, let principal):
-            if action.postsText, let user = quotaUser, let wait = services.quotas.take(.chat, by: user) {
+            if action.postsText, let user = identity?.quotaUser, let wait = services.quotas.take(.chat, by: user) {
                 let limit = services.quotas.limits.chatPerMinute
                 send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) chat messages and questions per minute over all streams", retryAfterMilliseconds: wait)))
                 return
@@ -232,8 +249,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     private func welcome(id: String, principal: Principal, context: ChannelHandlerContext) {
-        connectTimer?.cancel()
-        connectTimer = nil
+        timers.connect?.cancel()
+        timers.connect = nil
         if !principal.isAnonymous {
             guard services.quotas.acquire(.connections, by: principal.subject) else {
                 let limit = services.quotas.limits.connections
@@ -241,15 +258,14 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 close(.quotaExceeded, reason: "connection quota")
                 return
             }
-            quotaUser = principal.subject
         }
+        identity = Identity(subject: principal.subject, holdsQuota: !principal.isAnonymous)
         if let expiresAt = principal.expiresAt {
             let remaining = max(0, expiresAt - services.streams.now)
-            expiryTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
+            timers.expiry = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
                 perform(machine.tokenExpired())
             }
         }
-        subject = principal.subject
         send(
             .welcome(
                 .init(
@@ -262,7 +278,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 )))
         // Signed-in buyers get their order results here, and first what they missed.
         if let orders = services.orders, !principal.isAnonymous, principal.role != .orderService {
-            buyer = principal.subject
+            identity?.isBuyer = true
             let session = SessionHandle(self, eventLoop: context.eventLoop)
             let subject = principal.subject
             Task { await orders.notices.connected(session, buyer: subject) }
@@ -273,7 +289,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         // Kept apart from `context`: a session that closed while the hub was answering
         // has no context any more but must still give the subscription back.
         let eventLoop = context.eventLoop
-        if let user = quotaUser, !services.quotas.acquire(.subscriptions, by: user) {
+        if let user = identity?.quotaUser, !services.quotas.acquire(.subscriptions, by: user) {
             _ = machine.subscribeCompleted(stream, succeeded: false)
             let limit = services.quotas.limits.subscriptions
             send(.error(.init(re: id, code: .quotaExceeded, message: "at most \(limit) subscriptions per user over all connections")))
@@ -305,12 +321,12 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     /// Who a stream this session creates counts against: operators create for others.
     private var creator: StreamCreator {
-        guard machine.principal?.role != .admin, let quotaUser else { return .gateway }
-        return .user(quotaUser)
+        guard machine.principal?.role != .admin, let user = identity?.quotaUser else { return .gateway }
+        return .user(user)
     }
 
     private func releaseSubscriptionQuota() {
-        if let quotaUser { services.quotas.release(.subscriptions, by: quotaUser) }
+        if let user = identity?.quotaUser { services.quotas.release(.subscriptions, by: user) }
     }
 
     /// Sends the `subscribed` reply and what the outcome says comes first, then joins the
@@ -349,7 +365,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             }
             if backedUpNow, let deadline = delivery.stuckDeadline {
                 services.metrics.backedUpViewers.increment()
-                stuckTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                timers.stuck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
                     if let reason = delivery.stuck(now: .now()) { giveUpOnSlowConsumer(reason: reason) }
                 }
             }
