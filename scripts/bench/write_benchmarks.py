@@ -281,12 +281,14 @@ for name, title, what, columns in SCENARIOS:
         out("| **median** | " + " | ".join(f"**{fmt(median(name, k), d)}**" for k, _, d in columns) + " | |")
     out("")
 
-# The soak (scripts/soak.sh) is measured apart, an hour at a time: its section is kept
-# in SOAK.md and carried over as it is.
-soak = os.path.join(here, "SOAK.md")
-if os.path.exists(soak):
-    out(open(soak).read().rstrip())
-    out("")
+# The soak (scripts/soak.sh) and build-against-build comparisons (scripts/bench-compare.sh)
+# are measured apart: their sections are kept in SOAK.md and COMPARE.md and carried over
+# as they are.
+for section in ("SOAK.md", "COMPARE.md"):
+    path = os.path.join(here, section)
+    if os.path.exists(path):
+        out(open(path).read().rstrip())
+        out("")
 
 notes = os.path.join(here, "NOTES.md")
 if os.path.exists(notes):
