@@ -76,13 +76,13 @@ public final class Hub: StreamEngine {
 
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
     public func abandon(_ reservation: Reservation, on stream: StreamID) {
-        onHome(of: stream) { $0.abandon(reservation, on: stream) }
+        onHomeLater(of: stream) { $0.abandon(reservation, on: stream) }
     }
 
     /// A merchant confirmed or failed its part of a checkout: counts it, and gives the
     /// stock of a failed part back (with `stock.changed`).
     public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
-        onHome(of: stream) { $0.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
+        onHomeLater(of: stream) { $0.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
     }
 
     // MARK: - The home loop
@@ -99,8 +99,9 @@ public final class Hub: StreamEngine {
         return loops[home].submit { try body(shard.value) }
     }
 
-    /// Runs `body` with the stream's shard on its home loop, later; nothing to wait for.
-    private func onHome(of stream: StreamID, execute body: @escaping @Sendable (HubShard) -> Void) {
+    /// Runs `body` with the stream's shard on its home loop, always later (queued behind
+    /// what that loop already has); nothing to wait for.
+    private func onHomeLater(of stream: StreamID, _ body: @escaping @Sendable (HubShard) -> Void) {
         let home = homeIndex(of: stream)
         let shard = shards[home]
         loops[home].execute { body(shard.value) }
@@ -118,7 +119,7 @@ public final class Hub: StreamEngine {
     public func subscribe(_ stream: StreamID, since: StreamPosition?, creator: StreamCreator?, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
         let index = index(of: eventLoop)
         let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
-        onHome(of: stream) { shard in
+        onHomeLater(of: stream) { shard in
             promise.completeWith(Result { try shard.attach(stream, loopIndex: index, since: since, creator: creator) })
         }
         return promise.futureResult
@@ -134,7 +135,7 @@ public final class Hub: StreamEngine {
     public func unsubscribe(_ subscriber: any StreamSubscriber, from stream: StreamID, eventLoop: any EventLoop) {
         let index = index(of: eventLoop)
         fanouts[index].value.remove(subscriber, from: stream)
-        onHome(of: stream) { $0.detach(stream, loopIndex: index) }
+        onHomeLater(of: stream) { $0.detach(stream, loopIndex: index) }
     }
 
     // MARK: - Reading

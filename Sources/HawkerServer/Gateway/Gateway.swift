@@ -116,7 +116,10 @@ public final class Gateway: Service, Sendable {
         do {
             return try await bindAndRun()
         } catch {
-            lifecycle.withLockedValue { $0 = .idle }
+            // Back to idle, unless a shutdown came meanwhile.
+            lifecycle.withLockedValue { state in
+                if case .starting = state { state = .idle }
+            }
             throw error
         }
     }
@@ -154,7 +157,9 @@ public final class Gateway: Service, Sendable {
         }
         let quotas = self.quotas
         let orders = self.orders
-        lifecycle.withLockedValue { state in
+        let group = self.group
+        let shutDownMeanwhile = lifecycle.withLockedValue { state -> Bool in
+            guard case .starting = state else { return true }
             state = .running(
                 Running(
                     server: channel,
@@ -162,6 +167,13 @@ public final class Gateway: Service, Sendable {
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
                     orders: Task { await orders.run() }
                 ))
+            return false
+        }
+        if shutDownMeanwhile {
+            // A shutdown while binding: it found nothing to close, so close it here.
+            try? await channel.close()
+            try? await metricsChannel?.close()
+            throw CancellationError()
         }
         let address = channel.localAddress!
         logger.info(

@@ -353,26 +353,34 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             return false
         }
         let channel = context.channel
-        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: .now()) {
+        // The loop's clock: the one its timers run on (a test loop's too).
+        let now = context.eventLoop.now
+        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: now) {
         case .write(let startsBatch):
             context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
             return startsBatch
         case .held(let held, let backedUpNow):
-            switch held {
-            case .kept: break
-            case .replaced: services.metrics.coalescedFrames.increment()
-            case .dropped: services.metrics.drops.increment()
-            }
+            count(held, backedUpNow: backedUpNow)
             if backedUpNow, let deadline = delivery.stuckDeadline {
-                services.metrics.backedUpViewers.increment()
                 timers.stuck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-                    if let reason = delivery.stuck(now: .now()) { giveUpOnSlowConsumer(reason: reason) }
+                    guard let context = self.context else { return }
+                    if let reason = delivery.stuck(now: context.eventLoop.now) { giveUpOnSlowConsumer(reason: reason) }
                 }
             }
             return false
-        case .giveUp(let reason):
+        case .giveUp(let reason, let held, let backedUpNow):
+            count(held, backedUpNow: backedUpNow)
             giveUpOnSlowConsumer(reason: reason)
             return false
+        }
+    }
+
+    private func count(_ held: DeliveryBacklog.Held, backedUpNow: Bool) {
+        if backedUpNow { services.metrics.backedUpViewers.increment() }
+        switch held {
+        case .kept: break
+        case .replaced: services.metrics.coalescedFrames.increment()
+        case .dropped: services.metrics.drops.increment()
         }
     }
 

@@ -24,8 +24,9 @@ struct ViewerDelivery {
         /// Held for later. `backedUpNow`: the viewer just became backed up, so the caller
         /// arms a timer for `stuckDeadline`.
         case held(DeliveryBacklog.Held, backedUpNow: Bool)
-        /// Close the viewer with 4001.
-        case giveUp(reason: String)
+        /// Close the viewer with 4001. The frame was still `held` (for the counters), and
+        /// `backedUpNow` when this was the viewer's first held frame.
+        case giveUp(reason: String, held: DeliveryBacklog.Held, backedUpNow: Bool)
     }
 
     let policy: Policy
@@ -57,7 +58,7 @@ struct ViewerDelivery {
         // One budget for what the connection is owed: its socket queue and its backlog.
         if backlog!.bytes + queuedBytes > policy.budgetBytes {
             stop()
-            return .giveUp(reason: "owed more than \(policy.budgetBytes) bytes")
+            return .giveUp(reason: "owed more than \(policy.budgetBytes) bytes", held: held, backedUpNow: backedUpNow)
         }
         return .held(held, backedUpNow: backedUpNow)
     }
