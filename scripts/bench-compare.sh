@@ -17,7 +17,7 @@ runs=${2:-5}
 out=artifacts/bench-compare
 rm -rf "$out" && mkdir -p "$out"
 export HAWKER_JWT_SECRET=${HAWKER_JWT_SECRET:-bench-secret-0123456789abcdef0123456789}
-port=${BENCH_PORT:-19277}
+port=${BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 
 swift build -c release --product hawker >/dev/null
 swift build -c release --product hawker-load >/dev/null
@@ -44,6 +44,7 @@ run() { # SIDE NAME RUN hawker-load args...
         --set event_loops=1 --set log.level=warning "${publisher[@]}" >"$out/server-$side.log" 2>&1 &
     local server=$!
     for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+    kill -0 "$server" 2>/dev/null || { echo "gateway $side did not start (see $out/server-$side.log)" >&2; exit 1; }
     taskset -c 1 .build/release/hawker-load "$@" --url "ws://127.0.0.1:$port" --server-pid "$server" \
         --json "$out/$side/$name/run-$run.json" >"$out/$side/$name/run-$run.txt" 2>&1 \
         || echo "   ($side $name run $run failed, see $out/$side/$name/run-$run.txt)" >&2

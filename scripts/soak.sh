@@ -23,7 +23,9 @@ max_rss=${SOAK_MAX_RSS_MB:-1024}
 max_growth=${SOAK_MAX_GROWTH_PERCENT:-5}
 out=artifacts/soak
 rm -rf "$out" && mkdir -p "$out"
-port=${SOAK_PORT:-19177}
+# A free port unless told: a second soak (or CI's short one) on the same machine must not
+# find this gateway and publish into its streams.
+port=${SOAK_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 secret=soak-secret-0123456789abcdef0123456789abcdef
 export HAWKER_JWT_SECRET=$secret
 
@@ -46,6 +48,8 @@ cleanup() {
 }
 trap cleanup EXIT
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Healthy, and ours: not another process that holds the port.
+kill -0 "$server" 2>/dev/null || { echo "the gateway did not start (see $out/server.log)" >&2; exit 1; }
 
 start=$(date +%s)
 until=$((start + seconds))
@@ -67,7 +71,10 @@ abuse=$!
 pids+=($abuse)
 
 # Legitimate load, scenario after scenario, each small enough to end well before $until.
-load() { "$bin/hawker-load" "$@" --url "ws://127.0.0.1:$port" --server-pid "$server" >>"$out/load.log" 2>&1; }
+load() {
+    "$bin/hawker-load" "$@" --url "ws://127.0.0.1:$port" --server-pid "$server" >>"$out/load.log" 2>&1 ||
+        { echo "a load run failed: hawker-load $* (see $out/load.log)" >&2; return 1; }
+}
 runs=0
 while [ $(( $(date +%s) + 40 )) -lt "$until" ]; do
     load fanout --viewers 400 --streams 8 --events 1500 --rate 100 --warmup 50
