@@ -6,6 +6,7 @@
 #   scripts/bench-compare.sh BASE_REV [RUNS]       # A: hawker built at git revision BASE_REV
 #                                                  # (in .build-base/), B: this tree
 #   BASE_BIN=/path/to/hawker scripts/bench-compare.sh - [RUNS]   # A: a binary you built
+#   BENCH_SCENARIOS="fanout-1k-100 fanout-1k-2000" ...             # only these scenarios
 #
 # The gateway runs pinned to CPU 0 with one event loop, the generator (this tree's
 # hawker-load) on CPU 1, as in scripts/bench.sh. Results: artifacts/bench-compare/.
@@ -59,6 +60,8 @@ scenarios=(
 )
 for entry in "${scenarios[@]}"; do
     name=${entry%%|*}
+    # BENCH_SCENARIOS="fanout-1k-100 fanout-1k-2000": only these.
+    if [ -n "${BENCH_SCENARIOS:-}" ] && [[ " $BENCH_SCENARIOS " != *" $name "* ]]; then continue; fi
     read -r -a args <<<"${entry#*|}"
     for n in $(seq 1 "$runs"); do
         echo "== $name, run $n of $runs (a, then b)" >&2

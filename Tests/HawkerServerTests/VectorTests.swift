@@ -42,7 +42,7 @@ import Testing
             } else if let expected = step.expect {
                 let actual = try await client.receive(expected["type"]?.stringValue)
                 let problem = VectorMatch.mismatch(expected: expected, actual: .object(actual))
-                #expect(problem == nil, "\(where_): \(problem ?? "")")
+                #expect(problem == nil, "\(where_): \(problem ?? ""); received \(actual)")
                 if problem != nil { break }
             } else if let code = step.expect_close {
                 #expect(try await client.closeCode().map(Int.init) == code, "\(where_)")

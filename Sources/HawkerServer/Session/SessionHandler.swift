@@ -354,8 +354,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         }
         let channel = context.channel
         // The loop's clock: the one its timers run on (a test loop's too).
-        let now = context.eventLoop.now
-        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: now) {
+        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: context.eventLoop.now) {
         case .write(let startsBatch):
             context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
             return startsBatch

@@ -44,7 +44,12 @@ struct ViewerDelivery {
     var stuckDeadline: NIODeadline? { backedUpSince.map { $0 + policy.stuckTimeout } }
 
     /// A frame for the viewer. `writable` and `queuedBytes` describe its socket now.
-    mutating func receive(_ frame: BroadcastFrame, from stream: StreamID, writable: Bool, queuedBytes: Int, now: NIODeadline) -> Decision {
+    /// `queuedBytes` and `now` are read only for a viewer that is or becomes backed up:
+    /// the write path of every delivery asks for neither (reading NIO's queue length is
+    /// a channel option lookup, too dear per delivery).
+    mutating func receive(
+        _ frame: BroadcastFrame, from stream: StreamID, writable: Bool, queuedBytes: @autoclosure () -> Int, now: @autoclosure () -> NIODeadline
+    ) -> Decision {
         if backlog == nil, writable {
             defer { awaitingFlush = true }
             return .write(startsBatch: !awaitingFlush)
@@ -52,11 +57,11 @@ struct ViewerDelivery {
         let backedUpNow = backlog == nil
         if backedUpNow {
             backlog = DeliveryBacklog()
-            backedUpSince = now
+            backedUpSince = now()
         }
         let held = backlog!.hold(frame, from: stream)
         // One budget for what the connection is owed: its socket queue and its backlog.
-        if backlog!.bytes + queuedBytes > policy.budgetBytes {
+        if backlog!.bytes + queuedBytes() > policy.budgetBytes {
             stop()
             return .giveUp(reason: "owed more than \(policy.budgetBytes) bytes", held: held, backedUpNow: backedUpNow)
         }
