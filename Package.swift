@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "HawkerWebSocket", targets: ["HawkerWebSocket"]),
         .library(name: "HawkerCommerce", targets: ["HawkerCommerce"]),
         .library(name: "HawkerOrders", targets: ["HawkerOrders"]),
+        .library(name: "HawkerState", targets: ["HawkerState"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -89,12 +90,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Streams, history, snapshots and per-event-loop fan-out behind a Broker seam.
+        // What outlives the process: streams, their recent events and rooms, behind the
+        // StateStore seam (SQLite here; the cluster adds Redis).
+        .target(
+            name: "HawkerState",
+            dependencies: [
+                "HawkerProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Streams, history, snapshots and per-event-loop fan-out behind the StreamEngine seam.
         .target(
             name: "HawkerHub",
             dependencies: [
                 "HawkerProtocol",
                 "HawkerCommerce",
+                "HawkerState",
                 "HawkerWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -223,9 +235,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HawkerStateTests",
+            dependencies: [
+                "HawkerState",
+                "HawkerProtocol",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HawkerHubTests",
             dependencies: [
                 "HawkerHub",
+                "HawkerState",
                 "HawkerCommerce",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

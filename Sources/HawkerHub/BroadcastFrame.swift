@@ -25,3 +25,13 @@ public struct BroadcastFrame: Sendable {
         self.sequencedAt = sequencedAt
     }
 }
+
+extension BroadcastFrame {
+    /// The JSON payload of the plain frame (what a state store keeps of an event).
+    var payloadBytes: [UInt8] {
+        guard let second = plain.getInteger(at: plain.readerIndex + 1, as: UInt8.self) else { return [] }
+        let length = second & 0x7f
+        let header = length == 127 ? 10 : length == 126 ? 4 : 2
+        return plain.getBytes(at: plain.readerIndex + header, length: plain.readableBytes - header) ?? []
+    }
+}

@@ -1,5 +1,6 @@
 import HawkerCommerce
 import HawkerProtocol
+import HawkerState
 import NIOCore
 
 import struct Foundation.Date
@@ -17,15 +18,19 @@ public final class Hub: StreamEngine {
     private let shards: [NIOLoopBoundBox<HubShard>]
     private let fanouts: [NIOLoopBoundBox<LoopFanout>]
     private let clock: @Sendable () -> Int64
+    private let journal: StateJournal?
 
     /// - Parameters:
     ///   - loops: every event loop connections may live on.
+    ///   - journal: where streams are kept to outlive the process; nil keeps them in
+    ///     memory only.
     ///   - clock: milliseconds since the Unix epoch; injected for tests.
     public init(
         loops: [any EventLoop],
         configuration: HubConfiguration = HubConfiguration(),
         observer: (any HubObserver)? = nil,
         ownership: (any StreamOwnership)? = nil,
+        journal: StateJournal? = nil,
         clock: @escaping @Sendable () -> Int64 = Hub.systemClock
     ) {
         precondition(!loops.isEmpty, "the hub needs at least one event loop")
@@ -36,11 +41,15 @@ public final class Hub: StreamEngine {
         self.fanouts = fanouts
         self.shards = loops.map {
             NIOLoopBoundBox.makeBoxSendingValue(
-                HubShard(configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, ownership: ownership, clock: clock),
+                HubShard(
+                    configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, ownership: ownership,
+                    journal: journal, clock: clock
+                ),
                 eventLoop: $0
             )
         }
         self.clock = clock
+        self.journal = journal
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -57,13 +66,16 @@ public final class Hub: StreamEngine {
     /// Sequences `draft` on the stream's home loop, records it and fans it out to every
     /// loop with subscribers. Creates the stream on its first event, counted against
     /// `creator`'s stream quota.
+    /// With a state store, the receipt comes once the store has the event.
     public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) -> EventLoopFuture<PublishReceipt> {
-        onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator) }
+        guard journal != nil else { return onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator).0 } }
+        return onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator) }.afterCommit()
     }
 
     /// Runs a chat, question, intent or moderation command in the stream's room.
     public func perform(_ action: StreamAction, by author: Author, on stream: StreamID) -> EventLoopFuture<RoomOutcome> {
-        onHome(of: stream) { try $0.perform(action, by: author, on: stream) }
+        guard journal != nil else { return onHome(of: stream) { try $0.perform(action, by: author, on: stream).0 } }
+        return onHome(of: stream) { try $0.perform(action, by: author, on: stream) }.afterCommit()
     }
 
     // MARK: - Checkout
@@ -120,7 +132,17 @@ public final class Hub: StreamEngine {
         let index = index(of: eventLoop)
         let promise = eventLoop.makePromise(of: SubscribeOutcome.self)
         onHomeLater(of: stream) { shard in
-            promise.completeWith(Result { try shard.attach(stream, loopIndex: index, since: since, creator: creator) })
+            do {
+                let (outcome, wait) = try shard.attach(stream, loopIndex: index, since: since, creator: creator)
+                // A snapshot that shows events still being committed is sent once they are.
+                if let wait {
+                    wait.whenComplete { _ in promise.succeed(outcome) }
+                } else {
+                    promise.succeed(outcome)
+                }
+            } catch {
+                promise.fail(error)
+            }
         }
         return promise.futureResult
     }
@@ -157,10 +179,49 @@ public final class Hub: StreamEngine {
         onHome(of: stream) { $0.insights(of: stream) }
     }
 
+    // MARK: - State store
+
+    /// Brings back every stream the journal's store keeps (at startup, before any
+    /// connection): same epoch and seq, history and room. Returns how many.
+    public func restore() async throws -> Int {
+        guard let journal else { return 0 }
+        let stored = try await journal.store.load()
+        var perShard = Array(repeating: [StoredStream](), count: loops.count)
+        for stream in stored { perShard[homeIndex(of: stream.stream)].append(stream) }
+        for (index, streams) in perShard.enumerated() where !streams.isEmpty {
+            let shard = shards[index]
+            try await loops[index].submit { for stream in streams { shard.value.restore(stream) } }.get()
+        }
+        return stored.count
+    }
+
+    /// Saves every changed room and waits until the store has everything sequenced so
+    /// far (at shutdown, after the last connection).
+    public func saveAndFlush() async {
+        guard let journal else { return }
+        for (loop, shard) in zip(loops, shards) {
+            _ = try? await loop.flatSubmit {
+                shard.value.saveRooms()
+                return shard.value.flushed()
+            }.get()
+        }
+        await journal.flush()
+    }
+
     private func index(of eventLoop: any EventLoop) -> Int {
         guard let index = loopIndex[ObjectIdentifier(eventLoop)] else {
             preconditionFailure("event loop \(eventLoop) is not one of the hub's")
         }
         return index
+    }
+}
+
+extension EventLoopFuture {
+    /// The value of a shard's `(value, commit)`, once the commit (if any) is in the store.
+    fileprivate func afterCommit<T: Sendable>() -> EventLoopFuture<T> where Value == (T, EventLoopFuture<Void>?) {
+        flatMap { value, commit in
+            guard let commit else { return self.eventLoop.makeSucceededFuture(value) }
+            return commit.map { value }
+        }
     }
 }

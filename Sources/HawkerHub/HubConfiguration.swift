@@ -26,6 +26,10 @@ public struct HubConfiguration: Sendable {
     public var compressionLevel: Int
     /// Chat, questions, intents and catalog rules of every stream.
     public var room: RoomConfiguration
+    /// With a state store: how often a changed room is saved. Events are kept as they
+    /// are sequenced; what a room counts between saves (chat, questions, moderation,
+    /// insights) is what a `kill -9` can take back.
+    public var stateSaveIntervalMilliseconds: Int64 = 1_000
 
     public init(
         historyCapacity: Int = 1_000,

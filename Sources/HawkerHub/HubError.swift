@@ -8,4 +8,7 @@ public enum HubError: Error, Sendable, Hashable {
     case tooManyStreams
     /// The stream's room refused the event or command.
     case rejected(RoomError)
+    /// The event went out to viewers, but the state store could not keep it: it will not
+    /// survive a restart.
+    case notStored
 }

@@ -1,5 +1,6 @@
 import HawkerCommerce
 import HawkerProtocol
+import HawkerState
 import HawkerWebSocket
 import NIOCore
 
@@ -18,6 +19,8 @@ final class HubShard {
         var lastActivity: Int64
         /// Who created it, when that counts against a quota.
         var owner: String?
+        /// Events up to this seq are trimmed from the store (they left history).
+        var trimmedThrough: UInt64 = 0
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
         var subscriberCount: Int { loopRefs.reduce(0, +) }
@@ -45,6 +48,23 @@ final class HubShard {
     /// time each one takes.
     private var lastTickDeadline: NIODeadline?
 
+    // With a state store: the changes of this loop turn, the batches being committed
+    // (oldest first), and the rooms changed since they were last saved.
+    private let journal: StateJournal?
+    private var collecting = PendingBatch()
+    private var inFlight = CircularBuffer<PendingBatch>()
+    private var submitScheduled = false
+    private var unsavedRooms: Set<StreamID> = []
+    private var saveScheduled = false
+
+    /// Changes on their way to the store, and the events among them, which go out to
+    /// viewers (and into history) only once the store has them.
+    private struct PendingBatch {
+        var changes: [StateChange] = []
+        var events: [(stream: StreamID, epoch: String, frame: BroadcastFrame, timestamp: Int64)] = []
+        var promise: EventLoopPromise<Void>?
+    }
+
     init(
         configuration: HubConfiguration,
         eventLoop: any EventLoop,
@@ -52,6 +72,7 @@ final class HubShard {
         fanouts: [NIOLoopBoundBox<LoopFanout>],
         observer: (any HubObserver)?,
         ownership: (any StreamOwnership)? = nil,
+        journal: StateJournal? = nil,
         clock: @escaping @Sendable () -> Int64
     ) {
         self.configuration = configuration
@@ -62,6 +83,7 @@ final class HubShard {
         self.fanouts = fanouts
         self.observer = observer
         self.ownership = ownership
+        self.journal = journal
         self.clock = clock
     }
 
@@ -74,7 +96,8 @@ final class HubShard {
 
     // MARK: - Events
 
-    func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) throws(HubError) -> PublishReceipt {
+    /// Returns the receipt and, with a state store, when the store has the event.
+    func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) throws(HubError) -> (PublishReceipt, EventLoopFuture<Void>?) {
         let now = clock()
         let existed = streams[stream] != nil
         defer {
@@ -90,18 +113,25 @@ final class HubShard {
             }
             let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
             if hosted.room.hasScheduledWork { markTicking(stream) }
-            return receipt
+            return (receipt, committed())
         }
     }
 
-    /// Appends a completed event to the log and fans it out.
+    /// Appends a completed event to the log and fans it out; with a state store, once
+    /// the store has it.
     private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64) -> PublishReceipt {
-        let (event, frame) = hosted.state.append(draft, now: now) { event in
-            self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
-        }
+        let frame = { (event: StreamEvent) in self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey) }
         hosted.stateCache = nil
+        unsavedRooms.insert(stream)
         observer?.published()
-        dispatch(frame, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
+        guard journal != nil else {
+            let (event, framed) = hosted.state.append(draft, now: now, frame: frame)
+            dispatch(framed, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
+            return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
+        }
+        let (event, framed) = hosted.state.sequence(draft, now: now, frame: frame)
+        record(.appended(stream, StoredEvent(seq: event.seq, timestamp: now, payload: framed.payloadBytes)))
+        collecting.events.append((stream, hosted.state.epoch, framed, now))
         return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
     }
 
@@ -114,7 +144,9 @@ final class HubShard {
 
     // MARK: - Commands
 
-    func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> RoomOutcome {
+    /// Returns the outcome and, when it published an event with a state store, when the
+    /// store has it.
+    func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> (RoomOutcome, EventLoopFuture<Void>?) {
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted throws(HubError) in
             let reply: RoomReply
@@ -123,10 +155,11 @@ final class HubShard {
             case .failure(let error): throw .rejected(error)
             }
             markTicking(stream)
+            unsavedRooms.insert(stream)
             if let event = reply.event {
-                return .published(sequence(event, in: &hosted, stream: stream, now: now))
+                return (.published(sequence(event, in: &hosted, stream: stream, now: now)), committed())
             }
-            return .reply(type: reply.type, body: reply.body)
+            return (.reply(type: reply.type, body: reply.body), nil)
         }
     }
 
@@ -138,6 +171,7 @@ final class HubShard {
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
+            if !outcome.replayed { unsavedRooms.insert(stream) }
             for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
             return outcome
@@ -148,6 +182,7 @@ final class HubShard {
     func abandon(_ reservation: Reservation, on stream: StreamID) {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
+            unsavedRooms.insert(stream)
             for event in hosted.room.abandon(reservation) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
         }
     }
@@ -156,6 +191,7 @@ final class HubShard {
     func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
+            unsavedRooms.insert(stream)
             for event in hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now) {
                 _ = sequence(event, in: &hosted, stream: stream, now: now)
             }
@@ -165,16 +201,20 @@ final class HubShard {
 
     // MARK: - Subscribers
 
-    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, creator: StreamCreator?) throws(HubError) -> SubscribeOutcome {
+    /// Returns what to send first and, when the subscriber must wait before it is
+    /// activated, the commit to wait for: a snapshot shows the room after events still
+    /// being committed, which the subscriber must then not get again.
+    func attach(_ stream: StreamID, loopIndex: Int, since: StreamPosition?, creator: StreamCreator?) throws(HubError) -> (SubscribeOutcome, EventLoopFuture<Void>?) {
         let now = clock()
         return try withStream(stream, create: creator, now: now) { hosted in
             hosted.loopRefs[loopIndex] += 1
             hosted.room.viewersChanged(to: hosted.subscriberCount)
             markTicking(stream)
             let start = hosted.state.start(since: since, now: now)
-            var state: ByteBuffer?
-            if case .snapshot = start { state = stateJSON(of: &hosted, now: now) }
-            return SubscribeOutcome(position: hosted.state.position, start: start, stateJSON: state)
+            guard case .snapshot = start else { return (SubscribeOutcome(position: hosted.state.position, start: start, stateJSON: nil), nil) }
+            let state = stateJSON(of: &hosted, now: now)
+            let wait = hosted.state.hasUncommitted ? latestCommit() : nil
+            return (SubscribeOutcome(position: hosted.state.latestPosition, start: start, stateJSON: state), wait)
         }
     }
 
@@ -193,7 +233,7 @@ final class HubShard {
         guard streams[stream] != nil else { return nil }
         let now = clock()
         return try? withStream(stream, create: nil, now: nil) { hosted in
-            StreamSnapshot(position: hosted.state.position, stateJSON: stateJSON(of: &hosted, now: now))
+            StreamSnapshot(position: hosted.state.latestPosition, stateJSON: stateJSON(of: &hosted, now: now))
         }
     }
 
@@ -322,6 +362,9 @@ final class HubShard {
                 historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
             )
             scheduleHistorySweep()
+            scheduleSave()
+            record(.created(stream, epoch: state.epoch, createdAt: now ?? clock(), owner: owner))
+            unsavedRooms.insert(stream)
             streams[stream] = HostedStream(
                 state: state,
                 room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max)),
@@ -359,11 +402,152 @@ final class HubShard {
         return true
     }
 
-    /// Forgets a stream, and gives it back to its owner's quota.
+    /// Forgets a stream, and gives it back to its owner's quota. With a state store its
+    /// room is archived (readable, no longer live); a stream that never had an event is
+    /// removed.
     private func drop(_ stream: StreamID) {
         guard let hosted = streams.removeValue(forKey: stream) else { return }
         ticking.remove(stream)
+        unsavedRooms.remove(stream)
         if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
+        guard journal != nil else { return }
+        if hosted.state.seq == 0 {
+            record(.removed(stream))
+        } else {
+            let now = clock()
+            record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
+            record(.archived(stream, at: now))
+        }
+    }
+
+    // MARK: - State store
+
+    /// Brings back a stream kept by the state store, as it was: same epoch and seq, its
+    /// history for resume, and its room as saved, moved on by the events after the save.
+    func restore(_ stored: StoredStream) {
+        let now = clock()
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var room =
+            stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed) }
+            ?? StreamRoom(configuration: configuration.room, seed: seed)
+        let roomSeq = stored.room?.seq ?? 0
+        var state = StreamState(
+            stream: stored.stream, epoch: stored.epoch, seq: stored.seq,
+            historyCapacity: configuration.historyCapacity, historyMaxBytes: configuration.historyMaxBytes,
+            historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
+        )
+        for stored in stored.events {
+            guard let event = StreamEvent(storedPayload: ByteBuffer(bytes: stored.payload)) else { continue }
+            if event.seq > roomSeq { room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp) }
+            let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+            state.commit(framed, timestamp: event.timestamp, now: now)
+        }
+        if let owner = stored.owner { _ = ownership?.claimStream(for: owner) }
+        streams[stored.stream] = HostedStream(
+            state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: stored.owner,
+            trimmedThrough: (stored.events.first?.seq ?? 1) - 1
+        )
+        if room.hasScheduledWork { markTicking(stored.stream) }
+        scheduleHistorySweep()
+        scheduleSave()
+    }
+
+    /// Adds a change to this loop turn's batch, submitted when the turn ends.
+    private func record(_ change: StateChange) {
+        guard journal != nil else { return }
+        collecting.changes.append(change)
+        guard !submitScheduled else { return }
+        submitScheduled = true
+        eventLoop.assumeIsolated().execute { [self] in
+            submitScheduled = false
+            submit()
+        }
+    }
+
+    /// Hands this turn's batch to the journal.
+    private func submit() {
+        guard let journal, !collecting.changes.isEmpty else { return }
+        let batch = collecting
+        collecting = PendingBatch()
+        inFlight.append(batch)
+        let shard = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        journal.submit(batch.changes) { result in
+            loop.execute { shard.value.committed(result) }
+        }
+    }
+
+    /// The oldest batch is in the store (or failed): its events go into history and out
+    /// to viewers, in order, and whoever waited for it hears.
+    private func committed(_ result: Result<Void, any Error>) {
+        guard let batch = inFlight.popFirst() else { return }
+        let now = clock()
+        for item in batch.events {
+            // A stream dropped meanwhile (or dropped and created again) has no use for it.
+            guard streams[item.stream]?.state.epoch == item.epoch else { continue }
+            streams[item.stream]!.state.commit(item.frame, timestamp: item.timestamp, now: now)
+            dispatch(item.frame, to: item.stream, audience: .everyone, loopRefs: streams[item.stream]!.loopRefs)
+        }
+        switch result {
+        case .success: batch.promise?.succeed()
+        case .failure: batch.promise?.fail(HubError.notStored)
+        }
+    }
+
+    /// Completes when what was sequenced so far is committed; nil without a store or
+    /// when nothing is pending.
+    private func committed() -> EventLoopFuture<Void>? {
+        guard journal != nil, !collecting.changes.isEmpty else { return nil }
+        if collecting.promise == nil { collecting.promise = eventLoop.makePromise() }
+        return collecting.promise!.futureResult
+    }
+
+    /// Completes when every event sequenced so far is committed. This turn's batch goes
+    /// now, so that events sequenced after this call are in later batches.
+    private func latestCommit() -> EventLoopFuture<Void>? {
+        if !collecting.events.isEmpty { submit() }
+        guard !inFlight.isEmpty else { return nil }
+        let last = inFlight.index(before: inFlight.endIndex)
+        if inFlight[last].promise == nil { inFlight[last].promise = eventLoop.makePromise() }
+        return inFlight[last].promise!.futureResult
+    }
+
+    /// Saves the rooms that changed since their last save, and trims from the store the
+    /// events that left history, every `stateSaveIntervalMilliseconds`.
+    private func scheduleSave() {
+        guard journal != nil, !saveScheduled else { return }
+        saveScheduled = true
+        eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(configuration.stateSaveIntervalMilliseconds)) { [self] in
+            saveScheduled = false
+            saveRooms()
+            if !streams.isEmpty { scheduleSave() }
+        }
+    }
+
+    /// Saves every changed room now (also at shutdown).
+    func saveRooms() {
+        guard journal != nil else { return }
+        let now = clock()
+        for stream in unsavedRooms {
+            guard let hosted = streams[stream] else { continue }
+            record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
+            // What left history leaves the store; the newest event stays, so that the
+            // store always knows the last seq.
+            let keepFrom = min(hosted.state.oldestHeldSeq ?? hosted.state.committedSeq, hosted.state.committedSeq)
+            if keepFrom > 1, keepFrom - 1 > hosted.trimmedThrough {
+                record(.trimmed(stream, through: keepFrom - 1))
+                streams[stream]!.trimmedThrough = keepFrom - 1
+            }
+        }
+        unsavedRooms.removeAll(keepingCapacity: true)
+        submit()
+    }
+
+    /// Everything submitted so far, for shutdown: completes when the last batch is in.
+    func flushed() -> EventLoopFuture<Void> {
+        submit()
+        guard !inFlight.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        return latestCommit()!.recover { _ in }
     }
 
     /// Encodes and frames a message once for all viewers.

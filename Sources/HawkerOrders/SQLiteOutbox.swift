@@ -216,6 +216,19 @@ public actor SQLiteOutbox {
         return stored
     }
 
+    /// The checkout `buyer` made with `idempotencyKey`, if one was accepted (committed), and
+    /// its stream: what a retry with that key gets back before anything else is checked.
+    public func accepted(buyer: String, idempotencyKey: String) async throws -> (reservation: Reservation, stream: StreamID)? {
+        let stored = try await pool.read { db -> (stream: String, reservation: String)? in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT stream, reservation FROM checkout WHERE buyer = ? AND idempotency_key = ?"),
+                arguments: [buyer, idempotencyKey]
+            ).map { ($0["stream"], $0["reservation"]) }
+        }
+        guard let stored else { return nil }
+        return (try Self.decodeReservation(stored.reservation), try Self.streamID(stored.stream))
+    }
+
     // MARK: - Relaying
 
     /// Pending deliveries whose next attempt is due at `now`, oldest first, leaving out

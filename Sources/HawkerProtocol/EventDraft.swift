@@ -33,6 +33,12 @@ public struct EventDraft: Sendable, Hashable {
         EventDraft(unchecked: kind, data: data, stateKey: stateKey)
     }
 
+    /// An event the server sequenced before (read back from its store): it was checked
+    /// and completed then, so it is not validated again.
+    public init(restoring kind: EventKind, data: [String: JSONValue]) {
+        self.init(unchecked: kind, data: data, stateKey: EventValidator.stateKey(kind: kind, data: data))
+    }
+
     private init(unchecked kind: EventKind, data: [String: JSONValue], stateKey: String) {
         self.kind = kind
         self.data = data

@@ -1,6 +1,7 @@
 import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
+import HawkerState
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -20,6 +21,8 @@ import Testing
         case hubOneLoop = "hub (1 loop)"
         /// The hub on two event loops: streams homed on either, subscribers on both.
         case hubTwoLoops = "hub (2 loops)"
+        /// The hub on two loops with a state store: events go out once the store has them.
+        case hubWithStore = "hub (2 loops, state store)"
 
         var testDescription: String { rawValue }
     }
@@ -262,6 +265,10 @@ struct EngineHarness: Sendable {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: kind == .hubOneLoop ? 1 : 2)
             let loops = Array(group.makeIterator())
             return EngineHarness(streams: Hub(loops: loops), loops: loops, group: group)
+        case .hubWithStore:
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            let loops = Array(group.makeIterator())
+            return EngineHarness(streams: Hub(loops: loops, journal: StateJournal(store: MemoryStateStore())), loops: loops, group: group)
         }
     }
 

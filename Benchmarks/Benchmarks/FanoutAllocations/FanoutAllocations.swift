@@ -82,6 +82,9 @@ final class FanoutFixture: Sendable {
         configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-bench-\(UUID().uuidString)").path
         configuration.publisherCommandsPerSecond = 1_000_000
         configuration.publisherCommandBurst = 1_000_000
+        // All 1,000 viewers share one token: lift the per-user quotas this is not about.
+        configuration.quotas.connections = 1_000_000
+        configuration.quotas.subscriptions = 10_000_000
         // No presence pushes in the measured window: only events reach the viewers.
         configuration.hub.room.presenceIntervalMilliseconds = 600_000
         var logger = Logger(label: "hawker.benchmark")

@@ -21,7 +21,7 @@ public struct CommerceState: Sendable {
         }
     }
 
-    public enum OnAir: String, Sendable, Hashable {
+    public enum OnAir: String, Sendable, Hashable, Codable {
         case idle
         case live
         case ended
@@ -29,14 +29,14 @@ public struct CommerceState: Sendable {
 
     public let limits: Limits
     public internal(set) var catalog: Catalog
-    public private(set) var pinned: [String] = []
+    public internal(set) var pinned: [String] = []
     public internal(set) var sales: [String: FlashSale] = [:]
-    public private(set) var onAir = OnAir.idle
-    public private(set) var title: String?
-    public private(set) var playerURL: String?
-    public private(set) var startedAt: Int64?
-    public private(set) var endedAt: Int64?
-    public private(set) var announcement: (text: String, at: Int64)?
+    public internal(set) var onAir = OnAir.idle
+    public internal(set) var title: String?
+    public internal(set) var playerURL: String?
+    public internal(set) var startedAt: Int64?
+    public internal(set) var endedAt: Int64?
+    public internal(set) var announcement: (text: String, at: Int64)?
 
     public init(limits: Limits = Limits()) {
         self.limits = limits

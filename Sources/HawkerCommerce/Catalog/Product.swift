@@ -1,8 +1,8 @@
 import HawkerProtocol
 
 /// A product in a stream's catalog. Prices are integer minor units of `currency`.
-public struct Product: Sendable, Hashable {
-    public struct Variant: Sendable, Hashable {
+public struct Product: Sendable, Hashable, Codable {
+    public struct Variant: Sendable, Hashable, Codable {
         public var id: String
         public var title: String
         /// Overrides the product's price when set.

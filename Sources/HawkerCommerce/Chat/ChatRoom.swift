@@ -59,11 +59,13 @@ public struct ChatRoom: Sendable {
     public let configuration: Configuration
     private let baseFilter: ChatTextFilter
     private var filter: ChatTextFilter
+    /// The host's words on top of the configured ones (kept to be saved).
+    var extraBannedWords: [String] = []
     private var users: [String: UserState] = [:]
-    public private(set) var bans: Set<String> = []
-    public private(set) var shadowBans: Set<String> = []
-    private var timeouts: [String: Int64] = [:]
-    public private(set) var slowModeMilliseconds: Int64 = 0
+    public internal(set) var bans: Set<String> = []
+    public internal(set) var shadowBans: Set<String> = []
+    var timeouts: [String: Int64] = [:]
+    public internal(set) var slowModeMilliseconds: Int64 = 0
     /// Message id → author, for deletes; oldest first in `recentOrder`.
     private var recent: [String: String] = [:]
     private var recentOrder: [String] = []
@@ -72,12 +74,12 @@ public struct ChatRoom: Sendable {
     private var ordinarySeen = 0
     private var deleted: [String] = []
     private var random: SplitMix64
-    private var nextID: UInt64 = 0
+    var nextID: UInt64 = 0
 
     /// Lifetime counters, for insights.
-    public private(set) var accepted = 0
-    public private(set) var refused = 0
-    public private(set) var sampledOutTotal = 0
+    public internal(set) var accepted = 0
+    public internal(set) var refused = 0
+    public internal(set) var sampledOutTotal = 0
 
     public init(configuration: Configuration = Configuration(), seed: UInt64 = 0x5EED) {
         self.configuration = configuration
@@ -235,10 +237,15 @@ public struct ChatRoom: Sendable {
         case .slowMode(let interval):
             slowModeMilliseconds = interval
         case .bannedWords(let words):
-            filter = baseFilter.with(extraBannedWords: words)
+            extraBannedWords = words
+            applyBannedWords(words)
         }
         timeouts = timeouts.filter { $0.value > now }
         return .success(())
+    }
+
+    mutating func applyBannedWords(_ words: [String]) {
+        filter = baseFilter.with(extraBannedWords: words)
     }
 
     private func full() -> RoomError {

@@ -52,7 +52,7 @@ public struct IntentAggregator: Sendable {
     /// Bumps on every recorded event, so the caller pushes only when it changed. Counts also
     /// decay as time passes without a bump; a periodic push covers that.
     public private(set) var version: UInt64 = 0
-    private var products: [String: ProductIntentState] = [:]
+    var products: [String: ProductIntentState] = [:]
     private var clock: Int64 = .min
 
     public init(configuration: Configuration = Configuration()) {

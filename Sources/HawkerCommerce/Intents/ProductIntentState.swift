@@ -33,7 +33,7 @@ struct ProductIntentState: Sendable {
     }
 
     /// Indexed by `IntentAction.ordinal`.
-    private(set) var totals = Array(repeating: 0, count: IntentAction.allCases.count)
+    var totals = Array(repeating: 0, count: IntentAction.allCases.count)
     private(set) var windows: Windows?
 
     var trackedUsers: Int {

@@ -1,6 +1,6 @@
 extension QuestionAggregator {
     /// Bookkeeping kept beside a question and never handed out: matching and dedupe state.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Codable {
         var question: Question
         /// Creation order; the numeric part of the id, used for deterministic tie-breaks
         /// (string ids would put "q10" before "q9").

@@ -2,7 +2,7 @@ import Foundation
 
 extension QuestionAggregator {
     /// A merged question as the host sees it.
-    public struct Question: Sendable, Hashable {
+    public struct Question: Sendable, Hashable, Codable {
         /// "q1", "q2", ... in creation order, never reused within one aggregator.
         public let id: String
         /// The first phrasing, trimmed.

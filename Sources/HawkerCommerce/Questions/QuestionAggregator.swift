@@ -18,10 +18,10 @@ public struct QuestionAggregator: Sendable {
     /// Increments on every change, so a caller can push `top(now:)` only when it changed.
     /// Decay alone does not change it: ranks between two votes change only through votes,
     /// since all scores decay at the same rate.
-    public private(set) var version: UInt64 = 0
+    public internal(set) var version: UInt64 = 0
 
-    private var entries: [String: Entry] = [:]
-    private var nextSequence: UInt64 = 1
+    var entries: [String: Entry] = [:]
+    var nextSequence: UInt64 = 1
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration.sanitized

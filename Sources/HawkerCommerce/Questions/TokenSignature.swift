@@ -4,7 +4,7 @@ import HawkerProtocol
 /// ("much", "long"), so that comparing two questions is a merge of two short integer
 /// arrays instead of hashing strings. The aggregator compares a new question with every
 /// kept phrasing, so this is its inner loop.
-struct TokenSignature: Sendable, Hashable {
+struct TokenSignature: Sendable, Hashable, Codable {
     private(set) var topics: [UInt64]
     private(set) var degrees: [UInt64]
 

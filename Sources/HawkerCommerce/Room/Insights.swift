@@ -8,8 +8,8 @@ public struct Insights: Sendable {
     public var questionsAsked = 0
     public var questionsAnswered = 0
     /// Accepted checkouts and units per product, and checkouts per attribution code.
-    public private(set) var checkoutsByProduct: [String: (checkouts: Int, units: Int64)] = [:]
-    public private(set) var checkoutsByCode: [String: Int] = [:]
+    public internal(set) var checkoutsByProduct: [String: (checkouts: Int, units: Int64)] = [:]
+    public internal(set) var checkoutsByCode: [String: Int] = [:]
     /// Products and attribution codes counted apart; the rest are summed under "other"
     /// (a catalog can change over a long stream, codes are the buyers' to choose).
     static let maxKeys = 1_000
@@ -36,10 +36,10 @@ public struct Insights: Sendable {
     }
 
     /// Orders settled by merchants: confirmed or failed, per product and attribution code.
-    public private(set) var ordersByProduct: [String: (confirmed: Int, failed: Int)] = [:]
-    public private(set) var ordersByCode: [String: (confirmed: Int, failed: Int)] = [:]
-    public private(set) var ordersConfirmed = 0
-    public private(set) var ordersFailed = 0
+    public internal(set) var ordersByProduct: [String: (confirmed: Int, failed: Int)] = [:]
+    public internal(set) var ordersByCode: [String: (confirmed: Int, failed: Int)] = [:]
+    public internal(set) var ordersConfirmed = 0
+    public internal(set) var ordersFailed = 0
 
     /// One merchant's part of a checkout settled: `lines` are that part's.
     mutating func recordOrder(_ lines: [Reservation.Line], code: String?, confirmed: Bool) {

@@ -5,11 +5,11 @@ import HawkerProtocol
 /// home event loop; every method takes the time, so tests drive it with a fake clock.
 public struct StreamRoom: Sendable {
     public let configuration: RoomConfiguration
-    public private(set) var commerce: CommerceState
-    public private(set) var chat: ChatRoom
-    public private(set) var questions: QuestionAggregator
-    public private(set) var intents: IntentAggregator
-    public private(set) var insights = Insights()
+    public internal(set) var commerce: CommerceState
+    public internal(set) var chat: ChatRoom
+    public internal(set) var questions: QuestionAggregator
+    public internal(set) var intents: IntentAggregator
+    public internal(set) var insights = Insights()
     private var checkouts: IdempotencyCache<Result<Reservation, CheckoutRejection>>
     /// Accepted checkouts whose orders are not all settled, by checkout id: what a failed
     /// order gives back. Bounded; a checkout beyond the bound (or from before a restart)

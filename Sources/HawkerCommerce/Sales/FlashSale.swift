@@ -3,13 +3,13 @@ import HawkerProtocol
 /// A time-boxed sale price on one or more products. Times are server time (ms since the
 /// Unix epoch), so every viewer's countdown agrees once corrected by the welcome's
 /// `server_time`.
-public struct FlashSale: Sendable, Hashable {
-    public enum Status: String, Sendable, Hashable {
+public struct FlashSale: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable {
         case scheduled
         case active
     }
 
-    public struct Item: Sendable, Hashable {
+    public struct Item: Sendable, Hashable, Codable {
         public var product: String
         public var price: Int64
         public var currency: String

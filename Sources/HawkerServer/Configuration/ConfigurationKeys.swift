@@ -185,6 +185,21 @@ extension GatewayConfiguration {
         .int(
             "hub.stream_retention_ms", "a stream this long without subscribers, events, commands or a scheduled sale is dropped with its state (0: kept until max_streams needs room)",
             \.streamRetentionMillisecondsInt, range: 0...31_536_000_000),
+        ConfigurationKey(
+            name: "state.store",
+            summary: "sqlite (streams survive a restart, in state.path) or memory (a restart loses them)",
+            defaultValue: { $0.stateStore.rawValue },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let kind = GatewayConfiguration.StateStoreKind(rawValue: text) else {
+                    throw ConfigurationError(description: "state.store must be sqlite or memory, got '\(text)'")
+                }
+                configuration.stateStore = kind
+            }
+        ),
+        .optionalString("state.path", "the state SQLite file; default <data_dir>/state.sqlite", \.statePath),
+        .int64(
+            "state.save_interval_ms", "how often a changed room (catalog, sales, questions, moderation, insights) is saved; events are kept as they are published",
+            \.hub.stateSaveIntervalMilliseconds, range: 100...600_000),
         .int64("room.tick_ms", "chat batches, question, intent and presence pushes leave at most once per tick", \.hub.room.tickMilliseconds, range: 10...5_000),
         .int("catalog.max_products", "products in one stream's catalog", \.hub.room.commerce.maxProducts, range: 1...1_000),
         .int("catalog.max_pinned", "products pinned at once", \.hub.room.commerce.maxPinned, range: 1...20),

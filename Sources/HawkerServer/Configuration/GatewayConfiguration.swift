@@ -86,6 +86,18 @@ public struct GatewayConfiguration: Sendable {
     // Hub.
     public var hub = HubConfiguration()
 
+    // State that outlives the process.
+    public enum StateStoreKind: String, Sendable, Hashable {
+        /// Streams kept in `<data_dir>/state.sqlite` (or `statePath`): a restart brings them back.
+        case sqlite
+        /// Streams in memory only: a restart loses them.
+        case memory
+    }
+
+    public var stateStore = StateStoreKind.sqlite
+    /// The state file; nil means `<data_dir>/state.sqlite`.
+    public var statePath: String?
+
     // Checkout and orders.
     public var orders = OrdersConfiguration()
     /// The outbox file; nil means `<data_dir>/orders.sqlite`.

@@ -1,6 +1,7 @@
 import Foundation
 import HawkerAuth
 import HawkerHub
+import HawkerState
 import HawkerWeb
 import HawkerWebSocket
 import Logging
@@ -28,6 +29,9 @@ public final class Gateway: Service, Sendable {
     private let orders: OrderDesk
     private let quotas: UserQuotas
     private let logger: Logger
+    /// The single-node engine, for restoring and flushing its streams.
+    private let hub: Hub
+    private let journal: StateJournal?
 
     /// Where the gateway is in its life; what it runs while it runs.
     private enum Lifecycle {
@@ -77,8 +81,19 @@ public final class Gateway: Service, Sendable {
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
-        let streams = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas)
+        let journal: StateJournal?
+        switch configuration.stateStore {
+        case .sqlite:
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            let statePath = configuration.statePath ?? (configuration.dataDirectory as NSString).appendingPathComponent("state.sqlite")
+            journal = StateJournal(store: try SQLiteStateStore(path: statePath))
+        case .memory:
+            journal = nil
+        }
+        self.journal = journal
+        let streams = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas, journal: journal)
         self.streams = streams
+        self.hub = streams
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
         let orders = try OrderDesk(configuration: configuration.orders, outboxPath: outboxPath, streams: streams, metrics: metrics, logger: logger)
         self.orders = orders
@@ -125,6 +140,12 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bindAndRun() async throws -> SocketAddress {
+        // Every kept stream is back before the first connection.
+        if journal != nil {
+            let started = ContinuousClock.now
+            let restored = try await hub.restore()
+            logger.info("streams restored", metadata: ["streams": "\(restored)", "took": "\(ContinuousClock.now - started)"])
+        }
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
         var bootstrap = ServerBootstrap(group: group)
@@ -256,6 +277,11 @@ public final class Gateway: Service, Sendable {
         if let orders = running?.orders {
             orders.cancel()
             await orders.value
+        }
+        // Every room as it is now, and every event, in the store before the loops stop.
+        if let journal {
+            await hub.saveAndFlush()
+            try? await journal.store.close()
         }
         if ownsGroup {
             try? await group.shutdownGracefully()

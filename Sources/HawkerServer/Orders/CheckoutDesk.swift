@@ -30,12 +30,33 @@ struct CheckoutDesk: Sendable {
         self.logger = logger
     }
 
-    /// Steps 1 and 2. A replayed key answers after the outbox commit too (the first one
-    /// may still be in flight). The room's part runs on the event loops (inline when the
-    /// stream's home is the session's loop); only an accepted checkout goes through Swift
-    /// concurrency, to the outbox.
+    /// Steps 1 and 2. The buyer's key is looked up in the outbox before anything else:
+    /// a checkout accepted before a restart (or in another stream) is answered as it was,
+    /// whatever the stream, its catalog or its stock say now. Then the room (which also
+    /// remembers its recent answers, refusals included); a replayed key answers after the
+    /// outbox commit too (the first one may still be in flight).
     func checkout(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
         let started = NIODeadline.now()
+        let metrics = self.metrics
+        let outbox = self.outbox
+        return eventLoop.makeFutureWithTask { try await outbox.accepted(buyer: buyer, idempotencyKey: request.idempotencyKey) }
+            .flatMap { stored -> EventLoopFuture<ServerMessage> in
+                if let stored {
+                    metrics.checkouts(.replayed)
+                    return eventLoop.makeSucceededFuture(
+                        .reply(type: .checkoutAccepted, re: re, body: Self.acceptedBody(stored.reservation, stream: stored.stream, replayed: true)))
+                }
+                return reserve(request, buyer: buyer, stream: stream, re: re, on: eventLoop)
+            }
+            .recover { error in
+                metrics.checkouts(.rejected)
+                return .error(.init(failure: error, re: re, stream: stream))
+            }
+            .always { _ in metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+    }
+
+    /// Step 1 in the room, then step 2 for an accepted reservation.
+    private func reserve(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
         let metrics = self.metrics
         return streams.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
             .hop(to: eventLoop)
@@ -55,11 +76,6 @@ struct CheckoutDesk: Sendable {
                     }
                 }
             }
-            .recover { error in
-                metrics.checkouts(.rejected)
-                return .error(.init(failure: error, re: re, stream: stream))
-            }
-            .always { _ in metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
     }
 
     /// Step 2: appends an accepted reservation to the outbox and answers.

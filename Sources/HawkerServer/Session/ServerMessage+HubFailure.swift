@@ -15,6 +15,10 @@ extension ServerMessage.ErrorReply {
             self.init(re: re, code: .quotaExceeded, message: "you have created as many streams as your quota allows; end one first")
         case .rejected(let refusal):
             self.init(re: re, code: refusal.code, message: refusal.message, retryAfterMilliseconds: refusal.retryAfterMilliseconds)
+        case .notStored:
+            self.init(
+                re: re, code: .unavailable, message: "the event reached the viewers but could not be stored; it will not survive a restart",
+                retryAfterMilliseconds: 1_000)
         case nil:
             self.init(re: re, code: .internalError, message: "the gateway failed; retry")
         }

@@ -1,0 +1,38 @@
+extension CommerceState {
+    /// What a restart brings back of the commerce state (the limits come from the
+    /// configuration of the gateway that restores it).
+    public struct Saved: Sendable, Hashable, Codable {
+        var products: [Product]
+        var pinned: [String]
+        var sales: [FlashSale]
+        var onAir: OnAir
+        var title: String?
+        var playerURL: String?
+        var startedAt: Int64?
+        var endedAt: Int64?
+        var announcementText: String?
+        var announcementAt: Int64?
+    }
+
+    public var saved: Saved {
+        Saved(
+            products: catalog.all, pinned: pinned, sales: sales.values.sorted { $0.id < $1.id }, onAir: onAir, title: title, playerURL: playerURL,
+            startedAt: startedAt, endedAt: endedAt, announcementText: announcement?.text, announcementAt: announcement?.at
+        )
+    }
+
+    /// The state `saved` describes, within today's limits (a catalog saved under larger
+    /// ones keeps its first products).
+    public init(restoring saved: Saved, limits: Limits) {
+        self.init(limits: limits)
+        for product in saved.products.prefix(limits.maxProducts) { catalog[product.id] = product }
+        pinned = saved.pinned.filter { catalog[$0] != nil }
+        for sale in saved.sales.prefix(limits.maxSales) { sales[sale.id] = sale }
+        onAir = saved.onAir
+        title = saved.title
+        playerURL = saved.playerURL
+        startedAt = saved.startedAt
+        endedAt = saved.endedAt
+        if let text = saved.announcementText, let at = saved.announcementAt { announcement = (text, at) }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import HawkerProtocol
+
+extension StreamRoom {
+    /// What a restart brings back of a room, in the store's bytes: commerce state,
+    /// questions, moderation, lifetime counters. Left out, because they last seconds or
+    /// come back by themselves: chat batches and rate buckets, the 1- and 5-minute intent
+    /// windows, the viewer count, remembered refusals (a retried refused checkout is
+    /// checked again; accepted ones are answered from the outbox).
+    struct Saved: Codable {
+        /// Bumped when a change would misread older bytes.
+        var format = 1
+        var commerce: CommerceState.Saved
+        var chat: ChatRoom.Saved
+        var questions: QuestionAggregator.Saved
+        var intents: IntentAggregator.Saved
+        var insights: Insights.Saved
+    }
+
+    /// The room as bytes for a `StateStore`.
+    public func save() -> [UInt8] {
+        let saved = Saved(commerce: commerce.saved, chat: chat.saved, questions: questions.saved, intents: intents.saved, insights: insights.saved)
+        // Encoding plain value types cannot fail.
+        return [UInt8]((try? JSONEncoder().encode(saved)) ?? Data())
+    }
+
+    /// The room `save()` described, under today's configuration; nil when the bytes are
+    /// not a saved room of a format this build reads.
+    public init?(restoring bytes: [UInt8], configuration: RoomConfiguration, seed: UInt64) {
+        guard let saved = try? JSONDecoder().decode(Saved.self, from: Data(bytes)), saved.format == 1 else { return nil }
+        self.init(configuration: configuration, seed: seed)
+        commerce = CommerceState(restoring: saved.commerce, limits: configuration.commerce)
+        chat = ChatRoom(restoring: saved.chat, configuration: configuration.chatPerBatch, seed: seed)
+        questions = QuestionAggregator(restoring: saved.questions, configuration: configuration.questions)
+        intents = IntentAggregator(restoring: saved.intents, configuration: configuration.intents)
+        insights = Insights(restoring: saved.insights)
+    }
+
+    /// Replays an event sequenced after the save (restoring after a `kill -9`): the
+    /// commerce state moves as it did then, at the time it did.
+    public mutating func replay(_ draft: EventDraft, at timestamp: Int64) {
+        _ = try? commerce.apply(draft, now: timestamp)
+        if draft.kind == .questionAnswered, let id = draft.data["question"]?.stringValue {
+            _ = questions.answer(id, now: timestamp)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import HawkerProtocol
+
+/// The `StateStore` of a single gateway: SQLite in the data directory, beside the outbox.
+///
+/// WAL with `synchronous = NORMAL`: a commit is a write to the WAL and no fsync, so a
+/// batch that `apply` returned for survives a `kill -9` of the gateway (the kernel holds
+/// it); a power cut may lose the last commits before the next checkpoint. The journal
+/// groups the events of many streams into one commit.
+public final class SQLiteStateStore: StateStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating it if needed) the state database at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: streams, their events and rooms") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE stream (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        epoch TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        owner TEXT,
+                        room BLOB,
+                        room_seq INTEGER,
+                        room_saved_at INTEGER,
+                        archived_at INTEGER,
+                        position INTEGER NOT NULL
+                    );
+                    CREATE INDEX stream_archived ON stream(archived_at);
+                    CREATE TABLE event (
+                        stream TEXT NOT NULL REFERENCES stream(id),
+                        seq INTEGER NOT NULL,
+                        ts INTEGER NOT NULL,
+                        payload BLOB NOT NULL,
+                        PRIMARY KEY (stream, seq)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: - Reading
+
+    public func load() async throws -> [StoredStream] {
+        try await pool.read { db in
+            var streams: [StoredStream] = []
+            var index: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM stream WHERE archived_at IS NULL ORDER BY position") {
+                index[row["id"]] = streams.count
+                streams.append(try Self.stream(row))
+            }
+            let events = try Row.fetchCursor(db, sql: "SELECT e.stream, e.seq, e.ts, e.payload FROM event e ORDER BY e.stream, e.seq")
+            while let row = try events.next() {
+                guard let position = index[row["stream"]] else { continue }
+                streams[position].events.append(
+                    StoredEvent(seq: try Self.sequenceNumber(row["seq"]), timestamp: row["ts"], payload: [UInt8](row["payload"] as Data))
+                )
+            }
+            return streams
+        }
+    }
+
+    public func archived(_ stream: StreamID) async throws -> StoredStream? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM stream WHERE id = ? AND archived_at IS NOT NULL", arguments: [stream.rawValue]).map(Self.stream)
+        }
+    }
+
+    private static func stream(_ row: Row) throws -> StoredStream {
+        guard let stream = StreamID(row["id"] as String) else { throw StateStoreError(.corrupted, "a stored stream id could not be read") }
+        var stored = StoredStream(stream: stream, epoch: row["epoch"], createdAt: row["created_at"], owner: row["owner"], archivedAt: row["archived_at"])
+        if let data = row["room"] as Data? {
+            stored.room = StoredRoom(seq: try sequenceNumber(row["room_seq"]), savedAt: row["room_saved_at"] ?? 0, data: [UInt8](data))
+        }
+        return stored
+    }
+
+    /// Sequence numbers are stored as SQLite's signed 64-bit integers.
+    private static func sequenceNumber(_ value: Int64?) throws -> UInt64 {
+        guard let value, value >= 0 else { throw StateStoreError(.corrupted, "a stored sequence number could not be read") }
+        return UInt64(value)
+    }
+
+    // MARK: - Writing
+
+    public func apply(_ changes: [StateChange]) async throws {
+        guard !changes.isEmpty else { return }
+        try await pool.write { db in
+            for change in changes { try Self.apply(change, db) }
+        }
+    }
+
+    private static func apply(_ change: StateChange, _ db: Database) throws {
+        switch change {
+        case .created(let stream, let epoch, let createdAt, let owner):
+            try execute(db, "DELETE FROM event WHERE stream = ?", [stream.rawValue])
+            try execute(
+                db,
+                """
+                INSERT OR REPLACE INTO stream (id, epoch, created_at, owner, position)
+                VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM stream))
+                """,
+                [stream.rawValue, epoch, createdAt, owner]
+            )
+        case .appended(let stream, let event):
+            guard event.seq <= UInt64(Int64.max) else { throw StateStoreError(.conflict, "sequence number \(event.seq) is out of range") }
+            // One statement per event: the key refuses a seq kept already, the foreign key
+            // a stream that is not kept.
+            do {
+                try execute(db, "INSERT INTO event (stream, seq, ts, payload) VALUES (?, ?, ?, ?)", [stream.rawValue, Int64(event.seq), event.timestamp, Data(event.payload)])
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw StateStoreError(
+                    try exists(stream, db) ? .conflict : .unknownStream, "event \(event.seq) of '\(stream.rawValue)' cannot be kept: \(error.message ?? "constraint")")
+            }
+        case .trimmed(let stream, let seq):
+            try execute(db, "DELETE FROM event WHERE stream = ? AND seq <= ?", [stream.rawValue, Int64(clamping: seq)])
+        case .roomSaved(let stream, let room):
+            try execute(
+                db, "UPDATE stream SET room = ?, room_seq = ?, room_saved_at = ? WHERE id = ?",
+                [Data(room.data), Int64(clamping: room.seq), room.savedAt, stream.rawValue]
+            )
+            guard db.changesCount > 0 else { throw StateStoreError(.unknownStream, "no stream '\(stream.rawValue)' is kept") }
+        case .archived(let stream, let at):
+            try execute(db, "DELETE FROM event WHERE stream = ?", [stream.rawValue])
+            try execute(db, "UPDATE stream SET archived_at = ? WHERE id = ?", [at, stream.rawValue])
+        case .removed(let stream):
+            try execute(db, "DELETE FROM event WHERE stream = ?", [stream.rawValue])
+            try execute(db, "DELETE FROM stream WHERE id = ?", [stream.rawValue])
+        }
+    }
+
+    private static func exists(_ stream: StreamID, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM stream WHERE id = ?"), arguments: [stream.rawValue]) ?? false
+    }
+
+    /// Through the connection's statement cache: hot statements are compiled once.
+    private static func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    public func pruneArchive(before: Int64) async throws -> Int {
+        try await pool.write { db in
+            try Self.execute(db, "DELETE FROM stream WHERE archived_at IS NOT NULL AND archived_at < ?", [before])
+            return db.changesCount
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import HawkerProtocol
+import HawkerState
+import Testing
+
+/// What every `StateStore` must do, run against each implementation: the SQLite store of a
+/// single gateway and the in-memory one (the cluster's Redis store joins this list).
+@Suite struct StateStoreConformanceTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case memory
+        case sqlite
+
+        var testDescription: String { rawValue }
+    }
+
+    /// A store under test, and how to open it again as a restarted gateway would.
+    final class Harness: Sendable {
+        let kind: Kind
+        let store: any StateStore
+        private let path: String?
+
+        init(_ kind: Kind) throws {
+            self.kind = kind
+            switch kind {
+            case .memory:
+                path = nil
+                store = MemoryStateStore()
+            case .sqlite:
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-state-\(UUID().uuidString).sqlite").path
+                self.path = path
+                store = try SQLiteStateStore(path: path)
+            }
+        }
+
+        /// The same contents through a new instance (a restart); the memory store has
+        /// only the one.
+        func reopened() async throws -> any StateStore {
+            guard let path else { return store }
+            try await store.close()
+            return try SQLiteStateStore(path: path)
+        }
+    }
+
+    static let a = StreamID("stream-a")!
+    static let b = StreamID("stream-b")!
+
+    static func event(_ seq: UInt64, _ text: String = "x") -> StoredEvent {
+        StoredEvent(seq: seq, timestamp: 1_000 + Int64(seq), payload: Array(#"{"type":"event","seq":\#(seq),"text":"\#(text)"}"#.utf8))
+    }
+
+    @Test(arguments: Kind.allCases)
+    func createdStreamsComeBackInCreationOrderWithTheirEvents(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([
+            .created(Self.b, epoch: "e-b", createdAt: 10, owner: "host-1"),
+            .created(Self.a, epoch: "e-a", createdAt: 20, owner: nil),
+            .appended(Self.b, Self.event(1)), .appended(Self.a, Self.event(1)), .appended(Self.b, Self.event(2)),
+        ])
+        try await harness.store.apply([.appended(Self.b, Self.event(3, "third"))])
+        let loaded = try await harness.reopened().load()
+        #expect(loaded.map(\.stream) == [Self.b, Self.a])
+        #expect(loaded[0].epoch == "e-b" && loaded[0].owner == "host-1" && loaded[0].createdAt == 10)
+        #expect(loaded[0].events == [Self.event(1), Self.event(2), Self.event(3, "third")])
+        #expect(loaded[0].seq == 3)
+        #expect(loaded[1].events == [Self.event(1)] && loaded[1].owner == nil)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func theLastSavedRoomComesBack(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil)])
+        try await harness.store.apply([.roomSaved(Self.a, StoredRoom(seq: 0, savedAt: 5, data: [1, 2, 3]))])
+        try await harness.store.apply([.appended(Self.a, Self.event(1)), .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 6, data: [4, 5]))])
+        let loaded = try #require(try await harness.reopened().load().first)
+        #expect(loaded.room == StoredRoom(seq: 1, savedAt: 6, data: [4, 5]))
+    }
+
+    @Test(arguments: Kind.allCases)
+    func trimmingDropsOnlyTheEventsUpToTheGivenSeq(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil), .created(Self.b, epoch: "f", createdAt: 1, owner: nil)])
+        try await harness.store.apply((1...10).map { .appended(Self.a, Self.event($0)) } + (1...3).map { .appended(Self.b, Self.event($0)) })
+        try await harness.store.apply([.trimmed(Self.a, through: 7)])
+        let loaded = try await harness.reopened().load()
+        #expect(loaded[0].events.map(\.seq) == [8, 9, 10])
+        #expect(loaded[1].events.map(\.seq) == [1, 2, 3])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func creatingAStreamAgainReplacesWhatWasKept(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([
+            .created(Self.a, epoch: "old", createdAt: 1, owner: "x"), .appended(Self.a, Self.event(1)),
+            .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 2, data: [9])),
+        ])
+        try await harness.store.apply([.created(Self.a, epoch: "new", createdAt: 3, owner: nil)])
+        let loaded = try #require(try await harness.reopened().load().first)
+        #expect(loaded.epoch == "new" && loaded.events.isEmpty && loaded.room == nil && loaded.owner == nil && loaded.seq == 0)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func removedStreamsAreGone(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([
+            .created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1)),
+            .created(Self.b, epoch: "f", createdAt: 1, owner: nil),
+        ])
+        try await harness.store.apply([.removed(Self.a)])
+        let store = try await harness.reopened()
+        #expect(try await store.load().map(\.stream) == [Self.b])
+        #expect(try await store.archived(Self.a) == nil)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func archivedStreamsKeepTheirRoomForReadingAndArePrunedByAge(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([
+            .created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1)),
+            .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 2, data: [7])),
+            .created(Self.b, epoch: "f", createdAt: 1, owner: nil),
+        ])
+        try await harness.store.apply([.archived(Self.a, at: 100)])
+        let store = try await harness.reopened()
+        #expect(try await store.load().map(\.stream) == [Self.b], "an archived stream is not brought back to life")
+        let archived = try #require(try await store.archived(Self.a))
+        #expect(archived.room?.data == [7] && archived.events.isEmpty && archived.archivedAt == 100)
+        #expect(try await store.archived(Self.b) == nil, "a live stream is not archived")
+        #expect(try await store.pruneArchive(before: 100) == 0)
+        #expect(try await store.pruneArchive(before: 101) == 1)
+        #expect(try await store.archived(Self.a) == nil)
+    }
+
+    @Test(arguments: Kind.allCases)
+    func aBatchWithAFailingChangeAppliesNothing(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1))])
+        await #expect(throws: StateStoreError.self) {
+            try await harness.store.apply([.appended(Self.a, Self.event(2)), .appended(StreamID("never-created")!, Self.event(1))])
+        }
+        await #expect(throws: StateStoreError.self) {
+            try await harness.store.apply([.appended(Self.a, Self.event(3)), .appended(Self.a, Self.event(1, "again"))])
+        }
+        await #expect(throws: StateStoreError.self) {
+            try await harness.store.apply([.trimmed(Self.a, through: 1), .roomSaved(StreamID("never-created")!, StoredRoom(seq: 1, savedAt: 1, data: []))])
+        }
+        let loaded = try #require(try await harness.reopened().load().first)
+        #expect(loaded.events == [Self.event(1)], "the failed batches left nothing behind")
+    }
+
+    @Test(arguments: Kind.allCases)
+    func manyStreamsAndEventsComeBackWhole(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let streams = (0..<50).map { StreamID("s\($0)")! }
+        try await harness.store.apply(streams.map { .created($0, epoch: "e-\($0.rawValue)", createdAt: 1, owner: nil) })
+        for round in 1...40 {
+            try await harness.store.apply(streams.map { .appended($0, Self.event(UInt64(round), $0.rawValue)) })
+        }
+        let loaded = try await harness.reopened().load()
+        #expect(loaded.map(\.stream) == streams)
+        for stream in loaded {
+            #expect(stream.events == (1...40).map { Self.event(UInt64($0), stream.stream.rawValue) })
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func aClosedStoreAppliesNothing(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        try await harness.store.close()
+        await #expect(throws: (any Error).self) {
+            try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil)])
+        }
+    }
+}
