@@ -1,5 +1,7 @@
 import NIOCore
 
+import struct Foundation.Data
+
 /// One event or push, framed once for every viewer: the complete WebSocket frame (header
 /// and JSON payload in one buffer) and, when compression is on and pays, a deflated frame
 /// valid for every connection that negotiated permessage-deflate with a full window.
@@ -28,10 +30,10 @@ public struct BroadcastFrame: Sendable {
 
 extension BroadcastFrame {
     /// The JSON payload of the plain frame (what a state store keeps of an event).
-    var payloadBytes: [UInt8] {
-        guard let second = plain.getInteger(at: plain.readerIndex + 1, as: UInt8.self) else { return [] }
+    var payloadData: Data {
+        guard let second = plain.getInteger(at: plain.readerIndex + 1, as: UInt8.self) else { return Data() }
         let length = second & 0x7f
         let header = length == 127 ? 10 : length == 126 ? 4 : 2
-        return plain.getBytes(at: plain.readerIndex + header, length: plain.readableBytes - header) ?? []
+        return Data(plain.readableBytesView.dropFirst(header))
     }
 }

@@ -19,6 +19,7 @@ public final class Hub: StreamEngine {
     private let fanouts: [NIOLoopBoundBox<LoopFanout>]
     private let clock: @Sendable () -> Int64
     private let journal: StateJournal?
+    private let configuration: HubConfiguration
 
     /// - Parameters:
     ///   - loops: every event loop connections may live on.
@@ -50,6 +51,7 @@ public final class Hub: StreamEngine {
         }
         self.clock = clock
         self.journal = journal
+        self.configuration = configuration
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -69,7 +71,15 @@ public final class Hub: StreamEngine {
     /// With a state store, the receipt comes once the store has the event.
     public func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) -> EventLoopFuture<PublishReceipt> {
         guard journal != nil else { return onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator).0 } }
-        return onHome(of: stream) { try $0.publish(draft, to: stream, creator: creator) }.afterCommit()
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        let ack = loops[home].makePromise(of: PublishReceipt.self)
+        if loops[home].inEventLoop {
+            shard.value.publish(draft, to: stream, creator: creator, acknowledging: ack)
+        } else {
+            loops[home].execute { shard.value.publish(draft, to: stream, creator: creator, acknowledging: ack) }
+        }
+        return ack.futureResult
     }
 
     /// Runs a chat, question, intent or moderation command in the stream's room.
@@ -163,7 +173,29 @@ public final class Hub: StreamEngine {
     // MARK: - Reading
 
     public func snapshot(of stream: StreamID) -> EventLoopFuture<StreamSnapshot?> {
-        onHome(of: stream) { $0.snapshot(of: stream) }
+        let live = onHome(of: stream) { $0.snapshot(of: stream) }
+        guard journal != nil else { return live }
+        return live.flatMap { snapshot in
+            if let snapshot { return live.eventLoop.makeSucceededFuture(snapshot) }
+            return live.eventLoop.makeFutureWithTask {
+                try await self.archivedRoom(stream).map { stored, room in
+                    StreamSnapshot(
+                        position: StreamPosition(epoch: stored.epoch, seq: stored.seq),
+                        stateJSON: JSONText.encode(room.stateJSON(now: self.clock())),
+                        archivedAt: stored.archivedAt
+                    )
+                }
+            }
+        }
+    }
+
+    /// An archived stream as the store keeps it, with its room.
+    private func archivedRoom(_ stream: StreamID) async throws -> (StoredStream, StreamRoom)? {
+        guard let journal, let stored = try await journal.store.archived(stream) else { return nil }
+        let room =
+            stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: 1) }
+            ?? StreamRoom(configuration: configuration.room)
+        return (stored, room)
     }
 
     /// The streams with the most subscribers (then the most events), over every shard.
@@ -176,7 +208,20 @@ public final class Hub: StreamEngine {
 
     /// The stream's lifetime counters, or nil when it does not exist.
     public func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?> {
-        onHome(of: stream) { $0.insights(of: stream) }
+        let live = onHome(of: stream) { $0.insights(of: stream) }
+        guard journal != nil else { return live }
+        return live.flatMap { insights in
+            if let insights { return live.eventLoop.makeSucceededFuture(insights) }
+            return live.eventLoop.makeFutureWithTask {
+                try await self.archivedRoom(stream).map { _, room in JSONText.encode(room.insightsJSON(now: self.clock())) }
+            }
+        }
+    }
+
+    /// Deletes archived streams archived before `before` (milliseconds since the Unix
+    /// epoch); returns how many.
+    public func pruneArchive(before: Int64) async throws -> Int {
+        try await journal?.store.pruneArchive(before: before) ?? 0
     }
 
     // MARK: - State store

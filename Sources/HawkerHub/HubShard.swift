@@ -62,6 +62,8 @@ final class HubShard {
     private struct PendingBatch {
         var changes: [StateChange] = []
         var events: [(stream: StreamID, epoch: String, frame: BroadcastFrame, timestamp: Int64)] = []
+        /// Publishers waiting for their receipt.
+        var acks: [(promise: EventLoopPromise<PublishReceipt>, receipt: PublishReceipt)] = []
         var promise: EventLoopPromise<Void>?
     }
 
@@ -98,6 +100,11 @@ final class HubShard {
 
     /// Returns the receipt and, with a state store, when the store has the event.
     func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator = .gateway) throws(HubError) -> (PublishReceipt, EventLoopFuture<Void>?) {
+        let receipt = try publishEvent(draft, to: stream, creator: creator)
+        return (receipt, committed())
+    }
+
+    private func publishEvent(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) throws(HubError) -> PublishReceipt {
         let now = clock()
         let existed = streams[stream] != nil
         defer {
@@ -113,24 +120,38 @@ final class HubShard {
             }
             let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
             if hosted.room.hasScheduledWork { markTicking(stream) }
-            return (receipt, committed())
+            return receipt
+        }
+    }
+
+    /// `publish` with a state store: `ack` gets the receipt once the store has the event
+    /// (one promise per publish, completed with the batch; no future chained per event).
+    func publish(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator, acknowledging ack: EventLoopPromise<PublishReceipt>) {
+        do {
+            let receipt = try publishEvent(draft, to: stream, creator: creator)
+            collecting.acks.append((ack, receipt))
+        } catch {
+            ack.fail(error)
         }
     }
 
     /// Appends a completed event to the log and fans it out; with a state store, once
     /// the store has it.
     private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64) -> PublishReceipt {
-        let frame = { (event: StreamEvent) in self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey) }
         hosted.stateCache = nil
-        unsavedRooms.insert(stream)
         observer?.published()
         guard journal != nil else {
-            let (event, framed) = hosted.state.append(draft, now: now, frame: frame)
+            let (event, framed) = hosted.state.append(draft, now: now) { event in
+                self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+            }
             dispatch(framed, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
             return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
         }
-        let (event, framed) = hosted.state.sequence(draft, now: now, frame: frame)
-        record(.appended(stream, StoredEvent(seq: event.seq, timestamp: now, payload: framed.payloadBytes)))
+        markUnsaved(stream)
+        let (event, framed) = hosted.state.sequence(draft, now: now) { event in
+            self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+        }
+        record(.appended(stream, StoredEvent(seq: event.seq, timestamp: now, payload: framed.payloadData)))
         collecting.events.append((stream, hosted.state.epoch, framed, now))
         return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
     }
@@ -155,7 +176,7 @@ final class HubShard {
             case .failure(let error): throw .rejected(error)
             }
             markTicking(stream)
-            unsavedRooms.insert(stream)
+            markUnsaved(stream)
             if let event = reply.event {
                 return (.published(sequence(event, in: &hosted, stream: stream, now: now)), committed())
             }
@@ -171,7 +192,7 @@ final class HubShard {
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
-            if !outcome.replayed { unsavedRooms.insert(stream) }
+            if !outcome.replayed { markUnsaved(stream) }
             for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
             return outcome
@@ -182,7 +203,7 @@ final class HubShard {
     func abandon(_ reservation: Reservation, on stream: StreamID) {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
-            unsavedRooms.insert(stream)
+            markUnsaved(stream)
             for event in hosted.room.abandon(reservation) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
         }
     }
@@ -191,7 +212,7 @@ final class HubShard {
     func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
-            unsavedRooms.insert(stream)
+            markUnsaved(stream)
             for event in hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now) {
                 _ = sequence(event, in: &hosted, stream: stream, now: now)
             }
@@ -364,7 +385,7 @@ final class HubShard {
             scheduleHistorySweep()
             scheduleSave()
             record(.created(stream, epoch: state.epoch, createdAt: now ?? clock(), owner: owner))
-            unsavedRooms.insert(stream)
+            markUnsaved(stream)
             streams[stream] = HostedStream(
                 state: state,
                 room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max)),
@@ -452,6 +473,12 @@ final class HubShard {
         scheduleSave()
     }
 
+    /// The room changed: it is saved with the next save (with a state store).
+    @inline(__always)
+    private func markUnsaved(_ stream: StreamID) {
+        if journal != nil { unsavedRooms.insert(stream) }
+    }
+
     /// Adds a change to this loop turn's batch, submitted when the turn ends.
     private func record(_ change: StateChange) {
         guard journal != nil else { return }
@@ -489,8 +516,12 @@ final class HubShard {
             dispatch(item.frame, to: item.stream, audience: .everyone, loopRefs: streams[item.stream]!.loopRefs)
         }
         switch result {
-        case .success: batch.promise?.succeed()
-        case .failure: batch.promise?.fail(HubError.notStored)
+        case .success:
+            for (ack, receipt) in batch.acks { ack.succeed(receipt) }
+            batch.promise?.succeed()
+        case .failure:
+            for (ack, _) in batch.acks { ack.fail(HubError.notStored) }
+            batch.promise?.fail(HubError.notStored)
         }
     }
 

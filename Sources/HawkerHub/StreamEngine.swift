@@ -58,13 +58,15 @@ public protocol StreamEngine: Sendable {
 
     // MARK: Reading
 
-    /// The stream's position and encoded state, or nil when it does not exist.
+    /// The stream's position and encoded state, or nil when it does not exist. An
+    /// archived stream (no longer live, its room kept) answers with its last state.
     func snapshot(of stream: StreamID) -> EventLoopFuture<StreamSnapshot?>
 
     /// The streams with the most subscribers (then the most events).
     func busiestStreams(limit: Int, on eventLoop: any EventLoop) -> EventLoopFuture<[StreamStats]>
 
-    /// The stream's lifetime counters, or nil when it does not exist.
+    /// The stream's lifetime counters, or nil when it does not exist (an archived
+    /// stream answers with its last counters).
     func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?>
 }
 

@@ -283,6 +283,25 @@ public actor SQLiteOutbox {
         }
     }
 
+    // MARK: - Retention
+
+    /// Deletes what is settled and older than `before`: confirmed and rejected orders
+    /// (dead letters stay until an operator re-drives them), checkouts with no order
+    /// left (and with them their idempotency keys), and notices. Returns the checkouts
+    /// and notices deleted.
+    @discardableResult
+    public func prune(before: Int64) async throws -> (checkouts: Int, notices: Int) {
+        try await commit { db -> (checkouts: Int, notices: Int) in
+            try Self.execute(db, "DELETE FROM delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < ?", [before])
+            try Self.execute(
+                db, "DELETE FROM checkout WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)", [before]
+            )
+            let checkouts = db.changesCount
+            try Self.execute(db, "DELETE FROM notice WHERE created_at < ?", [before])
+            return (checkouts, db.changesCount)
+        }
+    }
+
     // MARK: - Notices for buyers
 
     /// Keeps a notice for its buyer until a session of theirs has been sent it.

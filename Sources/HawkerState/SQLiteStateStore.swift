@@ -64,7 +64,7 @@ public final class SQLiteStateStore: StateStore {
             while let row = try events.next() {
                 guard let position = index[row["stream"]] else { continue }
                 streams[position].events.append(
-                    StoredEvent(seq: try Self.sequenceNumber(row["seq"]), timestamp: row["ts"], payload: [UInt8](row["payload"] as Data))
+                    StoredEvent(seq: try Self.sequenceNumber(row["seq"]), timestamp: row["ts"], payload: row["payload"])
                 )
             }
             return streams
@@ -118,7 +118,7 @@ public final class SQLiteStateStore: StateStore {
             // One statement per event: the key refuses a seq kept already, the foreign key
             // a stream that is not kept.
             do {
-                try execute(db, "INSERT INTO event (stream, seq, ts, payload) VALUES (?, ?, ?, ?)", [stream.rawValue, Int64(event.seq), event.timestamp, Data(event.payload)])
+                try execute(db, "INSERT INTO event (stream, seq, ts, payload) VALUES (?, ?, ?, ?)", [stream.rawValue, Int64(event.seq), event.timestamp, event.payload])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StateStoreError(
                     try exists(stream, db) ? .conflict : .unknownStream, "event \(event.seq) of '\(stream.rawValue)' cannot be kept: \(error.message ?? "constraint")")

@@ -41,6 +41,39 @@ import Testing
         #expect(due.first?.region == "DE")
     }
 
+    /// Retention deletes what is settled and old, and nothing else: not a pending or
+    /// dead-lettered order, not a checkout one of whose orders is still open, not a
+    /// recent notice.
+    @Test func pruningDeletesOnlyWhatIsSettledAndOld() async throws {
+        let outbox = try SQLiteOutbox(path: try temporaryPath())
+        let shop = StreamID("shop")!
+        for id in ["old-confirmed", "old-rejected", "old-pending", "old-dead", "new-confirmed"] {
+            try await outbox.append(reservation(id, at: 1_000), stream: shop)
+        }
+        try await outbox.append(reservation("old-half", merchants: ["m1", "m2"], at: 1_000), stream: shop)
+        try await outbox.record(.confirmed(reference: "R"), checkoutID: "old-confirmed", merchant: "m1", now: 2_000)
+        try await outbox.record(.rejected(reason: "no"), checkoutID: "old-rejected", merchant: "m1", now: 2_000)
+        try await outbox.record(.deadLetter(reason: "gone"), checkoutID: "old-dead", merchant: "m1", now: 2_000)
+        try await outbox.record(.confirmed(reference: "R"), checkoutID: "old-half", merchant: "m1", now: 2_000)
+        try await outbox.record(.confirmed(reference: "R"), checkoutID: "new-confirmed", merchant: "m1", now: 9_000)
+        try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "old-confirmed", stream: shop, type: .orderConfirmed, body: [:], createdAt: 2_000))
+        try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "new-confirmed", stream: shop, type: .orderConfirmed, body: [:], createdAt: 9_000))
+
+        let pruned = try await outbox.prune(before: 5_000)
+        #expect(pruned.checkouts == 2 && pruned.notices == 1)
+        // The pruned checkouts' keys are forgotten; every other key still answers.
+        #expect(try await outbox.accepted(buyer: "buyer-old-confirmed", idempotencyKey: "key-old-confirmed") == nil)
+        #expect(try await outbox.accepted(buyer: "buyer-old-rejected", idempotencyKey: "key-old-rejected") == nil)
+        for id in ["old-pending", "old-dead", "new-confirmed", "old-half"] {
+            #expect(try await outbox.accepted(buyer: "buyer-\(id)", idempotencyKey: "key-\(id)")?.reservation.checkoutID == id)
+        }
+        #expect(try await outbox.due(now: 10_000, limit: 10).map(\.idempotencyKey).sorted() == ["old-half:m2", "old-pending:m1"])
+        #expect(try await outbox.deadLetters(limit: 10).map(\.checkoutID) == ["old-dead"])
+        #expect(try await outbox.buyersWithUndeliveredNotices() == ["bo"])
+        let again = try await outbox.prune(before: 5_000)
+        #expect(again.checkouts == 0 && again.notices == 0, "a second sweep finds nothing")
+    }
+
     @Test func appendingTheSameCheckoutTwiceChangesNothing() async throws {
         let outbox = try SQLiteOutbox(path: try temporaryPath())
         try await outbox.append(reservation("c1"), stream: StreamID("shop")!)

@@ -1,6 +1,7 @@
 import Foundation
 import HawkerAuth
 import HawkerClient
+import HawkerHub
 import HawkerProtocol
 import HawkerServer
 import NIOCore
@@ -26,6 +27,41 @@ import Testing
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
         await viewer.close()
         #expect(try await HTTP.request("GET", port: server.port, path: "/nowhere").status == 404)
+        await server.stop()
+    }
+
+    /// A stream that retires leaves memory but stays readable, archived, until its
+    /// archive retention; publishing to its id again starts a new stream.
+    @Test func aRetiredStreamIsArchivedAndStillReadable() async throws {
+        let server = try await TestGateway.start { configuration in
+            configuration.hub.streamRetentionMilliseconds = 1
+            configuration.hub.historyMaxAgeMilliseconds = 1_000
+        }
+        let host = try await server.token(.host, streams: ["gone"])
+        let auth = ["Authorization": "Bearer \(host)"]
+        let catalog = #"{"kind":"catalog.set","data":{"products":[{"id":"p1","title":"Tea","merchant":"m1","price":2499,"currency":"EUR"}]}}"#
+        let created = try await HTTP.request("POST", port: server.port, path: "/v1/streams/gone/events", headers: auth, body: catalog)
+        #expect(created.status == 201)
+        let epoch = try #require(created.json?["epoch"] as? String)
+        // The history sweep (every second here) retires it: no subscriber, no sale.
+        var archived: HTTP.Response?
+        for _ in 0..<100 {
+            let response = try await HTTP.request("GET", port: server.port, path: "/v1/streams/gone", headers: auth)
+            if response.json?["archived_at"] != nil {
+                archived = response
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let state = try #require(archived, "the stream was not archived")
+        #expect(state.status == 200)
+        #expect(state.json?["epoch"] as? String == epoch && state.json?["seq"] as? Int == 1)
+        let products = (state.json?["state"] as? [String: Any])?["catalog"] as? [[String: Any]]
+        #expect(products?.first?["id"] as? String == "p1")
+        #expect(try await HTTP.request("GET", port: server.port, path: "/v1/streams/gone/insights", headers: auth).status == 200)
+        // Its id starts over.
+        let again = try await HTTP.request("POST", port: server.port, path: "/v1/streams/gone/events", headers: auth, body: catalog)
+        #expect(again.status == 201 && again.json?["seq"] as? Int == 1 && again.json?["epoch"] as? String != epoch)
         await server.stop()
     }
 

@@ -174,6 +174,49 @@ import Testing
                 "kill -9 storm: after the restart \(afterRestart.count) deliveries for \(orders.count) orders (\(redeliveries) redeliveries); \(unheard.count) orders of checkouts committed but never answered"
             )
 
+            // Every buyer retries every key it sent, answered or not, as a client that lost
+            // its connection would: a key accepted before the kill gets that same checkout
+            // back; one that never reached the outbox is checked again in the restored
+            // stream. Every final answer is an acceptance, and the merchant ends up with
+            // exactly the checkouts the buyers were finally told about.
+            let sentByBuyer = storm.sentByBuyer.withLockedValue { $0 }
+            let acceptedByKey = storm.acceptedByKey.withLockedValue { $0 }
+            let finalAnswers = NIOLockedValueBox<[String: String]>([:])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, token) in tokens.enumerated() {
+                    let buyer = "buyer-\(index)"
+                    let keys = (1...max(1, sentByBuyer[buyer] ?? 0)).map { "\(buyer)-\($0)" }
+                    group.addTask {
+                        let client = try await Self.connect(port: second.port, token: token)
+                        for key in keys {
+                            let reply = try await Self.request(client, Self.checkoutCommand(id: "r-\(key)", stream: stream, product: "tee", price: price, key: key))
+                            try #require(reply["type"] == "checkout.accepted", "the retry of \(key) was answered \(reply)")
+                            let checkout = try #require(reply["checkout_id"]?.stringValue)
+                            finalAnswers.withLockedValue { $0[key] = checkout }
+                        }
+                        await client.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let answers = finalAnswers.withLockedValue { $0 }
+            let changed = acceptedByKey.filter { answers[$0.key] != $0.value }
+            #expect(changed.isEmpty, "keys accepted before the kill that a retry answered with another checkout: \(Array(changed.keys.sorted().prefix(5)))")
+            let told = Set(answers.values)
+            #expect(told.count == answers.count, "two keys were answered with the same checkout")
+            do {
+                try await Self.eventually("the merchant has exactly the checkouts the buyers were told about", seconds: 240) {
+                    Set(receiver.orders.keys.map(Self.checkoutID(ofKey:))) == told
+                }
+            } catch {
+                let merchant = Set(receiver.orders.keys.map(Self.checkoutID(ofKey:)))
+                Issue.record(
+                    "lost (told, never delivered): \(told.subtracting(merchant).count); phantom (delivered, never told): \(merchant.subtracting(told).count)"
+                )
+                throw error
+            }
+            print("kill -9 storm: after the retries \(answers.count) keys, \(told.count) orders; \(answers.count - acceptedByKey.count) answered only after the restart")
+
             // Nothing was given up on.
             let admin = try await issuer.issue(subject: "ops", role: .admin, streams: [], ttl: 600)
             let letters = try await HTTP.request("GET", port: second.port, path: "/v1/orders/dead-letters", headers: ["Authorization": "Bearer \(admin)"])
@@ -195,6 +238,10 @@ import Testing
         let refused = NIOLockedValueBox<[String: Int]>([:])
         let sent = NIOLockedValueBox(0)
         let stop = NIOLockedValueBox(false)
+        /// Idempotency key → the checkout its `checkout.accepted` named.
+        let acceptedByKey = NIOLockedValueBox<[String: String]>([:])
+        /// Keys each buyer sent: `<buyer>-1` … `<buyer>-<n>`.
+        let sentByBuyer = NIOLockedValueBox<[String: Int]>([:])
     }
 
     /// One buyer of the storm: keeps `window` checkouts in flight on one connection, each
@@ -215,13 +262,19 @@ import Testing
                     try await client.send(checkoutCommand(id: "k\(sent)", stream: stream, product: product, price: price, key: "\(buyer)-\(sent)"))
                     outstanding += 1
                     storm.sent.withLockedValue { $0 += 1 }
+                    storm.sentByBuyer.withLockedValue { [sent] in $0[buyer] = sent }
                 }
                 guard outstanding > 0 else { break }
                 let message = try await client.connection.receive(timeout: .seconds(30))
                 switch message["type"]?.stringValue {
                 case "checkout.accepted":
                     outstanding -= 1
-                    if let checkout = message["checkout_id"]?.stringValue { storm.accepted.withLockedValue { _ = $0.insert(checkout) } }
+                    if let checkout = message["checkout_id"]?.stringValue {
+                        storm.accepted.withLockedValue { _ = $0.insert(checkout) }
+                        if let re = message["re"]?.stringValue, re.hasPrefix("k") {
+                            storm.acceptedByKey.withLockedValue { $0["\(buyer)-\(re.dropFirst())"] = checkout }
+                        }
+                    }
                 case "error":
                     // With or without `re` (rate_limited has none), it answers one checkout.
                     outstanding -= 1

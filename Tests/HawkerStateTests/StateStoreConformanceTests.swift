@@ -45,7 +45,7 @@ import Testing
     static let b = StreamID("stream-b")!
 
     static func event(_ seq: UInt64, _ text: String = "x") -> StoredEvent {
-        StoredEvent(seq: seq, timestamp: 1_000 + Int64(seq), payload: Array(#"{"type":"event","seq":\#(seq),"text":"\#(text)"}"#.utf8))
+        StoredEvent(seq: seq, timestamp: 1_000 + Int64(seq), payload: Data(#"{"type":"event","seq":\#(seq),"text":"\#(text)"}"#.utf8))
     }
 
     @Test(arguments: Kind.allCases)

@@ -18,9 +18,15 @@ public final class BuyerNotices: Sendable {
         self.clock = clock
     }
 
-    /// At start: the buyers with notices still waiting from before.
+    /// At start, and after pruning: the buyers with notices still waiting.
     public func restore() async {
-        if let waiting = try? await outbox.buyersWithUndeliveredNotices() { buyers.noticesMayWait(for: waiting) }
+        buyers.beginRefresh()
+        if let waiting = try? await outbox.buyersWithUndeliveredNotices() {
+            buyers.refresh(waiting: waiting)
+        } else {
+            // Unknown: every connection reads the outbox until the next refresh.
+            buyers.assumeEveryoneWaits()
+        }
     }
 
     /// Sends a stored notice to every live session of its buyer; once one has written

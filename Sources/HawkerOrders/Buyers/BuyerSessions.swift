@@ -11,22 +11,73 @@ final class BuyerSessions: Sendable {
         /// Buyers who may have notices waiting in the outbox: only their connections read
         /// it (a connect storm of everyone else costs no database read).
         var waiting: Set<String> = []
+        /// Past `maxWaiting` buyers the set is dropped and every connection reads the
+        /// outbox (an indexed read), until `refresh` finds few enough again.
+        var overflowed = false
+        /// Buyers marked while a refresh reads the outbox (kept even when overflowed):
+        /// their notices may be newer than that read.
+        var markedDuringRefresh: Set<String>?
     }
 
     private let state = NIOLockedValueBox(State())
+    let maxWaiting: Int
+
+    init(maxWaiting: Int = 100_000) {
+        self.maxWaiting = maxWaiting
+    }
 
     func noticesMayWait(for buyer: String) {
-        state.withLockedValue { _ = $0.waiting.insert(buyer) }
+        state.withLockedValue { state in
+            state.markedDuringRefresh?.insert(buyer)
+            guard !state.overflowed else { return }
+            state.waiting.insert(buyer)
+            if state.waiting.count > maxWaiting { Self.overflow(&state) }
+        }
     }
 
     func noticesMayWait(for buyers: Set<String>) {
-        state.withLockedValue { $0.waiting.formUnion(buyers) }
+        state.withLockedValue { state in
+            state.markedDuringRefresh?.formUnion(buyers)
+            guard !state.overflowed else { return }
+            state.waiting.formUnion(buyers)
+            if state.waiting.count > maxWaiting { Self.overflow(&state) }
+        }
+    }
+
+    /// Call before reading the outbox's list for `refresh`.
+    func beginRefresh() {
+        state.withLockedValue { $0.markedDuringRefresh = [] }
+    }
+
+    /// Starts over from the outbox's list of buyers with notices waiting (read after
+    /// `beginRefresh`), when it is small enough to hold.
+    func refresh(waiting buyers: Set<String>) {
+        state.withLockedValue { state in
+            let waiting = buyers.union(state.markedDuringRefresh ?? [])
+            state.markedDuringRefresh = nil
+            state.overflowed = waiting.count > maxWaiting
+            state.waiting = state.overflowed ? [] : waiting
+        }
+    }
+
+    func assumeEveryoneWaits() {
+        state.withLockedValue { state in
+            state.markedDuringRefresh = nil
+            Self.overflow(&state)
+        }
+    }
+
+    private static func overflow(_ state: inout State) {
+        state.waiting = []
+        state.overflowed = true
     }
 
     /// Whether the buyer may have notices waiting; forgets it (the caller reads them).
     func takeWaiting(_ buyer: String) -> Bool {
-        state.withLockedValue { $0.waiting.remove(buyer) != nil }
+        state.withLockedValue { $0.waiting.remove(buyer) != nil || $0.overflowed }
     }
+
+    var waitingCount: Int { state.withLockedValue { $0.waiting.count } }
 
     func add(_ session: SessionHandle, buyer: String) {
         state.withLockedValue { $0.sessions[buyer, default: [:]][session.id] = session }

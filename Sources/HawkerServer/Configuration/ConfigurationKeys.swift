@@ -113,7 +113,7 @@ extension GatewayConfiguration {
         .string("host", "address to listen on", \.host),
         .int("port", "TCP port (0 picks a free one)", \.port, range: 0...65_535),
         .int("event_loops", "event-loop threads; 0 = one per core", \.eventLoops, range: 0...256),
-        .string("data_dir", "directory for the gateway's files (development secret, the order outbox)", \.dataDirectory),
+        .string("data_dir", "directory for the gateway's files (development secret, the state store, the order outbox)", \.dataDirectory),
         .optionalString("tls.certificate", "PEM certificate chain; with tls.private_key turns on wss/https", \.tlsCertificatePath),
         .optionalString("tls.private_key", "PEM private key", \.tlsPrivateKeyPath),
         ConfigurationKey(
@@ -183,7 +183,8 @@ extension GatewayConfiguration {
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
         .int("hub.idle_stream_ms", "at max_streams, a stream idle this long with no subscribers makes room", \.idleStreamMillisecondsInt, range: 1_000...604_800_000),
         .int(
-            "hub.stream_retention_ms", "a stream this long without subscribers, events, commands or a scheduled sale is dropped with its state (0: kept until max_streams needs room)",
+            "hub.stream_retention_ms",
+            "a stream this long without subscribers, events, commands or a scheduled sale leaves memory, archived in the state store (0: kept until max_streams needs room)",
             \.streamRetentionMillisecondsInt, range: 0...31_536_000_000),
         ConfigurationKey(
             name: "state.store",
@@ -197,6 +198,10 @@ extension GatewayConfiguration {
             }
         ),
         .optionalString("state.path", "the state SQLite file; default <data_dir>/state.sqlite", \.statePath),
+        .int(
+            "state.archive_retention_ms", "archived streams (ended or retired, their last state and insights) are deleted this long after (0: kept)",
+            \.archiveRetentionMillisecondsInt, range: 0...31_536_000_000),
+        .milliseconds("state.retention_sweep_ms", "how often archived streams and settled orders past their retention are deleted", \.retentionSweepInterval),
         .int64(
             "state.save_interval_ms", "how often a changed room (catalog, sales, questions, moderation, insights) is saved; events are kept as they are published",
             \.hub.stateSaveIntervalMilliseconds, range: 100...600_000),
@@ -248,6 +253,9 @@ extension GatewayConfiguration {
             }
         ),
         .optionalString("orders.outbox", "the outbox SQLite file; default <data_dir>/orders.sqlite", \.outboxPath),
+        .int64(
+            "orders.retention_ms", "settled orders, their checkouts and idempotency keys, and buyers' notices are deleted this long after (dead letters stay)",
+            \.orders.retentionMilliseconds, range: 86_400_000...31_536_000_000),
         .int("orders.demo_delay_ms", "how long the demo backend takes to confirm", \.orders.demoDelayMilliseconds, range: 0...60_000),
         .int("orders.max_attempts", "deliveries of one order before it is dead-lettered", \.orders.retry.maxAttempts, range: 1...1_000),
         .int64("orders.max_age_ms", "an order not delivered after this long is dead-lettered", \.orders.retry.maxAgeMilliseconds, range: 1_000...2_592_000_000),
@@ -290,6 +298,11 @@ extension GatewayConfiguration {
     var streamRetentionMillisecondsInt: Int {
         get { hub.streamRetentionMilliseconds.map { Int($0) } ?? 0 }
         set { hub.streamRetentionMilliseconds = newValue == 0 ? nil : Int64(newValue) }
+    }
+
+    var archiveRetentionMillisecondsInt: Int {
+        get { archiveRetentionMilliseconds.map { Int($0) } ?? 0 }
+        set { archiveRetentionMilliseconds = newValue == 0 ? nil : Int64(newValue) }
     }
 
     var historyMaxAgeMillisecondsInt: Int {

@@ -97,6 +97,11 @@ public struct GatewayConfiguration: Sendable {
     public var stateStore = StateStoreKind.sqlite
     /// The state file; nil means `<data_dir>/state.sqlite`.
     public var statePath: String?
+    /// Archived streams are deleted from the state store this long after they were
+    /// archived; nil keeps them.
+    public var archiveRetentionMilliseconds: Int64? = 2_592_000_000
+    /// How often archived streams and settled orders past their retention are deleted.
+    public var retentionSweepInterval = TimeAmount.hours(1)
 
     // Checkout and orders.
     public var orders = OrdersConfiguration()

@@ -50,6 +50,8 @@ public final class Gateway: Service, Sendable {
         var quotaSweep: RepeatedTask
         /// The order relay and the backends' services.
         var orders: Task<Void, Never>
+        /// Deletes archived streams and settled orders past their retention.
+        var retention: Task<Void, Never>
     }
 
     public struct AlreadyStarted: Error {}
@@ -186,7 +188,8 @@ public final class Gateway: Service, Sendable {
                     server: channel,
                     metrics: metricsChannel,
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
-                    orders: Task { await orders.run() }
+                    orders: Task { await orders.run() },
+                    retention: Task { await self.sweepRetention() }
                 ))
             return false
         }
@@ -257,6 +260,28 @@ public final class Gateway: Service, Sendable {
         await shutdown()
     }
 
+    /// Every `state.retention_sweep_ms`: archived streams past `state.archive_retention_ms`
+    /// and settled orders past `orders.retention_ms` leave the disk.
+    private func sweepRetention() async {
+        let interval = Duration.nanoseconds(configuration.retentionSweepInterval.nanoseconds)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled else { return }
+            do {
+                if let retention = configuration.archiveRetentionMilliseconds {
+                    let archived = try await hub.pruneArchive(before: hub.now - retention)
+                    if archived > 0 { logger.info("archived streams deleted", metadata: ["streams": "\(archived)"]) }
+                }
+                let pruned = try await orders.prune(retentionMilliseconds: configuration.orders.retentionMilliseconds)
+                if pruned.checkouts + pruned.notices > 0 {
+                    logger.info("settled orders deleted", metadata: ["checkouts": "\(pruned.checkouts)", "notices": "\(pruned.notices)"])
+                }
+            } catch {
+                logger.error("retention sweep failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
     /// Drains and stops: safe to call once the gateway has started.
     public func shutdown() async {
         logger.info("draining", metadata: ["connections": "\(services.connections.count)"])
@@ -268,6 +293,7 @@ public final class Gateway: Service, Sendable {
         }
         try? await running?.server.close()
         running?.quotaSweep.cancel()
+        running?.retention.cancel()
         try? await running?.metrics?.close()
         let deadline = NIODeadline.now() + configuration.drainTimeout
         while services.connections.count > 0, NIODeadline.now() < deadline {

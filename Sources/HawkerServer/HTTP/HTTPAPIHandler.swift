@@ -336,7 +336,9 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static func snapshotJSON(stream: StreamID, snapshot: StreamSnapshot) -> ByteBuffer {
         var body = ByteBuffer()
-        body.writeString(#"{"stream":"\#(stream)","epoch":"\#(snapshot.position.epoch)","seq":\#(snapshot.position.seq),"state":"#)
+        body.writeString(#"{"stream":"\#(stream)","epoch":"\#(snapshot.position.epoch)","seq":\#(snapshot.position.seq),"#)
+        if let archivedAt = snapshot.archivedAt { body.writeString(#""archived_at":\#(archivedAt),"#) }
+        body.writeString(#""state":"#)
         body.writeImmutableBuffer(snapshot.stateJSON)
         body.writeString("}")
         return body

@@ -84,4 +84,14 @@ final class OrderDesk: Sendable {
     func redrive(checkoutID: String, merchant: String) async throws -> Bool {
         try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock())
     }
+
+    // MARK: - Retention
+
+    /// Deletes settled orders and notices past `retentionMilliseconds`, then starts the
+    /// set of buyers with notices waiting over from the outbox.
+    func prune(retentionMilliseconds: Int64) async throws -> (checkouts: Int, notices: Int) {
+        let pruned = try await outbox.prune(before: clock() - retentionMilliseconds)
+        await notices.restore()
+        return pruned
+    }
 }

@@ -20,6 +20,9 @@ public struct OrdersConfiguration: Sendable {
     public var noticesPerConnection = 500
     /// Settled orders an order service may ask to have replayed in one `orders.subscribe`.
     public var maxReplays = 10_000
+    /// Settled orders, their checkouts (and idempotency keys) and buyers' notices are
+    /// deleted from the outbox this long after they settled or were made.
+    public var retentionMilliseconds: Int64 = 2_592_000_000
     /// Backends by merchant id (`merchants.<id>.*` keys).
     public var merchants: [String: MerchantBackendConfiguration] = [:]
 

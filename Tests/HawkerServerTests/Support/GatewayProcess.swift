@@ -90,6 +90,17 @@ final class GatewayProcess: @unchecked Sendable {
     }
 
     /// Whether the process ended by SIGKILL (rather than exiting or crashing on its own).
+    /// SIGTERM: a graceful shutdown (drain, save, flush); waits for the exit.
+    func terminate(seconds: Double = 60) async throws {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            guard Date() < deadline else { throw LaunchError(description: "pid \(pid) still runs \(seconds) s after SIGTERM; log:\n\(logTail())") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     var wasKilledBySIGKILL: Bool {
         !process.isRunning && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
