@@ -98,6 +98,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         fuzzer(
+            "FuzzStoredState",
+            [
+                .product(name: "HawkerCommerce", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
             "FuzzOutboxDecoders",
             [
                 .product(name: "HawkerOrders", package: "hawker"),

@@ -25,14 +25,14 @@ extension CommerceState {
     /// ones keeps its first products).
     public init(restoring saved: Saved, limits: Limits) {
         self.init(limits: limits)
-        for product in saved.products.prefix(limits.maxProducts) { catalog[product.id] = product }
-        pinned = saved.pinned.filter { catalog[$0] != nil }
-        for sale in saved.sales.prefix(limits.maxSales) { sales[sale.id] = sale }
+        for product in saved.products.filter(SavedValues.isSafe).prefix(limits.maxProducts) { catalog[product.id] = product }
+        pinned = Array(saved.pinned.filter { catalog[$0] != nil }.prefix(limits.maxPinned))
+        for sale in saved.sales.filter(SavedValues.isSafe).prefix(limits.maxSales) { sales[sale.id] = sale }
         onAir = saved.onAir
         title = saved.title
         playerURL = saved.playerURL
-        startedAt = saved.startedAt
-        endedAt = saved.endedAt
-        if let text = saved.announcementText, let at = saved.announcementAt { announcement = (text, at) }
+        startedAt = saved.startedAt.map(SavedValues.clamp)
+        endedAt = saved.endedAt.map(SavedValues.clamp)
+        if let text = saved.announcementText, let at = saved.announcementAt { announcement = (text, SavedValues.clamp(at)) }
     }
 }

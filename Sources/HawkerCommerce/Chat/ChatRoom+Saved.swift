@@ -24,16 +24,16 @@ extension ChatRoom {
         self.init(configuration: configuration, seed: seed)
         bans = saved.bans
         shadowBans = saved.shadowBans
-        timeouts = saved.timeouts
-        slowModeMilliseconds = saved.slowModeMilliseconds
+        timeouts = saved.timeouts.mapValues(SavedValues.clamp)
+        slowModeMilliseconds = SavedValues.clamp(saved.slowModeMilliseconds)
         if !saved.extraBannedWords.isEmpty {
             extraBannedWords = saved.extraBannedWords
             applyBannedWords(saved.extraBannedWords)
         }
         // Message ids stay unique across the restart.
-        nextID = saved.nextID
-        accepted = saved.accepted
-        refused = saved.refused
-        sampledOutTotal = saved.sampledOutTotal
+        nextID = SavedValues.clamp(saved.nextID)
+        accepted = SavedValues.clamp(saved.accepted)
+        refused = SavedValues.clamp(saved.refused)
+        sampledOutTotal = SavedValues.clamp(saved.sampledOutTotal)
     }
 }

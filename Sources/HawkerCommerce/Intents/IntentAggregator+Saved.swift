@@ -14,7 +14,7 @@ extension IntentAggregator {
         for (product, totals) in saved.totals.sorted(by: { $0.key < $1.key }).prefix(configuration.maxProducts)
         where totals.count == IntentAction.allCases.count {
             var state = ProductIntentState()
-            state.totals = totals
+            state.totals = totals.map(SavedValues.clamp)
             products[product] = state
         }
     }

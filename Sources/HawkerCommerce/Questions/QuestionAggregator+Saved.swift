@@ -1,3 +1,5 @@
+import HawkerProtocol
+
 extension QuestionAggregator {
     /// The questions, with who asked and upvoted them, for a restart.
     public struct Saved: Sendable, Codable {
@@ -12,8 +14,9 @@ extension QuestionAggregator {
     /// The questions `saved` holds, within today's limits.
     public init(restoring saved: Saved, configuration: Configuration) {
         self.init(configuration: configuration)
-        for entry in saved.entries.suffix(self.configuration.maxQuestions) { entries[entry.question.id] = entry }
-        nextSequence = max(saved.nextSequence, (saved.entries.map(\.sequence).max() ?? 0) + 1)
+        let kept = saved.entries.filter { SavedValues.isSafe($0.question) && $0.sequence < UInt64(JSONValue.maxSafeInteger) }
+        for entry in kept.suffix(self.configuration.maxQuestions) { entries[entry.question.id] = entry }
+        nextSequence = SavedValues.clamp(max(saved.nextSequence, (kept.map(\.sequence).max() ?? 0) + 1))
         version = 1
     }
 }

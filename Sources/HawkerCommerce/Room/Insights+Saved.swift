@@ -36,15 +36,16 @@ extension Insights {
 
     public init(restoring saved: Saved) {
         self.init()
-        peakViewers = saved.peakViewers
-        chatMessages = saved.chatMessages
-        questionsAsked = saved.questionsAsked
-        questionsAnswered = saved.questionsAnswered
-        checkoutsByProduct = saved.checkoutsByProduct.mapValues { ($0.checkouts, $0.units) }
-        checkoutsByCode = saved.checkoutsByCode
-        ordersByProduct = saved.ordersByProduct.mapValues { ($0.confirmed, $0.failed) }
-        ordersByCode = saved.ordersByCode.mapValues { ($0.confirmed, $0.failed) }
-        ordersConfirmed = saved.ordersConfirmed
-        ordersFailed = saved.ordersFailed
+        let clamp: (Int) -> Int = SavedValues.clamp
+        peakViewers = clamp(saved.peakViewers)
+        chatMessages = clamp(saved.chatMessages)
+        questionsAsked = clamp(saved.questionsAsked)
+        questionsAnswered = clamp(saved.questionsAnswered)
+        checkoutsByProduct = saved.checkoutsByProduct.prefix(Self.maxKeys).reduce(into: [:]) { $0[$1.key] = (clamp($1.value.checkouts), SavedValues.clamp($1.value.units)) }
+        checkoutsByCode = saved.checkoutsByCode.prefix(Self.maxKeys).reduce(into: [:]) { $0[$1.key] = clamp($1.value) }
+        ordersByProduct = saved.ordersByProduct.prefix(Self.maxKeys).reduce(into: [:]) { $0[$1.key] = (clamp($1.value.confirmed), clamp($1.value.failed)) }
+        ordersByCode = saved.ordersByCode.prefix(Self.maxKeys).reduce(into: [:]) { $0[$1.key] = (clamp($1.value.confirmed), clamp($1.value.failed)) }
+        ordersConfirmed = clamp(saved.ordersConfirmed)
+        ordersFailed = clamp(saved.ordersFailed)
     }
 }

@@ -20,8 +20,11 @@ extension StreamRoom {
     /// The room as bytes for a `StateStore`.
     public func save() -> [UInt8] {
         let saved = Saved(commerce: commerce.saved, chat: chat.saved, questions: questions.saved, intents: intents.saved, insights: insights.saved)
+        let encoder = JSONEncoder()
+        // Keys in order: the same room saves as the same bytes, up to the order of sets.
+        encoder.outputFormatting = [.sortedKeys]
         // Encoding plain value types cannot fail.
-        return [UInt8]((try? JSONEncoder().encode(saved)) ?? Data())
+        return [UInt8]((try? encoder.encode(saved)) ?? Data())
     }
 
     /// The room `save()` described, under today's configuration; nil when the bytes are
