@@ -43,6 +43,11 @@ struct HistoryRing: Sendable {
         bytes += size
     }
 
+    mutating func removeAll() {
+        entries.removeAll()
+        bytes = 0
+    }
+
     mutating func prune(now: Int64) {
         while let first = entries.first, now - first.timestamp > maxAgeMilliseconds {
             bytes -= first.bytes
@@ -56,6 +61,9 @@ struct HistoryRing: Sendable {
         guard let oldest = entries.first?.seq, oldest <= seq + 1 else { return nil }
         let start = Int(seq + 1 - oldest)
         guard start < entries.count else { return nil }
-        return entries[entries.index(entries.startIndex, offsetBy: start)...].map(\.frame)
+        let first = entries.index(entries.startIndex, offsetBy: start)
+        // Seqs are consecutive here (a restore starts history over at a gap): checked.
+        guard entries[first].seq == seq + 1 else { return nil }
+        return entries[first...].map(\.frame)
     }
 }

@@ -93,7 +93,8 @@ public final class Hub: StreamEngine {
     /// Checks and reserves `request` on the stream's home loop, where its stock counters
     /// live: concurrent checkouts run one after another there and can never oversell.
     public func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) -> EventLoopFuture<StreamRoom.CheckoutOutcome> {
-        onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }
+        guard journal != nil else { return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream).0 } }
+        return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }.afterCommit()
     }
 
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
@@ -144,11 +145,14 @@ public final class Hub: StreamEngine {
         onHomeLater(of: stream) { shard in
             do {
                 let (outcome, wait) = try shard.attach(stream, loopIndex: index, since: since, creator: creator)
-                // A snapshot that shows events still being committed is sent once they are.
+                // Completed through the subscriber's loop's queue, behind the deliveries
+                // already queued there (events the outcome covers), so that the subscriber,
+                // activated then, gets none of them again. A snapshot that shows events
+                // still being committed is sent once they are.
                 if let wait {
-                    wait.whenComplete { _ in promise.succeed(outcome) }
+                    wait.whenComplete { _ in eventLoop.execute { promise.succeed(outcome) } }
                 } else {
-                    promise.succeed(outcome)
+                    eventLoop.execute { promise.succeed(outcome) }
                 }
             } catch {
                 promise.fail(error)

@@ -8,7 +8,9 @@ public enum HubError: Error, Sendable, Hashable {
     case tooManyStreams
     /// The stream's room refused the event or command.
     case rejected(RoomError)
-    /// The event went out to viewers, but the state store could not keep it: it will not
+    /// The event went out to viewers, but the state store refused it: it will not
     /// survive a restart.
     case notStored
+    /// The state store is behind (failing or slow): nothing was done; retry later.
+    case storeBehind
 }

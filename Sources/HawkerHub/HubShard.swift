@@ -56,6 +56,10 @@ final class HubShard {
     private var submitScheduled = false
     private var unsavedRooms: Set<StreamID> = []
     private var saveScheduled = false
+    /// Streams whose changes the store refused: written whole again with the next save.
+    private var unstoredStreams: Set<StreamID> = []
+    /// Batches waiting for the store past which new events are refused (`storeBehind`).
+    static let maxInFlightBatches = 1_024
 
     /// Changes on their way to the store, and the events among them, which go out to
     /// viewers (and into history) only once the store has them.
@@ -105,6 +109,7 @@ final class HubShard {
     }
 
     private func publishEvent(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) throws(HubError) -> PublishReceipt {
+        guard !isStoreBehind else { throw .storeBehind }
         let now = clock()
         let existed = streams[stream] != nil
         defer {
@@ -168,6 +173,7 @@ final class HubShard {
     /// Returns the outcome and, when it published an event with a state store, when the
     /// store has it.
     func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> (RoomOutcome, EventLoopFuture<Void>?) {
+        if case .answer = action, isStoreBehind { throw .storeBehind }
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted throws(HubError) in
             let reply: RoomReply
@@ -187,15 +193,22 @@ final class HubShard {
     // MARK: - Checkout
 
     /// Checks and reserves a checkout in the stream's room; the stock it took goes out as
-    /// `stock.changed` at once (before any backend is asked).
-    func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) throws(HubError) -> StreamRoom.CheckoutOutcome {
+    /// `stock.changed` at once (before any backend is asked). With a state store, also
+    /// returns when the store has those events: the checkout is recorded only after, so
+    /// that no accepted checkout's stock comes back after a `kill -9`.
+    func checkout(
+        _ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID
+    ) throws(HubError) -> (
+        StreamRoom.CheckoutOutcome, EventLoopFuture<Void>?
+    ) {
+        guard !isStoreBehind else { throw .storeBehind }
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
             if !outcome.replayed { markUnsaved(stream) }
             for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
-            return outcome
+            return (outcome, outcome.stockEvents.isEmpty ? nil : committed())
         }
     }
 
@@ -430,6 +443,7 @@ final class HubShard {
         guard let hosted = streams.removeValue(forKey: stream) else { return }
         ticking.remove(stream)
         unsavedRooms.remove(stream)
+        unstoredStreams.remove(stream)
         if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
         guard journal != nil else { return }
         if hosted.state.seq == 0 {
@@ -448,25 +462,36 @@ final class HubShard {
     func restore(_ stored: StoredStream) {
         let now = clock()
         let seed = UInt64.random(in: 1...UInt64.max)
-        var room =
-            stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed) }
-            ?? StreamRoom(configuration: configuration.room, seed: seed)
-        let roomSeq = stored.room?.seq ?? 0
+        let saved = stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed) }
+        var room = saved ?? StreamRoom(configuration: configuration.room, seed: seed)
+        // A room this build cannot read: every kept event is replayed into a fresh one.
+        let roomSeq = saved == nil ? 0 : stored.room?.seq ?? 0
         var state = StreamState(
             stream: stored.stream, epoch: stored.epoch, seq: stored.seq,
             historyCapacity: configuration.historyCapacity, historyMaxBytes: configuration.historyMaxBytes,
             historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
         )
-        for stored in stored.events {
-            guard let event = StreamEvent(storedPayload: ByteBuffer(bytes: stored.payload)) else { continue }
+        var previous: UInt64?
+        for kept in stored.events {
+            // A row that does not read, or a gap: history starts over after it (a resume
+            // from before gets the snapshot), the room moves on from what reads.
+            guard let event = StreamEvent(storedPayload: ByteBuffer(bytes: kept.payload)), event.seq == kept.seq, event.epoch == stored.epoch
+            else {
+                state.forgetHistory()
+                previous = nil
+                continue
+            }
+            if let previous, event.seq != previous + 1 { state.forgetHistory() }
+            previous = event.seq
             if event.seq > roomSeq { room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp) }
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
-        if let owner = stored.owner { _ = ownership?.claimStream(for: owner) }
+        // The owner's quota counts it again; past a lowered quota it is nobody's.
+        let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(
-            state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: stored.owner,
-            trimmedThrough: (stored.events.first?.seq ?? 1) - 1
+            state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: owner,
+            trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1
         )
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
@@ -499,14 +524,20 @@ final class HubShard {
         inFlight.append(batch)
         let shard = NIOLoopBound(self, eventLoop: eventLoop)
         let loop = eventLoop
-        journal.submit(batch.changes) { result in
-            loop.execute { shard.value.committed(result) }
+        journal.submit(batch.changes) { unstored in
+            loop.execute { shard.value.committed(unstored: unstored) }
         }
     }
 
+    /// Too many batches wait for the store: new events are refused until it catches up.
+    private var isStoreBehind: Bool { inFlight.count >= Self.maxInFlightBatches }
+
     /// The oldest batch is in the store (or failed): its events go into history and out
     /// to viewers, in order, and whoever waited for it hears.
-    private func committed(_ result: Result<Void, any Error>) {
+    /// A refused stream's events still go out (the room has them already); its
+    /// publishers hear `notStored`, and the stream is written whole again with the next
+    /// save.
+    private func committed(unstored: Set<StreamID>) {
         guard let batch = inFlight.popFirst() else { return }
         let now = clock()
         for item in batch.events {
@@ -515,13 +546,13 @@ final class HubShard {
             streams[item.stream]!.state.commit(item.frame, timestamp: item.timestamp, now: now)
             dispatch(item.frame, to: item.stream, audience: .everyone, loopRefs: streams[item.stream]!.loopRefs)
         }
-        switch result {
-        case .success:
-            for (ack, receipt) in batch.acks { ack.succeed(receipt) }
-            batch.promise?.succeed()
-        case .failure:
-            for (ack, _) in batch.acks { ack.fail(HubError.notStored) }
-            batch.promise?.fail(HubError.notStored)
+        for (ack, receipt) in batch.acks {
+            if unstored.contains(receipt.stream) { ack.fail(HubError.notStored) } else { ack.succeed(receipt) }
+        }
+        batch.promise?.succeed()
+        for stream in unstored where streams[stream] != nil {
+            unstoredStreams.insert(stream)
+            unsavedRooms.insert(stream)
         }
     }
 
@@ -561,6 +592,11 @@ final class HubShard {
         let now = clock()
         for stream in unsavedRooms {
             guard let hosted = streams[stream] else { continue }
+            if unstoredStreams.remove(stream) != nil {
+                // Whole again: its row, then its room (its kept events went with the refusal).
+                record(.created(stream, epoch: hosted.state.epoch, createdAt: now, owner: hosted.owner))
+                streams[stream]!.trimmedThrough = hosted.state.committedSeq
+            }
             record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
             // What left history leaves the store; the newest event stays, so that the
             // store always knows the last seq.

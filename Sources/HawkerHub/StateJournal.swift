@@ -1,36 +1,50 @@
+import HawkerProtocol
 import HawkerState
 import Synchronization
 
 /// Group commit in front of a `StateStore`: the shards hand in the changes of one loop
 /// turn, and whatever arrives while a commit is running goes into the next one, so a
 /// burst of events costs few commits. Completions run in the order of submission.
+///
+/// A commit that fails for a reason that may pass (I/O, a full disk, a busy file) is
+/// tried again, with backoff, until it succeeds: nothing submitted is skipped, and the
+/// shards stop taking new events while too much waits (`HubShard`). A change the store
+/// refuses (a conflict, an unknown stream) fails only its own stream's changes in that
+/// submission; the completion names those streams.
 public final class StateJournal: Sendable {
     private struct Submission: Sendable {
+        var ticket: UInt64
         var changes: [StateChange]
-        var completion: @Sendable (Result<Void, any Error>) -> Void
+        var completion: @Sendable (_ unstored: Set<StreamID>) -> Void
     }
 
     private struct Queue: Sendable {
         var waiting: [Submission] = []
         var draining = false
-        /// Continuations of `flush()` callers, resumed when the queue runs dry.
-        var flushes: [CheckedContinuation<Void, Never>] = []
+        var submitted: UInt64 = 0
+        var applied: UInt64 = 0
+        /// `flush()` callers, by the ticket they wait for.
+        var flushes: [(ticket: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     public let store: any StateStore
     private let queue = Mutex(Queue())
-    /// Commits made and submissions in them, for metrics and tests of group commit.
-    private let counters = Mutex((commits: 0, submissions: 0, failures: 0))
+    private let counters = Mutex((commits: 0, submissions: 0, retries: 0, refused: 0))
+    /// Told about every failed attempt (to log it); the journal goes on.
+    private let onError: @Sendable (any Error) -> Void
 
-    public init(store: any StateStore) {
+    public init(store: any StateStore, onError: @escaping @Sendable (any Error) -> Void = { _ in }) {
         self.store = store
+        self.onError = onError
     }
 
-    /// Applies `changes` in a coming commit; `completion` runs once it is durable (or
-    /// failed), on the journal's task: hop to your loop from there.
-    public func submit(_ changes: [StateChange], completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    /// Applies `changes` in a coming commit; `completion` runs once they are stored, with
+    /// the streams whose changes the store refused (empty when all were stored), on the
+    /// journal's task: hop to your loop from there.
+    public func submit(_ changes: [StateChange], completion: @escaping @Sendable (_ unstored: Set<StreamID>) -> Void) {
         let start = queue.withLock { queue -> Bool in
-            queue.waiting.append(Submission(changes: changes, completion: completion))
+            queue.submitted += 1
+            queue.waiting.append(Submission(ticket: queue.submitted, changes: changes, completion: completion))
             guard !queue.draining else { return false }
             queue.draining = true
             return true
@@ -38,59 +52,103 @@ public final class StateJournal: Sendable {
         if start { Task { await drain() } }
     }
 
-    /// Returns once everything submitted before the call is applied.
+    /// Returns once everything submitted before the call is applied (or refused).
     public func flush() async {
         await withCheckedContinuation { continuation in
-            let idle = queue.withLock { queue -> Bool in
-                guard queue.draining || !queue.waiting.isEmpty else { return true }
-                queue.flushes.append(continuation)
+            let done = queue.withLock { queue -> Bool in
+                guard queue.applied < queue.submitted else { return true }
+                queue.flushes.append((queue.submitted, continuation))
                 return false
             }
-            if idle { continuation.resume() }
+            if done { continuation.resume() }
         }
     }
 
-    public var statistics: (commits: Int, submissions: Int, failures: Int) { counters.withLock { $0 } }
+    public var statistics: (commits: Int, submissions: Int, retries: Int, refused: Int) { counters.withLock { $0 } }
 
     private func drain() async {
         while true {
             let batch = queue.withLock { queue -> [Submission] in
                 defer { queue.waiting.removeAll(keepingCapacity: true) }
+                if queue.waiting.isEmpty { queue.draining = false }
                 return queue.waiting
             }
-            if batch.isEmpty {
-                let flushes = queue.withLock { queue -> [CheckedContinuation<Void, Never>]? in
-                    // Something may have arrived since the batch was taken.
-                    guard queue.waiting.isEmpty else { return nil }
-                    queue.draining = false
-                    defer { queue.flushes.removeAll() }
-                    return queue.flushes
-                }
-                guard let flushes else { continue }
-                for flush in flushes { flush.resume() }
-                return
-            }
+            guard let last = batch.last else { return }
             await commit(batch)
+            let resumed = queue.withLock { queue -> [CheckedContinuation<Void, Never>] in
+                queue.applied = last.ticket
+                let ready = queue.flushes.filter { $0.ticket <= last.ticket }.map(\.continuation)
+                queue.flushes.removeAll { $0.ticket <= last.ticket }
+                return ready
+            }
+            for continuation in resumed { continuation.resume() }
         }
     }
 
-    /// One commit for the whole batch; when it fails, each submission alone, so that one
-    /// bad change fails only its own submission.
+    /// One commit for the whole batch, tried until it is stored. When the store refuses a
+    /// change, each submission goes alone, and within a refused one each stream alone.
     private func commit(_ batch: [Submission]) async {
-        do {
-            try await store.apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
-            counters.withLock {
-                $0.commits += 1
-                $0.submissions += batch.count
-            }
-            for submission in batch { submission.completion(.success(())) }
-        } catch {
-            guard batch.count > 1 else {
-                counters.withLock { $0.failures += 1 }
-                batch[0].completion(.failure(error))
+        var attempt = 0
+        while true {
+            do {
+                try await store.apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
+                counters.withLock {
+                    $0.commits += 1
+                    $0.submissions += batch.count
+                }
+                for submission in batch { submission.completion([]) }
                 return
+            } catch let error as StateStoreError where error.kind != .closed {
+                onError(error)
+                if batch.count > 1 {
+                    for submission in batch { await commit([submission]) }
+                } else {
+                    batch[0].completion(await applyPerStream(batch[0].changes))
+                }
+                return
+            } catch let error as StateStoreError {
+                // Closed: nothing more will be stored.
+                onError(error)
+                for submission in batch { submission.completion(Set(submission.changes.map(\.stream))) }
+                return
+            } catch {
+                // Maybe passing (I/O, a full disk): again, after a while, in order.
+                onError(error)
+                attempt += 1
+                counters.withLock { $0.retries += 1 }
+                try? await Task.sleep(for: .milliseconds(min(1_000, 10 << min(attempt, 7))))
             }
-            for submission in batch { await commit([submission]) }
         }
+    }
+
+    /// Each stream's changes in a transaction of their own; returns the streams refused.
+    private func applyPerStream(_ changes: [StateChange]) async -> Set<StreamID> {
+        var order: [StreamID] = []
+        var perStream: [StreamID: [StateChange]] = [:]
+        for change in changes {
+            if perStream[change.stream] == nil { order.append(change.stream) }
+            perStream[change.stream, default: []].append(change)
+        }
+        var refused: Set<StreamID> = []
+        for stream in order {
+            var attempt = 0
+            while true {
+                do {
+                    try await store.apply(perStream[stream] ?? [])
+                    break
+                } catch let error as StateStoreError {
+                    onError(error)
+                    refused.insert(stream)
+                    counters.withLock { $0.refused += 1 }
+                    break
+                } catch {
+                    onError(error)
+                    attempt += 1
+                    counters.withLock { $0.retries += 1 }
+                    try? await Task.sleep(for: .milliseconds(min(1_000, 10 << min(attempt, 7))))
+                }
+            }
+        }
+        return refused
     }
 }

@@ -76,6 +76,12 @@ public struct StreamState: Sendable {
     /// The oldest event still held for resume.
     public var oldestHeldSeq: UInt64? { history.oldestSeq }
 
+    /// Forgets every kept event (a restore found a gap in the stored ones): a resume from
+    /// before gets the snapshot.
+    public mutating func forgetHistory() {
+        history.removeAll()
+    }
+
     /// Drops history older than its age bound, without waiting for the next event (a
     /// stream whose host left would otherwise hold its last events for good).
     public mutating func pruneHistory(now: Int64) {

@@ -56,16 +56,19 @@ public final class SQLiteStateStore: StateStore {
         try await pool.read { db in
             var streams: [StoredStream] = []
             var index: [String: Int] = [:]
+            // A row that does not read (a damaged file) is left out, not fatal: the streams
+            // that read come back.
             for row in try Row.fetchAll(db, sql: "SELECT * FROM stream WHERE archived_at IS NULL ORDER BY position") {
-                index[row["id"]] = streams.count
-                streams.append(try Self.stream(row))
+                guard let stream = try? Self.stream(row) else { continue }
+                index[stream.stream.rawValue] = streams.count
+                streams.append(stream)
             }
             let events = try Row.fetchCursor(db, sql: "SELECT e.stream, e.seq, e.ts, e.payload FROM event e ORDER BY e.stream, e.seq")
             while let row = try events.next() {
-                guard let position = index[row["stream"]] else { continue }
-                streams[position].events.append(
-                    StoredEvent(seq: try Self.sequenceNumber(row["seq"]), timestamp: row["ts"], payload: row["payload"])
-                )
+                guard let id = Self.read(row, "stream", String.self), let position = index[id], let seq = try? Self.sequenceNumber(Self.read(row, "seq", Int64.self)), seq > 0,
+                    let timestamp = Self.read(row, "ts", Int64.self), let payload = Self.read(row, "payload", Data.self)
+                else { continue }
+                streams[position].events.append(StoredEvent(seq: seq, timestamp: timestamp, payload: payload))
             }
             return streams
         }
@@ -78,12 +81,20 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func stream(_ row: Row) throws -> StoredStream {
-        guard let stream = StreamID(row["id"] as String) else { throw StateStoreError(.corrupted, "a stored stream id could not be read") }
-        var stored = StoredStream(stream: stream, epoch: row["epoch"], createdAt: row["created_at"], owner: row["owner"], archivedAt: row["archived_at"])
-        if let data = row["room"] as Data? {
-            stored.room = StoredRoom(seq: try sequenceNumber(row["room_seq"]), savedAt: row["room_saved_at"] ?? 0, data: [UInt8](data))
+        // Optional reads throughout: GRDB traps on a non-optional read of a mismatched type.
+        guard let id = Self.read(row, "id", String.self), let stream = StreamID(id), let epoch = Self.read(row, "epoch", String.self), let createdAt = Self.read(row, "created_at", Int64.self)
+        else { throw StateStoreError(.corrupted, "a stored stream could not be read") }
+        var stored = StoredStream(stream: stream, epoch: epoch, createdAt: createdAt, owner: Self.read(row, "owner", String.self), archivedAt: Self.read(row, "archived_at", Int64.self))
+        if let data = Self.read(row, "room", Data.self) {
+            stored.room = StoredRoom(seq: try sequenceNumber(Self.read(row, "room_seq", Int64.self)), savedAt: Self.read(row, "room_saved_at", Int64.self) ?? 0, data: [UInt8](data))
         }
         return stored
+    }
+
+    /// A column's value when it has the type asked for, else nil (GRDB's typed subscript
+    /// traps on a mismatch; a damaged file must not crash the gateway).
+    private static func read<Value: DatabaseValueConvertible>(_ row: Row, _ column: String, _ type: Value.Type) -> Value? {
+        Value.fromDatabaseValue(row[column] as DatabaseValue)
     }
 
     /// Sequence numbers are stored as SQLite's signed 64-bit integers.

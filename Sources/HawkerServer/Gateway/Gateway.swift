@@ -88,7 +88,9 @@ public final class Gateway: Service, Sendable {
         case .sqlite:
             try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             let statePath = configuration.statePath ?? (configuration.dataDirectory as NSString).appendingPathComponent("state.sqlite")
-            journal = StateJournal(store: try SQLiteStateStore(path: statePath))
+            journal = StateJournal(store: try SQLiteStateStore(path: statePath)) { error in
+                logger.error("the state store failed; retrying", metadata: ["error": "\(error)"])
+            }
         case .memory:
             journal = nil
         }

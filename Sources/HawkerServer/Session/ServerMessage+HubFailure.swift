@@ -15,10 +15,12 @@ extension ServerMessage.ErrorReply {
             self.init(re: re, code: .quotaExceeded, message: "you have created as many streams as your quota allows; end one first")
         case .rejected(let refusal):
             self.init(re: re, code: refusal.code, message: refusal.message, retryAfterMilliseconds: refusal.retryAfterMilliseconds)
+        case .storeBehind:
+            self.init(
+                re: re, code: .unavailable, message: "the gateway cannot store events right now; nothing was done; retry", retryAfterMilliseconds: 1_000)
         case .notStored:
             self.init(
-                re: re, code: .unavailable, message: "the event reached the viewers but could not be stored; it will not survive a restart",
-                retryAfterMilliseconds: 1_000)
+                re: re, code: .unavailable, message: "the event reached the viewers but could not be stored; it will not survive a restart")
         case nil:
             self.init(re: re, code: .internalError, message: "the gateway failed; retry")
         }
