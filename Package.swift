@@ -96,6 +96,7 @@ let package = Package(
             name: "HawkerState",
             dependencies: [
                 "HawkerProtocol",
+                "HawkerCommerce",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -239,6 +240,7 @@ let package = Package(
             dependencies: [
                 "HawkerState",
                 "HawkerProtocol",
+                "HawkerCommerce",
             ],
             swiftSettings: swiftSettings
         ),

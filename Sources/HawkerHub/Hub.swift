@@ -20,6 +20,8 @@ public final class Hub: StreamEngine {
     private let clock: @Sendable () -> Int64
     private let journal: StateJournal?
     private let configuration: HubConfiguration
+    /// Stock per merchant product, shared by every stream.
+    public let inventory: InventoryLedger
 
     /// - Parameters:
     ///   - loops: every event loop connections may live on.
@@ -39,12 +41,14 @@ public final class Hub: StreamEngine {
         self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         // Built off their loops (at startup), hence `makeBoxSendingValue`.
         let fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
+        let inventory = InventoryLedger(journal: journal)
+        self.inventory = inventory
         self.fanouts = fanouts
         self.shards = loops.map {
             NIOLoopBoundBox.makeBoxSendingValue(
                 HubShard(
                     configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, ownership: ownership,
-                    journal: journal, clock: clock
+                    journal: journal, inventory: inventory, clock: clock
                 ),
                 eventLoop: $0
             )
@@ -52,6 +56,18 @@ public final class Hub: StreamEngine {
         self.clock = clock
         self.journal = journal
         self.configuration = configuration
+        // A level that moved reaches every stream showing the product, on its home loop.
+        let shards = self.shards
+        let loopCount = loops.count
+        inventory.whenLevelsMove { moved in
+            var perStream: [StreamID: Set<SKU>] = [:]
+            for (sku, streams) in moved { for stream in streams { perStream[stream, default: []].insert(sku) } }
+            for (stream, skus) in perStream {
+                let home = Int(FNV1a.hash(stream.rawValue) % UInt64(loopCount))
+                let shard = shards[home]
+                loops[home].execute { shard.value.stockMoved(skus, in: stream) }
+            }
+        }
     }
 
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -99,12 +115,16 @@ public final class Hub: StreamEngine {
 
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
     public func abandon(_ reservation: Reservation, on stream: StreamID) {
+        // The units go back even when the stream is gone.
+        inventory.release(reservation.checkoutID)
         onHomeLater(of: stream) { $0.abandon(reservation, on: stream) }
     }
 
     /// A merchant confirmed or failed its part of a checkout: counts it, and gives the
     /// stock of a failed part back (with `stock.changed`).
     public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
+        // Settled in the inventory even when the stream is gone (or was before a restart).
+        inventory.settle(checkoutID, merchant: merchant, confirmed: confirmed)
         onHomeLater(of: stream) { $0.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
     }
 
@@ -234,6 +254,8 @@ public final class Hub: StreamEngine {
     /// connection): same epoch and seq, history and room. Returns how many.
     public func restore() async throws -> Int {
         guard let journal else { return 0 }
+        // Stock first: the restored rooms show its levels.
+        inventory.restore(try await journal.store.loadInventory())
         let stored = try await journal.store.load()
         var perShard = Array(repeating: [StoredStream](), count: loops.count)
         for stream in stored { perShard[homeIndex(of: stream.stream)].append(stream) }

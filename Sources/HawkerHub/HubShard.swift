@@ -51,6 +51,8 @@ final class HubShard {
     // With a state store: the changes of this loop turn, the batches being committed
     // (oldest first), and the rooms changed since they were last saved.
     private let journal: StateJournal?
+    /// Stock per merchant product, shared with every shard.
+    private let inventory: InventoryLedger
     private var collecting = PendingBatch()
     private var inFlight = CircularBuffer<PendingBatch>()
     private var submitScheduled = false
@@ -79,6 +81,7 @@ final class HubShard {
         observer: (any HubObserver)?,
         ownership: (any StreamOwnership)? = nil,
         journal: StateJournal? = nil,
+        inventory: InventoryLedger,
         clock: @escaping @Sendable () -> Int64
     ) {
         self.configuration = configuration
@@ -90,6 +93,7 @@ final class HubShard {
         self.observer = observer
         self.ownership = ownership
         self.journal = journal
+        self.inventory = inventory
         self.clock = clock
     }
 
@@ -122,6 +126,9 @@ final class HubShard {
                 completed = try hosted.room.apply(draft, now: now)
             } catch {
                 throw .rejected(error)
+            }
+            if draft.kind == .catalogSet || draft.kind == .productUpsert || draft.kind == .productRemoved {
+                inventory.watch(stream, Set(hosted.room.commerce.catalog.all.map(\.sku)))
             }
             let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
             if hosted.room.hasScheduledWork { markTicking(stream) }
@@ -209,6 +216,16 @@ final class HubShard {
             for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
             return (outcome, outcome.stockEvents.isEmpty ? nil : committed())
+        }
+    }
+
+    /// Stock levels of products `stream` shows moved (elsewhere, or here): its viewers
+    /// get `stock.changed` for those whose level they see changed.
+    func stockMoved(_ skus: Set<SKU>, in stream: StreamID) {
+        guard streams[stream] != nil else { return }
+        let now = clock()
+        try? withStream(stream, create: nil, now: nil) { hosted in
+            for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
         }
     }
 
@@ -401,7 +418,7 @@ final class HubShard {
             markUnsaved(stream)
             streams[stream] = HostedStream(
                 state: state,
-                room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max)),
+                room: StreamRoom(configuration: configuration.room, seed: UInt64.random(in: 1...UInt64.max), stock: inventory),
                 loopRefs: Array(repeating: 0, count: loops.count),
                 lastActivity: now ?? 0,
                 owner: owner
@@ -444,6 +461,7 @@ final class HubShard {
         ticking.remove(stream)
         unsavedRooms.remove(stream)
         unstoredStreams.remove(stream)
+        inventory.unwatch(stream)
         if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
         guard journal != nil else { return }
         if hosted.state.seq == 0 {
@@ -462,8 +480,8 @@ final class HubShard {
     func restore(_ stored: StoredStream) {
         let now = clock()
         let seed = UInt64.random(in: 1...UInt64.max)
-        let saved = stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed) }
-        var room = saved ?? StreamRoom(configuration: configuration.room, seed: seed)
+        let saved = stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed, stock: inventory) }
+        var room = saved ?? StreamRoom(configuration: configuration.room, seed: seed, stock: inventory)
         // A room this build cannot read: every kept event is replayed into a fresh one.
         let roomSeq = saved == nil ? 0 : stored.room?.seq ?? 0
         var state = StreamState(
@@ -487,6 +505,9 @@ final class HubShard {
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
+        // The levels are the inventory's (restored before the streams).
+        room.refreshAllStock()
+        inventory.watch(stored.stream, Set(room.commerce.catalog.all.map(\.sku)))
         // The owner's quota counts it again; past a lowered quota it is nobody's.
         let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(

@@ -109,7 +109,7 @@ public final class StateJournal: Sendable {
             } catch let error as StateStoreError {
                 // Closed: nothing more will be stored.
                 onError(error)
-                for submission in batch { submission.completion(Set(submission.changes.map(\.stream))) }
+                for submission in batch { submission.completion(Set(submission.changes.compactMap(\.stream))) }
                 return
             } catch {
                 // Maybe passing (I/O, a full disk): again, after a while, in order.
@@ -121,10 +121,11 @@ public final class StateJournal: Sendable {
         }
     }
 
-    /// Each stream's changes in a transaction of their own; returns the streams refused.
+    /// Each stream's changes in a transaction of their own (the inventory's together);
+    /// returns the streams refused.
     private func applyPerStream(_ changes: [StateChange]) async -> Set<StreamID> {
-        var order: [StreamID] = []
-        var perStream: [StreamID: [StateChange]] = [:]
+        var order: [StreamID?] = []
+        var perStream: [StreamID?: [StateChange]] = [:]
         for change in changes {
             if perStream[change.stream] == nil { order.append(change.stream) }
             perStream[change.stream, default: []].append(change)
@@ -138,7 +139,7 @@ public final class StateJournal: Sendable {
                     break
                 } catch let error as StateStoreError {
                     onError(error)
-                    refused.insert(stream)
+                    if let stream { refused.insert(stream) }
                     counters.withLock { $0.refused += 1 }
                     break
                 } catch {

@@ -8,6 +8,7 @@ public final class MemoryStateStore: StateStore {
         var streams: [StreamID: StoredStream] = [:]
         /// Creation order, for `load`.
         var order: [StreamID] = []
+        var inventory = StoredInventory()
         var closed = false
     }
 
@@ -18,6 +19,14 @@ public final class MemoryStateStore: StateStore {
     public func load() async throws -> [StoredStream] {
         contents.withLock { contents in
             contents.order.compactMap { contents.streams[$0] }.filter { $0.archivedAt == nil }
+        }
+    }
+
+    public func loadInventory() async throws -> StoredInventory {
+        contents.withLock { contents in
+            var inventory = contents.inventory
+            inventory.reservations.sort { ($0.checkoutID, $0.merchant) < ($1.checkoutID, $1.merchant) }
+            return inventory
         }
     }
 
@@ -57,6 +66,13 @@ public final class MemoryStateStore: StateStore {
         case .removed(let stream):
             contents.streams[stream] = nil
             contents.order.removeAll { $0 == stream }
+        case .stockOnHand(let sku, let onHand):
+            contents.inventory.onHand[sku] = onHand
+        case .reservationOpened(let checkoutID, let merchant, let units):
+            contents.inventory.reservations.removeAll { $0.checkoutID == checkoutID && $0.merchant == merchant }
+            contents.inventory.reservations.append(.init(checkoutID: checkoutID, merchant: merchant, units: units))
+        case .reservationClosed(let checkoutID, let merchant):
+            contents.inventory.reservations.removeAll { $0.checkoutID == checkoutID && $0.merchant == merchant }
         }
     }
 

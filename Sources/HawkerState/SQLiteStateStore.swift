@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HawkerCommerce
 import HawkerProtocol
 
 /// The `StateStore` of a single gateway: SQLite in the data directory, beside the outbox.
@@ -47,6 +48,24 @@ public final class SQLiteStateStore: StateStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2: stock on hand per merchant product, units held by accepted checkouts") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE stock (
+                        merchant TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        on_hand INTEGER NOT NULL,
+                        PRIMARY KEY (merchant, product)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE reservation (
+                        checkout_id TEXT NOT NULL,
+                        merchant TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        units INTEGER NOT NULL,
+                        PRIMARY KEY (checkout_id, merchant, product)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -71,6 +90,31 @@ public final class SQLiteStateStore: StateStore {
                 streams[position].events.append(StoredEvent(seq: seq, timestamp: timestamp, payload: payload))
             }
             return streams
+        }
+    }
+
+    public func loadInventory() async throws -> StoredInventory {
+        try await pool.read { db in
+            var inventory = StoredInventory()
+            for row in try Row.fetchAll(db, sql: "SELECT merchant, product, on_hand FROM stock") {
+                guard let merchant = Self.read(row, "merchant", String.self), let product = Self.read(row, "product", String.self),
+                    let onHand = Self.read(row, "on_hand", Int64.self)
+                else { continue }
+                inventory.onHand[SKU(merchant: merchant, product: product)] = onHand
+            }
+            var held: [String: [String: [SKU: Int64]]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT checkout_id, merchant, product, units FROM reservation") {
+                guard let checkout = Self.read(row, "checkout_id", String.self), let merchant = Self.read(row, "merchant", String.self),
+                    let product = Self.read(row, "product", String.self), let units = Self.read(row, "units", Int64.self)
+                else { continue }
+                held[checkout, default: [:]][merchant, default: [:]][SKU(merchant: merchant, product: product)] = units
+            }
+            for (checkout, parts) in held.sorted(by: { $0.key < $1.key }) {
+                for (merchant, units) in parts.sorted(by: { $0.key < $1.key }) {
+                    inventory.reservations.append(.init(checkoutID: checkout, merchant: merchant, units: units))
+                }
+            }
+            return inventory
         }
     }
 
@@ -148,6 +192,21 @@ public final class SQLiteStateStore: StateStore {
         case .removed(let stream):
             try execute(db, "DELETE FROM event WHERE stream = ?", [stream.rawValue])
             try execute(db, "DELETE FROM stream WHERE id = ?", [stream.rawValue])
+        case .stockOnHand(let sku, let onHand):
+            if let onHand {
+                try execute(db, "INSERT OR REPLACE INTO stock (merchant, product, on_hand) VALUES (?, ?, ?)", [sku.merchant, sku.product, onHand])
+            } else {
+                try execute(db, "DELETE FROM stock WHERE merchant = ? AND product = ?", [sku.merchant, sku.product])
+            }
+        case .reservationOpened(let checkoutID, let merchant, let units):
+            try execute(db, "DELETE FROM reservation WHERE checkout_id = ? AND merchant = ?", [checkoutID, merchant])
+            for (sku, quantity) in units {
+                try execute(
+                    db, "INSERT INTO reservation (checkout_id, merchant, product, units) VALUES (?, ?, ?, ?)", [checkoutID, merchant, sku.product, quantity]
+                )
+            }
+        case .reservationClosed(let checkoutID, let merchant):
+            try execute(db, "DELETE FROM reservation WHERE checkout_id = ? AND merchant = ?", [checkoutID, merchant])
         }
     }
 

@@ -1,3 +1,4 @@
+import HawkerCommerce
 import HawkerProtocol
 
 /// One change to what a `StateStore` keeps.
@@ -15,12 +16,21 @@ public enum StateChange: Sendable, Hashable {
     case archived(StreamID, at: Int64)
     /// Everything about the stream goes.
     case removed(StreamID)
+    /// A merchant product's units on hand (nil: no longer tracked).
+    case stockOnHand(SKU, Int64?)
+    /// An accepted checkout holds these units of one merchant's products until it settles.
+    case reservationOpened(checkoutID: String, merchant: String, units: [SKU: Int64])
+    /// That merchant settled its part (or the checkout was given up): the hold ends.
+    case reservationClosed(checkoutID: String, merchant: String)
 
-    public var stream: StreamID {
+    /// The stream it changes; nil for the inventory, which belongs to no stream.
+    public var stream: StreamID? {
         switch self {
         case .created(let stream, _, _, _), .appended(let stream, _), .trimmed(let stream, _), .roomSaved(let stream, _),
             .archived(let stream, _), .removed(let stream):
             stream
+        case .stockOnHand, .reservationOpened, .reservationClosed:
+            nil
         }
     }
 }

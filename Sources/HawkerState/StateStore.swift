@@ -17,6 +17,9 @@ public protocol StateStore: Sendable {
     /// Every kept stream, for a restart: oldest first.
     func load() async throws -> [StoredStream]
 
+    /// The inventory, for a restart.
+    func loadInventory() async throws -> StoredInventory
+
     /// Applies `changes` atomically, in order.
     func apply(_ changes: [StateChange]) async throws
 

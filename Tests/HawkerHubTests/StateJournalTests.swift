@@ -19,6 +19,7 @@ import Testing
         struct DiskFull: Error {}
 
         func load() async throws -> [StoredStream] { try await inner.load() }
+        func loadInventory() async throws -> StoredInventory { try await inner.loadInventory() }
         func archived(_ stream: StreamID) async throws -> StoredStream? { try await inner.archived(stream) }
         func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
         func close() async throws { try await inner.close() }
@@ -38,7 +39,7 @@ import Testing
             }
             if fail { throw DiskFull() }
             let refused = refusing.withLock { $0 }
-            if changes.contains(where: { refused.contains($0.stream) }) { throw StateStoreError(.conflict, "refused") }
+            if changes.contains(where: { $0.stream.map(refused.contains) ?? false }) { throw StateStoreError(.conflict, "refused") }
             try await inner.apply(changes)
         }
 

@@ -9,7 +9,7 @@ import Testing
 /// Load-heavy checkout tests. scripts/test.sh runs the suites whose names end in "Storm"
 /// after the others, on their own, so that their CPU load cannot starve the timing of
 /// unrelated tests (connect deadlines, slow-consumer timeouts).
-@Suite struct CheckoutStorm {
+@Suite(.serialized) struct CheckoutStorm {
 
     private func checkout(_ client: TestClient, id: String, key: String) -> [String: JSONValue] {
         [
@@ -106,6 +106,79 @@ import Testing
         #expect(second.soldOut == 990)
         #expect(second.other.isEmpty)
         await service.close()
+        await server.stop()
+    }
+
+    /// One merchant product shown in two streams has one stock: 10,000 checkouts spread
+    /// over both streams on 100 units sell exactly 100, and each stream's viewers see the
+    /// level the other stream's sales leave.
+    @Test(.timeLimit(.minutes(3))) func oneProductInTwoStreamsSellsItsUnitsOnce() async throws {
+        let server = try await TestGateway.start {
+            $0.commandsPerSecond = 100_000
+            $0.commandBurst = 100_000
+            $0.quotas.checkoutsPerMinute = 600_000
+            $0.quotas.checkoutBurst = 100_000
+        }
+        // The first stream sets the level; the second lists the product without one.
+        try await server.catalog("shop-a", ["drop"], price: 2_500, stock: 100)
+        _ = try await server.publish(
+            "shop-b", "catalog.set", ["products": [["id": "drop", "title": "Drop", "merchant": "m1", "price": 2_500, "currency": "EUR"]]])
+        for stream in ["shop-a", "shop-b"] { _ = try await server.publish(stream, "product.pinned", ["product": "drop"]) }
+        let watcher = try await server.client(.viewer, streams: ["shop-b"], sub: "watcher")
+        let subscribed = try await watcher.request(["type": "subscribe", "id": "s", "stream": "shop-b"])
+        let shown = subscribed["state"]?["catalog"]?.arrayValue?.first?["stock"]?.intValue
+        #expect(shown == 100, "the second stream shows the level the first set")
+
+        let results = try await withThrowingTaskGroup(of: (accepted: Int, soldOut: Int, other: [String]).self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    let stream = index % 2 == 0 ? "shop-a" : "shop-b"
+                    let buyer = try await server.client(.viewer, streams: [stream], sub: "buyer-\(index)")
+                    for attempt in 0..<100 {
+                        try await buyer.send([
+                            "type": "checkout", "id": .string("k\(attempt)"), "stream": .string(stream), "region": "DE",
+                            "idempotency_key": .string("two-\(attempt)"), "items": [["product": "drop", "qty": 1, "price_seen": 2_500]],
+                        ])
+                    }
+                    var result = (accepted: 0, soldOut: 0, other: [String]())
+                    var answered = 0
+                    while answered < 100 {
+                        let reply = try await buyer.receive()
+                        guard reply["re"] != nil else { continue }
+                        answered += 1
+                        if reply["type"] == "checkout.accepted" {
+                            result.accepted += 1
+                        } else if reply["code"] == "sold_out" {
+                            result.soldOut += 1
+                        } else {
+                            result.other.append(reply["code"]?.stringValue ?? "\(reply)")
+                        }
+                    }
+                    await buyer.close()
+                    return result
+                }
+            }
+            return try await group.reduce(into: (accepted: 0, soldOut: 0, other: [String]())) {
+                $0.accepted += $1.accepted
+                $0.soldOut += $1.soldOut
+                $0.other += $1.other
+            }
+        }
+        #expect(results.accepted == 100, "exactly the 100 units were sold, over both streams")
+        #expect(results.soldOut == 9_900)
+        #expect(results.other.isEmpty, "\(results.other.prefix(5))")
+        // Both streams show none left; the watcher of the second heard it go to 0.
+        var last: Int64?
+        while last != 0 {
+            let event = try await watcher.next("event")
+            if event["kind"] == "stock.changed" { last = event["data"]?["level"]?.intValue }
+        }
+        for stream in ["shop-a", "shop-b"] {
+            let state = try #require(try await server.gateway.streams.snapshot(of: StreamID(stream)!).get())
+            let catalog = try JSONParser.parse(state.stateJSON)["catalog"]?.arrayValue
+            #expect(catalog?.first?["stock"]?.intValue == 0, "\(stream) shows the shared level")
+        }
+        await watcher.close()
         await server.stop()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HawkerCommerce
 import HawkerProtocol
 import HawkerState
 import Testing
@@ -169,5 +170,27 @@ import Testing
         await #expect(throws: (any Error).self) {
             try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil)])
         }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func stockOnHandAndHoldsComeBack(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let tee = SKU(merchant: "m1", product: "tee")
+        let cap = SKU(merchant: "m2", product: "cap")
+        try await harness.store.apply([
+            .stockOnHand(tee, 10), .stockOnHand(cap, 3),
+            .reservationOpened(checkoutID: "c1", merchant: "m1", units: [tee: 2]),
+            .reservationOpened(checkoutID: "c1", merchant: "m2", units: [cap: 1]),
+            .reservationOpened(checkoutID: "c2", merchant: "m1", units: [tee: 1]),
+        ])
+        // m1 confirms c1: its hold ends and its units leave on hand, in one batch.
+        try await harness.store.apply([.reservationClosed(checkoutID: "c1", merchant: "m1"), .stockOnHand(tee, 8)])
+        try await harness.store.apply([.stockOnHand(cap, nil)])
+        let inventory = try await harness.reopened().loadInventory()
+        #expect(inventory.onHand == [tee: 8])
+        #expect(
+            inventory.reservations == [
+                .init(checkoutID: "c1", merchant: "m2", units: [cap: 1]), .init(checkoutID: "c2", merchant: "m1", units: [tee: 1]),
+            ])
     }
 }

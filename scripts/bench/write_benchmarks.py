@@ -282,9 +282,10 @@ for name, title, what, columns in SCENARIOS:
     out("")
 
 # The soak (scripts/soak.sh) and build-against-build comparisons (scripts/bench-compare.sh)
-# are measured apart: their sections are kept in SOAK.md and COMPARE.md and carried over
+# and the state store figures (scripts/state-bench.sh) are measured apart: their sections
+# are kept in SOAK.md, COMPARE.md and STATE.md and carried over
 # as they are.
-for section in ("SOAK.md", "COMPARE.md"):
+for section in ("SOAK.md", "COMPARE.md", "STATE.md"):
     path = os.path.join(here, section)
     if os.path.exists(path):
         out(open(path).read().rstrip())

@@ -23,8 +23,9 @@ extension CommerceState {
 
     /// The state `saved` describes, within today's limits (a catalog saved under larger
     /// ones keeps its first products).
-    public init(restoring saved: Saved, limits: Limits) {
-        self.init(limits: limits)
+    /// Stock levels are not part of it: they live in `stock` (restored apart).
+    public init(restoring saved: Saved, limits: Limits, stock: any StockSource = LocalStock()) {
+        self.init(limits: limits, stock: stock)
         for product in saved.products.filter(SavedValues.isSafe).prefix(limits.maxProducts) { catalog[product.id] = product }
         pinned = Array(saved.pinned.filter { catalog[$0] != nil }.prefix(limits.maxPinned))
         for sale in saved.sales.filter(SavedValues.isSafe).prefix(limits.maxSales) { sales[sale.id] = sale }

@@ -28,6 +28,9 @@ public struct CommerceState: Sendable {
     }
 
     public let limits: Limits
+    /// Where stock levels live: shared with every stream showing the same merchant
+    /// product (the gateway's ledger), or this state's own.
+    public let stock: any StockSource
     public internal(set) var catalog: Catalog
     public internal(set) var pinned: [String] = []
     public internal(set) var sales: [String: FlashSale] = [:]
@@ -38,8 +41,9 @@ public struct CommerceState: Sendable {
     public internal(set) var endedAt: Int64?
     public internal(set) var announcement: (text: String, at: Int64)?
 
-    public init(limits: Limits = Limits()) {
+    public init(limits: Limits = Limits(), stock: any StockSource = LocalStock()) {
         self.limits = limits
+        self.stock = stock
         self.catalog = Catalog(maxProducts: limits.maxProducts)
     }
 
@@ -57,8 +61,9 @@ public struct CommerceState: Sendable {
                 throw RoomError(.limitReached, "a catalog holds at most \(limits.maxProducts) products")
             }
             try Self.checkVariants(products)
-            catalog.replaceAll(with: products)
+            catalog.replaceAll(with: products.map(takeStock))
             pinned.removeAll { catalog[$0] == nil }
+            data["products"] = .array(Self.objects(data["products"]).map { Self.withStock($0, of: catalog[$0["id"]?.stringValue ?? ""]) })
         case .productUpsert:
             var product = Product(validated: data["product"]?.objectValue ?? [:])
             try Self.checkVariants([product])
@@ -67,7 +72,9 @@ public struct CommerceState: Sendable {
             } else if catalog.isFull {
                 throw RoomError(.limitReached, "the catalog is full (\(limits.maxProducts) products): remove one first")
             }
+            product = takeStock(product)
             catalog[product.id] = product
+            data["product"] = Self.withStock(data["product"]?.objectValue ?? [:], of: product)
         case .productRemoved:
             let id = try product(in: data).id
             catalog[id] = nil
@@ -104,6 +111,9 @@ public struct CommerceState: Sendable {
         case .stockChanged:
             var product = try product(in: data)
             product.stock = data["level"]?.intValue
+            if let level = product.stock, !stock.setAvailable(product.sku, to: level) {
+                throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
+            }
             if let threshold = data["low_stock_threshold"]?.intValue { product.lowStockThreshold = threshold }
             catalog[product.id] = product
             data["low_stock_threshold"] = .int(product.lowStockThreshold)
@@ -204,6 +214,36 @@ public struct CommerceState: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// A listed product's stock: a level given sets the merchant product's level for
+    /// every stream; none given shows the level set elsewhere, if any.
+    private func takeStock(_ product: Product) -> Product {
+        var product = product
+        if let level = product.stock {
+            if !stock.setAvailable(product.sku, to: level) { product.stock = stock.available(product.sku) }
+        } else {
+            product.stock = stock.available(product.sku)
+        }
+        return product
+    }
+
+    /// A host's product object with the level it shows: the one given, or the merchant
+    /// product's level set elsewhere.
+    private static func withStock(_ object: [String: JSONValue], of product: Product?) -> JSONValue {
+        var object = object
+        if let stock = product?.stock { object["stock"] = .int(stock) }
+        return .object(object)
+    }
+
+    /// Shows the stock level of `product` as the stock source has it now; true when the
+    /// displayed level changed (a `stock.changed` is due).
+    public mutating func refreshStock(of product: String) -> Bool {
+        guard let item = catalog[product] else { return false }
+        let level = stock.available(item.sku)
+        guard level != item.stock else { return false }
+        catalog[product]?.stock = level
+        return true
+    }
 
     private func product(in data: [String: JSONValue]) throws(RoomError) -> Product {
         let id = data["product"]?.stringValue ?? ""

@@ -54,6 +54,9 @@ public struct Product: Sendable, Hashable, Codable {
         description = object["description"]?.stringValue
     }
 
+    /// Whose stock this is: the merchant's product, whatever stream shows it.
+    public var sku: SKU { SKU(merchant: merchant, product: id) }
+
     public var isSoldOut: Bool { stock == 0 }
     public var isLowStock: Bool { stock.map { $0 > 0 && $0 <= lowStockThreshold } ?? false }
 

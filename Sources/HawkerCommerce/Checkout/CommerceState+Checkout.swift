@@ -79,17 +79,6 @@ extension CommerceState {
                 }
             }
         }
-        // 5. Stock, per product over all its lines.
-        var needed: [String: Int64] = [:]
-        for (line, _, _) in planned { needed[line.product, default: 0] += line.quantity }
-        for (id, quantity) in needed.sorted(by: { $0.key < $1.key }) {
-            guard let stock = catalog[id]?.stock else { continue }
-            if stock == 0 { throw CheckoutRejection(.soldOut, product: id, available: 0, "sold out") }
-            if stock < quantity {
-                throw CheckoutRejection(.insufficientStock, product: id, available: stock, "only \(stock) left")
-            }
-        }
-
         let reservation = Reservation(
             checkoutID: checkoutID,
             buyer: buyer,
@@ -105,33 +94,28 @@ extension CommerceState {
             idempotencyKey: request.idempotencyKey,
             createdAt: now
         )
-        // 6. What the buyer pays stays a number every client holds exactly.
+        // 5. What the buyer pays stays a number every client holds exactly.
         guard reservation.totals != nil else {
             throw CheckoutRejection(.invalidCheckout, "the cart's total is larger than \(JSONValue.maxSafeInteger) minor units")
         }
+        // 6. Stock, per merchant product over all its lines, taken at once where it lives
+        // (shared with every stream that shows the product).
+        try stock.reserve(checkoutID, planned.map { Inventory.Units(sku: $0.product.sku, quantity: $0.line.quantity) })
 
-        // Everything passed: hold it.
-        for (id, quantity) in needed {
-            if let stock = catalog[id]?.stock { catalog[id]?.stock = stock - quantity }
-        }
+        // Everything passed: the sale counts, and the stock shown here.
         for (id, quantity) in perSale {
             sales[id]?.sold += quantity
             if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
         }
+        for (_, product, _) in planned { _ = refreshStock(of: product.id) }
         return reservation
     }
 
-    /// Gives back what `reservation` held (its orders failed): stock, and the sale counts
-    /// of sales still running. Returns the products whose stock changed.
+    /// Gives back the sale counts `reservation` took (its orders failed, or it could not
+    /// be recorded), for sales still running; the stock source gives back its units.
+    /// Returns the products whose shown stock changed.
     public mutating func release(_ reservation: Reservation) -> [String] {
-        var changed: [String] = []
         for line in reservation.lines {
-            if let stock = catalog[line.product]?.stock {
-                // A host may have set the level anywhere up to 2^53 − 1 meanwhile.
-                let (sum, overflow) = stock.addingReportingOverflow(line.quantity)
-                catalog[line.product]?.stock = overflow ? JSONValue.maxSafeInteger : min(sum, JSONValue.maxSafeInteger)
-                changed.append(line.product)
-            }
             if let id = line.sale, var sale = sales[id] {
                 sale.sold = max(0, sale.sold - line.quantity)
                 if let bought = sale.boughtByBuyer[reservation.buyer] {
@@ -140,7 +124,7 @@ extension CommerceState {
                 sales[id] = sale
             }
         }
-        return Array(Set(changed)).sorted()
+        return Array(Set(reservation.lines.map(\.product))).sorted().filter { refreshStock(of: $0) }
     }
 
     /// What one unit costs now: the sale price, else the variant's, else the product's.

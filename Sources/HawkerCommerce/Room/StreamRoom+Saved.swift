@@ -29,10 +29,10 @@ extension StreamRoom {
 
     /// The room `save()` described, under today's configuration; nil when the bytes are
     /// not a saved room of a format this build reads.
-    public init?(restoring bytes: [UInt8], configuration: RoomConfiguration, seed: UInt64) {
+    public init?(restoring bytes: [UInt8], configuration: RoomConfiguration, seed: UInt64, stock: any StockSource = LocalStock()) {
         guard let saved = try? JSONDecoder().decode(Saved.self, from: Data(bytes)), saved.format == 1 else { return nil }
-        self.init(configuration: configuration, seed: seed)
-        commerce = CommerceState(restoring: saved.commerce, limits: configuration.commerce)
+        self.init(configuration: configuration, seed: seed, stock: stock)
+        commerce = CommerceState(restoring: saved.commerce, limits: configuration.commerce, stock: stock)
         chat = ChatRoom(restoring: saved.chat, configuration: configuration.chatPerBatch, seed: seed)
         questions = QuestionAggregator(restoring: saved.questions, configuration: configuration.questions)
         intents = IntentAggregator(restoring: saved.intents, configuration: configuration.intents)
@@ -42,9 +42,40 @@ extension StreamRoom {
     /// Replays an event sequenced after the save (restoring after a `kill -9`): the
     /// commerce state moves as it did then, at the time it did.
     public mutating func replay(_ draft: EventDraft, at timestamp: Int64) {
-        _ = try? commerce.apply(draft, now: timestamp)
+        // Stock levels are restored where they live, exactly: a replayed level (often an
+        // old one) must not set them again. The products show the restored levels.
+        switch draft.kind {
+        case .stockChanged:
+            return
+        case .catalogSet:
+            var data = draft.data
+            data["products"] = .array(Self.objects(data["products"]).map { Self.withoutStock($0) })
+            _ = try? commerce.apply(draft.withData(data), now: timestamp)
+        case .productUpsert:
+            var data = draft.data
+            data["product"] = Self.withoutStock(data["product"]?.objectValue ?? [:])
+            _ = try? commerce.apply(draft.withData(data), now: timestamp)
+        default:
+            _ = try? commerce.apply(draft, now: timestamp)
+        }
         if draft.kind == .questionAnswered, let id = draft.data["question"]?.stringValue {
             _ = questions.answer(id, now: timestamp)
         }
+    }
+
+    /// Shows every product's stock as its stock source has it now (after a restore).
+    public mutating func refreshAllStock() {
+        for product in commerce.catalog.all { _ = commerce.refreshStock(of: product.id) }
+    }
+
+    private static func withoutStock(_ object: [String: JSONValue]) -> JSONValue {
+        var object = object
+        object["stock"] = nil
+        return .object(object)
+    }
+
+    private static func objects(_ value: JSONValue?) -> [[String: JSONValue]] {
+        guard case .array(let values) = value ?? .null else { return [] }
+        return values.compactMap(\.objectValue)
     }
 }

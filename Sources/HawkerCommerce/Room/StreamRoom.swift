@@ -28,9 +28,11 @@ public struct StreamRoom: Sendable {
     private var pushedViewers = 0
     private var presenceAt: Int64?
 
-    public init(configuration: RoomConfiguration = RoomConfiguration(), seed: UInt64 = 0x5EED) {
+    /// - Parameter stock: where stock levels live (the gateway's ledger, shared by every
+    ///   stream); by default the room's own.
+    public init(configuration: RoomConfiguration = RoomConfiguration(), seed: UInt64 = 0x5EED, stock: any StockSource = LocalStock()) {
         self.configuration = configuration
-        self.commerce = CommerceState(limits: configuration.commerce)
+        self.commerce = CommerceState(limits: configuration.commerce, stock: stock)
         self.chat = ChatRoom(configuration: configuration.chatPerBatch, seed: seed)
         self.questions = QuestionAggregator(configuration: configuration.questions)
         self.intents = IntentAggregator(configuration: configuration.intents)
@@ -181,13 +183,23 @@ public struct StreamRoom: Sendable {
         checkouts.remove(buyer: reservation.buyer, key: reservation.idempotencyKey)
         insights.forgetCheckout(reservation)
         held[reservation.checkoutID] = nil
+        commerce.stock.release(reservation.checkoutID)
         return commerce.release(reservation).compactMap(commerce.stockEvent(for:))
+    }
+
+    /// Stock levels moved where they live (a checkout or a level set in another stream,
+    /// a merchant's update): the products of those SKUs shown here follow. Returns the
+    /// `stock.changed` events to publish.
+    public mutating func stockMoved(_ skus: Set<SKU>) -> [EventDraft] {
+        commerce.catalog.all.filter { skus.contains($0.sku) }.map(\.id).filter { commerce.refreshStock(of: $0) }.compactMap(commerce.stockEvent(for:))
     }
 
     /// One merchant settled its part of a checkout: confirmed (counted as purchases) or
     /// failed (its stock comes back). Returns the `stock.changed` events to publish. A
     /// part settled twice (a re-driven dead letter) counts and releases once.
     public mutating func settle(checkoutID: String, merchant: String, confirmed: Bool, now: Int64) -> [EventDraft] {
+        // The stock source settles whether or not this room still holds the checkout.
+        commerce.stock.settle(checkoutID, merchant: merchant, confirmed: confirmed)
         guard var reservation = held[checkoutID] else { return [] }
         let part = reservation.lines.filter { $0.merchant == merchant }
         guard !part.isEmpty else { return [] }
@@ -198,7 +210,7 @@ public struct StreamRoom: Sendable {
             for line in part {
                 _ = intents.record(product: line.product, variant: line.variant, action: .purchase, user: reservation.buyer, now: now)
             }
-            return []
+            return Array(Set(part.map(\.product))).sorted().filter { commerce.refreshStock(of: $0) }.compactMap(commerce.stockEvent(for:))
         }
         var released = reservation
         released.lines = part

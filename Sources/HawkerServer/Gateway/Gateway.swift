@@ -148,7 +148,10 @@ public final class Gateway: Service, Sendable {
         if journal != nil {
             let started = ContinuousClock.now
             let restored = try await hub.restore()
-            logger.info("streams restored", metadata: ["streams": "\(restored)", "took": "\(ContinuousClock.now - started)"])
+            let reconciled = try await orders.reconcile(hub.inventory)
+            logger.info(
+                "streams restored",
+                metadata: ["streams": "\(restored)", "stock holds settled from the outbox": "\(reconciled)", "took": "\(ContinuousClock.now - started)"])
         }
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes

@@ -85,6 +85,33 @@ final class OrderDesk: Sendable {
         try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock())
     }
 
+    // MARK: - Restart
+
+    /// Squares the inventory's holds with the outbox after a restart (a `kill -9` may fall
+    /// between the two): a hold whose checkout never reached the outbox is given back, one
+    /// whose order settled meanwhile is settled now. Returns how many holds changed.
+    func reconcile(_ inventory: InventoryLedger) async throws -> Int {
+        var changed = 0
+        for (checkoutID, merchant) in inventory.openReservations {
+            let deliveries = try await outbox.deliveries(of: checkoutID)
+            guard let delivery = deliveries.first(where: { $0.merchant == merchant }) else {
+                inventory.settle(checkoutID, merchant: merchant, confirmed: false)
+                changed += 1
+                continue
+            }
+            switch delivery.status {
+            case .pending:
+                continue
+            case .confirmed:
+                inventory.settle(checkoutID, merchant: merchant, confirmed: true)
+            case .rejected, .deadLettered:
+                inventory.settle(checkoutID, merchant: merchant, confirmed: false)
+            }
+            changed += 1
+        }
+        return changed
+    }
+
     // MARK: - Retention
 
     /// Deletes settled orders and notices past `retentionMilliseconds`, then starts the

@@ -1,0 +1,164 @@
+import HawkerCommerce
+import HawkerProtocol
+import HawkerState
+import Synchronization
+
+/// The gateway's stock: one level per merchant product for every stream that shows it,
+/// and the units accepted checkouts hold (see `Inventory`). Checkouts on any event loop
+/// reserve here, under one lock, so one unit is never sold twice, whichever streams sell
+/// it.
+///
+/// Every change is handed to the state journal while the lock is held, so the store sees
+/// them in the order they happened. Streams that show a product register here and hear
+/// when its level moves (`onMove`), to send their viewers `stock.changed`.
+public final class InventoryLedger: StockSource {
+    private struct State {
+        var inventory: Inventory
+        /// Streams that show each SKU, and the SKUs each stream shows.
+        var watchers: [SKU: Set<StreamID>] = [:]
+        var watched: [StreamID: Set<SKU>] = [:]
+    }
+
+    private let state: Mutex<State>
+    private let journal: StateJournal?
+    /// Told which SKUs moved and which streams show them (outside the lock).
+    private let onMove = Mutex<(@Sendable ([SKU: Set<StreamID>]) -> Void)?>(nil)
+
+    public init(journal: StateJournal?, maxSKUs: Int = 1_000_000) {
+        self.journal = journal
+        self.state = Mutex(State(inventory: Inventory(maxSKUs: maxSKUs)))
+    }
+
+    /// Who hears about moved levels: the hub, which hops to each stream's loop.
+    func whenLevelsMove(_ handler: @escaping @Sendable ([SKU: Set<StreamID>]) -> Void) {
+        onMove.withLock { $0 = handler }
+    }
+
+    public var inventory: Inventory { state.withLock { $0.inventory } }
+
+    // MARK: - StockSource
+
+    public func available(_ sku: SKU) -> Int64? {
+        state.withLock { $0.inventory.available(sku) }
+    }
+
+    public func setAvailable(_ sku: SKU, to level: Int64) -> Bool {
+        change { inventory in
+            guard inventory.setAvailable(sku, to: level) else { return (false, [], []) }
+            return (true, [sku], [.stockOnHand(sku, inventory.level(sku)?.onHand)])
+        }
+    }
+
+    public func reserve(_ checkoutID: String, _ units: [Inventory.Units]) throws(CheckoutRejection) {
+        let result: Result<Void, CheckoutRejection> = change { inventory in
+            do throws(CheckoutRejection) {
+                try inventory.reserve(checkoutID, units)
+            } catch {
+                return (.failure(error), [], [])
+            }
+            let parts = inventory.open[checkoutID] ?? [:]
+            let changes = parts.sorted { $0.key < $1.key }.map { StateChange.reservationOpened(checkoutID: checkoutID, merchant: $0.key, units: $0.value) }
+            return (.success(()), parts.values.flatMap(\.keys), changes)
+        }
+        try result.get()
+    }
+
+    public func release(_ checkoutID: String) {
+        change { inventory in
+            let merchants = (inventory.open[checkoutID] ?? [:]).keys.sorted()
+            let moved = inventory.release(checkoutID)
+            return ((), moved, merchants.map { StateChange.reservationClosed(checkoutID: checkoutID, merchant: $0) })
+        }
+    }
+
+    public func settle(_ checkoutID: String, merchant: String, confirmed: Bool) {
+        change { inventory in
+            guard inventory.open[checkoutID]?[merchant] != nil else { return ((), [], []) }
+            let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: confirmed)
+            var changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)]
+            // A confirmed order took its units off on hand: the same commit says so.
+            if confirmed { changes += moved.map { .stockOnHand($0, inventory.level($0)?.onHand) } }
+            return ((), moved, changes)
+        }
+    }
+
+    // MARK: - Merchants
+
+    /// Sets what the merchant holds outside the orders it has received (nil: no longer
+    /// tracked, the product is unlimited). False when a new SKU cannot be tracked.
+    @discardableResult
+    public func setOnHand(_ sku: SKU, to onHand: Int64?) -> Bool {
+        change { inventory in
+            guard let onHand else {
+                inventory.untrack(sku)
+                return (true, [sku], [.stockOnHand(sku, nil)])
+            }
+            guard inventory.setOnHand(sku, to: onHand) else { return (false, [], []) }
+            return (true, [sku], [.stockOnHand(sku, inventory.level(sku)?.onHand)])
+        }
+    }
+
+    /// Adds (or takes) units on hand; false when a new SKU cannot be tracked.
+    @discardableResult
+    public func adjust(_ sku: SKU, by delta: Int64) -> Bool {
+        change { inventory in
+            guard inventory.adjust(sku, by: delta) else { return (false, [], []) }
+            return (true, [sku], [.stockOnHand(sku, inventory.level(sku)?.onHand)])
+        }
+    }
+
+    // MARK: - Streams
+
+    /// `stream` now shows `skus` (its catalog changed): it hears when they move.
+    func watch(_ stream: StreamID, _ skus: Set<SKU>) {
+        state.withLock { state in
+            let before = state.watched[stream] ?? []
+            for sku in before.subtracting(skus) {
+                state.watchers[sku]?.remove(stream)
+                if state.watchers[sku]?.isEmpty == true { state.watchers[sku] = nil }
+            }
+            for sku in skus.subtracting(before) { state.watchers[sku, default: []].insert(stream) }
+            state.watched[stream] = skus.isEmpty ? nil : skus
+        }
+    }
+
+    func unwatch(_ stream: StreamID) {
+        watch(stream, [])
+    }
+
+    // MARK: - Restart
+
+    /// What the store kept: units on hand, then the holds of accepted checkouts.
+    func restore(_ stored: StoredInventory) {
+        state.withLock { state in
+            for (sku, onHand) in stored.onHand { state.inventory.setOnHand(sku, to: onHand) }
+            for reservation in stored.reservations {
+                state.inventory.hold(reservation.checkoutID, merchant: reservation.merchant, reservation.units)
+            }
+        }
+    }
+
+    /// Accepted checkouts still holding units, per merchant (to check against the outbox).
+    public var openReservations: [(checkoutID: String, merchant: String)] {
+        state.withLock { state in
+            state.inventory.open.flatMap { checkout, parts in parts.keys.map { (checkout, $0) } }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        }
+    }
+
+    // MARK: - Changing
+
+    /// Runs `body` on the inventory under the lock, hands its changes to the journal in the
+    /// same critical section (store order = memory order), then tells the streams that
+    /// show the moved SKUs.
+    private func change<T>(_ body: (inout Inventory) -> (T, [SKU], [StateChange])) -> T {
+        let (value, watchers) = state.withLock { state -> (T, [SKU: Set<StreamID>]) in
+            let (value, moved, changes) = body(&state.inventory)
+            if !changes.isEmpty { journal?.submit(changes) { _ in } }
+            var watchers: [SKU: Set<StreamID>] = [:]
+            for sku in moved { if let streams = state.watchers[sku] { watchers[sku] = streams } }
+            return (value, watchers)
+        }
+        if !watchers.isEmpty, let handler = onMove.withLock({ $0 }) { handler(watchers) }
+        return value
+    }
+}
