@@ -23,7 +23,8 @@ swift build -c release --product hawker >/dev/null
 swift build -c release --product hawker-load >/dev/null
 hawker=.build/release/hawker
 settings=(--set event_loops=1 --set log.level=info --set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000
-    --set quota.streams_per_user=1000000 --set quota.http_requests_per_second=1000000 --set quota.http_request_burst=1000000)
+    --set quota.streams_per_user=1000000 --set quota.http_requests_per_second=1000000 --set quota.http_request_burst=1000000
+    --set http.requests_per_second=100000 --set http.request_burst=100000)
 
 start() { # LOG
     taskset -c 0 "$hawker" serve --port "$port" --data-dir "$out/data" "${settings[@]}" >"$1" 2>&1 &
@@ -80,7 +81,11 @@ for stop in TERM KILL; do
     start "$out/gateway-after-$stop.log"
     restored=$(grep -o 'streams=[0-9]*.*took=[^ ]*' "$out/gateway-after-$stop.log" | head -1 || true)
     count=$(curl -fs -H "Authorization: Bearer $host" "http://127.0.0.1:$port/v1/streams/state-$((streams - 1))" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["state"]["catalog"]))')
-    python3 -c "print(f'restart after SIG$stop: healthy {($healthy - $started):.2f} s after launch ({'$restored'}; data directory {$size / 1024:.1f} MiB; the last stream has $count products)')" | tee -a "$summary"
+    python3 - "$stop" "$started" "$healthy" "$restored" "$size" "$count" <<'PY' | tee -a "$summary"
+import sys
+stop, started, healthy, restored, size, count = sys.argv[1:]
+print(f"restart after SIG{stop}: healthy {float(healthy) - float(started):.2f} s after launch ({restored}; data directory {int(size) / 1024:.1f} MiB; the last stream shows {count} products)")
+PY
 done
 kill -TERM "$server"; wait "$server" 2>/dev/null || true
 cat "$summary"

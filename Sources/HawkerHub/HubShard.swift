@@ -128,7 +128,10 @@ final class HubShard {
                 throw .rejected(error)
             }
             if draft.kind == .catalogSet || draft.kind == .productUpsert || draft.kind == .productRemoved {
-                inventory.watch(stream, Set(hosted.room.commerce.catalog.all.map(\.sku)))
+                let skus = Set(hosted.room.commerce.catalog.all.map(\.sku))
+                inventory.watch(stream, skus)
+                // A level that moved between reading it and watching it: shown now.
+                for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             }
             let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
             if hosted.room.hasScheduledWork { markTicking(stream) }
@@ -505,15 +508,23 @@ final class HubShard {
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
-        // The levels are the inventory's (restored before the streams).
-        room.refreshAllStock()
-        inventory.watch(stored.stream, Set(room.commerce.catalog.all.map(\.sku)))
+        // The levels are the inventory's (restored before the streams). A store from
+        // before stock was kept per merchant product starts from the saved rooms' levels.
+        for product in room.commerce.catalog.all {
+            if let level = product.stock, inventory.available(product.sku) == nil { _ = inventory.setAvailable(product.sku, to: level) }
+        }
+        let skus = Set(room.commerce.catalog.all.map(\.sku))
+        inventory.watch(stored.stream, skus)
+        // Levels that moved since the stream's last stock.changed (a hold or level stored
+        // after it) go out as events, so that a viewer resuming from history ends right.
+        let stockEvents = room.stockMoved(skus)
         // The owner's quota counts it again; past a lowered quota it is nobody's.
         let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(
             state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: owner,
             trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1
         )
+        for event in stockEvents { _ = sequence(event, in: &streams[stored.stream]!, stream: stored.stream, now: now) }
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
         scheduleSave()

@@ -61,7 +61,7 @@ public struct CommerceState: Sendable {
                 throw RoomError(.limitReached, "a catalog holds at most \(limits.maxProducts) products")
             }
             try Self.checkVariants(products)
-            catalog.replaceAll(with: products.map(takeStock))
+            catalog.replaceAll(with: try products.map(takeStock))
             pinned.removeAll { catalog[$0] == nil }
             data["products"] = .array(Self.objects(data["products"]).map { Self.withStock($0, of: catalog[$0["id"]?.stringValue ?? ""]) })
         case .productUpsert:
@@ -72,7 +72,7 @@ public struct CommerceState: Sendable {
             } else if catalog.isFull {
                 throw RoomError(.limitReached, "the catalog is full (\(limits.maxProducts) products): remove one first")
             }
-            product = takeStock(product)
+            product = try takeStock(product)
             catalog[product.id] = product
             data["product"] = Self.withStock(data["product"]?.objectValue ?? [:], of: product)
         case .productRemoved:
@@ -215,15 +215,15 @@ public struct CommerceState: Sendable {
 
     // MARK: - Helpers
 
-    /// A listed product's stock: a level given sets the merchant product's level for
-    /// every stream; none given shows the level set elsewhere, if any.
-    private func takeStock(_ product: Product) -> Product {
+    /// A listed product's stock: a level given sets up the merchant product's level when
+    /// it is not tracked yet (once it is, `stock.changed` changes it: a catalog sent again
+    /// does not undo what other streams sold); the product shows the shared level.
+    private func takeStock(_ product: Product) throws(RoomError) -> Product {
         var product = product
-        if let level = product.stock {
-            if !stock.setAvailable(product.sku, to: level) { product.stock = stock.available(product.sku) }
-        } else {
-            product.stock = stock.available(product.sku)
+        if let level = product.stock, stock.available(product.sku) == nil, !stock.setAvailable(product.sku, to: level) {
+            throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
         }
+        product.stock = stock.available(product.sku)
         return product
     }
 

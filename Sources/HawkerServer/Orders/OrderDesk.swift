@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import HawkerCommerce
 import HawkerHub
 import HawkerOrders
 import HawkerProtocol
@@ -92,6 +93,14 @@ final class OrderDesk: Sendable {
     /// whose order settled meanwhile is settled now. Returns how many holds changed.
     func reconcile(_ inventory: InventoryLedger) async throws -> Int {
         var changed = 0
+        // Orders on their way without a hold (a store from before holds were kept): held.
+        for delivery in try await outbox.due(now: .max, limit: 1_000_000) {
+            var units: [SKU: Int64] = [:]
+            for line in delivery.lines where line.merchant == delivery.merchant {
+                units[SKU(merchant: line.merchant, product: line.product), default: 0] += line.quantity
+            }
+            inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, units)
+        }
         for (checkoutID, merchant) in inventory.openReservations {
             let deliveries = try await outbox.deliveries(of: checkoutID)
             guard let delivery = deliveries.first(where: { $0.merchant == merchant }) else {
