@@ -113,10 +113,7 @@ public final class StateJournal: Sendable {
                 return
             } catch {
                 // Maybe passing (I/O, a full disk): again, after a while, in order.
-                onError(error)
-                attempt += 1
-                counters.withLock { $0.retries += 1 }
-                try? await Task.sleep(for: .milliseconds(min(1_000, 10 << min(attempt, 7))))
+                await backOff(after: error, attempt: &attempt)
             }
         }
     }
@@ -143,13 +140,18 @@ public final class StateJournal: Sendable {
                     counters.withLock { $0.refused += 1 }
                     break
                 } catch {
-                    onError(error)
-                    attempt += 1
-                    counters.withLock { $0.retries += 1 }
-                    try? await Task.sleep(for: .milliseconds(min(1_000, 10 << min(attempt, 7))))
+                    await backOff(after: error, attempt: &attempt)
                 }
             }
         }
         return refused
+    }
+
+    /// Before trying a failed commit again: 10 ms, doubling, at most a second.
+    private func backOff(after error: any Error, attempt: inout Int) async {
+        onError(error)
+        attempt += 1
+        counters.withLock { $0.retries += 1 }
+        try? await Task.sleep(for: .milliseconds(min(1_000, 10 << min(attempt, 7))))
     }
 }

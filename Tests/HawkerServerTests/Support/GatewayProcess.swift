@@ -80,27 +80,25 @@ final class GatewayProcess: @unchecked Sendable {
     /// SIGKILL: no graceful shutdown, no flush, no `deinit`; what is not on disk is gone.
     /// Returns once the process has exited.
     func killNine(seconds: Double = 30) async throws {
+        try await signal(SIGKILL, "SIGKILL", seconds: seconds)
+    }
+
+    /// SIGTERM: a graceful shutdown (drain, save, flush); waits for the exit.
+    func terminate(seconds: Double = 60) async throws {
+        try await signal(SIGTERM, "SIGTERM", seconds: seconds)
+    }
+
+    private func signal(_ number: Int32, _ name: String, seconds: Double) async throws {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        kill(process.processIdentifier, number)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning {
-            guard Date() < deadline else { throw LaunchError(description: "pid \(pid) still runs \(seconds) s after SIGKILL") }
+            guard Date() < deadline else { throw LaunchError(description: "pid \(pid) still runs \(seconds) s after \(name); log:\n\(logTail())") }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
 
     /// Whether the process ended by SIGKILL (rather than exiting or crashing on its own).
-    /// SIGTERM: a graceful shutdown (drain, save, flush); waits for the exit.
-    func terminate(seconds: Double = 60) async throws {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
-            guard Date() < deadline else { throw LaunchError(description: "pid \(pid) still runs \(seconds) s after SIGTERM; log:\n\(logTail())") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
     var wasKilledBySIGKILL: Bool {
         !process.isRunning && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
