@@ -241,6 +241,7 @@ let package = Package(
                 "HawkerState",
                 "HawkerProtocol",
                 "HawkerCommerce",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -128,7 +128,7 @@ final class HubShard {
                 throw .rejected(error)
             }
             if draft.kind == .catalogSet || draft.kind == .productUpsert || draft.kind == .productRemoved {
-                let skus = Set(hosted.room.commerce.catalog.all.map(\.sku))
+                let skus = Set(hosted.room.commerce.catalog.all.flatMap(\.skus))
                 inventory.watch(stream, skus)
                 // A level that moved between reading it and watching it: shown now.
                 for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
@@ -513,7 +513,7 @@ final class HubShard {
         for product in room.commerce.catalog.all {
             if let level = product.stock, inventory.available(product.sku) == nil { _ = inventory.setAvailable(product.sku, to: level) }
         }
-        let skus = Set(room.commerce.catalog.all.map(\.sku))
+        let skus = Set(room.commerce.catalog.all.flatMap(\.skus))
         inventory.watch(stored.stream, skus)
         // Levels that moved since the stream's last stock.changed (a hold or level stored
         // after it) go out as events, so that a viewer resuming from history ends right.

@@ -132,6 +132,32 @@ public final class InventoryLedger: StockSource {
         }
     }
 
+    /// A merchant's update (its back office, its order service), all or none; nil when its
+    /// new SKUs cannot be tracked. Returns each named SKU's level after it (nil: not
+    /// tracked). `stored` runs once the store holds the change (at once without a store).
+    public func apply(
+        _ update: InventoryUpdate, merchant: String, stored: @escaping @Sendable () -> Void = {}
+    ) -> [(sku: SKU, level: StockLevel?)]? {
+        change(
+            { inventory in
+                guard let skus = inventory.apply(update, merchant: merchant) else { return (nil, [], []) }
+                return (skus.map { ($0, inventory.level($0)) }, skus, skus.map { .stockOnHand($0, inventory.level($0)?.onHand) })
+            }, stored: stored)
+    }
+
+    /// What a merchant keeps for `product` (its own level, then its variants').
+    public func levels(merchant: String, product: String) -> [(sku: SKU, level: StockLevel)] {
+        state.withLock { $0.inventory.levels(merchant: merchant, product: product) }
+    }
+
+    /// A page of a merchant's tracked products with their levels, by product id.
+    public func page(merchant: String, after: String?, limit: Int) -> (levels: [(sku: SKU, level: StockLevel)], more: Bool) {
+        state.withLock { state in
+            let (products, more) = state.inventory.products(merchant: merchant, after: after, limit: limit)
+            return (products.flatMap { state.inventory.levels(merchant: merchant, product: $0) }, more)
+        }
+    }
+
     // MARK: - Streams
 
     /// `stream` now shows `skus` (its catalog changed): it hears when they move.
@@ -175,10 +201,14 @@ public final class InventoryLedger: StockSource {
     /// Runs `body` on the inventory under the lock, hands its changes to the journal in the
     /// same critical section (store order = memory order), then tells the streams that
     /// show the moved SKUs.
-    private func change<T>(_ body: (inout Inventory) -> (T, [SKU], [StateChange])) -> T {
+    private func change<T>(_ body: (inout Inventory) -> (T, [SKU], [StateChange]), stored: (@Sendable () -> Void)? = nil) -> T {
         let (value, watchers) = state.withLock { state -> (T, [SKU: Set<StreamID>]) in
             let (value, moved, changes) = body(&state.inventory)
-            if !changes.isEmpty { journal?.submit(changes) { _ in } }
+            if let journal, !changes.isEmpty {
+                journal.submit(changes) { _ in stored?() }
+            } else {
+                stored?()
+            }
             var watchers: [SKU: Set<StreamID>] = [:]
             for sku in moved { if let streams = state.watchers[sku] { watchers[sku] = streams } }
             return (value, watchers)

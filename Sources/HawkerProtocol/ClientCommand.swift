@@ -272,6 +272,22 @@ private struct RawCommand {
             } catch {
                 throw fail(.badRequest, error.message)
             }
+        case "inventory.set":
+            do throws(InvalidInventoryUpdate) {
+                return .orders(id: id, command: .setInventory(try InventoryUpdate.parse(fields)))
+            } catch {
+                throw fail(.badRequest, error.message)
+            }
+        case "inventory.get":
+            guard case .array(let values) = field("products") ?? .null, (1...OrderCommand.maxInventoryProducts).contains(values.count) else {
+                throw fail(.badRequest, "'inventory.get' needs 'products': an array of 1-\(OrderCommand.maxInventoryProducts) product ids")
+            }
+            var products: [String] = []
+            for value in values {
+                guard let product = value.stringValue, Identifier.isValid(product) else { throw fail(.badRequest, "'products' holds product ids") }
+                products.append(product)
+            }
+            return .orders(id: id, command: .inventory(products: products))
         default:
             throw fail(.unknownCommand, "unknown command type '\(type.prefix(64))'")
         }

@@ -22,7 +22,7 @@ enum EventValidator {
 
     static let maxCatalogProducts = 1_000
 
-    static let variant = Rule(required: ["id": .identifier, "title": .text(maxLength: 100)], optional: ["price": .nonNegativeInt])
+    static let variant = Rule(required: ["id": .identifier, "title": .text(maxLength: 100)], optional: ["price": .nonNegativeInt, "stock": .nonNegativeInt])
 
     static let product = Rule(
         required: ["id": .product, "title": .text(maxLength: 200), "merchant": .identifier, "price": .nonNegativeInt, "currency": .currency],
@@ -62,7 +62,7 @@ enum EventValidator {
         case .priceChanged:
             return Rule(required: ["product": .product, "price": .nonNegativeInt], optional: ["currency": .currency])
         case .stockChanged:
-            return Rule(required: ["product": .product, "level": .nonNegativeInt], optional: ["low_stock_threshold": .nonNegativeInt])
+            return Rule(required: ["product": .product, "level": .nonNegativeInt], optional: ["variant": .identifier, "low_stock_threshold": .nonNegativeInt])
         case .saleScheduled:
             return sale
         case .saleStarted:
@@ -130,7 +130,8 @@ enum EventValidator {
         case .productUpsert, .productRemoved: return "product:" + product()
         case .productPinned, .productUnpinned: return "pinned"
         case .priceChanged: return "price:" + product()
-        case .stockChanged: return "stock:" + product()
+        // Each variant's level is its own state: one must not replace another's.
+        case .stockChanged: return "stock:" + product() + (data["variant"]?.stringValue.map { "/" + $0 } ?? "")
         case .saleScheduled, .saleStarted, .saleEnded: return "sale:" + (data["sale"]?.stringValue ?? "")
         case .announcement: return "announcement"
         case .streamStarted, .streamEnded: return "stream"

@@ -19,6 +19,8 @@ public enum MessageType: String, Sendable, CaseIterable {
     case ordersSubscribed = "orders.subscribed"
     case acked
     case orderUpdated = "order.updated"
+    /// To `inventory.set` and `inventory.get`: the merchant's levels.
+    case inventory
 
     // Sequenced stream events.
     case event

@@ -6,12 +6,21 @@ public enum OrderCommand: Sendable, Hashable {
     case ack(delivery: String, result: OrderAcknowledgement)
     /// A later status (shipped, delivered...) for the buyer.
     case update(OrderStatusUpdate)
+    /// The merchant's stock levels set (`inventory.set`).
+    case setInventory(InventoryUpdate)
+    /// The merchant's stock levels of some products read (`inventory.get`).
+    case inventory(products: [String])
+
+    /// Products one `inventory.get` names at most.
+    public static let maxInventoryProducts = 500
 
     public var commandName: String {
         switch self {
         case .subscribe: return "orders.subscribe"
         case .ack: return "ack"
         case .update: return "order.update"
+        case .setInventory: return "inventory.set"
+        case .inventory: return "inventory.get"
         }
     }
 }

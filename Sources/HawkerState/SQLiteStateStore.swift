@@ -66,6 +66,33 @@ public final class SQLiteStateStore: StateStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        // '' is the product's own level: variant ids are never empty.
+        migrator.registerMigration("v3: stock per variant") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE stock_v3 (
+                        merchant TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        variant TEXT NOT NULL,
+                        on_hand INTEGER NOT NULL,
+                        PRIMARY KEY (merchant, product, variant)
+                    ) WITHOUT ROWID;
+                    INSERT INTO stock_v3 SELECT merchant, product, '', on_hand FROM stock;
+                    DROP TABLE stock;
+                    ALTER TABLE stock_v3 RENAME TO stock;
+                    CREATE TABLE reservation_v3 (
+                        checkout_id TEXT NOT NULL,
+                        merchant TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        variant TEXT NOT NULL,
+                        units INTEGER NOT NULL,
+                        PRIMARY KEY (checkout_id, merchant, product, variant)
+                    ) WITHOUT ROWID;
+                    INSERT INTO reservation_v3 SELECT checkout_id, merchant, product, '', units FROM reservation;
+                    DROP TABLE reservation;
+                    ALTER TABLE reservation_v3 RENAME TO reservation;
+                    """)
+        }
         return migrator
     }
 
@@ -96,18 +123,19 @@ public final class SQLiteStateStore: StateStore {
     public func loadInventory() async throws -> StoredInventory {
         try await pool.read { db in
             var inventory = StoredInventory()
-            for row in try Row.fetchAll(db, sql: "SELECT merchant, product, on_hand FROM stock") {
+            for row in try Row.fetchAll(db, sql: "SELECT merchant, product, variant, on_hand FROM stock") {
                 guard let merchant = Self.read(row, "merchant", String.self), let product = Self.read(row, "product", String.self),
-                    let onHand = Self.read(row, "on_hand", Int64.self)
+                    let variant = Self.read(row, "variant", String.self), let onHand = Self.read(row, "on_hand", Int64.self)
                 else { continue }
-                inventory.onHand[SKU(merchant: merchant, product: product)] = onHand
+                inventory.onHand[Self.sku(merchant, product, variant)] = onHand
             }
             var held: [String: [String: [SKU: Int64]]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT checkout_id, merchant, product, units FROM reservation") {
+            for row in try Row.fetchAll(db, sql: "SELECT checkout_id, merchant, product, variant, units FROM reservation") {
                 guard let checkout = Self.read(row, "checkout_id", String.self), let merchant = Self.read(row, "merchant", String.self),
-                    let product = Self.read(row, "product", String.self), let units = Self.read(row, "units", Int64.self)
+                    let product = Self.read(row, "product", String.self), let variant = Self.read(row, "variant", String.self),
+                    let units = Self.read(row, "units", Int64.self)
                 else { continue }
-                held[checkout, default: [:]][merchant, default: [:]][SKU(merchant: merchant, product: product)] = units
+                held[checkout, default: [:]][merchant, default: [:]][Self.sku(merchant, product, variant)] = units
             }
             for (checkout, parts) in held.sorted(by: { $0.key < $1.key }) {
                 for (merchant, units) in parts.sorted(by: { $0.key < $1.key }) {
@@ -194,20 +222,28 @@ public final class SQLiteStateStore: StateStore {
             try execute(db, "DELETE FROM stream WHERE id = ?", [stream.rawValue])
         case .stockOnHand(let sku, let onHand):
             if let onHand {
-                try execute(db, "INSERT OR REPLACE INTO stock (merchant, product, on_hand) VALUES (?, ?, ?)", [sku.merchant, sku.product, onHand])
+                try execute(
+                    db, "INSERT OR REPLACE INTO stock (merchant, product, variant, on_hand) VALUES (?, ?, ?, ?)",
+                    [sku.merchant, sku.product, sku.variant ?? "", onHand]
+                )
             } else {
-                try execute(db, "DELETE FROM stock WHERE merchant = ? AND product = ?", [sku.merchant, sku.product])
+                try execute(db, "DELETE FROM stock WHERE merchant = ? AND product = ? AND variant = ?", [sku.merchant, sku.product, sku.variant ?? ""])
             }
         case .reservationOpened(let checkoutID, let merchant, let units):
             try execute(db, "DELETE FROM reservation WHERE checkout_id = ? AND merchant = ?", [checkoutID, merchant])
             for (sku, quantity) in units {
                 try execute(
-                    db, "INSERT INTO reservation (checkout_id, merchant, product, units) VALUES (?, ?, ?, ?)", [checkoutID, merchant, sku.product, quantity]
+                    db, "INSERT INTO reservation (checkout_id, merchant, product, variant, units) VALUES (?, ?, ?, ?, ?)",
+                    [checkoutID, merchant, sku.product, sku.variant ?? "", quantity]
                 )
             }
         case .reservationClosed(let checkoutID, let merchant):
             try execute(db, "DELETE FROM reservation WHERE checkout_id = ? AND merchant = ?", [checkoutID, merchant])
         }
+    }
+
+    private static func sku(_ merchant: String, _ product: String, _ variant: String) -> SKU {
+        SKU(merchant: merchant, product: product, variant: variant.isEmpty ? nil : variant)
     }
 
     private static func exists(_ stream: StreamID, _ db: Database) throws -> Bool {

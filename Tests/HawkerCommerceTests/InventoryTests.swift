@@ -87,3 +87,51 @@ import Testing
         #expect(inventory.available(Self.tee) == 2, "holding the same part twice counts once")
     }
 }
+
+/// A merchant's updates: all or none, and what its back office lists.
+@Suite struct InventoryUpdateTests {
+    @Test func anUpdateAppliesAllOrNone() {
+        var inventory = Inventory(maxSKUs: 2)
+        let two = InventoryUpdate(items: [.init(product: "tee", change: .onHand(5)), .init(product: "tee", variant: "s", change: .available(2))])
+        #expect(inventory.apply(two, merchant: "m1") == [SKU(merchant: "m1", product: "tee"), SKU(merchant: "m1", product: "tee", variant: "s")])
+        // A third SKU is past the bound: the adjustment beside it is not made either.
+        let past = InventoryUpdate(items: [.init(product: "tee", change: .adjust(1)), .init(product: "cap", change: .onHand(1))])
+        #expect(inventory.apply(past, merchant: "m1") == nil)
+        #expect(inventory.level(SKU(merchant: "m1", product: "tee"))?.onHand == 5)
+        // Untracking frees room.
+        let swap = InventoryUpdate(items: [.init(product: "tee", variant: "s", change: .untrack), .init(product: "cap", change: .adjust(3))])
+        #expect(inventory.apply(swap, merchant: "m1") != nil)
+        #expect(inventory.level(SKU(merchant: "m1", product: "cap"))?.onHand == 3)
+        #expect(inventory.available(SKU(merchant: "m1", product: "tee", variant: "s")) == nil)
+    }
+
+    @Test func aMerchantListsOnlyItsOwnProductsInPages() {
+        var inventory = Inventory()
+        for product in ["a", "b", "c"] { inventory.setOnHand(SKU(merchant: "m1", product: product), to: 1) }
+        inventory.setOnHand(SKU(merchant: "m1", product: "b", variant: "x"), to: 4)
+        inventory.setOnHand(SKU(merchant: "m2", product: "a"), to: 9)
+        let first = inventory.products(merchant: "m1", after: nil, limit: 2)
+        #expect(first.products == ["a", "b"] && first.more)
+        let second = inventory.products(merchant: "m1", after: "b", limit: 2)
+        #expect(second.products == ["c"] && !second.more)
+        #expect(inventory.levels(merchant: "m1", product: "b").map(\.sku.variant) == [nil, "x"])
+        inventory.untrack(SKU(merchant: "m1", product: "b"))
+        inventory.untrack(SKU(merchant: "m1", product: "b", variant: "x"))
+        #expect(inventory.products(merchant: "m1", after: nil, limit: 10).products == ["a", "c"])
+    }
+
+    @Test func aVariantCountsOnItsOwnLevelElseItsProducts() throws {
+        var inventory = Inventory()
+        let tee = SKU(merchant: "m1", product: "tee")
+        let small = SKU(merchant: "m1", product: "tee", variant: "s")
+        inventory.setOnHand(tee, to: 3)
+        #expect(inventory.countingSKU(small) == tee)
+        try inventory.reserve("c1", [.init(sku: small, quantity: 2)])
+        #expect(inventory.available(tee) == 1)
+        inventory.setOnHand(small, to: 1)
+        #expect(inventory.countingSKU(small) == small)
+        // The hold made on the product's level settles there.
+        #expect(inventory.settle("c1", merchant: "m1", confirmed: true) == [tee])
+        #expect(inventory.level(tee) == StockLevel(onHand: 1, pending: 0))
+    }
+}

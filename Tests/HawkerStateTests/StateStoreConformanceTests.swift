@@ -1,8 +1,10 @@
 import Foundation
+import GRDB
 import HawkerCommerce
 import HawkerProtocol
-import HawkerState
 import Testing
+
+@testable import HawkerState
 
 /// What every `StateStore` must do, run against each implementation: the SQLite store of a
 /// single gateway and the in-memory one (the cluster's Redis store joins this list).
@@ -192,5 +194,43 @@ import Testing
             inventory.reservations == [
                 .init(checkoutID: "c1", merchant: "m2", units: [cap: 1]), .init(checkoutID: "c2", merchant: "m1", units: [tee: 1]),
             ])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func variantLevelsAreTheirOwn(kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let tee = SKU(merchant: "m1", product: "tee")
+        let small = SKU(merchant: "m1", product: "tee", variant: "s")
+        let medium = SKU(merchant: "m1", product: "tee", variant: "m")
+        try await harness.store.apply([
+            .stockOnHand(tee, 4), .stockOnHand(small, 2), .stockOnHand(medium, 1),
+            .reservationOpened(checkoutID: "c1", merchant: "m1", units: [small: 1, tee: 2]),
+        ])
+        try await harness.store.apply([.stockOnHand(medium, nil)])
+        let inventory = try await harness.reopened().loadInventory()
+        #expect(inventory.onHand == [tee: 4, small: 2])
+        #expect(inventory.reservations == [.init(checkoutID: "c1", merchant: "m1", units: [small: 1, tee: 2])])
+    }
+}
+
+/// A data directory written before stock was kept per variant opens with its levels and
+/// holds as the products' own.
+@Suite struct SQLiteStateStoreMigrationTests {
+    @Test func aVersion2StoreKeepsItsStock() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-state-v2-\(UUID().uuidString).sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStateStore.migrator.migrate(queue, upTo: "v2: stock on hand per merchant product, units held by accepted checkouts")
+            try await queue.write { db in
+                try db.execute(sql: "INSERT INTO stock (merchant, product, on_hand) VALUES ('m1', 'tee', 7)")
+                try db.execute(sql: "INSERT INTO reservation (checkout_id, merchant, product, units) VALUES ('c1', 'm1', 'tee', 2)")
+            }
+        }
+        let store = try SQLiteStateStore(path: path)
+        let inventory = try await store.loadInventory()
+        let tee = SKU(merchant: "m1", product: "tee")
+        #expect(inventory.onHand == [tee: 7])
+        #expect(inventory.reservations == [.init(checkoutID: "c1", merchant: "m1", units: [tee: 2])])
+        try await store.close()
     }
 }

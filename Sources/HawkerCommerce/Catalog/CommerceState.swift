@@ -110,15 +110,19 @@ public struct CommerceState: Sendable {
             if let struck = product.previousPrice { data["previous_price"] = .int(struck) }
         case .stockChanged:
             var product = try product(in: data)
-            product.stock = data["level"]?.intValue
-            if let level = product.stock, !stock.setAvailable(product.sku, to: level) {
+            let variant = data["variant"]?.stringValue
+            if let variant, product.variant(variant) == nil {
+                throw RoomError(.unknownVariant, "product '\(product.id)' has no variant '\(variant)'")
+            }
+            if let level = data["level"]?.intValue, !stock.setAvailable(product.sku(variant: variant), to: level) {
                 throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
             }
             if let threshold = data["low_stock_threshold"]?.intValue { product.lowStockThreshold = threshold }
             catalog[product.id] = product
-            data["low_stock_threshold"] = .int(product.lowStockThreshold)
-            data["low_stock"] = .bool(product.isLowStock)
-            data["sold_out"] = .bool(product.isSoldOut)
+            // The host's event is this change's stock.changed: the levels shown follow
+            // without another.
+            _ = refreshStock(of: product.id)
+            data = stockData(product.id, variant: variant) ?? data
         case .saleScheduled:
             let sale = try defineSale(data, startingNow: false, now: now)
             sales[sale.id] = sale
@@ -215,34 +219,73 @@ public struct CommerceState: Sendable {
 
     // MARK: - Helpers
 
-    /// A listed product's stock: a level given sets up the merchant product's level when
-    /// it is not tracked yet (once it is, `stock.changed` changes it: a catalog sent again
-    /// does not undo what other streams sold); the product shows the shared level.
+    /// A listed product's stock: a level given (for the product or a variant) sets up
+    /// the merchant product's level when it is not tracked yet (once it is,
+    /// `stock.changed` changes it: a catalog sent again does not undo what other streams
+    /// sold); the product shows the shared levels.
     private func takeStock(_ product: Product) throws(RoomError) -> Product {
         var product = product
-        if let level = product.stock, stock.available(product.sku) == nil, !stock.setAvailable(product.sku, to: level) {
-            throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
+        var given: [(SKU, Int64)] = product.stock.map { [(product.sku, $0)] } ?? []
+        for variant in product.variants { if let level = variant.stock { given.append((product.sku(variant: variant.id), level)) } }
+        for (sku, level) in given where stock.available(sku) == nil {
+            guard stock.setAvailable(sku, to: level) else { throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can") }
         }
-        product.stock = stock.available(product.sku)
+        Self.showStock(of: &product, from: stock)
         return product
     }
 
-    /// A host's product object with the level it shows: the one given, or the merchant
-    /// product's level set elsewhere.
+    /// A host's product object with the levels it shows: the ones given, or the merchant
+    /// product's levels set elsewhere.
     private static func withStock(_ object: [String: JSONValue], of product: Product?) -> JSONValue {
         var object = object
-        if let stock = product?.stock { object["stock"] = .int(stock) }
+        guard let product else { return .object(object) }
+        if let stock = product.stock { object["stock"] = .int(stock) }
+        if case .array(let variants) = object["variants"] ?? .null {
+            object["variants"] = .array(
+                variants.map { entry in
+                    guard var variant = entry.objectValue else { return entry }
+                    if let stock = product.variant(variant["id"]?.stringValue ?? "")?.stock { variant["stock"] = .int(stock) }
+                    return .object(variant)
+                })
+        }
         return .object(object)
     }
 
-    /// Shows the stock level of `product` as the stock source has it now; true when the
-    /// displayed level changed (a `stock.changed` is due).
-    public mutating func refreshStock(of product: String) -> Bool {
-        guard let item = catalog[product] else { return false }
-        let level = stock.available(item.sku)
-        guard level != item.stock else { return false }
-        catalog[product]?.stock = level
-        return true
+    /// The levels `product` shows: each variant's own level; the product's own level, or
+    /// else, when every variant has one, their sum; no level (unlimited) otherwise.
+    static func showStock(of product: inout Product, from stock: any StockSource) {
+        for index in product.variants.indices {
+            product.variants[index].stock = stock.available(product.sku(variant: product.variants[index].id))
+        }
+        if let level = stock.available(product.sku) {
+            product.stock = level
+        } else if !product.variants.isEmpty, product.variants.allSatisfy({ $0.stock != nil }) {
+            product.stock = product.variants.reduce(into: Int64(0)) { total, variant in
+                let (sum, overflow) = total.addingReportingOverflow(variant.stock ?? 0)
+                total = overflow ? JSONValue.maxSafeInteger : min(sum, JSONValue.maxSafeInteger)
+            }
+        } else {
+            product.stock = nil
+        }
+    }
+
+    /// Whether the stock of `product` is kept per variant only: a line must then name one.
+    func keepsStockPerVariant(_ product: Product) -> Bool {
+        stock.available(product.sku) == nil && product.variants.contains { stock.available(product.sku(variant: $0.id)) != nil }
+    }
+
+    /// Shows the levels of `product` as the stock source has them now. Returns the
+    /// `stock.changed` events due: one per variant whose level moved, else one for the
+    /// product when its level moved.
+    public mutating func refreshStock(of id: String) -> [EventDraft] {
+        guard let before = catalog[id] else { return [] }
+        var product = before
+        Self.showStock(of: &product, from: stock)
+        guard product != before else { return [] }
+        catalog[id] = product
+        let moved = zip(before.variants, product.variants).filter { $0.stock != $1.stock && $1.stock != nil }.map(\.1.id)
+        if moved.isEmpty { return before.stock != product.stock ? stockEvent(for: id, variant: nil).map { [$0] } ?? [] : [] }
+        return moved.compactMap { stockEvent(for: id, variant: $0) }
     }
 
     private func product(in data: [String: JSONValue]) throws(RoomError) -> Product {

@@ -7,6 +7,8 @@ public struct Product: Sendable, Hashable, Codable {
         public var title: String
         /// Overrides the product's price when set.
         public var price: Int64?
+        /// Units left of this variant, when its stock is kept per variant.
+        public var stock: Int64?
     }
 
     public var id: String
@@ -38,7 +40,7 @@ public struct Product: Sendable, Hashable, Codable {
         previousPrice = nil
         if case .array(let values) = object["variants"] ?? .null {
             variants = values.compactMap(\.objectValue).map {
-                Variant(id: $0["id"]?.stringValue ?? "", title: $0["title"]?.stringValue ?? "", price: $0["price"]?.intValue)
+                Variant(id: $0["id"]?.stringValue ?? "", title: $0["title"]?.stringValue ?? "", price: $0["price"]?.intValue, stock: $0["stock"]?.intValue)
             }
         } else {
             variants = []
@@ -56,6 +58,12 @@ public struct Product: Sendable, Hashable, Codable {
 
     /// Whose stock this is: the merchant's product, whatever stream shows it.
     public var sku: SKU { SKU(merchant: merchant, product: id) }
+
+    /// One variant's stock (the product's for nil).
+    public func sku(variant: String?) -> SKU { SKU(merchant: merchant, product: id, variant: variant) }
+
+    /// The product's SKU and its variants': what its shown levels follow.
+    public var skus: [SKU] { [sku] + variants.map { sku(variant: $0.id) } }
 
     public var isSoldOut: Bool { stock == 0 }
     public var isLowStock: Bool { stock.map { $0 > 0 && $0 <= lowStockThreshold } ?? false }
@@ -80,6 +88,11 @@ public struct Product: Sendable, Hashable, Codable {
                 variants.map { variant in
                     var entry: [String: JSONValue] = ["id": .string(variant.id), "title": .string(variant.title)]
                     if let price = variant.price { entry["price"] = .int(price) }
+                    if let stock = variant.stock {
+                        entry["stock"] = .int(stock)
+                        entry["sold_out"] = .bool(stock == 0)
+                        entry["low_stock"] = .bool(stock > 0 && stock <= lowStockThreshold)
+                    }
                     return .object(entry)
                 })
         }

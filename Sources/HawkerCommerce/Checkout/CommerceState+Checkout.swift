@@ -42,6 +42,9 @@ extension CommerceState {
             if let variant = line.variant, product.variant(variant) == nil {
                 throw CheckoutRejection(.unknownVariant, product: line.product, "product '\(line.product)' has no variant '\(variant)'")
             }
+            if line.variant == nil, keepsStockPerVariant(product) {
+                throw CheckoutRejection(.unknownVariant, product: line.product, "choose a variant of '\(product.title)': its stock is kept per variant")
+            }
             let sale = activeSale(for: product.id)
             if policy == .pinnedOrOnSale, sale == nil, !pinned.contains(product.id) {
                 throw CheckoutRejection(.notBuyable, product: product.id, "'\(product.title)' is not on offer right now")
@@ -100,21 +103,20 @@ extension CommerceState {
         }
         // 6. Stock, per merchant product over all its lines, taken at once where it lives
         // (shared with every stream that shows the product).
-        try stock.reserve(checkoutID, planned.map { Inventory.Units(sku: $0.product.sku, quantity: $0.line.quantity) })
+        try stock.reserve(checkoutID, planned.map { Inventory.Units(sku: $0.product.sku(variant: $0.line.variant), quantity: $0.line.quantity) })
 
         // Everything passed: the sale counts, and the stock shown here.
         for (id, quantity) in perSale {
             sales[id]?.sold += quantity
             if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
         }
-        for (_, product, _) in planned { _ = refreshStock(of: product.id) }
         return reservation
     }
 
     /// Gives back the sale counts `reservation` took (its orders failed, or it could not
     /// be recorded), for sales still running; the stock source gives back its units.
-    /// Returns the products whose shown stock changed.
-    public mutating func release(_ reservation: Reservation) -> [String] {
+    /// Returns the `stock.changed` events due for the levels shown here.
+    public mutating func release(_ reservation: Reservation) -> [EventDraft] {
         for line in reservation.lines {
             if let id = line.sale, var sale = sales[id] {
                 sale.sold = max(0, sale.sold - line.quantity)
@@ -124,7 +126,12 @@ extension CommerceState {
                 sales[id] = sale
             }
         }
-        return Array(Set(reservation.lines.map(\.product))).sorted().filter { refreshStock(of: $0) }
+        return refreshStock(of: reservation.lines.map(\.product))
+    }
+
+    /// The `stock.changed` events due for `products` (each once, in order of id).
+    public mutating func refreshStock(of products: [String]) -> [EventDraft] {
+        Set(products).sorted().flatMap { refreshStock(of: $0) }
     }
 
     /// What one unit costs now: the sale price, else the variant's, else the product's.
@@ -134,15 +141,33 @@ extension CommerceState {
         return product.price
     }
 
-    /// A `stock.changed` for `product` as the server publishes it after a checkout or a
-    /// release, so every viewer's stock bar moves.
-    public func stockEvent(for product: String) -> EventDraft? {
-        guard let item = catalog[product], let stock = item.stock,
-            let draft = try? EventDraft(kind: .stockChanged, data: ["product": .string(product), "level": .int(stock)])
+    /// A `stock.changed` for `product` (or one of its variants) as the server publishes
+    /// it when a level moved, so every viewer's stock bar moves.
+    func stockEvent(for product: String, variant: String?) -> EventDraft? {
+        guard let data = stockData(product, variant: variant),
+            let draft = try? EventDraft(kind: .stockChanged, data: ["product": .string(product), "level": data["level"] ?? .int(0)])
         else { return nil }
-        return draft.withData([
-            "product": .string(product), "level": .int(stock), "low_stock_threshold": .int(item.lowStockThreshold),
-            "low_stock": .bool(item.isLowStock), "sold_out": .bool(item.isSoldOut),
-        ])
+        return draft.withData(data)
+    }
+
+    /// The data of a `stock.changed` for the level shown now: for a variant, its level
+    /// and flags, with the product's level (`product_level`) when it has one.
+    func stockData(_ product: String, variant: String?) -> [String: JSONValue]? {
+        guard let item = catalog[product] else { return nil }
+        let level: Int64
+        var data: [String: JSONValue] = ["product": .string(product), "low_stock_threshold": .int(item.lowStockThreshold)]
+        if let variant {
+            guard let stock = item.variant(variant)?.stock else { return nil }
+            level = stock
+            data["variant"] = .string(variant)
+            if let total = item.stock { data["product_level"] = .int(total) }
+        } else {
+            guard let stock = item.stock else { return nil }
+            level = stock
+        }
+        data["level"] = .int(level)
+        data["low_stock"] = .bool(level > 0 && level <= item.lowStockThreshold)
+        data["sold_out"] = .bool(level == 0)
+        return data
     }
 }

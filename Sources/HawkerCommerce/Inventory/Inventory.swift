@@ -13,6 +13,9 @@ public struct Inventory: Sendable {
     public private(set) var levels: [SKU: StockLevel] = [:]
     /// Units held per checkout, per merchant, per SKU: what its settlement releases.
     public private(set) var open: [String: [String: [SKU: Int64]]] = [:]
+    /// What is tracked per merchant and product: the variants ("" for the product's own
+    /// level). What a merchant's back office lists.
+    private var tracked: [String: [String: Set<String>]] = [:]
     /// SKUs tracked at most; past it a new level is refused (`limitReached`).
     public let maxSKUs: Int
 
@@ -37,7 +40,10 @@ public struct Inventory: Sendable {
     /// Sets what the merchant holds; returns false when a new SKU would pass `maxSKUs`.
     @discardableResult
     public mutating func setOnHand(_ sku: SKU, to onHand: Int64) -> Bool {
-        guard levels[sku] != nil || levels.count < maxSKUs else { return false }
+        if levels[sku] == nil {
+            guard levels.count < maxSKUs else { return false }
+            tracked[sku.merchant, default: [:]][sku.product, default: []].insert(sku.variant ?? "")
+        }
         levels[sku, default: StockLevel(onHand: 0)].onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
         return true
     }
@@ -52,7 +58,48 @@ public struct Inventory: Sendable {
     /// Stops tracking `sku` (its product is unlimited again); what is pending stays counted
     /// by its checkouts.
     public mutating func untrack(_ sku: SKU) {
-        levels[sku] = nil
+        guard levels.removeValue(forKey: sku) != nil else { return }
+        tracked[sku.merchant]?[sku.product]?.remove(sku.variant ?? "")
+        if tracked[sku.merchant]?[sku.product]?.isEmpty == true { tracked[sku.merchant]?[sku.product] = nil }
+        if tracked[sku.merchant]?.isEmpty == true { tracked[sku.merchant] = nil }
+    }
+
+    // MARK: - Merchants
+
+    /// Applies a merchant's update, all or none: nil (nothing changed) when its new SKUs
+    /// would pass `maxSKUs`. Returns the SKUs it names, in its order.
+    public mutating func apply(_ update: InventoryUpdate, merchant: String) -> [SKU]? {
+        let skus = update.items.map { SKU(merchant: merchant, product: $0.product, variant: $0.variant) }
+        let added = zip(update.items, skus).filter { $0.change != .untrack && levels[$1] == nil }.count
+        let removed = zip(update.items, skus).filter { $0.change == .untrack && levels[$1] != nil }.count
+        guard added <= maxSKUs - levels.count + removed else { return nil }
+        // Each SKU appears once: untracking first makes the room the others may need.
+        for (item, sku) in zip(update.items, skus) where item.change == .untrack { untrack(sku) }
+        for (item, sku) in zip(update.items, skus) {
+            switch item.change {
+            case .onHand(let level): setOnHand(sku, to: level)
+            case .available(let level): setAvailable(sku, to: level)
+            case .adjust(let delta): adjust(sku, by: delta)
+            case .untrack: break
+            }
+        }
+        return skus
+    }
+
+    /// The levels a merchant keeps for `product`: its own (variant nil) first, then its
+    /// variants' by id.
+    public func levels(merchant: String, product: String) -> [(sku: SKU, level: StockLevel)] {
+        (tracked[merchant]?[product] ?? []).sorted().compactMap { variant in
+            let sku = SKU(merchant: merchant, product: product, variant: variant.isEmpty ? nil : variant)
+            return levels[sku].map { (sku, $0) }
+        }
+    }
+
+    /// A page of the products a merchant tracks, by id, after `after`.
+    public func products(merchant: String, after: String?, limit: Int) -> (products: [String], more: Bool) {
+        let after = after ?? ""  // product ids are never empty
+        let all = (tracked[merchant] ?? [:]).keys.filter { $0 > after }.sorted()
+        return (Array(all.prefix(limit)), all.count > limit)
     }
 
     // MARK: - Checkouts
@@ -68,17 +115,29 @@ public struct Inventory: Sendable {
         }
     }
 
+    /// Where units of `sku` are counted: its own level, else (a variant without one) its
+    /// product's; nil when neither is tracked.
+    public func countingSKU(_ sku: SKU) -> SKU? {
+        if levels[sku] != nil { return sku }
+        if sku.variant != nil, levels[sku.productSKU] != nil { return sku.productSKU }
+        return nil
+    }
+
     /// Holds the units of `checkoutID` on every tracked SKU, all or none: refused with
     /// `soldOut` or `insufficientStock` (per product, in order of SKU) when one is short.
-    /// Untracked SKUs are not limited and hold nothing.
+    /// A variant without a level of its own takes from its product's. Untracked SKUs are
+    /// not limited and hold nothing.
     public mutating func reserve(_ checkoutID: String, _ units: [Units]) throws(CheckoutRejection) {
         var needed: [SKU: Int64] = [:]
-        for line in units where levels[line.sku] != nil { needed[line.sku, default: 0] += line.quantity }
+        for line in units {
+            if let sku = countingSKU(line.sku) { needed[sku, default: 0] += line.quantity }
+        }
         for (sku, quantity) in needed.sorted(by: { $0.key < $1.key }) {
             let available = levels[sku]?.available ?? 0
-            if available == 0 { throw CheckoutRejection(.soldOut, product: sku.product, available: 0, "sold out") }
+            let what = sku.variant.map { "variant '\($0)'" } ?? "product"
+            if available == 0 { throw CheckoutRejection(.soldOut, product: sku.product, available: 0, "this \(what) is sold out") }
             if available < quantity {
-                throw CheckoutRejection(.insufficientStock, product: sku.product, available: available, "only \(available) left")
+                throw CheckoutRejection(.insufficientStock, product: sku.product, available: available, "only \(available) left of this \(what)")
             }
         }
         guard !needed.isEmpty, open[checkoutID] == nil else { return }

@@ -14,7 +14,7 @@ enum SavedValues {
 
     static func isSafe(_ product: Product) -> Bool {
         isSafe(product.price) && isSafe(product.previousPrice) && isSafe(product.stock) && isSafe(product.lowStockThreshold)
-            && product.variants.allSatisfy { isSafe($0.price) }
+            && product.variants.allSatisfy { isSafe($0.price) && isSafe($0.stock) }
     }
 
     static func isSafe(_ sale: FlashSale) -> Bool {

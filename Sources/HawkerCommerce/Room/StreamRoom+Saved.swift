@@ -65,7 +65,7 @@ extension StreamRoom {
 
     /// Shows every product's stock as its stock source has it now (after a restore).
     public mutating func refreshAllStock() {
-        for product in commerce.catalog.all { _ = commerce.refreshStock(of: product.id) }
+        _ = commerce.refreshStock(of: commerce.catalog.all.map(\.id))
     }
 
     private static func withoutStock(_ object: [String: JSONValue]) -> JSONValue {

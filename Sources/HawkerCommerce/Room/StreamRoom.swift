@@ -172,8 +172,7 @@ public struct StreamRoom: Sendable {
         }
         insights.recordCheckout(reservation)
         if held.count < Self.maxHeldCheckouts { held[reservation.checkoutID] = reservation }
-        let products = Array(Set(reservation.lines.map(\.product))).sorted()
-        return CheckoutOutcome(result: result, replayed: false, stockEvents: products.compactMap(commerce.stockEvent(for:)))
+        return CheckoutOutcome(result: result, replayed: false, stockEvents: commerce.refreshStock(of: reservation.lines.map(\.product)))
     }
 
     /// Undoes an accepted checkout that could not be recorded durably: its stock comes
@@ -184,14 +183,14 @@ public struct StreamRoom: Sendable {
         insights.forgetCheckout(reservation)
         held[reservation.checkoutID] = nil
         commerce.stock.release(reservation.checkoutID)
-        return commerce.release(reservation).compactMap(commerce.stockEvent(for:))
+        return commerce.release(reservation)
     }
 
     /// Stock levels moved where they live (a checkout or a level set in another stream,
     /// a merchant's update): the products of those SKUs shown here follow. Returns the
     /// `stock.changed` events to publish.
     public mutating func stockMoved(_ skus: Set<SKU>) -> [EventDraft] {
-        commerce.catalog.all.filter { skus.contains($0.sku) }.map(\.id).filter { commerce.refreshStock(of: $0) }.compactMap(commerce.stockEvent(for:))
+        commerce.refreshStock(of: commerce.catalog.all.filter { $0.skus.contains(where: skus.contains) }.map(\.id))
     }
 
     /// One merchant settled its part of a checkout: confirmed (counted as purchases) or
@@ -210,11 +209,11 @@ public struct StreamRoom: Sendable {
             for line in part {
                 _ = intents.record(product: line.product, variant: line.variant, action: .purchase, user: reservation.buyer, now: now)
             }
-            return Array(Set(part.map(\.product))).sorted().filter { commerce.refreshStock(of: $0) }.compactMap(commerce.stockEvent(for:))
+            return commerce.refreshStock(of: part.map(\.product))
         }
         var released = reservation
         released.lines = part
-        return commerce.release(released).compactMap(commerce.stockEvent(for:))
+        return commerce.release(released)
     }
 
     public var heldCheckouts: Int { held.count }

@@ -110,6 +110,7 @@ public final class Gateway: Service, Sendable {
             quotas: quotas,
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
             orders: orders,
+            inventory: InventoryDesk(ledger: streams.inventory),
             webFiles: StaticFiles(directory: WebAssets.directory),
             logger: logger
         )

@@ -20,6 +20,8 @@ final class GatewayServices: Sendable {
     let deflaters: PerLoopDeflaters
     /// Checkouts and orders; nil in tools that run without an outbox.
     let orders: OrderDesk?
+    /// Merchants' stock levels; nil for an engine that keeps none.
+    let inventory: InventoryDesk?
     /// The SDK and the pages.
     let webFiles: StaticFiles
     let logger: Logger
@@ -33,6 +35,7 @@ final class GatewayServices: Sendable {
         quotas: UserQuotas,
         deflaters: PerLoopDeflaters,
         orders: OrderDesk?,
+        inventory: InventoryDesk?,
         webFiles: StaticFiles,
         logger: Logger
     ) {
@@ -44,6 +47,7 @@ final class GatewayServices: Sendable {
         self.quotas = quotas
         self.deflaters = deflaters
         self.orders = orders
+        self.inventory = inventory
         self.webFiles = webFiles
         self.logger = logger
     }

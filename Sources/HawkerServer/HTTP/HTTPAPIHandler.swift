@@ -142,6 +142,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .orders(let endpoint):
             return orders(request, endpoint: endpoint, loop: loop)
+        case .inventory(let endpoint):
+            return inventory(request, endpoint: endpoint, loop: loop)
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }
@@ -200,6 +202,60 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
+        }
+    }
+
+    /// `/v1/merchants/{merchant}/inventory`: a merchant's back office reads and sets its
+    /// stock (its order-service token, or an admin's).
+    private func inventory(_ request: NIOHTTPServerRequestFull, endpoint: HTTPRoute.InventoryEndpoint, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard let desk = services.inventory else {
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway keeps no inventory"))
+        }
+        let merchant: String
+        switch endpoint {
+        case .methodNotAllowed:
+            return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+        case .list(let name), .product(let name, _), .update(let name):
+            merchant = name
+        }
+        guard Identifier.isValid(merchant) else {
+            return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "a merchant id is 1-64 of [A-Za-z0-9_.:-], starting alphanumeric"))
+        }
+        return bearer(request, loop: loop) { principal in
+            guard InventoryDesk.may(principal, manage: merchant) else {
+                return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "a merchant's stock is for its order service (role order_service, merchant claim) or an admin"))
+            }
+            switch endpoint {
+            case .list:
+                let after = HTTPRoute.queryText("after", in: request.head.uri)
+                let limit = HTTPRoute.queryInteger("limit", in: request.head.uri) ?? 100
+                return loop.makeSucceededFuture(.json(.ok, JSONText.encode(desk.page(merchant: merchant, after: after, limit: limit))))
+            case .product(_, let product):
+                guard Identifier.isValid(product) else {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "a product id is 1-64 of [A-Za-z0-9_.:-], starting alphanumeric"))
+                }
+                return loop.makeSucceededFuture(.json(.ok, JSONText.encode(desk.levels(merchant: merchant, products: [product]))))
+            case .update:
+                guard let body = request.body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: 8),
+                    let fields = (try? JSONParser.parse(body, maxDepth: 8))?.objectValue
+                else {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"items\": [{product, variant?, on_hand | available | adjust}]}"))
+                }
+                let update: InventoryUpdate
+                do throws(InvalidInventoryUpdate) {
+                    update = try InventoryUpdate.parse(fields)
+                } catch {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, error.message))
+                }
+                return loop.makeFutureWithTask {
+                    switch await desk.apply(update, merchant: merchant) {
+                    case .success(let levels): return .json(.ok, JSONText.encode(levels))
+                    case .failure(let refusal): return .error(.conflict, refusal.code, refusal.message)
+                    }
+                }
+            case .methodNotAllowed:
+                return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 import NIOHTTP1
 
+import struct Foundation.URL
+
 /// Which endpoint of the plain HTTP side a request is for, from its method and target
 /// alone: no token, no hub, no files. `HTTPAPIHandler` answers each case; what needs more
 /// than the request line (a token, whether a static file exists, whether orders are
@@ -26,6 +28,8 @@ import NIOHTTP1
         case streamList
         /// Anything under `/v1/orders`.
         case orders(OrdersEndpoint)
+        /// A merchant's stock, under `/v1/merchants/{merchant}/inventory`.
+        case inventory(InventoryEndpoint)
         case notFound
     }
 
@@ -37,6 +41,16 @@ import NIOHTTP1
         /// `POST /v1/orders/{checkout}/status`
         case status(checkoutID: String)
         case notFound
+    }
+
+    @_spi(Fuzzing) public enum InventoryEndpoint: Sendable, Hashable {
+        /// `GET /v1/merchants/{merchant}/inventory`: a page of every tracked product.
+        case list(merchant: String)
+        /// `GET /v1/merchants/{merchant}/inventory/{product}`
+        case product(merchant: String, product: String)
+        /// `POST /v1/merchants/{merchant}/inventory`
+        case update(merchant: String)
+        case methodNotAllowed
     }
 
     /// The request's method with HEAD read as GET (HEAD is GET without the body).
@@ -106,6 +120,11 @@ import NIOHTTP1
             .orders(.redrive(checkoutID: $0[0], merchant: $0[1]))
         },
         Rule(.POST, ["v1", "orders", "{checkout}", "status"], otherMethod: .orders(.notFound)) { .orders(.status(checkoutID: $0[0])) },
+        Rule(.GET, ["v1", "merchants", "{merchant}", "inventory"], otherMethod: .inventory(.methodNotAllowed)) { .inventory(.list(merchant: $0[0])) },
+        Rule(.POST, ["v1", "merchants", "{merchant}", "inventory"], otherMethod: .inventory(.methodNotAllowed)) { .inventory(.update(merchant: $0[0])) },
+        Rule(.GET, ["v1", "merchants", "{merchant}", "inventory", "{product}"], otherMethod: .inventory(.methodNotAllowed)) {
+            .inventory(.product(merchant: $0[0], product: $0[1]))
+        },
     ]
 
     private static func endpoint(method: HTTPMethod, segments: [String]) -> Endpoint {
@@ -121,6 +140,16 @@ import NIOHTTP1
         if method == .GET, segments.first != "v1" { return .staticFile(segments: segments) }
         if segments.first == "v1", segments.dropFirst().first == "orders" { return .orders(.notFound) }
         return .notFound
+    }
+
+    /// A query parameter's text (`?after=p-12`), percent-decoded; nil when absent.
+    @_spi(Fuzzing) public static func queryText(_ name: String, in uri: String) -> String? {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, parts[0] == name { return String(parts[1]).removingPercentEncoding }
+        }
+        return nil
     }
 
     /// An integer query parameter (`?limit=50`); nil when absent or not an integer.

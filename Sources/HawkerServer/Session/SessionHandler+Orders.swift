@@ -21,6 +21,13 @@ extension SessionHandler {
     }
 
     func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {
+        switch command {
+        case .setInventory, .inventory:
+            inventoryCommand(id: id, command, merchant: merchant, context: context)
+            return
+        case .subscribe, .ack, .update:
+            break
+        }
         guard let orders = services.orders else {
             send(.error(.init(re: id, code: .unavailable, message: "this gateway relays no orders")))
             return
@@ -58,6 +65,31 @@ extension SessionHandler {
                         send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
                     }
                 }
+        case .setInventory, .inventory:
+            break
+        }
+    }
+
+    /// `inventory.set` and `inventory.get`: the merchant's own stock.
+    private func inventoryCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {
+        guard let desk = services.inventory else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway keeps no inventory")))
+            return
+        }
+        switch command {
+        case .setInventory(let update):
+            context.eventLoop.makeFutureWithTask { await desk.apply(update, merchant: merchant) }
+                .assumeIsolated()
+                .whenSuccess { [self] result in
+                    switch result {
+                    case .success(let levels): send(.reply(type: .inventory, re: id, body: levels.objectValue ?? [:]))
+                    case .failure(let refusal): send(.error(.init(re: id, code: refusal.code, message: refusal.message)))
+                    }
+                }
+        case .inventory(let products):
+            send(.reply(type: .inventory, re: id, body: desk.levels(merchant: merchant, products: products).objectValue ?? [:]))
+        case .subscribe, .ack, .update:
+            break
         }
     }
 }

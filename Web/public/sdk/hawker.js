@@ -456,7 +456,25 @@ export class StreamModel {
       }
       case "stock.changed": {
         const product = this.catalog.get(data.product);
-        if (product) Object.assign(product, { stock: data.level, low_stock: data.low_stock, sold_out: data.sold_out, low_stock_threshold: data.low_stock_threshold ?? product.low_stock_threshold });
+        if (!product) break;
+        const threshold = data.low_stock_threshold ?? product.low_stock_threshold;
+        if (data.variant === undefined) {
+          Object.assign(product, { stock: data.level, low_stock: data.low_stock, sold_out: data.sold_out, low_stock_threshold: threshold });
+          break;
+        }
+        // A variant's level; the product shows `product_level` (none: not limited).
+        const variant = (product.variants || []).find((v) => v.id === data.variant);
+        if (variant) Object.assign(variant, { stock: data.level, low_stock: data.low_stock, sold_out: data.sold_out });
+        product.low_stock_threshold = threshold;
+        if (data.product_level === undefined) {
+          delete product.stock;
+          product.sold_out = false;
+          product.low_stock = false;
+        } else {
+          product.stock = data.product_level;
+          product.sold_out = data.product_level === 0;
+          product.low_stock = data.product_level > 0 && data.product_level <= threshold;
+        }
         break;
       }
       case "sale.scheduled":
@@ -507,6 +525,17 @@ export class StreamModel {
       product.low_stock_threshold = threshold;
       product.sold_out = product.stock === 0;
       product.low_stock = product.stock > 0 && product.stock <= threshold;
+    }
+    if (Array.isArray(product.variants)) {
+      const threshold = product.low_stock_threshold ?? 5;
+      product.variants = product.variants.map((input) => {
+        const variant = { ...input };
+        if (variant.stock !== undefined) {
+          variant.sold_out = variant.stock === 0;
+          variant.low_stock = variant.stock > 0 && variant.stock <= threshold;
+        }
+        return variant;
+      });
     }
     return product;
   }
