@@ -59,13 +59,17 @@ public final class Hub: StreamEngine {
         // A level that moved reaches every stream showing the product, on its home loop.
         let shards = self.shards
         let loopCount = loops.count
+        let moves = StockMoves(loops: loopCount)
         inventory.whenLevelsMove { moved in
             var perStream: [StreamID: Set<SKU>] = [:]
             for (sku, streams) in moved { for stream in streams { perStream[stream, default: []].insert(sku) } }
             for (stream, skus) in perStream {
                 let home = Int(FNV1a.hash(stream.rawValue) % UInt64(loopCount))
+                guard moves.add(skus, for: stream, loop: home) else { continue }
                 let shard = shards[home]
-                loops[home].execute { shard.value.stockMoved(skus, in: stream) }
+                loops[home].execute {
+                    for (stream, skus) in moves.take(loop: home) { shard.value.stockMoved(skus, in: stream) }
+                }
             }
         }
     }

@@ -62,6 +62,18 @@ final class HubShard {
     private var unstoredStreams: Set<StreamID> = []
     /// Batches waiting for the store past which new events are refused (`storeBehind`).
     static let maxInFlightBatches = 1_024
+    /// Stock levels shown that moved this loop turn, per stream: one `stock.changed` per
+    /// product (or variant) at the end of the turn, with the level then, however many
+    /// checkouts moved it meanwhile.
+    private var stockDue: [StreamID: Set<StockLine>] = [:]
+    private var stockFlushScheduled = false
+
+    private struct StockLine: Hashable, Comparable {
+        var product: String
+        var variant: String?
+
+        static func < (lhs: StockLine, rhs: StockLine) -> Bool { (lhs.product, lhs.variant ?? "") < (rhs.product, rhs.variant ?? "") }
+    }
 
     /// Changes on their way to the store, and the events among them, which go out to
     /// viewers (and into history) only once the store has them.
@@ -216,9 +228,11 @@ final class HubShard {
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
             if !outcome.replayed { markUnsaved(stream) }
-            for event in outcome.stockEvents { _ = sequence(event, in: &hosted, stream: stream, now: now) }
             if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
-            return (outcome, outcome.stockEvents.isEmpty ? nil : committed())
+            guard !outcome.stockEvents.isEmpty else { return (outcome, nil) }
+            stockMoved(outcome.stockEvents, in: stream)
+            // Its hold went to the store before anything submitted from now on.
+            return (outcome, nextCommit())
         }
     }
 
@@ -226,9 +240,39 @@ final class HubShard {
     /// get `stock.changed` for those whose level they see changed.
     func stockMoved(_ skus: Set<SKU>, in stream: StreamID) {
         guard streams[stream] != nil else { return }
-        let now = clock()
         try? withStream(stream, create: nil, now: nil) { hosted in
-            for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
+            stockMoved(hosted.room.stockMoved(skus), in: stream)
+        }
+    }
+
+    /// `stock.changed` events are due in `stream`: sequenced at the end of this turn.
+    private func stockMoved(_ events: [EventDraft], in stream: StreamID) {
+        guard !events.isEmpty else { return }
+        for event in events {
+            guard let product = event.data["product"]?.stringValue else { continue }
+            stockDue[stream, default: []].insert(StockLine(product: product, variant: event.data["variant"]?.stringValue))
+        }
+        guard !stockFlushScheduled else { return }
+        stockFlushScheduled = true
+        eventLoop.assumeIsolated().execute { [self] in
+            stockFlushScheduled = false
+            sequenceStockDue()
+        }
+    }
+
+    /// One `stock.changed` per product (or variant) whose level moved this turn, with the
+    /// level shown now.
+    private func sequenceStockDue() {
+        let due = stockDue
+        stockDue.removeAll(keepingCapacity: true)
+        let now = clock()
+        for (stream, lines) in due {
+            try? withStream(stream, create: nil, now: nil) { hosted in
+                for line in lines.sorted() {
+                    guard let event = hosted.room.commerce.stockEvent(for: line.product, variant: line.variant) else { continue }
+                    _ = sequence(event, in: &hosted, stream: stream, now: now)
+                }
+            }
         }
     }
 
@@ -237,7 +281,7 @@ final class HubShard {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
             markUnsaved(stream)
-            for event in hosted.room.abandon(reservation) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
+            stockMoved(hosted.room.abandon(reservation), in: stream)
         }
     }
 
@@ -246,9 +290,7 @@ final class HubShard {
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
             markUnsaved(stream)
-            for event in hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now) {
-                _ = sequence(event, in: &hosted, stream: stream, now: now)
-            }
+            stockMoved(hosted.room.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, now: now), in: stream)
             markTicking(stream)
         }
     }
@@ -548,9 +590,9 @@ final class HubShard {
         }
     }
 
-    /// Hands this turn's batch to the journal.
+    /// Hands this turn's batch to the journal (an empty one when someone waits for it).
     private func submit() {
-        guard let journal, !collecting.changes.isEmpty else { return }
+        guard let journal, !collecting.changes.isEmpty || collecting.promise != nil else { return }
         let batch = collecting
         collecting = PendingBatch()
         inFlight.append(batch)
@@ -593,6 +635,21 @@ final class HubShard {
     private func committed() -> EventLoopFuture<Void>? {
         guard journal != nil, !collecting.changes.isEmpty else { return nil }
         if collecting.promise == nil { collecting.promise = eventLoop.makePromise() }
+        return collecting.promise!.futureResult
+    }
+
+    /// Completes when a batch submitted from now on is committed (so after everything
+    /// handed to the journal before); nil without a store.
+    private func nextCommit() -> EventLoopFuture<Void>? {
+        guard journal != nil else { return nil }
+        if collecting.promise == nil { collecting.promise = eventLoop.makePromise() }
+        if !submitScheduled {
+            submitScheduled = true
+            eventLoop.assumeIsolated().execute { [self] in
+                submitScheduled = false
+                submit()
+            }
+        }
         return collecting.promise!.futureResult
     }
 

@@ -25,6 +25,8 @@ public actor SQLiteOutbox {
     public private(set) var commits = 0
     public private(set) var writes = 0
     public private(set) var appended = 0
+    /// The (buyer, key) pairs stored, so that a new key skips the lookup.
+    public nonisolated let acceptedKeys = AcceptedKeys()
 
     /// Opens (creating it if needed) the outbox database at `path` and migrates it.
     public init(path: String) throws {
@@ -35,6 +37,13 @@ public actor SQLiteOutbox {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        let keys = acceptedKeys
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT buyer, idempotency_key FROM checkout")
+            var hashes: [UInt64] = []
+            while let row = try rows.next() { hashes.append(AcceptedKeys.hash(buyer: row["buyer"], idempotencyKey: row["idempotency_key"])) }
+            keys.insert(hashes)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -190,6 +199,8 @@ public actor SQLiteOutbox {
     @discardableResult
     public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
         let json = Self.encode(reservation.json)
+        // Before the commit: from then on a retry with this key must look it up.
+        acceptedKeys.insert(buyer: reservation.buyer, idempotencyKey: reservation.idempotencyKey)
         let stored = try await commit { db -> Reservation in
             try Self.execute(
                 db, "INSERT OR IGNORE INTO checkout (id, stream, buyer, idempotency_key, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -291,15 +302,19 @@ public actor SQLiteOutbox {
     /// and notices deleted.
     @discardableResult
     public func prune(before: Int64) async throws -> (checkouts: Int, notices: Int) {
-        try await commit { db -> (checkouts: Int, notices: Int) in
+        let pruned = try await commit { db -> (checkouts: Int, notices: Int, forgotten: [UInt64]) in
             try Self.execute(db, "DELETE FROM delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < ?", [before])
-            try Self.execute(
-                db, "DELETE FROM checkout WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)", [before]
-            )
+            let gone = "created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)"
+            let forgotten = try Row.fetchAll(db, sql: "SELECT buyer, idempotency_key FROM checkout WHERE \(gone)", arguments: [before])
+                .map { AcceptedKeys.hash(buyer: $0["buyer"], idempotencyKey: $0["idempotency_key"]) }
+            try Self.execute(db, "DELETE FROM checkout WHERE \(gone)", [before])
             let checkouts = db.changesCount
             try Self.execute(db, "DELETE FROM notice WHERE created_at < ?", [before])
-            return (checkouts, db.changesCount)
+            return (checkouts, db.changesCount, forgotten)
         }
+        // Once the rows are gone for good: a retry with one of these keys is new.
+        acceptedKeys.remove(pruned.forgotten)
+        return (pruned.checkouts, pruned.notices)
     }
 
     // MARK: - Notices for buyers

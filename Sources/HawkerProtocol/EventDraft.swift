@@ -39,6 +39,12 @@ public struct EventDraft: Sendable, Hashable {
         self.init(unchecked: kind, data: data, stateKey: EventValidator.stateKey(kind: kind, data: data))
     }
 
+    /// An event the server makes itself (a level after a checkout), complete and valid by
+    /// construction: not validated.
+    public init(serverMade kind: EventKind, data: [String: JSONValue]) {
+        self.init(unchecked: kind, data: data, stateKey: EventValidator.stateKey(kind: kind, data: data))
+    }
+
     private init(unchecked kind: EventKind, data: [String: JSONValue], stateKey: String) {
         self.kind = kind
         self.data = data

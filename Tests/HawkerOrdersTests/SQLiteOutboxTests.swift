@@ -72,6 +72,25 @@ import Testing
         #expect(try await outbox.buyersWithUndeliveredNotices() == ["bo"])
         let again = try await outbox.prune(before: 5_000)
         #expect(again.checkouts == 0 && again.notices == 0, "a second sweep finds nothing")
+        // The in-memory key filter follows: pruned keys are new again, the others looked up.
+        #expect(!outbox.acceptedKeys.mayContain(buyer: "buyer-old-confirmed", idempotencyKey: "key-old-confirmed"))
+        #expect(outbox.acceptedKeys.mayContain(buyer: "buyer-old-pending", idempotencyKey: "key-old-pending"))
+    }
+
+    /// Every stored key is in the filter, before and after a restart; new keys are not.
+    @Test func theKeyFilterKnowsEveryStoredKey() async throws {
+        let path = try temporaryPath()
+        do {
+            let outbox = try SQLiteOutbox(path: path)
+            #expect(!outbox.acceptedKeys.mayContain(buyer: "buyer-c1", idempotencyKey: "key-c1"))
+            try await outbox.append(reservation("c1"), stream: StreamID("shop")!)
+            #expect(outbox.acceptedKeys.mayContain(buyer: "buyer-c1", idempotencyKey: "key-c1"))
+        }
+        let reopened = try SQLiteOutbox(path: path)
+        #expect(reopened.acceptedKeys.mayContain(buyer: "buyer-c1", idempotencyKey: "key-c1"))
+        #expect(!reopened.acceptedKeys.mayContain(buyer: "buyer-c1", idempotencyKey: "key-c2"))
+        #expect(!reopened.acceptedKeys.mayContain(buyer: "buyer-c2", idempotencyKey: "key-c1"))
+        #expect(reopened.acceptedKeys.count == 1)
     }
 
     @Test func appendingTheSameCheckoutTwiceChangesNothing() async throws {

@@ -9,8 +9,10 @@ const socialProof = new Map();
 const highestStock = new Map();
 const viewed = new Set();
 const myQuestions = new Map();
-/** The cart: product id -> quantity. */
+/** The cart: line key (product id, and "|variant" for a variant) -> quantity. */
 const cart = new Map();
+/** The variant a viewer picked per product. */
+const picked = new Map();
 let topQuestions = [];
 let client = null;
 
@@ -111,7 +113,8 @@ function card(product, now) {
   item.append(title);
 
   const sale = model.activeSale(product.id, now);
-  const unit = model.unitPrice(product.id, now);
+  const variant = pickedVariant(product);
+  const unit = model.unitPrice(product.id, now, variant?.id);
   const price = document.createElement("p");
   price.className = "price";
   price.append(formatPrice(unit, product.currency));
@@ -133,24 +136,29 @@ function card(product, now) {
     badge.textContent = countdownText(badge.dataset.title, sale.ends_at, now);
     item.append(badge);
   }
-  if (product.stock !== undefined) {
-    const highest = Math.max(highestStock.get(product.id) || 0, product.stock);
-    highestStock.set(product.id, highest);
+  if (variant) item.append(variantPicker(product, variant));
+  // A variant with a level of its own is what the viewer buys: its stock is shown.
+  const stocked = variant && variant.stock !== undefined ? variant : product;
+  const soldOut = !!stocked.sold_out;
+  if (stocked.stock !== undefined) {
+    const key = stocked === product ? product.id : `${product.id}|${variant.id}`;
+    const highest = Math.max(highestStock.get(key) || 0, stocked.stock);
+    highestStock.set(key, highest);
     const bar = document.createElement("div");
     bar.className = "stock";
     bar.setAttribute("role", "meter");
     bar.setAttribute("aria-label", "stock");
     bar.setAttribute("aria-valuemin", "0");
     bar.setAttribute("aria-valuemax", String(highest));
-    bar.setAttribute("aria-valuenow", String(product.stock));
+    bar.setAttribute("aria-valuenow", String(stocked.stock));
     const fill = document.createElement("span");
-    fill.style.width = `${highest ? Math.round((product.stock / highest) * 100) : 0}%`;
+    fill.style.width = `${highest ? Math.round((stocked.stock / highest) * 100) : 0}%`;
     bar.append(fill);
     item.append(bar);
-    if (product.sold_out || product.low_stock) {
+    if (stocked.sold_out || stocked.low_stock) {
       const low = document.createElement("p");
       low.className = "low";
-      low.textContent = product.sold_out ? "Sold out" : `Only ${product.stock} left`;
+      low.textContent = stocked.sold_out ? "Sold out" : `Only ${stocked.stock} left`;
       item.append(low);
     }
   }
@@ -167,15 +175,15 @@ function card(product, now) {
   add.type = "button";
   add.className = "add";
   add.textContent = "Add to cart";
-  add.disabled = !!product.sold_out;
+  add.disabled = soldOut;
   add.setAttribute("aria-label", `add ${product.title} to the cart`);
-  add.addEventListener("click", () => addToCart(product.id));
+  add.addEventListener("click", () => addToCart(product.id, variant?.id));
   const buy = document.createElement("button");
   buy.type = "button";
   buy.className = "buy";
-  buy.textContent = product.sold_out ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
-  buy.disabled = !!product.sold_out;
-  buy.addEventListener("click", () => purchase([productId(product)]));
+  buy.textContent = soldOut ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
+  buy.disabled = soldOut;
+  buy.addEventListener("click", () => purchase([lineKey(product.id, variant?.id)]));
   actions.append(add, buy);
   item.append(actions);
   return item;
@@ -198,36 +206,75 @@ function renderCountdowns() {
   }
 }
 
+/** The variant the viewer picked, else the first one not sold out (none: the product has no variants). */
+function pickedVariant(product) {
+  const variants = product.variants || [];
+  if (variants.length === 0) return undefined;
+  return variants.find((v) => v.id === picked.get(product.id)) || variants.find((v) => !v.sold_out) || variants[0];
+}
+
+function variantPicker(product, chosen) {
+  const select = document.createElement("select");
+  select.className = "variant";
+  select.setAttribute("aria-label", `${product.title}: variant`);
+  for (const variant of product.variants) {
+    const option = document.createElement("option");
+    option.value = variant.id;
+    option.textContent = variant.sold_out ? `${variant.title} (sold out)` : variant.title;
+    option.selected = variant.id === chosen.id;
+    select.append(option);
+  }
+  select.addEventListener("change", () => {
+    picked.set(product.id, select.value);
+    renderCards();
+  });
+  return select;
+}
+
 // MARK: - Cart and buying
 
-const productId = (product) => product.id;
+const lineKey = (id, variant) => (variant === undefined ? id : `${id}|${variant}`);
+const lineOf = (key) => {
+  const [product, variant] = key.split("|");
+  return { product, variant };
+};
 
-function addToCart(id) {
-  cart.set(id, (cart.get(id) || 0) + 1);
+function addToCart(id, variant) {
+  const key = lineKey(id, variant);
+  cart.set(key, (cart.get(key) || 0) + 1);
   client.intent(stream, id, "add_to_cart").catch(() => {});
   renderCart();
 }
 
-function removeFromCart(id) {
-  cart.delete(id);
-  client.intent(stream, id, "remove_from_cart").catch(() => {});
+function removeFromCart(key) {
+  cart.delete(key);
+  client.intent(stream, lineOf(key).product, "remove_from_cart").catch(() => {});
   renderCart();
+}
+
+/** "Tee (M)" for a variant line. */
+function lineTitle(product, variantId) {
+  const variant = (product.variants || []).find((v) => v.id === variantId);
+  return variant ? `${product.title} (${variant.title})` : product.title;
 }
 
 function renderCart() {
   $("cart").hidden = cart.size === 0;
   const now = client.serverNow();
-  $("cart-lines").replaceChildren(...[...cart].map(([id, qty]) => {
+  $("cart-lines").replaceChildren(...[...cart].map(([key, qty]) => {
+    const { product: id, variant } = lineOf(key);
     const product = model.catalog.get(id);
+    const title = product ? lineTitle(product, variant) : id;
     const line = document.createElement("li");
     line.dataset.product = id;
+    if (variant !== undefined) line.dataset.variant = variant;
     const label = document.createElement("span");
-    label.textContent = `${qty} × ${product ? product.title : id}${product ? ` — ${formatPrice(model.unitPrice(id, now) * qty, product.currency)}` : ""}`;
+    label.textContent = `${qty} × ${title}${product ? ` — ${formatPrice(model.unitPrice(id, now, variant) * qty, product.currency)}` : ""}`;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `remove ${product ? product.title : id} from the cart`);
-    remove.addEventListener("click", () => removeFromCart(id));
+    remove.setAttribute("aria-label", `remove ${title} from the cart`);
+    remove.addEventListener("click", () => removeFromCart(key));
     line.append(label, remove);
     return line;
   }));
@@ -241,19 +288,25 @@ $("checkout").addEventListener("click", async () => {
 });
 
 /**
- * Checks out `ids` (quantity 1 each unless `quantity` says otherwise) at the prices
- * shown now; says what happened. Resolves true when accepted.
+ * Checks out the lines `keys` (quantity 1 each unless `quantity` says otherwise) at the
+ * prices shown now; says what happened. Resolves true when accepted.
  */
-async function purchase(ids, quantity = () => 1) {
-  const products = ids.map((id) => model.catalog.get(id)).filter(Boolean);
+async function purchase(keys, quantity = () => 1) {
+  const lines = keys.map((key) => ({ key, ...lineOf(key) })).filter((line) => model.catalog.has(line.product));
+  const products = lines.map((line) => model.catalog.get(line.product));
   const status = $("purchase");
-  if (products.length === 0) return false;
+  if (lines.length === 0) return false;
   const now = client.serverNow();
-  const names = products.map((p) => p.title).join(", ");
+  const names = lines.map((line) => lineTitle(model.catalog.get(line.product), line.variant)).join(", ");
   status.dataset.result = "";
   status.textContent = `Buying ${names}…`;
   try {
-    const accepted = await client.checkout(stream, products.map((p) => ({ product: p.id, qty: quantity(p.id), price_seen: model.unitPrice(p.id, now) })), {
+    const items = lines.map((line) => {
+      const item = { product: line.product, qty: quantity(line.key), price_seen: model.unitPrice(line.product, now, line.variant) };
+      if (line.variant !== undefined) item.variant = line.variant;
+      return item;
+    });
+    const accepted = await client.checkout(stream, items, {
       region: region(),
       attribution: { stream },
       idempotencyKey: newKey(),

@@ -185,6 +185,37 @@ def test_viewer_sees_pins_prices_sales_and_buys(gateway):
         viewer.quit()
 
 
+def test_a_viewer_picks_a_variant_and_buys_it(gateway):
+    host = gateway.token("host", "host-1")
+    tee = {"id": "tee", "title": "Linen tee", "merchant": "northwind", "price": 3500, "currency": "EUR",
+           "variants": [{"id": "s", "title": "S", "stock": 0}, {"id": "m", "title": "M", "stock": 1}, {"id": "l", "title": "L", "price": 3900, "stock": 4}]}
+    gateway.publish(host, "catalog.set", {"products": [tee]})
+    gateway.publish(host, "product.pinned", {"product": "tee"})
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'fay')}")
+        wait(viewer, 10, lambda d: card(d, "tee"), "the tee's card")
+        # S is sold out: the picker starts on M, its own level shown.
+        assert viewer.execute_script("return document.querySelector('.card[data-product=\"tee\"] select.variant').value") == "m"
+        assert "Only 1 left" in text(viewer, '.card[data-product="tee"]')
+        # L has its own price.
+        viewer.execute_script("""const s = document.querySelector('.card[data-product="tee"] select.variant'); s.value = 'l'; s.dispatchEvent(new Event('change'));""")
+        wait(viewer, 2, lambda d: "39" in text(d, '.card[data-product="tee"] .price'), "L's price")
+        viewer.execute_script("""const s = document.querySelector('.card[data-product="tee"] select.variant'); s.value = 'm'; s.dispatchEvent(new Event('change'));""")
+        wait(viewer, 2, lambda d: "35" in text(d, '.card[data-product="tee"] .price'), "M's price")
+        buy(viewer, "tee")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+        # The last M is gone: the picker says so and the card sells it no more.
+        wait(viewer, 3, lambda d: "M (sold out)" in text(d, '.card[data-product="tee"] select.variant'), "M sold out in the picker")
+        assert viewer.execute_script("return document.querySelector('.card[data-product=\"tee\"] button.buy').disabled")
+        state = gateway.state(host)["state"]
+        levels = {v["id"]: v.get("stock") for v in state["catalog"][0]["variants"]}
+        assert levels == {"s": 0, "m": 0, "l": 4}, levels
+        assert state["catalog"][0]["stock"] == 4, state["catalog"][0]
+    finally:
+        viewer.quit()
+
+
 def test_chat_typed_in_one_browser_appears_in_another(gateway):
     host = gateway.token("host", "host-1")
     gateway.publish(host, "catalog.set", {"products": CATALOG})
@@ -217,9 +248,7 @@ def test_a_restart_shows_reconnecting_then_resumes(gateway):
         # Until the gateway is back, the page keeps what it showed.
         assert card(viewer, "jacket") is not None
         gateway.start()
-        # The stream lives in memory: its host publishes it again after the restart.
-        gateway.publish(host, "catalog.set", {"products": CATALOG})
-        gateway.publish(host, "product.pinned", {"product": "jacket"})
+        # The stream came back from the data directory: its catalog and pins are there.
         gateway.publish(host, "product.pinned", {"product": "scarf"})
         wait(viewer, 20, lambda d: d.find_element(By.ID, "status").text == "live", "live again")
         wait(viewer, 10, lambda d: card(d, "scarf") and card(d, "jacket"), "the state after the restart")
@@ -294,6 +323,7 @@ def test_ops_shows_connections_streams_and_dead_letters(gateway):
 
 TESTS = [
     test_viewer_sees_pins_prices_sales_and_buys,
+    test_a_viewer_picks_a_variant_and_buys_it,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
     test_the_studio_pins_and_sees_merged_questions,

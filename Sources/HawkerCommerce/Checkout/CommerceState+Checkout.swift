@@ -143,11 +143,8 @@ extension CommerceState {
 
     /// A `stock.changed` for `product` (or one of its variants) as the server publishes
     /// it when a level moved, so every viewer's stock bar moves.
-    func stockEvent(for product: String, variant: String?) -> EventDraft? {
-        guard let data = stockData(product, variant: variant),
-            let draft = try? EventDraft(kind: .stockChanged, data: ["product": .string(product), "level": data["level"] ?? .int(0)])
-        else { return nil }
-        return draft.withData(data)
+    public func stockEvent(for product: String, variant: String?) -> EventDraft? {
+        stockData(product, variant: variant).map { EventDraft(serverMade: .stockChanged, data: $0) }
     }
 
     /// The data of a `stock.changed` for the level shown now: for a variant, its level

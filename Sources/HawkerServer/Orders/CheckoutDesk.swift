@@ -39,7 +39,13 @@ struct CheckoutDesk: Sendable {
         let started = NIODeadline.now()
         let metrics = self.metrics
         let outbox = self.outbox
-        return eventLoop.makeFutureWithTask { try await outbox.accepted(buyer: buyer, idempotencyKey: request.idempotencyKey) }
+        // A key the outbox cannot hold (most of them: new checkouts) skips the lookup.
+        let lookup =
+            outbox.acceptedKeys.mayContain(buyer: buyer, idempotencyKey: request.idempotencyKey)
+            ? eventLoop.makeFutureWithTask { try await outbox.accepted(buyer: buyer, idempotencyKey: request.idempotencyKey) }
+            : eventLoop.makeSucceededFuture(nil)
+        return
+            lookup
             .flatMap { stored -> EventLoopFuture<ServerMessage> in
                 if let stored {
                     metrics.checkouts(.replayed)

@@ -511,11 +511,14 @@ export class StreamModel {
     return null;
   }
 
-  /** What one unit costs now: the sale price, else the product's. */
-  unitPrice(productId, now) {
+  /** What one unit (of `variantId`, when given) costs now: the sale price, else the variant's, else the product's. */
+  unitPrice(productId, now, variantId) {
     const sale = this.activeSale(productId, now);
     const item = sale && sale.items.find((i) => i.product === productId);
-    return item ? item.price : this.catalog.get(productId)?.price;
+    if (item) return item.price;
+    const product = this.catalog.get(productId);
+    const variant = variantId === undefined ? undefined : (product?.variants || []).find((v) => v.id === variantId);
+    return variant?.price ?? product?.price;
   }
 
   _product(input) {
