@@ -41,7 +41,7 @@ public final class Hub: StreamEngine {
         self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         // Built off their loops (at startup), hence `makeBoxSendingValue`.
         let fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
-        let inventory = InventoryLedger(journal: journal)
+        let inventory = InventoryLedger(journal: journal, merchantsSettingStock: configuration.merchantsSettingStock)
         self.inventory = inventory
         self.fanouts = fanouts
         self.shards = loops.map {

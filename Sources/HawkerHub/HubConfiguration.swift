@@ -30,6 +30,9 @@ public struct HubConfiguration: Sendable {
     /// are sequenced; what a room counts between saves (chat, questions, moderation,
     /// insights) is what a `kill -9` can take back.
     public var stateSaveIntervalMilliseconds: Int64 = 1_000
+    /// Merchants that alone set their products' levels (through their API): a host's
+    /// `stock.changed` for their products is refused and a catalog's `stock` ignored.
+    public var merchantsSettingStock: Set<String> = []
 
     public init(
         historyCapacity: Int = 1_000,

@@ -553,7 +553,7 @@ final class HubShard {
         // The levels are the inventory's (restored before the streams). A store from
         // before stock was kept per merchant product starts from the saved rooms' levels.
         for product in room.commerce.catalog.all {
-            if let level = product.stock, inventory.available(product.sku) == nil { _ = inventory.setAvailable(product.sku, to: level) }
+            if let level = product.stock, inventory.hostMaySet(product.sku), inventory.available(product.sku) == nil { _ = inventory.setAvailable(product.sku, to: level) }
         }
         let skus = Set(room.commerce.catalog.all.flatMap(\.skus))
         inventory.watch(stored.stream, skus)

@@ -21,6 +21,8 @@ public final class InventoryLedger: StockSource {
 
     private let state: Mutex<State>
     private let journal: StateJournal?
+    /// Merchants that set their levels alone (`HubConfiguration.merchantsSettingStock`).
+    private let merchantsSettingStock: Set<String>
     /// Told which SKUs moved and which streams show them (outside the lock).
     private let listener = Mutex<Listener?>(nil)
 
@@ -32,8 +34,9 @@ public final class InventoryLedger: StockSource {
         init(_ handler: @escaping @Sendable ([SKU: Set<StreamID>]) -> Void) { self.handler = handler }
     }
 
-    public init(journal: StateJournal?, maxSKUs: Int = 1_000_000) {
+    public init(journal: StateJournal?, maxSKUs: Int = 1_000_000, merchantsSettingStock: Set<String> = []) {
         self.journal = journal
+        self.merchantsSettingStock = merchantsSettingStock
         self.state = Mutex(State(inventory: Inventory(maxSKUs: maxSKUs)))
     }
 
@@ -49,6 +52,8 @@ public final class InventoryLedger: StockSource {
     public func available(_ sku: SKU) -> Int64? {
         state.withLock { $0.inventory.available(sku) }
     }
+
+    public func hostMaySet(_ sku: SKU) -> Bool { !merchantsSettingStock.contains(sku.merchant) }
 
     public func setAvailable(_ sku: SKU, to level: Int64) -> Bool {
         change { inventory in

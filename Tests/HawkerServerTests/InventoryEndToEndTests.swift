@@ -108,4 +108,34 @@ import Testing
         await buyer.close()
         await server.stop()
     }
+
+    /// `merchants.<id>.stock = merchant`: the merchant's API alone sets its levels.
+    @Test func aMerchantThatSetsItsOwnLevelsOverridesHosts() async throws {
+        let server = try await TestGateway.start { configuration in
+            var merchant = MerchantBackendConfiguration(kind: nil)
+            merchant.stock = .merchant
+            configuration.orders.merchants["m1"] = merchant
+        }
+        // The catalog's 5 is ignored: not limited until the merchant says.
+        try await server.catalog("shop", ["p1"], stock: 5)
+        let host = try await bearer(server, .host)
+        func shown() async throws -> Int? {
+            let read = try await HTTP.request("GET", port: server.port, path: "/v1/streams/shop", headers: host)
+            let catalog = (read.json?["state"] as? [String: Any])?["catalog"] as? [[String: Any]]
+            return catalog?.first { $0["id"] as? String == "p1" }?["stock"] as? Int
+        }
+        #expect(try await shown() == nil)
+        do {
+            _ = try await server.publish("shop", "stock.changed", ["product": "p1", "level": 50])
+            Issue.record("a host set a level the merchant keeps")
+        } catch {
+            #expect("\(error)".contains("forbidden"))
+        }
+        let headers = try await bearer(server, .orderService, merchant: "m1")
+        let set = try await HTTP.request(
+            "POST", port: server.port, path: "/v1/merchants/m1/inventory", headers: headers, body: #"{"items":[{"product":"p1","on_hand":7}]}"#)
+        #expect(set.status == 200)
+        #expect(try await shown() == 7)
+        await server.stop()
+    }
 }

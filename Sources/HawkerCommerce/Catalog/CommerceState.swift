@@ -114,6 +114,9 @@ public struct CommerceState: Sendable {
             if let variant, product.variant(variant) == nil {
                 throw RoomError(.unknownVariant, "product '\(product.id)' has no variant '\(variant)'")
             }
+            guard stock.hostMaySet(product.sku) else {
+                throw RoomError(.forbidden, "merchant '\(product.merchant)' sets the stock of its products itself (its inventory API)")
+            }
             if let level = data["level"]?.intValue, !stock.setAvailable(product.sku(variant: variant), to: level) {
                 throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
             }
@@ -227,7 +230,8 @@ public struct CommerceState: Sendable {
         var product = product
         var given: [(SKU, Int64)] = product.stock.map { [(product.sku, $0)] } ?? []
         for variant in product.variants { if let level = variant.stock { given.append((product.sku(variant: variant.id), level)) } }
-        for (sku, level) in given where stock.available(sku) == nil {
+        // A merchant that sets its levels alone has the last word: a host's are ignored.
+        for (sku, level) in given where stock.hostMaySet(sku) && stock.available(sku) == nil {
             guard stock.setAvailable(sku, to: level) else { throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can") }
         }
         Self.showStock(of: &product, from: stock)

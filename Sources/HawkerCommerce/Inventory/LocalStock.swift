@@ -8,6 +8,8 @@ public final class LocalStock: StockSource {
 
     public func available(_ sku: SKU) -> Int64? { inventory.withLock { $0.available(sku) } }
 
+    public func hostMaySet(_ sku: SKU) -> Bool { true }
+
     public func setAvailable(_ sku: SKU, to level: Int64) -> Bool {
         inventory.withLock { $0.setAvailable(sku, to: level) }
     }

@@ -4,6 +4,10 @@ public protocol StockSource: AnyObject, Sendable {
     /// What may be bought of `sku` now; nil when its stock is not tracked.
     func available(_ sku: SKU) -> Int64?
 
+    /// Whether a host may set the level of `sku` (a catalog's `stock`, `stock.changed`):
+    /// false for a merchant that sets its levels alone.
+    func hostMaySet(_ sku: SKU) -> Bool
+
     /// Sets what is available now (a host's level); false when it cannot be tracked.
     @discardableResult
     func setAvailable(_ sku: SKU, to level: Int64) -> Bool

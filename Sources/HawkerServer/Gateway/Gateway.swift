@@ -81,6 +81,7 @@ public final class Gateway: Service, Sendable {
         let metrics = GatewayMetrics(registry: registry)
         var hubConfiguration = configuration.hub
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
+        hubConfiguration.merchantsSettingStock = Set(configuration.orders.merchants.filter { $0.value.stock == .merchant }.keys)
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
         let journal: StateJournal?

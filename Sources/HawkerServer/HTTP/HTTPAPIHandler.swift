@@ -385,6 +385,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .streamNotFound: return .error(.notFound, reply.code, reply.message)
                 case .limitReached: return .error(.conflict, reply.code, reply.message)
                 case .quotaExceeded: return .error(.tooManyRequests, reply.code, reply.message)
+                case .forbidden: return .error(.forbidden, reply.code, reply.message)
                 default: return .error(.unprocessableEntity, reply.code, reply.message)
                 }
             }

@@ -15,6 +15,8 @@ enum OrderBackends {
         for (merchant, backend) in configuration.merchants {
             let timeout = TimeAmount.milliseconds(Int64(backend.timeoutMilliseconds))
             switch backend.kind {
+            case nil:
+                continue  // the default backend
             case .demo:
                 byMerchant[merchant] = DemoOrderBackend(name: "demo:\(merchant)", delay: .milliseconds(configuration.demoDelayMilliseconds))
             case .webhook:

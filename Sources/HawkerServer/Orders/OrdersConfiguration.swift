@@ -38,7 +38,8 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
         case orderService = "order_service"
     }
 
-    public var kind = Kind.demo
+    /// nil: `orders.default_backend` (an entry that only sets `stock`).
+    public var kind: Kind?
     /// Webhook: where to POST, and the HMAC secret.
     public var url: String?
     public var secret: String?
@@ -47,8 +48,17 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
     public var postgresURL: String?
     /// Order services: how long a delivery waits for its `ack` before it goes again.
     public var visibilityTimeoutMilliseconds = 30_000
+    /// Who sets the levels of this merchant's products.
+    public var stock = StockAuthority.shared
 
-    public init(kind: Kind = .demo) {
+    public enum StockAuthority: String, Sendable, Hashable, CaseIterable {
+        /// Hosts (a catalog's `stock`, `stock.changed`) and the merchant's inventory API.
+        case shared
+        /// The merchant's inventory API alone: hosts' levels are refused or ignored.
+        case merchant
+    }
+
+    public init(kind: Kind? = .demo) {
         self.kind = kind
     }
 
@@ -60,6 +70,7 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
         ("timeout_ms", "webhook and postgres: how long one delivery may take (default 5000)"),
         ("postgres_url", "postgres: postgres://user:password@host:port/database"),
         ("visibility_timeout_ms", "order_service: an unacknowledged delivery goes again after this long (default 30000)"),
+        ("stock", "shared (default: hosts and the merchant's inventory API set levels) or merchant (its API alone; hosts' stock.changed is forbidden)"),
     ]
 
     /// Applies `merchants.<id>.<field>` = `value`.
@@ -68,7 +79,7 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
         guard parts.count == 3, parts[0] == "merchants", Identifier.isValid(parts[1]) else {
             throw ConfigurationError(description: "merchant keys look like merchants.<merchant id>.<field>, got '\(key)'")
         }
-        var merchant = orders.merchants[parts[1]] ?? MerchantBackendConfiguration()
+        var merchant = orders.merchants[parts[1]] ?? MerchantBackendConfiguration(kind: nil)
         func milliseconds() throws(ConfigurationError) -> Int {
             guard let number = Int(value), (1...3_600_000).contains(number) else {
                 throw ConfigurationError(description: "\(key) must be milliseconds in 1...3600000, got '\(value)'")
@@ -86,6 +97,11 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
         case "timeout_ms": merchant.timeoutMilliseconds = try milliseconds()
         case "postgres_url": merchant.postgresURL = value
         case "visibility_timeout_ms": merchant.visibilityTimeoutMilliseconds = try milliseconds()
+        case "stock":
+            guard let authority = StockAuthority(rawValue: value) else {
+                throw ConfigurationError(description: "\(key) must be shared or merchant, got '\(value)'")
+            }
+            merchant.stock = authority
         default:
             throw ConfigurationError(description: "unknown merchant field '\(parts[2])' in '\(key)'; fields: \(fields.map(\.name).joined(separator: ", "))")
         }
@@ -106,7 +122,7 @@ public struct MerchantBackendConfiguration: Sendable, Hashable {
             guard postgresURL != nil else {
                 throw ConfigurationError(description: "merchants.\(merchant).postgres_url is required for a postgres backend")
             }
-        case .demo, .orderService:
+        case .demo, .orderService, nil:
             break
         }
     }
