@@ -270,6 +270,28 @@ public final class Hub: StreamEngine {
         return stored.count
     }
 
+    /// When the earliest restored room was saved (nil: none restored): the outbox's
+    /// checkouts and settlements since then go to `restoreCheckouts`.
+    public func earliestRoomSave() async throws -> Int64? {
+        var earliest: Int64?
+        for (loop, shard) in zip(loops, shards) {
+            if let saved = try await loop.submit({ shard.value.earliestRoomSave }).get() { earliest = min(earliest ?? saved, saved) }
+        }
+        return earliest
+    }
+
+    /// Squares the restored rooms with checkouts read from the outbox: sale counts and
+    /// insights of checkouts accepted after a room's save, settlements since, and the
+    /// orders still on their way (whose settlement then counts in the room).
+    public func restoreCheckouts(_ checkouts: [RestoredCheckout]) async throws {
+        var perShard = Array(repeating: [RestoredCheckout](), count: loops.count)
+        for checkout in checkouts { perShard[homeIndex(of: checkout.stream)].append(checkout) }
+        for (index, checkouts) in perShard.enumerated() where !checkouts.isEmpty {
+            let shard = shards[index]
+            try await loops[index].submit { shard.value.restoreCheckouts(checkouts) }.get()
+        }
+    }
+
     /// Saves every changed room and waits until the store has everything sequenced so
     /// far (at shutdown, after the last connection).
     public func saveAndFlush() async {

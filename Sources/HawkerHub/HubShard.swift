@@ -21,6 +21,9 @@ final class HubShard {
         var owner: String?
         /// Events up to this seq are trimmed from the store (they left history).
         var trimmedThrough: UInt64 = 0
+        /// Restored: when the room it came back from was saved (`Int64.min`: none was
+        /// read, it counted no checkout).
+        var roomSavedAt: Int64?
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
         var subscriberCount: Int { loopRefs.reduce(0, +) }
@@ -564,12 +567,35 @@ final class HubShard {
         let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(
             state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: owner,
-            trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1
+            trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1, roomSavedAt: saved == nil ? .min : stored.room?.savedAt ?? .min
         )
         for event in stockEvents { _ = sequence(event, in: &streams[stored.stream]!, stream: stored.stream, now: now) }
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
         scheduleSave()
+    }
+
+    /// When the earliest restored room was saved: checkouts and settlements after it may
+    /// be missing from some room. nil when no stream was restored.
+    var earliestRoomSave: Int64? {
+        streams.values.compactMap(\.roomSavedAt).min()
+    }
+
+    /// Squares restored rooms with the outbox (see `StreamRoom.restoreCheckout`).
+    func restoreCheckouts(_ checkouts: [RestoredCheckout]) {
+        let now = clock()
+        for checkout in checkouts {
+            guard let savedAt = streams[checkout.stream]?.roomSavedAt else { continue }
+            let counted = checkout.reservation.createdAt <= savedAt
+            var settled: [String: Bool] = [:]
+            for part in checkout.parts { if let confirmed = part.confirmed, part.updatedAt > savedAt { settled[part.merchant] = confirmed } }
+            let pending = checkout.parts.contains { $0.confirmed == nil }
+            guard !counted || !settled.isEmpty || pending else { continue }
+            try? withStream(checkout.stream, create: nil, now: nil) { hosted in
+                stockMoved(hosted.room.restoreCheckout(checkout.reservation, counted: counted, settled: settled, now: now), in: checkout.stream)
+            }
+            markUnsaved(checkout.stream)
+        }
     }
 
     /// The room changed: it is saved with the next save (with a state store).

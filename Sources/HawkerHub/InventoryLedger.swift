@@ -127,7 +127,7 @@ public final class InventoryLedger: StockSource {
     public func holdAccepted(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
         change { inventory in
             guard inventory.open[checkoutID]?[merchant] == nil else { return ((), [], []) }
-            for (sku, quantity) in units where inventory.level(sku) != nil { inventory.adjust(sku, by: quantity) }
+            for (line, quantity) in units { if let sku = inventory.countingSKU(line) { inventory.adjust(sku, by: quantity) } }
             inventory.hold(checkoutID, merchant: merchant, units)
             guard let held = inventory.open[checkoutID]?[merchant] else { return ((), [], []) }
             return (
@@ -160,6 +160,20 @@ public final class InventoryLedger: StockSource {
         state.withLock { state in
             let (products, more) = state.inventory.products(merchant: merchant, after: after, limit: limit)
             return (products.flatMap { state.inventory.levels(merchant: merchant, product: $0) }, more)
+        }
+    }
+
+    /// Holds again the units of an order given up on and now sent again (a re-driven dead
+    /// letter): they were offered again when it failed; from now on they are pending
+    /// until it settles (confirmed: off on hand; failed again: offered again). False
+    /// (nothing done) when it holds already or holds nothing tracked.
+    @discardableResult
+    public func reopen(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) -> Bool {
+        change { inventory in
+            guard inventory.open[checkoutID]?[merchant] == nil else { return (false, [], []) }
+            inventory.hold(checkoutID, merchant: merchant, units)
+            guard let held = inventory.open[checkoutID]?[merchant] else { return (false, [], []) }
+            return (true, Array(held.keys), [.reservationOpened(checkoutID: checkoutID, merchant: merchant, units: held)])
         }
     }
 

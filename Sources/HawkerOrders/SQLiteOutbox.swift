@@ -258,6 +258,48 @@ public actor SQLiteOutbox {
         try await deliveries(where: "d.checkout_id = ?", arguments: [checkoutID], limit: 1_000)
     }
 
+    /// A stored checkout and the state of each merchant's part, for a restart.
+    public struct StoredCheckout: Sendable {
+        public var reservation: Reservation
+        public var stream: StreamID
+        public var parts: [(merchant: String, status: OutboxDelivery.Status, updatedAt: Int64)]
+    }
+
+    /// Checkouts a restarted gateway's rooms may not know all of: created after `since`,
+    /// or with a part still on its way or recorded after `since`: the newest `limit`, oldest
+    /// first.
+    public func checkouts(touchedSince since: Int64, limit: Int) async throws -> [StoredCheckout] {
+        try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at
+                    FROM checkout c JOIN delivery d ON d.checkout_id = c.id
+                    WHERE c.id IN (
+                        SELECT c2.id FROM checkout c2 WHERE c2.created_at > ? OR EXISTS (
+                            SELECT 1 FROM delivery d2 WHERE d2.checkout_id = c2.id AND (d2.status = 'pending' OR d2.updated_at > ?))
+                        ORDER BY c2.created_at DESC, c2.id DESC LIMIT ?)
+                    ORDER BY c.created_at, c.id, d.merchant
+                    """,
+                arguments: [since, since, max(0, limit)]
+            )
+            var checkouts: [StoredCheckout] = []
+            while let row = try rows.next() {
+                let id: String = row["id"]
+                // A row that does not read is left out, not fatal (as `due` does).
+                guard let status = OutboxDelivery.Status(rawValue: row["status"]) else { continue }
+                let part = (merchant: row["merchant"] as String, status: status, updatedAt: row["updated_at"] as Int64)
+                if let last = checkouts.last, last.reservation.checkoutID == id {
+                    checkouts[checkouts.count - 1].parts.append(part)
+                    continue
+                }
+                guard let reservation = try? Self.decodeReservation(row["reservation"]), let stream = try? Self.streamID(row["stream"]) else { continue }
+                checkouts.append(StoredCheckout(reservation: reservation, stream: stream, parts: [part]))
+            }
+            return checkouts
+        }
+    }
+
     public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {
         try await deliveries(where: "d.status = 'dead_lettered'", arguments: [], limit: limit)
     }

@@ -133,5 +133,10 @@ import Testing
         // The hold made on the product's level settles there.
         #expect(inventory.settle("c1", merchant: "m1", confirmed: true) == [tee])
         #expect(inventory.level(tee) == StockLevel(onHand: 1, pending: 0))
+        // A hold restored (or re-opened) for a variant without its own level counts on the product's.
+        inventory.untrack(small)
+        inventory.hold("c2", merchant: "m1", [small: 1])
+        #expect(inventory.open["c2"]?["m1"] == [tee: 1])
+        #expect(inventory.available(tee) == 0)
     }
 }

@@ -462,6 +462,8 @@ import Testing
                 let redriven = try await HTTP.request("POST", port: server.port, path: "/v1/orders/dead-letters/\(checkoutID)/\(Self.merchant)/redrive", headers: admin)
                 #expect(redriven.status == 202, "\(redriven.body)")
                 #expect(redriven.json?["redriven"] as? Bool == true)
+                // Its unit, offered again when it failed, is held again before it goes out.
+                _ = try await Self.read(watcher, "stock.changed to \(stockBefore - 1) again") { Self.isStockChange($0, product: "p1", level: stockBefore - 1) }
                 try await receiver.waitForOrders(atLeast: 1, seconds: 60)
                 let order = try #require(receiver.orders[key])
                 #expect(order.body["checkout_id"]?.stringValue == checkoutID)
@@ -475,10 +477,15 @@ import Testing
                 #expect(again.status == 404)
                 #expect(again.errorCode == "not_found")
 
-                // The unit given back is not taken again by the late confirmation.
+                // The late confirmation took the unit off on hand: sold once, never offered again.
                 let snapshot = try await HTTP.request("GET", port: server.port, path: "/v1/streams/\(stream)", headers: admin)
                 let catalog = (snapshot.json?["state"] as? [String: Any])?["catalog"] as? [[String: Any]]
-                #expect(catalog?.first(where: { $0["id"] as? String == "p1" })?["stock"] as? Int == Int(stockBefore))
+                #expect(catalog?.first(where: { $0["id"] as? String == "p1" })?["stock"] as? Int == Int(stockBefore - 1))
+                try await Self.eventually("the hold settled") {
+                    let levels = try await HTTP.request("GET", port: server.port, path: "/v1/merchants/\(Self.merchant)/inventory/p1", headers: admin)
+                    let level = (levels.json?["items"] as? [[String: Any]])?.first
+                    return level?["pending"] as? Int == 0 && level?["on_hand"] as? Int == Int(stockBefore - 1)
+                }
 
                 await watcher.close()
                 await buyer.client.close()

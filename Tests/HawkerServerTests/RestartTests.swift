@@ -107,6 +107,75 @@ import Glibc
         await back.close()
     }
 
+    /// What a room counts between saves comes back from the outbox after a `kill -9`:
+    /// the checkouts accepted since its last save count in the sale's limits and the
+    /// insights, and the orders settled since count as settled.
+    @Test(.timeLimit(.minutes(5)))
+    func checkoutsSinceTheLastSaveStillCount() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: GatewayProcess.binary.path), "build first: swift build")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-restart-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        // No room is saved before the kill: everything the room counted must come back.
+        let arguments = [
+            "--data-dir", directory + "/data", "--set", "jwt.secret=\(Self.secret)", "--set", "state.save_interval_ms=600000",
+            "--set", "orders.demo_delay_ms=1", "--set", "log.level=warning",
+        ]
+        let launched = NIOLockedValueBox<[GatewayProcess]>([])
+        defer {
+            for gateway in launched.withLockedValue({ $0 }) { gateway.stop() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let issuer = await TokenIssuer(hmacSecret: Self.secret)
+        let hostToken = try await issuer.issue(subject: "host", role: .host, streams: [Self.stream], ttl: 3_600)
+        let buyerToken = try await issuer.issue(subject: "ana", role: .viewer, streams: [Self.stream], ttl: 3_600)
+        let first = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-1.log")
+        launched.withLockedValue { $0.append(first) }
+        try await first.waitUntilHealthy()
+
+        let host = try await OrderReliabilityStorm.connect(port: first.port, token: hostToken)
+        let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 10]
+        for (kind, data) in [
+            ("catalog.set", ["products": [tee]] as [String: JSONValue]),
+            ("sale.started", ["sale": "flash", "items": [["product": "tee", "price": 1_900]], "duration_ms": 600_000, "per_buyer_limit": 1]),
+        ] {
+            let reply = try await OrderReliabilityStorm.request(host, OrderReliabilityStorm.publish(Self.stream, kind, data))
+            try #require(reply["type"] == "published", "\(kind): \(reply)")
+        }
+        await host.close()
+        func checkout(_ port: Int, key: String) async throws -> (TestClient, [String: JSONValue]) {
+            let buyer = try await OrderReliabilityStorm.connect(port: port, token: buyerToken)
+            let reply = try await OrderReliabilityStorm.request(
+                buyer,
+                [
+                    "type": "checkout", "id": .string(key), "stream": .string(Self.stream), "region": "DE", "idempotency_key": .string(key),
+                    "items": [["product": "tee", "qty": 1, "price_seen": 1_900]],
+                ])
+            return (buyer, reply)
+        }
+        let (buyer, accepted) = try await checkout(first.port, key: "k1")
+        try #require(accepted["type"] == "checkout.accepted", "\(accepted)")
+        // Confirmed (and so recorded in the outbox) before the kill.
+        _ = try await OrderReliabilityStorm.read(buyer, "order.confirmed", seconds: 30) { $0["type"] == "order.confirmed" }
+        await buyer.close()
+        try await first.killNine()
+
+        let second = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-2.log")
+        launched.withLockedValue { $0.append(second) }
+        try await second.waitUntilHealthy()
+        let state = try await Self.streamState(port: second.port, token: hostToken)
+        #expect(Self.sale(in: state)?["sold"]?.intValue == 1, "\(state)")
+        #expect(state["state"]?["catalog"]?.arrayValue?.first?["stock"]?.intValue == 9)
+        let insights = try await HTTP.request(
+            "GET", port: second.port, path: "/v1/streams/\(Self.stream)/insights", headers: ["Authorization": "Bearer \(hostToken)"])
+        let parsed = try JSONParser.parse(ByteBuffer(string: insights.body))
+        #expect(parsed["checkouts"]?["by_product"]?.arrayValue?.first?["checkouts"]?.intValue == 1, "\(insights.body)")
+        #expect(parsed["orders"]?["confirmed"]?.intValue == 1, "\(insights.body)")
+        // The per-buyer limit still holds: the sale remembers the unit bought.
+        let (again, refused) = try await checkout(second.port, key: "k2")
+        #expect(refused["code"] == "limit_reached", "\(refused)")
+        await again.close()
+    }
+
     /// `GET /v1/streams/{id}` as JSON.
     static func streamState(port: Int, token: String) async throws -> JSONValue {
         let response = try await HTTP.request("GET", port: port, path: "/v1/streams/\(stream)", headers: ["Authorization": "Bearer \(token)"])

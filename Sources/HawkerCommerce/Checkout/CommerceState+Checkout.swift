@@ -129,6 +129,17 @@ extension CommerceState {
         return refreshStock(of: reservation.lines.map(\.product))
     }
 
+    /// Counts again the sale units of a checkout accepted before a restart but after the
+    /// room was last saved, for sales still here (limits hold across the restart).
+    mutating func recount(_ reservation: Reservation) {
+        for line in reservation.lines {
+            guard let id = line.sale, var sale = sales[id] else { continue }
+            sale.sold = min(sale.sold + line.quantity, JSONValue.maxSafeInteger)
+            if sale.perBuyerLimit != nil { sale.boughtByBuyer[reservation.buyer, default: 0] += line.quantity }
+            sales[id] = sale
+        }
+    }
+
     /// The `stock.changed` events due for `products` (each once, in order of id).
     public mutating func refreshStock(of products: [String]) -> [EventDraft] {
         Set(products).sorted().flatMap { refreshStock(of: $0) }

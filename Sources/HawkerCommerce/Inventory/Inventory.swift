@@ -148,14 +148,15 @@ public struct Inventory: Sendable {
     }
 
     /// Restores a reservation that is already accepted (a restart, from the store or the
-    /// outbox): held whatever the level says now.
+    /// outbox; a re-driven order): held whatever the level says now, where its units
+    /// count (`countingSKU`).
     public mutating func hold(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
         guard open[checkoutID]?[merchant] == nil else { return }
         var held: [SKU: Int64] = [:]
-        for (sku, quantity) in units where quantity > 0 {
-            guard let level = levels[sku] else { continue }
+        for (line, quantity) in units where quantity > 0 {
+            guard let sku = countingSKU(line), let level = levels[sku] else { continue }
             levels[sku]!.pending = Self.clamp(level.pending.addingReportingOverflow(quantity))
-            held[sku] = quantity
+            held[sku, default: 0] += quantity
         }
         if !held.isEmpty { open[checkoutID, default: [:]][merchant] = held }
     }

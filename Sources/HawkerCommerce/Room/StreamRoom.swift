@@ -216,6 +216,24 @@ public struct StreamRoom: Sendable {
         return commerce.release(released)
     }
 
+    /// A checkout from the outbox after a restart, squared with what the saved room
+    /// counted: one accepted after the save (`counted` false) is counted now (sale limits,
+    /// insights); a part settled after the save is settled now (`settled`: merchant →
+    /// confirmed; the stock restored its own holds, so this touches no unit); the parts
+    /// still on their way are held, so that their settlement counts here. Returns the
+    /// `stock.changed` events due.
+    public mutating func restoreCheckout(_ reservation: Reservation, counted: Bool, settled: [String: Bool], now: Int64) -> [EventDraft] {
+        if !counted {
+            commerce.recount(reservation)
+            insights.recordCheckout(reservation)
+            for line in reservation.lines {
+                _ = intents.record(product: line.product, variant: line.variant, action: .checkout, user: reservation.buyer, now: now)
+            }
+        }
+        if held.count < Self.maxHeldCheckouts || held[reservation.checkoutID] != nil { held[reservation.checkoutID] = reservation }
+        return settled.sorted { $0.key < $1.key }.flatMap { settle(checkoutID: reservation.checkoutID, merchant: $0.key, confirmed: $0.value, now: now) }
+    }
+
     public var heldCheckouts: Int { held.count }
 
     // MARK: - Audience

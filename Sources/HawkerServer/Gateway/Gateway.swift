@@ -100,7 +100,8 @@ public final class Gateway: Service, Sendable {
         self.streams = streams
         self.hub = streams
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
-        let orders = try OrderDesk(configuration: configuration.orders, outboxPath: outboxPath, streams: streams, metrics: metrics, logger: logger)
+        let orders = try OrderDesk(
+            configuration: configuration.orders, outboxPath: outboxPath, streams: streams, inventory: streams.inventory, metrics: metrics, logger: logger)
         self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,
@@ -151,9 +152,13 @@ public final class Gateway: Service, Sendable {
             let started = ContinuousClock.now
             let restored = try await hub.restore()
             let reconciled = try await orders.reconcile(hub.inventory)
+            let recounted = try await orders.restoreCheckouts(into: hub)
             logger.info(
                 "streams restored",
-                metadata: ["streams": "\(restored)", "stock holds settled from the outbox": "\(reconciled)", "took": "\(ContinuousClock.now - started)"])
+                metadata: [
+                    "streams": "\(restored)", "stock holds settled from the outbox": "\(reconciled)",
+                    "checkouts squared with the rooms": "\(recounted)", "took": "\(ContinuousClock.now - started)",
+                ])
         }
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes

@@ -20,8 +20,13 @@ final class OrderDesk: Sendable {
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
     private let clock: @Sendable () -> Int64
+    /// The stock that accepted orders hold; nil for an engine that keeps none.
+    private let inventory: InventoryLedger?
 
-    init(configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, metrics: GatewayMetrics, logger: Logger) throws {
+    init(
+        configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, metrics: GatewayMetrics,
+        logger: Logger
+    ) throws {
         try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let outbox = try SQLiteOutbox(path: outboxPath)
         let clock: @Sendable () -> Int64 = { streams.now }
@@ -46,6 +51,7 @@ final class OrderDesk: Sendable {
         self.metrics = metrics
         self.backendServices = backendServices
         self.clock = clock
+        self.inventory = inventory
     }
 
     /// Runs the relay, the backends' services and the outbox gauges until cancelled.
@@ -82,8 +88,52 @@ final class OrderDesk: Sendable {
     }
 
     /// Sends a dead-lettered order again; false when there is no such dead letter.
+    /// Its units, given back when it was dead-lettered, are held again.
     func redrive(checkoutID: String, merchant: String) async throws -> Bool {
-        try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock())
+        let deliveries = try await outbox.deliveries(of: checkoutID)
+        guard let letter = deliveries.first(where: { $0.merchant == merchant && $0.status == .deadLettered }) else { return false }
+        // Held before it can go out: its settlement then finds the hold.
+        let held = inventory?.reopen(checkoutID, merchant: merchant, Self.units(of: letter)) ?? false
+        guard try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock()) else {
+            // Re-driven meanwhile by someone else (whose hold this is not), or gone.
+            if held { inventory?.settle(checkoutID, merchant: merchant, confirmed: false) }
+            return false
+        }
+        return true
+    }
+
+    /// Checkouts the restored rooms may have missed (accepted, or settled, after a room's
+    /// last save, and the orders still on their way) go to them. Returns how many.
+    func restoreCheckouts(into hub: Hub) async throws -> Int {
+        guard let since = try await hub.earliestRoomSave() else { return 0 }
+        let stored = try await outbox.checkouts(touchedSince: since, limit: Self.maxRestoredCheckouts)
+        try await hub.restoreCheckouts(
+            stored.map { checkout in
+                RestoredCheckout(
+                    reservation: checkout.reservation, stream: checkout.stream,
+                    parts: checkout.parts.map { part in
+                        let confirmed: Bool? =
+                            switch part.status {
+                            case .pending: nil
+                            case .confirmed: true
+                            case .rejected, .deadLettered: false
+                            }
+                        return RestoredCheckout.Part(merchant: part.merchant, confirmed: confirmed, updatedAt: part.updatedAt)
+                    })
+            })
+        return stored.count
+    }
+
+    /// Checkouts read back at start at most (the rooms hold at most as many on their way).
+    static let maxRestoredCheckouts = StreamRoom.maxHeldCheckouts
+
+    /// What one merchant's order takes, per SKU.
+    private static func units(of delivery: OutboxDelivery) -> [SKU: Int64] {
+        var units: [SKU: Int64] = [:]
+        for line in delivery.lines where line.merchant == delivery.merchant {
+            units[SKU(merchant: line.merchant, product: line.product, variant: line.variant), default: 0] += line.quantity
+        }
+        return units
     }
 
     // MARK: - Restart
@@ -95,11 +145,7 @@ final class OrderDesk: Sendable {
         var changed = 0
         // Orders on their way without a hold (a store from before holds were kept): held.
         for delivery in try await outbox.due(now: .max, limit: 1_000_000) {
-            var units: [SKU: Int64] = [:]
-            for line in delivery.lines where line.merchant == delivery.merchant {
-                units[SKU(merchant: line.merchant, product: line.product), default: 0] += line.quantity
-            }
-            inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, units)
+            inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, Self.units(of: delivery))
         }
         for (checkoutID, merchant) in inventory.openReservations {
             let deliveries = try await outbox.deliveries(of: checkoutID)
