@@ -97,9 +97,12 @@ public final class WebSocketClient: Sendable {
             upgraders: [upgrader],
             notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) }
         )
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-            configuration: .init(upgradeConfiguration: configuration)
-        )
+        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+        // Frames that come in the same read as the 101 (a server that closes or speaks at
+        // once, read late by a busy client) go on to the WebSocket decoder; NIO's default
+        // drops them (a close frame lost that way left a test waiting for the close timeout).
+        pipeline.leftOverBytesStrategy = .forwardBytes
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
     }
 
     /// Sends one text message.

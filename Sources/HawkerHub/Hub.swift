@@ -41,7 +41,8 @@ public final class Hub: StreamEngine {
         self.loopIndex = Dictionary(uniqueKeysWithValues: loops.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         // Built off their loops (at startup), hence `makeBoxSendingValue`.
         let fanouts = loops.map { NIOLoopBoundBox.makeBoxSendingValue(LoopFanout(eventLoop: $0, observer: observer), eventLoop: $0) }
-        let inventory = InventoryLedger(journal: journal, merchantsSettingStock: configuration.merchantsSettingStock)
+        let inventory = InventoryLedger(
+            journal: journal, maxSKUsPerMerchant: configuration.maxSKUsPerMerchant, merchantsSettingStock: configuration.merchantsSettingStock)
         self.inventory = inventory
         self.fanouts = fanouts
         self.shards = loops.map {

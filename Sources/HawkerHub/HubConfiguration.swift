@@ -33,6 +33,8 @@ public struct HubConfiguration: Sendable {
     /// Merchants that alone set their products' levels (through their API): a host's
     /// `stock.changed` for their products is refused and a catalog's `stock` ignored.
     public var merchantsSettingStock: Set<String> = []
+    /// Products and variants whose stock one merchant may have tracked at once.
+    public var maxSKUsPerMerchant = 100_000
 
     public init(
         historyCapacity: Int = 1_000,

@@ -231,10 +231,11 @@ final class HubShard {
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
             if !outcome.replayed { markUnsaved(stream) }
-            if case .success = outcome.result, !outcome.replayed { markTicking(stream) }
-            guard !outcome.stockEvents.isEmpty else { return (outcome, nil) }
             stockMoved(outcome.stockEvents, in: stream)
-            // Its hold went to the store before anything submitted from now on.
+            guard case .success = outcome.result, !outcome.replayed else { return (outcome, nil) }
+            markTicking(stream)
+            // Its hold (if any: the level shown may not have moved) went to the store before
+            // anything submitted from now on.
             return (outcome, nextCommit())
         }
     }
@@ -553,10 +554,15 @@ final class HubShard {
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
-        // The levels are the inventory's (restored before the streams). A store from
-        // before stock was kept per merchant product starts from the saved rooms' levels.
-        for product in room.commerce.catalog.all {
-            if let level = product.stock, inventory.hostMaySet(product.sku), inventory.available(product.sku) == nil { _ = inventory.setAvailable(product.sku, to: level) }
+        // The levels are the inventory's (restored before the streams). Only a store from
+        // before stock was kept per merchant product (no level, no hold at all) starts from
+        // the saved rooms' product levels (never from a variant's sum, nor once levels exist).
+        if inventory.startedEmpty {
+            for product in room.commerce.catalog.all where product.variants.allSatisfy({ $0.stock == nil }) {
+                if let level = product.stock, inventory.hostMaySet(product.sku), inventory.available(product.sku) == nil {
+                    _ = inventory.setAvailable(product.sku, to: level)
+                }
+            }
         }
         let skus = Set(room.commerce.catalog.all.flatMap(\.skus))
         inventory.watch(stored.stream, skus)
@@ -586,13 +592,18 @@ final class HubShard {
         let now = clock()
         for checkout in checkouts {
             guard let savedAt = streams[checkout.stream]?.roomSavedAt else { continue }
-            let counted = checkout.reservation.createdAt <= savedAt
+            // In the same millisecond as the save it may be either side: counted again (a
+            // limit is then reached early, never passed), and a settlement not applied
+            // again (a failed part's sale units are then not given back twice).
+            let counted = checkout.reservation.createdAt < savedAt
             var settled: [String: Bool] = [:]
             for part in checkout.parts { if let confirmed = part.confirmed, part.updatedAt > savedAt { settled[part.merchant] = confirmed } }
-            let pending = checkout.parts.contains { $0.confirmed == nil }
-            guard !counted || !settled.isEmpty || pending else { continue }
+            // Parts settled before the save are done with: only the others are held.
+            let open = Set(checkout.parts.filter { $0.confirmed == nil || settled[$0.merchant] != nil }.map(\.merchant))
+            guard !counted || !open.isEmpty else { continue }
             try? withStream(checkout.stream, create: nil, now: nil) { hosted in
-                stockMoved(hosted.room.restoreCheckout(checkout.reservation, counted: counted, settled: settled, now: now), in: checkout.stream)
+                let events = hosted.room.restoreCheckout(checkout.reservation, counted: counted, holding: open, settled: settled, now: now)
+                stockMoved(events, in: checkout.stream)
             }
             markUnsaved(checkout.stream)
         }
@@ -608,6 +619,11 @@ final class HubShard {
     private func record(_ change: StateChange) {
         guard journal != nil else { return }
         collecting.changes.append(change)
+        scheduleSubmit()
+    }
+
+    /// The batch goes when this loop turn ends (once, however many ask).
+    private func scheduleSubmit() {
         guard !submitScheduled else { return }
         submitScheduled = true
         eventLoop.assumeIsolated().execute { [self] in
@@ -669,13 +685,7 @@ final class HubShard {
     private func nextCommit() -> EventLoopFuture<Void>? {
         guard journal != nil else { return nil }
         if collecting.promise == nil { collecting.promise = eventLoop.makePromise() }
-        if !submitScheduled {
-            submitScheduled = true
-            eventLoop.assumeIsolated().execute { [self] in
-                submitScheduled = false
-                submit()
-            }
-        }
+        scheduleSubmit()
         return collecting.promise!.futureResult
     }
 

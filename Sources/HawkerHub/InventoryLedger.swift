@@ -14,6 +14,9 @@ import Synchronization
 public final class InventoryLedger: StockSource {
     private struct State {
         var inventory: Inventory
+        /// The store had no level and no hold at start: written before stock was kept per
+        /// merchant product (or new). Only then do saved rooms and the outbox seed levels.
+        var startedEmpty = false
         /// Streams that show each SKU, and the SKUs each stream shows.
         var watchers: [SKU: Set<StreamID>] = [:]
         var watched: [StreamID: Set<SKU>] = [:]
@@ -34,10 +37,10 @@ public final class InventoryLedger: StockSource {
         init(_ handler: @escaping @Sendable ([SKU: Set<StreamID>]) -> Void) { self.handler = handler }
     }
 
-    public init(journal: StateJournal?, maxSKUs: Int = 1_000_000, merchantsSettingStock: Set<String> = []) {
+    public init(journal: StateJournal?, maxSKUs: Int = 1_000_000, maxSKUsPerMerchant: Int = 100_000, merchantsSettingStock: Set<String> = []) {
         self.journal = journal
         self.merchantsSettingStock = merchantsSettingStock
-        self.state = Mutex(State(inventory: Inventory(maxSKUs: maxSKUs)))
+        self.state = Mutex(State(inventory: Inventory(maxSKUs: maxSKUs, maxSKUsPerMerchant: maxSKUsPerMerchant)))
     }
 
     /// Who hears about moved levels: the hub, which hops to each stream's loop.
@@ -54,6 +57,9 @@ public final class InventoryLedger: StockSource {
     }
 
     public func hostMaySet(_ sku: SKU) -> Bool { !merchantsSettingStock.contains(sku.merchant) }
+
+    /// Whether the store had no level and no hold at start (see `holdAccepted`).
+    var startedEmpty: Bool { state.withLock { $0.startedEmpty } }
 
     public func setAvailable(_ sku: SKU, to level: Int64) -> Bool {
         change { inventory in
@@ -120,14 +126,19 @@ public final class InventoryLedger: StockSource {
         }
     }
 
-    /// Holds units of an order already accepted (found pending in the outbox at start,
-    /// without a hold: a store from before holds were kept). Its level then came from a
-    /// saved room, where these units were already taken: they are added to on hand as
-    /// they are held, so what is available does not move. Nothing when it has a hold.
+    /// Holds units of an order already accepted, found pending in the outbox at start
+    /// without a hold. From a store from before holds were kept (`startedEmpty`), its level
+    /// came from a saved room, where these units were already taken: they are added to on
+    /// hand as they are held, so what is available does not move. Otherwise (a hold lost
+    /// with a `kill -9` before it was stored) they are only held: what is available drops,
+    /// never a unit offered twice. Nothing when it has a hold.
     public func holdAccepted(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
+        let addingToOnHand = startedEmpty
         change { inventory in
             guard inventory.open[checkoutID]?[merchant] == nil else { return ((), [], []) }
-            for (line, quantity) in units { if let sku = inventory.countingSKU(line) { inventory.adjust(sku, by: quantity) } }
+            if addingToOnHand {
+                for (line, quantity) in units { if let sku = inventory.countingSKU(line) { inventory.adjust(sku, by: quantity) } }
+            }
             inventory.hold(checkoutID, merchant: merchant, units)
             guard let held = inventory.open[checkoutID]?[merchant] else { return ((), [], []) }
             return (
@@ -157,23 +168,26 @@ public final class InventoryLedger: StockSource {
 
     /// A page of a merchant's tracked products with their levels, by product id.
     public func page(merchant: String, after: String?, limit: Int) -> (levels: [(sku: SKU, level: StockLevel)], more: Bool) {
-        state.withLock { state in
-            let (products, more) = state.inventory.products(merchant: merchant, after: after, limit: limit)
-            return (products.flatMap { state.inventory.levels(merchant: merchant, product: $0) }, more)
-        }
+        // Sorted outside the lock every checkout takes: a merchant's list can be long.
+        let candidates = state.withLock { $0.inventory.productIDs(merchant: merchant, after: after) }.sorted()
+        let products = candidates.prefix(limit)
+        let levels = state.withLock { state in products.flatMap { state.inventory.levels(merchant: merchant, product: $0) } }
+        return (levels, candidates.count > limit)
     }
 
-    /// Holds again the units of an order given up on and now sent again (a re-driven dead
-    /// letter): they were offered again when it failed; from now on they are pending
-    /// until it settles (confirmed: off on hand; failed again: offered again). False
-    /// (nothing done) when it holds already or holds nothing tracked.
-    @discardableResult
-    public func reopen(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) -> Bool {
+    /// A re-driven order (given up on, its units offered again, then sent again) was
+    /// confirmed: its units leave on hand now. Nothing when it still holds them (its
+    /// dead letter has not been settled yet): settling it then takes them off.
+    public func confirmUnheld(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
         change { inventory in
-            guard inventory.open[checkoutID]?[merchant] == nil else { return (false, [], []) }
-            inventory.hold(checkoutID, merchant: merchant, units)
-            guard let held = inventory.open[checkoutID]?[merchant] else { return (false, [], []) }
-            return (true, Array(held.keys), [.reservationOpened(checkoutID: checkoutID, merchant: merchant, units: held)])
+            guard inventory.open[checkoutID]?[merchant] == nil else { return ((), [], []) }
+            var moved: [SKU: Int64] = [:]
+            for (line, quantity) in units where quantity > 0 {
+                if let sku = inventory.countingSKU(line) { moved[sku, default: 0] += quantity }
+            }
+            for (sku, quantity) in moved { inventory.adjust(sku, by: -quantity) }
+            let skus = moved.keys.sorted()
+            return ((), skus, skus.map { .stockOnHand($0, inventory.level($0)?.onHand) })
         }
     }
 
@@ -201,9 +215,10 @@ public final class InventoryLedger: StockSource {
     /// What the store kept: units on hand, then the holds of accepted checkouts.
     func restore(_ stored: StoredInventory) {
         state.withLock { state in
+            state.startedEmpty = stored.onHand.isEmpty && stored.reservations.isEmpty
             for (sku, onHand) in stored.onHand { state.inventory.setOnHand(sku, to: onHand) }
             for reservation in stored.reservations {
-                state.inventory.hold(reservation.checkoutID, merchant: reservation.merchant, reservation.units)
+                state.inventory.hold(reservation.checkoutID, merchant: reservation.merchant, reservation.units, exactly: true)
             }
         }
     }

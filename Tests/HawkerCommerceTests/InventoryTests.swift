@@ -78,6 +78,24 @@ import Testing
         #expect(!tracked, "a second SKU is past the bound")
     }
 
+    @Test func stoppingTrackingKeepsWhatIsPending() throws {
+        var inventory = Inventory()
+        inventory.setOnHand(Self.tee, to: 10)
+        try inventory.reserve("c1", [.init(sku: Self.tee, quantity: 3)])
+        inventory.untrack(Self.tee)
+        #expect(inventory.available(Self.tee) == nil)
+        // Tracked again while the order is on its way: its 3 units are still pending.
+        inventory.setOnHand(Self.tee, to: 10)
+        #expect(inventory.level(Self.tee) == StockLevel(onHand: 10, pending: 3))
+        inventory.settle("c1", merchant: "m1", confirmed: true)
+        #expect(inventory.level(Self.tee) == StockLevel(onHand: 7, pending: 0))
+        // Settled while not tracked: nothing stays pending.
+        try inventory.reserve("c2", [.init(sku: Self.tee, quantity: 2)])
+        inventory.untrack(Self.tee)
+        inventory.settle("c2", merchant: "m1", confirmed: false)
+        #expect(inventory.untrackedPending.isEmpty)
+    }
+
     @Test func restoredHoldsCountAsPending() {
         var inventory = Inventory()
         inventory.setOnHand(Self.tee, to: 5)
@@ -103,6 +121,21 @@ import Testing
         #expect(inventory.apply(swap, merchant: "m1") != nil)
         #expect(inventory.level(SKU(merchant: "m1", product: "cap"))?.onHand == 3)
         #expect(inventory.available(SKU(merchant: "m1", product: "tee", variant: "s")) == nil)
+    }
+
+    @Test func oneMerchantCannotTakeTheWholeRoom() {
+        var inventory = Inventory(maxSKUs: 10, maxSKUsPerMerchant: 2)
+        let first = inventory.setOnHand(SKU(merchant: "m1", product: "a"), to: 1)
+        let second = inventory.setOnHand(SKU(merchant: "m1", product: "b"), to: 1)
+        let third = inventory.setOnHand(SKU(merchant: "m1", product: "c"), to: 1)
+        #expect(first && second && !third)
+        let applied = inventory.apply(InventoryUpdate(items: [.init(product: "c", change: .onHand(1))]), merchant: "m1")
+        #expect(applied == nil)
+        let other = inventory.setOnHand(SKU(merchant: "m2", product: "a"), to: 1)
+        #expect(other, "another merchant still has room")
+        inventory.untrack(SKU(merchant: "m1", product: "a"))
+        let again = inventory.setOnHand(SKU(merchant: "m1", product: "c"), to: 1)
+        #expect(again)
     }
 
     @Test func aMerchantListsOnlyItsOwnProductsInPages() {

@@ -89,3 +89,34 @@ import Testing
         #expect(Set([small.stateKey, medium.stateKey, whole.stateKey]).count == 3)
     }
 }
+
+/// A room restored after a restart, squared with the outbox's checkouts.
+@Suite struct RestoredCheckoutTests {
+    let now: Int64 = 1_732_660_000_000
+
+    @Test func aPartSettledBeforeTheSaveIsNotSettledAgain() throws {
+        var configuration = RoomConfiguration()
+        configuration.checkoutPolicy = .anyInCatalog
+        var room = StreamRoom(configuration: configuration)
+        _ = try room.apply(catalog(product("a", merchant: "m1"), product("b", merchant: "m2")), now: now)
+        _ = try room.apply(
+            draft(.saleStarted, ["sale": "flash", "items": [["product": "a", "price": 500], ["product": "b", "price": 500]], "duration_ms": 600_000]), now: now)
+        let request = CheckoutRequest(
+            lines: [.init(product: "a", variant: nil, quantity: 1, priceSeen: 500), .init(product: "b", variant: nil, quantity: 1, priceSeen: 500)],
+            region: "DE", idempotencyKey: "k1")
+        guard case .success(let reservation) = room.checkout(request, buyer: "u", checkoutID: "c1", now: now).result else {
+            Issue.record("the checkout was refused")
+            return
+        }
+        // m1's part fails (its sale unit comes back), then the room is saved.
+        _ = room.settle(checkoutID: "c1", merchant: "m1", confirmed: false, now: now)
+        #expect(room.commerce.sales["flash"]?.sold == 1)
+        var restored = try #require(StreamRoom(restoring: room.save(), configuration: configuration, seed: 1))
+        _ = restored.restoreCheckout(reservation, counted: true, holding: ["m2"], settled: [:], now: now)
+        // A re-driven m1 that fails again gives nothing back a second time; m2 still counts.
+        #expect(restored.settle(checkoutID: "c1", merchant: "m1", confirmed: false, now: now).isEmpty)
+        #expect(restored.commerce.sales["flash"]?.sold == 1)
+        _ = restored.settle(checkoutID: "c1", merchant: "m2", confirmed: false, now: now)
+        #expect(restored.commerce.sales["flash"]?.sold == 0)
+    }
+}

@@ -462,7 +462,7 @@ import Testing
                 let redriven = try await HTTP.request("POST", port: server.port, path: "/v1/orders/dead-letters/\(checkoutID)/\(Self.merchant)/redrive", headers: admin)
                 #expect(redriven.status == 202, "\(redriven.body)")
                 #expect(redriven.json?["redriven"] as? Bool == true)
-                // Its unit, offered again when it failed, is held again before it goes out.
+                // Its unit, offered again when it failed, leaves on hand when it is confirmed.
                 _ = try await Self.read(watcher, "stock.changed to \(stockBefore - 1) again") { Self.isStockChange($0, product: "p1", level: stockBefore - 1) }
                 try await receiver.waitForOrders(atLeast: 1, seconds: 60)
                 let order = try #require(receiver.orders[key])

@@ -23,24 +23,15 @@ import Glibc
 
     @Test(.timeLimit(.minutes(5)), arguments: Stop.allCases)
     func aSaleSurvivesARestart(stop: Stop) async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: GatewayProcess.binary.path), "build first: swift build")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-restart-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         // Rooms are saved every 100 ms: with SIGKILL, what the last save missed is replayed
         // from the events (the checks below hold either way).
-        let arguments = ["--data-dir", directory + "/data", "--set", "jwt.secret=\(Self.secret)", "--set", "state.save_interval_ms=100", "--set", "log.level=warning"]
-        let launched = NIOLockedValueBox<[GatewayProcess]>([])
-        defer {
-            for gateway in launched.withLockedValue({ $0 }) { gateway.stop() }
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let gateways = try Gateways(settings: ["state.save_interval_ms=100"])
+        defer { gateways.stopAll() }
         let issuer = await TokenIssuer(hmacSecret: Self.secret)
         let hostToken = try await issuer.issue(subject: "host", role: .host, streams: [Self.stream], ttl: 3_600)
         let viewerToken = try await issuer.issue(subject: "viewer", role: .viewer, streams: [Self.stream], ttl: 3_600)
 
-        let first = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-1.log")
-        launched.withLockedValue { $0.append(first) }
-        try await first.waitUntilHealthy()
+        let first = try await gateways.launch()
 
         // The sale: catalog, pin, price drop, a flash sale ending in 6 s, an announcement.
         let host = try await OrderReliabilityStorm.connect(port: first.port, token: hostToken)
@@ -77,9 +68,7 @@ import Glibc
         case .sigkill: try await first.killNine()
         }
 
-        let second = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-2.log")
-        launched.withLockedValue { $0.append(second) }
-        try await second.waitUntilHealthy()
+        let second = try await gateways.launch()
 
         // The same state, less what moves with time.
         let after = try await Self.streamState(port: second.port, token: hostToken)
@@ -112,25 +101,13 @@ import Glibc
     /// insights, and the orders settled since count as settled.
     @Test(.timeLimit(.minutes(5)))
     func checkoutsSinceTheLastSaveStillCount() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: GatewayProcess.binary.path), "build first: swift build")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-restart-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         // No room is saved before the kill: everything the room counted must come back.
-        let arguments = [
-            "--data-dir", directory + "/data", "--set", "jwt.secret=\(Self.secret)", "--set", "state.save_interval_ms=600000",
-            "--set", "orders.demo_delay_ms=1", "--set", "log.level=warning",
-        ]
-        let launched = NIOLockedValueBox<[GatewayProcess]>([])
-        defer {
-            for gateway in launched.withLockedValue({ $0 }) { gateway.stop() }
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        let gateways = try Gateways(settings: ["state.save_interval_ms=600000", "orders.demo_delay_ms=1"])
+        defer { gateways.stopAll() }
         let issuer = await TokenIssuer(hmacSecret: Self.secret)
         let hostToken = try await issuer.issue(subject: "host", role: .host, streams: [Self.stream], ttl: 3_600)
         let buyerToken = try await issuer.issue(subject: "ana", role: .viewer, streams: [Self.stream], ttl: 3_600)
-        let first = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-1.log")
-        launched.withLockedValue { $0.append(first) }
-        try await first.waitUntilHealthy()
+        let first = try await gateways.launch()
 
         let host = try await OrderReliabilityStorm.connect(port: first.port, token: hostToken)
         let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 10]
@@ -159,9 +136,7 @@ import Glibc
         await buyer.close()
         try await first.killNine()
 
-        let second = try GatewayProcess.launch(port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-2.log")
-        launched.withLockedValue { $0.append(second) }
-        try await second.waitUntilHealthy()
+        let second = try await gateways.launch()
         let state = try await Self.streamState(port: second.port, token: hostToken)
         #expect(Self.sale(in: state)?["sold"]?.intValue == 1, "\(state)")
         #expect(state["state"]?["catalog"]?.arrayValue?.first?["stock"]?.intValue == 9)
@@ -201,5 +176,37 @@ import Glibc
         default:
             return value
         }
+    }
+}
+
+/// Gateway processes one after another on one data directory: each launched with the
+/// same settings and waited for; all stopped, and the directory removed, at the end.
+private final class Gateways: Sendable {
+    let directory: String
+    let arguments: [String]
+    private let launched = NIOLockedValueBox<[GatewayProcess]>([])
+
+    init(settings: [String]) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: GatewayProcess.binary.path), "build first: swift build")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-restart-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        arguments =
+            ["--data-dir", directory + "/data", "--set", "jwt.secret=\(RestartTests.secret)", "--set", "log.level=warning"]
+            + settings.flatMap { ["--set", $0] }
+    }
+
+    /// The next gateway, healthy (its log: gateway-N.log in the directory).
+    func launch() async throws -> GatewayProcess {
+        let number = launched.withLockedValue { $0.count } + 1
+        let gateway = try GatewayProcess.launch(
+            port: try await GatewayProcess.freePort(), arguments: arguments, logPath: directory + "/gateway-\(number).log")
+        launched.withLockedValue { $0.append(gateway) }
+        try await gateway.waitUntilHealthy()
+        return gateway
+    }
+
+    func stopAll() {
+        for gateway in launched.withLockedValue({ $0 }) { gateway.stop() }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }

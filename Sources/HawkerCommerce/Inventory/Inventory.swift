@@ -16,11 +16,18 @@ public struct Inventory: Sendable {
     /// What is tracked per merchant and product: the variants ("" for the product's own
     /// level). What a merchant's back office lists.
     private var tracked: [String: [String: Set<String>]] = [:]
-    /// SKUs tracked at most; past it a new level is refused (`limitReached`).
+    /// Units pending on SKUs no longer tracked (`on_hand: null` while orders were on their
+    /// way): they stay pending there, and count again if the SKU is tracked again.
+    public private(set) var untrackedPending: [SKU: Int64] = [:]
+    /// SKUs tracked at most, in all and per merchant; past either a new level is refused
+    /// (`limitReached`): one merchant cannot take the whole gateway's room.
     public let maxSKUs: Int
+    public let maxSKUsPerMerchant: Int
+    private var skusPerMerchant: [String: Int] = [:]
 
-    public init(maxSKUs: Int = 1_000_000) {
+    public init(maxSKUs: Int = 1_000_000, maxSKUsPerMerchant: Int = 100_000) {
         self.maxSKUs = maxSKUs
+        self.maxSKUsPerMerchant = maxSKUsPerMerchant
     }
 
     public func available(_ sku: SKU) -> Int64? { levels[sku]?.available }
@@ -41,10 +48,12 @@ public struct Inventory: Sendable {
     @discardableResult
     public mutating func setOnHand(_ sku: SKU, to onHand: Int64) -> Bool {
         if levels[sku] == nil {
-            guard levels.count < maxSKUs else { return false }
+            guard levels.count < maxSKUs, skusPerMerchant[sku.merchant, default: 0] < maxSKUsPerMerchant else { return false }
+            skusPerMerchant[sku.merchant, default: 0] += 1
             tracked[sku.merchant, default: [:]][sku.product, default: []].insert(sku.variant ?? "")
+            levels[sku] = StockLevel(onHand: 0, pending: untrackedPending.removeValue(forKey: sku) ?? 0)
         }
-        levels[sku, default: StockLevel(onHand: 0)].onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
+        levels[sku]!.onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
         return true
     }
 
@@ -56,9 +65,12 @@ public struct Inventory: Sendable {
     }
 
     /// Stops tracking `sku` (its product is unlimited again); what is pending stays counted
-    /// by its checkouts.
+    /// by its checkouts (and by the SKU, should it be tracked again before they settle).
     public mutating func untrack(_ sku: SKU) {
-        guard levels.removeValue(forKey: sku) != nil else { return }
+        guard let level = levels.removeValue(forKey: sku) else { return }
+        if level.pending > 0 { untrackedPending[sku] = level.pending }
+        skusPerMerchant[sku.merchant, default: 1] -= 1
+        if skusPerMerchant[sku.merchant] == 0 { skusPerMerchant[sku.merchant] = nil }
         tracked[sku.merchant]?[sku.product]?.remove(sku.variant ?? "")
         if tracked[sku.merchant]?[sku.product]?.isEmpty == true { tracked[sku.merchant]?[sku.product] = nil }
         if tracked[sku.merchant]?.isEmpty == true { tracked[sku.merchant] = nil }
@@ -72,7 +84,8 @@ public struct Inventory: Sendable {
         let skus = update.items.map { SKU(merchant: merchant, product: $0.product, variant: $0.variant) }
         let added = zip(update.items, skus).filter { $0.change != .untrack && levels[$1] == nil }.count
         let removed = zip(update.items, skus).filter { $0.change == .untrack && levels[$1] != nil }.count
-        guard added <= maxSKUs - levels.count + removed else { return nil }
+        let merchantCount = skusPerMerchant[merchant, default: 0]
+        guard added <= maxSKUs - levels.count + removed, added <= maxSKUsPerMerchant - merchantCount + removed else { return nil }
         // Each SKU appears once: untracking first makes the room the others may need.
         for (item, sku) in zip(update.items, skus) where item.change == .untrack { untrack(sku) }
         for (item, sku) in zip(update.items, skus) {
@@ -97,9 +110,15 @@ public struct Inventory: Sendable {
 
     /// A page of the products a merchant tracks, by id, after `after`.
     public func products(merchant: String, after: String?, limit: Int) -> (products: [String], more: Bool) {
-        let after = after ?? ""  // product ids are never empty
-        let all = (tracked[merchant] ?? [:]).keys.filter { $0 > after }.sorted()
+        let all = productIDs(merchant: merchant, after: after).sorted()
         return (Array(all.prefix(limit)), all.count > limit)
+    }
+
+    /// The products a merchant tracks after `after`, in no order (sorting is the caller's,
+    /// outside any lock).
+    public func productIDs(merchant: String, after: String?) -> [String] {
+        let after = after ?? ""  // product ids are never empty
+        return (tracked[merchant] ?? [:]).keys.filter { $0 > after }
     }
 
     // MARK: - Checkouts
@@ -147,13 +166,18 @@ public struct Inventory: Sendable {
         }
     }
 
-    /// Restores a reservation that is already accepted (a restart, from the store or the
-    /// outbox; a re-driven order): held whatever the level says now, where its units
-    /// count (`countingSKU`).
-    public mutating func hold(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
+    /// Restores a reservation that is already accepted: held whatever the level says now.
+    /// From the store (`exactly`), on the SKUs it was held on, tracked now or not; from the
+    /// outbox's order lines, where their units count now (`countingSKU`).
+    public mutating func hold(_ checkoutID: String, merchant: String, _ units: [SKU: Int64], exactly: Bool = false) {
         guard open[checkoutID]?[merchant] == nil else { return }
         var held: [SKU: Int64] = [:]
         for (line, quantity) in units where quantity > 0 {
+            if exactly, levels[line] == nil {
+                untrackedPending[line] = Self.clamp((untrackedPending[line] ?? 0).addingReportingOverflow(quantity))
+                held[line, default: 0] += quantity
+                continue
+            }
             guard let sku = countingSKU(line), let level = levels[sku] else { continue }
             levels[sku]!.pending = Self.clamp(level.pending.addingReportingOverflow(quantity))
             held[sku, default: 0] += quantity
@@ -168,7 +192,13 @@ public struct Inventory: Sendable {
         guard let part = open[checkoutID]?[merchant] else { return [] }
         open[checkoutID]?[merchant] = nil
         if open[checkoutID]?.isEmpty == true { open[checkoutID] = nil }
-        for (sku, quantity) in part where levels[sku] != nil {
+        for (sku, quantity) in part {
+            guard levels[sku] != nil else {
+                // No longer tracked: nothing to take off on hand, only what was pending.
+                let left = (untrackedPending[sku] ?? 0) - quantity
+                untrackedPending[sku] = left > 0 ? left : nil
+                continue
+            }
             levels[sku]!.pending = max(0, levels[sku]!.pending - quantity)
             if confirmed { levels[sku]!.onHand = max(0, levels[sku]!.onHand - quantity) }
         }

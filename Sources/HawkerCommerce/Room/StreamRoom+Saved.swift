@@ -71,6 +71,14 @@ extension StreamRoom {
     private static func withoutStock(_ object: [String: JSONValue]) -> JSONValue {
         var object = object
         object["stock"] = nil
+        if case .array(let variants) = object["variants"] ?? .null {
+            object["variants"] = .array(
+                variants.map { entry in
+                    guard var variant = entry.objectValue else { return entry }
+                    variant["stock"] = nil
+                    return .object(variant)
+                })
+        }
         return .object(object)
     }
 

@@ -218,11 +218,13 @@ public struct StreamRoom: Sendable {
 
     /// A checkout from the outbox after a restart, squared with what the saved room
     /// counted: one accepted after the save (`counted` false) is counted now (sale limits,
-    /// insights); a part settled after the save is settled now (`settled`: merchant →
-    /// confirmed; the stock restored its own holds, so this touches no unit); the parts
-    /// still on their way are held, so that their settlement counts here. Returns the
-    /// `stock.changed` events due.
-    public mutating func restoreCheckout(_ reservation: Reservation, counted: Bool, settled: [String: Bool], now: Int64) -> [EventDraft] {
+    /// insights); the parts of the merchants in `holding` (on their way, or settled after
+    /// the save) are held, so that their settlement counts here; those in `settled`
+    /// (merchant → confirmed) are settled now (the stock restored its own holds, so this
+    /// touches no unit). Returns the `stock.changed` events due.
+    public mutating func restoreCheckout(
+        _ reservation: Reservation, counted: Bool, holding: Set<String>, settled: [String: Bool], now: Int64
+    ) -> [EventDraft] {
         if !counted {
             commerce.recount(reservation)
             insights.recordCheckout(reservation)
@@ -230,7 +232,9 @@ public struct StreamRoom: Sendable {
                 _ = intents.record(product: line.product, variant: line.variant, action: .checkout, user: reservation.buyer, now: now)
             }
         }
-        if held.count < Self.maxHeldCheckouts || held[reservation.checkoutID] != nil { held[reservation.checkoutID] = reservation }
+        var open = reservation
+        open.lines.removeAll { !holding.contains($0.merchant) }
+        if !open.lines.isEmpty, held.count < Self.maxHeldCheckouts || held[reservation.checkoutID] != nil { held[reservation.checkoutID] = open }
         return settled.sorted { $0.key < $1.key }.flatMap { settle(checkoutID: reservation.checkoutID, merchant: $0.key, confirmed: $0.value, now: now) }
     }
 

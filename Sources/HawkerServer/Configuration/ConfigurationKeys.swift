@@ -181,6 +181,9 @@ extension GatewayConfiguration {
         .int("hub.history_max_bytes", "bytes of framed events kept per stream for resume", \.hub.historyMaxBytes, range: 1_024...(1 << 30)),
         .int("hub.history_max_age_ms", "how long events are kept for resume", \.historyMaxAgeMillisecondsInt, range: 1_000...86_400_000),
         .int("hub.max_streams", "streams one gateway holds", \.hub.maxStreams, range: 1...10_000_000),
+        .int(
+            "hub.max_skus_per_merchant", "products and variants one merchant may have stock tracked for (of 1,000,000 per gateway)", \.hub.maxSKUsPerMerchant,
+            range: 1...1_000_000),
         .int("hub.idle_stream_ms", "at max_streams, a stream idle this long with no subscribers makes room", \.idleStreamMillisecondsInt, range: 1_000...604_800_000),
         .int(
             "hub.stream_retention_ms",

@@ -183,9 +183,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 guard principal.role == .orderService, let merchant = principal.merchant else {
                     return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "status updates come from order services: role order_service with a merchant claim"))
                 }
-                guard let body = request.body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: 8),
-                    let fields = (try? JSONParser.parse(body, maxDepth: 8))?.objectValue
-                else {
+                guard let fields = Self.object(request.body) else {
                     return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"status\": ..., \"reference\"?, \"tracking\"?, \"note\"?}"))
                 }
                 let update: OrderStatusUpdate
@@ -236,9 +234,7 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 return loop.makeSucceededFuture(.json(.ok, JSONText.encode(desk.levels(merchant: merchant, products: [product]))))
             case .update:
-                guard let body = request.body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: 8),
-                    let fields = (try? JSONParser.parse(body, maxDepth: 8))?.objectValue
-                else {
+                guard let fields = Self.object(request.body) else {
                     return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "send a JSON object {\"items\": [{product, variant?, on_hand | available | adjust}]}"))
                 }
                 let update: InventoryUpdate
@@ -257,6 +253,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
             }
         }
+    }
+
+    /// A request body that is a JSON object, nested at most 8 deep (a merchant's update).
+    private static func object(_ body: ByteBuffer?) -> [String: JSONValue]? {
+        guard let body, JSONDepthScanner.depthIsWithin(body.readableBytesView, limit: 8) else { return nil }
+        return (try? JSONParser.parse(body, maxDepth: 8))?.objectValue
     }
 
     private static func deadLetterJSON(_ delivery: OutboxDelivery) -> JSONValue {

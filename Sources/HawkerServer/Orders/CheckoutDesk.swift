@@ -17,13 +17,16 @@ import NIOCore
 ///    part's stock back, and the buyer is told (`BuyerNotices`).
 struct CheckoutDesk: Sendable {
     private let streams: any StreamEngine
+    /// The stock, for re-driven orders confirmed after their units were given back.
+    private let inventory: InventoryLedger?
     private let outbox: SQLiteOutbox
     private let notices: BuyerNotices
     private let metrics: GatewayMetrics
     private let logger: Logger
 
-    init(streams: any StreamEngine, outbox: SQLiteOutbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
+    init(streams: any StreamEngine, inventory: InventoryLedger?, outbox: SQLiteOutbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
         self.streams = streams
+        self.inventory = inventory
         self.outbox = outbox
         self.notices = notices
         self.metrics = metrics
@@ -121,6 +124,8 @@ struct CheckoutDesk: Sendable {
         switch outcome {
         case .confirmed:
             metrics.orders(.confirmed)
+            // Re-driven after its dead letter gave its units back: they leave on hand now.
+            if delivery.redrivenAt != nil { inventory?.confirmUnheld(delivery.checkoutID, merchant: delivery.merchant, delivery.units) }
             streams.settle(checkoutID: delivery.checkoutID, merchant: delivery.merchant, confirmed: true, on: stream)
         case .rejected(let reason):
             metrics.orders(.rejected)
@@ -138,5 +143,16 @@ struct CheckoutDesk: Sendable {
             logger.debug("order delivery failed; will retry", metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "error": "\(error)"])
         }
         if let notice { await notices.post(notice) }
+    }
+}
+
+extension OutboxDelivery {
+    /// What this merchant's order takes, per SKU.
+    var units: [SKU: Int64] {
+        var units: [SKU: Int64] = [:]
+        for line in lines where line.merchant == merchant {
+            units[SKU(merchant: line.merchant, product: line.product, variant: line.variant), default: 0] += line.quantity
+        }
+        return units
     }
 }

@@ -20,8 +20,6 @@ final class OrderDesk: Sendable {
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
     private let clock: @Sendable () -> Int64
-    /// The stock that accepted orders hold; nil for an engine that keeps none.
-    private let inventory: InventoryLedger?
 
     init(
         configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, metrics: GatewayMetrics,
@@ -33,7 +31,7 @@ final class OrderDesk: Sendable {
         let registry = OrderServiceRegistry()
         let (routes, backendServices) = try OrderBackends.make(configuration, orderServices: registry, logger: logger)
         let notices = BuyerNotices(outbox: outbox, perConnection: configuration.noticesPerConnection, clock: clock)
-        let checkouts = CheckoutDesk(streams: streams, outbox: outbox, notices: notices, metrics: metrics, logger: logger)
+        let checkouts = CheckoutDesk(streams: streams, inventory: inventory, outbox: outbox, notices: notices, metrics: metrics, logger: logger)
         let relay = OrderRelay(
             outbox: outbox,
             routes: routes,
@@ -51,7 +49,6 @@ final class OrderDesk: Sendable {
         self.metrics = metrics
         self.backendServices = backendServices
         self.clock = clock
-        self.inventory = inventory
     }
 
     /// Runs the relay, the backends' services and the outbox gauges until cancelled.
@@ -88,18 +85,10 @@ final class OrderDesk: Sendable {
     }
 
     /// Sends a dead-lettered order again; false when there is no such dead letter.
-    /// Its units, given back when it was dead-lettered, are held again.
+    /// Its units were offered again when it failed; if it is confirmed now, they leave on
+    /// hand then (`CheckoutDesk.settled`).
     func redrive(checkoutID: String, merchant: String) async throws -> Bool {
-        let deliveries = try await outbox.deliveries(of: checkoutID)
-        guard let letter = deliveries.first(where: { $0.merchant == merchant && $0.status == .deadLettered }) else { return false }
-        // Held before it can go out: its settlement then finds the hold.
-        let held = inventory?.reopen(checkoutID, merchant: merchant, Self.units(of: letter)) ?? false
-        guard try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock()) else {
-            // Re-driven meanwhile by someone else (whose hold this is not), or gone.
-            if held { inventory?.settle(checkoutID, merchant: merchant, confirmed: false) }
-            return false
-        }
-        return true
+        try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock())
     }
 
     /// Checkouts the restored rooms may have missed (accepted, or settled, after a room's
@@ -127,15 +116,6 @@ final class OrderDesk: Sendable {
     /// Checkouts read back at start at most (the rooms hold at most as many on their way).
     static let maxRestoredCheckouts = StreamRoom.maxHeldCheckouts
 
-    /// What one merchant's order takes, per SKU.
-    private static func units(of delivery: OutboxDelivery) -> [SKU: Int64] {
-        var units: [SKU: Int64] = [:]
-        for line in delivery.lines where line.merchant == delivery.merchant {
-            units[SKU(merchant: line.merchant, product: line.product, variant: line.variant), default: 0] += line.quantity
-        }
-        return units
-    }
-
     // MARK: - Restart
 
     /// Squares the inventory's holds with the outbox after a restart (a `kill -9` may fall
@@ -145,7 +125,7 @@ final class OrderDesk: Sendable {
         var changed = 0
         // Orders on their way without a hold (a store from before holds were kept): held.
         for delivery in try await outbox.due(now: .max, limit: 1_000_000) {
-            inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, Self.units(of: delivery))
+            inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, delivery.units)
         }
         for (checkoutID, merchant) in inventory.openReservations {
             let deliveries = try await outbox.deliveries(of: checkoutID)
