@@ -597,9 +597,12 @@ final class HubShard {
             // again (a failed part's sale units are then not given back twice).
             let counted = checkout.reservation.createdAt < savedAt
             var settled: [String: Bool] = [:]
-            for part in checkout.parts { if let confirmed = part.confirmed, part.updatedAt > savedAt { settled[part.merchant] = confirmed } }
-            // Parts settled before the save are done with: only the others are held.
-            let open = Set(checkout.parts.filter { $0.confirmed == nil || settled[$0.merchant] != nil }.map(\.merchant))
+            for part in checkout.parts where !part.redriven {
+                if let confirmed = part.confirmed, part.updatedAt > savedAt { settled[part.merchant] = confirmed }
+            }
+            // Parts settled before the save are done with, and re-driven ones gave their
+            // sale counts back at their dead letter: only the others are held.
+            let open = Set(checkout.parts.filter { !$0.redriven && ($0.confirmed == nil || settled[$0.merchant] != nil) }.map(\.merchant))
             guard !counted || !open.isEmpty else { continue }
             try? withStream(checkout.stream, create: nil, now: nil) { hosted in
                 let events = hosted.room.restoreCheckout(checkout.reservation, counted: counted, holding: open, settled: settled, now: now)

@@ -176,11 +176,16 @@ public final class InventoryLedger: StockSource {
     }
 
     /// A re-driven order (given up on, its units offered again, then sent again) was
-    /// confirmed: its units leave on hand now. Nothing when it still holds them (its
-    /// dead letter has not been settled yet): settling it then takes them off.
+    /// confirmed: its units leave on hand now. When it still holds them (its dead letter
+    /// has not been released yet) the hold is settled as confirmed instead: one lock for
+    /// both cases, so a release cannot fall between them.
     public func confirmUnheld(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
         change { inventory in
-            guard inventory.open[checkoutID]?[merchant] == nil else { return ((), [], []) }
+            if inventory.open[checkoutID]?[merchant] != nil {
+                let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: true)
+                let changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)] + moved.map { .stockOnHand($0, inventory.level($0)?.onHand) }
+                return ((), moved, changes)
+            }
             var moved: [SKU: Int64] = [:]
             for (line, quantity) in units where quantity > 0 {
                 if let sku = inventory.countingSKU(line) { moved[sku, default: 0] += quantity }
@@ -216,7 +221,7 @@ public final class InventoryLedger: StockSource {
     func restore(_ stored: StoredInventory) {
         state.withLock { state in
             state.startedEmpty = stored.onHand.isEmpty && stored.reservations.isEmpty
-            for (sku, onHand) in stored.onHand { state.inventory.setOnHand(sku, to: onHand) }
+            for (sku, onHand) in stored.onHand { state.inventory.restoreOnHand(sku, to: onHand) }
             for reservation in stored.reservations {
                 state.inventory.hold(reservation.checkoutID, merchant: reservation.merchant, reservation.units, exactly: true)
             }

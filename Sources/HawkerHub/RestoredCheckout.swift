@@ -11,11 +11,14 @@ public struct RestoredCheckout: Sendable {
         public var confirmed: Bool?
         /// When it was last recorded (its settlement, for a settled part).
         public var updatedAt: Int64
+        /// Sent again after a dead letter, which gave its sale counts back.
+        public var redriven: Bool
 
-        public init(merchant: String, confirmed: Bool?, updatedAt: Int64) {
+        public init(merchant: String, confirmed: Bool?, updatedAt: Int64, redriven: Bool = false) {
             self.merchant = merchant
             self.confirmed = confirmed
             self.updatedAt = updatedAt
+            self.redriven = redriven
         }
     }
 

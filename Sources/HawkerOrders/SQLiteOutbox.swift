@@ -262,7 +262,7 @@ public actor SQLiteOutbox {
     public struct StoredCheckout: Sendable {
         public var reservation: Reservation
         public var stream: StreamID
-        public var parts: [(merchant: String, status: OutboxDelivery.Status, updatedAt: Int64)]
+        public var parts: [(merchant: String, status: OutboxDelivery.Status, updatedAt: Int64, redriven: Bool)]
     }
 
     /// Checkouts a restarted gateway's rooms may not know all of: created after `since`,
@@ -273,7 +273,7 @@ public actor SQLiteOutbox {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at
+                    SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at, d.redriven_at
                     FROM checkout c JOIN delivery d ON d.checkout_id = c.id
                     WHERE c.id IN (
                         SELECT c2.id FROM checkout c2 WHERE c2.created_at > ? OR EXISTS (
@@ -288,7 +288,9 @@ public actor SQLiteOutbox {
                 let id: String = row["id"]
                 // A row that does not read is left out, not fatal (as `due` does).
                 guard let status = OutboxDelivery.Status(rawValue: row["status"]) else { continue }
-                let part = (merchant: row["merchant"] as String, status: status, updatedAt: row["updated_at"] as Int64)
+                let part = (
+                    merchant: row["merchant"] as String, status: status, updatedAt: row["updated_at"] as Int64, redriven: (row["redriven_at"] as Int64?) != nil
+                )
                 if let last = checkouts.last, last.reservation.checkoutID == id {
                     checkouts[checkouts.count - 1].parts.append(part)
                     continue

@@ -89,6 +89,12 @@ import Testing
         #expect(inventory.level(Self.tee) == StockLevel(onHand: 10, pending: 3))
         inventory.settle("c1", merchant: "m1", confirmed: true)
         #expect(inventory.level(Self.tee) == StockLevel(onHand: 7, pending: 0))
+        // Tracked again by a level of what is available: the pending units are on top.
+        try inventory.reserve("c3", [.init(sku: Self.tee, quantity: 2)])
+        inventory.untrack(Self.tee)
+        inventory.setAvailable(Self.tee, to: 10)
+        #expect(inventory.level(Self.tee) == StockLevel(onHand: 12, pending: 2))
+        inventory.settle("c3", merchant: "m1", confirmed: false)
         // Settled while not tracked: nothing stays pending.
         try inventory.reserve("c2", [.init(sku: Self.tee, quantity: 2)])
         inventory.untrack(Self.tee)
@@ -136,6 +142,15 @@ import Testing
         inventory.untrack(SKU(merchant: "m1", product: "a"))
         let again = inventory.setOnHand(SKU(merchant: "m1", product: "c"), to: 1)
         #expect(again)
+    }
+
+    @Test func levelsReadBackAtStartPassTheBounds() {
+        var inventory = Inventory(maxSKUs: 10, maxSKUsPerMerchant: 1)
+        inventory.restoreOnHand(SKU(merchant: "m1", product: "a"), to: 3)
+        inventory.restoreOnHand(SKU(merchant: "m1", product: "b"), to: 4)
+        #expect(inventory.available(SKU(merchant: "m1", product: "b")) == 4, "a tracked level stays tracked over a lowered bound")
+        let more = inventory.setOnHand(SKU(merchant: "m1", product: "c"), to: 1)
+        #expect(!more, "new SKUs are still bounded")
     }
 
     @Test func aMerchantListsOnlyItsOwnProductsInPages() {

@@ -118,7 +118,7 @@ public struct CommerceState: Sendable {
                 throw RoomError(.forbidden, "merchant '\(product.merchant)' sets the stock of its products itself (its inventory API)")
             }
             if let level = data["level"]?.intValue, !stock.setAvailable(product.sku(variant: variant), to: level) {
-                throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can")
+                throw RoomError(.limitReached, "this gateway or this merchant tracks as many products' stock as it may (hub.max_skus_per_merchant)")
             }
             if let threshold = data["low_stock_threshold"]?.intValue { product.lowStockThreshold = threshold }
             catalog[product.id] = product
@@ -232,7 +232,7 @@ public struct CommerceState: Sendable {
         for variant in product.variants { if let level = variant.stock { given.append((product.sku(variant: variant.id), level)) } }
         // A merchant that sets its levels alone has the last word: a host's are ignored.
         for (sku, level) in given where stock.hostMaySet(sku) && stock.available(sku) == nil {
-            guard stock.setAvailable(sku, to: level) else { throw RoomError(.limitReached, "this gateway tracks as many products' stock as it can") }
+            guard stock.setAvailable(sku, to: level) else { throw RoomError(.limitReached, "this gateway or this merchant tracks as many products' stock as it may (hub.max_skus_per_merchant)") }
         }
         Self.showStock(of: &product, from: stock)
         return product

@@ -40,7 +40,8 @@ public struct Inventory: Sendable {
     /// pass `maxSKUs`.
     @discardableResult
     public mutating func setAvailable(_ sku: SKU, to level: Int64) -> Bool {
-        let pending = levels[sku]?.pending ?? 0
+        // Tracked again: what stayed pending while it was not counts (see `untrack`).
+        let pending = levels[sku]?.pending ?? untrackedPending[sku] ?? 0
         return setOnHand(sku, to: Self.clamp(level.addingReportingOverflow(pending)))
     }
 
@@ -55,6 +56,17 @@ public struct Inventory: Sendable {
         }
         levels[sku]!.onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
         return true
+    }
+
+    /// A level read back from the store at start: kept whatever the bounds are now (they
+    /// bound new SKUs; one that was tracked must not become unlimited by a restart).
+    public mutating func restoreOnHand(_ sku: SKU, to onHand: Int64) {
+        if levels[sku] == nil {
+            skusPerMerchant[sku.merchant, default: 0] += 1
+            tracked[sku.merchant, default: [:]][sku.product, default: []].insert(sku.variant ?? "")
+            levels[sku] = StockLevel(onHand: 0, pending: untrackedPending.removeValue(forKey: sku) ?? 0)
+        }
+        levels[sku]!.onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
     }
 
     /// Adds (or with a negative `delta` takes) units on hand: a restock, a count.

@@ -33,7 +33,7 @@ struct InventoryDesk: Sendable {
             // the two comes last answers.
             let box = Answer()
             guard let levels = ledger.apply(update, merchant: merchant, stored: { box.stored(continuation) }) else {
-                continuation.resume(returning: .failure(Refusal(code: .limitReached, message: "this gateway tracks as many products' stock as it can")))
+                continuation.resume(returning: .failure(Refusal(code: .limitReached, message: "this gateway or this merchant tracks as many products' stock as it may (hub.max_skus_per_merchant)")))
                 return
             }
             box.levels(Self.json(levels.map { Self.item($0.sku, $0.level) }), continuation)

@@ -107,7 +107,7 @@ final class OrderDesk: Sendable {
                             case .confirmed: true
                             case .rejected, .deadLettered: false
                             }
-                        return RestoredCheckout.Part(merchant: part.merchant, confirmed: confirmed, updatedAt: part.updatedAt)
+                        return RestoredCheckout.Part(merchant: part.merchant, confirmed: confirmed, updatedAt: part.updatedAt, redriven: part.redriven)
                     })
             })
         return stored.count
@@ -124,7 +124,9 @@ final class OrderDesk: Sendable {
     func reconcile(_ inventory: InventoryLedger) async throws -> Int {
         var changed = 0
         // Orders on their way without a hold (a store from before holds were kept): held.
-        for delivery in try await outbox.due(now: .max, limit: 1_000_000) {
+        // Not re-driven ones: their units were offered again at their dead letter, and
+        // leave on hand only if they are confirmed (`CheckoutDesk.settled`).
+        for delivery in try await outbox.due(now: .max, limit: 1_000_000) where delivery.redrivenAt == nil {
             inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, delivery.units)
         }
         for (checkoutID, merchant) in inventory.openReservations {
