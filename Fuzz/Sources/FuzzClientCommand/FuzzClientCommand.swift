@@ -58,6 +58,19 @@ private func check(_ command: ClientCommand) {
         }
     case .orders(_, .subscribe(let since)):
         if let since { require((0...JSONValue.maxSafeInteger).contains(since), "orders.subscribe since \(since)") }
+    case .orders(_, .setInventory(let update)):
+        require((1...InventoryUpdate.maxItems).contains(update.items.count), "\(update.items.count) inventory changes")
+        require(Set(update.items.map { [$0.product, $0.variant ?? ""] }).count == update.items.count, "a product or variant changed twice")
+        for item in update.items {
+            require(Identifier.isValid(item.product) && (item.variant.map(Identifier.isValid) ?? true), "inventory ids \(item)")
+            switch item.change {
+            case .onHand(let level), .available(let level): require((0...JSONValue.maxSafeInteger).contains(level), "level \(level)")
+            case .adjust(let delta): require(safe.contains(delta), "adjust \(delta)")
+            case .untrack: break
+            }
+        }
+    case .orders(_, .inventory(let products)):
+        require((1...OrderCommand.maxInventoryProducts).contains(products.count) && products.allSatisfy(Identifier.isValid), "inventory.get \(products)")
     case .connect, .unsubscribe, .ping, .orders:
         break
     }

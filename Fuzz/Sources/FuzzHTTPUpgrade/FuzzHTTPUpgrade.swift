@@ -122,7 +122,12 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
         require(!checkoutID.isEmpty && !merchant.isEmpty, "empty redrive segments")
     case .orders(.status(let checkoutID)):
         require(!checkoutID.isEmpty, "empty checkout segment")
-    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .notFound:
+    case .inventory(.list(let merchant)), .inventory(.update(let merchant)):
+        require(route.segments.count == 4 && route.segments[2] == merchant, "merchant segment")
+        if let after = HTTPRoute.queryText("after", in: head.uri) { _ = Identifier.isValid(after) }
+    case .inventory(.product(let merchant, let product)):
+        require(route.segments.count == 5 && route.segments[2] == merchant && route.segments[4] == product, "inventory segments")
+    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .notFound:
         break
     }
 
