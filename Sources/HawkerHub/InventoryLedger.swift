@@ -93,12 +93,20 @@ public final class InventoryLedger: StockSource {
     public func settle(_ checkoutID: String, merchant: String, confirmed: Bool) {
         change { inventory in
             guard inventory.open[checkoutID]?[merchant] != nil else { return ((), [], []) }
-            let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: confirmed)
-            var changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)]
-            // A confirmed order took its units off on hand: the same commit says so.
-            if confirmed { changes += moved.map { .stockOnHand($0, inventory.level($0)?.onHand) } }
+            let (moved, changes) = Self.settleHold(checkoutID, merchant: merchant, confirmed: confirmed, in: &inventory)
             return ((), moved, changes)
         }
+    }
+
+    /// Settles a held part and says what changed (inside `change`).
+    private static func settleHold(
+        _ checkoutID: String, merchant: String, confirmed: Bool, in inventory: inout Inventory
+    ) -> ([SKU], [StateChange]) {
+        let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: confirmed)
+        var changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)]
+        // A confirmed order took its units off on hand: the same commit says so.
+        if confirmed { changes += moved.map { .stockOnHand($0, inventory.level($0)?.onHand) } }
+        return (moved, changes)
     }
 
     // MARK: - Merchants
@@ -182,8 +190,7 @@ public final class InventoryLedger: StockSource {
     public func confirmUnheld(_ checkoutID: String, merchant: String, _ units: [SKU: Int64]) {
         change { inventory in
             if inventory.open[checkoutID]?[merchant] != nil {
-                let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: true)
-                let changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)] + moved.map { .stockOnHand($0, inventory.level($0)?.onHand) }
+                let (moved, changes) = Self.settleHold(checkoutID, merchant: merchant, confirmed: true, in: &inventory)
                 return ((), moved, changes)
             }
             var moved: [SKU: Int64] = [:]

@@ -48,18 +48,14 @@ public struct Inventory: Sendable {
     /// Sets what the merchant holds; returns false when a new SKU would pass `maxSKUs`.
     @discardableResult
     public mutating func setOnHand(_ sku: SKU, to onHand: Int64) -> Bool {
-        if levels[sku] == nil {
-            guard levels.count < maxSKUs, skusPerMerchant[sku.merchant, default: 0] < maxSKUsPerMerchant else { return false }
-            skusPerMerchant[sku.merchant, default: 0] += 1
-            tracked[sku.merchant, default: [:]][sku.product, default: []].insert(sku.variant ?? "")
-            levels[sku] = StockLevel(onHand: 0, pending: untrackedPending.removeValue(forKey: sku) ?? 0)
-        }
-        levels[sku]!.onHand = min(max(0, onHand), JSONValue.maxSafeInteger)
+        guard levels[sku] != nil || (levels.count < maxSKUs && skusPerMerchant[sku.merchant, default: 0] < maxSKUsPerMerchant) else { return false }
+        restoreOnHand(sku, to: onHand)
         return true
     }
 
-    /// A level read back from the store at start: kept whatever the bounds are now (they
-    /// bound new SKUs; one that was tracked must not become unlimited by a restart).
+    /// Sets on hand whatever the bounds: `setOnHand` checks them for a new SKU first; a
+    /// level read back from the store at start passes them (a tracked product must not
+    /// become unlimited by a restart under a lowered bound).
     public mutating func restoreOnHand(_ sku: SKU, to onHand: Int64) {
         if levels[sku] == nil {
             skusPerMerchant[sku.merchant, default: 0] += 1
