@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "HawkerCommerce", targets: ["HawkerCommerce"]),
         .library(name: "HawkerOrders", targets: ["HawkerOrders"]),
         .library(name: "HawkerState", targets: ["HawkerState"]),
+        .library(name: "HawkerRedis", targets: ["HawkerRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -90,13 +91,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A small RESP3 client for cluster mode: pipelined commands, scripts, (sharded)
+        // pub/sub, reconnects; behind the narrow `Redis` protocol.
+        .target(
+            name: "HawkerRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What outlives the process: streams, their recent events and rooms, behind the
-        // StateStore seam (SQLite here; the cluster adds Redis).
+        // StateStore seam (SQLite for one gateway, Redis for a cluster).
         .target(
             name: "HawkerState",
             dependencies: [
                 "HawkerProtocol",
                 "HawkerCommerce",
+                "HawkerRedis",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -235,10 +250,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What several test targets share: throwaway servers (redis-server) started by the tests.
+        .target(
+            name: "HawkerTestSupport",
+            path: "Tests/HawkerTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerRedisTests",
+            dependencies: [
+                "HawkerRedis",
+                "HawkerTestSupport",
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HawkerStateTests",
             dependencies: [
                 "HawkerState",
+                "HawkerRedis",
+                "HawkerTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 "HawkerProtocol",
                 "HawkerCommerce",
                 .product(name: "GRDB", package: "GRDB.swift"),
