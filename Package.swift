@@ -113,6 +113,7 @@ let package = Package(
                 "HawkerCommerce",
                 "HawkerRedis",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -275,6 +276,7 @@ let package = Package(
                 "HawkerState",
                 "HawkerRedis",
                 "HawkerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 "HawkerProtocol",

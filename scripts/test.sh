@@ -8,6 +8,9 @@
 # tests and hands them its URL as HAWKER_TEST_POSTGRES_URL; it needs the server binaries
 # (Debian: apt-get install postgresql). If it cannot start, CI=true fails here; locally the
 # run goes on with a warning and the PostgreSQL tests skip.
+# The Redis tests (client, Redis state store, cluster) start their own redis-server on free
+# loopback ports (Debian: apt-get install redis-server; or HAWKER_REDIS_SERVER=path). Without
+# one they skip locally and fail under CI=true.
 #
 # Environment:
 #   (the formatter's lint runs first: scripts/test.sh fails on an unformatted file)
@@ -42,6 +45,14 @@ trap cleanup EXIT
 step "format (swift format lint --strict, the toolchain's formatter, configured in .swift-format)"
 # Fix what it reports with: git ls-files '*.swift' | xargs swift format format -i
 git ls-files '*.swift' | xargs swift format lint --strict
+
+if ! command -v redis-server >/dev/null && [ -z "${HAWKER_REDIS_SERVER:-}" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "error: redis-server is not installed; CI runs the Redis tests (apt-get install redis-server)" >&2
+        exit 1
+    fi
+    echo "warning: redis-server is not installed: the Redis and cluster tests will skip" >&2
+fi
 
 step "build (debug, with tests)"
 swift build --build-tests

@@ -2,18 +2,28 @@ import Foundation
 import GRDB
 import HawkerCommerce
 import HawkerProtocol
+import HawkerRedis
+import HawkerTestSupport
+import Logging
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import HawkerState
 
 /// What every `StateStore` must do, run against each implementation: the SQLite store of a
-/// single gateway and the in-memory one (the cluster's Redis store joins this list).
+/// single gateway, the in-memory one, and the cluster's Redis store (against a real
+/// redis-server with an append-only file, restarted where a test reopens the store).
 @Suite struct StateStoreConformanceTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case memory
         case sqlite
+        case redis
 
         var testDescription: String { rawValue }
+
+        /// The kinds this machine can run: Redis when redis-server is installed (or CI demands it).
+        static var available: [Kind] { allCases.filter { $0 != .redis || RedisServer.enabled } }
     }
 
     /// A store under test, and how to open it again as a restarted gateway would.
@@ -21,26 +31,56 @@ import Testing
         let kind: Kind
         let store: any StateStore
         private let path: String?
+        private let redis: (server: RedisServer, client: RedisClient, task: Task<Void, any Error>)?
 
-        init(_ kind: Kind) throws {
+        init(_ kind: Kind) async throws {
             self.kind = kind
             switch kind {
             case .memory:
                 path = nil
+                redis = nil
                 store = MemoryStateStore()
             case .sqlite:
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-state-\(UUID().uuidString).sqlite").path
                 self.path = path
+                redis = nil
                 store = try SQLiteStateStore(path: path)
+            case .redis:
+                path = nil
+                let server = try await RedisServer.start(appendOnly: true)
+                var configuration = try RedisConfiguration(url: server.url)
+                configuration.reconnectBackoff = (.milliseconds(10), .milliseconds(100))
+                let client = RedisClient(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+                redis = (server, client, Task { try await client.run() })
+                try await Self.connected(client)
+                store = RedisStateStore(redis: client, prefix: "test")
             }
         }
 
-        /// The same contents through a new instance (a restart); the memory store has
-        /// only the one.
+        deinit { redis?.task.cancel() }
+
+        private static func connected(_ client: RedisClient) async throws {
+            for _ in 0..<2_000 where !client.isAvailable { try await Task.sleep(for: .milliseconds(10)) }
+            guard client.isAvailable else { throw RedisServer.Failure(description: "the client did not connect to redis-server") }
+        }
+
+        /// The same contents through a new instance (a restart): SQLite opens its file
+        /// again, Redis is killed and restarted from its append-only file; the memory
+        /// store has only the one.
         func reopened() async throws -> any StateStore {
-            guard let path else { return store }
-            try await store.close()
-            return try SQLiteStateStore(path: path)
+            switch kind {
+            case .memory:
+                return store
+            case .sqlite:
+                try await store.close()
+                return try SQLiteStateStore(path: path!)
+            case .redis:
+                try await store.close()
+                let (server, client, _) = redis!
+                try await server.restart()
+                try await Self.connected(client)
+                return RedisStateStore(redis: client, prefix: "test")
+            }
         }
     }
 
@@ -51,9 +91,9 @@ import Testing
         StoredEvent(seq: seq, timestamp: 1_000 + Int64(seq), payload: Data(#"{"type":"event","seq":\#(seq),"text":"\#(text)"}"#.utf8))
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func createdStreamsComeBackInCreationOrderWithTheirEvents(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([
             .created(Self.b, epoch: "e-b", createdAt: 10, owner: "host-1"),
             .created(Self.a, epoch: "e-a", createdAt: 20, owner: nil),
@@ -68,9 +108,9 @@ import Testing
         #expect(loaded[1].events == [Self.event(1)] && loaded[1].owner == nil)
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func theLastSavedRoomComesBack(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil)])
         try await harness.store.apply([.roomSaved(Self.a, StoredRoom(seq: 0, savedAt: 5, data: [1, 2, 3]))])
         try await harness.store.apply([.appended(Self.a, Self.event(1)), .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 6, data: [4, 5]))])
@@ -78,9 +118,9 @@ import Testing
         #expect(loaded.room == StoredRoom(seq: 1, savedAt: 6, data: [4, 5]))
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func trimmingDropsOnlyTheEventsUpToTheGivenSeq(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil), .created(Self.b, epoch: "f", createdAt: 1, owner: nil)])
         try await harness.store.apply((1...10).map { .appended(Self.a, Self.event($0)) } + (1...3).map { .appended(Self.b, Self.event($0)) })
         try await harness.store.apply([.trimmed(Self.a, through: 7)])
@@ -89,9 +129,9 @@ import Testing
         #expect(loaded[1].events.map(\.seq) == [1, 2, 3])
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func creatingAStreamAgainReplacesWhatWasKept(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([
             .created(Self.a, epoch: "old", createdAt: 1, owner: "x"), .appended(Self.a, Self.event(1)),
             .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 2, data: [9])),
@@ -101,9 +141,9 @@ import Testing
         #expect(loaded.epoch == "new" && loaded.events.isEmpty && loaded.room == nil && loaded.owner == nil && loaded.seq == 0)
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func removedStreamsAreGone(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([
             .created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1)),
             .created(Self.b, epoch: "f", createdAt: 1, owner: nil),
@@ -114,9 +154,9 @@ import Testing
         #expect(try await store.archived(Self.a) == nil)
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func archivedStreamsKeepTheirRoomForReadingAndArePrunedByAge(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([
             .created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1)),
             .roomSaved(Self.a, StoredRoom(seq: 1, savedAt: 2, data: [7])),
@@ -133,9 +173,9 @@ import Testing
         #expect(try await store.archived(Self.a) == nil)
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func aBatchWithAFailingChangeAppliesNothing(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil), .appended(Self.a, Self.event(1))])
         await #expect(throws: StateStoreError.self) {
             try await harness.store.apply([.appended(Self.a, Self.event(2)), .appended(StreamID("never-created")!, Self.event(1))])
@@ -150,9 +190,9 @@ import Testing
         #expect(loaded.events == [Self.event(1)], "the failed batches left nothing behind")
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func manyStreamsAndEventsComeBackWhole(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         let streams = (0..<50).map { StreamID("s\($0)")! }
         try await harness.store.apply(streams.map { .created($0, epoch: "e-\($0.rawValue)", createdAt: 1, owner: nil) })
         for round in 1...40 {
@@ -165,18 +205,18 @@ import Testing
         }
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func aClosedStoreAppliesNothing(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         try await harness.store.close()
         await #expect(throws: (any Error).self) {
             try await harness.store.apply([.created(Self.a, epoch: "e", createdAt: 1, owner: nil)])
         }
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func stockOnHandAndHoldsComeBack(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         let tee = SKU(merchant: "m1", product: "tee")
         let cap = SKU(merchant: "m2", product: "cap")
         try await harness.store.apply([
@@ -196,9 +236,9 @@ import Testing
             ])
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func variantLevelsAreTheirOwn(kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness(kind)
         let tee = SKU(merchant: "m1", product: "tee")
         let small = SKU(merchant: "m1", product: "tee", variant: "s")
         let medium = SKU(merchant: "m1", product: "tee", variant: "m")

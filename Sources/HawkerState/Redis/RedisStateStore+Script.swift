@@ -1,0 +1,111 @@
+import HawkerRedis
+
+extension RedisStateStore {
+    /// Applies one batch atomically: Redis runs a script alone, and this one first checks
+    /// every change (against what is kept and what the batch itself did before it) and
+    /// writes only when all pass, so a refused batch leaves nothing behind.
+    ///
+    /// ARGV[1] is the key prefix, then the changes, each a code and its fixed arguments:
+    /// C id epoch created_at has_owner owner · A id seq ts payload · T id min_id ·
+    /// R id seq saved_at data · V id at · X id · S field has_value value · O field units · K field
+    ///
+    /// Per stream: a hash `p:s:{id}` (epoch, created_at, owner, seq of the last event,
+    /// room, room_seq, room_saved_at, archived_at) and a Redis stream `p:s:{id}:e` of its
+    /// events, entry id `<seq>-0`. Live streams in the sorted set `p:streams` by creation,
+    /// archived ones in `p:archived` by when; stock and holds in the hashes `p:stock` and
+    /// `p:holds`. Sequence numbers stay below 2^53, so Lua's numbers hold them exactly.
+    static let applyScript = RedisScript(
+        """
+        local p = ARGV[1]
+        local n = #ARGV
+        local function meta(id) return p .. ':s:{' .. id .. '}' end
+        local function events(id) return p .. ':s:{' .. id .. '}:e' end
+        local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, S = 4, O = 3, K = 2}
+        local known = {}
+        local function state(id)
+          local s = known[id]
+          if s == nil then
+            local fields = redis.call('HMGET', meta(id), 'epoch', 'seq')
+            s = {exists = fields[1] ~= false, seq = tonumber(fields[2] or '0') or 0}
+            known[id] = s
+          end
+          return s
+        end
+        local i = 2
+        while i <= n do
+          local op = ARGV[i]
+          local size = arity[op]
+          if size == nil or i + size - 1 > n then
+            return redis.error_reply('HAWKER_BAD_BATCH change ' .. tostring(op) .. ' at ' .. i)
+          end
+          local id = ARGV[i + 1]
+          if op == 'C' then
+            known[id] = {exists = true, seq = 0}
+          elseif op == 'A' then
+            local s = state(id)
+            if not s.exists then return redis.error_reply('HAWKER_UNKNOWN_STREAM no stream ' .. id .. ' is kept') end
+            local seq = tonumber(ARGV[i + 2])
+            if seq == nil or seq <= s.seq then
+              return redis.error_reply('HAWKER_CONFLICT event ' .. ARGV[i + 2] .. ' of ' .. id .. ' is not after ' .. s.seq)
+            end
+            s.seq = seq
+          elseif op == 'R' then
+            if not state(id).exists then return redis.error_reply('HAWKER_UNKNOWN_STREAM no stream ' .. id .. ' is kept') end
+          elseif op == 'X' then
+            known[id] = {exists = false, seq = 0}
+          end
+          i = i + size
+        end
+        i = 2
+        while i <= n do
+          local op = ARGV[i]
+          local id = ARGV[i + 1]
+          if op == 'C' then
+            redis.call('DEL', meta(id), events(id))
+            local position = redis.call('INCR', p .. ':position')
+            redis.call('HSET', meta(id), 'epoch', ARGV[i + 2], 'created_at', ARGV[i + 3], 'seq', '0')
+            if ARGV[i + 4] == '1' then redis.call('HSET', meta(id), 'owner', ARGV[i + 5]) end
+            redis.call('ZADD', p .. ':streams', position, id)
+            redis.call('ZREM', p .. ':archived', id)
+          elseif op == 'A' then
+            redis.call('XADD', events(id), ARGV[i + 2] .. '-0', 'ts', ARGV[i + 3], 'p', ARGV[i + 4])
+            redis.call('HSET', meta(id), 'seq', ARGV[i + 2])
+          elseif op == 'T' then
+            redis.call('XTRIM', events(id), 'MINID', ARGV[i + 2])
+          elseif op == 'R' then
+            redis.call('HSET', meta(id), 'room', ARGV[i + 4], 'room_seq', ARGV[i + 2], 'room_saved_at', ARGV[i + 3])
+          elseif op == 'V' then
+            if redis.call('EXISTS', meta(id)) == 1 then
+              redis.call('DEL', events(id))
+              redis.call('HSET', meta(id), 'archived_at', ARGV[i + 2])
+              redis.call('ZREM', p .. ':streams', id)
+              redis.call('ZADD', p .. ':archived', ARGV[i + 2], id)
+            end
+          elseif op == 'X' then
+            redis.call('DEL', meta(id), events(id))
+            redis.call('ZREM', p .. ':streams', id)
+            redis.call('ZREM', p .. ':archived', id)
+          elseif op == 'S' then
+            if ARGV[i + 2] == '1' then redis.call('HSET', p .. ':stock', id, ARGV[i + 3]) else redis.call('HDEL', p .. ':stock', id) end
+          elseif op == 'O' then
+            redis.call('HSET', p .. ':holds', id, ARGV[i + 2])
+          elseif op == 'K' then
+            redis.call('HDEL', p .. ':holds', id)
+          end
+          i = i + arity[op]
+        end
+        return n
+        """)
+
+    /// Removes the archived streams archived before ARGV[2]; returns how many.
+    static let pruneScript = RedisScript(
+        """
+        local p = ARGV[1]
+        local ids = redis.call('ZRANGEBYSCORE', p .. ':archived', '-inf', '(' .. ARGV[2])
+        for _, id in ipairs(ids) do
+          redis.call('DEL', p .. ':s:{' .. id .. '}', p .. ':s:{' .. id .. '}:e')
+          redis.call('ZREM', p .. ':archived', id)
+        end
+        return #ids
+        """)
+}
