@@ -113,5 +113,11 @@ let package = Package(
                 .product(name: "HawkerServer", package: "hawker"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        fuzzer(
+            "FuzzRESPParser",
+            [
+                .product(name: "HawkerRedis", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
     ]
 )
