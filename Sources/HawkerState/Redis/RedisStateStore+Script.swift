@@ -5,9 +5,16 @@ extension RedisStateStore {
     /// every change (against what is kept and what the batch itself did before it) and
     /// writes only when all pass, so a refused batch leaves nothing behind.
     ///
-    /// ARGV[1] is the key prefix, then the changes, each a code and its fixed arguments:
+    /// ARGV[1] is the key prefix, ARGV[2] "1" to publish what is stored on the streams'
+    /// channels (`StreamChannelMessage`), ARGV[3] the number of fences (-1: none), then
+    /// that many pairs of stream id and lease (`<node> <token>`), then the changes, each a
+    /// code and its fixed arguments:
     /// C id epoch created_at has_owner owner · A id seq ts payload · T id min_id ·
     /// R id seq saved_at data · V id at · X id · S field has_value value · O field units · K field
+    ///
+    /// With fences, a stream's changes are kept only while its lease is the one given: the
+    /// others are dropped, whatever else the batch holds, and their ids returned (the node
+    /// lost those streams). Stock and holds belong to no stream and are never fenced.
     ///
     /// Per stream: a hash `p:s:{id}` (epoch, created_at, owner, seq of the last event,
     /// room, room_seq, room_saved_at, archived_at) and a Redis stream `p:s:{id}:e` of its
@@ -17,10 +24,27 @@ extension RedisStateStore {
     static let applyScript = RedisScript(
         """
         local p = ARGV[1]
+        local publish = ARGV[2] == '1'
+        local fences = tonumber(ARGV[3])
         local n = #ARGV
         local function meta(id) return p .. ':s:{' .. id .. '}' end
         local function events(id) return p .. ':s:{' .. id .. '}:e' end
+        local function channel(id) return p .. ':s:{' .. id .. '}:ch' end
         local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, S = 4, O = 3, K = 2}
+        local first = 4
+        local allowed = {}
+        local fenced = {}
+        if fences >= 0 then
+          for _ = 1, fences do
+            if redis.call('GET', meta(ARGV[first]) .. ':lease') == ARGV[first + 1] then allowed[ARGV[first]] = true end
+            first = first + 2
+          end
+        end
+        local function refused(op, id)
+          if fences < 0 or op == 'S' or op == 'O' or op == 'K' or allowed[id] then return false end
+          fenced[id] = true
+          return true
+        end
         local known = {}
         local function state(id)
           local s = known[id]
@@ -31,7 +55,7 @@ extension RedisStateStore {
           end
           return s
         end
-        local i = 2
+        local i = first
         while i <= n do
           local op = ARGV[i]
           local size = arity[op]
@@ -39,7 +63,9 @@ extension RedisStateStore {
             return redis.error_reply('HAWKER_BAD_BATCH change ' .. tostring(op) .. ' at ' .. i)
           end
           local id = ARGV[i + 1]
-          if op == 'C' then
+          if refused(op, id) then
+            -- dropped: the lease is another node's now
+          elseif op == 'C' then
             known[id] = {exists = true, seq = 0}
           elseif op == 'A' then
             local s = state(id)
@@ -56,20 +82,24 @@ extension RedisStateStore {
           end
           i = i + size
         end
-        i = 2
+        i = first
         while i <= n do
           local op = ARGV[i]
           local id = ARGV[i + 1]
-          if op == 'C' then
+          if fenced[id] and op ~= 'S' and op ~= 'O' and op ~= 'K' then
+            -- dropped
+          elseif op == 'C' then
             redis.call('DEL', meta(id), events(id))
             local position = redis.call('INCR', p .. ':position')
             redis.call('HSET', meta(id), 'epoch', ARGV[i + 2], 'created_at', ARGV[i + 3], 'seq', '0')
             if ARGV[i + 4] == '1' then redis.call('HSET', meta(id), 'owner', ARGV[i + 5]) end
             redis.call('ZADD', p .. ':streams', position, id)
             redis.call('ZREM', p .. ':archived', id)
+            if publish then redis.call('PUBLISH', channel(id), 'C' .. ARGV[i + 2] .. '\\n') end
           elseif op == 'A' then
             redis.call('XADD', events(id), ARGV[i + 2] .. '-0', 'ts', ARGV[i + 3], 'p', ARGV[i + 4])
             redis.call('HSET', meta(id), 'seq', ARGV[i + 2])
+            if publish then redis.call('PUBLISH', channel(id), 'E' .. ARGV[i + 2] .. ' ' .. ARGV[i + 3] .. '\\n' .. ARGV[i + 4]) end
           elseif op == 'T' then
             redis.call('XTRIM', events(id), 'MINID', ARGV[i + 2])
           elseif op == 'R' then
@@ -80,11 +110,13 @@ extension RedisStateStore {
               redis.call('HSET', meta(id), 'archived_at', ARGV[i + 2])
               redis.call('ZREM', p .. ':streams', id)
               redis.call('ZADD', p .. ':archived', ARGV[i + 2], id)
+              if publish then redis.call('PUBLISH', channel(id), 'X\\n') end
             end
           elseif op == 'X' then
             redis.call('DEL', meta(id), events(id))
             redis.call('ZREM', p .. ':streams', id)
             redis.call('ZREM', p .. ':archived', id)
+            if publish then redis.call('PUBLISH', channel(id), 'X\\n') end
           elseif op == 'S' then
             if ARGV[i + 2] == '1' then redis.call('HSET', p .. ':stock', id, ARGV[i + 3]) else redis.call('HDEL', p .. ':stock', id) end
           elseif op == 'O' then
@@ -94,7 +126,9 @@ extension RedisStateStore {
           end
           i = i + arity[op]
         end
-        return n
+        local refusedIDs = {}
+        for id in pairs(fenced) do refusedIDs[#refusedIDs + 1] = id end
+        return refusedIDs
         """)
 
     /// Removes the archived streams archived before ARGV[2]; returns how many.

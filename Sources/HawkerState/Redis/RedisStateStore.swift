@@ -18,16 +18,36 @@ import Synchronization
 /// store. While Redis is away every call fails with `RedisError` (`unavailable`: not
 /// sent, retryable), which the journal treats as any failing store: it retries in order.
 public final class RedisStateStore: StateStore {
+    /// How a cluster node writes: its events published on the streams' channels, its
+    /// changes fenced by the leases it holds.
+    public struct ClusterWrites: Sendable {
+        /// The lease this node holds on a stream, nil for none: changes to a stream are
+        /// kept only while that lease is still Redis's.
+        public var lease: @Sendable (StreamID) -> StreamLease?
+        /// Told the streams whose changes Redis refused (their lease is gone or another
+        /// node's): the node must stop running them.
+        public var fencedOff: @Sendable ([StreamID]) -> Void
+
+        public init(lease: @escaping @Sendable (StreamID) -> StreamLease?, fencedOff: @escaping @Sendable ([StreamID]) -> Void) {
+            self.lease = lease
+            self.fencedOff = fencedOff
+        }
+    }
+
     private let redis: any Redis
     private let prefix: String
+    private let cluster: ClusterWrites?
     private let closed = Atomic(false)
 
     /// Streams read per round trip by `load`.
     private static let loadChunk = 64
 
-    public init(redis: any Redis, prefix: String = "hawker") {
+    /// - Parameter cluster: for a cluster node: publish and fence its writes. Without it
+    ///   the store is one gateway's (nothing published, nothing fenced).
+    public init(redis: any Redis, prefix: String = "hawker", cluster: ClusterWrites? = nil) {
         self.redis = redis
         self.prefix = prefix
+        self.cluster = cluster
     }
 
     // MARK: - Writing
@@ -35,11 +55,20 @@ public final class RedisStateStore: StateStore {
     public func apply(_ changes: [StateChange]) async throws {
         try checkOpen()
         guard !changes.isEmpty else { return }
-        var arguments: [RedisCommand.Argument] = [.string(prefix)]
-        arguments.reserveCapacity(1 + changes.count * 5)
+        var arguments: [RedisCommand.Argument] = [.string(prefix), cluster == nil ? "0" : "1"]
+        arguments.reserveCapacity(3 + changes.count * 5)
+        if let cluster {
+            let streams = Set(changes.compactMap(\.stream))
+            let leases = streams.compactMap { stream in cluster.lease(stream).map { (stream, $0) } }
+            arguments.append(.integer(Int64(leases.count)))
+            for (stream, lease) in leases { arguments += [.string(stream.rawValue), .string(lease.stored)] }
+        } else {
+            arguments.append(-1)
+        }
         for change in changes { try Self.encode(change, into: &arguments) }
         do {
-            _ = try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments)
+            let refused = try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments).elements ?? []
+            if let cluster, !refused.isEmpty { cluster.fencedOff(refused.compactMap { $0.string.flatMap(StreamID.init) }) }
         } catch let error as RedisError {
             switch error.replyCode {
             case "HAWKER_UNKNOWN_STREAM": throw StateStoreError(.unknownStream, Self.text(of: error))
@@ -106,6 +135,15 @@ public final class RedisStateStore: StateStore {
             }
         }
         return streams
+    }
+
+    /// One live stream, with its events: for the node that takes it over.
+    public func load(_ stream: StreamID) async throws -> StoredStream? {
+        try checkOpen()
+        let replies = try await redis.pipeline([RedisCommand("HGETALL", [.string(meta(stream))]), RedisCommand("XRANGE", [.string(events(stream)), "-", "+"])])
+        guard var stored = try? Self.stream(stream, replies[0]), stored.archivedAt == nil else { return nil }
+        stored.events = Self.events(replies[1])
+        return stored
     }
 
     public func loadInventory() async throws -> StoredInventory {
