@@ -256,6 +256,42 @@ def test_a_restart_shows_reconnecting_then_resumes(gateway):
         viewer.quit()
 
 
+def test_the_sdk_moves_to_another_gateway(gateway):
+    """The SDK given several gateways (a cluster's nodes) skips one that does not answer,
+    and moves to another when the one it is on goes away."""
+    second = Gateway(gateway.binary, gateway.port + 50)
+    second.start()
+    viewer = browser()
+    try:
+        for node in (gateway, second):
+            node.publish(node.token("host", "host-1"), "catalog.set", {"products": CATALOG})
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'eve')}")
+        nobody = f"ws://127.0.0.1:{gateway.port + 51}/ws"
+        urls = [nobody, f"ws://127.0.0.1:{gateway.port}/ws", f"ws://127.0.0.1:{second.port}/ws"]
+        first = viewer.execute_async_script("""
+            const [urls, token, done] = arguments;
+            import("/sdk/hawker.js").then(async ({ HawkerClient }) => {
+              const client = new HawkerClient({ urls, token, backoffMs: 50, maxBackoffMs: 200, spreadMs: 300 });
+              window.failover = client;
+              await client.connect();
+              await client.subscribe("shop");
+              done(client.url);
+            }).catch((error) => done("error: " + error.message));
+            """, urls, gateway.token("viewer", "eve"))
+        assert first in urls[1:], f"connected to {first}"
+        (gateway if first == urls[1] else second).stop()
+        wait(viewer, 20, lambda d: d.execute_script("return window.failover.status === 'open' && window.failover.url") not in (None, False, first),
+             "connected to the other gateway")
+        assert viewer.execute_script("return window.failover.url") == (urls[2] if first == urls[1] else urls[1])
+        wait(viewer, 10, lambda d: d.execute_script("return window.failover._streams.get('shop').active"), "subscribed again on the other gateway")
+        pong = viewer.execute_async_script("const done = arguments[0]; window.failover.ping().then((r) => done(r.type), (e) => done('error: ' + e.message));")
+        assert pong == "pong", pong
+    finally:
+        viewer.quit()
+        second.stop()
+        shutil.rmtree(second.data, ignore_errors=True)
+
+
 def test_the_studio_pins_and_sees_merged_questions(gateway):
     host = gateway.token("host", "host-1", name="Host")
     gateway.publish(host, "catalog.set", {"products": CATALOG})
@@ -326,6 +362,7 @@ TESTS = [
     test_a_viewer_picks_a_variant_and_buys_it,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
+    test_the_sdk_moves_to_another_gateway,
     test_the_studio_pins_and_sees_merged_questions,
     test_ops_shows_connections_streams_and_dead_letters,
 ]

@@ -58,20 +58,31 @@ export class HawkerError extends Error {
  * jitter (except after the close codes that say not to), resubscribes every stream
  * from the last event it saw so that nothing is lost, and answers each command with a
  * promise of its reply.
+ *
+ * Given several gateways (`urls`, the nodes of a cluster), it starts at a random one and
+ * moves to the next after every close or failed attempt. Reconnects after losing an open
+ * connection are spread over `spreadMs`, so that the viewers of a node that died do not
+ * all arrive at the others in the same second.
  */
 export class HawkerClient {
   /**
    * @param {object} options
    * @param {string} [options.url] WebSocket URL; default: this page's host, path /ws
+   * @param {string[]} [options.urls] several gateways' WebSocket URLs (a cluster's nodes), tried in turn from a random one
    * @param {string | (() => string | Promise<string>) | null} [options.token] a token, or a function that returns a fresh one (called on every connect)
    * @param {number} [options.backoffMs] first reconnect delay (default 500)
    * @param {number} [options.maxBackoffMs] longest reconnect delay (default 15000)
+   * @param {number} [options.spreadMs] the first reconnect after losing an open connection comes at a random time within this (default 3000)
    * @param {number} [options.commandTimeoutMs] how long a command waits for its reply (default 15000)
    */
   constructor(options = {}) {
     const location = globalThis.location;
     const scheme = location && location.protocol === "https:" ? "wss:" : "ws:";
-    this.url = options.url || (location ? `${scheme}//${location.host}/ws` : "ws://127.0.0.1:8080/ws");
+    const fallback = options.url || (location ? `${scheme}//${location.host}/ws` : "ws://127.0.0.1:8080/ws");
+    /** @type {string[]} */
+    this.urls = Array.isArray(options.urls) && options.urls.length > 0 ? [...options.urls] : [fallback];
+    this._urlIndex = Math.floor(Math.random() * this.urls.length);
+    this.spreadMs = options.spreadMs ?? 3000;
     this.token = options.token ?? null;
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 15000;
@@ -91,6 +102,11 @@ export class HawkerClient {
     this._attempt = 0;
     this._timer = null;
     this._stopped = true;
+  }
+
+  /** The gateway this client is connected (or connecting) to. */
+  get url() {
+    return this.urls[this._urlIndex];
   }
 
   /** Now on the server's clock (ms since the epoch): countdowns agree with the server. */
@@ -254,13 +270,14 @@ export class HawkerClient {
       this._socket = null;
       this._failPending();
       for (const entry of this._streams.values()) entry.active = false;
-      this._scheduleReconnect(close.code);
+      this._scheduleReconnect(close.code, this._welcomed === socket);
     };
   }
 
   _receive(message) {
     if (message.type === "welcome" && message.re === this._connectId) {
       this.welcome = message;
+      this._welcomed = this._socket;
       this.clockOffsetMs = message.server_time - Date.now();
       this._attempt = 0;
       this._setStatus("open");
@@ -316,7 +333,7 @@ export class HawkerClient {
     }
   }
 
-  _scheduleReconnect(code) {
+  _scheduleReconnect(code, lostOpen = false) {
     if (this._stopped) return;
     const final = code !== null && FINAL_CLOSE_CODES.has(code);
     const needsToken = code !== null && TOKEN_CLOSE_CODES.has(code) && typeof this.token !== "function";
@@ -332,8 +349,13 @@ export class HawkerClient {
       return;
     }
     this._attempt += 1;
-    // Exponential backoff with full jitter, at least what the close code asks for.
-    const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.min(this._attempt - 1, 10));
+    // The next gateway, when there are several: the one that failed may be gone.
+    this._urlIndex = (this._urlIndex + 1) % this.urls.length;
+    // Exponential backoff with full jitter, at least what the close code asks for; the
+    // first attempt after an open connection was lost spread wider (a node's viewers
+    // all lose it at once).
+    const backoff = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.min(this._attempt - 1, 10));
+    const ceiling = lostOpen ? Math.max(backoff, this.spreadMs) : backoff;
     const delay = Math.max(SLOW_DOWN_CLOSE_CODES.get(code) || 0, Math.random() * ceiling);
     this._setStatus("reconnecting");
     this._timer = setTimeout(() => this._open(), delay);
