@@ -271,6 +271,33 @@ public final class Hub: StreamEngine {
         return stored.count
     }
 
+    // MARK: - Replicas (cluster mode)
+
+    /// Mirrors a stream another node runs, from what the cluster's store keeps (its
+    /// epoch, seq, kept events and saved room): this node's subscribers then get its
+    /// state, resume from its history, and its events as `replicate` hands them over.
+    /// Publishing, commands and checkouts on it are refused (`runsElsewhere`): they go
+    /// to the node that runs it.
+    public func follow(_ stored: StoredStream) -> EventLoopFuture<Void> {
+        let home = homeIndex(of: stored.stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.restore(stored, replica: true) }
+    }
+
+    /// An event the node running `stream` stored, for the replica here.
+    public func replicate(_ event: StoredEvent, to stream: StreamID) -> EventLoopFuture<Replication> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.replicate(event, to: stream) }
+    }
+
+    /// Forgets the replica of `stream` (it ended, or this node takes it over).
+    public func unfollow(_ stream: StreamID) -> EventLoopFuture<Void> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.unfollow(stream) }
+    }
+
     /// When the earliest restored room was saved (nil: none restored): the outbox's
     /// checkouts and settlements since then go to `restoreCheckouts`.
     public func earliestRoomSave() async throws -> Int64? {

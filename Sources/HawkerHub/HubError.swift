@@ -13,4 +13,6 @@ public enum HubError: Error, Sendable, Hashable {
     case notStored
     /// The state store is behind (failing or slow): nothing was done; retry later.
     case storeBehind
+    /// The stream runs on another node of the cluster; this one only mirrors it.
+    case runsElsewhere
 }

@@ -24,6 +24,10 @@ final class HubShard {
         /// Restored: when the room it came back from was saved (`Int64.min`: none was
         /// read, it counted no checkout).
         var roomSavedAt: Int64?
+        /// A mirror of a stream another node runs (cluster mode): its events arrive
+        /// through `replicate`, already sequenced and stored; nothing here sequences,
+        /// ticks, stores or reserves for it.
+        var replica = false
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
         var subscriberCount: Int { loopRefs.reduce(0, +) }
@@ -129,6 +133,7 @@ final class HubShard {
 
     private func publishEvent(_ draft: EventDraft, to stream: StreamID, creator: StreamCreator) throws(HubError) -> PublishReceipt {
         guard !isStoreBehind else { throw .storeBehind }
+        guard streams[stream]?.replica != true else { throw .runsElsewhere }
         let now = clock()
         let existed = streams[stream] != nil
         defer {
@@ -199,6 +204,7 @@ final class HubShard {
     /// store has it.
     func perform(_ action: StreamAction, by author: Author, on stream: StreamID) throws(HubError) -> (RoomOutcome, EventLoopFuture<Void>?) {
         if case .answer = action, isStoreBehind { throw .storeBehind }
+        guard streams[stream]?.replica != true else { throw .runsElsewhere }
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted throws(HubError) in
             let reply: RoomReply
@@ -227,6 +233,7 @@ final class HubShard {
         StreamRoom.CheckoutOutcome, EventLoopFuture<Void>?
     ) {
         guard !isStoreBehind else { throw .storeBehind }
+        guard streams[stream]?.replica != true else { throw .runsElsewhere }
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
@@ -243,7 +250,7 @@ final class HubShard {
     /// Stock levels of products `stream` shows moved (elsewhere, or here): its viewers
     /// get `stock.changed` for those whose level they see changed.
     func stockMoved(_ skus: Set<SKU>, in stream: StreamID) {
-        guard streams[stream] != nil else { return }
+        guard let hosted = streams[stream], !hosted.replica else { return }
         try? withStream(stream, create: nil, now: nil) { hosted in
             stockMoved(hosted.room.stockMoved(skus), in: stream)
         }
@@ -282,6 +289,7 @@ final class HubShard {
 
     /// Gives back a checkout that could not be recorded.
     func abandon(_ reservation: Reservation, on stream: StreamID) {
+        guard streams[stream]?.replica != true else { return }
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
             markUnsaved(stream)
@@ -291,6 +299,7 @@ final class HubShard {
 
     /// A merchant settled its part of a checkout.
     func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
+        guard streams[stream]?.replica != true else { return }
         let now = clock()
         try? withStream(stream, create: nil, now: now) { hosted in
             markUnsaved(stream)
@@ -408,7 +417,8 @@ final class HubShard {
     func tick() {
         let now = clock()
         for stream in ticking {
-            guard streams[stream] != nil else {
+            // A replica's room ticks on the node that runs it.
+            guard streams[stream] != nil, streams[stream]?.replica != true else {
                 ticking.remove(stream)
                 continue
             }
@@ -512,7 +522,8 @@ final class HubShard {
         unstoredStreams.remove(stream)
         inventory.unwatch(stream)
         if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
-        guard journal != nil else { return }
+        // A replica is only forgotten here: the stream is the other node's to keep.
+        guard journal != nil, !hosted.replica else { return }
         if hosted.state.seq == 0 {
             record(.removed(stream))
         } else {
@@ -526,7 +537,9 @@ final class HubShard {
 
     /// Brings back a stream kept by the state store, as it was: same epoch and seq, its
     /// history for resume, and its room as saved, moved on by the events after the save.
-    func restore(_ stored: StoredStream) {
+    /// As a `replica` (cluster mode: another node runs it) it only mirrors what it is
+    /// given: no stock is set or watched, no quota counted, nothing sequenced or saved.
+    func restore(_ stored: StoredStream, replica: Bool = false) {
         let now = clock()
         let seed = UInt64.random(in: 1...UInt64.max)
         let saved = stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed, stock: inventory) }
@@ -554,6 +567,13 @@ final class HubShard {
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
+        if replica {
+            // Loaded again (after a gap): its subscribers stay.
+            let loopRefs = streams[stored.stream]?.loopRefs ?? Array(repeating: 0, count: loops.count)
+            streams[stored.stream] = HostedStream(state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: nil, replica: true)
+            scheduleHistorySweep()
+            return
+        }
         // The levels are the inventory's (restored before the streams). Only a store from
         // before stock was kept per merchant product (no level, no hold at all) starts from
         // the saved rooms' product levels (never from a variant's sum, nor once levels exist).
@@ -579,6 +599,34 @@ final class HubShard {
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
         scheduleSave()
+    }
+
+    /// An event the node running the stream stored: moves the replica's room on, joins
+    /// its history and goes to the local subscribers, as if sequenced here.
+    func replicate(_ stored: StoredEvent, to stream: StreamID) -> Replication {
+        guard let hosted = streams[stream], hosted.replica else { return .notFollowed }
+        if stored.seq <= hosted.state.seq { return .duplicate }
+        guard stored.seq == hosted.state.seq + 1, let event = StreamEvent(storedPayload: ByteBuffer(bytes: stored.payload)), event.seq == stored.seq,
+            event.epoch == hosted.state.epoch
+        else { return .gap }
+        let now = clock()
+        let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+        streams[stream]!.room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp)
+        streams[stream]!.state.commitReplicated(framed, timestamp: event.timestamp, now: now)
+        streams[stream]!.stateCache = nil
+        streams[stream]!.lastActivity = now
+        observer?.published()
+        dispatch(framed, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
+        return .applied
+    }
+
+    /// Whether the stream is here as a replica.
+    func isReplica(_ stream: StreamID) -> Bool { streams[stream]?.replica == true }
+
+    /// Forgets a replica (the stream ended, or moved here: it is restored as this node's).
+    func unfollow(_ stream: StreamID) {
+        guard streams[stream]?.replica == true else { return }
+        drop(stream)
     }
 
     /// When the earliest restored room was saved: checkouts and settlements after it may
@@ -719,7 +767,7 @@ final class HubShard {
         guard journal != nil else { return }
         let now = clock()
         for stream in unsavedRooms {
-            guard let hosted = streams[stream] else { continue }
+            guard let hosted = streams[stream], !hosted.replica else { continue }
             if unstoredStreams.remove(stream) != nil {
                 // Whole again: its row, then its room (its kept events went with the refusal).
                 record(.created(stream, epoch: hosted.state.epoch, createdAt: now, owner: hosted.owner))

@@ -63,6 +63,13 @@ public struct StreamState: Sendable {
         committedSeq = max(committedSeq, frame.seq)
     }
 
+    /// Records an event another node sequenced and stored (a replica's): it becomes the
+    /// last sequenced and committed one. Events arrive in order, each the next seq.
+    public mutating func commitReplicated(_ frame: BroadcastFrame, timestamp: Int64, now: Int64) {
+        seq = max(seq, frame.seq)
+        commit(frame, timestamp: timestamp, now: now)
+    }
+
     /// How a subscriber that last saw `since` starts.
     public mutating func start(since: StreamPosition?, now: Int64) -> Start {
         guard let since, since.epoch == epoch, since.seq <= committedSeq else { return .snapshot }

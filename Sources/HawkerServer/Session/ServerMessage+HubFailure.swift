@@ -21,6 +21,9 @@ extension ServerMessage.ErrorReply {
         case .notStored:
             self.init(
                 re: re, code: .unavailable, message: "the event reached the viewers but could not be stored; it will not survive a restart")
+        case .runsElsewhere:
+            self.init(
+                re: re, code: .unavailable, message: "the stream is moving between gateway nodes; nothing was done; retry", retryAfterMilliseconds: 500)
         case nil:
             self.init(re: re, code: .internalError, message: "the gateway failed; retry")
         }
