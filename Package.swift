@@ -129,6 +129,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Cluster mode: several gateway nodes on one Redis (requests between nodes; the
+        // engine that routes streams to the node holding their lease).
+        .target(
+            name: "HawkerCluster",
+            dependencies: [
+                "HawkerRedis",
+                "HawkerHub",
+                "HawkerState",
+                "HawkerProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Who may do what: JWT verification and the role/command matrix.
         .target(
             name: "HawkerAuth",
@@ -266,6 +280,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HawkerClusterTests",
+            dependencies: [
+                "HawkerCluster",
+                "HawkerRedis",
+                "HawkerTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,113 @@
+import HawkerRedis
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// Requests between gateway nodes over Redis pub/sub: each node listens on its inbox
+/// channel; a request names the sender, whose inbox gets the answer.
+///
+/// Pub/sub delivers at most once and keeps nothing, so every request is bounded: it fails
+/// at once when no node listens on the inbox (PUBLISH reached nobody: that node is gone),
+/// and after `timeout` when no answer came (the node died meanwhile, or is too slow).
+/// A request may then still have run: callers make what they send safe to repeat.
+public final class ClusterBus: Sendable {
+    /// Answers a request addressed to this node; a thrown error reaches the sender as
+    /// `ClusterBusError.failed`.
+    public typealias Handler = @Sendable (ByteBuffer) async throws -> ByteBuffer
+
+    private struct Waiting {
+        var promise: EventLoopPromise<ByteBuffer>
+        var timeout: Scheduled<Void>
+    }
+
+    public let node: String
+    private let redis: any Redis
+    private let prefix: String
+    private let eventLoop: any EventLoop
+    private let timeout: TimeAmount
+    private let maxWaiting: Int
+    private let handler: NIOLockedValueBox<Handler?> = NIOLockedValueBox(nil)
+    private let waiting = NIOLockedValueBox<[UInt64: Waiting]>([:])
+    private let nextID = Atomic<UInt64>(1)
+
+    /// - Parameters:
+    ///   - timeout: how long a request waits for its answer.
+    ///   - maxWaiting: requests waiting at once; past it, new ones fail (`overloaded`).
+    public init(node: String, redis: any Redis, prefix: String = "hawker", eventLoop: any EventLoop, timeout: TimeAmount = .seconds(2), maxWaiting: Int = 10_000) {
+        self.node = node
+        self.redis = redis
+        self.prefix = prefix
+        self.eventLoop = eventLoop
+        self.timeout = timeout
+        self.maxWaiting = maxWaiting
+    }
+
+    /// A node's inbox channel.
+    public static func inbox(of node: String, prefix: String) -> String { prefix + ":node:" + node }
+
+    /// The channel this node must be subscribed to (the client's subscription); its
+    /// messages go to `receive`.
+    public var inbox: String { Self.inbox(of: node, prefix: prefix) }
+
+    /// Starts answering requests with `handler`.
+    public func serve(_ handler: @escaping Handler) {
+        self.handler.withLockedValue { $0 = handler }
+    }
+
+    /// Sends `body` to `node` and waits for its answer.
+    public func request(_ body: ByteBuffer, to node: String) async throws -> ByteBuffer {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let promise = eventLoop.makePromise(of: ByteBuffer.self)
+        let added = waiting.withLockedValue { waiting -> Bool in
+            guard waiting.count < maxWaiting else { return false }
+            let timeout = eventLoop.scheduleTask(in: self.timeout) { [weak self] () -> Void in
+                self?.complete(id, with: .failure(ClusterBusError(.timedOut, "no answer from node '\(node)' in time")))
+            }
+            waiting[id] = Waiting(promise: promise, timeout: timeout)
+            return true
+        }
+        guard added else {
+            promise.fail(ClusterBusError(.overloaded, "\(maxWaiting) requests wait for answers"))
+            return try await promise.futureResult.get()
+        }
+        do {
+            let message = ClusterBusMessage.request(id: id, from: self.node, body: body).encoded
+            let receivers = try await redis.send(RedisCommand("PUBLISH", [.string(Self.inbox(of: node, prefix: prefix)), .bytes(message)]))
+            if receivers.int64 == 0 { complete(id, with: .failure(ClusterBusError(.noSuchNode, "node '\(node)' does not listen"))) }
+        } catch {
+            complete(id, with: .failure(error))
+        }
+        return try await promise.futureResult.get()
+    }
+
+    private func complete(_ id: UInt64, with result: Result<ByteBuffer, any Error>) {
+        guard let entry = waiting.withLockedValue({ $0.removeValue(forKey: id) }) else { return }
+        entry.timeout.cancel()
+        entry.promise.completeWith(result)
+    }
+
+    /// A message from this node's inbox.
+    public func receive(_ payload: ByteBuffer) {
+        switch ClusterBusMessage(payload) {
+        case .request(let id, let from, let body):
+            guard let handler = handler.withLockedValue({ $0 }) else { return }
+            let redis = self.redis
+            let channel = Self.inbox(of: from, prefix: prefix)
+            Task {
+                let answer: ClusterBusMessage
+                do {
+                    answer = .reply(id: id, body: try await handler(body))
+                } catch {
+                    answer = .failure(id: id, reason: "\(error)")
+                }
+                _ = try? await redis.send(RedisCommand("PUBLISH", [.string(channel), .bytes(answer.encoded)]))
+            }
+        case .reply(let id, let body):
+            complete(id, with: .success(body))
+        case .failure(let id, let reason):
+            complete(id, with: .failure(ClusterBusError(.failed, reason)))
+        case nil:
+            break
+        }
+    }
+}
