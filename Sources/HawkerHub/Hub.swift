@@ -28,13 +28,16 @@ public final class Hub: StreamEngine {
     ///   - journal: where streams are kept to outlive the process; nil keeps them in
     ///     memory only.
     ///   - clock: milliseconds since the Unix epoch; injected for tests.
+    ///   - onPush: cluster mode: each push of a room run here (chat batches, counters),
+    ///     for the nodes mirroring the stream.
     public init(
         loops: [any EventLoop],
         configuration: HubConfiguration = HubConfiguration(),
         observer: (any HubObserver)? = nil,
         ownership: (any StreamOwnership)? = nil,
         journal: StateJournal? = nil,
-        clock: @escaping @Sendable () -> Int64 = Hub.systemClock
+        clock: @escaping @Sendable () -> Int64 = Hub.systemClock,
+        onPush: (@Sendable (StreamID, StreamPush) -> Void)? = nil
     ) {
         precondition(!loops.isEmpty, "the hub needs at least one event loop")
         self.loops = loops
@@ -49,7 +52,7 @@ public final class Hub: StreamEngine {
             NIOLoopBoundBox.makeBoxSendingValue(
                 HubShard(
                     configuration: configuration, eventLoop: $0, loops: loops, fanouts: fanouts, observer: observer, ownership: ownership,
-                    journal: journal, inventory: inventory, clock: clock
+                    journal: journal, inventory: inventory, clock: clock, onPush: onPush
                 ),
                 eventLoop: $0
             )
@@ -289,6 +292,14 @@ public final class Hub: StreamEngine {
         let home = homeIndex(of: stream)
         let shard = shards[home]
         return loops[home].submit { shard.value.replicate(event, to: stream) }
+    }
+
+    /// A push of the room another node runs (a chat batch, counters), for the replica's
+    /// local subscribers.
+    public func replicate(_ push: StreamPush, to stream: StreamID) -> EventLoopFuture<Replication> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.replicate(push, to: stream) }
     }
 
     /// Forgets the replica of `stream` (it ended, or this node takes it over).

@@ -44,6 +44,8 @@ final class HubShard {
     private let observer: (any HubObserver)?
     private let ownership: (any StreamOwnership)?
     private let clock: @Sendable () -> Int64
+    /// Cluster mode: where the pushes of the rooms run here go, for the nodes mirroring them.
+    private let onPush: (@Sendable (StreamID, StreamPush) -> Void)?
     /// At the stream limit, when the next stream could become evictable: until then a
     /// creation is refused without scanning every stream.
     private var noEvictionBefore: Int64?
@@ -101,7 +103,8 @@ final class HubShard {
         ownership: (any StreamOwnership)? = nil,
         journal: StateJournal? = nil,
         inventory: InventoryLedger,
-        clock: @escaping @Sendable () -> Int64
+        clock: @escaping @Sendable () -> Int64,
+        onPush: (@Sendable (StreamID, StreamPush) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.maxStreams = max(1, configuration.maxStreams / max(1, loops.count))
@@ -114,6 +117,7 @@ final class HubShard {
         self.journal = journal
         self.inventory = inventory
         self.clock = clock
+        self.onPush = onPush
     }
 
     var streamCount: Int { streams.count }
@@ -438,6 +442,7 @@ final class HubShard {
                         itemCount: push.itemCount
                     )
                     dispatch(frame, to: stream, audience: push.audience, loopRefs: hosted.loopRefs)
+                    onPush?(stream, StreamPush(audience: push.audience, coalescingKey: push.coalescingKey, itemCount: push.itemCount, payload: frame.payloadData))
                 }
                 return !hosted.room.needsTick(now: now) && !hosted.room.hasScheduledWork
             }
@@ -620,6 +625,14 @@ final class HubShard {
         return .applied
     }
 
+    /// A push of the room the other node runs, for the local subscribers of its audience.
+    func replicate(_ push: StreamPush, to stream: StreamID) -> Replication {
+        guard let hosted = streams[stream], hosted.replica else { return .notFollowed }
+        let framed = frame(payload: ByteBuffer(bytes: push.payload), seq: 0, coalescingKey: push.coalescingKey, itemCount: push.itemCount)
+        dispatch(framed, to: stream, audience: push.audience, loopRefs: hosted.loopRefs)
+        return .applied
+    }
+
     /// Whether the stream is here as a replica.
     func isReplica(_ stream: StreamID) -> Bool { streams[stream]?.replica == true }
 
@@ -795,7 +808,11 @@ final class HubShard {
 
     /// Encodes and frames a message once for all viewers.
     private func frame(_ message: ServerMessage, seq: UInt64, coalescingKey: String?, itemCount: Int = 1) -> BroadcastFrame {
-        let payload = message.encode(allocator: allocator)
+        frame(payload: message.encode(allocator: allocator), seq: seq, coalescingKey: coalescingKey, itemCount: itemCount)
+    }
+
+    /// Frames an encoded message once for all viewers (and once deflated, when it pays).
+    private func frame(payload: ByteBuffer, seq: UInt64, coalescingKey: String?, itemCount: Int) -> BroadcastFrame {
         var deflated: ByteBuffer?
         if let deflater, let minimum = configuration.compressionMinBytes, payload.readableBytes >= minimum,
             let compressed = try? deflater.compress(payload, windowBits: 15, allocator: allocator),

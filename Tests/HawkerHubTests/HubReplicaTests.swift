@@ -1,3 +1,4 @@
+import Foundation
 import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
@@ -58,6 +59,10 @@ import Testing
                 return .object(fields)
             })
         return (position, .object(object))
+    }
+
+    static func framePayloadJSON(_ payload: Data) throws -> JSONValue {
+        try parseJSON(ByteBuffer(bytes: payload))
     }
 
     /// Hands every event the owner stored so far to the replica.
@@ -128,6 +133,42 @@ import Testing
         let texts = try frames.map { try framePayload($0.plain).objectValue?["data"]?.objectValue?["text"]?.stringValue }
         #expect(texts == ["missed 1", "missed 2", "missed 3"])
         #expect(outcome.position == StreamPosition(epoch: seen.epoch, seq: seen.seq + 3))
+        try await group.shutdownGracefully()
+    }
+
+    @Test func theOwnersChatBatchReachesTheReplicasViewersOnce() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let store = PublishingStore()
+        let pushes = NIOLockedValueBox<[(StreamID, StreamPush)]>([])
+        let owner = Hub(
+            loops: Array(group.makeIterator()), configuration: HubConfiguration(), journal: StateJournal(store: store), clock: Hub.systemClock,
+            onPush: { stream, push in pushes.withLockedValue { $0.append((stream, push)) } })
+        let node2 = Self.hub(MemoryStateStore(), group: group)
+        _ = try await owner.publish(catalog([("a", 1_000)]), to: Self.name).get()
+        await owner.saveAndFlush()
+        _ = store.take()
+        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        let loop = group.next()
+        let viewer = RecordingSubscriber(eventLoop: loop)
+        _ = try await node2.subscribe(Self.name, since: nil, creator: nil, on: loop).get()
+        try await loop.submit { node2.activate(viewer, on: Self.name, staff: false, eventLoop: loop) }.get()
+
+        _ = try await owner.perform(.chat(text: "hello from node 1"), by: HubRestoreTests.viewer, on: Self.name).get()
+        var chat: StreamPush?
+        for _ in 0..<500 where chat == nil {
+            chat = pushes.withLockedValue { $0 }.first { (try? Self.framePayloadJSON($0.1.payload))?.objectValue?["type"]?.stringValue == "chat" }?.1
+            if chat == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let batch = try #require(chat, "the owner's tick sends the chat batch")
+        #expect(StreamChannelMessage(StreamChannelMessage.push(batch).encoded) == .push(batch), "as it crosses Redis")
+        #expect(try await node2.replicate(batch, to: Self.name).get() == .applied)
+        try await loop.submit {}.get()
+        let received = try await loop.submit { viewer.pushes }.get()
+        #expect(received.count == 1)
+        let message = try framePayload(try #require(received.first).plain)
+        #expect(message.objectValue?["type"]?.stringValue == "chat")
+        #expect("\(message)".contains("hello from node 1"))
+        #expect(try await owner.replicate(batch, to: Self.name).get() == .notFollowed, "the owner does not take its own pushes back")
         try await group.shutdownGracefully()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HawkerCommerce
 import HawkerProtocol
 
 /// What a stream's channel (`p:s:{id}:ch`) carries to the nodes with its viewers, published
@@ -6,11 +7,14 @@ import HawkerProtocol
 /// seen for a change that was not kept, nor missed for one that was, while subscribed).
 ///
 /// Text header, newline, then the body: `E<seq> <timestamp>\n<event JSON>` for an event,
-/// `C<epoch>\n` when the stream begins again, `X\n` when it ends (archived or removed).
+/// `C<epoch>\n` when the stream begins again, `X\n` when it ends (archived or removed),
+/// and `P<e|s> <items> <coalescing key>\n<push JSON>` for a room's push to everyone or
+/// staff (published by the node running the stream, not by the store).
 public enum StreamChannelMessage: Sendable, Hashable {
     case event(StoredEvent)
     case created(epoch: String)
     case ended
+    case push(StreamPush)
 
     /// The channel of a stream.
     public static func channel(_ stream: StreamID, prefix: String) -> String {
@@ -30,6 +34,16 @@ public enum StreamChannelMessage: Sendable, Hashable {
             self = .created(epoch: String(header.dropFirst()))
         case "X":
             self = .ended
+        case "P":
+            let fields = header.dropFirst().split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, let items = Int(fields[1]), items >= 0 else { return nil }
+            let audience: Audience
+            switch fields[0] {
+            case "e": audience = .everyone
+            case "s": audience = .staff
+            default: return nil
+            }
+            self = .push(StreamPush(audience: audience, coalescingKey: fields[2].isEmpty ? nil : String(fields[2]), itemCount: items, payload: Data(body)))
         default:
             return nil
         }
@@ -40,6 +54,8 @@ public enum StreamChannelMessage: Sendable, Hashable {
         case .event(let event): Array("E\(event.seq) \(event.timestamp)\n".utf8) + event.payload
         case .created(let epoch): Array("C\(epoch)\n".utf8)
         case .ended: Array("X\n".utf8)
+        case .push(let push):
+            Array("P\(push.audience == .staff ? "s" : "e") \(push.itemCount) \(push.coalescingKey ?? "")\n".utf8) + push.payload
         }
     }
 }
