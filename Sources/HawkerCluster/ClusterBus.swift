@@ -28,7 +28,11 @@ public final class ClusterBus: Sendable {
     private let maxWaiting: Int
     private let handler: NIOLockedValueBox<Handler?> = NIOLockedValueBox(nil)
     private let waiting = NIOLockedValueBox<[UInt64: Waiting]>([:])
-    private let nextID = Atomic<UInt64>(1)
+    /// Starts anywhere: a node restarted under the same id must not take late answers
+    /// meant for its previous run as answers to its own requests.
+    private let nextID = Atomic<UInt64>(UInt64.random(in: 1...(1 << 62)))
+    /// Requests from other nodes being handled here; past `maxWaiting`, refused.
+    private let handling = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - timeout: how long a request waits for its answer.
@@ -80,6 +84,21 @@ public final class ClusterBus: Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Publishes an answer; while the command connection is down (it may come up after the
+    /// pub/sub one, or be reconnecting), tries again for a few seconds: the sender waits.
+    private static func answer(_ message: ClusterBusMessage, on channel: String, redis: any Redis) async {
+        for attempt in 0..<50 {
+            do {
+                _ = try await redis.send(RedisCommand("PUBLISH", [.string(channel), .bytes(message.encoded)]))
+                return
+            } catch let error as RedisError where error.isRetryable {
+                try? await Task.sleep(for: .milliseconds(min(20 << min(attempt, 4), 200)))
+            } catch {
+                return
+            }
+        }
+    }
+
     private func complete(_ id: UInt64, with result: Result<ByteBuffer, any Error>) {
         guard let entry = waiting.withLockedValue({ $0.removeValue(forKey: id) }) else { return }
         entry.timeout.cancel()
@@ -90,17 +109,26 @@ public final class ClusterBus: Sendable {
     public func receive(_ payload: ByteBuffer) {
         switch ClusterBusMessage(payload) {
         case .request(let id, let from, let body):
-            guard let handler = handler.withLockedValue({ $0 }) else { return }
             let redis = self.redis
             let channel = Self.inbox(of: from, prefix: prefix)
+            let handler = handler.withLockedValue { $0 }
+            // Refused at once rather than left to time out: no handler yet, or too many.
+            let admitted = handler != nil && handling.wrappingAdd(1, ordering: .relaxed).newValue <= maxWaiting
+            guard let handler, admitted else {
+                if handler != nil { handling.wrappingSubtract(1, ordering: .relaxed) }
+                let refusal = ClusterBusMessage.failure(id: id, reason: handler == nil ? "node '\(node)' is not serving yet" : "node '\(node)' is overloaded")
+                Task { await Self.answer(refusal, on: channel, redis: redis) }
+                return
+            }
             Task {
+                defer { self.handling.wrappingSubtract(1, ordering: .relaxed) }
                 let answer: ClusterBusMessage
                 do {
                     answer = .reply(id: id, body: try await handler(body))
                 } catch {
                     answer = .failure(id: id, reason: "\(error)")
                 }
-                _ = try? await redis.send(RedisCommand("PUBLISH", [.string(channel), .bytes(answer.encoded)]))
+                await Self.answer(answer, on: channel, redis: redis)
             }
         case .reply(let id, let body):
             complete(id, with: .success(body))

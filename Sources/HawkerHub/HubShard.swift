@@ -426,6 +426,8 @@ final class HubShard {
                 ticking.remove(stream)
                 continue
             }
+            // Handed on after the stream's access ends (the callback must not run inside it).
+            var pushed: [StreamPush] = []
             // In place: a copy of the room would copy its tables on every tick.
             let idle = try? withStream(stream, create: nil, now: nil) { hosted in
                 let tick = hosted.room.tick(now: now)
@@ -442,10 +444,13 @@ final class HubShard {
                         itemCount: push.itemCount
                     )
                     dispatch(frame, to: stream, audience: push.audience, loopRefs: hosted.loopRefs)
-                    onPush?(stream, StreamPush(audience: push.audience, coalescingKey: push.coalescingKey, itemCount: push.itemCount, payload: frame.payloadData))
+                    if onPush != nil {
+                        pushed.append(StreamPush(audience: push.audience, coalescingKey: push.coalescingKey, itemCount: push.itemCount, payload: frame.payloadData))
+                    }
                 }
                 return !hosted.room.needsTick(now: now) && !hosted.room.hasScheduledWork
             }
+            if let onPush { for push in pushed { onPush(stream, push) } }
             if idle ?? true { ticking.remove(stream) }
         }
     }
@@ -572,10 +577,24 @@ final class HubShard {
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
+        // Subscribers already here (a replica loaded again, a stream changing hands) stay.
+        let before = streams[stored.stream]
+        let loopRefs = before?.loopRefs ?? Array(repeating: 0, count: loops.count)
         if replica {
-            // Loaded again (after a gap): its subscribers stay.
-            let loopRefs = streams[stored.stream]?.loopRefs ?? Array(repeating: 0, count: loops.count)
+            if let before, !before.replica {
+                // Run here until now: what it held here goes (its store rows are the new owner's).
+                inventory.unwatch(stored.stream)
+                if let owner = before.owner { ownership?.releaseStream(of: owner) }
+                unsavedRooms.remove(stored.stream)
+                unstoredStreams.remove(stored.stream)
+            }
             streams[stored.stream] = HostedStream(state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: nil, replica: true)
+            // The events its subscribers missed while it was behind, when history covers them.
+            if let before, before.state.epoch == state.epoch, before.state.seq < state.seq,
+                case .replay(let missed) = streams[stored.stream]!.state.start(since: before.state.position, now: now)
+            {
+                for frame in missed { dispatch(frame, to: stored.stream, audience: .everyone, loopRefs: loopRefs) }
+            }
             scheduleHistorySweep()
             return
         }
@@ -597,9 +616,10 @@ final class HubShard {
         // The owner's quota counts it again; past a lowered quota it is nobody's.
         let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(
-            state: state, room: room, loopRefs: Array(repeating: 0, count: loops.count), lastActivity: now, owner: owner,
+            state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: owner,
             trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1, roomSavedAt: saved == nil ? .min : stored.room?.savedAt ?? .min
         )
+        if streams[stored.stream]!.hasSubscribers { streams[stored.stream]!.room.viewersChanged(to: streams[stored.stream]!.subscriberCount) }
         for event in stockEvents { _ = sequence(event, in: &streams[stored.stream]!, stream: stored.stream, now: now) }
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
@@ -610,10 +630,11 @@ final class HubShard {
     /// its history and goes to the local subscribers, as if sequenced here.
     func replicate(_ stored: StoredEvent, to stream: StreamID) -> Replication {
         guard let hosted = streams[stream], hosted.replica else { return .notFollowed }
-        if stored.seq <= hosted.state.seq { return .duplicate }
-        guard stored.seq == hosted.state.seq + 1, let event = StreamEvent(storedPayload: ByteBuffer(bytes: stored.payload)), event.seq == stored.seq,
-            event.epoch == hosted.state.epoch
+        // Another epoch (the stream began again) is a gap whatever its seq.
+        guard let event = StreamEvent(storedPayload: ByteBuffer(bytes: stored.payload)), event.seq == stored.seq, event.epoch == hosted.state.epoch
         else { return .gap }
+        if stored.seq <= hosted.state.seq { return .duplicate }
+        guard stored.seq == hosted.state.seq + 1 else { return .gap }
         let now = clock()
         let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
         streams[stream]!.room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp)

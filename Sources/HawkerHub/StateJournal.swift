@@ -91,12 +91,15 @@ public final class StateJournal: Sendable {
         var attempt = 0
         while true {
             do {
-                try await store.apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
+                let dropped = try await store.apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
                 counters.withLock {
                     $0.commits += 1
                     $0.submissions += batch.count
                 }
-                for submission in batch { submission.completion([]) }
+                for submission in batch {
+                    // Streams the store did not keep (a cluster node's, after its lease went).
+                    submission.completion(dropped.isEmpty ? [] : dropped.intersection(submission.changes.compactMap(\.stream)))
+                }
                 return
             } catch let error as StateStoreError where error.kind != .closed {
                 onError(error)
@@ -132,7 +135,8 @@ public final class StateJournal: Sendable {
             var attempt = 0
             while true {
                 do {
-                    try await store.apply(perStream[stream] ?? [])
+                    let dropped = try await store.apply(perStream[stream] ?? [])
+                    if let stream, !dropped.isEmpty { refused.insert(stream) }
                     break
                 } catch let error as StateStoreError {
                     onError(error)

@@ -107,12 +107,14 @@ public struct RESPParser: Sendable {
             default: return .array(elements)
             }
         case UInt8(ascii: "%"), UInt8(ascii: "|"):
+            guard depth < limits.maxDepth else { throw violation("aggregates nested deeper than \(limits.maxDepth)") }
             guard let count = try length(&buffer) else { return nil }
             guard count >= 0, count <= limits.maxElements / 2 else { throw violation("a map of \(count) entries") }
             guard let elements = try elements(&buffer, count: count * 2, depth: depth) else { return nil }
             let pairs = stride(from: 0, to: elements.count, by: 2).map { RESPValue.Pair(elements[$0], elements[$0 + 1]) }
             // Attributes describe the value after them; nothing here reads them.
-            return marker == UInt8(ascii: "|") ? try value(&buffer, depth: depth) : .map(pairs)
+            // (Counted as a level: a chain of attributes is bounded like nesting.)
+            return marker == UInt8(ascii: "|") ? try value(&buffer, depth: depth + 1) : .map(pairs)
         default:
             throw violation("unknown type byte 0x\(String(marker, radix: 16))")
         }

@@ -79,7 +79,15 @@ public final class RedisClient: Redis, Service {
                 let connection = try await RedisConnection.connect(configuration, on: eventLoopGroup.next()) { [weak self] message in
                     self?.state.withLock { $0.onMessage }(message)
                 }
-                failures = 0
+                let connected = ContinuousClock.now
+                defer {
+                    // However serving ended, the connection goes (a failed resubscribe must
+                    // not leave one behind still receiving messages).
+                    connection.close()
+                    // Backoff starts over only after a connection that held for a while:
+                    // one that fails at once each time must not reconnect in a tight loop.
+                    if ContinuousClock.now - connected > .seconds(1) { failures = 0 }
+                }
                 try await withTaskCancellationHandler {
                     try await serve(connection, role)
                 } onCancel: {
@@ -115,18 +123,35 @@ public final class RedisClient: Redis, Service {
             }
             try await connection.closeFuture.get()
         case .pubsub:
-            let (channels, sharded) = state.withLock {
-                $0.pubsub = connection
-                return ($0.channels, $0.shardedChannels)
+            // Installed and written under the lock, so that no subscribe or unsubscribe
+            // made meanwhile is overtaken by this snapshot.
+            let confirmations = state.withLock { state in
+                state.pubsub = connection
+                // In chunks (a node may follow many streams; each chunk stays under the
+                // pending bound), and one SSUBSCRIBE per channel: Redis Cluster refuses
+                // channels of several slots in one.
+                var futures = stride(from: 0, to: state.channels.count, by: 1_000).map { start in
+                    connection.subscription("SUBSCRIBE", Array(Array(state.channels)[start..<min(start + 1_000, state.channels.count)]))
+                }
+                futures += state.shardedChannels.map { connection.subscription("SSUBSCRIBE", [$0]) }
+                return futures
             }
             defer { state.withLock { $0.pubsub = nil } }
-            if !channels.isEmpty { _ = try await connection.subscription("SUBSCRIBE", Array(channels)).get() }
-            if !sharded.isEmpty {
-                // One SSUBSCRIBE per channel: Redis Cluster refuses channels of several slots in one.
-                for channel in sharded { _ = try await connection.subscription("SSUBSCRIBE", [channel]).get() }
-            }
+            for confirmation in confirmations { _ = try await confirmation.get() }
             state.withLock { $0.onEvent }(.resubscribed)
-            try await connection.closeFuture.get()
+            // Nothing else travels on this connection from here: a PING now and then shows
+            // it still reaches Redis (a half-open connection would otherwise look fine).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.closeFuture.get() }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .nanoseconds(max(self.configuration.commandTimeout.nanoseconds / 2, 1_000_000)))
+                        _ = try await connection.send([RedisCommand("PING")]).get()
+                    }
+                }
+                defer { group.cancelAll() }
+                _ = try await group.next()
+            }
         }
     }
 
@@ -155,29 +180,25 @@ public final class RedisClient: Redis, Service {
     // MARK: - Pub/sub
 
     public func subscribe(_ channels: [String], sharded: Bool) async throws {
-        let connection = state.withLock { state in
-            if sharded { state.shardedChannels.formUnion(channels) } else { state.channels.formUnion(channels) }
-            return state.pubsub
-        }
         guard !channels.isEmpty else { return }
-        guard let connection else { throw RedisError(.unavailable, "not connected to Redis (subscribed on the next connection)") }
-        if sharded {
-            for channel in channels { _ = try await connection.subscription("SSUBSCRIBE", [channel]).get() }
-        } else {
-            _ = try await connection.subscription("SUBSCRIBE", channels).get()
+        // The set and the write change together, under the lock: a subscribe and an
+        // unsubscribe of the same channel reach Redis in the order they changed the set.
+        let confirmations = state.withLock { state -> [EventLoopFuture<[RESPValue]>]? in
+            if sharded { state.shardedChannels.formUnion(channels) } else { state.channels.formUnion(channels) }
+            guard let connection = state.pubsub else { return nil }
+            return sharded ? channels.map { connection.subscription("SSUBSCRIBE", [$0]) } : [connection.subscription("SUBSCRIBE", channels)]
         }
+        guard let confirmations else { throw RedisError(.unavailable, "not connected to Redis (subscribed on the next connection)") }
+        for confirmation in confirmations { _ = try await confirmation.get() }
     }
 
     public func unsubscribe(_ channels: [String], sharded: Bool) async throws {
-        let connection = state.withLock { state in
+        guard !channels.isEmpty else { return }
+        let confirmations = state.withLock { state -> [EventLoopFuture<[RESPValue]>] in
             if sharded { state.shardedChannels.subtract(channels) } else { state.channels.subtract(channels) }
-            return state.pubsub
+            guard let connection = state.pubsub else { return [] }
+            return sharded ? channels.map { connection.subscription("SUNSUBSCRIBE", [$0]) } : [connection.subscription("UNSUBSCRIBE", channels)]
         }
-        guard !channels.isEmpty, let connection else { return }
-        if sharded {
-            for channel in channels { _ = try await connection.subscription("SUNSUBSCRIBE", [channel]).get() }
-        } else {
-            _ = try await connection.subscription("UNSUBSCRIBE", channels).get()
-        }
+        for confirmation in confirmations { _ = try await confirmation.get() }
     }
 }

@@ -36,6 +36,20 @@ public struct RedisConfiguration: Sendable, Equatable {
             throw RedisError(.invalidURL, "'\(url.prefix(64))' is not a redis:// URL (TLS, rediss://, is not supported)")
         }
         var rest = Substring(url.dropFirst("redis://".count))
+        // Credentials first (up to the last '@'): a password may hold '/' or ':'.
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let user = credentials.firstIndex(of: ":").map { credentials[..<$0] } ?? ""
+            let secret = credentials.firstIndex(of: ":").map { credentials[credentials.index(after: $0)...] } ?? credentials
+            guard let decodedUser = String(user).removingPercentEncoding, let decodedSecret = String(secret).removingPercentEncoding else {
+                throw RedisError(.invalidURL, "a malformed %-escape in the Redis URL's credentials")
+            }
+            username = decodedUser.isEmpty ? nil : decodedUser
+            password = decodedSecret
+        }
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -43,19 +57,6 @@ public struct RedisConfiguration: Sendable, Equatable {
             if !path.isEmpty {
                 guard let number = Int(path), number >= 0, number < 1 << 16 else { throw RedisError(.invalidURL, "database '\(path.prefix(16))' is not a number") }
                 database = number
-            }
-        }
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = credentials[..<colon]
-                username = user.isEmpty ? nil : String(user)
-                password = String(credentials[credentials.index(after: colon)...]).removingPercentEncoding
-            } else {
-                password = String(credentials).removingPercentEncoding
             }
         }
         var host = String(rest)

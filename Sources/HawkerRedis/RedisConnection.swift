@@ -64,7 +64,8 @@ final class RedisConnection: Sendable {
     private func write(_ request: RedisRequest) -> EventLoopFuture<[RESPValue]> {
         let future = request.promise.futureResult
         channel.writeAndFlush(request).whenFailure { error in
-            request.promise.fail(error as? RedisError ?? RedisError(.connectionClosed, "\(error)"))
+            // A write refused by a closed channel never left: not sent.
+            request.promise.fail(error as? RedisError ?? RedisError(.unavailable, "\(error)"))
         }
         return future
     }

@@ -33,9 +33,11 @@ final class RedisConnectionHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        if let closedError {
-            request.promise.fail(closedError)
-            promise?.fail(closedError)
+        if closedError != nil {
+            // Never sent: safe to send again once a connection is up.
+            let error = RedisError(.unavailable, "the connection to Redis is closing")
+            request.promise.fail(error)
+            promise?.fail(error)
             return
         }
         guard pending + request.answer.count <= maxPendingCommands else {

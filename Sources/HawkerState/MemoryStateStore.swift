@@ -30,7 +30,8 @@ public final class MemoryStateStore: StateStore {
         }
     }
 
-    public func apply(_ changes: [StateChange]) async throws {
+    @discardableResult
+    public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
         try contents.withLock { contents in
             guard !contents.closed else { throw StateStoreError(.closed, "the state store is closed") }
             // Whole or nothing: applied to a copy, kept only when every change applied.
@@ -38,6 +39,7 @@ public final class MemoryStateStore: StateStore {
             for change in changes { try Self.apply(change, to: &copy) }
             contents = copy
         }
+        return []
     }
 
     private static func apply(_ change: StateChange, to contents: inout Contents) throws {

@@ -177,11 +177,13 @@ public final class SQLiteStateStore: StateStore {
 
     // MARK: - Writing
 
-    public func apply(_ changes: [StateChange]) async throws {
-        guard !changes.isEmpty else { return }
+    @discardableResult
+    public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
+        guard !changes.isEmpty else { return [] }
         try await pool.write { db in
             for change in changes { try Self.apply(change, db) }
         }
+        return []
     }
 
     private static func apply(_ change: StateChange, _ db: Database) throws {

@@ -20,8 +20,11 @@ public protocol StateStore: Sendable {
     /// The inventory, for a restart.
     func loadInventory() async throws -> StoredInventory
 
-    /// Applies `changes` atomically, in order.
-    func apply(_ changes: [StateChange]) async throws
+    /// Applies `changes` atomically, in order. Returns the streams whose changes were
+    /// not kept while the rest were: a cluster node's changes to streams it no longer
+    /// runs (its lease is gone); always empty for a single gateway's stores.
+    @discardableResult
+    func apply(_ changes: [StateChange]) async throws -> Set<StreamID>
 
     /// An archived stream (ended, no longer in memory): its saved room, or nil.
     func archived(_ stream: StreamID) async throws -> StoredStream?

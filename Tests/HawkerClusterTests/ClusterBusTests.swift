@@ -17,7 +17,8 @@ import Testing
         let task: Task<Void, any Error>
     }
 
-    static func node(_ id: String, _ server: RedisServer, timeout: TimeAmount = .seconds(2)) async throws -> Node {
+    /// Timeouts are generous (a loaded machine is slow), except where a test wants one.
+    static func node(_ id: String, _ server: RedisServer, timeout: TimeAmount = .seconds(20)) async throws -> Node {
         var configuration = try RedisConfiguration(url: server.url)
         configuration.reconnectBackoff = (.milliseconds(10), .milliseconds(100))
         let client = RedisClient(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: id))
@@ -25,7 +26,7 @@ import Testing
         client.setHandlers(onMessage: { message in bus.receive(message.payload) }, onEvent: { _ in })
         let task = Task { try await client.run() }
         for _ in 0..<2_000 {
-            if (try? await client.subscribe([bus.inbox], sharded: false)) != nil { return Node(bus: bus, client: client, task: task) }
+            if client.isAvailable, (try? await client.subscribe([bus.inbox], sharded: false)) != nil { return Node(bus: bus, client: client, task: task) }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw RedisServer.Failure(description: "node \(id) did not subscribe")
@@ -62,19 +63,27 @@ import Testing
 
     @Test func aNodeThatIsGoneFailsAtOnceAndOneThatDoesNotAnswerTimesOut() async throws {
         let server = try await RedisServer.start()
-        let a = try await Self.node("a", server, timeout: .milliseconds(300))
+        let a = try await Self.node("a", server)
         let b = try await Self.node("b", server)
+        let impatient = try await Self.node("impatient", server, timeout: .milliseconds(300))
         defer {
             a.task.cancel()
             b.task.cancel()
+            impatient.task.cancel()
         }
         await #expect(throws: ClusterBusError(.noSuchNode, "node 'c' does not listen")) { try await a.bus.request(ByteBuffer(string: "x"), to: "c") }
+        do {
+            _ = try await a.bus.request(ByteBuffer(string: "early"), to: "b")
+            Issue.record("a node not serving yet refuses")
+        } catch let error as ClusterBusError {
+            #expect(error.code == .failed, "refused at once, not left to time out: \(error)")
+        }
         b.bus.serve { _ in
             try await Task.sleep(for: .seconds(30))
             return ByteBuffer()
         }
         do {
-            _ = try await a.bus.request(ByteBuffer(string: "slow"), to: "b")
+            _ = try await impatient.bus.request(ByteBuffer(string: "slow"), to: "b")
             Issue.record("an unanswered request must end")
         } catch let error as ClusterBusError {
             #expect(error.code == .timedOut)

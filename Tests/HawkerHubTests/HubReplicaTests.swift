@@ -25,11 +25,12 @@ import Testing
         func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
         func close() async throws { try await inner.close() }
 
-        func apply(_ changes: [StateChange]) async throws {
+        func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
             try await inner.apply(changes)
             for change in changes {
                 if case .appended(let stream, let event) = change { appended.withLockedValue { $0.append((stream, event)) } }
             }
+            return []
         }
 
         /// The events not handed on yet.
@@ -172,6 +173,28 @@ import Testing
         try await group.shutdownGracefully()
     }
 
+    @Test func aReplicaLoadedAgainAfterAGapSendsItsViewersWhatTheyMissed() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let store = PublishingStore()
+        let owner = Self.hub(store, group: group)
+        let node2 = Self.hub(MemoryStateStore(), group: group)
+        try await HubRestoreTests.sell(on: owner)
+        _ = store.take()
+        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        let loop = group.next()
+        let viewer = RecordingSubscriber(eventLoop: loop)
+        let (position, _) = try await HubRestoreTests.state(owner)
+        _ = try await node2.subscribe(Self.name, since: position, creator: nil, on: loop).get()
+        try await loop.submit { node2.activate(viewer, on: Self.name, staff: false, eventLoop: loop) }.get()
+        // Three events this node never got (its channel dropped them), then a load.
+        for index in 1...3 { _ = try await owner.publish(announcement("lost \(index)"), to: Self.name).get() }
+        _ = store.take()
+        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        try await loop.submit {}.get()
+        #expect(try await loop.submit { viewer.seqs }.get() == [position.seq + 1, position.seq + 2, position.seq + 3])
+        try await group.shutdownGracefully()
+    }
+
     @Test func aReplicaTakesNoCommandsAndNoticesDuplicatesAndGaps() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let store = PublishingStore()
@@ -194,6 +217,14 @@ import Testing
         #expect(try await node2.replicate(two[0].1, to: Self.name).get() == .applied)
         #expect(try await node2.replicate(two[1].1, to: Self.name).get() == .applied)
         #expect(try await node2.replicate(two[1].1, to: stream("elsewhere")).get() == .notFollowed)
+        // The stream began again elsewhere: seq 1 of another epoch is a gap, not a duplicate.
+        let epoch = try await HubRestoreTests.state(owner).0.epoch
+        let first = try #require(early.first?.1)
+        let reborn = StoredEvent(
+            seq: first.seq, timestamp: first.timestamp,
+            payload: Data(String(decoding: first.payload, as: UTF8.self).replacingOccurrences(of: epoch, with: "another-epoch").utf8))
+        #expect(reborn.payload != first.payload)
+        #expect(try await node2.replicate(reborn, to: Self.name).get() == .gap)
         try await node2.unfollow(Self.name).get()
         #expect(try await node2.replicate(two[1].1, to: Self.name).get() == .notFollowed)
         #expect(try await node2.snapshot(of: Self.name).get() == nil, "forgotten, and nothing archived for it")

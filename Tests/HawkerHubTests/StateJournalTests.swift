@@ -24,7 +24,7 @@ import Testing
         func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
         func close() async throws { try await inner.close() }
 
-        func apply(_ changes: [StateChange]) async throws {
+        func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
             await withCheckedContinuation { continuation in
                 let open = gate.withLock { gate -> Bool in
                     if !gate.open { gate.waiters.append(continuation) }
@@ -40,7 +40,7 @@ import Testing
             if fail { throw DiskFull() }
             let refused = refusing.withLock { $0 }
             if changes.contains(where: { $0.stream.map(refused.contains) ?? false }) { throw StateStoreError(.conflict, "refused") }
-            try await inner.apply(changes)
+            return try await inner.apply(changes)
         }
 
         func close(gate closed: Bool) {

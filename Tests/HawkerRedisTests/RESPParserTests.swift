@@ -61,6 +61,7 @@ import Testing
         let small = RESPParser.Limits(maxBulkBytes: 4, maxElements: 3, maxDepth: 2, maxLineBytes: 8)
         let refused = [
             "$5\r\n",  // only the header: refused before the bytes arrive
+            "|0\r\n|0\r\n|0\r\n:1\r\n",  // attributes count as levels
             "*4\r\n", "%2\r\n", "*1\r\n*1\r\n*1\r\n:1\r\n", "+123456789", ":99999999999999999999\r\n", "$99999999999999999999999\r\n",
         ]
         for text in refused {
@@ -88,7 +89,9 @@ import Testing
         #expect(full.host == "10.0.0.5" && full.port == 6380 && full.database == 2 && full.username == "hawker" && full.password == "p@ss")
         let passwordOnly = try RedisConfiguration(url: "redis://:secret@[::1]:7000")
         #expect(passwordOnly.host == "::1" && passwordOnly.port == 7000 && passwordOnly.username == nil && passwordOnly.password == "secret")
-        for bad in ["http://x", "redis://", "redis://host:0", "redis://host:http", "redis://host/db", "rediss://host"] {
+        let slashed = try RedisConfiguration(url: "redis://u%3Ax:a/b:c@h/1")
+        #expect(slashed.username == "u:x" && slashed.password == "a/b:c" && slashed.host == "h" && slashed.database == 1)
+        for bad in ["http://x", "redis://", "redis://host:0", "redis://host:http", "redis://host/db", "rediss://host", "redis://:p%zz@host"] {
             #expect(throws: RedisError.self, "\(bad)") { try RedisConfiguration(url: bad) }
         }
     }

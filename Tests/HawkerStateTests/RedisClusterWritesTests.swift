@@ -38,6 +38,11 @@ import Testing
 
         deinit { task.cancel() }
 
+        /// Subscribes once the pub/sub connection is up (it may come after the other).
+        func subscribe(_ channel: String) async throws {
+            try await eventually("subscribed to \(channel)") { (try? await client.subscribe([channel], sharded: false)) != nil }
+        }
+
         func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
             for _ in 0..<2_000 {
                 if try await condition() { return }
@@ -88,7 +93,8 @@ import Testing
         try await a.apply([.created(Self.stream, epoch: "e1", createdAt: 1, owner: nil), .appended(Self.stream, StateStoreConformanceTests.event(1))])
         // b has no lease: its change to the stream is dropped, its stock change is kept.
         let tee = SKU(merchant: "m", product: "tee")
-        try await b.apply([.appended(Self.stream, StateStoreConformanceTests.event(2, "from b")), .stockOnHand(tee, 5)])
+        let dropped = try await b.apply([.appended(Self.stream, StateStoreConformanceTests.event(2, "from b")), .stockOnHand(tee, 5)])
+        #expect(dropped == [Self.stream], "the journal hears it: its publishers get notStored")
         #expect(fenced.withLockedValue { $0["b"] } == [Self.stream])
         // a's lease ends and b takes the stream: now a is the one refused.
         try await leases.release(Self.stream, leaseA)
@@ -106,7 +112,7 @@ import Testing
     @Test func storedChangesArePublishedInOrderOnTheStreamsChannel() async throws {
         let setup = try await Setup()
         let channel = StreamChannelMessage.channel(Self.stream, prefix: "t")
-        try await setup.client.subscribe([channel], sharded: false)
+        try await setup.subscribe(channel)
         let store = RedisStateStore(redis: setup.client, prefix: "t", cluster: .init(lease: { _ in nil }, fencedOff: { _ in }))
         let leases = RedisStreamLeases(redis: setup.client, prefix: "t")
         // Without a lease nothing is stored, so nothing is published.
@@ -127,9 +133,30 @@ import Testing
             ])
     }
 
+    /// A batch whose answer was lost (the connection dropped after it was sent) is sent
+    /// again by the journal: the events kept already are no conflict, and nothing doubles.
+    @Test func aBatchSentAgainIsKeptOnce() async throws {
+        let setup = try await Setup()
+        let store = RedisStateStore(redis: setup.client, prefix: "t")
+        let batch: [StateChange] = [
+            .created(Self.stream, epoch: "e", createdAt: 1, owner: nil), .appended(Self.stream, StateStoreConformanceTests.event(1)),
+        ]
+        try await store.apply(batch)
+        let next: [StateChange] = [.appended(Self.stream, StateStoreConformanceTests.event(2)), .appended(Self.stream, StateStoreConformanceTests.event(3))]
+        try await store.apply(next)
+        try await store.apply(next)
+        await #expect(throws: StateStoreError.self, "another event under a kept seq is still a conflict") {
+            try await store.apply([.appended(Self.stream, StateStoreConformanceTests.event(3, "different"))])
+        }
+        let stored = try #require(try await store.load(Self.stream))
+        #expect(stored.events == (1...3).map { StateStoreConformanceTests.event($0) })
+    }
+
     @Test func channelMessagesReadBack() {
         let messages: [StreamChannelMessage] = [
             .event(StoredEvent(seq: 9_007_199_254_740_991, timestamp: -1, payload: Data("{\"a\":\"\\n\"}\n".utf8))), .created(epoch: "ep-1"), .ended,
+            .push(StreamPush(audience: .staff, coalescingKey: "questions.top", itemCount: 3, payload: Data("{}".utf8))),
+            .push(StreamPush(audience: .everyone, coalescingKey: nil, itemCount: 0, payload: Data())),
         ]
         for message in messages { #expect(StreamChannelMessage(message.encoded) == message) }
         for bad in ["", "E1\n", "E1 x\nbody", "Q\n", "E 1\n"] { #expect(StreamChannelMessage(Array(bad.utf8)) == nil, "\(bad)") }

@@ -45,6 +45,7 @@ extension RedisStateStore {
           fenced[id] = true
           return true
         end
+        local again = {}
         local known = {}
         local function state(id)
           local s = known[id]
@@ -71,10 +72,19 @@ extension RedisStateStore {
             local s = state(id)
             if not s.exists then return redis.error_reply('HAWKER_UNKNOWN_STREAM no stream ' .. id .. ' is kept') end
             local seq = tonumber(ARGV[i + 2])
-            if seq == nil or seq <= s.seq then
-              return redis.error_reply('HAWKER_CONFLICT event ' .. ARGV[i + 2] .. ' of ' .. id .. ' is not after ' .. s.seq)
+            if seq == nil then return redis.error_reply('HAWKER_CONFLICT event ' .. ARGV[i + 2] .. ' of ' .. id .. ' is not a number') end
+            if seq <= s.seq then
+              -- A batch sent again (its answer was lost with a connection): the same event,
+              -- kept already, is not a conflict.
+              local kept = redis.call('XRANGE', events(id), ARGV[i + 2] .. '-0', ARGV[i + 2] .. '-0')
+              if kept[1] and kept[1][2][4] == ARGV[i + 4] then
+                again[i] = true
+              else
+                return redis.error_reply('HAWKER_CONFLICT event ' .. ARGV[i + 2] .. ' of ' .. id .. ' is not after ' .. s.seq)
+              end
+            else
+              s.seq = seq
             end
-            s.seq = seq
           elseif op == 'R' then
             if not state(id).exists then return redis.error_reply('HAWKER_UNKNOWN_STREAM no stream ' .. id .. ' is kept') end
           elseif op == 'X' then
@@ -88,6 +98,8 @@ extension RedisStateStore {
           local id = ARGV[i + 1]
           if fenced[id] and op ~= 'S' and op ~= 'O' and op ~= 'K' then
             -- dropped
+          elseif again[i] then
+            -- kept already
           elseif op == 'C' then
             redis.call('DEL', meta(id), events(id))
             local position = redis.call('INCR', p .. ':position')

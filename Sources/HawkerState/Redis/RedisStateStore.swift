@@ -52,9 +52,10 @@ public final class RedisStateStore: StateStore {
 
     // MARK: - Writing
 
-    public func apply(_ changes: [StateChange]) async throws {
+    @discardableResult
+    public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
         try checkOpen()
-        guard !changes.isEmpty else { return }
+        guard !changes.isEmpty else { return [] }
         var arguments: [RedisCommand.Argument] = [.string(prefix), cluster == nil ? "0" : "1"]
         arguments.reserveCapacity(3 + changes.count * 5)
         if let cluster {
@@ -67,8 +68,9 @@ public final class RedisStateStore: StateStore {
         }
         for change in changes { try Self.encode(change, into: &arguments) }
         do {
-            let refused = try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments).elements ?? []
-            if let cluster, !refused.isEmpty { cluster.fencedOff(refused.compactMap { $0.string.flatMap(StreamID.init) }) }
+            let refused = (try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments).elements ?? []).compactMap { $0.string.flatMap(StreamID.init) }
+            if let cluster, !refused.isEmpty { cluster.fencedOff(refused) }
+            return Set(refused)
         } catch let error as RedisError {
             switch error.replyCode {
             case "HAWKER_UNKNOWN_STREAM": throw StateStoreError(.unknownStream, Self.text(of: error))
@@ -129,7 +131,7 @@ public final class RedisStateStore: StateStore {
             let replies = try await redis.pipeline(chunk.flatMap { [RedisCommand("HGETALL", [.string(meta($0))]), RedisCommand("XRANGE", [.string(events($0)), "-", "+"])] })
             for (offset, id) in chunk.enumerated() {
                 // A stream that does not read is left out, not fatal: the others come back.
-                guard var stream = try? Self.stream(id, replies[offset * 2]) else { continue }
+                guard var stream = try? Self.stream(id, replies[offset * 2]), stream.archivedAt == nil else { continue }
                 stream.events = Self.events(replies[offset * 2 + 1])
                 streams.append(stream)
             }
