@@ -66,6 +66,21 @@ import Testing
         try parseJSON(ByteBuffer(bytes: payload))
     }
 
+    /// An owner hub that sold (`HubRestoreTests.sell`), and a second hub following the
+    /// stream from the store; `early`: the events the replica loaded rather than received.
+    static func sellAndFollow() async throws -> (
+        group: MultiThreadedEventLoopGroup, store: PublishingStore, owner: Hub, node2: Hub, early: [(StreamID, StoredEvent)]
+    ) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let store = PublishingStore()
+        let owner = Self.hub(store, group: group)
+        let node2 = Self.hub(MemoryStateStore(), group: group)
+        try await HubRestoreTests.sell(on: owner)
+        let early = store.take()
+        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        return (group, store, owner, node2, early)
+    }
+
     /// Hands every event the owner stored so far to the replica.
     static func deliver(_ store: PublishingStore, to replica: Hub) async throws -> [Replication] {
         var outcomes: [Replication] = []
@@ -114,13 +129,7 @@ import Testing
     }
 
     @Test func aViewerResumesOnTheReplicaWithExactlyWhatItMissed() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let store = PublishingStore()
-        let owner = Self.hub(store, group: group)
-        let node2 = Self.hub(MemoryStateStore(), group: group)
-        try await HubRestoreTests.sell(on: owner)
-        _ = store.take()
-        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        let (group, store, owner, node2, _) = try await Self.sellAndFollow()
         // The viewer saw this much on the owner, then its node went away.
         let (seen, _) = try await HubRestoreTests.state(owner)
         for index in 1...3 { _ = try await owner.publish(announcement("missed \(index)"), to: Self.name).get() }
@@ -174,13 +183,7 @@ import Testing
     }
 
     @Test func aReplicaLoadedAgainAfterAGapSendsItsViewersWhatTheyMissed() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let store = PublishingStore()
-        let owner = Self.hub(store, group: group)
-        let node2 = Self.hub(MemoryStateStore(), group: group)
-        try await HubRestoreTests.sell(on: owner)
-        _ = store.take()
-        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        let (group, store, owner, node2, _) = try await Self.sellAndFollow()
         let loop = group.next()
         let viewer = RecordingSubscriber(eventLoop: loop)
         let (position, _) = try await HubRestoreTests.state(owner)
@@ -196,13 +199,7 @@ import Testing
     }
 
     @Test func aReplicaTakesNoCommandsAndNoticesDuplicatesAndGaps() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let store = PublishingStore()
-        let owner = Self.hub(store, group: group)
-        let node2 = Self.hub(MemoryStateStore(), group: group)
-        try await HubRestoreTests.sell(on: owner)
-        let early = store.take()
-        try await node2.follow(try #require(try await store.load().first { $0.stream == Self.name })).get()
+        let (group, store, owner, node2, early) = try await Self.sellAndFollow()
 
         await #expect(throws: HubError.runsElsewhere) { try await node2.publish(announcement("not here"), to: Self.name).get() }
         await #expect(throws: HubError.runsElsewhere) {
