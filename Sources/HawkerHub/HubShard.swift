@@ -833,7 +833,9 @@ final class HubShard {
     }
 
     /// Frames an encoded message once for all viewers (and once deflated, when it pays).
-    private func frame(payload: ByteBuffer, seq: UInt64, coalescingKey: String?, itemCount: Int) -> BroadcastFrame {
+    /// `consuming`: the payload must be the only reference to its storage, so that the
+    /// header goes in front of it without a copy.
+    private func frame(payload: consuming ByteBuffer, seq: UInt64, coalescingKey: String?, itemCount: Int) -> BroadcastFrame {
         var deflated: ByteBuffer?
         if let deflater, let minimum = configuration.compressionMinBytes, payload.readableBytes >= minimum,
             let compressed = try? deflater.compress(payload, windowBits: 15, allocator: allocator),
