@@ -636,7 +636,8 @@ final class HubShard {
         if stored.seq <= hosted.state.seq { return .duplicate }
         guard stored.seq == hosted.state.seq + 1 else { return .gap }
         let now = clock()
-        let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
+        // The stored payload is the event message as the owner sent it: framed as it is.
+        let framed = frame(payload: ByteBuffer(bytes: stored.payload), seq: event.seq, coalescingKey: event.stateKey, itemCount: 1)
         streams[stream]!.room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp)
         streams[stream]!.state.commitReplicated(framed, timestamp: event.timestamp, now: now)
         streams[stream]!.stateCache = nil
@@ -653,9 +654,6 @@ final class HubShard {
         dispatch(framed, to: stream, audience: push.audience, loopRefs: hosted.loopRefs)
         return .applied
     }
-
-    /// Whether the stream is here as a replica.
-    func isReplica(_ stream: StreamID) -> Bool { streams[stream]?.replica == true }
 
     /// Forgets a replica (the stream ended, or moved here: it is restored as this node's).
     func unfollow(_ stream: StreamID) {

@@ -25,7 +25,7 @@ public protocol Redis: Sendable {
 
 extension Redis {
     /// EVALSHA, then EVAL when the script is not in Redis's cache.
-    public func evaluateScript(_ script: RedisScript, keys: [RedisCommand.Argument], arguments: [RedisCommand.Argument]) async throws -> RESPValue {
+    public func evaluate(_ script: RedisScript, keys: [RedisCommand.Argument], arguments: [RedisCommand.Argument]) async throws -> RESPValue {
         let counted: [RedisCommand.Argument] = [.integer(Int64(keys.count))] + keys + arguments
         do {
             return try await send(RedisCommand("EVALSHA", [.string(script.sha1)] + counted))

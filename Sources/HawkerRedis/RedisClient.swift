@@ -173,10 +173,6 @@ public final class RedisClient: Redis, Service {
         return try await commandConnection().send(commands).get()
     }
 
-    public func evaluate(_ script: RedisScript, keys: [RedisCommand.Argument], arguments: [RedisCommand.Argument]) async throws -> RESPValue {
-        try await evaluateScript(script, keys: keys, arguments: arguments)
-    }
-
     // MARK: - Pub/sub
 
     public func subscribe(_ channels: [String], sharded: Bool) async throws {
