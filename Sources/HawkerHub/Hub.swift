@@ -287,6 +287,23 @@ public final class Hub: StreamEngine {
         return loops[home].submit { shard.value.restore(stored, replica: true) }
     }
 
+    /// Runs here a stream this node took over (cluster mode: it now holds its lease), from
+    /// what the cluster's store keeps, as `restore` does at startup; a replica of it
+    /// becomes this node's, its subscribers kept.
+    public func adopt(_ stored: StoredStream) -> EventLoopFuture<Void> {
+        let home = homeIndex(of: stored.stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.restore(stored, replica: false) }
+    }
+
+    /// Forgets the replica of `stream` if no subscriber of this node is on it; false when
+    /// one is (it stays).
+    public func unfollowIfIdle(_ stream: StreamID) -> EventLoopFuture<Bool> {
+        let home = homeIndex(of: stream)
+        let shard = shards[home]
+        return loops[home].submit { shard.value.unfollowIfIdle(stream) }
+    }
+
     /// An event the node running `stream` stored, for the replica here.
     public func replicate(_ event: StoredEvent, to stream: StreamID) -> EventLoopFuture<Replication> {
         let home = homeIndex(of: stream)

@@ -661,6 +661,13 @@ final class HubShard {
         drop(stream)
     }
 
+    func unfollowIfIdle(_ stream: StreamID) -> Bool {
+        guard let hosted = streams[stream], hosted.replica else { return true }
+        guard !hosted.hasSubscribers else { return false }
+        drop(stream)
+        return true
+    }
+
     /// When the earliest restored room was saved: checkouts and settlements after it may
     /// be missing from some room. nil when no stream was restored.
     var earliestRoomSave: Int64? {

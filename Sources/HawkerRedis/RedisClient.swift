@@ -94,6 +94,8 @@ public final class RedisClient: Redis, Service {
                     connection.close()
                 }
             } catch {
+                // Closed because the client stops: nothing to report.
+                if Task.isCancelled { break }
                 if failures == 0 {
                     logger.warning("redis connection down", metadata: ["role": "\(role.rawValue)", "error": "\(error)"])
                 }

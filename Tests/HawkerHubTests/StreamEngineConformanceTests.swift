@@ -1,7 +1,9 @@
+import HawkerCluster
 import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
 import HawkerState
+import HawkerTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -23,11 +25,23 @@ import Testing
         case hubTwoLoops = "hub (2 loops)"
         /// The hub on two loops with a state store: events go out once the store has them.
         case hubWithStore = "hub (2 loops, state store)"
+        /// One cluster node on a real Redis: leases, the Redis store, its channel.
+        case clusterNode = "cluster (1 node, Redis)"
+        /// Two cluster nodes on one Redis: what changes a stream goes to one node, the
+        /// subscribers and reads are on the other (which mirrors the stream, or runs it
+        /// when it subscribed first and forwards the changes).
+        case clusterTwoNodes = "cluster (2 nodes, Redis)"
 
         var testDescription: String { rawValue }
+
+        /// Every kind that can run here: the cluster kinds need redis-server (always
+        /// under CI).
+        static var available: [Kind] {
+            RedisServer.enabled ? allCases : allCases.filter { $0 != .clusterNode && $0 != .clusterTwoNodes }
+        }
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func everySubscriberOnEveryLoopSeesOneOrder(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("order")
@@ -66,7 +80,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func aSubscriberGetsExactlyTheEventsAfterItsPosition(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("position")
@@ -86,7 +100,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func aResumeReplaysWhatWasMissedAndAnUnknownEpochGetsTheState(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("resume")
@@ -116,7 +130,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func aStreamExistsOnceCreated(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("not-yet")
@@ -140,7 +154,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func anUnsubscribedSubscriberGetsNothingMore(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("leaving")
@@ -157,7 +171,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func roomCommandsRunInTheStreamAndStaffPushesReachStaffOnly(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("room")
@@ -187,7 +201,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func checkoutsFromEveryLoopNeverOversellAndStockComesBack(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         let name = stream("drop")
@@ -237,7 +251,7 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test(arguments: Kind.allCases)
+    @Test(arguments: Kind.available)
     func theBusiestStreamsComeFirst(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)
         for (index, name) in ["quiet", "busy", "middle"].enumerated() {
@@ -258,6 +272,8 @@ struct EngineHarness: Sendable {
     let streams: any StreamEngine
     let loops: [any EventLoop]
     private let group: MultiThreadedEventLoopGroup
+    /// The cluster kinds' nodes and Redis.
+    private var cluster: ClusterHarness?
 
     static func make(_ kind: StreamEngineConformanceTests.Kind) async throws -> EngineHarness {
         switch kind {
@@ -269,6 +285,12 @@ struct EngineHarness: Sendable {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
             let loops = Array(group.makeIterator())
             return EngineHarness(streams: Hub(loops: loops, journal: StateJournal(store: MemoryStateStore())), loops: loops, group: group)
+        case .clusterNode, .clusterTwoNodes:
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            let loops = Array(group.makeIterator())
+            let cluster = try await ClusterHarness.start(nodes: kind == .clusterNode ? 1 : 2, loops: loops)
+            let streams: any StreamEngine = kind == .clusterNode ? cluster.nodes[0] : SplitEngine(changes: cluster.nodes[0], views: cluster.nodes[1])
+            return EngineHarness(streams: streams, loops: loops, group: group, cluster: cluster)
         }
     }
 
@@ -292,6 +314,7 @@ struct EngineHarness: Sendable {
     }
 
     func shutdown() async {
+        await cluster?.stop()
         try? await group.shutdownGracefully()
     }
 }

@@ -149,6 +149,12 @@ public struct StreamRoom: Sendable {
         public var replayed: Bool
         /// `stock.changed` events to publish for the products whose stock moved.
         public var stockEvents: [EventDraft]
+
+        public init(result: Result<Reservation, CheckoutRejection>, replayed: Bool, stockEvents: [EventDraft]) {
+            self.result = result
+            self.replayed = replayed
+            self.stockEvents = stockEvents
+        }
     }
 
     /// Validates and reserves a checkout (see `CommerceState.reserve`), once per buyer

@@ -201,6 +201,14 @@ extension GatewayConfiguration {
             }
         ),
         .optionalString("state.path", "the state SQLite file; default <data_dir>/state.sqlite", \.statePath),
+        .optionalString(
+            "cluster.redis_url", "cluster mode: redis://[user:password@]host:port[/db] of the Redis that the nodes share (state, leases, fan-out); unset: one process",
+            \.clusterRedisURL),
+        .optionalString("cluster.node_id", "this node's id in the cluster, unique per running process; unset: a random one per start", \.clusterNodeID),
+        .int64(
+            "cluster.lease_ms", "a stream's lease on the node that runs it, renewed every third of it: a dead node's streams move within about this long",
+            \.clusterLeaseMilliseconds, range: 500...120_000),
+        .string("cluster.key_prefix", "prefix of the cluster's Redis keys and channels (several clusters can share one Redis)", \.clusterKeyPrefix),
         .int(
             "state.archive_retention_ms", "archived streams (ended or retired, their last state and insights) are deleted this long after (0: kept)",
             \.archiveRetentionMillisecondsInt, range: 0...31_536_000_000),

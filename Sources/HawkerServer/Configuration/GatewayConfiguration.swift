@@ -103,6 +103,17 @@ public struct GatewayConfiguration: Sendable {
     /// How often archived streams and settled orders past their retention are deleted.
     public var retentionSweepInterval = TimeAmount.hours(1)
 
+    // Cluster mode.
+    /// Turns cluster mode on: streams, leases and the nodes' messages in this Redis (the
+    /// state store is then Redis, whatever `stateStore` says). nil: one process.
+    public var clusterRedisURL: String?
+    /// This node's id in the cluster; nil: a random one per start.
+    public var clusterNodeID: String?
+    /// A stream's lease: a dead node's streams are taken over within about this long.
+    public var clusterLeaseMilliseconds: Int64 = 5_000
+    /// Prefix of the cluster's Redis keys and channels.
+    public var clusterKeyPrefix = "hawker"
+
     // Checkout and orders.
     public var orders = OrdersConfiguration()
     /// The outbox file; nil means `<data_dir>/orders.sqlite`.

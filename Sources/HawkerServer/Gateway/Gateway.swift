@@ -1,6 +1,8 @@
 import Foundation
 import HawkerAuth
+import HawkerCluster
 import HawkerHub
+import HawkerRedis
 import HawkerState
 import HawkerWeb
 import HawkerWebSocket
@@ -32,6 +34,8 @@ public final class Gateway: Service, Sendable {
     /// The single-node engine, for restoring and flushing its streams.
     private let hub: Hub
     private let journal: StateJournal?
+    /// Cluster mode: the engine and its Redis connections.
+    private let cluster: (engine: ClusterEngine, redis: RedisClient)?
 
     /// Where the gateway is in its life; what it runs while it runs.
     private enum Lifecycle {
@@ -52,6 +56,8 @@ public final class Gateway: Service, Sendable {
         var orders: Task<Void, Never>
         /// Deletes archived streams and settled orders past their retention.
         var retention: Task<Void, Never>
+        /// Cluster mode: the Redis connections, the engine's leases and bus, its metrics.
+        var cluster: [Task<Void, Never>] = []
     }
 
     public struct AlreadyStarted: Error {}
@@ -85,27 +91,46 @@ public final class Gateway: Service, Sendable {
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
         let journal: StateJournal?
-        switch configuration.stateStore {
-        case .sqlite:
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-            let statePath = configuration.statePath ?? (configuration.dataDirectory as NSString).appendingPathComponent("state.sqlite")
-            journal = StateJournal(store: try SQLiteStateStore(path: statePath)) { error in
-                logger.error("the state store failed; retrying", metadata: ["error": "\(error)"])
+        let streams: Hub
+        if let url = configuration.clusterRedisURL {
+            var redisConfiguration = try RedisConfiguration(url: url)
+            let node = configuration.clusterNodeID ?? ClusterConfiguration.generatedNode()
+            redisConfiguration.clientName = "hawker-" + node
+            let redis = RedisClient(configuration: redisConfiguration, eventLoopGroup: self.group, logger: logger)
+            let engine = ClusterEngine(
+                loops: loops, hubConfiguration: hubConfiguration, observer: metrics, ownership: quotas, redis: redis,
+                configuration: ClusterConfiguration(node: node, prefix: configuration.clusterKeyPrefix, leaseMilliseconds: configuration.clusterLeaseMilliseconds),
+                logger: logger)
+            engine.attach(to: redis)
+            self.cluster = (engine, redis)
+            journal = engine.journal
+            streams = engine.hub
+        } else {
+            self.cluster = nil
+            switch configuration.stateStore {
+            case .sqlite:
+                try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+                let statePath = configuration.statePath ?? (configuration.dataDirectory as NSString).appendingPathComponent("state.sqlite")
+                journal = StateJournal(store: try SQLiteStateStore(path: statePath)) { error in
+                    logger.error("the state store failed; retrying", metadata: ["error": "\(error)"])
+                }
+            case .memory:
+                journal = nil
             }
-        case .memory:
-            journal = nil
+            streams = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas, journal: journal)
         }
         self.journal = journal
-        let streams = Hub(loops: loops, configuration: hubConfiguration, observer: metrics, ownership: quotas, journal: journal)
-        self.streams = streams
+        let engine: any StreamEngine = cluster?.engine ?? streams
+        self.streams = engine
         self.hub = streams
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
         let orders = try OrderDesk(
-            configuration: configuration.orders, outboxPath: outboxPath, streams: streams, inventory: streams.inventory, metrics: metrics, logger: logger)
+            configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, metrics: metrics, logger: logger)
         self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,
-            streams: streams,
+            streams: engine,
+            cluster: cluster?.engine,
             verifier: verifier,
             metrics: metrics,
             connections: ConnectionRegistry(limit: configuration.maxConnections, pendingPerAddress: configuration.maxPendingPerAddress),
@@ -147,8 +172,9 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bindAndRun() async throws -> SocketAddress {
-        // Every kept stream is back before the first connection.
-        if journal != nil {
+        // Every kept stream is back before the first connection; in a cluster, streams are
+        // taken from Redis as they are needed.
+        if journal != nil, cluster == nil {
             let started = ContinuousClock.now
             let restored = try await hub.restore()
             let reconciled = try await orders.reconcile(hub.inventory)
@@ -201,7 +227,8 @@ public final class Gateway: Service, Sendable {
                     metrics: metricsChannel,
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
                     orders: Task { await orders.run() },
-                    retention: Task { await self.sweepRetention() }
+                    retention: Task { await self.sweepRetention() },
+                    cluster: startCluster()
                 ))
             return false
         }
@@ -220,6 +247,26 @@ public final class Gateway: Service, Sendable {
             ]
         )
         return address
+    }
+
+    /// Cluster mode: the Redis connections (kept up, reconnected), the engine (leases,
+    /// requests from other nodes), and its figures in the metrics every second.
+    private func startCluster() -> [Task<Void, Never>] {
+        guard let cluster else { return [] }
+        let metrics = services.metrics
+        return [
+            Task { try? await cluster.redis.run() },
+            Task { await cluster.engine.run() },
+            Task {
+                var reported = ClusterStatistics()
+                while !Task.isCancelled {
+                    let now = cluster.engine.statistics
+                    metrics.cluster.report(now, since: reported)
+                    reported = now
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            },
+        ]
     }
 
     public var localAddress: SocketAddress? {
@@ -316,8 +363,13 @@ public final class Gateway: Service, Sendable {
             orders.cancel()
             await orders.value
         }
-        // Every room as it is now, and every event, in the store before the loops stop.
-        if let journal {
+        // Every room as it is now, and every event, in the store before the loops stop; a
+        // cluster node then gives its streams' leases up for the other nodes to take.
+        if let cluster {
+            await cluster.engine.leave()
+            for task in running?.cluster ?? [] { task.cancel() }
+            for task in running?.cluster ?? [] { await task.value }
+        } else if let journal {
             await hub.saveAndFlush()
             try? await journal.store.close()
         }

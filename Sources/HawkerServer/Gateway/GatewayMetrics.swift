@@ -21,6 +21,7 @@ struct GatewayMetrics: HubObserver {
     let outboxDeadLetters: Metrics.Gauge
     let outboxCommits: Metrics.Counter
     let outboxWrites: Metrics.Counter
+    let cluster: ClusterMetrics
     private let checkoutResults: [CheckoutResult: Metrics.Counter]
     private let orderOutcomes: [OrderOutcome: Metrics.Counter]
 
@@ -57,6 +58,7 @@ struct GatewayMetrics: HubObserver {
         outboxDeadLetters = Metrics.Gauge(label: "hawker_outbox_dead_letters", factory: factory)
         outboxCommits = Metrics.Counter(label: "hawker_outbox_commits_total", factory: factory)
         outboxWrites = Metrics.Counter(label: "hawker_outbox_writes_total", factory: factory)
+        cluster = ClusterMetrics(factory: factory)
         checkoutResults = Dictionary(
             uniqueKeysWithValues: CheckoutResult.allCases.map {
                 ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))

@@ -1,4 +1,5 @@
 import HawkerAuth
+import HawkerCluster
 import HawkerHub
 import HawkerProtocol
 import HawkerWebSocket
@@ -12,6 +13,8 @@ final class GatewayServices: Sendable {
     let configuration: GatewayConfiguration
     /// Every stream operation goes through this seam (the hub on one node).
     let streams: any StreamEngine
+    /// Cluster mode: the engine, for readiness (nil on one node).
+    let cluster: ClusterEngine?
     let verifier: TokenVerifier?
     let metrics: GatewayMetrics
     let connections: ConnectionRegistry
@@ -29,6 +32,7 @@ final class GatewayServices: Sendable {
     init(
         configuration: GatewayConfiguration,
         streams: any StreamEngine,
+        cluster: ClusterEngine? = nil,
         verifier: TokenVerifier?,
         metrics: GatewayMetrics,
         connections: ConnectionRegistry,
@@ -41,6 +45,7 @@ final class GatewayServices: Sendable {
     ) {
         self.configuration = configuration
         self.streams = streams
+        self.cluster = cluster
         self.verifier = verifier
         self.metrics = metrics
         self.connections = connections

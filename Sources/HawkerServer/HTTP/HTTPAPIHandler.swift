@@ -1,4 +1,5 @@
 import HawkerAuth
+import HawkerCluster
 import HawkerHub
 import HawkerOrders
 import HawkerProtocol
@@ -74,9 +75,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .health:
             return loop.makeSucceededFuture(.json(.ok, #"{"status":"ok"}"#))
         case .ready:
-            return loop.makeSucceededFuture(
-                services.connections.isDraining ? .json(.serviceUnavailable, #"{"status":"draining"}"#) : .json(.ok, #"{"status":"ready"}"#)
-            )
+            if services.connections.isDraining { return loop.makeSucceededFuture(.json(.serviceUnavailable, #"{"status":"draining"}"#)) }
+            // A cluster node without Redis keeps its viewers but can store nothing.
+            if let cluster = services.cluster, !cluster.isRedisAvailable {
+                return loop.makeSucceededFuture(.json(.serviceUnavailable, #"{"status":"redis_unavailable"}"#))
+            }
+            return loop.makeSucceededFuture(.json(.ok, #"{"status":"ready"}"#))
         case .metrics:
             // Checkout volume and dead letters are not for everyone: an admin token here,
             // or the open listener on `metrics.port`.
