@@ -342,6 +342,7 @@ let package = Package(
             name: "HawkerServerTests",
             dependencies: [
                 "HawkerServer",
+                "HawkerTestSupport",
                 "HawkerHub",
                 "HawkerCommerce",
                 "HawkerWebSocket",

@@ -33,11 +33,20 @@ public final class ClusterBus: Sendable {
     private let nextID = Atomic<UInt64>(UInt64.random(in: 1...(1 << 62)))
     /// Requests from other nodes being handled here; past `maxWaiting`, refused.
     private let handling = Atomic<Int>(0)
+    /// Requests handled at once (most of their time is spent waiting for a commit); the
+    /// others wait here, in order. A burst of requests must not flood the concurrency pool
+    /// with tasks: the leases' renewals run there too.
+    private let concurrency: Int
+    private let queue = NIOLockedValueBox<(running: Int, waiting: CircularBuffer<@Sendable () async -> Void>)>((0, []))
 
     /// - Parameters:
     ///   - timeout: how long a request waits for its answer.
     ///   - maxWaiting: requests waiting at once; past it, new ones fail (`overloaded`).
-    public init(node: String, redis: any Redis, prefix: String = "hawker", eventLoop: any EventLoop, timeout: TimeAmount = .seconds(2), maxWaiting: Int = 10_000) {
+    public init(
+        node: String, redis: any Redis, prefix: String = "hawker", eventLoop: any EventLoop, timeout: TimeAmount = .seconds(2), maxWaiting: Int = 10_000,
+        concurrency: Int = 1_024
+    ) {
+        self.concurrency = max(1, concurrency)
         self.node = node
         self.redis = redis
         self.prefix = prefix
@@ -99,6 +108,30 @@ public final class ClusterBus: Sendable {
         }
     }
 
+    /// Runs `work` in a task now if fewer than `concurrency` run, else after those before it.
+    private func enqueue(_ work: @escaping @Sendable () async -> Void) {
+        let start = queue.withLockedValue { queue -> Bool in
+            guard queue.running < concurrency else {
+                queue.waiting.append(work)
+                return false
+            }
+            queue.running += 1
+            return true
+        }
+        guard start else { return }
+        Task {
+            var next: (@Sendable () async -> Void)? = work
+            while let work = next {
+                await work()
+                next = queue.withLockedValue { queue in
+                    if let waiting = queue.waiting.popFirst() { return waiting }
+                    queue.running -= 1
+                    return nil
+                }
+            }
+        }
+    }
+
     private func complete(_ id: UInt64, with result: Result<ByteBuffer, any Error>) {
         guard let entry = waiting.withLockedValue({ $0.removeValue(forKey: id) }) else { return }
         entry.timeout.cancel()
@@ -120,8 +153,13 @@ public final class ClusterBus: Sendable {
                 Task { await Self.answer(refusal, on: channel, redis: redis) }
                 return
             }
-            Task {
+            let received = NIODeadline.now()
+            let timeout = self.timeout
+            enqueue {
                 defer { self.handling.wrappingSubtract(1, ordering: .relaxed) }
+                // Waited here past the sender's timeout: the sender gave up, the work is
+                // not done (it would only delay the requests still awaited).
+                guard NIODeadline.now() - received < timeout else { return }
                 let answer: ClusterBusMessage
                 do {
                     answer = .reply(id: id, body: try await handler(body))

@@ -27,6 +27,9 @@ public final class ClusterEngine: StreamEngine {
     enum Role: Sendable {
         /// This node runs it, under this lease.
         case owning(StreamLease)
+        /// This node holds the lease and is loading the stream to run it; requests for it
+        /// wait until it runs.
+        case adopting(StreamLease)
         /// Becoming a mirror: subscribed to the channel, loading; messages wait here.
         case loading(buffered: [StreamChannelMessage])
         /// A mirror of the stream `owner` runs.
@@ -58,6 +61,8 @@ public final class ClusterEngine: StreamEngine {
     private let pushes: AsyncStream<(StreamID, StreamPush)>
     private let pushContinuation: AsyncStream<(StreamID, StreamPush)>.Continuation
     private let counters = Mutex(ClusterStatistics())
+    /// SKUs whose level here fell behind Redis's (a hold refused): synced at once.
+    private let staleStock: NIOLockedValueBox<Set<SKU>>
 
     public init(
         loops: [any EventLoop],
@@ -80,24 +85,38 @@ public final class ClusterEngine: StreamEngine {
         (pushes, pushContinuation) = AsyncStream.makeStream(of: (StreamID, StreamPush).self, bufferingPolicy: .bufferingNewest(4_096))
         let fencedContinuation = self.fencedContinuation
         let pushContinuation = self.pushContinuation
+        // The hub's stock, known once the hub is made (after the store it writes to).
+        let ledger = NIOLockedValueBox<InventoryLedger?>(nil)
+        let behind = NIOLockedValueBox<Set<SKU>>([])
+        self.staleStock = behind
         let store = RedisStateStore(
             redis: redis, prefix: configuration.prefix,
             cluster: RedisStateStore.ClusterWrites(
                 lease: { stream in
                     roles.withLockedValue { roles in
-                        if case .owning(let lease) = roles[stream] { return lease }
-                        return nil
+                        switch roles[stream] {
+                        case .owning(let lease), .adopting(let lease): return lease
+                        case .loading, .following, nil: return nil
+                        }
                     }
                 },
-                fencedOff: { streams in fencedContinuation.yield(streams) }
+                fencedOff: { streams in fencedContinuation.yield(streams) },
+                holdsRefused: { holds in
+                    // Sold on another node: those checkouts fail, and the levels here are
+                    // brought back to Redis's at the next stock round.
+                    guard let skus = ledger.withLockedValue({ $0 })?.refuse(holds) else { return }
+                    behind.withLockedValue { $0.formUnion(skus) }
+                }
             ))
         self.store = store
         self.journal = StateJournal(store: store) { error in
             logger.error("the cluster's state store failed; retrying", metadata: ["error": "\(error)"])
         }
-        self.hub = Hub(
+        let hub = Hub(
             loops: loops, configuration: hubConfiguration, observer: observer, ownership: ownership, journal: journal, clock: clock,
             onPush: { stream, push in pushContinuation.yield((stream, push)) })
+        self.hub = hub
+        ledger.withLockedValue { $0 = hub.inventory }
         self.leases = RedisStreamLeases(redis: redis, prefix: configuration.prefix)
         self.bus = ClusterBus(node: configuration.node, redis: redis, prefix: configuration.prefix, eventLoop: loops[0], timeout: configuration.forwardTimeout)
     }
@@ -112,7 +131,7 @@ public final class ClusterEngine: StreamEngine {
             statistics.mirrored = 0
             for role in roles.values {
                 switch role {
-                case .owning: statistics.owned += 1
+                case .owning, .adopting: statistics.owned += 1
                 case .loading, .following: statistics.mirrored += 1
                 }
             }
@@ -129,7 +148,7 @@ public final class ClusterEngine: StreamEngine {
         switch roles.withLockedValue({ $0[stream] }) {
         case .owning: return configuration.node
         case .following(let owner): return owner.isEmpty ? nil : owner
-        case .loading, nil: return nil
+        case .adopting, .loading, nil: return nil
         }
     }
 
@@ -158,7 +177,9 @@ public final class ClusterEngine: StreamEngine {
         // While Redis is away the client subscribes it on its next connection.
         try? await redis.subscribe([bus.inbox], sharded: false)
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.renewLeases() }
             group.addTask { await self.maintain() }
+            group.addTask { await self.syncStock() }
             group.addTask { await self.publishPushes() }
             group.addTask {
                 for await streams in self.fenced {
@@ -182,8 +203,10 @@ public final class ClusterEngine: StreamEngine {
         await hub.saveAndFlush()
         let owned = roles.withLockedValue { roles in
             roles.compactMap { stream, role -> (StreamID, StreamLease)? in
-                guard case .owning(let lease) = role else { return nil }
-                return (stream, lease)
+                switch role {
+                case .owning(let lease), .adopting(let lease): return (stream, lease)
+                case .loading, .following: return nil
+                }
             }
         }
         for (stream, lease) in owned { try? await leases.release(stream, lease) }
@@ -239,8 +262,15 @@ public final class ClusterEngine: StreamEngine {
                 return try await self.hub.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream).get()
             case .mirrored(let owner):
                 let request = ClusterRequest.checkout(request, buyer: buyer, checkoutID: checkoutID, stream: stream)
-                guard case .checkout(let outcome) = try await self.forward(request, to: owner) else { throw HubError.runsElsewhere }
-                return outcome
+                do {
+                    guard case .checkout(let outcome) = try await self.forward(request, to: owner) else { throw HubError.runsElsewhere }
+                    return outcome
+                } catch HubError.runsElsewhere {
+                    // No answer: it may have been accepted there all the same. Unrecorded
+                    // here, it must not hold stock: given back (a no-op if it never ran).
+                    self.background(.forgetCheckout(checkoutID: checkoutID, stream: stream))
+                    throw HubError.runsElsewhere
+                }
             }
         }
     }
@@ -336,7 +366,7 @@ public final class ClusterEngine: StreamEngine {
         roles.withLockedValue { roles in
             switch roles[stream] {
             case .owning, .following: return true
-            case .loading, nil: return false
+            case .adopting, .loading, nil: return false
             }
         }
     }
@@ -348,7 +378,7 @@ public final class ClusterEngine: StreamEngine {
             switch roles.withLockedValue({ $0[stream] }) {
             case .owning: return .here
             case .following(let owner) where !owner.isEmpty: return .mirrored(owner: owner)
-            case .following, .loading, nil: break
+            case .following, .adopting, .loading, nil: break
             }
             try await transition(stream) { try await self.establish(stream, create: create) }
         }
@@ -360,7 +390,7 @@ public final class ClusterEngine: StreamEngine {
     private func establish(_ stream: StreamID, create: Bool) async throws {
         switch roles.withLockedValue({ $0[stream] }) {
         case .owning, .following: return
-        case .loading, nil: break
+        case .adopting, .loading, nil: break
         }
         guard redis.isAvailable else { throw HubError.storeBehind }
         switch try await acquire(stream) {
@@ -393,7 +423,7 @@ public final class ClusterEngine: StreamEngine {
     @discardableResult
     private func takeOver(_ stream: StreamID, lease: StreamLease) async throws -> Bool {
         let wasMirrored = roles.withLockedValue { roles -> Bool in
-            defer { roles[stream] = .owning(lease) }
+            defer { roles[stream] = .adopting(lease) }
             if case .following = roles[stream] { return true }
             return false
         }
@@ -401,9 +431,15 @@ public final class ClusterEngine: StreamEngine {
             if wasMirrored { try? await redis.unsubscribe([channel(stream)], sharded: false) }
             guard let stored = try await store.load(stream) else {
                 _ = try await hub.unfollowIfIdle(stream).get()
+                // Nothing to load: it is created here (or the lease goes back).
+                roles.withLockedValue { $0[stream] = .owning(lease) }
                 return false
             }
+            // The room's levels are Redis's (another node sold from them), before it shows them.
+            let counts = hub.inventory.changeCounts()
+            hub.inventory.sync(try await store.loadStock(), counts: counts)
             try await hub.adopt(stored).get()
+            roles.withLockedValue { $0[stream] = .owning(lease) }
             if wasMirrored {
                 counters.withLock { $0.takeovers += 1 }
                 logger.notice("took a stream over", metadata: ["stream": "\(stream)", "lease": "\(lease)"])
@@ -419,8 +455,10 @@ public final class ClusterEngine: StreamEngine {
 
     /// Mirrors the stream `owner` runs: subscribed to its channel first, then loaded, so
     /// that no kept event falls between; false when the store has no such stream.
+    /// `reloading`: it is mirrored already (and has viewers here); a failed load keeps it
+    /// mirrored and tries again shortly.
     @discardableResult
-    private func mirror(_ stream: StreamID, owner: String) async throws -> Bool {
+    private func mirror(_ stream: StreamID, owner: String, reloading: Bool = false) async throws -> Bool {
         roles.withLockedValue { roles in
             if case .loading = roles[stream] { return }
             roles[stream] = .loading(buffered: [])
@@ -434,8 +472,17 @@ public final class ClusterEngine: StreamEngine {
             }
             try await hub.follow(stored).get()
         } catch {
-            roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
-            try? await redis.unsubscribe([channel(stream)], sharded: false)
+            if reloading {
+                // Redis away (or slow): what it missed comes with the next load.
+                roles.withLockedValue { $0[stream] = .following(owner: owner) }
+                Task {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    self.reload(stream)
+                }
+            } else {
+                roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
+                try? await redis.unsubscribe([channel(stream)], sharded: false)
+            }
             throw (error as? RedisError).map { $0.isRetryable ? HubError.storeBehind : HubError.runsElsewhere } ?? error
         }
         roles.withLockedValue { roles in
@@ -451,7 +498,10 @@ public final class ClusterEngine: StreamEngine {
     /// now on, as the store keeps it.
     private func stepBack(from stream: StreamID) async {
         try? await transition(stream) {
-            guard case .owning = self.roles.withLockedValue({ $0[stream] }) else { return }
+            switch self.roles.withLockedValue({ $0[stream] }) {
+            case .owning, .adopting: break
+            case .loading, .following, nil: return
+            }
             self.counters.withLock { $0.leasesLost += 1 }
             self.logger.warning("lost a stream's lease: mirroring it", metadata: ["stream": "\(stream)"])
             self.roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
@@ -508,7 +558,11 @@ public final class ClusterEngine: StreamEngine {
         guard let request = ClusterRequest(body) else {
             return ClusterReply.failed(.rejected(RoomError(.internalError, "a request from another node did not read"))).encoded
         }
-        guard isRunHere(request.stream) else { return ClusterReply.failed(.runsElsewhere).encoded }
+        if !isRunHere(request.stream) {
+            // Being taken over here: answered once it runs.
+            try? await transition(request.stream) {}
+            guard isRunHere(request.stream) else { return ClusterReply.failed(.runsElsewhere).encoded }
+        }
         return await run(request).encoded
     }
 
@@ -526,6 +580,9 @@ public final class ClusterEngine: StreamEngine {
                 return .done
             case .settle(let checkoutID, let merchant, let confirmed, let stream):
                 hub.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream)
+                return .done
+            case .forgetCheckout(let checkoutID, let stream):
+                hub.forgetCheckout(checkoutID, on: stream)
                 return .done
             case .snapshot(let stream):
                 return .snapshot(try await hub.snapshot(of: stream).get())
@@ -576,7 +633,7 @@ public final class ClusterEngine: StreamEngine {
                 roles[stream] = .loading(buffered: buffered)
             case .following:
                 apply(decoded, to: stream)
-            case .owning, nil:
+            case .owning, .adopting, nil:
                 break
             }
         }
@@ -609,7 +666,7 @@ public final class ClusterEngine: StreamEngine {
         Task {
             try? await transition(stream) {
                 guard case .following(let owner) = self.roles.withLockedValue({ $0[stream] }) else { return }
-                try await self.mirror(stream, owner: owner)
+                try await self.mirror(stream, owner: owner, reloading: true)
             }
         }
     }
@@ -646,9 +703,29 @@ public final class ClusterEngine: StreamEngine {
 
     // MARK: - Leases
 
-    /// Every third of the lease time: renews the leases of the streams run here, takes
-    /// over mirrored streams whose node is gone, gives up streams that ended here and
-    /// stops mirroring those without viewers.
+    /// Every third of the lease time, all at once: renews the leases of the streams run
+    /// here. Its own loop, so that nothing else a round does can delay it past the lease.
+    private func renewLeases() async {
+        let interval = Duration.milliseconds(max(configuration.leaseMilliseconds / 3, 50))
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard !Task.isCancelled, redis.isAvailable else { continue }
+            let owned = roles.withLockedValue { roles in
+                roles.compactMap { stream, role -> (stream: StreamID, lease: StreamLease)? in
+                    switch role {
+                    case .owning(let lease), .adopting(let lease): return (stream, lease)
+                    case .loading, .following: return nil
+                    }
+                }
+            }
+            // Redis away: renewed at the next round, or fenced off once the lease lapsed.
+            guard let lost = try? await leases.renew(owned, ttlMilliseconds: configuration.leaseMilliseconds) else { continue }
+            for stream in lost { await stepBack(from: stream) }
+        }
+    }
+
+    /// Every third of the lease time: takes over mirrored streams whose node is gone,
+    /// gives up streams that ended here and stops mirroring those without viewers.
     private func maintain() async {
         let interval = Duration.milliseconds(max(configuration.leaseMilliseconds / 3, 50))
         // Candidates seen at the previous round: dropped only when seen twice in a row.
@@ -665,18 +742,9 @@ public final class ClusterEngine: StreamEngine {
             for (stream, role) in known {
                 switch role {
                 case .owning(let lease):
-                    if subscribers[stream] == nil {
-                        nextEnded.insert(stream)
-                        if endedHere.contains(stream) {
-                            await giveUp(stream, lease: lease)
-                            continue
-                        }
-                    }
-                    do {
-                        if try await !leases.renew(stream, lease, ttlMilliseconds: configuration.leaseMilliseconds) { await stepBack(from: stream) }
-                    } catch {
-                        // Redis away: renewed at the next round, or fenced when the lease lapsed.
-                    }
+                    guard subscribers[stream] == nil else { continue }
+                    nextEnded.insert(stream)
+                    if endedHere.contains(stream) { await giveUp(stream, lease: lease) }
                 case .following:
                     if (subscribers[stream] ?? 0) == 0 {
                         nextUnwatched.insert(stream)
@@ -686,7 +754,7 @@ public final class ClusterEngine: StreamEngine {
                         }
                     }
                     try? await transition(stream) { try await self.check(stream) }
-                case .loading:
+                case .adopting, .loading:
                     break
                 }
             }
@@ -702,6 +770,46 @@ public final class ClusterEngine: StreamEngine {
             guard try await self.hub.snapshot(of: stream).get() == nil else { return }
             self.roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
             try? await self.leases.release(stream, lease)
+        }
+    }
+
+    /// Keeps this node's view of the stock near Redis's, which is the authority: all of it
+    /// whenever Redis comes (back), the SKUs the streams here show every second (other
+    /// nodes sell them too), and at once those whose hold was refused.
+    private func syncStock() async {
+        var synced = false
+        var lastRound = ContinuousClock.now - .seconds(10)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+            guard redis.isAvailable else {
+                synced = false
+                continue
+            }
+            do {
+                if !synced {
+                    let counts = hub.inventory.changeCounts()
+                    hub.inventory.sync(try await store.loadStock(), counts: counts)
+                    synced = true
+                }
+                let stale = staleStock.withLockedValue { stale in
+                    defer { stale.removeAll() }
+                    return Array(stale)
+                }
+                if !stale.isEmpty {
+                    let counts = hub.inventory.changeCounts()
+                    let skipped = hub.inventory.sync(try await store.loadStock(stale), skus: stale, counts: counts)
+                    // Changed here meanwhile: once that change is stored.
+                    if !skipped.isEmpty { staleStock.withLockedValue { $0.formUnion(skipped) } }
+                }
+                if ContinuousClock.now - lastRound >= .seconds(1) {
+                    lastRound = ContinuousClock.now
+                    let watched = hub.inventory.watchedSKUs
+                    let counts = hub.inventory.changeCounts()
+                    if !watched.isEmpty { hub.inventory.sync(try await store.loadStock(watched), skus: watched, counts: counts) }
+                }
+            } catch {
+                synced = false
+            }
         }
     }
 

@@ -12,6 +12,9 @@ enum ClusterRequest: Sendable, Equatable {
     case checkout(CheckoutRequest, buyer: String, checkoutID: String, stream: StreamID)
     case abandon(Reservation, stream: StreamID)
     case settle(checkoutID: String, merchant: String, confirmed: Bool, stream: StreamID)
+    /// The buyer's node did not hear the checkout's answer in time: if it was accepted,
+    /// it is given back (it was never recorded there).
+    case forgetCheckout(checkoutID: String, stream: StreamID)
     /// Reads of the room as it is on its node (a mirror's room lags its counters).
     case snapshot(StreamID)
     case insights(StreamID)
@@ -19,7 +22,7 @@ enum ClusterRequest: Sendable, Equatable {
     var stream: StreamID {
         switch self {
         case .publish(_, let stream, _), .perform(_, _, let stream), .checkout(_, _, _, let stream), .abandon(_, let stream), .settle(_, _, _, let stream),
-            .snapshot(let stream), .insights(let stream):
+            .forgetCheckout(_, let stream), .snapshot(let stream), .insights(let stream):
             return stream
         }
     }
@@ -54,6 +57,8 @@ enum ClusterRequest: Sendable, Equatable {
             return ["op": "abandon", "stream": .string(stream.rawValue), "reservation": reservation.json]
         case .settle(let checkoutID, let merchant, let confirmed, let stream):
             return ["op": "settle", "stream": .string(stream.rawValue), "checkout": .string(checkoutID), "merchant": .string(merchant), "confirmed": .bool(confirmed)]
+        case .forgetCheckout(let checkoutID, let stream):
+            return ["op": "forget", "stream": .string(stream.rawValue), "checkout": .string(checkoutID)]
         case .snapshot(let stream):
             return ["op": "snapshot", "stream": .string(stream.rawValue)]
         case .insights(let stream):
@@ -98,6 +103,9 @@ enum ClusterRequest: Sendable, Equatable {
             guard let checkoutID = json["checkout"]?.stringValue, let merchant = json["merchant"]?.stringValue, let confirmed = json["confirmed"]?.boolValue
             else { return nil }
             self = .settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, stream: stream)
+        case "forget":
+            guard let checkoutID = json["checkout"]?.stringValue else { return nil }
+            self = .forgetCheckout(checkoutID: checkoutID, stream: stream)
         case "snapshot":
             self = .snapshot(stream)
         case "insights":

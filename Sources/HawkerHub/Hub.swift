@@ -118,7 +118,19 @@ public final class Hub: StreamEngine {
     /// live: concurrent checkouts run one after another there and can never oversell.
     public func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) -> EventLoopFuture<StreamRoom.CheckoutOutcome> {
         guard journal != nil else { return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream).0 } }
-        return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }.afterCommit()
+        let inventory = self.inventory
+        return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }.flatMap { outcome, stored in
+            guard let stored, case .success(let reservation) = outcome.result else { return self.loops[self.homeIndex(of: stream)].makeSucceededFuture(outcome) }
+            return stored.flatMap { () -> EventLoopFuture<StreamRoom.CheckoutOutcome> in
+                // Cluster mode: the shared store refused its hold (sold on another node).
+                guard inventory.takeRefusal(reservation.checkoutID) else { return stored.eventLoop.makeSucceededFuture(outcome) }
+                return self.onHome(of: stream) { $0.refuse(reservation, on: stream) }
+            }.flatMapError { error in
+                // Not stored (this node lost the stream): not accepted, the units go back.
+                self.abandon(reservation, on: stream)
+                return stored.eventLoop.makeFailedFuture(error)
+            }
+        }
     }
 
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
@@ -126,6 +138,15 @@ public final class Hub: StreamEngine {
         // The units go back even when the stream is gone.
         inventory.release(reservation.checkoutID)
         onHomeLater(of: stream) { $0.abandon(reservation, on: stream) }
+    }
+
+    /// Cluster mode: gives back a checkout the buyer's node did not hear accepted (its
+    /// forwarded answer timed out, so it was never recorded), if it was reserved.
+    public func forgetCheckout(_ checkoutID: String, on stream: StreamID) {
+        let inventory = self.inventory
+        onHomeLater(of: stream) { shard in
+            if shard.forgetCheckout(checkoutID, on: stream) != nil { inventory.release(checkoutID) }
+        }
     }
 
     /// A merchant confirmed or failed its part of a checkout: counts it, and gives the

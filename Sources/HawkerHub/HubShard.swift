@@ -91,6 +91,9 @@ final class HubShard {
         var events: [(stream: StreamID, epoch: String, frame: BroadcastFrame, timestamp: Int64)] = []
         /// Publishers waiting for their receipt.
         var acks: [(promise: EventLoopPromise<PublishReceipt>, receipt: PublishReceipt)] = []
+        /// Checkouts waiting for their stream's changes to be stored (failed when the store
+        /// refused them: a node fenced off must not accept a checkout).
+        var checkouts: [(stream: StreamID, promise: EventLoopPromise<Void>)] = []
         var promise: EventLoopPromise<Void>?
     }
 
@@ -246,9 +249,22 @@ final class HubShard {
             guard case .success = outcome.result, !outcome.replayed else { return (outcome, nil) }
             markTicking(stream)
             // Its hold (if any: the level shown may not have moved) went to the store before
-            // anything submitted from now on.
-            return (outcome, nextCommit())
+            // anything submitted from now on: this turn's batch is committed after it.
+            let stored = eventLoop.makePromise(of: Void.self)
+            collecting.checkouts.append((stream, stored))
+            scheduleSubmit()
+            return (outcome, stored.futureResult)
         }
+    }
+
+    /// A checkout whose hold the shared store refused (cluster mode: its units were sold on
+    /// another node meanwhile): the room forgets it, and the buyer hears it is sold out.
+    func refuse(_ reservation: Reservation, on stream: StreamID) -> StreamRoom.CheckoutOutcome {
+        abandon(reservation, on: stream)
+        let product = reservation.lines.first?.product
+        return StreamRoom.CheckoutOutcome(
+            result: .failure(CheckoutRejection(.soldOut, product: product, available: 0, "sold out meanwhile (bought on another stream)")),
+            replayed: false, stockEvents: [])
     }
 
     /// Stock levels of products `stream` shows moved (elsewhere, or here): its viewers
@@ -299,6 +315,15 @@ final class HubShard {
             markUnsaved(stream)
             stockMoved(hosted.room.abandon(reservation), in: stream)
         }
+    }
+
+    /// A checkout whose acceptance its buyer's node never heard (cluster mode: the answer
+    /// timed out there, so it was not recorded): given back, as if abandoned. Nothing when
+    /// it was never reserved.
+    func forgetCheckout(_ checkoutID: String, on stream: StreamID) -> Reservation? {
+        guard let reservation = streams[stream]?.room.heldReservation(checkoutID) else { return nil }
+        abandon(reservation, on: stream)
+        return reservation
     }
 
     /// A merchant settled its part of a checkout.
@@ -724,7 +749,7 @@ final class HubShard {
 
     /// Hands this turn's batch to the journal (an empty one when someone waits for it).
     private func submit() {
-        guard let journal, !collecting.changes.isEmpty || collecting.promise != nil else { return }
+        guard let journal, !collecting.changes.isEmpty || collecting.promise != nil || !collecting.checkouts.isEmpty else { return }
         let batch = collecting
         collecting = PendingBatch()
         inFlight.append(batch)
@@ -754,6 +779,9 @@ final class HubShard {
         }
         for (ack, receipt) in batch.acks {
             if unstored.contains(receipt.stream) { ack.fail(HubError.notStored) } else { ack.succeed(receipt) }
+        }
+        for (stream, promise) in batch.checkouts {
+            if unstored.contains(stream) { promise.fail(HubError.notStored) } else { promise.succeed() }
         }
         batch.promise?.succeed()
         for stream in unstored where streams[stream] != nil {

@@ -20,6 +20,15 @@ public final class InventoryLedger: StockSource {
         /// Streams that show each SKU, and the SKUs each stream shows.
         var watchers: [SKU: Set<StreamID>] = [:]
         var watched: [StreamID: Set<SKU>] = [:]
+        /// Cluster mode: checkouts whose hold the shared store refused (sold elsewhere), until
+        /// their checkout hears it (`takeRefusal`); oldest first, bounded.
+        var refused: Set<String> = []
+        var refusedOrder: [String] = []
+        /// Per SKU: changes made here (counted up at each), and those not yet in the store.
+        /// A level read from the shared store is taken only for a SKU with none in flight
+        /// and none made since the read began: else it would undo what is on its way.
+        var changes: [SKU: UInt64] = [:]
+        var unstored: [SKU: Int] = [:]
     }
 
     private let state: Mutex<State>
@@ -86,7 +95,7 @@ public final class InventoryLedger: StockSource {
         change { inventory in
             let merchants = (inventory.open[checkoutID] ?? [:]).keys.sorted()
             let moved = inventory.release(checkoutID)
-            return ((), moved, merchants.map { StateChange.reservationClosed(checkoutID: checkoutID, merchant: $0) })
+            return ((), moved, merchants.map { StateChange.reservationClosed(checkoutID: checkoutID, merchant: $0, confirmed: false) })
         }
     }
 
@@ -103,10 +112,9 @@ public final class InventoryLedger: StockSource {
         _ checkoutID: String, merchant: String, confirmed: Bool, in inventory: inout Inventory
     ) -> ([SKU], [StateChange]) {
         let moved = inventory.settle(checkoutID, merchant: merchant, confirmed: confirmed)
-        var changes = [StateChange.reservationClosed(checkoutID: checkoutID, merchant: merchant)]
-        // A confirmed order took its units off on hand: the same commit says so.
-        if confirmed { changes += moved.map { .stockOnHand($0, inventory.level($0)?.onHand) } }
-        return (moved, changes)
+        // A confirmed order took its units off on hand: the store does the same with the
+        // units it holds (not an absolute level: another node may have moved it since).
+        return (moved, [.reservationClosed(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed)])
     }
 
     // MARK: - Merchants
@@ -129,8 +137,9 @@ public final class InventoryLedger: StockSource {
     @discardableResult
     public func adjust(_ sku: SKU, by delta: Int64) -> Bool {
         change { inventory in
+            let tracked = inventory.level(sku) != nil
             guard inventory.adjust(sku, by: delta) else { return (false, [], []) }
-            return (true, [sku], [.stockOnHand(sku, inventory.level(sku)?.onHand)])
+            return (true, [sku], [tracked ? .stockAdjusted(sku, by: delta) : .stockOnHand(sku, inventory.level(sku)?.onHand)])
         }
     }
 
@@ -164,8 +173,14 @@ public final class InventoryLedger: StockSource {
     ) -> [(sku: SKU, level: StockLevel?)]? {
         change(
             { inventory in
+                let trackedBefore = Set(update.items.map { SKU(merchant: merchant, product: $0.product, variant: $0.variant) }.filter { inventory.level($0) != nil })
                 guard let skus = inventory.apply(update, merchant: merchant) else { return (nil, [], []) }
-                return (skus.map { ($0, inventory.level($0)) }, skus, skus.map { .stockOnHand($0, inventory.level($0)?.onHand) })
+                let changes = zip(update.items, skus).map { item, sku -> StateChange in
+                    // An adjustment is a delta, so that other nodes' changes to it stay.
+                    if case .adjust(let delta) = item.change, trackedBefore.contains(sku), inventory.level(sku) != nil { return .stockAdjusted(sku, by: delta) }
+                    return .stockOnHand(sku, inventory.level(sku)?.onHand)
+                }
+                return (skus.map { ($0, inventory.level($0)) }, skus, changes)
             }, stored: stored)
     }
 
@@ -199,7 +214,7 @@ public final class InventoryLedger: StockSource {
             }
             for (sku, quantity) in moved { inventory.adjust(sku, by: -quantity) }
             let skus = moved.keys.sorted()
-            return ((), skus, skus.map { .stockOnHand($0, inventory.level($0)?.onHand) })
+            return ((), skus, skus.map { .stockAdjusted($0, by: -(moved[$0] ?? 0)) })
         }
     }
 
@@ -220,6 +235,82 @@ public final class InventoryLedger: StockSource {
 
     func unwatch(_ stream: StreamID) {
         watch(stream, [])
+    }
+
+    // MARK: - Cluster
+
+    /// Refusals kept for checkouts to hear (a checkout hears its own at once).
+    private static let maxRefusals = 10_000
+
+    /// The shared store refused these holds (another node sold the units): their checkouts
+    /// give back what they hold here, and are told when they commit (`takeRefusal`).
+    /// Returns the SKUs they held, whose levels here are behind.
+    public func refuse(_ holds: [(checkoutID: String, merchant: String)]) -> [SKU] {
+        let checkouts = Set(holds.map(\.checkoutID))
+        var skus: Set<SKU> = []
+        state.withLock { state in
+            for checkout in checkouts {
+                for part in (state.inventory.open[checkout] ?? [:]).values { skus.formUnion(part.keys) }
+                guard state.refused.insert(checkout).inserted else { continue }
+                state.refusedOrder.append(checkout)
+            }
+            if state.refusedOrder.count > Self.maxRefusals {
+                let dropped = state.refusedOrder.prefix(state.refusedOrder.count - Self.maxRefusals)
+                state.refused.subtract(dropped)
+                state.refusedOrder.removeFirst(dropped.count)
+            }
+        }
+        for checkout in checkouts.sorted() { release(checkout) }
+        return skus.sorted()
+    }
+
+    /// Whether the shared store refused this checkout's hold (once: the refusal is then
+    /// forgotten).
+    public func takeRefusal(_ checkoutID: String) -> Bool {
+        state.withLock { state in
+            guard state.refused.remove(checkoutID) != nil else { return false }
+            state.refusedOrder.removeAll { $0 == checkoutID }
+            return true
+        }
+    }
+
+    /// The SKUs the streams here show.
+    public var watchedSKUs: [SKU] { state.withLock { Array($0.watchers.keys) } }
+
+    /// Where the local changes stand, to call before reading levels from the shared store
+    /// and hand to `sync` with what was read.
+    public func changeCounts() -> [SKU: UInt64] {
+        state.withLock { $0.changes }
+    }
+
+    /// Brings this node's view of `skus` to the shared store's (cluster mode): what is
+    /// available here becomes on hand − held there; the units this node's own checkouts
+    /// hold stay held here. A SKU the store does not track keeps its level here (a level
+    /// set here may not have reached the store yet), and so does one changed here since
+    /// `counts` were taken or with a change still on its way to the store. Nothing is
+    /// written; streams showing a level that moved hear of it.
+    /// Returns the SKUs left as they were because of a change here (to sync again later).
+    @discardableResult
+    public func sync(_ stock: [SKU: (onHand: Int64, held: Int64)], skus: [SKU]? = nil, counts: [SKU: UInt64]) -> [SKU] {
+        let (watchers, skipped) = state.withLock { state -> ([SKU: Set<StreamID>], [SKU]) in
+            var moved: [SKU: Set<StreamID>] = [:]
+            var skipped: [SKU] = []
+            for sku in skus ?? Array(stock.keys) {
+                guard let shared = stock[sku] else { continue }
+                guard state.unstored[sku] == nil, state.changes[sku] == counts[sku] else {
+                    skipped.append(sku)
+                    continue
+                }
+                let pending = state.inventory.level(sku)?.pending ?? 0
+                let before = state.inventory.available(sku)
+                let (onHand, overflow) = (shared.onHand - shared.held).addingReportingOverflow(pending)
+                state.inventory.restoreOnHand(sku, to: overflow ? JSONValue.maxSafeInteger : onHand)
+                if state.inventory.available(sku) != before, let streams = state.watchers[sku] { moved[sku] = streams }
+            }
+            return (moved, skipped)
+        }
+        if !watchers.isEmpty, let listener = listener.withLock({ $0 }) { listener.handler(watchers) }
+        return skipped
     }
 
     // MARK: - Restart
@@ -251,7 +342,20 @@ public final class InventoryLedger: StockSource {
         let (value, watchers) = state.withLock { state -> (T, [SKU: Set<StreamID>]) in
             let (value, moved, changes) = body(&state.inventory)
             if let journal, !changes.isEmpty {
-                journal.submit(changes) { _ in stored?() }
+                let touched = Set(moved).union(changes.flatMap(\.skus))
+                for sku in touched {
+                    state.changes[sku, default: 0] &+= 1
+                    state.unstored[sku, default: 0] += 1
+                }
+                journal.submit(changes) { [weak self] _ in
+                    self?.state.withLock { state in
+                        for sku in touched {
+                            state.unstored[sku, default: 1] -= 1
+                            if state.unstored[sku] == 0 { state.unstored[sku] = nil }
+                        }
+                    }
+                    stored?()
+                }
             } else {
                 stored?()
             }
@@ -261,5 +365,16 @@ public final class InventoryLedger: StockSource {
         }
         if !watchers.isEmpty, let listener = listener.withLock({ $0 }) { listener.handler(watchers) }
         return value
+    }
+}
+
+extension StateChange {
+    /// The SKUs a stock change names (a hold's, a level's).
+    fileprivate var skus: [SKU] {
+        switch self {
+        case .stockOnHand(let sku, _), .stockAdjusted(let sku, _): [sku]
+        case .reservationOpened(_, _, let units): Array(units.keys)
+        case .created, .appended, .trimmed, .roomSaved, .archived, .removed, .reservationClosed: []
+        }
     }
 }

@@ -239,7 +239,27 @@ public final class SQLiteStateStore: StateStore {
                     [checkoutID, merchant, sku.product, sku.variant ?? "", quantity]
                 )
             }
-        case .reservationClosed(let checkoutID, let merchant):
+        case .stockAdjusted(let sku, let delta):
+            try execute(
+                db, "UPDATE stock SET on_hand = MAX(0, on_hand + ?) WHERE merchant = ? AND product = ? AND variant = ?",
+                [delta, sku.merchant, sku.product, sku.variant ?? ""]
+            )
+        case .reservationClosed(let checkoutID, let merchant, let confirmed):
+            if confirmed {
+                // The hold's units leave on hand, per SKU it held (its merchant is the hold's).
+                try execute(
+                    db,
+                    """
+                    UPDATE stock SET on_hand = MAX(0, on_hand - (
+                        SELECT units FROM reservation r
+                        WHERE r.checkout_id = ? AND r.merchant = ? AND r.product = stock.product AND r.variant = stock.variant))
+                    WHERE merchant = ? AND EXISTS (
+                        SELECT 1 FROM reservation r
+                        WHERE r.checkout_id = ? AND r.merchant = ? AND r.product = stock.product AND r.variant = stock.variant)
+                    """,
+                    [checkoutID, merchant, merchant, checkoutID, merchant]
+                )
+            }
             try execute(db, "DELETE FROM reservation WHERE checkout_id = ? AND merchant = ?", [checkoutID, merchant])
         }
     }

@@ -18,10 +18,16 @@ public enum StateChange: Sendable, Hashable {
     case removed(StreamID)
     /// A merchant product's units on hand (nil: no longer tracked).
     case stockOnHand(SKU, Int64?)
+    /// Units added to (or taken from) a tracked product's on hand: a restock, a count, an
+    /// order confirmed without a hold. A delta, so that nodes of a cluster changing the
+    /// same product never overwrite each other's changes. Nothing for an untracked one.
+    case stockAdjusted(SKU, by: Int64)
     /// An accepted checkout holds these units of one merchant's products until it settles.
     case reservationOpened(checkoutID: String, merchant: String, units: [SKU: Int64])
     /// That merchant settled its part (or the checkout was given up): the hold ends.
-    case reservationClosed(checkoutID: String, merchant: String)
+    /// `confirmed`: its order was confirmed, so the units it held leave on hand too (of the
+    /// products still tracked).
+    case reservationClosed(checkoutID: String, merchant: String, confirmed: Bool)
 
     /// The stream it changes; nil for the inventory, which belongs to no stream.
     public var stream: StreamID? {
@@ -29,7 +35,7 @@ public enum StateChange: Sendable, Hashable {
         case .created(let stream, _, _, _), .appended(let stream, _), .trimmed(let stream, _), .roomSaved(let stream, _),
             .archived(let stream, _), .removed(let stream):
             stream
-        case .stockOnHand, .reservationOpened, .reservationClosed:
+        case .stockOnHand, .stockAdjusted, .reservationOpened, .reservationClosed:
             nil
         }
     }

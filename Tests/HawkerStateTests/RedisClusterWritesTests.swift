@@ -109,6 +109,46 @@ import Testing
         #expect(try await b.loadInventory().onHand == [tee: 5])
     }
 
+    /// Stock is Redis's in a cluster: a hold is kept only while its units are available
+    /// there (on hand − held by every node), so two nodes selling one product from their
+    /// own views never sell more than there is. Confirmed holds leave on hand, failed ones
+    /// give their units back, restocks are deltas that do not overwrite the other node's.
+    @Test func holdsAreRefusedPastTheUnitsRedisHas() async throws {
+        let setup = try await Setup()
+        let refused = NIOLockedValueBox<[String: [String]]>([:])
+        func store(_ node: String) -> RedisStateStore {
+            RedisStateStore(
+                redis: setup.client, prefix: "t",
+                cluster: .init(
+                    lease: { _ in nil }, fencedOff: { _ in },
+                    holdsRefused: { holds in refused.withLockedValue { $0[node, default: []] += holds.map(\.checkoutID) } }))
+        }
+        let a = store("a")
+        let b = store("b")
+        let tee = SKU(merchant: "m1", product: "tee")
+        try await a.apply([.stockOnHand(tee, 3)])
+        // Each node believes 3 are available; together they would sell 4.
+        try await a.apply([.reservationOpened(checkoutID: "a1", merchant: "m1", units: [tee: 2])])
+        try await b.apply([
+            .reservationOpened(checkoutID: "b1", merchant: "m1", units: [tee: 2]), .reservationOpened(checkoutID: "b2", merchant: "m1", units: [tee: 1]),
+        ])
+        #expect(refused.withLockedValue { $0 } == ["b": ["b1"]])
+        var stock = try await a.loadStock()
+        #expect(stock[tee]?.onHand == 3 && stock[tee]?.held == 3)
+        // The same hold sent again (a lost answer) is kept once, not refused.
+        try await b.apply([.reservationOpened(checkoutID: "b2", merchant: "m1", units: [tee: 1])])
+        #expect(refused.withLockedValue { $0["b"] } == ["b1"])
+        // a's order is confirmed (2 leave on hand), b's fails (1 back); b restocks 4 while a
+        // counts one short: deltas, both kept.
+        try await a.apply([.reservationClosed(checkoutID: "a1", merchant: "m1", confirmed: true)])
+        try await b.apply([.reservationClosed(checkoutID: "b2", merchant: "m1", confirmed: false), .stockAdjusted(tee, by: 4)])
+        try await a.apply([.stockAdjusted(tee, by: -1)])
+        stock = try await b.loadStock([tee, SKU(merchant: "m1", product: "untracked")])
+        #expect(stock.count == 1)
+        #expect(stock[tee]?.onHand == 4 && stock[tee]?.held == 0)
+        #expect(try await a.loadInventory().reservations.isEmpty)
+    }
+
     @Test func storedChangesArePublishedInOrderOnTheStreamsChannel() async throws {
         let setup = try await Setup()
         let channel = StreamChannelMessage.channel(Self.stream, prefix: "t")

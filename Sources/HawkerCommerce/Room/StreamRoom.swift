@@ -246,6 +246,9 @@ public struct StreamRoom: Sendable {
 
     public var heldCheckouts: Int { held.count }
 
+    /// The accepted checkout `checkoutID` while its orders are not all settled.
+    public func heldReservation(_ checkoutID: String) -> Reservation? { held[checkoutID] }
+
     // MARK: - Audience
 
     public mutating func viewersChanged(to count: Int) {

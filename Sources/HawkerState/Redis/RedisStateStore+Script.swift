@@ -10,11 +10,15 @@ extension RedisStateStore {
     /// that many pairs of stream id and lease (`<node> <token>`), then the changes, each a
     /// code and its fixed arguments:
     /// C id epoch created_at has_owner owner · A id seq ts payload · T id min_id ·
-    /// R id seq saved_at data · V id at · X id · S field has_value value · O field units · K field
+    /// R id seq saved_at data · V id at · X id · S field has_value value · D field delta ·
+    /// O field units · K field confirmed
     ///
     /// With fences, a stream's changes are kept only while its lease is the one given: the
-    /// others are dropped, whatever else the batch holds, and their ids returned (the node
-    /// lost those streams). Stock and holds belong to no stream and are never fenced.
+    /// others are dropped, whatever else the batch holds (the node lost those streams).
+    /// Stock and holds belong to no stream and are never fenced; in a cluster ("1") a hold
+    /// is kept only if Redis still has its units available (on hand − held, `p:held` per
+    /// SKU): another node may have sold them. Returns the fenced-off stream ids and the
+    /// refused holds' fields.
     ///
     /// Per stream: a hash `p:s:{id}` (epoch, created_at, owner, seq of the last event,
     /// room, room_seq, room_saved_at, archived_at) and a Redis stream `p:s:{id}:e` of its
@@ -30,7 +34,7 @@ extension RedisStateStore {
         local function meta(id) return p .. ':s:{' .. id .. '}' end
         local function events(id) return p .. ':s:{' .. id .. '}:e' end
         local function channel(id) return p .. ':s:{' .. id .. '}:ch' end
-        local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, S = 4, O = 3, K = 2}
+        local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, S = 4, D = 3, O = 3, K = 3}
         local first = 4
         local allowed = {}
         local fenced = {}
@@ -41,7 +45,7 @@ extension RedisStateStore {
           end
         end
         local function refused(op, id)
-          if fences < 0 or op == 'S' or op == 'O' or op == 'K' or allowed[id] then return false end
+          if fences < 0 or op == 'S' or op == 'D' or op == 'O' or op == 'K' or allowed[id] then return false end
           fenced[id] = true
           return true
         end
@@ -55,6 +59,20 @@ extension RedisStateStore {
             known[id] = s
           end
           return s
+        end
+        local refusedHolds = {}
+        -- Ends a hold: its units leave what is held and, when its order was confirmed,
+        -- on hand (of the products still tracked).
+        local function releaseHold(field, confirmed)
+          local kept = redis.call('HGET', p .. ':holds', field)
+          if not kept then return end
+          for _, held in ipairs(cjson.decode(kept)) do
+            if redis.call('HINCRBY', p .. ':held', held.f, -held.u) <= 0 then redis.call('HDEL', p .. ':held', held.f) end
+            if confirmed and redis.call('HEXISTS', p .. ':stock', held.f) == 1 then
+              redis.call('HSET', p .. ':stock', held.f, tostring(math.max(0, tonumber(redis.call('HGET', p .. ':stock', held.f)) - held.u)))
+            end
+          end
+          redis.call('HDEL', p .. ':holds', field)
         end
         local i = first
         while i <= n do
@@ -96,7 +114,7 @@ extension RedisStateStore {
         while i <= n do
           local op = ARGV[i]
           local id = ARGV[i + 1]
-          if fenced[id] and op ~= 'S' and op ~= 'O' and op ~= 'K' then
+          if fenced[id] and op ~= 'S' and op ~= 'D' and op ~= 'O' and op ~= 'K' then
             -- dropped
           elseif again[i] then
             -- kept already
@@ -131,16 +149,38 @@ extension RedisStateStore {
             if publish then redis.call('PUBLISH', channel(id), 'X\\n') end
           elseif op == 'S' then
             if ARGV[i + 2] == '1' then redis.call('HSET', p .. ':stock', id, ARGV[i + 3]) else redis.call('HDEL', p .. ':stock', id) end
+          elseif op == 'D' then
+            if redis.call('HEXISTS', p .. ':stock', id) == 1 then
+              local onHand = tonumber(redis.call('HGET', p .. ':stock', id)) + tonumber(ARGV[i + 2])
+              redis.call('HSET', p .. ':stock', id, tostring(math.max(0, onHand)))
+            end
           elseif op == 'O' then
-            redis.call('HSET', p .. ':holds', id, ARGV[i + 2])
+            local kept = redis.call('HGET', p .. ':holds', id)
+            if kept ~= ARGV[i + 2] then
+              local units = cjson.decode(ARGV[i + 2])
+              local available = true
+              if publish then
+                for _, held in ipairs(units) do
+                  local onHand = redis.call('HGET', p .. ':stock', held.f)
+                  if onHand and tonumber(onHand) - tonumber(redis.call('HGET', p .. ':held', held.f) or '0') < held.u then available = false end
+                end
+              end
+              if available then
+                releaseHold(id, false)
+                redis.call('HSET', p .. ':holds', id, ARGV[i + 2])
+                for _, held in ipairs(units) do redis.call('HINCRBY', p .. ':held', held.f, held.u) end
+              else
+                refusedHolds[#refusedHolds + 1] = id
+              end
+            end
           elseif op == 'K' then
-            redis.call('HDEL', p .. ':holds', id)
+            releaseHold(id, ARGV[i + 2] == '1')
           end
           i = i + arity[op]
         end
         local refusedIDs = {}
         for id in pairs(fenced) do refusedIDs[#refusedIDs + 1] = id end
-        return refusedIDs
+        return {refusedIDs, refusedHolds}
         """)
 
     /// Removes the archived streams archived before ARGV[2]; returns how many.

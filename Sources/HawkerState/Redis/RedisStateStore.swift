@@ -27,10 +27,17 @@ public final class RedisStateStore: StateStore {
         /// Told the streams whose changes Redis refused (their lease is gone or another
         /// node's): the node must stop running them.
         public var fencedOff: @Sendable ([StreamID]) -> Void
+        /// Told the holds Redis refused (their units were sold on another node meanwhile),
+        /// before `apply` returns: those checkouts must not be accepted.
+        public var holdsRefused: @Sendable ([(checkoutID: String, merchant: String)]) -> Void
 
-        public init(lease: @escaping @Sendable (StreamID) -> StreamLease?, fencedOff: @escaping @Sendable ([StreamID]) -> Void) {
+        public init(
+            lease: @escaping @Sendable (StreamID) -> StreamLease?, fencedOff: @escaping @Sendable ([StreamID]) -> Void,
+            holdsRefused: @escaping @Sendable ([(checkoutID: String, merchant: String)]) -> Void = { _ in }
+        ) {
             self.lease = lease
             self.fencedOff = fencedOff
+            self.holdsRefused = holdsRefused
         }
     }
 
@@ -68,7 +75,13 @@ public final class RedisStateStore: StateStore {
         }
         for change in changes { try Self.encode(change, into: &arguments) }
         do {
-            let refused = (try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments).elements ?? []).compactMap { $0.string.flatMap(StreamID.init) }
+            let reply = try await redis.evaluate(Self.applyScript, keys: [], arguments: arguments).elements ?? []
+            let refused = (reply.first?.elements ?? []).compactMap { $0.string.flatMap(StreamID.init) }
+            let holds = (reply.dropFirst().first?.elements ?? []).compactMap { field -> (checkoutID: String, merchant: String)? in
+                guard let text = field.string, let key = try? Self.decoder.decode([String].self, from: Data(text.utf8)), key.count == 2 else { return nil }
+                return (key[0], key[1])
+            }
+            if let cluster, !holds.isEmpty { cluster.holdsRefused(holds) }
             if let cluster, !refused.isEmpty { cluster.fencedOff(refused) }
             return Set(refused)
         } catch let error as RedisError {
@@ -102,11 +115,13 @@ public final class RedisStateStore: StateStore {
             arguments += ["X", .string(stream.rawValue)]
         case .stockOnHand(let sku, let onHand):
             arguments += ["S", .string(try field(sku)), onHand == nil ? "0" : "1", .integer(onHand ?? 0)]
+        case .stockAdjusted(let sku, let delta):
+            arguments += ["D", .string(try field(sku)), .integer(delta)]
         case .reservationOpened(let checkoutID, let merchant, let units):
-            let held = units.sorted { $0.key < $1.key }.map { HeldUnits(sku: $0.key, units: $0.value) }
+            let held = try units.sorted { $0.key < $1.key }.map { HeldUnits(f: try field($0.key), u: $0.value) }
             arguments += ["O", .string(try field(hold: checkoutID, merchant)), .bytes(ByteBuffer(bytes: try encoder.encode(held)))]
-        case .reservationClosed(let checkoutID, let merchant):
-            arguments += ["K", .string(try field(hold: checkoutID, merchant))]
+        case .reservationClosed(let checkoutID, let merchant, let confirmed):
+            arguments += ["K", .string(try field(hold: checkoutID, merchant)), confirmed ? "1" : "0"]
         }
     }
 
@@ -161,12 +176,45 @@ public final class RedisStateStore: StateStore {
             guard let field = pair.key.bytes, let key = try? Self.decoder.decode([String].self, from: Data(field.readableBytesView)), key.count == 2, let value = pair.value.bytes,
                 let held = try? Self.decoder.decode([HeldUnits].self, from: Data(value.readableBytesView))
             else { continue }
-            holds.append((key[0], key[1], Dictionary(held.map { ($0.sku, $0.units) }, uniquingKeysWith: +)))
+            let units = held.compactMap { held in (try? Self.decoder.decode(SKU.self, from: Data(held.f.utf8))).map { ($0, held.u) } }
+            holds.append((key[0], key[1], Dictionary(units, uniquingKeysWith: +)))
         }
         inventory.reservations = holds.sorted { ($0.checkout, $0.merchant) < ($1.checkout, $1.merchant) }.map {
             .init(checkoutID: $0.checkout, merchant: $0.merchant, units: $0.units)
         }
         return inventory
+    }
+
+    /// Tracked products' units on hand and held (by any node), as Redis has them now: what
+    /// a cluster node's view of the stock is brought back to. `skus` nil: every tracked
+    /// product; else those (the untracked among them left out).
+    public func loadStock(_ skus: [SKU]? = nil) async throws -> [SKU: (onHand: Int64, held: Int64)] {
+        try checkOpen()
+        var stock: [SKU: (onHand: Int64, held: Int64)] = [:]
+        guard let skus else {
+            let replies = try await redis.pipeline([RedisCommand("HGETALL", [.string(prefix + ":stock")]), RedisCommand("HGETALL", [.string(prefix + ":held")])])
+            var held: [String: Int64] = [:]
+            for pair in replies[1].pairs ?? [] {
+                if let field = pair.key.string, let units = pair.value.int64 { held[field] = units }
+            }
+            for pair in replies[0].pairs ?? [] {
+                guard let field = pair.key.string, let sku = try? Self.decoder.decode(SKU.self, from: Data(field.utf8)), let onHand = pair.value.int64 else { continue }
+                stock[sku] = (onHand, max(0, held[field] ?? 0))
+            }
+            return stock
+        }
+        guard !skus.isEmpty else { return [:] }
+        let fields = try skus.map { RedisCommand.Argument.string(try Self.field($0)) }
+        let replies = try await redis.pipeline([
+            RedisCommand("HMGET", [.string(prefix + ":stock")] + fields), RedisCommand("HMGET", [.string(prefix + ":held")] + fields),
+        ])
+        let onHand = replies[0].elements ?? []
+        let held = replies[1].elements ?? []
+        for (index, sku) in skus.enumerated() where index < onHand.count {
+            guard let units = onHand[index].int64 else { continue }
+            stock[sku] = (units, max(0, index < held.count ? held[index].int64 ?? 0 : 0))
+        }
+        return stock
     }
 
     public func archived(_ stream: StreamID) async throws -> StoredStream? {
@@ -194,10 +242,11 @@ public final class RedisStateStore: StateStore {
     private func meta(_ stream: StreamID) -> String { prefix + ":s:{" + stream.rawValue + "}" }
     private func events(_ stream: StreamID) -> String { prefix + ":s:{" + stream.rawValue + "}:e" }
 
-    /// Units of one SKU held by a checkout, as kept in `p:holds`.
+    /// Units of one SKU held by a checkout, as kept in `p:holds`: the SKU as its field in
+    /// `p:stock` and `p:held` (so that the script finds them), and the units.
     private struct HeldUnits: Codable {
-        var sku: SKU
-        var units: Int64
+        var f: String
+        var u: Int64
     }
 
     private static let encoder: JSONEncoder = {

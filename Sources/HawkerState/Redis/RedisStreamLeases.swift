@@ -50,6 +50,22 @@ public struct RedisStreamLeases: Sendable {
         return 0
         """)
 
+    /// Renews many leases at once: KEYS the lease keys, ARGV[1] the time, then the leases
+    /// in the same order; returns 1 (renewed) or 0 (lost) for each.
+    private static let renewAllScript = RedisScript(
+        """
+        local renewed = {}
+        for index, key in ipairs(KEYS) do
+          if redis.call('GET', key) == ARGV[index + 1] then
+            redis.call('PEXPIRE', key, ARGV[1])
+            renewed[index] = 1
+          else
+            renewed[index] = 0
+          end
+        end
+        return renewed
+        """)
+
     private static let releaseScript = RedisScript(
         """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -69,6 +85,15 @@ public struct RedisStreamLeases: Sendable {
     /// taken by another node since).
     public func renew(_ stream: StreamID, _ lease: StreamLease, ttlMilliseconds: Int64) async throws -> Bool {
         try await redis.evaluate(Self.renewScript, keys: keys(stream), arguments: [.string(lease.stored), .integer(ttlMilliseconds)]).int64 == 1
+    }
+
+    /// Renews every lease in one round trip; returns the streams whose lease was lost.
+    public func renew(_ leases: [(stream: StreamID, lease: StreamLease)], ttlMilliseconds: Int64) async throws -> Set<StreamID> {
+        guard !leases.isEmpty else { return [] }
+        let reply = try await redis.evaluate(
+            Self.renewAllScript, keys: leases.map { keys($0.stream)[0] }, arguments: [.integer(ttlMilliseconds)] + leases.map { .string($0.lease.stored) })
+        guard let flags = reply.elements, flags.count == leases.count else { throw RedisError(.unexpectedReply, "the renew script answered \(reply)") }
+        return Set(zip(leases, flags).compactMap { lease, flag in flag.int64 == 1 ? nil : lease.stream })
     }
 
     /// Gives the lease up, if `lease` still holds it.
