@@ -224,6 +224,8 @@ let package = Package(
             name: "hawker-load",
             dependencies: [
                 "HawkerClient",
+                "HawkerRedis",
+                .product(name: "Logging", package: "swift-log"),
                 "HawkerAuth",
                 "HawkerCommerce",
                 "HawkerProtocol",

@@ -7,7 +7,7 @@ struct HawkerLoad: AsyncParsableCommand {
         abstract: "Load generator for Hawker: real WebSocket viewers against a running gateway.",
         subcommands: [
             Fanout.self, Idle.self, ConnectStorm.self, Slow.self, ManyStreams.self, Chat.self, FlashSale.self, Checkouts.self,
-            Aggregators.self, Compare.self, Report.self, ViewerWorker.self,
+            Aggregators.self, Cluster.self, Compare.self, Report.self, ViewerWorker.self,
         ]
     )
 }

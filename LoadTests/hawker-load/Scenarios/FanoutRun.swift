@@ -23,6 +23,25 @@ struct FanoutRun {
     var measureIngest = false
     /// `slow`: every n-th viewer stops reading for a second phase of `events`.
     var slowEvery = 0
+    /// `cluster`: the nodes' ports on the gateway's host, viewer i on the (i mod n)-th (the
+    /// publisher stays on `--url`); empty: every viewer on `--url`.
+    var viewerPorts: [Int] = []
+    /// `cluster`: the nodes' process ids, whose CPU time is summed (instead of
+    /// `--server-pid`'s).
+    var serverPids: [Int32] = []
+    /// `cluster`: counters read before and after the measured phase (Redis's), reported
+    /// per event published.
+    var sideCounters: (@Sendable () async -> [String: Double])?
+
+    /// The CPU time and RSS of the measured gateway processes, summed.
+    private func serverStats() -> ProcessStats? {
+        guard !serverPids.isEmpty else { return gateway.serverStats() }
+        let all = serverPids.compactMap(ProcessStats.read)
+        guard all.count == serverPids.count else { return nil }
+        return ProcessStats(
+            cpuMicroseconds: all.map(\.cpuMicroseconds).reduce(0, +), systemMicroseconds: all.map(\.systemMicroseconds).reduce(0, +),
+            residentBytes: all.map(\.residentBytes).reduce(0, +))
+    }
 
     func run() async throws -> LoadResult {
         // An announcement's text is at most 500 characters.
@@ -58,17 +77,18 @@ struct FanoutRun {
         if measureIngest {
             // Nobody watches yet: what the gateway spends per event just to take it in.
             let count = min(events, rate * 5)
-            let before = gateway.serverStats()
+            let before = serverStats()
             try await publisher.publish(count: count, rate: rate, payload: payload, streams: streamIDs, phase: 0, firstIndex: nextEvent)
             try await Task.sleep(nanoseconds: 500_000_000)
-            if let before, let after = gateway.serverStats() {
+            if let before, let after = serverStats() {
                 result.figure(
                     "server_cpu_us_per_event_ingest", "server CPU per event taken in (no viewers)", (after.cpuMicroseconds - before.cpuMicroseconds) / Double(count), unit: "µs", .lowerIsBetter)
             }
             nextEvent += count
         }
 
-        let plan = ViewerPool.Plan(host: host, port: port, tokens: ViewerTokens(secret: try gateway.signingSecret), streams: streamIDs, count: viewers, slowEvery: slowEvery)
+        let plan = ViewerPool.Plan(
+            host: host, port: port, ports: viewerPorts, tokens: ViewerTokens(secret: try gateway.signingSecret), streams: streamIDs, count: viewers, slowEvery: slowEvery)
         progress("connecting \(viewers) viewers over \(streams) stream(s) from \(fleet.processCount(viewers: viewers)) process(es)")
         let (fleet, connect) = try await ViewerFleet.connect(plan, options: self.fleet, threads: gateway.threads, group: group)
         guard connect.failed == 0 else {
@@ -85,7 +105,7 @@ struct FanoutRun {
             expectedTotal += expected
             let target = expectedTotal
             let already = target - expected
-            let before = gateway.serverStats()
+            let before = serverStats()
             let started = NIODeadline.now()
             let line = ProgressLine { [fleet] in
                 let (delivered, coalesced, closed) = fleet.counts
@@ -95,7 +115,7 @@ struct FanoutRun {
             progress("phase \(number) started: \(label)")
             try await publisher.publish(count: count, rate: rate, payload: payload, streams: streamIDs, phase: number, firstIndex: nextEvent)
             nextEvent += count
-            var maxRSS = gateway.serverStats()?.residentBytes
+            var maxRSS = serverStats()?.residentBytes
             var last = -1
             var stalled = NIODeadline.now()
             while true {
@@ -108,21 +128,28 @@ struct FanoutRun {
                     break  // nothing more is coming: the rest is lost
                 }
                 if let refusal = publisher.refusals.first { throw LoadError("the gateway refused a publish: \(refusal)") }
-                maxRSS = max(maxRSS ?? 0, gateway.serverStats()?.residentBytes ?? 0)
+                maxRSS = max(maxRSS ?? 0, serverStats()?.residentBytes ?? 0)
                 try await Task.sleep(nanoseconds: 5_000_000)
             }
             let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
             await line.stop()
-            let after = gateway.serverStats()
+            let after = serverStats()
             return (before.flatMap { before in after.map { $0.cpuMicroseconds - before.cpuMicroseconds } }, seconds, expected, maxRSS)
         }
 
         if warmup > 0 {
             _ = try await phase(0, count: warmup, label: "warm-up")
         }
+        let countersBefore = await sideCounters?()
         let measured = try await phase(1, count: events, label: "publishing \(events) events at \(rate)/s")
+        if let countersBefore, let countersAfter = await sideCounters?() {
+            for (name, value) in countersAfter.sorted(by: { $0.key < $1.key }) {
+                guard let before = countersBefore[name] else { continue }
+                result.figure(name + "_per_event", name.replacingOccurrences(of: "_", with: " ") + " per event", (value - before) / Double(max(1, events)), unit: "", .lowerIsBetter)
+            }
+        }
         var slowPhase: (cpu: Double?, seconds: Double, expected: Int, maxRSS: Int?)?
-        let rssBeforeSlow = gateway.serverStats()?.residentBytes
+        let rssBeforeSlow = serverStats()?.residentBytes
         if slowEvery > 0 {
             await fleet.pause()
             slowPhase = try await phase(2, count: events, label: "with \(slowViewers) viewers not reading")
@@ -142,7 +169,7 @@ struct FanoutRun {
         result.figure("lost", "lost", Double(max(0, lost)), unit: "", .lowerIsBetter)
         result.figure("reordered", "reordered", Double(deliveries.reordered), unit: "", .lowerIsBetter)
         result.figure("time_to_snapshot_p99_ms", "viewer connect to snapshot p99", Double(connect.timeToSnapshot.valueAtPercentile(99)) / 1e6, unit: "ms", .lowerIsBetter)
-        result.figure("server_rss_kib", "server RSS", gateway.serverStats().map { Double($0.residentBytes) / 1024 }, unit: "KiB", .lowerIsBetter)
+        result.figure("server_rss_kib", "server RSS", serverStats().map { Double($0.residentBytes) / 1024 }, unit: "KiB", .lowerIsBetter)
         result.latency = LoadResult.Latency(label: "publish to delivery", histogram: deliveries.latency[1])
         if let slowPhase {
             let baseline = deliveries.latency[1].valueAtPercentile(99)

@@ -62,6 +62,7 @@ final class ViewerFleet: Sendable {
                 "--threads", "\(threads)",
             ]
             if loopback { arguments += ["--source-address", base.advanced(by: index).description] }
+            if !plan.ports.isEmpty { arguments += ["--ports", plan.ports.map(String.init).joined(separator: ",")] }
             workers.append(try WorkerProcess(arguments: arguments, secret: plan.tokens.secret))
         }
         var total = ConnectStats()

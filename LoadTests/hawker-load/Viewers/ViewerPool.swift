@@ -36,6 +36,9 @@ final class ViewerPool: Sendable {
     struct Plan: Sendable {
         var host: String
         var port: Int
+        /// Cluster mode: viewer `i` (global index) connects to `ports[i % ports.count]`
+        /// (the nodes on `host`); empty: every viewer to `port`.
+        var ports: [Int] = []
         var tokens: ViewerTokens
         /// Viewer `i` (global index) watches `streams[i % streams.count]`.
         var streams: [String]
@@ -98,7 +101,8 @@ final class ViewerPool: Sendable {
             // A slow viewer's small window makes the gateway's side back up within seconds
             // instead of after megabytes of kernel buffers.
             if slow { options.receiveBufferBytes = 4_096 }
-            let socket = try await WebSocketClient.connect(host: plan.host, port: plan.port, options: options, group: group)
+            let port = plan.ports.isEmpty ? plan.port : plan.ports[index % plan.ports.count]
+            let socket = try await WebSocketClient.connect(host: plan.host, port: port, options: options, group: group)
             let stream = plan.streams[index % plan.streams.count]
             // Commands wait for `welcome` (the gateway refuses them before it).
             try await socket.send(text: #"{"type":"connect","id":"c","token":"\#(token)"}"#)

@@ -29,6 +29,8 @@ struct ViewerWorker: AsyncParsableCommand {
 
     @Option var host: String
     @Option var port: Int
+    /// Cluster mode: the nodes' ports, viewer i on the (i mod n)-th.
+    @Option var ports: String?
     @Option var streamPrefix: String
     @Option var streamCount: Int
     @Option var firstIndex: Int
@@ -44,7 +46,7 @@ struct ViewerWorker: AsyncParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let plan = ViewerPool.Plan(
-            host: host, port: port, tokens: ViewerTokens(secret: secret),
+            host: host, port: port, ports: (ports ?? "").split(separator: ",").compactMap { Int($0) }, tokens: ViewerTokens(secret: secret),
             streams: (0..<streamCount).map { "\(streamPrefix)\($0)" },
             firstIndex: firstIndex, count: count, connectConcurrency: connectConcurrency,
             sourceAddress: try sourceAddress.map { try SocketAddress(ipAddress: $0, port: 0) },
