@@ -295,6 +295,9 @@ let package = Package(
             dependencies: [
                 "HawkerCluster",
                 "HawkerRedis",
+                "HawkerHub",
+                "HawkerCommerce",
+                "HawkerProtocol",
                 "HawkerTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

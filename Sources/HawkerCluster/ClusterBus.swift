@@ -93,6 +93,15 @@ public final class ClusterBus: Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Sends `body` to `node` without waiting for anything: it is on its way (in Redis's
+    /// order, before anything this node sends after) when this returns; false when no node
+    /// listens on that inbox.
+    @discardableResult
+    public func notify(_ body: ByteBuffer, to node: String) async throws -> Bool {
+        let message = ClusterBusMessage.notice(from: self.node, body: body).encoded
+        return try await redis.send(RedisCommand("PUBLISH", [.string(Self.inbox(of: node, prefix: prefix)), .bytes(message)])).int64 != 0
+    }
+
     /// Publishes an answer; while the command connection is down (it may come up after the
     /// pub/sub one, or be reconnecting), tries again for a few seconds: the sender waits.
     private static func answer(_ message: ClusterBusMessage, on channel: String, redis: any Redis) async {
@@ -168,6 +177,9 @@ public final class ClusterBus: Sendable {
                 }
                 await Self.answer(answer, on: channel, redis: redis)
             }
+        case .notice(_, let body):
+            guard let handler = handler.withLockedValue({ $0 }) else { return }
+            enqueue { _ = try? await handler(body) }
         case .reply(let id, let body):
             complete(id, with: .success(body))
         case .failure(let id, let reason):

@@ -112,6 +112,8 @@ public final class ClusterEngine: StreamEngine {
         self.journal = StateJournal(store: store) { error in
             logger.error("the cluster's state store failed; retrying", metadata: ["error": "\(error)"])
         }
+        var hubConfiguration = hubConfiguration
+        hubConfiguration.unstoredEventsGoOut = false
         let hub = Hub(
             loops: loops, configuration: hubConfiguration, observer: observer, ownership: ownership, journal: journal, clock: clock,
             onPush: { stream, push in pushContinuation.yield((stream, push)) })
@@ -241,10 +243,12 @@ public final class ClusterEngine: StreamEngine {
             case .here:
                 return try await self.hub.perform(action, by: author, on: stream).get()
             case .mirrored(let owner):
-                guard case .outcome(let outcome) = try await self.forward(.perform(action, author: author, stream: stream), to: owner) else {
-                    throw HubError.runsElsewhere
+                switch try await self.forward(.perform(action, author: author, stream: stream), to: owner) {
+                case .outcome(let outcome): return outcome
+                // A command that published (`question.answer`) answers with where it landed.
+                case .published(let receipt): return .published(receipt)
+                default: throw HubError.runsElsewhere
                 }
-                return outcome
             }
         }
     }
@@ -268,19 +272,26 @@ public final class ClusterEngine: StreamEngine {
                 } catch HubError.runsElsewhere {
                     // No answer: it may have been accepted there all the same. Unrecorded
                     // here, it must not hold stock: given back (a no-op if it never ran).
-                    self.background(.forgetCheckout(checkoutID: checkoutID, stream: stream))
+                    // Sent before the buyer hears anything, so that its retry reaches the
+                    // stream's node after this (one inbox, in order) and runs afresh.
+                    _ = try? await self.bus.notify(ClusterRequest.forgetCheckout(checkoutID: checkoutID, stream: stream).encoded, to: owner)
                     throw HubError.runsElsewhere
                 }
             }
         }
     }
 
+    /// The stock goes back in Redis from here, whichever node holds it (the stream may have
+    /// moved or ended since); the room's counts go back on the stream's node.
     public func abandon(_ reservation: Reservation, on stream: StreamID) {
+        hub.inventory.releaseShared(reservation.checkoutID, merchants: reservation.merchants)
         if isRunHere(stream) { return hub.abandon(reservation, on: stream) }
         background(.abandon(reservation, stream: stream))
     }
 
+    /// The hold ends in Redis from here (see `abandon`); the room counts it on its node.
     public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
+        hub.inventory.settleShared(checkoutID, merchant: merchant, confirmed: confirmed)
         if isRunHere(stream) { return hub.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
         background(.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, stream: stream))
     }
@@ -437,7 +448,8 @@ public final class ClusterEngine: StreamEngine {
             }
             // The room's levels are Redis's (another node sold from them), before it shows them.
             let counts = hub.inventory.changeCounts()
-            hub.inventory.sync(try await store.loadStock(), counts: counts)
+            let stock = try await store.loadStock()
+            hub.inventory.sync(stock, skus: Array(Set(stock.keys).union(hub.inventory.trackedSKUs)), counts: counts)
             try await hub.adopt(stored).get()
             roles.withLockedValue { $0[stream] = .owning(lease) }
             if wasMirrored {
@@ -496,17 +508,29 @@ public final class ClusterEngine: StreamEngine {
 
     /// This node lost the stream's lease (fenced off, or not renewed): it mirrors it from
     /// now on, as the store keeps it.
-    private func stepBack(from stream: StreamID) async {
+    /// `lease`: the one that was lost (nil: whichever this node holds); a lease taken again
+    /// since is kept.
+    private func stepBack(from stream: StreamID, lease: StreamLease? = nil) async {
         try? await transition(stream) {
             switch self.roles.withLockedValue({ $0[stream] }) {
-            case .owning, .adopting: break
+            case .owning(let current), .adopting(let current):
+                guard lease == nil || lease == current else { return }
             case .loading, .following, nil: return
             }
             self.counters.withLock { $0.leasesLost += 1 }
             self.logger.warning("lost a stream's lease: mirroring it", metadata: ["stream": "\(stream)"])
-            self.roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
-            let holder = try? await self.leases.holder(stream)
-            try await self.mirror(stream, owner: holder?.node ?? "")
+            // Until it mirrors, the room here must not run: tried again while Redis is away.
+            for attempt in 0..<60 {
+                self.roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
+                let holder = try? await self.leases.holder(stream)
+                do {
+                    try await self.mirror(stream, owner: holder?.node ?? "")
+                    return
+                } catch {
+                    if attempt == 59 { self.logger.error("could not mirror a stream this node lost", metadata: ["stream": "\(stream)", "error": "\(error)"]) }
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
         }
     }
 
@@ -676,11 +700,19 @@ public final class ClusterEngine: StreamEngine {
     private func forget(_ stream: StreamID, always: Bool) {
         Task {
             try? await transition(stream) {
-                guard case .following = self.roles.withLockedValue({ $0[stream] }) else { return }
+                guard case .following(let owner) = self.roles.withLockedValue({ $0[stream] }) else { return }
+                // Leaving: a subscriber arriving now waits for this change, then mirrors anew.
+                self.roles.withLockedValue { $0[stream] = .loading(buffered: []) }
                 if always {
-                    _ = try await self.hub.unfollow(stream).get()
-                } else {
-                    guard try await self.hub.unfollowIfIdle(stream).get() else { return }
+                    _ = try? await self.hub.unfollow(stream).get()
+                } else if (try? await self.hub.unfollowIfIdle(stream).get()) != true {
+                    // Watched again: still mirrored, with what came meanwhile.
+                    self.roles.withLockedValue { roles in
+                        guard case .loading(let buffered) = roles[stream] else { return }
+                        roles[stream] = .following(owner: owner)
+                        for message in buffered { self.apply(message, to: stream) }
+                    }
+                    return
                 }
                 self.roles.withLockedValue { _ = $0.removeValue(forKey: stream) }
                 try? await self.redis.unsubscribe([self.channel(stream)], sharded: false)
@@ -720,7 +752,8 @@ public final class ClusterEngine: StreamEngine {
             }
             // Redis away: renewed at the next round, or fenced off once the lease lapsed.
             guard let lost = try? await leases.renew(owned, ttlMilliseconds: configuration.leaseMilliseconds) else { continue }
-            for stream in lost { await stepBack(from: stream) }
+            // Apart: stepping back waits for the stream's other changes, never the next renewal.
+            for (stream, lease) in owned where lost.contains(stream) { Task { await self.stepBack(from: stream, lease: lease) } }
         }
     }
 
@@ -760,7 +793,45 @@ public final class ClusterEngine: StreamEngine {
             }
             endedHere = nextEnded
             unwatched = nextUnwatched
+            await sharePresence(known: known, subscribers: subscribers)
         }
+    }
+
+    /// Presence over every node: each node says in Redis how many watch the streams it
+    /// mirrors (`p:s:{id}:viewers`, a field per node with its count and clock); each
+    /// stream's node adds up the other nodes' fresh counts to its own.
+    private func sharePresence(known: [StreamID: Role], subscribers: [StreamID: Int]) async {
+        let now = hub.now
+        var writes: [RedisCommand] = []
+        var owned: [StreamID] = []
+        for (stream, role) in known {
+            switch role {
+            case .following:
+                let key = viewersKey(stream)
+                writes.append(RedisCommand("HSET", [.string(key), .string(configuration.node), .string("\(subscribers[stream] ?? 0) \(now)")]))
+                writes.append(RedisCommand("PEXPIRE", [.string(key), .integer(configuration.leaseMilliseconds * 3)]))
+            case .owning:
+                owned.append(stream)
+            case .adopting, .loading:
+                break
+            }
+        }
+        if !writes.isEmpty { _ = try? await redis.pipeline(writes) }
+        guard !owned.isEmpty, let replies = try? await redis.pipeline(owned.map { RedisCommand("HGETALL", [.string(viewersKey($0))]) }) else { return }
+        for (stream, reply) in zip(owned, replies) {
+            var remote = 0
+            for pair in reply.pairs ?? [] where pair.key.string != configuration.node {
+                let fields = (pair.value.string ?? "").split(separator: " ")
+                // A node that stopped saying (dead, or no viewer left) counts no more.
+                guard fields.count == 2, let count = Int(fields[0]), let at = Int64(fields[1]), abs(now - at) <= configuration.leaseMilliseconds else { continue }
+                remote += max(0, count)
+            }
+            hub.setRemoteViewers(remote, of: stream)
+        }
+    }
+
+    private func viewersKey(_ stream: StreamID) -> String {
+        configuration.prefix + ":s:{" + stream.rawValue + "}:viewers"
     }
 
     /// A stream run here left the hub (ended, retired): its lease goes.
@@ -788,7 +859,8 @@ public final class ClusterEngine: StreamEngine {
             do {
                 if !synced {
                     let counts = hub.inventory.changeCounts()
-                    hub.inventory.sync(try await store.loadStock(), counts: counts)
+                    let stock = try await store.loadStock()
+                    hub.inventory.sync(stock, skus: Array(Set(stock.keys).union(hub.inventory.trackedSKUs)), counts: counts)
                     synced = true
                 }
                 let stale = staleStock.withLockedValue { stale in

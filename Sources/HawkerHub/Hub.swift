@@ -2,6 +2,7 @@ import HawkerCommerce
 import HawkerProtocol
 import HawkerState
 import NIOCore
+import Synchronization
 
 import struct Foundation.Date
 
@@ -22,6 +23,9 @@ public final class Hub: StreamEngine {
     private let configuration: HubConfiguration
     /// Stock per merchant product, shared by every stream.
     public let inventory: InventoryLedger
+    /// Accepted checkouts whose hold is not stored yet, by checkout id: a retry with the
+    /// same key (a replay) answers with what the first one becomes, never before it.
+    private let pendingCheckouts = Mutex<[String: EventLoopFuture<StreamRoom.CheckoutOutcome>]>([:])
 
     /// - Parameters:
     ///   - loops: every event loop connections may live on.
@@ -120,8 +124,18 @@ public final class Hub: StreamEngine {
         guard journal != nil else { return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream).0 } }
         let inventory = self.inventory
         return onHome(of: stream) { try $0.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream) }.flatMap { outcome, stored in
-            guard let stored, case .success(let reservation) = outcome.result else { return self.loops[self.homeIndex(of: stream)].makeSucceededFuture(outcome) }
-            return stored.flatMap { () -> EventLoopFuture<StreamRoom.CheckoutOutcome> in
+            let loop = self.loops[self.homeIndex(of: stream)]
+            guard case .success(let reservation) = outcome.result else { return loop.makeSucceededFuture(outcome) }
+            guard let stored else {
+                // A replay of a checkout still being stored: its answer is the first one's.
+                guard outcome.replayed, let first = self.pendingCheckouts.withLock({ $0[reservation.checkoutID] }) else { return loop.makeSucceededFuture(outcome) }
+                return first.map { first in
+                    var replayed = first
+                    replayed.replayed = true
+                    return replayed
+                }
+            }
+            let final = stored.flatMap { () -> EventLoopFuture<StreamRoom.CheckoutOutcome> in
                 // Cluster mode: the shared store refused its hold (sold on another node).
                 guard inventory.takeRefusal(reservation.checkoutID) else { return stored.eventLoop.makeSucceededFuture(outcome) }
                 return self.onHome(of: stream) { $0.refuse(reservation, on: stream) }
@@ -130,6 +144,9 @@ public final class Hub: StreamEngine {
                 self.abandon(reservation, on: stream)
                 return stored.eventLoop.makeFailedFuture(error)
             }
+            self.pendingCheckouts.withLock { $0[reservation.checkoutID] = final }
+            final.whenComplete { _ in _ = self.pendingCheckouts.withLock { $0.removeValue(forKey: reservation.checkoutID) } }
+            return final
         }
     }
 
@@ -315,6 +332,11 @@ public final class Hub: StreamEngine {
         let home = homeIndex(of: stored.stream)
         let shard = shards[home]
         return loops[home].submit { shard.value.restore(stored, replica: false) }
+    }
+
+    /// Cluster mode: the viewers of `stream` (run here) on the other nodes, for presence.
+    public func setRemoteViewers(_ count: Int, of stream: StreamID) {
+        onHomeLater(of: stream) { $0.setRemoteViewers(count, of: stream) }
     }
 
     /// Forgets the replica of `stream` if no subscriber of this node is on it; false when

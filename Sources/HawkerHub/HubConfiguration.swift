@@ -35,6 +35,10 @@ public struct HubConfiguration: Sendable {
     public var merchantsSettingStock: Set<String> = []
     /// Products and variants whose stock one merchant may have tracked at once.
     public var maxSKUsPerMerchant = 100_000
+    /// Whether events the state store refused still go out to the viewers (the room has
+    /// them already). One gateway: yes, its publishers hear `notStored`. A cluster node:
+    /// no, a refusal means another node runs the stream now and sequences its own.
+    public var unstoredEventsGoOut = true
 
     public init(
         historyCapacity: Int = 1_000,

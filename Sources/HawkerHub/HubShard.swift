@@ -31,6 +31,10 @@ final class HubShard {
 
         var hasSubscribers: Bool { loopRefs.contains { $0 > 0 } }
         var subscriberCount: Int { loopRefs.reduce(0, +) }
+        /// Cluster mode: viewers of this stream on the other nodes (as they last said).
+        var remoteViewers = 0
+        /// Who watches, over every node: what presence shows.
+        var viewerCount: Int { subscriberCount + remoteViewers }
     }
 
     private var streams: [StreamID: HostedStream] = [:]
@@ -252,7 +256,8 @@ final class HubShard {
             // anything submitted from now on: this turn's batch is committed after it.
             let stored = eventLoop.makePromise(of: Void.self)
             collecting.checkouts.append((stream, stored))
-            scheduleSubmit()
+            // In the same batch: refused with it if this node no longer runs the stream.
+            record(.fence(stream))
             return (outcome, stored.futureResult)
         }
     }
@@ -346,7 +351,7 @@ final class HubShard {
         let now = clock()
         return try withStream(stream, create: creator, now: now) { hosted in
             hosted.loopRefs[loopIndex] += 1
-            hosted.room.viewersChanged(to: hosted.subscriberCount)
+            hosted.room.viewersChanged(to: hosted.viewerCount)
             markTicking(stream)
             let start = hosted.state.start(since: since, now: now)
             guard case .snapshot = start else { return (SubscribeOutcome(position: hosted.state.position, start: start, stateJSON: nil), nil) }
@@ -360,7 +365,7 @@ final class HubShard {
         guard streams[stream] != nil else { return }
         try? withStream(stream, create: nil, now: clock()) { hosted in
             hosted.loopRefs[loopIndex] = max(0, hosted.loopRefs[loopIndex] - 1)
-            hosted.room.viewersChanged(to: hosted.subscriberCount)
+            hosted.room.viewersChanged(to: hosted.viewerCount)
         }
         markTicking(stream)
     }
@@ -644,7 +649,7 @@ final class HubShard {
             state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: owner,
             trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1, roomSavedAt: saved == nil ? .min : stored.room?.savedAt ?? .min
         )
-        if streams[stored.stream]!.hasSubscribers { streams[stored.stream]!.room.viewersChanged(to: streams[stored.stream]!.subscriberCount) }
+        if streams[stored.stream]!.hasSubscribers { streams[stored.stream]!.room.viewersChanged(to: streams[stored.stream]!.viewerCount) }
         for event in stockEvents { _ = sequence(event, in: &streams[stored.stream]!, stream: stored.stream, now: now) }
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
@@ -684,6 +689,16 @@ final class HubShard {
     func unfollow(_ stream: StreamID) {
         guard streams[stream]?.replica == true else { return }
         drop(stream)
+    }
+
+    /// Cluster mode: how many watch the stream on the other nodes; presence counts them.
+    func setRemoteViewers(_ count: Int, of stream: StreamID) {
+        guard let hosted = streams[stream], !hosted.replica, hosted.remoteViewers != count else { return }
+        try? withStream(stream, create: nil, now: nil) { hosted in
+            hosted.remoteViewers = max(0, count)
+            hosted.room.viewersChanged(to: hosted.viewerCount)
+        }
+        markTicking(stream)
     }
 
     func unfollowIfIdle(_ stream: StreamID) -> Bool {
@@ -774,6 +789,7 @@ final class HubShard {
         for item in batch.events {
             // A stream dropped meanwhile (or dropped and created again) has no use for it.
             guard streams[item.stream]?.state.epoch == item.epoch else { continue }
+            if !configuration.unstoredEventsGoOut, unstored.contains(item.stream) { continue }
             streams[item.stream]!.state.commit(item.frame, timestamp: item.timestamp, now: now)
             dispatch(item.frame, to: item.stream, audience: .everyone, loopRefs: streams[item.stream]!.loopRefs)
         }

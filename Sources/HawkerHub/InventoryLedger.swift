@@ -21,9 +21,9 @@ public final class InventoryLedger: StockSource {
         var watchers: [SKU: Set<StreamID>] = [:]
         var watched: [StreamID: Set<SKU>] = [:]
         /// Cluster mode: checkouts whose hold the shared store refused (sold elsewhere), until
-        /// their checkout hears it (`takeRefusal`); oldest first, bounded.
-        var refused: Set<String> = []
-        var refusedOrder: [String] = []
+        /// their checkout hears it (`takeRefusal`), each with its number in order of refusal.
+        var refused: [String: UInt64] = [:]
+        var refusals: UInt64 = 0
         /// Per SKU: changes made here (counted up at each), and those not yet in the store.
         /// A level read from the shared store is taken only for a SKU with none in flight
         /// and none made since the read began: else it would undo what is on its way.
@@ -139,7 +139,7 @@ public final class InventoryLedger: StockSource {
         change { inventory in
             let tracked = inventory.level(sku) != nil
             guard inventory.adjust(sku, by: delta) else { return (false, [], []) }
-            return (true, [sku], [tracked ? .stockAdjusted(sku, by: delta) : .stockOnHand(sku, inventory.level(sku)?.onHand)])
+            return (true, [sku], [tracked ? .stockAdjusted(sku, by: delta, id: RandomID.hex16()) : .stockOnHand(sku, inventory.level(sku)?.onHand)])
         }
     }
 
@@ -177,7 +177,7 @@ public final class InventoryLedger: StockSource {
                 guard let skus = inventory.apply(update, merchant: merchant) else { return (nil, [], []) }
                 let changes = zip(update.items, skus).map { item, sku -> StateChange in
                     // An adjustment is a delta, so that other nodes' changes to it stay.
-                    if case .adjust(let delta) = item.change, trackedBefore.contains(sku), inventory.level(sku) != nil { return .stockAdjusted(sku, by: delta) }
+                    if case .adjust(let delta) = item.change, trackedBefore.contains(sku), inventory.level(sku) != nil { return .stockAdjusted(sku, by: delta, id: RandomID.hex16()) }
                     return .stockOnHand(sku, inventory.level(sku)?.onHand)
                 }
                 return (skus.map { ($0, inventory.level($0)) }, skus, changes)
@@ -214,7 +214,7 @@ public final class InventoryLedger: StockSource {
             }
             for (sku, quantity) in moved { inventory.adjust(sku, by: -quantity) }
             let skus = moved.keys.sorted()
-            return ((), skus, skus.map { .stockAdjusted($0, by: -(moved[$0] ?? 0)) })
+            return ((), skus, skus.map { .stockAdjusted($0, by: -(moved[$0] ?? 0), id: RandomID.hex16()) })
         }
     }
 
@@ -239,8 +239,10 @@ public final class InventoryLedger: StockSource {
 
     // MARK: - Cluster
 
-    /// Refusals kept for checkouts to hear (a checkout hears its own at once).
-    private static let maxRefusals = 10_000
+    /// Refusals kept for checkouts to hear: a checkout hears its own as soon as its commit
+    /// ends, so only refusals whose checkout is gone (a node stepping back) stay; past this
+    /// many, the oldest go.
+    private static let maxRefusals: UInt64 = 100_000
 
     /// The shared store refused these holds (another node sold the units): their checkouts
     /// give back what they hold here, and are told when they commit (`takeRefusal`).
@@ -251,31 +253,54 @@ public final class InventoryLedger: StockSource {
         state.withLock { state in
             for checkout in checkouts {
                 for part in (state.inventory.open[checkout] ?? [:]).values { skus.formUnion(part.keys) }
-                guard state.refused.insert(checkout).inserted else { continue }
-                state.refusedOrder.append(checkout)
+                state.refused[checkout] = state.refusals
+                state.refusals &+= 1
             }
-            if state.refusedOrder.count > Self.maxRefusals {
-                let dropped = state.refusedOrder.prefix(state.refusedOrder.count - Self.maxRefusals)
-                state.refused.subtract(dropped)
-                state.refusedOrder.removeFirst(dropped.count)
+            if UInt64(state.refused.count) > Self.maxRefusals {
+                let oldest = state.refusals &- Self.maxRefusals
+                state.refused = state.refused.filter { $0.value >= oldest }
             }
         }
         for checkout in checkouts.sorted() { release(checkout) }
         return skus.sorted()
     }
 
+    /// Cluster mode: a merchant settled its part of `checkoutID`, whichever node holds it:
+    /// settled here when this node holds it, and closed in the shared store in any case
+    /// (a no-op there when it holds nothing), so that a hold made by a node that died or
+    /// a stream that ended still ends.
+    public func settleShared(_ checkoutID: String, merchant: String, confirmed: Bool) {
+        change { inventory in
+            guard inventory.open[checkoutID]?[merchant] != nil else {
+                return ((), [], [.reservationClosed(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed)])
+            }
+            let (moved, changes) = Self.settleHold(checkoutID, merchant: merchant, confirmed: confirmed, in: &inventory)
+            return ((), moved, changes)
+        }
+    }
+
+    /// Cluster mode: gives back what `checkoutID` holds for `merchants`, here and in the
+    /// shared store, whichever node holds it.
+    public func releaseShared(_ checkoutID: String, merchants: [String]) {
+        change { inventory in
+            let held = Set((inventory.open[checkoutID] ?? [:]).keys)
+            let moved = inventory.release(checkoutID)
+            let all = held.union(merchants).sorted()
+            return ((), moved, all.map { StateChange.reservationClosed(checkoutID: checkoutID, merchant: $0, confirmed: false) })
+        }
+    }
+
     /// Whether the shared store refused this checkout's hold (once: the refusal is then
     /// forgotten).
     public func takeRefusal(_ checkoutID: String) -> Bool {
-        state.withLock { state in
-            guard state.refused.remove(checkoutID) != nil else { return false }
-            state.refusedOrder.removeAll { $0 == checkoutID }
-            return true
-        }
+        state.withLock { $0.refused.removeValue(forKey: checkoutID) != nil }
     }
 
     /// The SKUs the streams here show.
     public var watchedSKUs: [SKU] { state.withLock { Array($0.watchers.keys) } }
+
+    /// The SKUs this node tracks a level for.
+    public var trackedSKUs: [SKU] { state.withLock { Array($0.inventory.levels.keys) } }
 
     /// Where the local changes stand, to call before reading levels from the shared store
     /// and hand to `sync` with what was read.
@@ -285,10 +310,10 @@ public final class InventoryLedger: StockSource {
 
     /// Brings this node's view of `skus` to the shared store's (cluster mode): what is
     /// available here becomes on hand − held there; the units this node's own checkouts
-    /// hold stay held here. A SKU the store does not track keeps its level here (a level
-    /// set here may not have reached the store yet), and so does one changed here since
-    /// `counts` were taken or with a change still on its way to the store. Nothing is
-    /// written; streams showing a level that moved hear of it.
+    /// hold stay held here. A SKU of `skus` the store does not track (not in `stock`) is no
+    /// longer tracked here either. A SKU changed here since `counts` were taken, or with a
+    /// change still on its way to the store, keeps its level here. Nothing is written;
+    /// streams showing a level that moved hear of it.
     /// Returns the SKUs left as they were because of a change here (to sync again later).
     @discardableResult
     public func sync(_ stock: [SKU: (onHand: Int64, held: Int64)], skus: [SKU]? = nil, counts: [SKU: UInt64]) -> [SKU] {
@@ -296,9 +321,15 @@ public final class InventoryLedger: StockSource {
             var moved: [SKU: Set<StreamID>] = [:]
             var skipped: [SKU] = []
             for sku in skus ?? Array(stock.keys) {
-                guard let shared = stock[sku] else { continue }
                 guard state.unstored[sku] == nil, state.changes[sku] == counts[sku] else {
                     skipped.append(sku)
+                    continue
+                }
+                guard let shared = stock[sku] else {
+                    // Untracked by another node (its merchant said so): unlimited here too.
+                    guard state.inventory.level(sku) != nil else { continue }
+                    state.inventory.untrack(sku)
+                    if let streams = state.watchers[sku] { moved[sku] = streams }
                     continue
                 }
                 let pending = state.inventory.level(sku)?.pending ?? 0
@@ -372,9 +403,9 @@ extension StateChange {
     /// The SKUs a stock change names (a hold's, a level's).
     fileprivate var skus: [SKU] {
         switch self {
-        case .stockOnHand(let sku, _), .stockAdjusted(let sku, _): [sku]
+        case .stockOnHand(let sku, _), .stockAdjusted(let sku, _, _): [sku]
         case .reservationOpened(_, _, let units): Array(units.keys)
-        case .created, .appended, .trimmed, .roomSaved, .archived, .removed, .reservationClosed: []
+        case .created, .appended, .trimmed, .roomSaved, .archived, .removed, .fence, .reservationClosed: []
         }
     }
 }

@@ -73,7 +73,9 @@ public final class MemoryStateStore: StateStore {
         case .reservationOpened(let checkoutID, let merchant, let units):
             contents.inventory.reservations.removeAll { $0.checkoutID == checkoutID && $0.merchant == merchant }
             contents.inventory.reservations.append(.init(checkoutID: checkoutID, merchant: merchant, units: units))
-        case .stockAdjusted(let sku, let delta):
+        case .fence:
+            break
+        case .stockAdjusted(let sku, let delta, _):
             if let onHand = contents.inventory.onHand[sku] { contents.inventory.onHand[sku] = max(0, onHand + delta) }
         case .reservationClosed(let checkoutID, let merchant, let confirmed):
             if confirmed, let hold = contents.inventory.reservations.first(where: { $0.checkoutID == checkoutID && $0.merchant == merchant }) {

@@ -239,7 +239,9 @@ public final class SQLiteStateStore: StateStore {
                     [checkoutID, merchant, sku.product, sku.variant ?? "", quantity]
                 )
             }
-        case .stockAdjusted(let sku, let delta):
+        case .fence:
+            break
+        case .stockAdjusted(let sku, let delta, _):
             try execute(
                 db, "UPDATE stock SET on_hand = MAX(0, on_hand + ?) WHERE merchant = ? AND product = ? AND variant = ?",
                 [delta, sku.merchant, sku.product, sku.variant ?? ""]

@@ -35,6 +35,10 @@ struct ClusterStorm {
         for viewer in viewers {
             #expect(try await Self.events(viewer, count: 50) == Array(2...51))
         }
+        // Presence counts the viewers of every node (two on each mirror).
+        try await Self.eventually("the stream's node counts the four viewers on the others") {
+            try await Self.state(of: stream, on: cluster, node: 2)["state"]?["viewers"] == 4
+        }
 
         // Viewer 0 (on node 2) leaves after seq 51; five more events; it comes back on node 3.
         let epoch = try await Self.epoch(of: stream, on: cluster, node: 0)

@@ -141,8 +141,10 @@ import Testing
         // a's order is confirmed (2 leave on hand), b's fails (1 back); b restocks 4 while a
         // counts one short: deltas, both kept.
         try await a.apply([.reservationClosed(checkoutID: "a1", merchant: "m1", confirmed: true)])
-        try await b.apply([.reservationClosed(checkoutID: "b2", merchant: "m1", confirmed: false), .stockAdjusted(tee, by: 4)])
-        try await a.apply([.stockAdjusted(tee, by: -1)])
+        try await b.apply([.reservationClosed(checkoutID: "b2", merchant: "m1", confirmed: false), .stockAdjusted(tee, by: 4, id: "d4")])
+        try await a.apply([.stockAdjusted(tee, by: -1, id: "d-1")])
+        // The same delta sent again (a batch whose answer was lost) counts once.
+        try await a.apply([.stockAdjusted(tee, by: -1, id: "d-1")])
         stock = try await b.loadStock([tee, SKU(merchant: "m1", product: "untracked")])
         #expect(stock.count == 1)
         #expect(stock[tee]?.onHand == 4 && stock[tee]?.held == 0)

@@ -233,7 +233,7 @@ import Testing
         // m1 confirms c1: its hold ends and its units leave on hand; m2 fails its part of c1:
         // the hold ends, on hand stays. A restock of 5 and a count of 1 short are deltas.
         try await harness.store.apply([.reservationClosed(checkoutID: "c1", merchant: "m1", confirmed: true)])
-        try await harness.store.apply([.stockAdjusted(tee, by: 5), .stockAdjusted(tee, by: -1), .stockAdjusted(SKU(merchant: "m9", product: "untracked"), by: 3)])
+        try await harness.store.apply([.stockAdjusted(tee, by: 5, id: "d-5"), .stockAdjusted(tee, by: -1, id: "d--1"), .stockAdjusted(SKU(merchant: "m9", product: "untracked"), by: 3, id: "d-3")])
         try await harness.store.apply([.reservationClosed(checkoutID: "c1", merchant: "m2", confirmed: false), .stockOnHand(cap, nil)])
         try await harness.store.apply([.reservationOpened(checkoutID: "c1", merchant: "m2", units: [cap: 1])])
         let inventory = try await harness.reopened().loadInventory()

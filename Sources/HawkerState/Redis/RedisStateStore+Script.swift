@@ -10,7 +10,7 @@ extension RedisStateStore {
     /// that many pairs of stream id and lease (`<node> <token>`), then the changes, each a
     /// code and its fixed arguments:
     /// C id epoch created_at has_owner owner · A id seq ts payload · T id min_id ·
-    /// R id seq saved_at data · V id at · X id · S field has_value value · D field delta ·
+    /// R id seq saved_at data · V id at · X id · F id (a fence: writes nothing) · S field has_value value · D field delta id ·
     /// O field units · K field confirmed
     ///
     /// With fences, a stream's changes are kept only while its lease is the one given: the
@@ -34,7 +34,7 @@ extension RedisStateStore {
         local function meta(id) return p .. ':s:{' .. id .. '}' end
         local function events(id) return p .. ':s:{' .. id .. '}:e' end
         local function channel(id) return p .. ':s:{' .. id .. '}:ch' end
-        local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, S = 4, D = 3, O = 3, K = 3}
+        local arity = {C = 6, A = 5, T = 3, R = 5, V = 3, X = 2, F = 2, S = 4, D = 4, O = 3, K = 3}
         local first = 4
         local allowed = {}
         local fenced = {}
@@ -150,7 +150,8 @@ extension RedisStateStore {
           elseif op == 'S' then
             if ARGV[i + 2] == '1' then redis.call('HSET', p .. ':stock', id, ARGV[i + 3]) else redis.call('HDEL', p .. ':stock', id) end
           elseif op == 'D' then
-            if redis.call('HEXISTS', p .. ':stock', id) == 1 then
+            -- Once per id: a batch sent again (its answer lost) does not add it twice.
+            if redis.call('SET', p .. ':applied:' .. ARGV[i + 3], '1', 'NX', 'PX', 86400000) and redis.call('HEXISTS', p .. ':stock', id) == 1 then
               local onHand = tonumber(redis.call('HGET', p .. ':stock', id)) + tonumber(ARGV[i + 2])
               redis.call('HSET', p .. ':stock', id, tostring(math.max(0, onHand)))
             end

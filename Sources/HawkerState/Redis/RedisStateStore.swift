@@ -115,8 +115,10 @@ public final class RedisStateStore: StateStore {
             arguments += ["X", .string(stream.rawValue)]
         case .stockOnHand(let sku, let onHand):
             arguments += ["S", .string(try field(sku)), onHand == nil ? "0" : "1", .integer(onHand ?? 0)]
-        case .stockAdjusted(let sku, let delta):
-            arguments += ["D", .string(try field(sku)), .integer(delta)]
+        case .fence(let stream):
+            arguments += ["F", .string(stream.rawValue)]
+        case .stockAdjusted(let sku, let delta, let id):
+            arguments += ["D", .string(try field(sku)), .integer(delta), .string(id)]
         case .reservationOpened(let checkoutID, let merchant, let units):
             let held = try units.sorted { $0.key < $1.key }.map { HeldUnits(f: try field($0.key), u: $0.value) }
             arguments += ["O", .string(try field(hold: checkoutID, merchant)), .bytes(ByteBuffer(bytes: try encoder.encode(held)))]
