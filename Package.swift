@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "HawkerOrders", targets: ["HawkerOrders"]),
         .library(name: "HawkerState", targets: ["HawkerState"]),
         .library(name: "HawkerRedis", targets: ["HawkerRedis"]),
+        .library(name: "HawkerCluster", targets: ["HawkerCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -114,6 +114,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         fuzzer(
+            "FuzzClusterMessages",
+            [
+                .product(name: "HawkerCluster", package: "hawker")
+            ]),
+        fuzzer(
             "FuzzRESPParser",
             [
                 .product(name: "HawkerRedis", package: "hawker"),

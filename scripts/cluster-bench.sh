@@ -28,7 +28,11 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; pids=(); }
+cleanup() {
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    pids=()
+}
 trap cleanup EXIT
 
 # One run: NODES nodes (1 or more) on a fresh Redis; the generator on CPU 1, the nodes and
@@ -94,6 +98,9 @@ rows = [
     ("publish to delivery p50 (ms)", lambda r: latency(r, 50)),
     ("publish to delivery p99 (ms)", lambda r: latency(r, 99)),
     ("CPU of all nodes per delivery (µs)", lambda r: median(r, "server_cpu_us_per_delivery")),
+    ("node 1 (publisher's) CPU per delivery to its viewers (µs)", lambda r: median(r, "server_cpu_us_per_delivery_node_1") or median(r, "server_cpu_us_per_delivery")),
+    ("node 2 CPU per delivery to its viewers (µs)", lambda r: median(r, "server_cpu_us_per_delivery_node_2")),
+    ("node 3 CPU per delivery to its viewers (µs)", lambda r: median(r, "server_cpu_us_per_delivery_node_3")),
     ("Redis commands per event", lambda r: median(r, "redis_commands_per_event")),
     ("Redis bytes in per event", lambda r: median(r, "redis_bytes_in_per_event")),
     ("Redis bytes out per event", lambda r: median(r, "redis_bytes_out_per_event")),

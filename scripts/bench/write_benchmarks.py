@@ -282,10 +282,10 @@ for name, title, what, columns in SCENARIOS:
     out("")
 
 # The soak (scripts/soak.sh) and build-against-build comparisons (scripts/bench-compare.sh)
-# and the state store figures (scripts/state-bench.sh) are measured apart: their sections
-# are kept in SOAK.md, COMPARE.md and STATE.md and carried over
-# as they are.
-for section in ("SOAK.md", "COMPARE.md", "STATE.md"):
+# the state store figures (scripts/state-bench.sh) and cluster mode (scripts/cluster-bench.sh)
+# are measured apart: their sections are kept in SOAK.md, COMPARE.md, STATE.md and
+# CLUSTER.md and carried over as they are.
+for section in ("SOAK.md", "COMPARE.md", "STATE.md", "CLUSTER.md"):
     path = os.path.join(here, section)
     if os.path.exists(path):
         out(open(path).read().rstrip())

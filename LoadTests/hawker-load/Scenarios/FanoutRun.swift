@@ -141,7 +141,9 @@ struct FanoutRun {
             _ = try await phase(0, count: warmup, label: "warm-up")
         }
         let countersBefore = await sideCounters?()
+        let nodesBefore = serverPids.map(ProcessStats.read)
         let measured = try await phase(1, count: events, label: "publishing \(events) events at \(rate)/s")
+        let nodesAfter = serverPids.map(ProcessStats.read)
         if let countersBefore, let countersAfter = await sideCounters?() {
             for (name, value) in countersAfter.sorted(by: { $0.key < $1.key }) {
                 guard let before = countersBefore[name] else { continue }
@@ -163,6 +165,16 @@ struct FanoutRun {
         let lost = expectedTotal - deliveries.delivered - deliveries.coalesced
         result.figure("deliveries_per_second", "deliveries/s", Double(delivered) / max(measured.seconds, 1e-9), unit: "/s", .higherIsBetter)
         result.figure("server_cpu_us_per_delivery", "server CPU per delivery", measured.cpu.map { $0 / Double(max(1, delivered)) }, unit: "µs", .lowerIsBetter)
+        if serverPids.count > 1 {
+            // Each node's CPU over the deliveries to its own viewers (viewer i on node i mod n).
+            for (index, (before, after)) in zip(nodesBefore, nodesAfter).enumerated() {
+                let own = (0..<viewers).filter { $0 % serverPids.count == index }.count
+                let share = Double(delivered) * Double(own) / Double(max(1, viewers))
+                result.figure(
+                    "server_cpu_us_per_delivery_node_\(index + 1)", "node \(index + 1) CPU per delivery to its viewers",
+                    before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / max(1, share) } }, unit: "µs", .lowerIsBetter)
+            }
+        }
         result.figure("delivered", "delivered", Double(deliveries.delivered), unit: "", .neutral)
         result.figure("expected", "expected", Double(expectedTotal), unit: "", .neutral)
         result.figure("coalesced", "coalesced (gap notices)", Double(deliveries.coalesced), unit: "", .neutral)
