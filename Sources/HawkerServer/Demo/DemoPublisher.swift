@@ -110,14 +110,23 @@ public struct DemoPublisher: Service {
 
     private func publish(_ kind: EventKind, _ data: [String: JSONValue]) async throws {
         let draft = try EventDraft(kind: kind, data: data)
-        let receipt: PublishReceipt
-        do {
-            receipt = try await streams.publish(draft, to: Self.stream).get()
-        } catch HubError.rejected(let refusal) {
-            // A host's edits can collide with the script (a product removed, pins full).
-            logger.debug("demo event refused", metadata: ["kind": "\(kind.rawValue)", "reason": "\(refusal.message)"])
-            return
+        var attempt = 0
+        while true {
+            do {
+                let receipt = try await streams.publish(draft, to: Self.stream).get()
+                logger.debug("demo event", metadata: ["kind": "\(kind.rawValue)", "seq": "\(receipt.position.seq)"])
+                return
+            } catch HubError.rejected(let refusal) {
+                // A host's edits can collide with the script (a product removed, pins full).
+                logger.debug("demo event refused", metadata: ["kind": "\(kind.rawValue)", "reason": "\(refusal.message)"])
+                return
+            } catch let error as HubError where error == .storeBehind || error == .runsElsewhere {
+                // Retryable: the store is behind or away (a cluster's Redis not reached yet),
+                // or the stream is moving between nodes.
+                attempt += 1
+                if attempt == 1 { logger.notice("the demo waits for the state store", metadata: ["error": "\(error)"]) }
+                try await Task.sleep(for: .milliseconds(min(100 * attempt, 2_000)))
+            }
         }
-        logger.debug("demo event", metadata: ["kind": "\(kind.rawValue)", "seq": "\(receipt.position.seq)"])
     }
 }
