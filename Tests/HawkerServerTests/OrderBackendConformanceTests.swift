@@ -150,10 +150,19 @@ struct Harness: Sendable {
                 tearDown: {}
             )
         case .webhook:
+            if unreachable {
+                // A port that refuses connections throughout (a stopped receiver's port
+                // could be taken by another test's server meanwhile and answer 404).
+                let closed = try ClosedPort()
+                return Harness(
+                    backend: WebhookOrderBackend(merchant: merchant, url: "http://127.0.0.1:\(closed.port)/orders", secret: "unused-secret", timeout: .seconds(2)),
+                    merchantOrders: { [:] },
+                    tearDown: { withExtendedLifetime(closed) {} }
+                )
+            }
             let receiver = WebhookReceiver()
             try await receiver.start()
             if let reason { receiver.behave(.reject(status: 422, reason: reason)) }
-            if unreachable { await receiver.stop() }
             return Harness(
                 backend: WebhookOrderBackend(merchant: merchant, url: receiver.url, secret: receiver.secret, timeout: .seconds(2)),
                 merchantOrders: {
