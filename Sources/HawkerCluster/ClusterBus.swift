@@ -178,8 +178,17 @@ public final class ClusterBus: Sendable {
                 await Self.answer(answer, on: channel, redis: redis)
             }
         case .notice(_, let body):
+            // Counted with the requests, so the queue stays bounded; past it, dropped (a
+            // notice is never answered, its sender does not wait).
             guard let handler = handler.withLockedValue({ $0 }) else { return }
-            enqueue { _ = try? await handler(body) }
+            guard handling.wrappingAdd(1, ordering: .relaxed).newValue <= maxWaiting else {
+                handling.wrappingSubtract(1, ordering: .relaxed)
+                return
+            }
+            enqueue {
+                defer { self.handling.wrappingSubtract(1, ordering: .relaxed) }
+                _ = try? await handler(body)
+            }
         case .reply(let id, let body):
             complete(id, with: .success(body))
         case .failure(let id, let reason):
