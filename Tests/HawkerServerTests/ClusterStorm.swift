@@ -297,6 +297,8 @@ final class Cluster: Sendable {
                 "jwt.secret=\(ClusterStorm.secret)", "log.level=\(ProcessInfo.processInfo.environment["HAWKER_CLUSTER_LOG_LEVEL"] ?? "warning")", "state.save_interval_ms=100",
                 "session.commands_per_second=100000", "session.command_burst=100000",
                 "quota.checkouts_per_minute=600000", "quota.checkout_burst=100000",
+                // Not under test, and a loaded CI machine can be slow between handshake and connect.
+                "session.connect_timeout_ms=60000",
             ]
             let node = try GatewayProcess.launch(
                 port: try await GatewayProcess.freePort(), arguments: ["--data-dir", data] + settings.flatMap { ["--set", $0] },

@@ -26,6 +26,10 @@ struct TestGateway {
         // Each gateway its own outbox, away from the working directory.
         configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-test-\(UUID().uuidString)").path
         configuration.orders.demoDelayMilliseconds = 10
+        // The connect deadline is not what most tests exercise, and on a loaded 2-core CI
+        // machine a test client can take seconds between its handshake and its `connect`
+        // (seen in the storm suites); the tests of the deadline set their own.
+        configuration.connectTimeout = .seconds(60)
         configure(&configuration)
         let keys = try await TokenVerifier.makeKeys(hmacSecret: secret, jwksJSON: nil)
         var logger = Logger(label: "hawker.test")
@@ -46,8 +50,10 @@ struct TestGateway {
 
     /// A connected session for `role` on `streams`.
     func client(_ role: Role, streams: [String], sub: String = "user-1", name: String? = nil, merchant: String? = nil) async throws -> TestClient {
+        // Signed before the socket opens, so the connect deadline never covers the signing.
+        let token = try await token(role, streams: streams, sub: sub, name: name, merchant: merchant)
         let client = try await open()
-        try await client.send(["type": "connect", "id": "c", "token": .string(try await token(role, streams: streams, sub: sub, name: name, merchant: merchant))])
+        try await client.send(["type": "connect", "id": "c", "token": .string(token)])
         let welcome = try await client.receive()
         precondition(welcome["type"] == "welcome", "expected welcome, got \(welcome)")
         return client
