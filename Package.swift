@@ -260,6 +260,7 @@ let package = Package(
                 "HawkerOrders",
                 "HawkerCommerce",
                 "HawkerProtocol",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -63,6 +63,8 @@ public final class ClusterEngine: StreamEngine {
     private let counters = Mutex(ClusterStatistics())
     /// SKUs whose level here fell behind Redis's (a hold refused): synced at once.
     private let staleStock: NIOLockedValueBox<Set<SKU>>
+    /// Told of what other nodes announce (`announce`).
+    private let announcements = NIOLockedValueBox<(@Sendable (ByteBuffer) -> Void)?>(nil)
 
     public init(
         loops: [any EventLoop],
@@ -160,10 +162,17 @@ public final class ClusterEngine: StreamEngine {
     /// the mirrors, and the client's connection events.
     public func attach(to client: RedisClient) {
         let inbox = bus.inbox
+        let broadcast = broadcastChannel
         client.setHandlers(
             onMessage: { [weak self] message in
                 guard let self else { return }
-                if message.channel == inbox { self.bus.receive(message.payload) } else { self.receive(message) }
+                if message.channel == inbox {
+                    self.bus.receive(message.payload)
+                } else if message.channel == broadcast {
+                    self.received(announcement: message.payload)
+                } else {
+                    self.receive(message)
+                }
             },
             onEvent: { [weak self] event in self?.redisEvent(event) }
         )
@@ -176,8 +185,8 @@ public final class ClusterEngine: StreamEngine {
             guard let self else { return ClusterReply.failed(.runsElsewhere).encoded }
             return await self.serve(body)
         }
-        // While Redis is away the client subscribes it on its next connection.
-        try? await redis.subscribe([bus.inbox], sharded: false)
+        // While Redis is away the client subscribes them on its next connection.
+        try? await redis.subscribe([bus.inbox, broadcastChannel], sharded: false)
         await withDiscardingTaskGroup { group in
             group.addTask { await self.renewLeases() }
             group.addTask { await self.maintain() }
@@ -639,6 +648,36 @@ public final class ClusterEngine: StreamEngine {
         case .heldBy:
             break
         }
+    }
+
+    // MARK: - Announcements
+
+    /// The channel every node listens on for what concerns the whole cluster.
+    private var broadcastChannel: String { configuration.prefix + ":broadcast" }
+
+    /// Tells every other node `payload` (at most once: a node away from Redis misses it).
+    /// Used for buyers' order notices, whose buyer may be connected anywhere.
+    public func announce(_ payload: ByteBuffer) {
+        var message = ByteBuffer()
+        message.writeInteger(UInt16(truncatingIfNeeded: configuration.node.utf8.count))
+        message.writeString(configuration.node)
+        message.writeImmutableBuffer(payload)
+        let redis = self.redis
+        let channel = broadcastChannel
+        Task { _ = try? await redis.send(RedisCommand("PUBLISH", [.string(channel), .bytes(message)])) }
+    }
+
+    /// Sets what takes other nodes' announcements.
+    public func onAnnouncement(_ handler: @escaping @Sendable (ByteBuffer) -> Void) {
+        announcements.withLockedValue { $0 = handler }
+    }
+
+    private func received(announcement message: ByteBuffer) {
+        var message = message
+        guard let length = message.readInteger(as: UInt16.self), let node = message.readString(length: Int(length)),
+            node != configuration.node
+        else { return }
+        announcements.withLockedValue { $0 }?(message)
     }
 
     // MARK: - Mirrors

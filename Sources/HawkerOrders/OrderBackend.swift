@@ -10,10 +10,14 @@ public protocol OrderBackend: Sendable {
     func deliver(_ delivery: OutboxDelivery) async -> BackendResult
     /// Something that must run while the backend is used (a connection pool), if any.
     var service: (any Service)? { get }
+    /// False while this process cannot reach the merchant at all (none of its order
+    /// services is connected here): in a cluster, another node's relay takes its orders.
+    var isReachableHere: Bool { get }
 }
 
 extension OrderBackend {
     public var service: (any Service)? { nil }
+    public var isReachableHere: Bool { true }
 }
 
 /// What a backend said about one delivery.

@@ -45,3 +45,27 @@ public struct OrderNotice: Sendable, Hashable {
         return OrderNotice(buyer: delivery.buyer, checkoutID: delivery.checkoutID, stream: delivery.stream, type: type, body: body, createdAt: now)
     }
 }
+
+extension OrderNotice {
+    /// The notice as JSON: what a cluster node announces to the others, whose sessions of
+    /// the buyer then get it too.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "buyer": .string(buyer), "checkout_id": .string(checkoutID), "stream": .string(stream.rawValue), "type": .string(type.rawValue),
+            "body": .object(body), "created_at": .int(createdAt),
+        ]
+        if let id { object["id"] = .int(id) }
+        return .object(object)
+    }
+
+    /// Reads `json`; nil for anything else.
+    public init?(json: JSONValue) {
+        guard let object = json.objectValue, let buyer = object["buyer"]?.stringValue, let checkoutID = object["checkout_id"]?.stringValue,
+            let stream = object["stream"]?.stringValue.flatMap(StreamID.init), let type = object["type"]?.stringValue.flatMap(MessageType.init(rawValue:)),
+            let body = object["body"]?.objectValue, let createdAt = object["created_at"]?.intValue
+        else { return nil }
+        let id = object["id"]?.intValue
+        if object["id"] != nil, id == nil { return nil }
+        self.init(id: id, buyer: buyer, checkoutID: checkoutID, stream: stream, type: type, body: body, createdAt: createdAt)
+    }
+}

@@ -3,6 +3,11 @@ import ServiceLifecycle
 /// Reads due deliveries from the outbox and hands each to its merchant's backend, at
 /// least once: retries with exponential backoff and jitter, a circuit breaker per
 /// backend, dead letters after `RetryPolicy`'s attempts or age.
+///
+/// On a shared outbox (a cluster) every node runs one: each claims what it delivers, so
+/// that two relays do not call a backend for the same order at once; a dead node's claims
+/// lapse after `claimMilliseconds` and the others take its orders. A merchant whose order
+/// services are connected to another node is left to that node's relay.
 public actor OrderRelay: Service {
     /// Which backend serves which merchant of record.
     public struct Routes: Sendable {
@@ -32,7 +37,8 @@ public actor OrderRelay: Service {
         public init() {}
     }
 
-    private let outbox: SQLiteOutbox
+    private let outbox: any Outbox
+    private let claimMilliseconds: Int64
     private let routes: Routes
     private let policy: RetryPolicy
     private let batchSize: Int
@@ -53,14 +59,17 @@ public actor OrderRelay: Service {
     ///   - jitter: a number in 0..<1 per retry; injected for tests.
     ///   - onOutcome: told of every recorded outcome with the buyer's stored notice (to
     ///     tell the buyer's live sessions, release stock...).
+    ///   - claimMilliseconds: how long a claimed delivery is this relay's (on a shared
+    ///     outbox): longer than any backend's timeout.
     public init(
-        outbox: SQLiteOutbox,
+        outbox: any Outbox,
         routes: Routes,
         policy: RetryPolicy = RetryPolicy(),
         breaker: CircuitBreaker = CircuitBreaker(),
         batchSize: Int = 100,
         maxInFlight: Int = 256,
         pollInterval: Duration = .milliseconds(100),
+        claimMilliseconds: Int64 = 60_000,
         clock: @escaping @Sendable () -> Int64,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void = { _, _, _ in }
@@ -72,6 +81,7 @@ public actor OrderRelay: Service {
         self.batchSize = max(1, batchSize)
         self.maxInFlight = max(1, maxInFlight)
         self.pollInterval = pollInterval
+        self.claimMilliseconds = max(1, claimMilliseconds)
         self.clock = clock
         self.jitter = jitter
         self.onOutcome = onOutcome
@@ -129,7 +139,15 @@ public actor OrderRelay: Service {
         var calls: [(OutboxDelivery, any OrderBackend)] = []
         var postponed: [Int64: [(checkoutID: String, merchant: String)]] = [:]
         defer { report.postponed += postponed.values.reduce(0) { $0 + $1.count } }
-        for delivery in try await outbox.due(now: now, limit: min(batchSize, room), excluding: inFlight) {
+        // On a shared outbox, merchants this node cannot reach now are another node's,
+        // until their orders are old enough to be given up on (by whoever claims them).
+        let unreachable = outbox.isShared ? Set(routes.byMerchant.filter { !$0.value.isReachableHere }.keys) : []
+        let cutoff = now.subtractingReportingOverflow(policy.maxAgeMilliseconds)
+        let claimed = try await outbox.claim(
+            now: now, limit: min(batchSize, room), claimMilliseconds: claimMilliseconds, excluding: inFlight, skipping: unreachable,
+            skippingUnlessBefore: cutoff.overflow ? .min : cutoff.partialValue
+        )
+        for delivery in claimed {
             guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
             if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.ageFrom, now: now) {
                 let why = delivery.attempts >= policy.maxAttempts ? "gave up after \(delivery.attempts) attempts" : "gave up: not delivered within \(policy.maxAgeMilliseconds) ms"
@@ -204,10 +222,13 @@ public actor OrderRelay: Service {
 
     private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64, attempted: Bool = true) async throws {
         var notice = OrderNotice.outcome(outcome, of: delivery, at: now)
-        let id = try await outbox.record(
+        let recorded = try await outbox.record(
             outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now, attempted: attempted, notice: notice
         )
-        notice?.id = id
+        // Another relay recorded this delivery's outcome first (this one's claim had
+        // lapsed): its outcome stands, and it told the buyer.
+        guard recorded.applied else { return }
+        notice?.id = recorded.noticeID
         await onOutcome(delivery, outcome, notice)
     }
 }

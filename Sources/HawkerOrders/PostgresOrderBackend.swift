@@ -36,19 +36,8 @@ public final class PostgresOrderBackend: OrderBackend {
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
     public init(merchant: String, url: String, timeout: Duration = .seconds(5), logger: Logger = Logger(label: "hawker.orders.postgres")) throws {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-            let host = components.host, let user = components.user
-        else {
-            throw OrderBackendError(description: "merchants.\(merchant).postgres_url must look like postgres://user:password@host:5432/database")
-        }
-        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        let requireTLS = components.queryItems?.contains { $0.name == "sslmode" && $0.value == "require" } ?? false
-        var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: requireTLS ? .require(.makeClientConfiguration()) : .disable
-        )
-        configuration.options.connectTimeout = timeout
-        configuration.options.maximumConnections = 8
+        let configuration = try PostgresURL.configuration(
+            url, setting: "merchants.\(merchant).postgres_url", connectTimeout: timeout, maximumConnections: 8)
         self.name = "postgres:\(merchant)"
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.timeout = timeout

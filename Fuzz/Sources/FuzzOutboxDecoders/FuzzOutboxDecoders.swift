@@ -15,12 +15,12 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 /// from that for clients. The input is `[<stream column>\n]<JSON text column>`: without a
 /// newline the stream is "s1".
 ///
-///  - `SQLiteOutbox.decodeReservation` (the `reservation` column, via `Reservation(json:)`):
-///    decode → encode (`SQLiteOutbox.encode(reservation.json)`) → decode gives the same
+///  - `OutboxCoding.decodeReservation` (the `reservation` column, via `Reservation(json:)`):
+///    decode → encode (`OutboxCoding.encode(reservation.json)`) → decode gives the same
 ///    reservation; `checkout.accepted`'s body built from it (OrderDesk) and each
 ///    merchant's part (`order.requested`'s items) hold only integers within ±(2^53 − 1)
 ///    and write as JSON that parses back;
-///  - `SQLiteOutbox.decodeNoticeBody` (a notice's `body` column): decode → encode → decode
+///  - `OutboxCoding.decodeNoticeBody` (a notice's `body` column): decode → encode → decode
 ///    gives the same body, and the push a buyer's session is sent for it (OrderNotice's
 ///    message with the stored stream) is JSON whose type and stream are the notice's.
 /// Must never trap.
@@ -41,11 +41,11 @@ public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
 }
 
 private func checkReservation(_ text: String, stream: String) {
-    guard let reservation = try? SQLiteOutbox.decodeReservation(text) else { return }
-    let stored = SQLiteOutbox.encode(reservation.json)
+    guard let reservation = try? OutboxCoding.decodeReservation(text) else { return }
+    let stored = OutboxCoding.encode(reservation.json)
     let again: Reservation
     do {
-        again = try SQLiteOutbox.decodeReservation(stored)
+        again = try OutboxCoding.decodeReservation(stored)
     } catch {
         fatalError("a reservation the outbox wrote does not read back (\(error)): \(stored)")
     }
@@ -73,9 +73,9 @@ private func checkReservation(_ text: String, stream: String) {
 }
 
 private func checkNotice(_ text: String, stream: String) {
-    let body = SQLiteOutbox.decodeNoticeBody(text)
-    let stored = SQLiteOutbox.encode(.object(body))
-    let again = SQLiteOutbox.decodeNoticeBody(stored)
+    let body = OutboxCoding.decodeNoticeBody(text)
+    let stored = OutboxCoding.encode(.object(body))
+    let again = OutboxCoding.decodeNoticeBody(stored)
     require(again == body, "decode → encode → decode changed a notice body: \(body) → \(again)")
 
     // A stored stream column that is no stream id is refused when read (OutboxCorruption):

@@ -4,18 +4,22 @@ import NIOCore
 /// What buyers are told about their orders (`order.confirmed`, `order.failed`,
 /// `order.status`): sent to every live session of the buyer, and kept in the outbox
 /// until one of them was sent it, so that a buyer who was offline hears it on the next
-/// connection.
+/// connection. In a cluster the buyer's sessions may be on any node: a stored notice is
+/// announced to the other nodes (`announce`), which send it to theirs (`received`).
 public final class BuyerNotices: Sendable {
-    private let outbox: SQLiteOutbox
+    private let outbox: any Outbox
     private let buyers = BuyerSessions()
     /// Notices read from the outbox per connection; more wait for the next one.
     private let perConnection: Int
     private let clock: @Sendable () -> Int64
+    private let announce: @Sendable (OrderNotice) -> Void
 
-    public init(outbox: SQLiteOutbox, perConnection: Int, clock: @escaping @Sendable () -> Int64) {
+    /// - Parameter announce: tells the other nodes of a cluster of a stored notice.
+    public init(outbox: any Outbox, perConnection: Int, clock: @escaping @Sendable () -> Int64, announce: @escaping @Sendable (OrderNotice) -> Void = { _ in }) {
         self.outbox = outbox
         self.perConnection = perConnection
         self.clock = clock
+        self.announce = announce
     }
 
     /// At start, and after pruning: the buyers with notices still waiting.
@@ -39,6 +43,22 @@ public final class BuyerNotices: Sendable {
             if (try? await session.send(notice.message).get()) != nil { written = true }
         }
         if written, let id = notice.id { try? await outbox.markDelivered([id]) }
+        announce(notice)
+    }
+
+    /// A notice another node stored and announced: sent to this node's sessions of its
+    /// buyer. With none here, the buyer's next connection here looks in the outbox (the
+    /// notice is marked delivered there only once some session was sent it).
+    public func received(_ notice: OrderNotice) async {
+        var written = false
+        for session in buyers.sessions(of: notice.buyer) {
+            if (try? await session.send(notice.message).get()) != nil { written = true }
+        }
+        guard written else {
+            buyers.noticesMayWait(for: notice.buyer)
+            return
+        }
+        if let id = notice.id { try? await outbox.markDelivered([id]) }
     }
 
     /// A buyer's session started: it receives live notices from now on, and first what

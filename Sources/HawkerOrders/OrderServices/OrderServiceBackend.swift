@@ -14,6 +14,8 @@ public struct OrderServiceBackend: OrderBackend {
 
     public var name: String { "order_service:\(merchant)" }
 
+    public var isReachableHere: Bool { registry.consumerCount(merchant: merchant) > 0 }
+
     public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
         await registry.deliver(delivery, attempt: delivery.attempts + 1, visibilityTimeout: visibilityTimeout)
     }

@@ -12,7 +12,7 @@ import NIOCore
 /// flight go together in the next one (group commit): one transaction, one fsync; if one
 /// of them fails, the batch is written again with each write in a savepoint of its own,
 /// so that only the failing one fails. A checkout storm costs few fsyncs.
-public actor SQLiteOutbox {
+public actor SQLiteOutbox: Outbox {
     private struct Pending {
         var work: @Sendable (Database) throws -> any Sendable
         var continuation: CheckedContinuation<any Sendable, any Error>?
@@ -27,6 +27,18 @@ public actor SQLiteOutbox {
     public private(set) var appended = 0
     /// The (buyer, key) pairs stored, so that a new key skips the lookup.
     public nonisolated let acceptedKeys = AcceptedKeys()
+
+    /// One gateway's file.
+    public nonisolated var isShared: Bool { false }
+
+    public nonisolated func mayHaveAccepted(buyer: String, idempotencyKey: String) -> Bool {
+        acceptedKeys.mayContain(buyer: buyer, idempotencyKey: idempotencyKey)
+    }
+
+    public func commitCounts() -> (commits: Int, writes: Int) { (commits, writes) }
+
+    /// Deliveries claimed by `claim` until when, by idempotency key; an outcome ends one.
+    private var claims: [String: Int64] = [:]
 
     /// Opens (creating it if needed) the outbox database at `path` and migrates it.
     public init(path: String) throws {
@@ -172,25 +184,6 @@ public actor SQLiteOutbox {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
-    /// The stored text of a JSON column (`reservation`, a notice's `body`).
-    @_spi(Fuzzing) public static func encode(_ value: JSONValue) -> String {
-        String(buffer: JSONText.encode(value))
-    }
-
-    /// Reads a stored `stream` column: written from a `StreamID`, so anything else is damage.
-    private static func streamID(_ text: String) throws -> StreamID {
-        guard let stream = StreamID(text) else { throw OutboxCorruption(description: "a stored stream id could not be read") }
-        return stream
-    }
-
-    /// Reads a stored `reservation` column.
-    @_spi(Fuzzing) public static func decodeReservation(_ text: String) throws -> Reservation {
-        guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
-            throw OutboxCorruption(description: "a stored reservation could not be read")
-        }
-        return reservation
-    }
-
     // MARK: - Appending
 
     /// Writes `reservation` and one pending delivery per merchant durably; returns when
@@ -198,7 +191,7 @@ public actor SQLiteOutbox {
     /// made earlier with the same idempotency key (then nothing new is written).
     @discardableResult
     public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
-        let json = Self.encode(reservation.json)
+        let json = OutboxCoding.encode(reservation.json)
         // Before the commit: from then on a retry with this key must look it up.
         acceptedKeys.insert(buyer: reservation.buyer, idempotencyKey: reservation.idempotencyKey)
         let stored = try await commit { db -> Reservation in
@@ -213,7 +206,7 @@ public actor SQLiteOutbox {
                     arguments: [reservation.buyer, reservation.idempotencyKey, reservation.checkoutID]
                 )
                 guard let earlier else { throw OutboxCorruption(description: "a conflicting checkout vanished") }
-                return try Self.decodeReservation(earlier)
+                return try OutboxCoding.decodeReservation(earlier)
             }
             for merchant in reservation.merchants {
                 try Self.execute(
@@ -237,14 +230,14 @@ public actor SQLiteOutbox {
             ).map { ($0["stream"], $0["reservation"]) }
         }
         guard let stored else { return nil }
-        return (try Self.decodeReservation(stored.reservation), try Self.streamID(stored.stream))
+        return (try OutboxCoding.decodeReservation(stored.reservation), try OutboxCoding.streamID(stored.stream))
     }
 
     // MARK: - Relaying
 
     /// Pending deliveries whose next attempt is due at `now`, oldest first, leaving out
     /// those whose idempotency key is in `excluding` (out already) before decoding them.
-    public func due(now: Int64, limit: Int, excluding: Set<String> = []) async throws -> [OutboxDelivery] {
+    public func due(now: Int64, limit: Int, excluding: Set<String>) async throws -> [OutboxDelivery] {
         // In order of next attempt (a new delivery's is its checkout's time): the
         // delivery_due index answers it without sorting the whole backlog.
         try await deliveries(
@@ -253,16 +246,34 @@ public actor SQLiteOutbox {
         ).prefix(limit).map { $0 }
     }
 
+    /// One process relays from this file: claims are kept in memory (as many as deliveries
+    /// in flight), not written.
+    public func claim(
+        now: Int64, limit: Int, claimMilliseconds: Int64, excluding: Set<String>, skipping: Set<String>, skippingUnlessBefore: Int64
+    ) async throws -> [OutboxDelivery] {
+        claims = claims.filter { $0.value > now }
+        let taken = excluding.union(claims.keys)
+        let claimed = try await unclaimed(now: now, limit: limit, excluding: taken, skipping: skipping, skippingUnlessBefore: skippingUnlessBefore)
+        let (until, overflow) = now.addingReportingOverflow(claimMilliseconds)
+        for delivery in claimed { claims[delivery.idempotencyKey] = overflow ? .max : until }
+        return claimed
+    }
+
+    private func unclaimed(now: Int64, limit: Int, excluding: Set<String>, skipping: Set<String>, skippingUnlessBefore: Int64) async throws -> [OutboxDelivery] {
+        guard !skipping.isEmpty else { return try await due(now: now, limit: limit, excluding: excluding) }
+        var arguments: StatementArguments = [now]
+        let placeholders = skipping.map { _ in "?" }.joined(separator: ", ")
+        arguments += StatementArguments(Array(skipping))
+        arguments += [skippingUnlessBefore]
+        return try await deliveries(
+            where: "d.status = 'pending' AND d.next_attempt_at <= ? AND (d.merchant NOT IN (\(placeholders)) OR COALESCE(d.redriven_at, c.created_at) < ?)",
+            arguments: arguments, order: "d.next_attempt_at", limit: limit + excluding.count, excluding: excluding
+        ).prefix(limit).map { $0 }
+    }
+
     /// Every delivery of `checkoutID`.
     public func deliveries(of checkoutID: String) async throws -> [OutboxDelivery] {
         try await deliveries(where: "d.checkout_id = ?", arguments: [checkoutID], limit: 1_000)
-    }
-
-    /// A stored checkout and the state of each merchant's part, for a restart.
-    public struct StoredCheckout: Sendable {
-        public var reservation: Reservation
-        public var stream: StreamID
-        public var parts: [(merchant: String, status: OutboxDelivery.Status, updatedAt: Int64, redriven: Bool)]
     }
 
     /// Checkouts a restarted gateway's rooms may not know all of: created after `since`,
@@ -288,14 +299,14 @@ public actor SQLiteOutbox {
                 let id: String = row["id"]
                 // A row that does not read is left out, not fatal (as `due` does).
                 guard let status = OutboxDelivery.Status(rawValue: row["status"]) else { continue }
-                let part = (
-                    merchant: row["merchant"] as String, status: status, updatedAt: row["updated_at"] as Int64, redriven: (row["redriven_at"] as Int64?) != nil
+                let part = StoredCheckout.Part(
+                    merchant: row["merchant"], status: status, updatedAt: row["updated_at"], redriven: (row["redriven_at"] as Int64?) != nil
                 )
                 if let last = checkouts.last, last.reservation.checkoutID == id {
                     checkouts[checkouts.count - 1].parts.append(part)
                     continue
                 }
-                guard let reservation = try? Self.decodeReservation(row["reservation"]), let stream = try? Self.streamID(row["stream"]) else { continue }
+                guard let reservation = try? OutboxCoding.decodeReservation(row["reservation"]), let stream = try? OutboxCoding.streamID(row["stream"]) else { continue }
                 checkouts.append(StoredCheckout(reservation: reservation, stream: stream, parts: [part]))
             }
             return checkouts
@@ -312,8 +323,8 @@ public actor SQLiteOutbox {
     /// counted then.
     @discardableResult
     public func record(
-        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool = true, notice: OrderNotice? = nil
-    ) async throws -> Int64? {
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+    ) async throws -> (applied: Bool, noticeID: Int64?) {
         let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) =
             switch outcome {
             case .confirmed(let reference): (.confirmed, reference, nil, nil)
@@ -322,19 +333,21 @@ public actor SQLiteOutbox {
             case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
             }
         let noticeRow = try notice.map(Self.row)
-        return try await commit { db -> Int64? in
+        claims["\(checkoutID):\(merchant)"] = nil
+        return try await commit { db -> (applied: Bool, noticeID: Int64?) in
             try Self.execute(
                 db,
                 """
                 UPDATE delivery SET status = ?, attempts = attempts + ?, reference = COALESCE(?, reference),
                     last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
-                WHERE checkout_id = ? AND merchant = ?
+                WHERE checkout_id = ? AND merchant = ? AND status = 'pending'
                 """,
                 [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
             )
-            guard let noticeRow else { return nil }
+            guard db.changesCount > 0 else { return (false, nil) }
+            guard let noticeRow else { return (true, nil) }
             try Self.insert(noticeRow, db)
-            return db.lastInsertedRowID
+            return (true, db.lastInsertedRowID)
         }
     }
 
@@ -401,7 +414,7 @@ public actor SQLiteOutbox {
     private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
 
     private static func row(_ notice: OrderNotice) throws -> NoticeRow {
-        (notice.buyer, notice.checkoutID, notice.stream.rawValue, notice.type.rawValue, encode(.object(notice.body)), notice.createdAt)
+        (notice.buyer, notice.checkoutID, notice.stream.rawValue, notice.type.rawValue, OutboxCoding.encode(.object(notice.body)), notice.createdAt)
     }
 
     private static func insert(_ row: NoticeRow, _ db: Database) throws {
@@ -412,20 +425,10 @@ public actor SQLiteOutbox {
     }
 
     private static func notice(_ row: Row) throws -> OrderNotice {
-        let body: String = row["body"]
-        let type: String = row["type"]
-        let stream = try streamID(row["stream"])
-        return OrderNotice(
-            // Written by this code: one of the three notice types. Anything else (a row of a
-            // newer version) still reaches the buyer, as a status update.
-            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: stream, type: MessageType(rawValue: type) ?? .orderStatus,
-            body: decodeNoticeBody(body), createdAt: row["created_at"]
+        try OutboxCoding.notice(
+            id: row["id"], buyer: row["buyer"], checkoutID: row["checkout_id"], stream: row["stream"], type: row["type"], body: row["body"],
+            createdAt: row["created_at"]
         )
-    }
-
-    /// Reads a stored notice `body` column; a body that is not a JSON object reads as empty.
-    @_spi(Fuzzing) public static func decodeNoticeBody(_ text: String) -> [String: JSONValue] {
-        (try? JSONParser.parse(ByteBuffer(string: text)))?.objectValue ?? [:]
     }
 
     // MARK: - Order services
@@ -462,6 +465,7 @@ public actor SQLiteOutbox {
     /// backend's circuit is open), in one commit.
     public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
         guard !deliveries.isEmpty else { return }
+        for delivery in deliveries { claims["\(delivery.checkoutID):\(delivery.merchant)"] = nil }
         try await commit { db in
             for delivery in deliveries {
                 try Self.execute(
@@ -510,29 +514,10 @@ public actor SQLiteOutbox {
     }
 
     private static func delivery(_ row: Row) throws -> OutboxDelivery {
-        let reservation = try decodeReservation(row["reservation"])
-        let merchant: String = row["merchant"]
-        let status: String = row["status"]
-        return OutboxDelivery(
-            checkoutID: row["checkout_id"],
-            merchant: merchant,
-            stream: try streamID(row["stream"]),
-            buyer: row["buyer"],
-            lines: reservation.lines.filter { $0.merchant == merchant },
-            region: reservation.region,
-            attribution: reservation.attribution,
-            status: OutboxDelivery.Status(rawValue: status) ?? .pending,
-            attempts: row["attempts"],
-            nextAttemptAt: row["next_attempt_at"],
-            lastError: row["last_error"],
-            reference: row["reference"],
-            createdAt: row["created_at"],
-            redrivenAt: row["redriven_at"]
+        try OutboxCoding.delivery(
+            checkoutID: row["checkout_id"], merchant: row["merchant"], status: row["status"], attempts: row["attempts"],
+            nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], reference: row["reference"], redrivenAt: row["redriven_at"],
+            stream: row["stream"], buyer: row["buyer"], reservation: row["reservation"], createdAt: row["created_at"]
         )
     }
-}
-
-/// The outbox holds something it cannot read back.
-public struct OutboxCorruption: Error, CustomStringConvertible, Sendable {
-    public let description: String
 }

@@ -264,6 +264,14 @@ extension GatewayConfiguration {
             }
         ),
         .optionalString("orders.outbox", "the outbox SQLite file; default <data_dir>/orders.sqlite", \.outboxPath),
+        .optionalString(
+            "orders.outbox_url",
+            "postgres://user[:password]@host[:port]/database of an outbox shared by a cluster's nodes (a dead node's checkouts are delivered by the others); unset: the SQLite file",
+            \.orders.sharedOutboxURL),
+        .string("orders.outbox_schema", "the PostgreSQL schema of the shared outbox's tables (created when missing)", \.orders.sharedOutboxSchema),
+        .int64(
+            "orders.claim_ms", "on a shared outbox, how long a node's claim on an order it delivers lasts (longer than any backend's timeout): a dead node's orders go again after it",
+            \.orders.claimMilliseconds, range: 1_000...3_600_000),
         .int64(
             "orders.retention_ms", "settled orders, their checkouts and idempotency keys, and buyers' notices are deleted this long after (dead letters stay)",
             \.orders.retentionMilliseconds, range: 86_400_000...31_536_000_000),

@@ -125,7 +125,8 @@ public final class Gateway: Service, Sendable {
         self.hub = streams
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
         let orders = try OrderDesk(
-            configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, metrics: metrics, logger: logger)
+            configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, cluster: cluster?.engine,
+            metrics: metrics, logger: logger)
         self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,

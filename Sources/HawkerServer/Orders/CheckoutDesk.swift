@@ -19,12 +19,12 @@ struct CheckoutDesk: Sendable {
     private let streams: any StreamEngine
     /// The stock, for re-driven orders confirmed after their units were given back.
     private let inventory: InventoryLedger?
-    private let outbox: SQLiteOutbox
+    private let outbox: any Outbox
     private let notices: BuyerNotices
     private let metrics: GatewayMetrics
     private let logger: Logger
 
-    init(streams: any StreamEngine, inventory: InventoryLedger?, outbox: SQLiteOutbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
+    init(streams: any StreamEngine, inventory: InventoryLedger?, outbox: any Outbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
         self.streams = streams
         self.inventory = inventory
         self.outbox = outbox
@@ -44,7 +44,7 @@ struct CheckoutDesk: Sendable {
         let outbox = self.outbox
         // A key the outbox cannot hold (most of them: new checkouts) skips the lookup.
         let lookup =
-            outbox.acceptedKeys.mayContain(buyer: buyer, idempotencyKey: request.idempotencyKey)
+            outbox.mayHaveAccepted(buyer: buyer, idempotencyKey: request.idempotencyKey)
             ? eventLoop.makeFutureWithTask { try await outbox.accepted(buyer: buyer, idempotencyKey: request.idempotencyKey) }
             : eventLoop.makeSucceededFuture(nil)
         return

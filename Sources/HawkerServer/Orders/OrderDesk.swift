@@ -1,20 +1,26 @@
 import CoreMetrics
 import Foundation
+import HawkerCluster
 import HawkerCommerce
 import HawkerHub
 import HawkerOrders
 import HawkerProtocol
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// The orders layer, put together: the durable outbox, the relay to merchants' backends,
 /// and the three desks the connections talk to (checkouts, buyers' notices, order
 /// services). Wiring only; what each part does is in its own type.
+///
+/// The outbox is the SQLite file in the data directory, or with `orders.outbox_url` a
+/// PostgreSQL one shared by a cluster's nodes; then buyers' notices are announced over
+/// the cluster, since a buyer may be connected to any node.
 final class OrderDesk: Sendable {
     let checkouts: CheckoutDesk
     let notices: BuyerNotices
     let orderServices: OrderServiceDesk
-    private let outbox: SQLiteOutbox
+    private let outbox: any Outbox
     private let relay: OrderRelay
     private let metrics: GatewayMetrics
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
@@ -22,15 +28,36 @@ final class OrderDesk: Sendable {
     private let clock: @Sendable () -> Int64
 
     init(
-        configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, metrics: GatewayMetrics,
-        logger: Logger
+        configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, cluster: ClusterEngine?,
+        metrics: GatewayMetrics, logger: Logger
     ) throws {
-        try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let outbox = try SQLiteOutbox(path: outboxPath)
+        let outbox: any Outbox
+        var backendServices: [any Service] = []
+        if let url = configuration.sharedOutboxURL {
+            guard cluster != nil else {
+                throw ConfigurationError(description: "orders.outbox_url is the outbox a cluster's nodes share: set cluster.redis_url too")
+            }
+            let shared = try PostgresOutbox(url: url, schema: configuration.sharedOutboxSchema, logger: logger)
+            outbox = shared
+            backendServices.append(shared)
+        } else {
+            try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            outbox = try SQLiteOutbox(path: outboxPath)
+        }
         let clock: @Sendable () -> Int64 = { streams.now }
         let registry = OrderServiceRegistry()
-        let (routes, backendServices) = try OrderBackends.make(configuration, orderServices: registry, logger: logger)
-        let notices = BuyerNotices(outbox: outbox, perConnection: configuration.noticesPerConnection, clock: clock)
+        let (routes, services) = try OrderBackends.make(configuration, orderServices: registry, logger: logger)
+        backendServices += services
+        // On a shared outbox, a notice one node stores may be for a buyer on another.
+        let announce: @Sendable (OrderNotice) -> Void =
+            if let cluster, outbox.isShared { { notice in cluster.announce(JSONText.encode(notice.json)) } } else { { _ in } }
+        let notices = BuyerNotices(outbox: outbox, perConnection: configuration.noticesPerConnection, clock: clock, announce: announce)
+        if let cluster, outbox.isShared {
+            cluster.onAnnouncement { payload in
+                guard let value = try? JSONParser.parse(payload), let notice = OrderNotice(json: value) else { return }
+                Task { await notices.received(notice) }
+            }
+        }
         let checkouts = CheckoutDesk(streams: streams, inventory: inventory, outbox: outbox, notices: notices, metrics: metrics, logger: logger)
         let relay = OrderRelay(
             outbox: outbox,
@@ -38,6 +65,7 @@ final class OrderDesk: Sendable {
             policy: configuration.retry,
             breaker: CircuitBreaker(threshold: configuration.breakerThreshold, cooldownMilliseconds: configuration.breakerCooldownMilliseconds),
             maxInFlight: configuration.maxInFlight,
+            claimMilliseconds: configuration.claimMilliseconds,
             clock: clock,
             onOutcome: { delivery, outcome, notice in await checkouts.settled(delivery, outcome, notice: notice) }
         )
@@ -53,11 +81,12 @@ final class OrderDesk: Sendable {
 
     /// Runs the relay, the backends' services and the outbox gauges until cancelled.
     func run() async {
-        await notices.restore()
         await withDiscardingTaskGroup { group in
+            // First the pools (a shared outbox's among them): what follows reads through them.
             for service in backendServices {
                 group.addTask { try? await service.run() }
             }
+            await notices.restore()
             group.addTask { try? await self.relay.run() }
             group.addTask {
                 var counted = (commits: 0, writes: 0)
@@ -67,7 +96,7 @@ final class OrderDesk: Sendable {
                         self.metrics.outboxDeadLetters.record(depth.deadLettered)
                     }
                     // Commits against writes: how well group commit batches a storm.
-                    let (commits, writes) = (await self.outbox.commits, await self.outbox.writes)
+                    let (commits, writes) = await self.outbox.commitCounts()
                     self.metrics.outboxCommits.increment(by: commits - counted.commits)
                     self.metrics.outboxWrites.increment(by: writes - counted.writes)
                     counted = (commits, writes)

@@ -7,13 +7,13 @@ import NIOCore
 /// of settled orders), the deliveries they take and acknowledge, and their departure.
 struct OrderServiceDesk: Sendable {
     let registry: OrderServiceRegistry
-    private let outbox: SQLiteOutbox
+    private let outbox: any Outbox
     private let relay: OrderRelay
     private let configuration: OrdersConfiguration
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
-    init(registry: OrderServiceRegistry, outbox: SQLiteOutbox, relay: OrderRelay, configuration: OrdersConfiguration, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(registry: OrderServiceRegistry, outbox: any Outbox, relay: OrderRelay, configuration: OrdersConfiguration, clock: @escaping @Sendable () -> Int64, logger: Logger) {
         self.registry = registry
         self.outbox = outbox
         self.relay = relay

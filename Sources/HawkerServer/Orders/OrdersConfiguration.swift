@@ -23,6 +23,11 @@ public struct OrdersConfiguration: Sendable {
     /// Settled orders, their checkouts (and idempotency keys) and buyers' notices are
     /// deleted from the outbox this long after they settled or were made.
     public var retentionMilliseconds: Int64 = 2_592_000_000
+    /// A PostgreSQL outbox shared by a cluster's nodes instead of the SQLite file.
+    public var sharedOutboxURL: String?
+    public var sharedOutboxSchema = "hawker"
+    /// On a shared outbox: how long a relay's claim on a delivery lasts.
+    public var claimMilliseconds: Int64 = 60_000
     /// Backends by merchant id (`merchants.<id>.*` keys).
     public var merchants: [String: MerchantBackendConfiguration] = [:]
 

@@ -1,0 +1,120 @@
+import HawkerCommerce
+import HawkerProtocol
+
+/// Where accepted checkouts are kept until every merchant has its order: the seam between
+/// the checkout path, the relay and the buyers' notices. `SQLiteOutbox` is a single
+/// gateway's (a file in its data directory); `PostgresOutbox` is shared by the nodes of a
+/// cluster, so that a dead node's accepted checkouts are delivered by the others. Both pass
+/// `OutboxConformanceTests`.
+///
+/// Every write returns once it is durable: a buyer is told "accepted" only for what a
+/// `kill -9` right after cannot lose. Times are milliseconds since the Unix epoch.
+public protocol Outbox: Sendable {
+    /// True when other gateway processes use the same outbox: the relay then claims what it
+    /// delivers (`claim`), and leaves alone the orders of merchants it cannot reach.
+    var isShared: Bool { get }
+
+    /// False only when `buyer` surely stored nothing under `idempotencyKey` (most new
+    /// checkouts), so that the lookup can be skipped.
+    func mayHaveAccepted(buyer: String, idempotencyKey: String) -> Bool
+
+    /// Writes `reservation` and one pending delivery per merchant of record. Returns what
+    /// is stored: `reservation`, or the checkout the same buyer made earlier with the same
+    /// idempotency key (or the same id); then nothing new is written.
+    @discardableResult
+    func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation
+
+    /// The checkout `buyer` made with `idempotencyKey`, if one was accepted, and its stream.
+    func accepted(buyer: String, idempotencyKey: String) async throws -> (reservation: Reservation, stream: StreamID)?
+
+    /// Pending deliveries due at `now`, oldest attempt first, without those whose
+    /// idempotency key is in `excluding`. Reads only: see `claim` for the relay.
+    func due(now: Int64, limit: Int, excluding: Set<String>) async throws -> [OutboxDelivery]
+
+    /// What a relay takes to deliver now: due deliveries that no other relay claimed, each
+    /// then claimed by this one until `now + claimMilliseconds` (until its outcome is
+    /// recorded, or the claim lapses because this relay died). Leaves out `excluding`
+    /// (out already) and the merchants in `skipping`, unless their delivery is older than
+    /// `skippingUnlessBefore` (so that somebody gives up on them in time).
+    func claim(
+        now: Int64, limit: Int, claimMilliseconds: Int64, excluding: Set<String>, skipping: Set<String>, skippingUnlessBefore: Int64
+    ) async throws -> [OutboxDelivery]
+
+    /// Every delivery of `checkoutID`.
+    func deliveries(of checkoutID: String) async throws -> [OutboxDelivery]
+
+    /// Checkouts a restarted gateway's rooms may not know all of: created after `since`, or
+    /// with a part still on its way or recorded after `since`; the newest `limit`, oldest
+    /// first.
+    func checkouts(touchedSince since: Int64, limit: Int) async throws -> [StoredCheckout]
+
+    /// Orders given up on, oldest first.
+    func deadLetters(limit: Int) async throws -> [OutboxDelivery]
+
+    /// Records what an attempt led to and, in the same commit, the notice for the buyer.
+    /// Only a pending delivery takes an outcome: when another relay recorded one first
+    /// (its claim had lapsed), nothing is written and `applied` is false. `attempted` is
+    /// false when the outcome was decided without calling the backend.
+    @discardableResult
+    func record(
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+    ) async throws -> (applied: Bool, noticeID: Int64?)
+
+    /// Deletes what is settled and older than `before`: confirmed and rejected orders,
+    /// checkouts with no order left (and their idempotency keys), and notices. Dead letters
+    /// stay until an operator re-drives them.
+    @discardableResult
+    func prune(before: Int64) async throws -> (checkouts: Int, notices: Int)
+
+    /// Keeps a notice for its buyer until a session of theirs has been sent it.
+    @discardableResult
+    func addNotice(_ notice: OrderNotice) async throws -> Int64
+
+    /// The buyer's notices no session has been sent yet, oldest first.
+    func undeliveredNotices(for buyer: String, limit: Int) async throws -> [OrderNotice]
+
+    /// Buyers with notices no session was sent yet.
+    func buyersWithUndeliveredNotices() async throws -> Set<String>
+
+    func markDelivered(_ ids: [Int64]) async throws
+
+    /// Makes every pending delivery of `merchant` due now (its order service connected).
+    func expedite(merchant: String, now: Int64) async throws
+
+    /// `merchant`'s settled deliveries of checkouts created at or after `since`, oldest
+    /// first: for an order service that lost its records.
+    func settled(merchant: String, since: Int64, limit: Int) async throws -> [OutboxDelivery]
+
+    /// How many deliveries are pending and dead-lettered.
+    func depth() async throws -> (pending: Int, deadLettered: Int)
+
+    /// Moves deliveries' next attempt to `until` without counting an attempt (their
+    /// backend's circuit is open), and ends this relay's claim on them.
+    func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws
+
+    /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts.
+    func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool
+
+    /// Transactions committed and writes in them so far, for the group-commit metrics.
+    func commitCounts() async -> (commits: Int, writes: Int)
+}
+
+extension Outbox {
+    public func due(now: Int64, limit: Int) async throws -> [OutboxDelivery] {
+        try await due(now: now, limit: limit, excluding: [])
+    }
+
+    /// An attempt's outcome, with no notice.
+    @discardableResult
+    public func record(_ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64) async throws -> (applied: Bool, noticeID: Int64?) {
+        try await record(outcome, checkoutID: checkoutID, merchant: merchant, now: now, attempted: true, notice: nil)
+    }
+
+    /// An attempt's outcome and the buyer's notice.
+    @discardableResult
+    public func record(
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, notice: OrderNotice
+    ) async throws -> (applied: Bool, noticeID: Int64?) {
+        try await record(outcome, checkoutID: checkoutID, merchant: merchant, now: now, attempted: true, notice: notice)
+    }
+}

@@ -1,0 +1,56 @@
+import HawkerCommerce
+import HawkerProtocol
+import NIOCore
+
+/// How every outbox stores what it cannot keep in columns: the reservation and a notice's
+/// body as JSON text, read back strictly (a row that does not read is `OutboxCorruption`).
+public enum OutboxCoding {
+    @_spi(Fuzzing) public static func encode(_ value: JSONValue) -> String {
+        String(buffer: JSONText.encode(value))
+    }
+
+    @_spi(Fuzzing) public static func decodeReservation(_ text: String) throws -> Reservation {
+        guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
+            throw OutboxCorruption(description: "a stored checkout could not be read")
+        }
+        return reservation
+    }
+
+    /// Reads a stored notice body; one that is not a JSON object reads as empty.
+    @_spi(Fuzzing) public static func decodeNoticeBody(_ text: String) -> [String: JSONValue] {
+        (try? JSONParser.parse(ByteBuffer(string: text)))?.objectValue ?? [:]
+    }
+
+    static func streamID(_ text: String) throws -> StreamID {
+        guard let stream = StreamID(text) else { throw OutboxCorruption(description: "a stored stream id could not be read") }
+        return stream
+    }
+
+    /// A delivery from its row and its checkout's.
+    static func delivery(
+        checkoutID: String, merchant: String, status: String, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?,
+        redrivenAt: Int64?, stream: String, buyer: String, reservation: String, createdAt: Int64
+    ) throws -> OutboxDelivery {
+        let decoded = try decodeReservation(reservation)
+        return OutboxDelivery(
+            checkoutID: checkoutID, merchant: merchant, stream: try streamID(stream), buyer: buyer,
+            lines: decoded.lines.filter { $0.merchant == merchant }, region: decoded.region, attribution: decoded.attribution,
+            status: OutboxDelivery.Status(rawValue: status) ?? .pending, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError,
+            reference: reference, createdAt: createdAt, redrivenAt: redrivenAt
+        )
+    }
+
+    /// A stored notice. Written by this code: one of the three notice types; anything else
+    /// (a row of a newer version) still reaches the buyer, as a status update.
+    static func notice(id: Int64, buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64) throws -> OrderNotice {
+        OrderNotice(
+            id: id, buyer: buyer, checkoutID: checkoutID, stream: try streamID(stream), type: MessageType(rawValue: type) ?? .orderStatus,
+            body: decodeNoticeBody(body), createdAt: createdAt
+        )
+    }
+}
+
+/// The outbox holds something it cannot read back.
+public struct OutboxCorruption: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}

@@ -1,0 +1,444 @@
+import HawkerCommerce
+import HawkerProtocol
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The outbox a cluster's nodes share, in PostgreSQL through postgres-nio: a checkout
+/// accepted on a node that dies is delivered by the others.
+///
+/// PostgreSQL rather than Redis: an accepted checkout is money, and PostgreSQL commits it
+/// to its write-ahead log before answering (with replication and point-in-time recovery
+/// where it is run seriously), where Redis would need `appendfsync always` on every node
+/// of it and still offers no transactions across keys to make "claim the oldest due
+/// orders nobody else holds" one statement. Here that is `FOR UPDATE SKIP LOCKED`: relays
+/// on every node claim disjoint sets without waiting for each other, and a claim records
+/// until when it holds, so that a dead node's claims lapse and its orders go again.
+///
+/// Every write is one statement (or one transaction), committed when it returns; the
+/// tables are created in `schema` when missing, under an advisory lock so that nodes
+/// starting together do not race. Concurrent writes share PostgreSQL's group commit.
+public final class PostgresOutbox: Outbox, Service {
+    private let client: PostgresClient
+    private let schema: String
+    private let logger: Logger
+    /// The migration, run once before the first query (and again after it failed).
+    private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let writes = Atomic<Int>(0)
+
+    /// - Parameters:
+    ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
+    ///   - schema: where the tables go; letters, digits and `_`.
+    public init(url: String, schema: String = "hawker", logger: Logger = Logger(label: "hawker.outbox.postgres")) throws {
+        guard Self.isIdentifier(schema) else {
+            throw OrderBackendError(description: "orders.outbox_schema must be a lowercase SQL identifier (a-z, 0-9, _; at most 63), got '\(schema)'")
+        }
+        let configuration = try PostgresURL.configuration(url, setting: "orders.outbox_url", connectTimeout: .seconds(5), maximumConnections: 16)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.schema = schema
+        self.logger = logger
+    }
+
+    static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) || first == UInt8(ascii: "_"), text.utf8.count <= 63 else {
+            return false
+        }
+        return text.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// Runs the connection pool until shutdown; queries wait for it.
+    public func run() async throws {
+        await client.run()
+    }
+
+    public var isShared: Bool { true }
+
+    /// Any node may have stored the key: always looked up (one indexed read per checkout).
+    public func mayHaveAccepted(buyer: String, idempotencyKey: String) -> Bool { true }
+
+    public func commitCounts() async -> (commits: Int, writes: Int) {
+        let count = writes.load(ordering: .relaxed)
+        return (count, count)
+    }
+
+    // MARK: - Schema
+
+    private func migrated() async throws {
+        let task = migration.withLockedValue { task in
+            if let task { return task }
+            let created = Task { try await self.migrate() }
+            task = created
+            return created
+        }
+        do {
+            try await task.value
+        } catch {
+            migration.withLockedValue { $0 = nil }
+            throw error
+        }
+    }
+
+    private func migrate() async throws {
+        let s = schema
+        try await client.withTransaction(logger: logger) { connection in
+            // One node at a time: concurrent CREATE ... IF NOT EXISTS can still collide.
+            try await connection.query("SELECT pg_advisory_xact_lock(7241500)", logger: logger)
+            try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: s)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).checkout (
+                    id text PRIMARY KEY,
+                    stream text NOT NULL,
+                    buyer text NOT NULL,
+                    idempotency_key text NOT NULL,
+                    reservation text NOT NULL,
+                    created_at bigint NOT NULL,
+                    UNIQUE (buyer, idempotency_key)
+                )
+                """, logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).delivery (
+                    checkout_id text NOT NULL REFERENCES \(unescaped: s).checkout(id),
+                    merchant text NOT NULL,
+                    status text NOT NULL DEFAULT 'pending',
+                    attempts integer NOT NULL DEFAULT 0,
+                    next_attempt_at bigint NOT NULL,
+                    last_error text,
+                    reference text,
+                    updated_at bigint NOT NULL,
+                    redriven_at bigint,
+                    claimed_until bigint,
+                    PRIMARY KEY (checkout_id, merchant)
+                )
+                """, logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS delivery_due ON \(unescaped: s).delivery (status, next_attempt_at)", logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS delivery_merchant ON \(unescaped: s).delivery (merchant, status)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).notice (
+                    id bigserial PRIMARY KEY,
+                    buyer text NOT NULL,
+                    checkout_id text NOT NULL,
+                    stream text NOT NULL,
+                    type text NOT NULL,
+                    body text NOT NULL,
+                    created_at bigint NOT NULL,
+                    delivered boolean NOT NULL DEFAULT false
+                )
+                """, logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS notice_undelivered ON \(unescaped: s).notice (buyer, delivered, id)", logger: logger)
+        }
+    }
+
+    /// Runs `query` once the tables exist.
+    @discardableResult
+    private func query(_ query: PostgresQuery, write: Bool = false) async throws -> PostgresRowSequence {
+        try await migrated()
+        if write { writes.add(1, ordering: .relaxed) }
+        return try await client.query(query, logger: logger)
+    }
+
+    // MARK: - Appending
+
+    public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
+        let s = schema
+        let json = OutboxCoding.encode(reservation.json)
+        // Both rows in one statement: the deliveries are written only with a new checkout.
+        let rows = try await query(
+            """
+            WITH new AS (
+                INSERT INTO \(unescaped: s).checkout (id, stream, buyer, idempotency_key, reservation, created_at)
+                VALUES (\(reservation.checkoutID), \(stream.rawValue), \(reservation.buyer), \(reservation.idempotencyKey), \(json), \(reservation.createdAt))
+                ON CONFLICT DO NOTHING RETURNING id, created_at
+            ), parts AS (
+                INSERT INTO \(unescaped: s).delivery (checkout_id, merchant, next_attempt_at, updated_at)
+                SELECT new.id, m, new.created_at, new.created_at FROM new, unnest(\(reservation.merchants)::text[]) AS m
+                RETURNING 1
+            )
+            SELECT count(*) FROM new
+            """, write: true)
+        for try await inserted in rows.decode(Int64.self) where inserted == 1 { return reservation }
+        // Stored before (same id, or the same buyer and key), maybe by another node: that
+        // one stands. The other writer has committed: ON CONFLICT waited for it.
+        let earlier = try await query(
+            """
+            SELECT reservation FROM \(unescaped: s).checkout
+            WHERE (buyer = \(reservation.buyer) AND idempotency_key = \(reservation.idempotencyKey)) OR id = \(reservation.checkoutID)
+            LIMIT 1
+            """)
+        for try await text in earlier.decode(String.self) { return try OutboxCoding.decodeReservation(text) }
+        throw OutboxCorruption(description: "a conflicting checkout vanished")
+    }
+
+    public func accepted(buyer: String, idempotencyKey: String) async throws -> (reservation: Reservation, stream: StreamID)? {
+        let rows = try await query(
+            "SELECT stream, reservation FROM \(unescaped: schema).checkout WHERE buyer = \(buyer) AND idempotency_key = \(idempotencyKey)")
+        for try await (stream, reservation) in rows.decode((String, String).self) {
+            return (try OutboxCoding.decodeReservation(reservation), try OutboxCoding.streamID(stream))
+        }
+        return nil
+    }
+
+    // MARK: - Relaying
+
+    /// The columns `deliveries(_:)` reads, from `d` (delivery) and `c` (checkout).
+    private static let columns = """
+        d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
+        c.stream, c.buyer, c.reservation, c.created_at
+        """
+
+    private func deliveries(_ rows: PostgresRowSequence) async throws -> [OutboxDelivery] {
+        var deliveries: [OutboxDelivery] = []
+        for try await row in rows.decode((String, String, String, Int, Int64, String?, String?, Int64?, String, String, String, Int64).self) {
+            deliveries.append(
+                try OutboxCoding.delivery(
+                    checkoutID: row.0, merchant: row.1, status: row.2, attempts: row.3, nextAttemptAt: row.4, lastError: row.5, reference: row.6,
+                    redrivenAt: row.7, stream: row.8, buyer: row.9, reservation: row.10, createdAt: row.11
+                ))
+        }
+        return deliveries
+    }
+
+    public func due(now: Int64, limit: Int, excluding: Set<String>) async throws -> [OutboxDelivery] {
+        let s = schema
+        return try await deliveries(
+            query(
+                """
+                SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND NOT ((d.checkout_id || ':' || d.merchant) = ANY(\(Array(excluding))::text[]))
+                ORDER BY d.next_attempt_at LIMIT \(max(0, limit))
+                """))
+    }
+
+    public func claim(
+        now: Int64, limit: Int, claimMilliseconds: Int64, excluding: Set<String>, skipping: Set<String>, skippingUnlessBefore: Int64
+    ) async throws -> [OutboxDelivery] {
+        let s = schema
+        let (until, overflow) = now.addingReportingOverflow(claimMilliseconds)
+        // Rows another relay is claiming right now are skipped, not waited for.
+        let claimed = try await deliveries(
+            query(
+                """
+                UPDATE \(unescaped: s).delivery d SET claimed_until = \(overflow ? Int64.max : until)
+                FROM \(unescaped: s).checkout c
+                WHERE c.id = d.checkout_id AND (d.checkout_id, d.merchant) IN (
+                    SELECT d2.checkout_id, d2.merchant FROM \(unescaped: s).delivery d2 JOIN \(unescaped: s).checkout c2 ON c2.id = d2.checkout_id
+                    WHERE d2.status = 'pending' AND d2.next_attempt_at <= \(now) AND (d2.claimed_until IS NULL OR d2.claimed_until <= \(now))
+                        AND NOT ((d2.checkout_id || ':' || d2.merchant) = ANY(\(Array(excluding))::text[]))
+                        AND (NOT (d2.merchant = ANY(\(Array(skipping))::text[])) OR COALESCE(d2.redriven_at, c2.created_at) < \(skippingUnlessBefore))
+                    ORDER BY d2.next_attempt_at LIMIT \(max(0, limit))
+                    FOR UPDATE OF d2 SKIP LOCKED)
+                RETURNING \(unescaped: Self.columns)
+                """, write: true))
+        return claimed.sorted { ($0.nextAttemptAt, $0.checkoutID, $0.merchant) < ($1.nextAttemptAt, $1.checkoutID, $1.merchant) }
+    }
+
+    public func deliveries(of checkoutID: String) async throws -> [OutboxDelivery] {
+        let s = schema
+        return try await deliveries(
+            query(
+                """
+                SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
+                WHERE d.checkout_id = \(checkoutID) ORDER BY d.merchant
+                """))
+    }
+
+    public func checkouts(touchedSince since: Int64, limit: Int) async throws -> [StoredCheckout] {
+        let s = schema
+        let rows = try await query(
+            """
+            SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at, d.redriven_at
+            FROM \(unescaped: s).checkout c JOIN \(unescaped: s).delivery d ON d.checkout_id = c.id
+            WHERE c.id IN (
+                SELECT c2.id FROM \(unescaped: s).checkout c2 WHERE c2.created_at > \(since) OR EXISTS (
+                    SELECT 1 FROM \(unescaped: s).delivery d2 WHERE d2.checkout_id = c2.id AND (d2.status = 'pending' OR d2.updated_at > \(since)))
+                ORDER BY c2.created_at DESC, c2.id DESC LIMIT \(max(0, limit)))
+            ORDER BY c.created_at, c.id, d.merchant
+            """)
+        var checkouts: [StoredCheckout] = []
+        for try await (id, stream, reservation, merchant, status, updatedAt, redrivenAt) in rows.decode((String, String, String, String, String, Int64, Int64?).self) {
+            // A row that does not read is left out, not fatal (as in the SQLite outbox).
+            guard let status = OutboxDelivery.Status(rawValue: status) else { continue }
+            let part = StoredCheckout.Part(merchant: merchant, status: status, updatedAt: updatedAt, redriven: redrivenAt != nil)
+            if let last = checkouts.last, last.reservation.checkoutID == id {
+                checkouts[checkouts.count - 1].parts.append(part)
+                continue
+            }
+            guard let reservation = try? OutboxCoding.decodeReservation(reservation), let stream = try? OutboxCoding.streamID(stream) else { continue }
+            checkouts.append(StoredCheckout(reservation: reservation, stream: stream, parts: [part]))
+        }
+        return checkouts
+    }
+
+    public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {
+        let s = schema
+        return try await deliveries(
+            query(
+                """
+                SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
+                WHERE d.status = 'dead_lettered' ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT \(max(0, limit))
+                """))
+    }
+
+    public func record(
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+    ) async throws -> (applied: Bool, noticeID: Int64?) {
+        let s = schema
+        let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) =
+            switch outcome {
+            case .confirmed(let reference): (.confirmed, reference, nil, nil)
+            case .rejected(let reason): (.rejected, nil, reason, nil)
+            case .retry(let at, let error): (.pending, nil, error, at)
+            case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
+            }
+        let body = notice.map { OutboxCoding.encode(.object($0.body)) } ?? ""
+        // The outcome and the notice in one statement; the notice only with the outcome.
+        let rows = try await query(
+            """
+            WITH updated AS (
+                UPDATE \(unescaped: s).delivery SET status = \(status.rawValue), attempts = attempts + \(attempted ? 1 : 0),
+                    reference = COALESCE(\(reference)::text, reference), last_error = COALESCE(\(error)::text, last_error),
+                    next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'pending'
+                RETURNING 1
+            ), inserted AS (
+                INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
+                SELECT \(notice?.buyer ?? ""), \(notice?.checkoutID ?? ""), \(notice?.stream.rawValue ?? ""), \(notice?.type.rawValue ?? ""), \(body),
+                    \(notice?.createdAt ?? 0)
+                WHERE \(notice != nil) AND EXISTS (SELECT 1 FROM updated)
+                RETURNING id
+            )
+            SELECT (SELECT count(*) FROM updated), (SELECT id FROM inserted)
+            """, write: true)
+        for try await (updated, id) in rows.decode((Int64, Int64?).self) { return (updated > 0, id) }
+        return (false, nil)
+    }
+
+    // MARK: - Retention
+
+    public func prune(before: Int64) async throws -> (checkouts: Int, notices: Int) {
+        try await migrated()
+        writes.add(1, ordering: .relaxed)
+        let s = schema
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "DELETE FROM \(unescaped: s).delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < \(before)", logger: logger)
+            var checkouts = 0
+            for try await count in try await connection.query(
+                """
+                WITH gone AS (
+                    DELETE FROM \(unescaped: s).checkout c WHERE c.created_at < \(before)
+                        AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = c.id)
+                    RETURNING 1)
+                SELECT count(*) FROM gone
+                """, logger: logger
+            ).decode(Int64.self) {
+                checkouts = Int(count)
+            }
+            var notices = 0
+            for try await count in try await connection.query(
+                "WITH gone AS (DELETE FROM \(unescaped: s).notice WHERE created_at < \(before) RETURNING 1) SELECT count(*) FROM gone", logger: logger
+            ).decode(Int64.self) {
+                notices = Int(count)
+            }
+            return (checkouts, notices)
+        }
+    }
+
+    // MARK: - Notices for buyers
+
+    public func addNotice(_ notice: OrderNotice) async throws -> Int64 {
+        let rows = try await query(
+            """
+            INSERT INTO \(unescaped: schema).notice (buyer, checkout_id, stream, type, body, created_at)
+            VALUES (\(notice.buyer), \(notice.checkoutID), \(notice.stream.rawValue), \(notice.type.rawValue), \(OutboxCoding.encode(.object(notice.body))), \(notice.createdAt))
+            RETURNING id
+            """, write: true)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw OutboxCorruption(description: "a notice was stored without an id")
+    }
+
+    public func undeliveredNotices(for buyer: String, limit: Int) async throws -> [OrderNotice] {
+        let rows = try await query(
+            """
+            SELECT id, buyer, checkout_id, stream, type, body, created_at FROM \(unescaped: schema).notice
+            WHERE buyer = \(buyer) AND NOT delivered ORDER BY id LIMIT \(max(0, limit))
+            """)
+        var notices: [OrderNotice] = []
+        for try await row in rows.decode((Int64, String, String, String, String, String, Int64).self) {
+            notices.append(try OutboxCoding.notice(id: row.0, buyer: row.1, checkoutID: row.2, stream: row.3, type: row.4, body: row.5, createdAt: row.6))
+        }
+        return notices
+    }
+
+    public func buyersWithUndeliveredNotices() async throws -> Set<String> {
+        var buyers: Set<String> = []
+        for try await buyer in try await query("SELECT DISTINCT buyer FROM \(unescaped: schema).notice WHERE NOT delivered").decode(String.self) {
+            buyers.insert(buyer)
+        }
+        return buyers
+    }
+
+    public func markDelivered(_ ids: [Int64]) async throws {
+        guard !ids.isEmpty else { return }
+        try await query("UPDATE \(unescaped: schema).notice SET delivered = true WHERE id = ANY(\(ids)::bigint[])", write: true)
+    }
+
+    // MARK: - Order services and operators
+
+    public func expedite(merchant: String, now: Int64) async throws {
+        try await query(
+            """
+            UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(now)
+            WHERE merchant = \(merchant) AND status = 'pending' AND next_attempt_at > \(now)
+            """, write: true)
+    }
+
+    public func settled(merchant: String, since: Int64, limit: Int) async throws -> [OutboxDelivery] {
+        let s = schema
+        return try await deliveries(
+            query(
+                """
+                SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
+                WHERE d.merchant = \(merchant) AND d.status IN ('confirmed', 'rejected') AND c.created_at >= \(since)
+                ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT \(max(0, limit))
+                """))
+    }
+
+    public func depth() async throws -> (pending: Int, deadLettered: Int) {
+        let rows = try await query(
+            """
+            SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead_lettered')
+            FROM \(unescaped: schema).delivery WHERE status IN ('pending', 'dead_lettered')
+            """)
+        for try await (pending, dead) in rows.decode((Int64, Int64).self) { return (Int(pending), Int(dead)) }
+        return (0, 0)
+    }
+
+    public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
+        guard !deliveries.isEmpty else { return }
+        try await query(
+            """
+            UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(until), updated_at = \(now), claimed_until = NULL
+            WHERE status = 'pending' AND (checkout_id, merchant) IN (
+                SELECT * FROM unnest(\(deliveries.map(\.checkoutID))::text[], \(deliveries.map(\.merchant))::text[]))
+            """, write: true)
+    }
+
+    public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
+        let rows = try await query(
+            """
+            WITH changed AS (
+                UPDATE \(unescaped: schema).delivery SET status = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now),
+                    redriven_at = \(now), claimed_until = NULL
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'dead_lettered'
+                RETURNING 1)
+            SELECT count(*) FROM changed
+            """, write: true)
+        for try await count in rows.decode(Int64.self) { return count > 0 }
+        return false
+    }
+}

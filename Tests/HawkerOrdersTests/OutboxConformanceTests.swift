@@ -1,0 +1,326 @@
+import Foundation
+import HawkerCommerce
+import HawkerOrders
+import HawkerProtocol
+import Logging
+import Testing
+
+/// What every `Outbox` does, run against each: the SQLite file of a single gateway and
+/// the PostgreSQL outbox a cluster shares (when HAWKER_TEST_POSTGRES_URL names a server;
+/// scripts/test.sh starts one, and CI fails without it). "Another instance" is a reopened
+/// file for SQLite and another node's client for PostgreSQL.
+@Suite struct OutboxConformanceTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["HAWKER_TEST_POSTGRES_URL"]
+    static let kinds: [Kind] = Kind.allCases.filter { $0 != .postgres || postgresURL != nil }
+
+    @Test func postgresIsThereInCI() {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            #expect(Self.postgresURL != nil, "scripts/test.sh must export HAWKER_TEST_POSTGRES_URL in CI")
+        }
+    }
+
+    /// Runs `body` with a way to open instances of one fresh outbox of `kind`.
+    private func withOutbox<T: Sendable>(_ kind: Kind, _ body: (_ open: () throws -> any Outbox) async throws -> T) async throws -> T {
+        switch kind {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-outbox-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let path = directory.appendingPathComponent("outbox.sqlite").path
+            return try await body { try SQLiteOutbox(path: path) }
+        case .postgres:
+            let url = try #require(Self.postgresURL)
+            // A schema of its own per test: the tests run in parallel on one server.
+            let schema = "outbox_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                let result = try await body {
+                    var logger = Logger(label: "hawker.test.outbox")
+                    logger.logLevel = .warning
+                    let outbox = try PostgresOutbox(url: url, schema: schema, logger: logger)
+                    group.addTask { try await outbox.run() }
+                    return outbox
+                }
+                group.cancelAll()
+                return result
+            }
+        }
+    }
+
+    private func reservation(_ id: String, merchants: [String] = ["m1"], at time: Int64 = 1_000) -> Reservation {
+        Reservation(
+            checkoutID: id,
+            buyer: "buyer-\(id)",
+            lines: merchants.enumerated().map { index, merchant in
+                .init(product: "p\(index)", variant: nil, quantity: 1, unitPrice: 100, currency: "EUR", merchant: merchant, sale: nil)
+            },
+            region: "DE",
+            attribution: .init(code: "ana10", stream: "shop", referrer: nil),
+            idempotencyKey: "key-\(id)",
+            createdAt: time
+        )
+    }
+
+    private let shop = StreamID("shop")!
+
+    private func claim(
+        _ outbox: any Outbox, now: Int64, limit: Int = 100, for milliseconds: Int64 = 1_000, skipping: Set<String> = [], unlessBefore: Int64 = .min
+    )
+        async throws -> [String]
+    {
+        try await outbox.claim(now: now, limit: limit, claimMilliseconds: milliseconds, excluding: [], skipping: skipping, skippingUnlessBefore: unlessBefore)
+            .map(\.idempotencyKey)
+    }
+
+    @Test(arguments: kinds) func aCartIsSplitPerMerchantAndAnotherInstanceSeesIt(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            try await open().append(reservation("c1", merchants: ["m1", "m2"]), stream: shop)
+            // Durable before append returned: another process sees it.
+            let due = try await open().due(now: 1_000, limit: 10)
+            #expect(due.map(\.idempotencyKey).sorted() == ["c1:m1", "c1:m2"])
+            #expect(due.allSatisfy { $0.lines.count == 1 && $0.lines[0].merchant == $0.merchant })
+            #expect(due.first?.attribution.code == "ana10")
+            #expect(due.first?.region == "DE")
+            #expect(due.first?.stream == shop)
+            #expect(due.first?.buyer == "buyer-c1")
+        }
+    }
+
+    @Test(arguments: kinds) func appendingTheSameCheckoutTwiceChangesNothing(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("c1"), stream: shop)
+            try await outbox.append(reservation("c1"), stream: shop)
+            #expect(try await outbox.due(now: 10_000, limit: 10).count == 1)
+        }
+    }
+
+    /// A retry with the same key finds the first checkout, from any instance.
+    @Test(arguments: kinds) func aRetryElsewhereFindsTheFirstCheckout(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            try await open().append(reservation("c1"), stream: shop)
+            var retry = reservation("c2")
+            retry.buyer = "buyer-c1"
+            retry.idempotencyKey = "key-c1"
+            let other = try open()
+            #expect(other.mayHaveAccepted(buyer: "buyer-c1", idempotencyKey: "key-c1"))
+            #expect(try await other.accepted(buyer: "buyer-c1", idempotencyKey: "key-c1")?.reservation.checkoutID == "c1")
+            #expect(try await other.accepted(buyer: "buyer-c1", idempotencyKey: "key-c9") == nil)
+            let stored = try await other.append(retry, stream: shop)
+            #expect(stored.checkoutID == "c1")
+            #expect(try await other.due(now: 10_000, limit: 10).map(\.checkoutID) == ["c1"])
+        }
+    }
+
+    /// Many checkouts with one buyer and key at once, from two instances: one is stored,
+    /// and every append answers with it.
+    @Test(arguments: kinds) func concurrentAppendsOfOneKeyStoreOneCheckout(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            // One process writes a SQLite file: its instance is shared.
+            let first = try open()
+            let instances = kind == .sqlite ? [first, first] : [first, try open()]
+            let stored = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<20 {
+                    var attempt = reservation("c\(index)")
+                    attempt.buyer = "ana"
+                    attempt.idempotencyKey = "same"
+                    let (outbox, cart, stream) = (instances[index % 2], attempt, shop)
+                    group.addTask { try await outbox.append(cart, stream: stream).checkoutID }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(stored.count == 1)
+            #expect(try await instances[0].due(now: 10_000, limit: 100).map(\.checkoutID) == Array(stored))
+        }
+    }
+
+    @Test(arguments: kinds) func retriesConfirmationsAndDeadLetters(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: shop)
+            try await outbox.record(.retry(at: 5_000, error: "503"), checkoutID: "c1", merchant: "m1", now: 1_000)
+            try await outbox.record(.confirmed(reference: "ORD-7"), checkoutID: "c1", merchant: "m2", now: 1_000)
+            #expect(try await outbox.due(now: 4_999, limit: 10).isEmpty)
+            let retry = try #require(try await outbox.due(now: 5_000, limit: 10).first)
+            #expect(retry.merchant == "m1")
+            #expect(retry.attempts == 1)
+            #expect(retry.lastError == "503")
+            try await outbox.record(.deadLetter(reason: "gave up after 10 attempts"), checkoutID: "c1", merchant: "m1", now: 6_000)
+            #expect(try await outbox.due(now: 100_000, limit: 10).isEmpty)
+            #expect(try await outbox.deadLetters(limit: 10).map(\.idempotencyKey) == ["c1:m1"])
+            let depth = try await outbox.depth()
+            #expect(depth.pending == 0 && depth.deadLettered == 1)
+            #expect(try await outbox.redrive(checkoutID: "c1", merchant: "m1", now: 7_000))
+            #expect(try await outbox.redrive(checkoutID: "c1", merchant: "m1", now: 7_000) == false, "only a dead letter is re-driven")
+            let redriven = try await outbox.due(now: 7_000, limit: 10)
+            #expect(redriven.map(\.merchant) == ["m1"])
+            #expect(redriven.first?.redrivenAt == 7_000)
+            #expect(redriven.first?.attempts == 0)
+            let all = try await outbox.deliveries(of: "c1")
+            #expect(all.first { $0.merchant == "m2" }?.reference == "ORD-7")
+            #expect(all.first { $0.merchant == "m2" }?.status == .confirmed)
+        }
+    }
+
+    /// A settled delivery takes no second outcome: a relay whose claim lapsed while
+    /// another one delivered records nothing, and no second notice.
+    @Test(arguments: kinds) func onlyAPendingDeliveryTakesAnOutcome(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("c1"), stream: shop)
+            let notice = OrderNotice(buyer: "buyer-c1", checkoutID: "c1", stream: shop, type: .orderConfirmed, body: ["reference": "R1"], createdAt: 2_000)
+            let first = try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: notice)
+            #expect(first.applied)
+            #expect(first.noticeID != nil)
+            let late = try await open().record(.retry(at: 9_000, error: "timeout"), checkoutID: "c1", merchant: "m1", now: 3_000, notice: notice)
+            #expect(!late.applied)
+            #expect(late.noticeID == nil)
+            #expect(try await outbox.deliveries(of: "c1").first?.status == .confirmed)
+            #expect(try await outbox.undeliveredNotices(for: "buyer-c1", limit: 10).count == 1)
+        }
+    }
+
+    /// Claims keep relays off each other's deliveries until an outcome or until they lapse
+    /// (the claiming node died).
+    @Test(arguments: kinds) func claimsKeepRelaysOffEachOthersDeliveries(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let first = try open()
+            // Relays of a SQLite file are in one process: they share its instance.
+            let second = kind == .sqlite ? first : try open()
+            for (index, id) in ["c1", "c2", "c3"].enumerated() {
+                try await first.append(reservation(id, at: 1_000 + Int64(index)), stream: shop)
+            }
+            #expect(try await claim(first, now: 5_000, limit: 2) == ["c1:m1", "c2:m1"])
+            #expect(try await claim(second, now: 5_000) == ["c3:m1"])
+            #expect(try await claim(second, now: 5_999).isEmpty, "claimed until 6,000")
+            // An outcome ends a claim: a retry comes due again for whoever claims it.
+            try await first.record(.retry(at: 5_500, error: "503"), checkoutID: "c1", merchant: "m1", now: 5_100)
+            #expect(try await claim(second, now: 5_600) == ["c1:m1"])
+            // Lapsed: the rest go again.
+            #expect(try await claim(second, now: 6_000) == ["c2:m1", "c3:m1"])
+            // Postponed (an open circuit): the claim ends with it.
+            try await second.postpone([(checkoutID: "c2", merchant: "m1")], until: 7_000, now: 6_100)
+            #expect(try await claim(first, now: 7_000).contains("c2:m1"))
+            #expect(try await first.due(now: 10_000, limit: 10).count == 3, "claims change no status")
+        }
+    }
+
+    /// A merchant this node cannot reach is left to the others, until its orders are old
+    /// enough to be given up on.
+    @Test(arguments: kinds) func claimsSkipUnreachableMerchantsUntilTheyAreOld(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("old", merchants: ["svc"], at: 1_000), stream: shop)
+            try await outbox.append(reservation("new", merchants: ["svc", "m1"], at: 5_000), stream: shop)
+            #expect(try await claim(outbox, now: 6_000, for: 10_000, skipping: ["svc"], unlessBefore: 2_000) == ["old:svc", "new:m1"])
+            #expect(try await claim(outbox, now: 8_000, skipping: ["svc"], unlessBefore: 2_000).isEmpty)
+            #expect(try await claim(outbox, now: 8_000).sorted() == ["new:svc"])
+        }
+    }
+
+    /// Retention deletes what is settled and old, and nothing else: not a pending or
+    /// dead-lettered order, not a checkout one of whose orders is still open, not a
+    /// recent notice.
+    @Test(arguments: kinds) func pruningDeletesOnlyWhatIsSettledAndOld(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            for id in ["old-confirmed", "old-rejected", "old-pending", "old-dead", "new-confirmed"] {
+                try await outbox.append(reservation(id, at: 1_000), stream: shop)
+            }
+            try await outbox.append(reservation("old-half", merchants: ["m1", "m2"], at: 1_000), stream: shop)
+            try await outbox.record(.confirmed(reference: "R"), checkoutID: "old-confirmed", merchant: "m1", now: 2_000)
+            try await outbox.record(.rejected(reason: "no"), checkoutID: "old-rejected", merchant: "m1", now: 2_000)
+            try await outbox.record(.deadLetter(reason: "gone"), checkoutID: "old-dead", merchant: "m1", now: 2_000)
+            try await outbox.record(.confirmed(reference: "R"), checkoutID: "old-half", merchant: "m1", now: 2_000)
+            try await outbox.record(.confirmed(reference: "R"), checkoutID: "new-confirmed", merchant: "m1", now: 9_000)
+            try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "old-confirmed", stream: shop, type: .orderConfirmed, body: [:], createdAt: 2_000))
+            try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "new-confirmed", stream: shop, type: .orderConfirmed, body: [:], createdAt: 9_000))
+
+            let pruned = try await outbox.prune(before: 5_000)
+            #expect(pruned.checkouts == 2 && pruned.notices == 1)
+            // The pruned checkouts' keys are forgotten; every other key still answers.
+            #expect(try await outbox.accepted(buyer: "buyer-old-confirmed", idempotencyKey: "key-old-confirmed") == nil)
+            #expect(try await outbox.accepted(buyer: "buyer-old-rejected", idempotencyKey: "key-old-rejected") == nil)
+            for id in ["old-pending", "old-dead", "new-confirmed", "old-half"] {
+                #expect(outbox.mayHaveAccepted(buyer: "buyer-\(id)", idempotencyKey: "key-\(id)"))
+                #expect(try await outbox.accepted(buyer: "buyer-\(id)", idempotencyKey: "key-\(id)")?.reservation.checkoutID == id)
+            }
+            #expect(try await outbox.due(now: 10_000, limit: 10).map(\.idempotencyKey).sorted() == ["old-half:m2", "old-pending:m1"])
+            #expect(try await outbox.deadLetters(limit: 10).map(\.checkoutID) == ["old-dead"])
+            #expect(try await outbox.buyersWithUndeliveredNotices() == ["bo"])
+            let again = try await outbox.prune(before: 5_000)
+            #expect(again.checkouts == 0 && again.notices == 0, "a second sweep finds nothing")
+        }
+    }
+
+    @Test(arguments: kinds) func noticesWaitForTheBuyerUntilDelivered(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("c1"), stream: shop)
+            let confirmed = OrderNotice(buyer: "ana", checkoutID: "c1", stream: shop, type: .orderConfirmed, body: ["reference": "R1"], createdAt: 1)
+            let id = try #require(try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: confirmed).noticeID)
+            try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: shop, type: .orderStatus, body: ["status": "shipped"], createdAt: 3))
+            try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: shop, type: .orderFailed, body: [:], createdAt: 4))
+            #expect(try await outbox.buyersWithUndeliveredNotices() == ["ana", "bo"])
+            let waiting = try await open().undeliveredNotices(for: "ana", limit: 10)
+            #expect(waiting.map(\.type) == [.orderConfirmed, .orderStatus])
+            #expect(waiting.first?.body["reference"] == "R1")
+            #expect(waiting.first?.id == id)
+            #expect(waiting.first?.checkoutID == "c1")
+            #expect(try await outbox.undeliveredNotices(for: "ana", limit: 1).count == 1)
+            try await outbox.markDelivered([id])
+            #expect(try await outbox.undeliveredNotices(for: "ana", limit: 10).map(\.type) == [.orderStatus])
+        }
+    }
+
+    @Test(arguments: kinds) func anOrderServiceConnectingMakesItsMerchantsDeliveriesDueNow(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("c1", merchants: ["m1", "m2"]), stream: shop)
+            try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m1", now: 2_000)
+            try await outbox.record(.retry(at: 90_000, error: "no service"), checkoutID: "c1", merchant: "m2", now: 2_000)
+            try await outbox.expedite(merchant: "m1", now: 3_000)
+            #expect(try await outbox.due(now: 3_000, limit: 10).map(\.merchant) == ["m1"])
+            let depth = try await outbox.depth()
+            #expect(depth.pending == 2 && depth.deadLettered == 0)
+        }
+    }
+
+    @Test(arguments: kinds) func settledOrdersOfAMerchantCanBeReplayedFromATime(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("old", at: 1_000), stream: shop)
+            try await outbox.append(reservation("new", at: 5_000), stream: shop)
+            try await outbox.append(reservation("open", at: 6_000), stream: shop)
+            try await outbox.record(.confirmed(reference: "R1"), checkoutID: "old", merchant: "m1", now: 2_000)
+            try await outbox.record(.rejected(reason: "no"), checkoutID: "new", merchant: "m1", now: 6_000)
+            #expect(try await outbox.settled(merchant: "m1", since: 4_000, limit: 10).map(\.checkoutID) == ["new"])
+            #expect(try await outbox.settled(merchant: "m1", since: 0, limit: 10).map(\.checkoutID) == ["old", "new"])
+        }
+    }
+
+    /// What a restarted gateway reads back for its rooms: checkouts made or settled since a
+    /// time, and those still on their way, with each part's state.
+    @Test(arguments: kinds) func checkoutsTouchedSinceATime(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(reservation("settled-long-ago", at: 1_000), stream: shop)
+            try await outbox.append(reservation("on-its-way", at: 1_000), stream: shop)
+            try await outbox.append(reservation("settled-lately", merchants: ["m1", "m2"], at: 1_000), stream: shop)
+            try await outbox.append(reservation("new", at: 6_000), stream: shop)
+            try await outbox.record(.confirmed(reference: "R"), checkoutID: "settled-long-ago", merchant: "m1", now: 2_000)
+            try await outbox.record(.rejected(reason: "no"), checkoutID: "settled-lately", merchant: "m1", now: 6_000)
+            try await outbox.record(.confirmed(reference: "R"), checkoutID: "settled-lately", merchant: "m2", now: 6_000)
+            let stored = try await outbox.checkouts(touchedSince: 5_000, limit: 10)
+            #expect(Set(stored.map(\.reservation.checkoutID)) == ["on-its-way", "settled-lately", "new"])
+            let lately = try #require(stored.first { $0.reservation.checkoutID == "settled-lately" })
+            #expect(lately.parts.map(\.merchant) == ["m1", "m2"])
+            #expect(lately.parts.map(\.status) == [.rejected, .confirmed])
+            #expect(lately.stream == shop)
+            #expect(try await outbox.checkouts(touchedSince: 5_000, limit: 1).map(\.reservation.checkoutID) == ["new"], "the newest first when capped")
+        }
+    }
+}
