@@ -123,6 +123,78 @@ struct ClusterStorm {
         for client in [host, host2, asker, moderator, moved] + viewers.map(\.client) { await client.close() }
     }
 
+    /// The stream's node is killed with orders it accepted still on their way (the
+    /// merchant's webhook failing): with the outbox the nodes share, the other nodes deliver
+    /// every accepted checkout to the merchant, under its idempotency key, and every buyer
+    /// hears of their order on the node they are connected to or come back to.
+    @Test(.timeLimit(.minutes(5)), .enabled(if: OrderBackendConformanceTests.postgresURL != nil, "needs PostgreSQL (always under CI)"))
+    func aDeadNodesAcceptedCheckoutsReachTheMerchantFromTheOthers() async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.start()
+        receiver.behave(.fail(status: 503))
+        let schema = "cluster_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let cluster = try await Cluster.start(
+            nodes: 3,
+            settings: [
+                "orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)", "orders.claim_ms=2000",
+                "merchants.m1.backend=webhook", "merchants.m1.url=\(receiver.url)", "merchants.m1.secret=\(receiver.secret)",
+                "orders.retry_base_ms=100", "orders.retry_max_ms=1000", "orders.breaker_cooldown_ms=500",
+            ])
+        defer { cluster.stopAll() }
+        let stream = "outbox"
+        let host = try await cluster.connect(node: 0, .host, sub: "host", stream: stream)
+        let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 100]
+        _ = try await cluster.publish(host, stream, "catalog.set", ["products": [tee]])
+        _ = try await cluster.publish(host, stream, "product.pinned", ["product": "tee"])
+
+        // Buyers on the node that will die (it runs the stream) and on node 2.
+        var buyers: [(sub: String, client: TestClient, checkouts: [String])] = []
+        for (index, node) in [0, 0, 0, 0, 0, 0, 1, 1].enumerated() {
+            let sub = "buyer-\(index)"
+            let client = try await cluster.connect(node: node, .viewer, sub: sub, stream: stream)
+            var checkouts: [String] = []
+            for attempt in 0..<3 {
+                let reply = try await OrderReliabilityStorm.request(
+                    client,
+                    [
+                        "type": "checkout", "id": .string("k\(attempt)"), "stream": .string(stream), "region": "DE", "idempotency_key": .string("key-\(attempt)"),
+                        "items": [["product": "tee", "qty": 1, "price_seen": 2_500]],
+                    ])
+                #expect(reply["type"] == "checkout.accepted", "\(reply)")
+                if let id = reply["checkout_id"]?.stringValue { checkouts.append(id) }
+            }
+            buyers.append((sub, client, checkouts))
+        }
+        let accepted = Set(buyers.flatMap(\.checkouts))
+        #expect(accepted.count == 24)
+        // The merchant is down: nothing is confirmed yet.
+        try await Self.eventually("the nodes try to deliver") { receiver.requests.count >= 3 }
+        #expect(receiver.orders.isEmpty)
+
+        try await cluster.nodes[0].killNine()
+        receiver.behave(.confirm)
+        try await receiver.waitForOrders(atLeast: accepted.count, seconds: 90)
+        // Every accepted checkout reached the merchant, under its key; nothing else did.
+        #expect(Set(receiver.orders.keys) == Set(accepted.map { "\($0):m1" }))
+        let keys = receiver.requests.compactMap(\.idempotencyKey)
+        print("shared outbox: \(accepted.count) orders, \(keys.count) webhook requests (\(receiver.requests.count - keys.count) without key)")
+
+        // Every buyer learns the result: the dead node's on the node they come back to
+        // (stored notices), node 2's live, whichever node delivered the order.
+        for (index, buyer) in buyers.enumerated() {
+            let client = index < 6 ? try await cluster.connect(node: 1 + index % 2, .viewer, sub: buyer.sub, stream: stream) : buyer.client
+            var told: Set<String> = []
+            while told.count < buyer.checkouts.count {
+                let notice = try await OrderReliabilityStorm.read(client, "order notices for \(buyer.sub)", seconds: 60) { $0["type"] == "order.confirmed" }
+                if let id = notice["checkout_id"]?.stringValue { told.insert(id) }
+            }
+            #expect(told == Set(buyer.checkouts), "\(buyer.sub)")
+            await client.close()
+        }
+        await host.close()
+        await receiver.stop()
+    }
+
     /// 10,000 checkouts for 100 units, from buyers on three nodes: exactly 100 accepted.
     @Test(.timeLimit(.minutes(5)))
     func tenThousandCheckoutsOverThreeNodesSellExactlyTheStock() async throws {
@@ -284,7 +356,7 @@ final class Cluster: Sendable {
 
     /// Short leases, so that a takeover comes within seconds; rooms saved every 100 ms;
     /// buyers and hosts not held back by the per-connection rate limits.
-    static func start(nodes count: Int, leaseMilliseconds: Int = 1_500) async throws -> Cluster {
+    static func start(nodes count: Int, leaseMilliseconds: Int = 1_500, settings extra: [String] = []) async throws -> Cluster {
         try #require(FileManager.default.isExecutableFile(atPath: GatewayProcess.binary.path), "build first: swift build")
         let redis = try await RedisServer.start(appendOnly: true)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-cluster-\(UUID().uuidString)").path
@@ -292,14 +364,15 @@ final class Cluster: Sendable {
         for index in 0..<count {
             let data = directory + "/node-\(index + 1)"
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-            let settings = [
-                "cluster.redis_url=\(redis.url)", "cluster.node_id=node-\(index + 1)", "cluster.lease_ms=\(leaseMilliseconds)",
-                "jwt.secret=\(ClusterStorm.secret)", "log.level=\(ProcessInfo.processInfo.environment["HAWKER_CLUSTER_LOG_LEVEL"] ?? "warning")", "state.save_interval_ms=100",
-                "session.commands_per_second=100000", "session.command_burst=100000",
-                "quota.checkouts_per_minute=600000", "quota.checkout_burst=100000",
-                // Not under test, and a loaded CI machine can be slow between handshake and connect.
-                "session.connect_timeout_ms=60000",
-            ]
+            let settings =
+                [
+                    "cluster.redis_url=\(redis.url)", "cluster.node_id=node-\(index + 1)", "cluster.lease_ms=\(leaseMilliseconds)",
+                    "jwt.secret=\(ClusterStorm.secret)", "log.level=\(ProcessInfo.processInfo.environment["HAWKER_CLUSTER_LOG_LEVEL"] ?? "warning")", "state.save_interval_ms=100",
+                    "session.commands_per_second=100000", "session.command_burst=100000",
+                    "quota.checkouts_per_minute=600000", "quota.checkout_burst=100000",
+                    // Not under test, and a loaded CI machine can be slow between handshake and connect.
+                    "session.connect_timeout_ms=60000",
+                ] + extra
             let node = try GatewayProcess.launch(
                 port: try await GatewayProcess.freePort(), arguments: ["--data-dir", data] + settings.flatMap { ["--set", $0] },
                 logPath: directory + "/node-\(index + 1).log")

@@ -22,7 +22,9 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 ///    and write as JSON that parses back;
 ///  - `OutboxCoding.decodeNoticeBody` (a notice's `body` column): decode → encode → decode
 ///    gives the same body, and the push a buyer's session is sent for it (OrderNotice's
-///    message with the stored stream) is JSON whose type and stream are the notice's.
+///    message with the stored stream) is JSON whose type and stream are the notice's;
+///  - `OrderNotice(json:)` (a notice another cluster node announced): what reads writes
+///    back as the same notice.
 /// Must never trap.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
@@ -37,6 +39,7 @@ public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
     let text = String(decoding: column, as: UTF8.self)
     checkReservation(text, stream: stream)
     checkNotice(text, stream: stream)
+    checkAnnouncedNotice(column)
     return 0
 }
 
@@ -92,4 +95,10 @@ private func checkNotice(_ text: String, stream: String) {
     for (key, value) in body where key != "type" && key != "stream" {
         require(sent[key] == value, "push field \(key) changed: \(value) → \(String(describing: sent[key]))")
     }
+}
+
+private func checkAnnouncedNotice(_ bytes: ArraySlice<UInt8>) {
+    guard let value = try? JSONParser.parse(ByteBuffer(bytes: bytes)), let notice = OrderNotice(json: value) else { return }
+    require(OrderNotice(json: notice.json) == notice, "an announced notice does not read back: \(notice)")
+    requireWriterRoundTrip(notice.json, "an announced notice")
 }

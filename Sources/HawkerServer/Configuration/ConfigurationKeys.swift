@@ -359,6 +359,9 @@ extension GatewayConfiguration {
         for (merchant, backend) in configuration.orders.merchants.sorted(by: { $0.key < $1.key }) {
             try backend.validate(merchant: merchant)
         }
+        if configuration.orders.sharedOutboxURL != nil, configuration.clusterRedisURL == nil {
+            throw ConfigurationError(description: "orders.outbox_url is the outbox a cluster's nodes share: set cluster.redis_url too")
+        }
         guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
             throw ConfigurationError(description: "log.format must be text or json")
         }
