@@ -65,6 +65,10 @@ public final class ClusterEngine: StreamEngine {
     private let staleStock: NIOLockedValueBox<Set<SKU>>
     /// Told of what other nodes announce (`announce`).
     private let announcements = NIOLockedValueBox<(@Sendable (ByteBuffer) -> Void)?>(nil)
+    /// What this node announces, published in order by one task (past 10,000 waiting, the
+    /// oldest go: announcements are at most once).
+    private let outgoing: AsyncStream<ByteBuffer>
+    private let outgoingContinuation: AsyncStream<ByteBuffer>.Continuation
 
     public init(
         loops: [any EventLoop],
@@ -85,6 +89,7 @@ public final class ClusterEngine: StreamEngine {
         (fenced, fencedContinuation) = AsyncStream.makeStream(of: [StreamID].self, bufferingPolicy: .unbounded)
         // Pushes are live counters and batches: past this many waiting, the oldest go.
         (pushes, pushContinuation) = AsyncStream.makeStream(of: (StreamID, StreamPush).self, bufferingPolicy: .bufferingNewest(4_096))
+        (outgoing, outgoingContinuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(10_000))
         let fencedContinuation = self.fencedContinuation
         let pushContinuation = self.pushContinuation
         // The hub's stock, known once the hub is made (after the store it writes to).
@@ -193,6 +198,11 @@ public final class ClusterEngine: StreamEngine {
             group.addTask { await self.syncStock() }
             group.addTask { await self.publishPushes() }
             group.addTask {
+                for await message in self.outgoing {
+                    _ = try? await self.redis.send(RedisCommand("PUBLISH", [.string(self.broadcastChannel), .bytes(message)]))
+                }
+            }
+            group.addTask {
                 for await streams in self.fenced {
                     for stream in streams { await self.stepBack(from: stream) }
                 }
@@ -203,6 +213,7 @@ public final class ClusterEngine: StreamEngine {
             } onCancel: {
                 self.fencedContinuation.finish()
                 self.pushContinuation.finish()
+                self.outgoingContinuation.finish()
             }
         }
     }
@@ -662,9 +673,7 @@ public final class ClusterEngine: StreamEngine {
         message.writeInteger(UInt16(truncatingIfNeeded: configuration.node.utf8.count))
         message.writeString(configuration.node)
         message.writeImmutableBuffer(payload)
-        let redis = self.redis
-        let channel = broadcastChannel
-        Task { _ = try? await redis.send(RedisCommand("PUBLISH", [.string(channel), .bytes(message)])) }
+        outgoingContinuation.yield(message)
     }
 
     /// Sets what takes other nodes' announcements.

@@ -149,15 +149,19 @@ public actor OrderRelay: Service {
         )
         for delivery in claimed {
             guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
+            // A write that fails here leaves the delivery pending and claimed: it comes
+            // again once the claim lapses. Nothing is marked in flight before it.
             if policy.exhausted(attempts: delivery.attempts, createdAt: delivery.ageFrom, now: now) {
                 let why = delivery.attempts >= policy.maxAttempts ? "gave up after \(delivery.attempts) attempts" : "gave up: not delivered within \(policy.maxAgeMilliseconds) ms"
-                try await record(.deadLetter(reason: "\(why): \(delivery.lastError ?? "no answer")"), for: delivery, now: now, attempted: false)
-                report.deadLettered += 1
+                if (try? await record(.deadLetter(reason: "\(why): \(delivery.lastError ?? "no answer")"), for: delivery, now: now, attempted: false)) != nil {
+                    report.deadLettered += 1
+                }
                 continue
             }
             guard let backend = routes.backend(for: delivery.merchant) else {
-                try await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)
-                report.deadLettered += 1
+                if (try? await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)) != nil {
+                    report.deadLettered += 1
+                }
                 continue
             }
             var breaker = breakers[backend.name] ?? breakerTemplate
@@ -173,7 +177,8 @@ public actor OrderRelay: Service {
             calls.append((delivery, backend))
         }
         for (until, deliveries) in postponed {
-            try await outbox.postpone(deliveries, until: until, now: now)
+            // Not written: they come again once their claims lapse.
+            try? await outbox.postpone(deliveries, until: until, now: now)
         }
         return calls
     }

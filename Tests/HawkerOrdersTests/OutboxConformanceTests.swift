@@ -208,6 +208,27 @@ import Testing
         }
     }
 
+    /// A relay whose claim lapsed (its backend call outlasted it) while another relay took
+    /// the delivery can neither reschedule nor dead-letter it; the merchant's own answer
+    /// stands whoever asked. Only a shared outbox has relays in other processes.
+    @Test(arguments: kinds.filter { $0 != .sqlite }) func aLapsedClaimCannotRescheduleAnotherRelaysDelivery(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let (slow, other) = (try open(), try open())
+            try await slow.append(reservation("c1"), stream: shop)
+            try await slow.append(reservation("c2"), stream: shop)
+            #expect(try await claim(slow, now: 5_000) == ["c1:m1", "c2:m1"])
+            #expect(try await claim(other, now: 6_000) == ["c1:m1", "c2:m1"], "lapsed")
+            #expect(try await slow.record(.retry(at: 9_000, error: "timeout"), checkoutID: "c1", merchant: "m1", now: 6_100).applied == false)
+            #expect(try await slow.record(.deadLetter(reason: "gave up"), checkoutID: "c1", merchant: "m1", now: 6_100).applied == false)
+            try await slow.postpone([(checkoutID: "c1", merchant: "m1")], until: 60_000, now: 6_100)
+            #expect(try await claim(slow, now: 6_500).isEmpty, "still the other relay's")
+            #expect(try await slow.record(.confirmed(reference: "R2"), checkoutID: "c2", merchant: "m1", now: 6_200).applied)
+            #expect(try await other.record(.confirmed(reference: "R2"), checkoutID: "c2", merchant: "m1", now: 6_300).applied == false)
+            #expect(try await other.record(.retry(at: 7_000, error: "503"), checkoutID: "c1", merchant: "m1", now: 6_300).applied)
+            #expect(try await other.due(now: 7_000, limit: 10).map(\.checkoutID) == ["c1"])
+        }
+    }
+
     /// A merchant this node cannot reach is left to the others, until its orders are old
     /// enough to be given up on.
     @Test(arguments: kinds) func claimsSkipUnreachableMerchantsUntilTheyAreOld(_ kind: Kind) async throws {

@@ -137,7 +137,7 @@ struct ClusterStorm {
             nodes: 3,
             settings: [
                 "orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)", "orders.claim_ms=2000",
-                "merchants.m1.backend=webhook", "merchants.m1.url=\(receiver.url)", "merchants.m1.secret=\(receiver.secret)",
+                "merchants.m1.backend=webhook", "merchants.m1.url=\(receiver.url)", "merchants.m1.secret=\(receiver.secret)", "merchants.m1.timeout_ms=1500",
                 "orders.retry_base_ms=100", "orders.retry_max_ms=1000", "orders.breaker_cooldown_ms=500",
             ])
         defer { cluster.stopAll() }
@@ -205,7 +205,8 @@ struct ClusterStorm {
             nodes: 3,
             settings: [
                 "orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)",
-                "merchants.m1.backend=order_service", "orders.retry_base_ms=100", "orders.retry_max_ms=1000",
+                "merchants.m1.backend=order_service", "merchants.m1.visibility_timeout_ms=5000", "orders.claim_ms=10000", "orders.retry_base_ms=100",
+                "orders.retry_max_ms=1000",
             ])
         defer { cluster.stopAll() }
         let stream = "services"

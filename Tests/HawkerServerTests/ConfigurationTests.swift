@@ -49,6 +49,27 @@ import Testing
         }
     }
 
+    /// The shared outbox is a cluster's, and a claim on an order must outlast the call that
+    /// delivers it (or another node calls the merchant too).
+    @Test func theSharedOutboxNeedsAClusterAndClaimsLongerThanEveryCall() throws {
+        let shared = ["orders.outbox_url": "postgres://hawker@127.0.0.1:5432/hawker"]
+        #expect {
+            _ = try GatewayConfiguration.load(fileContents: nil, environment: [:], overrides: shared)
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("cluster.redis_url") == true
+        }
+        let cluster = shared.merging(["cluster.redis_url": "redis://127.0.0.1:6379"]) { $1 }
+        #expect(try GatewayConfiguration.load(fileContents: nil, environment: [:], overrides: cluster).orders.sharedOutboxURL != nil)
+        let service = cluster.merging(["merchants.m1.backend": "order_service", "orders.claim_ms": "20000"]) { $1 }
+        #expect {
+            _ = try GatewayConfiguration.load(fileContents: nil, environment: [:], overrides: service)
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("merchants.m1.visibility_timeout_ms") == true
+        }
+        let longer = service.merging(["merchants.m1.visibility_timeout_ms": "15000"]) { $1 }
+        #expect(try GatewayConfiguration.load(fileContents: nil, environment: [:], overrides: longer).orders.claimMilliseconds == 20_000)
+    }
+
     @Test func tlsNeedsBothFilesAndTheFileMustBeAnObject() {
         #expect(throws: ConfigurationError.self) {
             _ = try GatewayConfiguration.load(fileContents: nil, environment: [:], overrides: ["tls.certificate": "/tmp/c.pem"])

@@ -47,18 +47,17 @@ public final class BuyerNotices: Sendable {
     }
 
     /// A notice another node stored and announced: sent to this node's sessions of its
-    /// buyer. With none here, the buyer's next connection here looks in the outbox (the
-    /// notice is marked delivered there only once some session was sent it).
+    /// buyer; the buyer's next connection here looks in the outbox (the notice is marked
+    /// delivered there only once some session was sent it). An announcement may be lost
+    /// (Redis away, the node killed): on a shared outbox `restore` runs every few seconds.
     public func received(_ notice: OrderNotice) async {
+        // Marked first, as in `post`: a session that connects meanwhile reads the outbox.
+        buyers.noticesMayWait(for: notice.buyer)
         var written = false
         for session in buyers.sessions(of: notice.buyer) {
             if (try? await session.send(notice.message).get()) != nil { written = true }
         }
-        guard written else {
-            buyers.noticesMayWait(for: notice.buyer)
-            return
-        }
-        if let id = notice.id { try? await outbox.markDelivered([id]) }
+        if written, let id = notice.id { try? await outbox.markDelivered([id]) }
     }
 
     /// A buyer's session started: it receives live notices from now on, and first what

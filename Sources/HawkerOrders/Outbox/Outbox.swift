@@ -52,9 +52,12 @@ public protocol Outbox: Sendable {
     func deadLetters(limit: Int) async throws -> [OutboxDelivery]
 
     /// Records what an attempt led to and, in the same commit, the notice for the buyer.
-    /// Only a pending delivery takes an outcome: when another relay recorded one first
-    /// (its claim had lapsed), nothing is written and `applied` is false. `attempted` is
-    /// false when the outcome was decided without calling the backend.
+    /// Only a pending delivery takes an outcome: when another relay recorded one first,
+    /// nothing is written and `applied` is false. A retry or a dead letter is also refused
+    /// once another relay claimed the delivery (this one's claim lapsed while it waited
+    /// for the backend); the merchant's own answer (confirmed, rejected) stands whoever
+    /// asked. `attempted` is false when the outcome was decided without calling the
+    /// backend.
     @discardableResult
     func record(
         _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
@@ -89,7 +92,8 @@ public protocol Outbox: Sendable {
     func depth() async throws -> (pending: Int, deadLettered: Int)
 
     /// Moves deliveries' next attempt to `until` without counting an attempt (their
-    /// backend's circuit is open), and ends this relay's claim on them.
+    /// backend's circuit is open), and ends this relay's claim on them (those another
+    /// relay claimed meanwhile are left alone).
     func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws
 
     /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts.

@@ -27,6 +27,8 @@ public final class PostgresOutbox: Outbox, Service {
     /// The migration, run once before the first query (and again after it failed).
     private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
     private let writes = Atomic<Int>(0)
+    /// This instance's (this node's relay's) name on the deliveries it claims.
+    private let claimant = "relay-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
 
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
@@ -111,6 +113,7 @@ public final class PostgresOutbox: Outbox, Service {
                     updated_at bigint NOT NULL,
                     redriven_at bigint,
                     claimed_until bigint,
+                    claimed_by text,
                     PRIMARY KEY (checkout_id, merchant)
                 )
                 """, logger: logger)
@@ -222,7 +225,7 @@ public final class PostgresOutbox: Outbox, Service {
         let claimed = try await deliveries(
             query(
                 """
-                UPDATE \(unescaped: s).delivery d SET claimed_until = \(overflow ? Int64.max : until)
+                UPDATE \(unescaped: s).delivery d SET claimed_until = \(overflow ? Int64.max : until), claimed_by = \(claimant)
                 FROM \(unescaped: s).checkout c
                 WHERE c.id = d.checkout_id AND (d.checkout_id, d.merchant) IN (
                     SELECT d2.checkout_id, d2.merchant FROM \(unescaped: s).delivery d2 JOIN \(unescaped: s).checkout c2 ON c2.id = d2.checkout_id
@@ -295,14 +298,23 @@ public final class PostgresOutbox: Outbox, Service {
             case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
             }
         let body = notice.map { OutboxCoding.encode(.object($0.body)) } ?? ""
+        // The merchant's answer stands whoever asked; a retry or a dead letter only from
+        // the relay that holds the claim (not one whose claim lapsed while another node
+        // delivers it).
+        let answered: Bool =
+            switch outcome {
+            case .confirmed, .rejected: true
+            case .retry, .deadLetter: false
+            }
         // The outcome and the notice in one statement; the notice only with the outcome.
         let rows = try await query(
             """
             WITH updated AS (
                 UPDATE \(unescaped: s).delivery SET status = \(status.rawValue), attempts = attempts + \(attempted ? 1 : 0),
                     reference = COALESCE(\(reference)::text, reference), last_error = COALESCE(\(error)::text, last_error),
-                    next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL
+                    next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
                 WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'pending'
+                    AND (\(answered) OR claimed_by IS NULL OR claimed_by = \(claimant))
                 RETURNING 1
             ), inserted AS (
                 INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
@@ -422,8 +434,8 @@ public final class PostgresOutbox: Outbox, Service {
         guard !deliveries.isEmpty else { return }
         try await query(
             """
-            UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(until), updated_at = \(now), claimed_until = NULL
-            WHERE status = 'pending' AND (checkout_id, merchant) IN (
+            UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(until), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
+            WHERE status = 'pending' AND (claimed_by IS NULL OR claimed_by = \(claimant)) AND (checkout_id, merchant) IN (
                 SELECT * FROM unnest(\(deliveries.map(\.checkoutID))::text[], \(deliveries.map(\.merchant))::text[]))
             """, write: true)
     }
@@ -433,7 +445,7 @@ public final class PostgresOutbox: Outbox, Service {
             """
             WITH changed AS (
                 UPDATE \(unescaped: schema).delivery SET status = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now),
-                    redriven_at = \(now), claimed_until = NULL
+                    redriven_at = \(now), claimed_until = NULL, claimed_by = NULL
                 WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'dead_lettered'
                 RETURNING 1)
             SELECT count(*) FROM changed

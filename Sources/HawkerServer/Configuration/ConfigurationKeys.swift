@@ -359,8 +359,23 @@ extension GatewayConfiguration {
         for (merchant, backend) in configuration.orders.merchants.sorted(by: { $0.key < $1.key }) {
             try backend.validate(merchant: merchant)
         }
-        if configuration.orders.sharedOutboxURL != nil, configuration.clusterRedisURL == nil {
-            throw ConfigurationError(description: "orders.outbox_url is the outbox a cluster's nodes share: set cluster.redis_url too")
+        if configuration.orders.sharedOutboxURL != nil {
+            guard configuration.clusterRedisURL != nil else {
+                throw ConfigurationError(description: "orders.outbox_url is the outbox a cluster's nodes share: set cluster.redis_url too")
+            }
+            // A claim that lapses while its call is out lets another node call the merchant too.
+            for (merchant, backend) in configuration.orders.merchants.sorted(by: { $0.key < $1.key }) {
+                let (name, call): (String, Int) =
+                    switch backend.kind {
+                    case .orderService: ("visibility_timeout_ms", backend.visibilityTimeoutMilliseconds)
+                    case .webhook, .postgres: ("timeout_ms", backend.timeoutMilliseconds)
+                    case .demo, nil: ("", 0)
+                    }
+                guard Int64(call) < configuration.orders.claimMilliseconds else {
+                    throw ConfigurationError(
+                        description: "orders.claim_ms (\(configuration.orders.claimMilliseconds)) must be longer than merchants.\(merchant).\(name) (\(call))")
+                }
+            }
         }
         guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
             throw ConfigurationError(description: "log.format must be text or json")

@@ -26,6 +26,7 @@ final class OrderDesk: Sendable {
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
     private let clock: @Sendable () -> Int64
+    private let announced: AsyncStream<OrderNotice>
 
     init(
         configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, cluster: ClusterEngine?,
@@ -52,12 +53,16 @@ final class OrderDesk: Sendable {
         let announce: @Sendable (OrderNotice) -> Void =
             if let cluster, outbox.isShared { { notice in cluster.announce(JSONText.encode(notice.json)) } } else { { _ in } }
         let notices = BuyerNotices(outbox: outbox, perConnection: configuration.noticesPerConnection, clock: clock, announce: announce)
+        // Other nodes' notices, sent to the sessions here in order by one task (past 10,000
+        // waiting the oldest go: they are in the outbox, for the buyer's next connection).
+        let (announced, announcedContinuation) = AsyncStream.makeStream(of: OrderNotice.self, bufferingPolicy: .bufferingNewest(10_000))
         if let cluster, outbox.isShared {
             cluster.onAnnouncement { payload in
                 guard let value = try? JSONParser.parse(payload), let notice = OrderNotice(json: value) else { return }
-                Task { await notices.received(notice) }
+                announcedContinuation.yield(notice)
             }
         }
+        self.announced = announced
         let checkouts = CheckoutDesk(streams: streams, inventory: inventory, outbox: outbox, notices: notices, metrics: metrics, logger: logger)
         let relay = OrderRelay(
             outbox: outbox,
@@ -88,6 +93,18 @@ final class OrderDesk: Sendable {
             }
             await notices.restore()
             group.addTask { try? await self.relay.run() }
+            if outbox.isShared {
+                group.addTask {
+                    for await notice in self.announced { await self.notices.received(notice) }
+                }
+                // Another node's notice whose announcement was lost is found here.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(5))
+                        await self.notices.restore()
+                    }
+                }
+            }
             group.addTask {
                 var counted = (commits: 0, writes: 0)
                 while !Task.isCancelled {
