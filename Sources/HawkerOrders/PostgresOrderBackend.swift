@@ -14,7 +14,7 @@ public final class PostgresOrderBackend: OrderBackend {
     private let client: PostgresClient
     private let timeout: Duration
     /// The migration, run once before the first order (and again after it failed).
-    private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let migration: OnceUntilDone
 
     public var service: (any Service)? { client }
 
@@ -39,7 +39,9 @@ public final class PostgresOrderBackend: OrderBackend {
         let configuration = try PostgresURL.configuration(
             url, setting: "merchants.\(merchant).postgres_url", connectTimeout: timeout, maximumConnections: 8)
         self.name = "postgres:\(merchant)"
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.migration = OnceUntilDone { _ = try await client.query(Self.migrationSQL) }
         self.timeout = timeout
     }
 
@@ -74,19 +76,7 @@ public final class PostgresOrderBackend: OrderBackend {
     }
 
     private func migrated() async throws {
-        let task = migration.withLockedValue { task in
-            if let task { return task }
-            let client = self.client
-            let created = Task { _ = try await client.query(Self.migrationSQL) }
-            task = created
-            return created
-        }
-        do {
-            try await task.value
-        } catch {
-            migration.withLockedValue { $0 = nil }
-            throw error
-        }
+        try await migration.done()
     }
 
     /// Runs `work`, or throws once `timeout` passed, without waiting for `work` to

@@ -40,7 +40,8 @@ import Testing
                 let result = try await body {
                     var logger = Logger(label: "hawker.test.outbox")
                     logger.logLevel = .warning
-                    let outbox = try PostgresOutbox(url: url, schema: schema, logger: logger)
+                    // Few connections: the suites run in parallel in one process.
+                    let outbox = try PostgresOutbox(url: url, schema: schema, maximumConnections: 2, logger: logger)
                     group.addTask { try await outbox.run() }
                     return outbox
                 }
@@ -51,17 +52,7 @@ import Testing
     }
 
     private func reservation(_ id: String, merchants: [String] = ["m1"], at time: Int64 = 1_000) -> Reservation {
-        Reservation(
-            checkoutID: id,
-            buyer: "buyer-\(id)",
-            lines: merchants.enumerated().map { index, merchant in
-                .init(product: "p\(index)", variant: nil, quantity: 1, unitPrice: 100, currency: "EUR", merchant: merchant, sale: nil)
-            },
-            region: "DE",
-            attribution: .init(code: "ana10", stream: "shop", referrer: nil),
-            idempotencyKey: "key-\(id)",
-            createdAt: time
-        )
+        outboxReservation(id, merchants: merchants, at: time)
     }
 
     private let shop = StreamID("shop")!

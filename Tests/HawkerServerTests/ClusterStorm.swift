@@ -132,38 +132,21 @@ struct ClusterStorm {
         let receiver = WebhookReceiver()
         try await receiver.start()
         receiver.behave(.fail(status: 503))
-        let schema = "cluster_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let cluster = try await Cluster.start(
             nodes: 3,
-            settings: [
-                "orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)", "orders.claim_ms=2000",
-                "merchants.m1.backend=webhook", "merchants.m1.url=\(receiver.url)", "merchants.m1.secret=\(receiver.secret)", "merchants.m1.timeout_ms=1500",
-                "orders.retry_base_ms=100", "orders.retry_max_ms=1000", "orders.breaker_cooldown_ms=500",
-            ])
+            settings: try Self.sharedOutbox([
+                "orders.claim_ms=2000", "merchants.m1.backend=webhook", "merchants.m1.url=\(receiver.url)", "merchants.m1.secret=\(receiver.secret)",
+                "merchants.m1.timeout_ms=1500", "orders.retry_base_ms=100", "orders.retry_max_ms=1000", "orders.breaker_cooldown_ms=500",
+            ]))
         defer { cluster.stopAll() }
         let stream = "outbox"
-        let host = try await cluster.connect(node: 0, .host, sub: "host", stream: stream)
-        let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 100]
-        _ = try await cluster.publish(host, stream, "catalog.set", ["products": [tee]])
-        _ = try await cluster.publish(host, stream, "product.pinned", ["product": "tee"])
+        let host = try await Self.openSale(cluster, stream: stream, stock: 100)
 
         // Buyers on the node that will die (it runs the stream) and on node 2.
         var buyers: [(sub: String, client: TestClient, checkouts: [String])] = []
         for (index, node) in [0, 0, 0, 0, 0, 0, 1, 1].enumerated() {
-            let sub = "buyer-\(index)"
-            let client = try await cluster.connect(node: node, .viewer, sub: sub, stream: stream)
-            var checkouts: [String] = []
-            for attempt in 0..<3 {
-                let reply = try await OrderReliabilityStorm.request(
-                    client,
-                    [
-                        "type": "checkout", "id": .string("k\(attempt)"), "stream": .string(stream), "region": "DE", "idempotency_key": .string("key-\(attempt)"),
-                        "items": [["product": "tee", "qty": 1, "price_seen": 2_500]],
-                    ])
-                #expect(reply["type"] == "checkout.accepted", "\(reply)")
-                if let id = reply["checkout_id"]?.stringValue { checkouts.append(id) }
-            }
-            buyers.append((sub, client, checkouts))
+            let client = try await cluster.connect(node: node, .viewer, sub: "buyer-\(index)", stream: stream)
+            buyers.append(("buyer-\(index)", client, try await Self.buy(client, stream: stream, count: 3)))
         }
         let accepted = Set(buyers.flatMap(\.checkouts))
         #expect(accepted.count == 24)
@@ -183,12 +166,7 @@ struct ClusterStorm {
         // (stored notices), node 2's live, whichever node delivered the order.
         for (index, buyer) in buyers.enumerated() {
             let client = index < 6 ? try await cluster.connect(node: 1 + index % 2, .viewer, sub: buyer.sub, stream: stream) : buyer.client
-            var told: Set<String> = []
-            while told.count < buyer.checkouts.count {
-                let notice = try await OrderReliabilityStorm.read(client, "order notices for \(buyer.sub)", seconds: 60) { $0["type"] == "order.confirmed" }
-                if let id = notice["checkout_id"]?.stringValue { told.insert(id) }
-            }
-            #expect(told == Set(buyer.checkouts), "\(buyer.sub)")
+            #expect(try await Self.confirmations(client, of: Set(buyer.checkouts), buyer: buyer.sub) == Set(buyer.checkouts), "\(buyer.sub)")
             await client.close()
         }
         await host.close()
@@ -200,21 +178,15 @@ struct ClusterStorm {
     /// buyer on the node the buyer is on.
     @Test(.timeLimit(.minutes(5)), .enabled(if: OrderBackendConformanceTests.postgresURL != nil, "needs PostgreSQL (always under CI)"))
     func anOrderServiceOnOneNodeServesTheOrdersOfEveryNode() async throws {
-        let schema = "cluster_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let cluster = try await Cluster.start(
             nodes: 3,
-            settings: [
-                "orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)",
+            settings: try Self.sharedOutbox([
                 "merchants.m1.backend=order_service", "merchants.m1.visibility_timeout_ms=5000", "orders.claim_ms=10000", "orders.retry_base_ms=100",
                 "orders.retry_max_ms=1000",
-            ])
+            ]))
         defer { cluster.stopAll() }
         let stream = "services"
-        let host = try await cluster.connect(node: 0, .host, sub: "host", stream: stream)
-        let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 100]
-        _ = try await cluster.publish(host, stream, "catalog.set", ["products": [tee]])
-        _ = try await cluster.publish(host, stream, "product.pinned", ["product": "tee"])
-
+        let host = try await Self.openSale(cluster, stream: stream, stock: 100)
         let service = try await cluster.connect(node: 2, .orderService, sub: "svc", stream: stream, merchant: "m1")
         let subscribed = try await OrderReliabilityStorm.request(service, ["type": "orders.subscribe", "id": "o"])
         #expect(subscribed["type"] == "orders.subscribed", "\(subscribed)")
@@ -222,18 +194,7 @@ struct ClusterStorm {
         var buyers: [(client: TestClient, checkouts: Set<String>)] = []
         for (index, node) in [0, 1, 0, 1].enumerated() {
             let client = try await cluster.connect(node: node, .viewer, sub: "buyer-\(index)", stream: stream)
-            var checkouts: Set<String> = []
-            for attempt in 0..<3 {
-                let reply = try await OrderReliabilityStorm.request(
-                    client,
-                    [
-                        "type": "checkout", "id": .string("k\(attempt)"), "stream": .string(stream), "region": "DE", "idempotency_key": .string("key-\(attempt)"),
-                        "items": [["product": "tee", "qty": 1, "price_seen": 2_500]],
-                    ])
-                #expect(reply["type"] == "checkout.accepted", "\(reply)")
-                if let id = reply["checkout_id"]?.stringValue { checkouts.insert(id) }
-            }
-            buyers.append((client, checkouts))
+            buyers.append((client, Set(try await Self.buy(client, stream: stream, count: 3))))
         }
         let accepted = buyers.reduce(into: Set<String>()) { $0.formUnion($1.checkouts) }
         var requested: Set<String> = []
@@ -246,13 +207,8 @@ struct ClusterStorm {
             try await service.send(["type": "ack", "id": .string("a-\(id)"), "delivery": order["delivery"]!, "result": "confirmed", "reference": .string("R-\(id)")])
         }
         #expect(requested == accepted)
-        for buyer in buyers {
-            var told: Set<String> = []
-            while told.count < buyer.checkouts.count {
-                let notice = try await OrderReliabilityStorm.read(buyer.client, "order.confirmed", seconds: 60) { $0["type"] == "order.confirmed" }
-                if let id = notice["checkout_id"]?.stringValue { told.insert(id) }
-            }
-            #expect(told == buyer.checkouts)
+        for (index, buyer) in buyers.enumerated() {
+            #expect(try await Self.confirmations(buyer.client, of: buyer.checkouts, buyer: "buyer-\(index)") == buyer.checkouts)
             await buyer.client.close()
         }
         await service.close()
@@ -317,6 +273,47 @@ struct ClusterStorm {
     // MARK: - Helpers
 
     /// The seqs of the next `count` events `client` receives (pushes skipped).
+    /// Settings for a cluster on the shared PostgreSQL outbox, in a schema of its own.
+    static func sharedOutbox(_ more: [String]) throws -> [String] {
+        let schema = "cluster_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return ["orders.outbox_url=\(try #require(OrderBackendConformanceTests.postgresURL))", "orders.outbox_schema=\(schema)"] + more
+    }
+
+    /// The host, on node 1 (which then runs the stream), sells one pinned product of m1.
+    static func openSale(_ cluster: Cluster, stream: String, stock: Int) async throws -> TestClient {
+        let host = try await cluster.connect(node: 0, .host, sub: "host", stream: stream)
+        let tee: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": .int(Int64(stock))]
+        _ = try await cluster.publish(host, stream, "catalog.set", ["products": [tee]])
+        _ = try await cluster.publish(host, stream, "product.pinned", ["product": "tee"])
+        return host
+    }
+
+    /// `count` checkouts of one tee, one after the other; the accepted checkouts' ids.
+    static func buy(_ client: TestClient, stream: String, count: Int) async throws -> [String] {
+        var checkouts: [String] = []
+        for attempt in 0..<count {
+            let reply = try await OrderReliabilityStorm.request(
+                client,
+                [
+                    "type": "checkout", "id": .string("k\(attempt)"), "stream": .string(stream), "region": "DE", "idempotency_key": .string("key-\(attempt)"),
+                    "items": [["product": "tee", "qty": 1, "price_seen": 2_500]],
+                ])
+            #expect(reply["type"] == "checkout.accepted", "\(reply)")
+            if let id = reply["checkout_id"]?.stringValue { checkouts.append(id) }
+        }
+        return checkouts
+    }
+
+    /// Reads `client` until it was told `order.confirmed` for each of `checkouts`.
+    static func confirmations(_ client: TestClient, of checkouts: Set<String>, buyer: String) async throws -> Set<String> {
+        var told: Set<String> = []
+        while told.count < checkouts.count {
+            let notice = try await OrderReliabilityStorm.read(client, "order notices for \(buyer)", seconds: 60) { $0["type"] == "order.confirmed" }
+            if let id = notice["checkout_id"]?.stringValue { told.insert(id) }
+        }
+        return told
+    }
+
     static func events(_ client: TestClient, count: Int) async throws -> [Int64] {
         var seqs: [Int64] = []
         while seqs.count < count {

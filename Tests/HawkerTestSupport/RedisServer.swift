@@ -31,7 +31,7 @@ public final class RedisServer: @unchecked Sendable {
     public let port: Int
     public let directory: String
     private let arguments: [String]
-    private var process: Process?
+    private var process: ChildProcess?
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
@@ -61,8 +61,8 @@ public final class RedisServer: @unchecked Sendable {
     /// Kills what is left without waiting (a test that failed before its cleanup).
     deinit {
         if let process, process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
+            kill(process.pid, SIGCONT)
+            kill(process.pid, SIGKILL)
         }
     }
 
@@ -70,13 +70,7 @@ public final class RedisServer: @unchecked Sendable {
         guard let binary = Self.binary else { return }
         let log = directory + "/redis.log"
         try? FileManager.default.removeItem(atPath: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--port", "\(port)"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.spawn(binary, ["--port", "\(port)"] + arguments)
         self.process = process
         // Ready once it says so: it listens before it has loaded its data.
         let deadline = Date().addingTimeInterval(20)
@@ -92,8 +86,8 @@ public final class RedisServer: @unchecked Sendable {
     /// the cooperative pool): Redis as a crash leaves it.
     public func stop() async {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGCONT)
-        kill(process.processIdentifier, SIGKILL)
+        kill(process.pid, SIGCONT)
+        kill(process.pid, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
@@ -105,12 +99,12 @@ public final class RedisServer: @unchecked Sendable {
 
     /// SIGSTOP: it keeps its connections open and answers nothing (a hung or partitioned server).
     public func pause() {
-        if let process { kill(process.processIdentifier, SIGSTOP) }
+        if let process { kill(process.pid, SIGSTOP) }
     }
 
     /// SIGCONT after `pause()`.
     public func resume() {
-        if let process { kill(process.processIdentifier, SIGCONT) }
+        if let process { kill(process.pid, SIGCONT) }
     }
 
     public func logTail(lines: Int = 30) -> String {

@@ -43,6 +43,17 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// Try again at `at` (milliseconds since the Unix epoch).
     case retry(at: Int64, error: String)
     case deadLetter(reason: String)
+
+    /// What an outbox writes for it: the delivery's status, the merchant's reference, the
+    /// error kept, and when the next attempt is due (nil: unchanged).
+    var columns: (status: OutboxDelivery.Status, reference: String?, error: String?, nextAttemptAt: Int64?) {
+        switch self {
+        case .confirmed(let reference): (.confirmed, reference, nil, nil)
+        case .rejected(let reason): (.rejected, nil, reason, nil)
+        case .retry(let at, let error): (.pending, nil, error, at)
+        case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
+        }
+    }
 }
 
 extension OutboxDelivery {

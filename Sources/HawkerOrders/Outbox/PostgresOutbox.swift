@@ -1,7 +1,6 @@
 import HawkerCommerce
 import HawkerProtocol
 import Logging
-import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
@@ -25,7 +24,7 @@ public final class PostgresOutbox: Outbox, Service {
     private let schema: String
     private let logger: Logger
     /// The migration, run once before the first query (and again after it failed).
-    private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let migration: OnceUntilDone
     private let writes = Atomic<Int>(0)
     /// This instance's (this node's relay's) name on the deliveries it claims.
     private let claimant = "relay-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
@@ -33,14 +32,17 @@ public final class PostgresOutbox: Outbox, Service {
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
     ///   - schema: where the tables go; letters, digits and `_`.
-    public init(url: String, schema: String = "hawker", logger: Logger = Logger(label: "hawker.outbox.postgres")) throws {
+    ///   - maximumConnections: the pool's size (checkouts and the relay share it).
+    public init(url: String, schema: String = "hawker", maximumConnections: Int = 16, logger: Logger = Logger(label: "hawker.outbox.postgres")) throws {
         guard Self.isIdentifier(schema) else {
             throw OrderBackendError(description: "orders.outbox_schema must be a lowercase SQL identifier (a-z, 0-9, _; at most 63), got '\(schema)'")
         }
-        let configuration = try PostgresURL.configuration(url, setting: "orders.outbox_url", connectTimeout: .seconds(5), maximumConnections: 16)
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let configuration = try PostgresURL.configuration(url, setting: "orders.outbox_url", connectTimeout: .seconds(5), maximumConnections: maximumConnections)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
         self.schema = schema
         self.logger = logger
+        self.migration = OnceUntilDone { try await Self.migrate(client, schema: schema, logger: logger) }
     }
 
     static func isIdentifier(_ text: String) -> Bool {
@@ -68,22 +70,10 @@ public final class PostgresOutbox: Outbox, Service {
     // MARK: - Schema
 
     private func migrated() async throws {
-        let task = migration.withLockedValue { task in
-            if let task { return task }
-            let created = Task { try await self.migrate() }
-            task = created
-            return created
-        }
-        do {
-            try await task.value
-        } catch {
-            migration.withLockedValue { $0 = nil }
-            throw error
-        }
+        try await migration.done()
     }
 
-    private func migrate() async throws {
-        let s = schema
+    private static func migrate(_ client: PostgresClient, schema s: String, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
             // One node at a time: concurrent CREATE ... IF NOT EXISTS can still collide.
             try await connection.query("SELECT pg_advisory_xact_lock(7241500)", logger: logger)
@@ -290,13 +280,7 @@ public final class PostgresOutbox: Outbox, Service {
         _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
     ) async throws -> (applied: Bool, noticeID: Int64?) {
         let s = schema
-        let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) =
-            switch outcome {
-            case .confirmed(let reference): (.confirmed, reference, nil, nil)
-            case .rejected(let reason): (.rejected, nil, reason, nil)
-            case .retry(let at, let error): (.pending, nil, error, at)
-            case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
-            }
+        let (status, reference, error, next) = outcome.columns
         let body = notice.map { OutboxCoding.encode(.object($0.body)) } ?? ""
         // The merchant's answer stands whoever asked; a retry or a dead letter only from
         // the relay that holds the claim (not one whose claim lapsed while another node

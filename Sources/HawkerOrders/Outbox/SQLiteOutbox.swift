@@ -325,13 +325,7 @@ public actor SQLiteOutbox: Outbox {
     public func record(
         _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
     ) async throws -> (applied: Bool, noticeID: Int64?) {
-        let (status, reference, error, next): (OutboxDelivery.Status, String?, String?, Int64?) =
-            switch outcome {
-            case .confirmed(let reference): (.confirmed, reference, nil, nil)
-            case .rejected(let reason): (.rejected, nil, reason, nil)
-            case .retry(let at, let error): (.pending, nil, error, at)
-            case .deadLetter(let reason): (.deadLettered, nil, reason, nil)
-            }
+        let (status, reference, error, next) = outcome.columns
         let noticeRow = try notice.map(Self.row)
         claims["\(checkoutID):\(merchant)"] = nil
         return try await commit { db -> (applied: Bool, noticeID: Int64?) in

@@ -1,4 +1,5 @@
 import Foundation
+import HawkerTestSupport
 import NIOCore
 import NIOPosix
 
@@ -14,9 +15,7 @@ import Darwin
 /// way an OOM killer or a power cut would (SIGKILL), which an in-process gateway cannot
 /// survive to report on.
 ///
-/// `@unchecked Sendable`: `Process` is not annotated; the test drives one instance from
-/// one task, and `kill(2)` and `isRunning` are safe from any thread.
-final class GatewayProcess: @unchecked Sendable {
+final class GatewayProcess: Sendable {
     /// The debug build of the executable (`swift build`), or `HAWKER_BINARY` when set
     /// (another build path or configuration).
     static var binary: URL {
@@ -28,15 +27,15 @@ final class GatewayProcess: @unchecked Sendable {
 
     let port: Int
     let logPath: String
-    private let process: Process
+    private let process: ChildProcess
 
-    private init(port: Int, logPath: String, process: Process) {
+    private init(port: Int, logPath: String, process: ChildProcess) {
         self.port = port
         self.logPath = logPath
         self.process = process
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
 
     /// Launches `hawker serve --host 127.0.0.1 --port <port> <arguments...>`, its output
@@ -47,17 +46,9 @@ final class GatewayProcess: @unchecked Sendable {
             throw LaunchError(description: "build first: swift build (\(binary.path) is missing)")
         }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw LaunchError(description: "cannot write the gateway log at \(logPath)")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HAWKER_") }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.spawn(
+            binary.path, ["serve", "--host", "127.0.0.1", "--port", "\(port)"] + arguments,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HAWKER_") }, outputPath: logPath)
         return GatewayProcess(port: port, logPath: logPath, process: process)
     }
 
@@ -67,7 +58,7 @@ final class GatewayProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             guard process.isRunning else {
-                throw LaunchError(description: "the gateway exited (status \(process.terminationStatus)) before it was healthy; log:\n\(logTail())")
+                throw LaunchError(description: "the gateway exited (\(process.termination)) before it was healthy; log:\n\(logTail())")
             }
             if let response = try? await HTTP.request("GET", port: port, path: "/healthz"), response.status == 200 { return }
             guard Date() < deadline else {
@@ -90,7 +81,7 @@ final class GatewayProcess: @unchecked Sendable {
 
     private func signal(_ number: Int32, _ name: String, seconds: Double) async throws {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, number)
+        kill(process.pid, number)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning {
             guard Date() < deadline else { throw LaunchError(description: "pid \(pid) still runs \(seconds) s after \(name); log:\n\(logTail())") }
@@ -100,14 +91,14 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// Whether the process ended by SIGKILL (rather than exiting or crashing on its own).
     var wasKilledBySIGKILL: Bool {
-        !process.isRunning && process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+        process.terminationSignal == SIGKILL
     }
 
     /// Cleanup (also after a failure): kills the process if it still runs. Synchronous so
     /// that it fits in a `defer`.
     func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        kill(process.pid, SIGKILL)
         process.waitUntilExit()
     }
 
