@@ -262,7 +262,7 @@ import Testing
             }
             #expect(try await outbox.due(now: 10_000, limit: 10).map(\.idempotencyKey).sorted() == ["old-half:m2", "old-pending:m1"])
             #expect(try await outbox.deadLetters(limit: 10).map(\.checkoutID) == ["old-dead"])
-            #expect(try await outbox.buyersWithUndeliveredNotices() == ["bo"])
+            #expect(try await outbox.buyersWithUndeliveredNotices(limit: 10) == ["bo"])
             let again = try await outbox.prune(before: 5_000)
             #expect(again.checkouts == 0 && again.notices == 0, "a second sweep finds nothing")
         }
@@ -276,7 +276,8 @@ import Testing
             let id = try #require(try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 2_000, notice: confirmed).noticeID)
             try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: shop, type: .orderStatus, body: ["status": "shipped"], createdAt: 3))
             try await outbox.addNotice(OrderNotice(buyer: "bo", checkoutID: "c9", stream: shop, type: .orderFailed, body: [:], createdAt: 4))
-            #expect(try await outbox.buyersWithUndeliveredNotices() == ["ana", "bo"])
+            #expect(try await outbox.buyersWithUndeliveredNotices(limit: 10) == ["ana", "bo"])
+            #expect(try await outbox.buyersWithUndeliveredNotices(limit: 1).count == 1, "bounded")
             let waiting = try await open().undeliveredNotices(for: "ana", limit: 10)
             #expect(waiting.map(\.type) == [.orderConfirmed, .orderStatus])
             #expect(waiting.first?.body["reference"] == "R1")

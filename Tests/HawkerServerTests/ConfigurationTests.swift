@@ -40,6 +40,7 @@ import Testing
         ("jwt.secret", "short", "jwt.secret"),
         ("log.format", "xml", "log.format"),
         ("no.such.key", "1", "no.such.key"),
+        ("cluster.node_id", String(repeating: "n", count: 129), "cluster.node_id"),
     ])
     func badValuesAreRefusedByName(key: String, value: String, named: String) {
         #expect {

@@ -25,7 +25,9 @@ public final class BuyerNotices: Sendable {
     /// At start, and after pruning: the buyers with notices still waiting.
     public func restore() async {
         buyers.beginRefresh()
-        if let waiting = try? await outbox.buyersWithUndeliveredNotices() {
+        // One past the set's bound: that many means too many to hold (every connection
+        // then reads the outbox), and the read stays bounded however many wait.
+        if let waiting = try? await outbox.buyersWithUndeliveredNotices(limit: buyers.maxWaiting + 1) {
             buyers.refresh(waiting: waiting)
         } else {
             // Unknown: every connection reads the outbox until the next refresh.

@@ -76,8 +76,9 @@ public protocol Outbox: Sendable {
     /// The buyer's notices no session has been sent yet, oldest first.
     func undeliveredNotices(for buyer: String, limit: Int) async throws -> [OrderNotice]
 
-    /// Buyers with notices no session was sent yet.
-    func buyersWithUndeliveredNotices() async throws -> Set<String>
+    /// Buyers with notices no session was sent yet, at most `limit` of them (a caller
+    /// that gets `limit` treats every buyer as maybe waiting).
+    func buyersWithUndeliveredNotices(limit: Int) async throws -> Set<String>
 
     func markDelivered(_ ids: [Int64]) async throws
 

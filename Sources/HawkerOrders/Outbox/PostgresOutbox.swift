@@ -370,9 +370,10 @@ public final class PostgresOutbox: Outbox, Service {
         return notices
     }
 
-    public func buyersWithUndeliveredNotices() async throws -> Set<String> {
+    public func buyersWithUndeliveredNotices(limit: Int) async throws -> Set<String> {
         var buyers: Set<String> = []
-        for try await buyer in try await query("SELECT DISTINCT buyer FROM \(unescaped: schema).notice WHERE NOT delivered").decode(String.self) {
+        let rows = try await query("SELECT DISTINCT buyer FROM \(unescaped: schema).notice WHERE NOT delivered LIMIT \(max(0, limit))")
+        for try await buyer in rows.decode(String.self) {
             buyers.insert(buyer)
         }
         return buyers

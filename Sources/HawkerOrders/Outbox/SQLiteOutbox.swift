@@ -392,9 +392,9 @@ public actor SQLiteOutbox: Outbox {
     }
 
     /// Buyers with notices no session was sent yet (read at startup).
-    public func buyersWithUndeliveredNotices() async throws -> Set<String> {
+    public func buyersWithUndeliveredNotices(limit: Int) async throws -> Set<String> {
         try await pool.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT DISTINCT buyer FROM notice WHERE delivered = 0"))
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT buyer FROM notice WHERE delivered = 0 LIMIT ?", arguments: [max(0, limit)]))
         }
     }
 

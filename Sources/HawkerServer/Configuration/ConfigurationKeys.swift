@@ -359,6 +359,10 @@ extension GatewayConfiguration {
         for (merchant, backend) in configuration.orders.merchants.sorted(by: { $0.key < $1.key }) {
             try backend.validate(merchant: merchant)
         }
+        // In leases, channel names and the length-prefixed header of cluster announcements.
+        if let node = configuration.clusterNodeID, node.utf8.count > 128 {
+            throw ConfigurationError(description: "cluster.node_id must be at most 128 bytes")
+        }
         if configuration.orders.sharedOutboxURL != nil {
             guard configuration.clusterRedisURL != nil else {
                 throw ConfigurationError(description: "orders.outbox_url is the outbox a cluster's nodes share: set cluster.redis_url too")
