@@ -28,11 +28,6 @@ import Testing
             return
         }
         #expect(id == "1" && token == "t")
-        guard case .send(.error(let early)) = machine.receive(text(#"{"type":"ping","id":"2"}"#), now: start) else {
-            Issue.record("expected an error while authenticating")
-            return
-        }
-        #expect(early.code == .notConnected)
         let principal = Principal(subject: "u", role: .viewer, streams: .all)
         guard case .welcome(let welcomeID, let welcomed) = machine.authenticated(id: "1", .success(principal)) else {
             Issue.record("expected welcome")
@@ -40,6 +35,81 @@ import Testing
         }
         #expect(welcomeID == "1" && welcomed == principal)
         #expect(machine.principal == principal)
+    }
+
+    /// Everything that came while the token was verified, answered after `welcome` in the
+    /// order it was sent: subscribe, a malformed frame, ping, a second connect.
+    @Test func commandsBehindConnectAreAnsweredInOrderAfterWelcome() {
+        var machine = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        for command in [#"{"type":"subscribe","id":"2","stream":"a"}"#, #"{"type":"ping","id":"3""#, #"{"type":"ping","id":"4"}"#, #"{"type":"connect","id":"5","token":"t"}"#] {
+            guard case .none = machine.receive(text(command), now: start) else {
+                Issue.record("expected \(command) to wait for welcome")
+                return
+            }
+        }
+        #expect(machine.nextWaiting(now: start) == nil, "nothing is answered before welcome")
+        guard case .welcome = machine.authenticated(id: "1", .success(Principal(subject: "u", role: .viewer, streams: .all))) else {
+            Issue.record("expected welcome")
+            return
+        }
+        var answers: [String] = []
+        while let action = machine.nextWaiting(now: start) {
+            switch action {
+            case .subscribe(let id, let stream, _, _): answers.append("subscribe \(id) \(stream)")
+            case .pong(let id): answers.append("pong \(id)")
+            case .send(.error(let error)): answers.append("error \(error.re ?? "-") \(error.code.rawValue)")
+            default: answers.append("unexpected \(action)")
+            }
+        }
+        #expect(answers == ["subscribe 2 a", "error - bad_request", "pong 4", "error 5 already_connected"])
+        #expect(machine.subscriptions[StreamID("a")!] == .pending)
+        #expect(machine.nextWaiting(now: start) == nil)
+    }
+
+    @Test func commandsPastTheWaitingBoundAreRefusedAtOnce() {
+        var limits = Self.limits
+        limits.waitingCommands = 2
+        limits.errorBudget = 10
+        var machine = SessionStateMachine(sessionID: "s", limits: limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        _ = machine.receive(text(#"{"type":"ping","id":"2"}"#), now: start)
+        _ = machine.receive(text(#"{"type":"ping","id":"3"}"#), now: start)
+        guard case .send(.error(let refused)) = machine.receive(text(#"{"type":"ping","id":"4"}"#), now: start) else {
+            Issue.record("expected the third waiting command to be refused")
+            return
+        }
+        #expect(refused.re == "4" && refused.code == .notConnected)
+        _ = machine.authenticated(id: "1", .success(Principal(subject: "u", role: .viewer, streams: .all)))
+        var pongs: [String] = []
+        while let action = machine.nextWaiting(now: start) {
+            if case .pong(let id) = action { pongs.append(id) }
+        }
+        #expect(pongs == ["2", "3"])
+
+        // The byte bound: one large command fills it.
+        limits.waitingCommands = 16
+        limits.waitingCommandBytes = 64
+        var bytes = SessionStateMachine(sessionID: "s", limits: limits)
+        _ = bytes.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        let long = #"{"type":"ping","id":"\#(String(repeating: "x", count: 64))"}"#
+        guard case .send(.error(let tooBig)) = bytes.receive(text(long), now: start) else {
+            Issue.record("expected a command over the byte bound to be refused")
+            return
+        }
+        #expect(tooBig.code == .notConnected)
+    }
+
+    @Test func waitingCommandsAreDroppedWhenTheTokenIsRefused() {
+        var machine = SessionStateMachine(sessionID: "s", limits: Self.limits)
+        _ = machine.receive(text(#"{"type":"connect","id":"1","token":"t"}"#), now: start)
+        _ = machine.receive(text(#"{"type":"subscribe","id":"2","stream":"a"}"#), now: start)
+        guard case .sendAndClose = machine.authenticated(id: "1", .failure(AuthError(code: .unauthorized, message: "bad"))) else {
+            Issue.record("expected sendAndClose")
+            return
+        }
+        #expect(machine.nextWaiting(now: start) == nil)
+        #expect(machine.subscriptions.isEmpty)
     }
 
     @Test func failedAuthenticationRepliesAndCloses() {

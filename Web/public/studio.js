@@ -26,8 +26,8 @@ function start(hostToken) {
   });
   client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
   client.on("chat", (push) => { if (push.stream === stream) renderChat(push); });
-  client.connect()
-    .then(() => client.subscribe(stream))
+  // One round trip: the subscribe goes out together with `connect`.
+  Promise.all([client.connect(), client.subscribe(stream)])
     .catch((error) => { $("status").textContent = `could not connect: ${error.message}`; });
   refreshInsights();
   setInterval(refreshInsights, 5000);

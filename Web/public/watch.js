@@ -34,8 +34,8 @@ function start(token) {
   client.on("chat", (push) => { if (push.stream === stream) queueChat(push); });
   client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
   for (const type of ["order.confirmed", "order.failed", "order.status"]) client.on(type, orderResult);
-  client.connect()
-    .then(() => client.subscribe(stream))
+  // One round trip: the subscribe goes out together with `connect`.
+  Promise.all([client.connect(), client.subscribe(stream)])
     .catch((error) => { $("status").textContent = `could not connect: ${error.message}`; });
   setInterval(renderCountdowns, 1000);
 }

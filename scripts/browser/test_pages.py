@@ -292,6 +292,40 @@ def test_the_sdk_moves_to_another_gateway(gateway):
         shutil.rmtree(second.data, ignore_errors=True)
 
 
+def test_the_sdk_subscribes_in_one_round_trip(gateway):
+    """`connect()` and `subscribe()` called together: the subscribe leaves before the
+    welcome arrives (PROTOCOL.md 5.2) and its reply carries the snapshot."""
+    gateway.publish(gateway.token("host", "host-1"), "catalog.set", {"products": CATALOG})
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/healthz")
+        trace = viewer.execute_async_script("""
+            const [url, token, done] = arguments;
+            // What the socket sends and receives, in order.
+            const log = [];
+            const NativeWebSocket = window.WebSocket;
+            window.WebSocket = class extends NativeWebSocket {
+              constructor(...args) {
+                super(...args);
+                this.addEventListener("message", (m) => log.push("in " + JSON.parse(m.data).type));
+              }
+              send(data) { log.push("out " + JSON.parse(data).type); super.send(data); }
+            };
+            import("/sdk/hawker.js").then(async ({ HawkerClient }) => {
+              const client = new HawkerClient({ url, token });
+              const [welcome, subscribed] = await Promise.all([client.connect(), client.subscribe("shop")]);
+              done({ log, welcome: welcome.type, subscribed: subscribed.type, products: subscribed.state.catalog.length, status: client.status });
+            }).catch((error) => done({ error: error.message, log }));
+            """, f"ws://127.0.0.1:{gateway.port}/ws", gateway.token("viewer", "eve"))
+        assert "error" not in trace, trace
+        assert trace["welcome"] == "welcome" and trace["subscribed"] == "subscribed" and trace["products"] == 2, trace
+        assert trace["status"] == "open", trace
+        log = [entry for entry in trace["log"] if entry not in ("in presence",)]
+        assert log[:4] == ["out connect", "out subscribe", "in welcome", "in subscribed"], log
+    finally:
+        viewer.quit()
+
+
 def test_the_studio_pins_and_sees_merged_questions(gateway):
     host = gateway.token("host", "host-1", name="Host")
     gateway.publish(host, "catalog.set", {"products": CATALOG})
@@ -363,6 +397,7 @@ TESTS = [
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
     test_the_sdk_moves_to_another_gateway,
+    test_the_sdk_subscribes_in_one_round_trip,
     test_the_studio_pins_and_sees_merged_questions,
     test_ops_shows_connections_streams_and_dead_letters,
 ]

@@ -104,10 +104,10 @@ final class ViewerPool: Sendable {
             let port = plan.ports.isEmpty ? plan.port : plan.ports[index % plan.ports.count]
             let socket = try await WebSocketClient.connect(host: plan.host, port: port, options: options, group: group)
             let stream = plan.streams[index % plan.streams.count]
-            // Commands wait for `welcome` (the gateway refuses them before it).
+            // One round trip: the gateway keeps what follows `connect` until `welcome`.
             try await socket.send(text: #"{"type":"connect","id":"c","token":"\#(token)"}"#)
-            try await Self.expect("welcome", from: socket)
             try await socket.send(text: #"{"type":"subscribe","id":"s","stream":"\#(stream)"}"#)
+            try await Self.expect("welcome", from: socket)
             try await Self.expect("subscribed", from: socket)
             let done = NIODeadline.now().uptimeNanoseconds
             let counter = ViewerCounter(stats: self.stats)

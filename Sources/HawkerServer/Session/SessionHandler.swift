@@ -197,6 +197,10 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 .whenSuccess { [self] result in
                     if case .failure(let error) = result { services.loginFailed(error, peer: peer, over: "websocket") }
                     perform(machine.authenticated(id: id, result))
+                    // What the client sent behind `connect`, answered in order.
+                    while phase == .open, let next = machine.nextWaiting(now: .now()) {
+                        perform(next)
+                    }
                 }
         case .welcome(let id, let principal):
             welcome(id: id, principal: principal, context: context)

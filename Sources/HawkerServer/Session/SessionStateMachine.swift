@@ -16,6 +16,11 @@ struct SessionStateMachine {
         var publisherCommandBurst: Int = 2_000
         var errorBudget: Int
         var anonymousViewers: Bool
+        /// Commands sent after `connect` while its token is being verified wait, in order,
+        /// for `welcome` (a client connects and subscribes in one round trip); at most
+        /// this many, of at most `waitingCommandBytes` together.
+        var waitingCommands: Int = 16
+        var waitingCommandBytes: Int = 65_536
     }
 
     enum Phase: Equatable {
@@ -71,6 +76,11 @@ struct SessionStateMachine {
     private var commands: TokenBucket
     private var errors: TokenBucket
     private var rateLimitedInARow = 0
+    /// Commands that arrived while authenticating, decoded (or refused) on arrival and
+    /// answered after `welcome` in the order they came.
+    private var waiting: [Result<ClientCommand, CommandDecodingError>] = []
+    private var waitingNext = 0
+    private var waitingBytes = 0
 
     init(sessionID: String, limits: Limits) {
         self.sessionID = sessionID
@@ -97,10 +107,15 @@ struct SessionStateMachine {
             return .send(.error(.init(re: nil, code: .rateLimited, message: "more than \(limits.commandsPerSecond) commands per second", retryAfterMilliseconds: commands.retryAfterMilliseconds())))
         }
         rateLimitedInARow = 0
+        let decoded = Result { () throws(CommandDecodingError) in try ClientCommand.decode(text) }
+        if case .authenticating = phase {
+            return wait(decoded, bytes: text.readableBytes, now: now)
+        }
         let command: ClientCommand
-        do {
-            command = try ClientCommand.decode(text)
-        } catch {
+        switch decoded {
+        case .success(let success):
+            command = success
+        case .failure(let error):
             return refuse(re: error.id, error.code, error.message, now: now)
         }
         switch phase {
@@ -120,12 +135,53 @@ struct SessionStateMachine {
             phase = .connected(principal)
             return .welcome(id: id, principal)
         case .authenticating:
-            return refuse(re: command.id, .notConnected, "wait for 'welcome' before sending commands", now: now)
+            return .none  // handled above
         case .connected(let principal):
             return connected(command, principal: principal, now: now)
         case .closed:
             return .none
         }
+    }
+
+    /// Keeps a command that came while the token is being verified, or refuses it past
+    /// the bound.
+    private mutating func wait(_ decoded: Result<ClientCommand, CommandDecodingError>, bytes: Int, now: NIODeadline) -> Action {
+        guard waiting.count - waitingNext < limits.waitingCommands, waitingBytes + bytes <= limits.waitingCommandBytes else {
+            let id: String?
+            switch decoded {
+            case .success(let command): id = command.id
+            case .failure(let error): id = error.id
+            }
+            let bound = "at most \(limits.waitingCommands) commands (\(limits.waitingCommandBytes) bytes) wait for 'welcome'"
+            return refuse(re: id, .notConnected, "\(bound); send the rest after it", now: now)
+        }
+        waiting.append(decoded)
+        waitingBytes += bytes
+        return .none
+    }
+
+    /// The next command that waited for `welcome`, once connected; nil when none is left.
+    /// The handler calls this until nil after carrying out `welcome`.
+    mutating func nextWaiting(now: NIODeadline) -> Action? {
+        guard case .connected(let principal) = phase else { return nil }
+        guard waitingNext < waiting.count else {
+            if !waiting.isEmpty { releaseWaiting() }
+            return nil
+        }
+        let decoded = waiting[waitingNext]
+        waitingNext += 1
+        switch decoded {
+        case .success(let command):
+            return connected(command, principal: principal, now: now)
+        case .failure(let error):
+            return refuse(re: error.id, error.code, error.message, now: now)
+        }
+    }
+
+    private mutating func releaseWaiting() {
+        waiting = []
+        waitingNext = 0
+        waitingBytes = 0
     }
 
     private mutating func connected(_ command: ClientCommand, principal: Principal, now: NIODeadline) -> Action {
@@ -212,6 +268,7 @@ struct SessionStateMachine {
             return .welcome(id: id, principal)
         case .failure(let error):
             phase = .closed
+            releaseWaiting()
             let close: CloseCode = error.code == .tokenExpired ? .tokenExpired : .unauthorized
             return .sendAndClose(.error(.init(re: id, code: error.code, message: error.message)), close)
         }
@@ -254,6 +311,7 @@ struct SessionStateMachine {
     /// ones are released when the hub answers.
     mutating func closed() -> [StreamID] {
         phase = .closed
+        releaseWaiting()
         var release: [StreamID] = []
         for (stream, subscription) in subscriptions {
             switch subscription {

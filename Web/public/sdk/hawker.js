@@ -6,6 +6,8 @@
 const FINAL_CLOSE_CODES = new Set([1000, 1002, 1003, 1007, 1008, 1009, 4502]);
 /** Close codes that need a new token before reconnecting. */
 const TOKEN_CLOSE_CODES = new Set([4500, 4501]);
+/** Subscribes sent behind `connect`, under the 16 commands the server keeps waiting. */
+const PIPELINED_SUBSCRIBES = 15;
 /** Close codes after which the server asks for a longer pause. */
 const SLOW_DOWN_CLOSE_CODES = new Map([[4002, 5000]]);
 
@@ -32,6 +34,7 @@ export class HawkerError extends Error {
 
 /**
  * @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionStatus
+ * @typedef {{position: StreamPosition | null, state: any, active: boolean, inFlight: Promise<Subscribed> | null, waiters: {resolve: (reply: Subscribed) => void, reject: (error: HawkerError) => void}[]}} StreamEntry
  * @typedef {{epoch: string, seq: number}} StreamPosition
  * @typedef {{type: string, [field: string]: any}} Message
  * @typedef {{product: string, variant?: string, qty: number, price_seen: number}} CheckoutItem
@@ -97,8 +100,10 @@ export class HawkerClient {
     this._nextId = 1;
     this._pending = new Map();
     this._listeners = new Map();
-    /** @type {Map<string, {position: StreamPosition | null, state: any, active: boolean}>} */
+    /** @type {Map<string, StreamEntry>} */
     this._streams = new Map();
+    /** The socket `connect` was sent on: commands may follow it at once. */
+    this._connectSentOn = null;
     this._attempt = 0;
     this._timer = null;
     this._stopped = true;
@@ -168,20 +173,25 @@ export class HawkerClient {
     clearTimeout(this._timer);
     if (this._socket) this._socket.close(1000, "bye");
     this._setStatus("closed");
+    this._rejectWaiters(new HawkerError({ code: "disconnected", message: "the client was closed" }));
   }
 
   /**
    * Subscribes to a stream; resolves with `subscribed` (its `state` when not resumed).
-   * After a reconnect the subscription resumes from the last event seen.
+   * After a reconnect the subscription resumes from the last event seen. Called right
+   * after `connect()`, the subscribe goes out together with `connect`: one round trip
+   * to the snapshot (PROTOCOL.md §5.2).
    * @param {string} stream
    * @returns {Promise<Subscribed>}
    */
-  async subscribe(stream) {
-    const entry = this._streams.get(stream) || { position: null, state: null, active: false };
+  subscribe(stream) {
+    const entry = this._streams.get(stream) || { position: null, state: null, active: false, inFlight: null, waiters: [] };
     this._streams.set(stream, entry);
-    const reply = await this.send({ type: "subscribe", stream, ...(entry.position ? { since: entry.position } : {}) });
-    this._subscribed(stream, reply);
-    return reply;
+    if (entry.inFlight) return entry.inFlight;
+    if (this._canSend()) return this._sendSubscribe(stream, entry);
+    if (this._stopped) return Promise.reject(new HawkerError({ code: "disconnected", message: "not connected" }));
+    // Sent right behind `connect` when the socket opens.
+    return new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
   }
 
   /** @param {string} stream */
@@ -198,7 +208,7 @@ export class HawkerClient {
   send(command) {
     const id = `c${this._nextId++}`;
     return new Promise((resolve, reject) => {
-      if (!this._socket || this.status !== "open") {
+      if (!this._canSend()) {
         reject(new HawkerError({ code: "disconnected", message: "not connected" }));
         return;
       }
@@ -260,6 +270,11 @@ export class HawkerClient {
         const id = `c${this._nextId++}`;
         this._connectId = id;
         socket.send(JSON.stringify({ type: "connect", id, ...(token ? { token } : {}) }));
+        this._connectSentOn = socket;
+        // The subscriptions go right behind `connect`: the server answers them after
+        // `welcome`, in order. It keeps at most 16 commands waiting; the rest follow
+        // `welcome`.
+        this._resubscribe(undefined, PIPELINED_SUBSCRIBES);
       } catch (error) {
         socket.close(1000, "no token");
       }
@@ -306,6 +321,46 @@ export class HawkerClient {
     this._emit(message);
   }
 
+  /** Whether commands may go out now: `connect` was sent on the open socket. */
+  _canSend() {
+    return this._socket !== null && this._connectSentOn === this._socket && this._socket.readyState === 1;
+  }
+
+  /**
+   * Sends `subscribe` for an entry and settles whoever waited for it. A subscribe lost
+   * with the connection is tried again on the next one for those who waited.
+   * @param {string} stream @param {StreamEntry} entry
+   */
+  _sendSubscribe(stream, entry) {
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    const promise = this.send({ type: "subscribe", stream, ...(entry.position ? { since: entry.position } : {}) })
+      .then((reply) => {
+        this._subscribed(stream, reply);
+        return reply;
+      });
+    entry.inFlight = promise;
+    promise.then(
+      (reply) => {
+        if (entry.inFlight === promise) entry.inFlight = null;
+        for (const waiter of waiters) waiter.resolve(reply);
+      },
+      (error) => {
+        if (entry.inFlight === promise) entry.inFlight = null;
+        if (error.code === "disconnected" && !this._stopped) entry.waiters.push(...waiters);
+        else for (const waiter of waiters) waiter.reject(error);
+      });
+    return promise;
+  }
+
+  /** @param {HawkerError} error */
+  _rejectWaiters(error) {
+    for (const entry of this._streams.values()) {
+      for (const waiter of entry.waiters) waiter.reject(error);
+      entry.waiters = [];
+    }
+  }
+
   _subscribed(stream, reply) {
     const entry = this._streams.get(stream);
     if (!entry) return;
@@ -319,11 +374,13 @@ export class HawkerClient {
    * server does not have (yet: it restarted and its host has not published again) is
    * tried again every few seconds while connected.
    */
-  _resubscribe(only) {
+  _resubscribe(only, limit = Infinity) {
+    let sent = 0;
     for (const [stream, entry] of this._streams) {
-      if (entry.active || (only && only !== stream)) continue;
-      this.send({ type: "subscribe", stream, ...(entry.position ? { since: entry.position } : {}) })
-        .then((reply) => this._subscribed(stream, reply))
+      if (entry.active || entry.inFlight || (only && only !== stream)) continue;
+      if (sent >= limit) break;
+      sent += 1;
+      this._sendSubscribe(stream, entry)
         .catch((error) => {
           this._emit({ type: "subscribe.failed", stream, error });
           if (error.code === "stream_not_found" && this.status === "open") {
@@ -345,6 +402,7 @@ export class HawkerClient {
         this._onFirstWelcome.reject(error);
         this._onFirstWelcome = null;
       }
+      this._rejectWaiters(error);
       this._emit({ type: "closed", code, error });
       return;
     }
