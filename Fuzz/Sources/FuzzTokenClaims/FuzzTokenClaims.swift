@@ -19,7 +19,8 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 /// HS256 signed with the secret, alg none (unsigned), HS256 signed with another secret,
 /// HS256 with a kid.
 ///
-/// Must never trap (earlier crashes: exp=1e16, nbf=1e19). Also checked: only a properly
+/// Must never trap (earlier crashes: exp=1e16, nbf=1e19). Also checked: the fast path
+/// (`HS256Token`) gives the answer jwt-kit alone gives, for every input; only a properly
 /// signed HS256 token is accepted; an accepted token's subject is 1-256 characters, its
 /// expiry in the future and within 0...2^53 − 1 ms, its display name at most 64 characters.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -34,6 +35,9 @@ public func fuzzTokenClaims(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let signature = header.key.map { base64URL(Array(HMAC<SHA256>.authenticationCode(for: Array(signingInput.utf8), using: $0))) } ?? ""
     let token = signingInput + "." + signature
     let result = runBlocking { await verifier.verifier.verify(token) }
+    // The fast path (HS256Token, no cache here) answers exactly as jwt-kit alone does.
+    let jwtKitResult = runBlocking { await verifier.jwtKit.verify(token) }
+    require(result == jwtKitResult, "the fast path said \(result), jwt-kit \(jwtKitResult)")
     if case .success(let principal) = result {
         require(!header.mustFail, "a token with header \(header.json) and a \(header.key == nil ? "missing" : "wrong") signature was accepted")
         check(principal, verifier: verifier)
@@ -77,6 +81,8 @@ private enum Headers {
 private enum Verifiers {
     struct Variant: Sendable {
         var verifier: TokenVerifier
+        /// The same settings, every token checked by jwt-kit alone.
+        var jwtKit: TokenVerifier
         var leeway: Double
     }
 
@@ -87,9 +93,15 @@ private enum Verifiers {
     static let keys = runBlocking {
         try! await TokenVerifier.makeKeys(hmacSecret: secret, jwksJSON: nil)
     }
-    static let plain = Variant(verifier: TokenVerifier(keys: keys, clock: { Date(timeIntervalSince1970: now) }), leeway: 0)
+    // No cache: every input takes the path it would take first.
+    static let plain = Variant(
+        verifier: TokenVerifier(keys: keys, cacheCapacity: 0, clock: { Date(timeIntervalSince1970: now) }),
+        jwtKit: TokenVerifier(keys: keys.withoutFastPath(), cacheCapacity: 0, clock: { Date(timeIntervalSince1970: now) }), leeway: 0
+    )
     static let strict = Variant(
-        verifier: TokenVerifier(keys: keys, leeway: 60, issuer: "hawker", clock: { Date(timeIntervalSince1970: now) }), leeway: 60
+        verifier: TokenVerifier(keys: keys, leeway: 60, issuer: "hawker", cacheCapacity: 0, clock: { Date(timeIntervalSince1970: now) }),
+        jwtKit: TokenVerifier(keys: keys.withoutFastPath(), leeway: 60, issuer: "hawker", cacheCapacity: 0, clock: { Date(timeIntervalSince1970: now) }),
+        leeway: 60
     )
 }
 

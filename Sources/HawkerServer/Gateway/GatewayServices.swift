@@ -90,6 +90,14 @@ final class GatewayServices: Sendable {
         )
     }
 
+    /// The answer on the calling event loop when there is one (`TokenVerifier.verifyNow`).
+    func verifyNow(_ token: String) -> Result<Principal, AuthError>? {
+        guard let verifier else {
+            return .failure(AuthError(code: .unauthorized, message: "this gateway has no token keys configured"))
+        }
+        return verifier.verifyNow(token)
+    }
+
     /// Verifies a token, or refuses it when no key is configured.
     func verify(_ token: String) async -> Result<Principal, AuthError> {
         guard let verifier else {

@@ -298,7 +298,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             if anonymousReader { return loop.makeSucceededFuture(.success(.anonymous(session: "http"))) }
             return loop.makeSucceededFuture(.failure(Refusal(response: .error(.unauthorized, .unauthorized, "send Authorization: Bearer <token>"))))
         }
-        return loop.makeFutureWithTask { await services.verify(token) }.map { result in
+        let verified = services.verifyNow(token).map { loop.makeSucceededFuture($0) } ?? loop.makeFutureWithTask { await services.verify(token) }
+        return verified.map { result in
             switch result {
             case .failure(let error):
                 services.loginFailed(error, peer: peer, over: "http")

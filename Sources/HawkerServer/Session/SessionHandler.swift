@@ -190,17 +190,18 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         case .pong(let id):
             send(.pong(re: id, serverTime: services.streams.now))
         case .authenticate(let id, let token):
+            // Most tokens are answered right here (HS256, or verified before); the others
+            // (JWKS keys) by jwt-kit, off the loop.
+            if let result = services.verifyNow(token) {
+                authenticated(id: id, result, context: context)
+                return
+            }
             let services = self.services
-            let peer = context.channel.remoteAddress?.description ?? "unknown"
             context.eventLoop.makeFutureWithTask { await services.verify(token) }
                 .assumeIsolated()
                 .whenSuccess { [self] result in
-                    if case .failure(let error) = result { services.loginFailed(error, peer: peer, over: "websocket") }
-                    perform(machine.authenticated(id: id, result))
-                    // What the client sent behind `connect`, answered in order.
-                    while phase == .open, let next = machine.nextWaiting(now: .now()) {
-                        perform(next)
-                    }
+                    guard let context = self.context else { return }
+                    authenticated(id: id, result, context: context)
                 }
         case .welcome(let id, let principal):
             welcome(id: id, principal: principal, context: context)
@@ -249,6 +250,17 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                         send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 }
+        }
+    }
+
+    private func authenticated(id: String, _ result: Result<Principal, AuthError>, context: ChannelHandlerContext) {
+        if case .failure(let error) = result {
+            services.loginFailed(error, peer: context.channel.remoteAddress?.description ?? "unknown", over: "websocket")
+        }
+        perform(machine.authenticated(id: id, result))
+        // What the client sent behind `connect`, answered in order.
+        while phase == .open, let next = machine.nextWaiting(now: .now()) {
+            perform(next)
         }
     }
 
