@@ -8,19 +8,28 @@ public enum ClientCommand: Sendable, Hashable {
     case publish(id: String, stream: StreamID, event: EventDraft)
     case ping(id: String)
     /// chat.send, question.*, intent, moderate: everything addressed to one stream's room.
-    case stream(id: String, stream: StreamID, action: StreamAction)
+    /// `id` is nil for a chat.send, question.upvote or intent sent without one: no reply
+    /// unless it is refused (PROTOCOL.md §2, "fire and forget").
+    case stream(id: String?, stream: StreamID, action: StreamAction)
     /// A viewer buys: checked and reserved in the stream's room, then written to the outbox.
     case checkout(id: String, stream: StreamID, request: CheckoutRequest)
     /// orders.subscribe, ack, order.update: an order service's side.
     case orders(id: String, command: OrderCommand)
 
-    public var id: String {
+    /// The command's id; nil only for a fire-and-forget command.
+    public var id: String? {
         switch self {
-        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id), .stream(let id, _, _),
+        case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
             .checkout(let id, _, _), .orders(let id, _):
+            return id
+        case .stream(let id, _, _):
             return id
         }
     }
+
+    /// The commands that may be sent without an `id`: a viewer's high-volume actions,
+    /// answered only when refused.
+    public static let fireAndForgetTypes: Set<String> = ["chat.send", "question.upvote", "intent"]
 }
 
 /// Why a frame could not become a command; `id` is set when the frame had a usable one,
@@ -65,13 +74,22 @@ private struct RawCommand {
 
     func command() throws(CommandDecodingError) -> ClientCommand {
         // Lengths count Unicode code points (PROTOCOL.md §2).
-        guard let id = field("id")?.stringValue, (1...64).contains(id.unicodeScalars.count) else {
+        let sentID = field("id")
+        let replyID = sentID?.stringValue
+        guard sentID == nil || replyID.map({ (1...64).contains($0.unicodeScalars.count) }) == true else {
             throw CommandDecodingError(id: nil, code: .badRequest, message: "every command needs an 'id': a string of 1-64 characters")
         }
         func fail(_ code: ErrorCode, _ message: String) -> CommandDecodingError {
-            CommandDecodingError(id: id, code: code, message: message)
+            CommandDecodingError(id: replyID, code: code, message: message)
         }
-        guard let type = field("type")?.stringValue else { throw fail(.badRequest, "every command needs a 'type' string") }
+        guard let type = field("type")?.stringValue else {
+            throw fail(.badRequest, replyID == nil ? "every command needs an 'id': a string of 1-64 characters" : "every command needs a 'type' string")
+        }
+        guard replyID != nil || ClientCommand.fireAndForgetTypes.contains(type) else {
+            throw fail(.badRequest, "every command needs an 'id': a string of 1-64 characters (only chat.send, question.upvote and intent may go without)")
+        }
+        // Set for every command but the fire-and-forget ones, which use `replyID`.
+        let id = replyID ?? ""
         func optionalString(_ name: String) throws(CommandDecodingError) -> String? {
             guard let value = field(name) else { return nil }
             guard let text = value.stringValue else { throw fail(.badRequest, "'\(name)' must be a string") }
@@ -222,13 +240,13 @@ private struct RawCommand {
             return .ping(id: id)
         case "chat.send":
             let stream = try streamID()
-            return .stream(id: id, stream: stream, action: .chat(text: try text("text", maxLength: ClientCommand.maxChatCharacters)))
+            return .stream(id: replyID, stream: stream, action: .chat(text: try text("text", maxLength: ClientCommand.maxChatCharacters)))
         case "question.ask":
             let stream = try streamID()
             return .stream(id: id, stream: stream, action: .ask(text: try text("text", maxLength: ClientCommand.maxChatCharacters)))
         case "question.upvote":
             let stream = try streamID()
-            return .stream(id: id, stream: stream, action: .upvote(question: try identifier("question")))
+            return .stream(id: replyID, stream: stream, action: .upvote(question: try identifier("question")))
         case "question.answer":
             let stream = try streamID()
             let question = try identifier("question")
@@ -244,7 +262,7 @@ private struct RawCommand {
             guard let name = try optionalString("action"), let action = IntentKind(rawValue: name) else {
                 throw fail(.badRequest, "'intent' needs an 'action': view, add_to_cart or remove_from_cart")
             }
-            return .stream(id: id, stream: stream, action: .intent(product: product, variant: variant, action: action))
+            return .stream(id: replyID, stream: stream, action: .intent(product: product, variant: variant, action: action))
         case "moderate":
             let stream = try streamID()
             return .stream(id: id, stream: stream, action: .moderate(try moderation()))

@@ -12,6 +12,30 @@ struct ClientCommandTests {
         #expect(command.id == "c1")
     }
 
+    /// A viewer's high-volume actions may go without an id (no reply unless refused);
+    /// every other command needs one.
+    @Test func fireAndForgetCommandsNeedNoID() throws {
+        #expect(try decode(#"{"type":"chat.send","stream":"shop-42","text":"hi"}"#) == .stream(id: nil, stream: stream("shop-42"), action: .chat(text: "hi")))
+        #expect(try decode(#"{"type":"chat.send","id":null,"stream":"shop-42","text":"hi"}"#).id == nil)
+        #expect(try decode(#"{"type":"question.upvote","stream":"shop-42","question":"q3"}"#) == .stream(id: nil, stream: stream("shop-42"), action: .upvote(question: "q3")))
+        #expect(
+            try decode(#"{"type":"intent","stream":"shop-42","product":"sku-1","action":"view"}"#)
+                == .stream(id: nil, stream: stream("shop-42"), action: .intent(product: "sku-1", variant: nil, action: .view)))
+        #expect(try decode(#"{"type":"chat.send","id":"m1","stream":"shop-42","text":"hi"}"#).id == "m1")
+        // A refusal of one has no `re`.
+        let refused = try #require(decodeError(#"{"type":"chat.send","stream":"bad stream","text":"hi"}"#))
+        #expect(refused.id == nil && refused.code == .invalidStream)
+        for text in [
+            #"{"type":"ping"}"#, #"{"type":"question.ask","stream":"s","text":"why?"}"#, #"{"type":"checkout","stream":"s","items":[]}"#,
+            #"{"type":"subscribe","stream":"s"}"#, #"{"type":"chat.send","id":7,"stream":"s","text":"hi"}"#,
+            #"{"type":"chat.send","id":"","stream":"s","text":"hi"}"#, #"{"stream":"s"}"#,
+        ] {
+            let error = try #require(decodeError(text), "\(text)")
+            #expect(error.code == .badRequest && error.id == nil, "\(text)")
+            #expect(error.message.contains("'id'"), "\(text): \(error.message)")
+        }
+    }
+
     @Test func connectWithoutToken() throws {
         #expect(try decode(#"{"type":"connect","id":"c1"}"#) == .connect(id: "c1", token: nil))
     }

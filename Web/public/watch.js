@@ -93,7 +93,7 @@ function renderCards() {
   for (const product of products) {
     if (!viewed.has(product.id) && client.welcome && client.welcome.user?.sub && !client.welcome.user.sub.startsWith("anon:")) {
       viewed.add(product.id);
-      client.intent(stream, product.id, "view").catch(() => {});
+      client.fire({ type: "intent", stream, product: product.id, action: "view" });
     }
   }
 }
@@ -242,13 +242,13 @@ const lineOf = (key) => {
 function addToCart(id, variant) {
   const key = lineKey(id, variant);
   cart.set(key, (cart.get(key) || 0) + 1);
-  client.intent(stream, id, "add_to_cart").catch(() => {});
+  client.fire({ type: "intent", stream, product: id, action: "add_to_cart" });
   renderCart();
 }
 
 function removeFromCart(key) {
   cart.delete(key);
-  client.intent(stream, lineOf(key).product, "remove_from_cart").catch(() => {});
+  client.fire({ type: "intent", stream, product: lineOf(key).product, action: "remove_from_cart" });
   renderCart();
 }
 

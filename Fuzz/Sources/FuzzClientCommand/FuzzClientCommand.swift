@@ -26,7 +26,16 @@ public func fuzzClientCommand(_ start: UnsafeRawPointer?, _ count: Int) -> CInt 
         return 0
     }
     require((try? ClientCommand.decode(frame)) == command, "decoding the same frame twice differs")
-    require((1...64).contains(command.id.unicodeScalars.count), "command id of \(command.id.unicodeScalars.count) characters")
+    if let id = command.id {
+        require((1...64).contains(id.unicodeScalars.count), "command id of \(id.unicodeScalars.count) characters")
+    } else {
+        // Only a viewer's fire-and-forget actions may come without an id.
+        guard case .stream(_, _, let action) = command else { fatalError("a command without an id: \(command)") }
+        switch action {
+        case .chat, .upvote, .intent: break
+        default: fatalError("\(action.commandName) without an id")
+        }
+    }
     check(command)
     return 0
 }

@@ -17,6 +17,8 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "Viewer connections receiving the batches.") var viewers = 1_000
     @Option(help: "Chat messages per second offered, over all senders (open loop).") var rate = 10_000
     @Option(help: "Seconds to send for.") var duration = 10
+    @Flag(help: "Send chat.send without an id (fire and forget: no reply unless refused); accepted messages are then counted in the viewers' batches.")
+    var withoutID = false
 
     func run() async throws {
         let (host, port) = try gateway.endpoint
@@ -73,6 +75,7 @@ struct Chat: AsyncParsableCommand {
         let start = NIODeadline.now()
         let senderCount = senderConnections.count
         let duration = self.duration
+        let withoutID = self.withoutID
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for (index, connection) in senderConnections.enumerated() {
                 tasks.addTask {
@@ -84,7 +87,8 @@ struct Chat: AsyncParsableCommand {
                         let wait = slot - NIODeadline.now()
                         if wait > .zero { try await Task.sleep(nanoseconds: UInt64(wait.nanoseconds)) }
                         let text = "\(phrases[(index + n) % phrases.count]) \(n)"
-                        try await connection.socket.send(text: #"{"type":"chat.send","id":"\#(n)","stream":"\#(stream)","text":"\#(text)"}"#)
+                        let id = withoutID ? "" : #""id":"\#(n)","#
+                        try await connection.socket.send(text: #"{"type":"chat.send",\#(id)"stream":"\#(stream)","text":"\#(text)"}"#)
                     }
                 }
             }
@@ -93,17 +97,24 @@ struct Chat: AsyncParsableCommand {
         let sendSeconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         // Replies still in flight, and the last tick's batch.
         let deadline = NIODeadline.now() + .seconds(10)
-        while received.snapshot.replies < total, NIODeadline.now() < deadline {
+        while !withoutID, received.snapshot.replies < total, NIODeadline.now() < deadline {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        try await Task.sleep(nanoseconds: 500_000_000)
+        try await Task.sleep(nanoseconds: withoutID ? 1_000_000_000 : 500_000_000)
         let after = gateway.serverStats()
-        let counts = received.snapshot
+        var counts = received.snapshot
+        if withoutID {
+            // No replies: what the batches carried (shown or sampled out), per viewer; a
+            // refusal still comes as an error.
+            counts.accepted = counts.batchMessages / max(1, viewers)
+            counts.replies = min(total, counts.accepted + counts.refused)
+        }
         var result = LoadResult(scenario: "chat")
         result.parameter("senders", "senders", Double(senders))
         result.parameter("viewers", "viewers", Double(viewers))
         result.parameter("rate", "offered messages/s", Double(perSender * senders))
         result.parameter("duration", "duration", Double(duration), unit: "s")
+        result.parameter("without_id", "sent without id (no replies)", withoutID ? 1 : 0)
         result.figure("accepted_per_second", "accepted messages/s", Double(counts.accepted) / sendSeconds, unit: "/s", .higherIsBetter)
         result.figure("accepted", "accepted", Double(counts.accepted), unit: "", .higherIsBetter)
         result.figure("refused", "refused", Double(counts.refused), unit: "", .lowerIsBetter)
@@ -130,12 +141,15 @@ final class ChatCounters: Sendable {
         var refused = 0
         var batches = 0
         var messagesShown = 0
+        /// Messages shown plus those sampled out, over every viewer's batches.
+        var batchMessages = 0
     }
 
     private let state = NIOLockedValueBox(Snapshot())
     private static let acceptedPrefix = Array(#"{"type":"chat.accepted""#.utf8)
     private static let batchPrefix = Array(#"{"type":"chat","#.utf8)
     private static let messageKey = Array(#""ts":"#.utf8)
+    private static let sampledKey = Array(#""sampled_out":"#.utf8)
 
     func senderReceived(_ buffer: ByteBuffer) {
         let accepted = buffer.readableBytesView.starts(with: Self.acceptedPrefix)
@@ -152,13 +166,23 @@ final class ChatCounters: Sendable {
         var messages = 0
         var index = view.startIndex
         let key = Self.messageKey
+        var sampledOut = 0
         while let found = view[index...].firstIndex(of: key[0]) {
-            if view[found...].starts(with: key) { messages += 1 }
+            if view[found...].starts(with: key) {
+                messages += 1
+            } else if view[found...].starts(with: Self.sampledKey) {
+                var digit = view.index(found, offsetBy: Self.sampledKey.count)
+                while digit < view.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(view[digit]) {
+                    sampledOut = sampledOut * 10 + Int(view[digit] - UInt8(ascii: "0"))
+                    digit = view.index(after: digit)
+                }
+            }
             index = view.index(after: found)
         }
         state.withLockedValue {
             $0.batches += 1
             $0.messagesShown += messages
+            $0.batchMessages += messages + sampledOut
         }
     }
 

@@ -227,9 +227,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 .whenComplete { [self] result in
                     switch result {
                     case .success(.reply(let type, let body)):
-                        send(.reply(type: type, re: id, body: body))
+                        if let id { send(.reply(type: type, re: id, body: body)) }
                     case .success(.published(let receipt)):
-                        send(.published(re: id, receipt: receipt))
+                        if let id { send(.published(re: id, receipt: receipt)) }
                     case .failure(let error):
                         send(.error(.init(failure: error, re: id, stream: stream)))
                     }

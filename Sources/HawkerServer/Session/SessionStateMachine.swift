@@ -49,8 +49,9 @@ struct SessionStateMachine {
         /// Reply `unsubscribed`; release the hub subscription when it was active.
         case unsubscribe(id: String, stream: StreamID, release: Bool)
         case publish(id: String, stream: StreamID, event: EventDraft)
-        /// Chat, questions, intents, moderation: run it in the stream's room.
-        case act(id: String, stream: StreamID, action: StreamAction, principal: Principal)
+        /// Chat, questions, intents, moderation: run it in the stream's room. No `id`: reply
+        /// only if it is refused.
+        case act(id: String?, stream: StreamID, action: StreamAction, principal: Principal)
         /// Reserve, record durably, answer.
         case checkout(id: String, stream: StreamID, request: CheckoutRequest, buyer: String)
         /// An order service's command, for the token's merchant.

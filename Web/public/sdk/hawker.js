@@ -221,6 +221,19 @@ export class HawkerClient {
     });
   }
 
+  /**
+   * Sends a fire-and-forget command (`chat.send`, `question.upvote` or `intent`) without
+   * an id: no reply; a refusal arrives as an `error` message without `re`
+   * (PROTOCOL.md §2). Returns false when not connected (nothing was sent).
+   * @param {Message} command without `id`
+   * @returns {boolean}
+   */
+  fire(command) {
+    if (!this._canSend()) return false;
+    this._socket.send(JSON.stringify(command));
+    return true;
+  }
+
   // Typed helpers, one per command (PROTOCOL.md §6).
 
   /** @param {string} stream @param {string} kind @param {object} data */
