@@ -2,7 +2,9 @@
 # CPU 0 with one event loop (the generator goes on CPU 1).
 #
 #   serve [--set key=value ...]   start it; $server is its pid
-#   stop                          stop it
+#   serve_uws                     start the uWebSockets peer (scripts/bench/uws_peer.py)
+#                                 instead, pinned the same way; $server is its pid
+#   stop                          stop it (either)
 out=artifacts/bench
 mkdir -p "$out"
 export HAWKER_JWT_SECRET=${HAWKER_JWT_SECRET:-bench-secret-0123456789abcdef0123456789}
@@ -19,3 +21,31 @@ serve() {
 }
 
 stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+
+# The uWebSockets peer runs in a venv of its own with socketify from PyPI, made on first
+# use; socketify's prebuilt library links the system's libuv.
+uws_venv=$out/uws-venv
+uws_ready=0
+uws_setup() {
+    [ "$uws_ready" = 1 ] && return
+    if ! ldconfig -p | grep -q 'libuv\.so\.1 '; then
+        [ "$(id -u)" = 0 ] || { echo "socketify needs libuv1: apt-get install libuv1" >&2; exit 1; }
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq libuv1 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libuv1 >/dev/null; }
+    fi
+    if ! "$uws_venv/bin/python" -c 'import socketify' 2>/dev/null; then
+        rm -rf "$uws_venv"
+        python3 -m venv "$uws_venv"
+        "$uws_venv/bin/pip" install -q socketify
+    fi
+    uws_version=$("$uws_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("socketify"))')
+    uws_ready=1
+}
+
+serve_uws() {
+    uws_setup
+    taskset -c 0 "$uws_venv/bin/python" scripts/bench/uws_peer.py "$port" >"$out/uws-peer.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+    echo "uws peer did not start (see $out/uws-peer.log)" >&2; exit 1
+}

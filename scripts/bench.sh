@@ -3,13 +3,16 @@
 # then BENCHMARKS.md regenerated from the results (medians, the targets of
 # ../PERFORMANCE.md, the commands) and one HTML report with every run.
 #
-#   scripts/bench.sh                      # everything (about 25 minutes), RUNS=3
+#   scripts/bench.sh                      # everything (about 30 minutes), RUNS=3
 #   scripts/bench.sh fanout idle          # some groups; BENCHMARKS.md is rewritten from
 #                                         # every result present in artifacts/bench/results
 #   WRITE=0 scripts/bench.sh slow         # measure only
 #
 # Groups: fanout fanout-10k sweep many-streams idle connect-storm slow chat checkout
-# aggregators allocations. The gateway runs pinned to CPU 0 with one event loop, the
+# aggregators allocations, and uws-fanout uws-fanout-10k uws-idle (or uws: all three):
+# fanout-1k-100, fanout-10k-5 and idle-19k against a uWebSockets peer
+# (scripts/bench/uws_peer.py, socketify in a venv under artifacts/bench), for Hawker ÷ uWS
+# in BENCHMARKS.md. The gateway (or the peer) runs pinned to CPU 0 with one event loop, the
 # generator (hawker-load, and its worker processes) on CPU 1; a fresh gateway and data
 # directory for every run.
 set -euo pipefail
@@ -17,7 +20,9 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 port=${PORT:-19090}
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(fanout fanout-10k sweep many-streams idle connect-storm slow chat checkout aggregators allocations)
+# Each uWS group right after its Hawker one, so that the two are measured close together.
+[ ${#groups[@]} -eq 0 ] && groups=(fanout uws-fanout fanout-10k uws-fanout-10k sweep many-streams idle uws-idle connect-storm slow chat
+    checkout aggregators allocations)
 . scripts/bench-common.sh
 results="$out/results"
 mkdir -p "$results"
@@ -32,8 +37,14 @@ limits=(--set session.commands_per_second=100000 --set session.command_burst=100
     --set quota.chat_per_minute=600000 --set quota.chat_burst=100000
     --set quota.checkouts_per_minute=600000 --set quota.checkout_burst=100000)
 
+# The scenarios the uWebSockets peer runs too: one definition for both.
+fanout_1k_100=(fanout --viewers 1000 --events 1000 --rate 100 --payload 100)
+fanout_10k_5=(fanout --viewers 10000 --events 150 --rate 5 --warmup 10 --payload 100)
+idle_19k=(idle --viewers 19000 --hold 10)
+
 # measure NAME RUNS [serve args] -- hawker-load args: RUNS runs, each against a fresh
 # gateway, results in $results/NAME/run-N.json (earlier results of NAME are replaced).
+# With peer=uws, against a fresh uWebSockets peer instead (serve args unused).
 measure() {
     local name=$1 count=$2
     shift 2
@@ -45,7 +56,7 @@ measure() {
     for run in $(seq 1 "$count"); do
         echo "== $name, run $run of $count: hawker-load $*" >&2
         rm -rf "$out/data"
-        serve "${serve_args[@]}"
+        if [ "${peer:-hawker}" = uws ]; then serve_uws; else serve "${serve_args[@]}"; fi
         "${load[@]}" "$@" --url "ws://127.0.0.1:$port" --server-pid "$server" \
             --json "$results/$name/run-$run.json" >"$results/$name/run-$run.txt" 2>&1 \
             || echo "   (run failed, see $results/$name/run-$run.txt)" >&2
@@ -53,19 +64,20 @@ measure() {
     done
     # The command, for BENCHMARKS.md.
     echo "hawker-load $*" >"$results/$name/command"
+    if [ "${peer:-hawker}" = uws ]; then echo "socketify $uws_version" >"$results/$name/peer"; fi
 }
 
 for group in "${groups[@]}"; do
     case $group in
     fanout)
         # One message per flush per viewer, and batched (2M deliveries/s offered).
-        measure fanout-1k-100 "$runs" "${publisher[@]}" -- fanout --viewers 1000 --events 1000 --rate 100 --payload 100
+        measure fanout-1k-100 "$runs" "${publisher[@]}" -- "${fanout_1k_100[@]}"
         measure fanout-1k-2000 "$runs" "${publisher[@]}" -- fanout --viewers 1000 --events 6000 --rate 2000 --payload 100
         ;;
     fanout-10k)
         # Half load: 5 events/s to 10,000 viewers is 50,000 deliveries/s, half of what
         # one core writes at one message per flush.
-        measure fanout-10k-5 "$runs" "${publisher[@]}" -- fanout --viewers 10000 --events 150 --rate 5 --warmup 10 --payload 100
+        measure fanout-10k-5 "$runs" "${publisher[@]}" -- "${fanout_10k_5[@]}"
         ;;
     sweep)
         # Throughput and p99 against viewers, at 5 events/s.
@@ -80,7 +92,7 @@ for group in "${groups[@]}"; do
         measure fanout-1k-10 "$runs" "${publisher[@]}" -- fanout --viewers 1000 --events 200 --rate 10 --warmup 10 --payload 100 --measure-ingest
         ;;
     idle)
-        measure idle-19k "$runs" -- idle --viewers 19000 --hold 10
+        measure idle-19k "$runs" -- "${idle_19k[@]}"
         ;;
     connect-storm)
         measure connect-storm-10k "$runs" -- connect-storm --viewers 10000 --processes 2
@@ -96,6 +108,18 @@ for group in "${groups[@]}"; do
         measure flash-sale-10k "$runs" "${limits[@]}" -- flash-sale --buyers 10000 --units 100
         measure checkouts-5k "$runs" "${limits[@]}" -- checkouts --buyers 200 --rate 5000 --duration 10
         measure checkouts-8k "$runs" "${limits[@]}" -- checkouts --buyers 200 --rate 8000 --duration 10
+        ;;
+    uws | uws-fanout | uws-fanout-10k | uws-idle)
+        # The same commands as fanout-1k-100, fanout-10k-5 and idle-19k, against the peer.
+        if [ "$group" = uws ] || [ "$group" = uws-fanout ]; then
+            peer=uws measure uws-fanout-1k-100 "$runs" -- "${fanout_1k_100[@]}"
+        fi
+        if [ "$group" = uws ] || [ "$group" = uws-fanout-10k ]; then
+            peer=uws measure uws-fanout-10k-5 "$runs" -- "${fanout_10k_5[@]}"
+        fi
+        if [ "$group" = uws ] || [ "$group" = uws-idle ]; then
+            peer=uws measure uws-idle-19k "$runs" -- "${idle_19k[@]}"
+        fi
         ;;
     aggregators)
         rm -rf "$results/aggregators" && mkdir -p "$results/aggregators"

@@ -4,7 +4,8 @@
 Usage: write_benchmarks.py RESULTS_DIR OUTPUT.md
 
 RESULTS_DIR holds one folder per measurement (fanout-1k-100, idle-19k, ...), each with
-run-N.json files (hawker-load's LoadResult) and the command that produced them. Every
+run-N.json files (hawker-load's LoadResult) and the command that produced them; uws-<name>
+holds the same scenario against the uWebSockets peer (scripts/bench/uws_peer.py). Every
 figure is reported per run and as the median of the runs; the targets of
 PERFORMANCE.md are checked against the medians. Hand-written analysis comes from
 scripts/bench/NOTES.md, appended as it is.
@@ -134,6 +135,16 @@ def ratio(a, b):
     return a / b if a is not None and b not in (None, 0) else None
 
 
+# The uWebSockets peer's figures (scripts/bench/uws_peer.py): folder uws-<name> beside <name>.
+def uws(name, key):
+    return median("uws-" + name, key)
+
+
+def with_uws(measured, text):
+    """A measured cell with the uWS figure of the same run appended, when there is one."""
+    return f"{measured} (uWS: {text})" if text else measured
+
+
 # (target, bar, measured text, met?)
 def targets():
     rows = []
@@ -142,24 +153,30 @@ def targets():
         rows.append((what, bar, measured, "—" if met is None else ("met" if met else "**not met**"), source))
 
     v = median("fanout-1k-100", "server_cpu_us_per_delivery")
-    row("fan-out, 1 message per flush", "≤ 6 server CPU-µs per delivery", fmt(v, 2) + " µs" if v else "—", v <= 6 if v else None, "fanout-1k-100")
+    u = uws("fanout-1k-100", "server_cpu_us_per_delivery")
+    row("fan-out, 1 message per flush", "≤ 6 server CPU-µs per delivery", with_uws(fmt(v, 2) + " µs" if v else "—", u and fmt(u, 2) + " µs"),
+        v <= 6 if v else None, "fanout-1k-100")
     v = median("fanout-1k-2000", "server_cpu_us_per_delivery")
     d = median("fanout-1k-2000", "deliveries_per_second")
     row("fan-out, batched", "≤ 1 CPU-µs per delivery", fmt(v, 2) + " µs" if v else "—", v <= 1 if v else None, "fanout-1k-2000")
     row("fan-out, batched", "≥ 1M deliveries/s on one core", fmt(d) + "/s" if d else "—", d >= 1e6 if d else None, "fanout-1k-2000")
     p50, p99, p999 = (median("fanout-10k-5", k) for k in ("lat:p50", "lat:p99", "lat:p999"))
     lost = sum((value(r, "lost") or 0) + (value(r, "reordered") or 0) for r in load("fanout-10k-5"))
+    u50, u99, u999 = (uws("fanout-10k-5", k) for k in ("lat:p50", "lat:p99", "lat:p999"))
     row("latency, 10k viewers, half load", "p50 ≤ 25 ms, p99 ≤ 60 ms, p99.9 ≤ 100 ms, no loss, order kept",
-        f"p50 {fmt(p50, 1)} ms, p99 {fmt(p99, 1)} ms, p99.9 {fmt(p999, 1)} ms, lost or reordered {lost:.0f}" if p99 else "—",
+        with_uws(f"p50 {fmt(p50, 1)} ms, p99 {fmt(p99, 1)} ms, p99.9 {fmt(p999, 1)} ms, lost or reordered {lost:.0f}" if p99 else "—",
+                 u99 and f"p50 {fmt(u50, 1)} ms, p99 {fmt(u99, 1)} ms, p99.9 {fmt(u999, 1)} ms"),
         (p50 <= 25 and p99 <= 60 and p999 <= 100 and lost == 0) if p99 else None, "fanout-10k-5")
     v = median("fanout-1k-100", "lat:p99")
-    row("latency, 1k viewers", "p99 ≤ 5 ms", fmt(v, 1) + " ms" if v else "—", v <= 5 if v else None, "fanout-1k-100")
+    u = uws("fanout-1k-100", "lat:p99")
+    row("latency, 1k viewers", "p99 ≤ 5 ms", with_uws(fmt(v, 1) + " ms" if v else "—", u and fmt(u, 1) + " ms"), v <= 5 if v else None, "fanout-1k-100")
     v = median("allocations", "allocations_per_delivery")
     row("allocations on the fan-out path", "≤ 0.01 mallocs per delivery", fmt(v, 4) if v is not None else "—", v <= 0.01 if v is not None else None, "allocations")
     v = median("idle-19k", "rss_kib_per_connection")
     c = median("idle-19k", "connected")
+    u = uws("idle-19k", "rss_kib_per_connection")
     row("idle viewer connection", "≤ 3 KB (2.93 KiB) RSS per connection; 19k viewers on one process",
-        f"{fmt(v, 2)} KiB, {fmt(c)} connected" if v else "—", (v <= 2.93 and c >= 19000) if v and c else None, "idle-19k")
+        with_uws(f"{fmt(v, 2)} KiB, {fmt(c)} connected" if v else "—", u and f"{fmt(u, 2)} KiB"), (v <= 2.93 and c >= 19000) if v and c else None, "idle-19k")
     many = median("many-streams", "server_cpu_us_per_delivery")
     one = median("fanout-1k-10", "server_cpu_us_per_delivery")
     many_f = median("many-streams", "server_cpu_us_per_delivery_fanout_only")
@@ -258,6 +275,50 @@ if sweep:
     for r in sweep:
         out(f"| {fmt(value(r, 'viewers'))} | {fmt(value(r, 'deliveries_per_second'), 0)} | {fmt(value(r, 'server_cpu_us_per_delivery'), 2)} | "
             f"{fmt(value(r, 'lat:p50'), 1)} | {fmt(value(r, 'lat:p99'), 1)} | {fmt(value(r, 'lat:p999'), 1)} | {fmt(value(r, 'lost'), 0)} |")
+    out("")
+
+# Hawker beside the uWebSockets peer: (scenario, figure, key, digits).
+AGAINST_UWS = [
+    ("fanout-1k-100", "fan-out, 1,000 viewers × 100/s: server CPU-µs per delivery", "server_cpu_us_per_delivery", 2),
+    ("fanout-10k-5", "fan-out, 10,000 viewers × 5/s: server CPU-µs per delivery", "server_cpu_us_per_delivery", 2),
+    ("fanout-10k-5", "fan-out, 10,000 viewers × 5/s: p50 ms", "lat:p50", 1),
+    ("fanout-10k-5", "fan-out, 10,000 viewers × 5/s: p99 ms", "lat:p99", 1),
+    ("fanout-1k-100", "fan-out, 1,000 viewers × 100/s: p50 ms", "lat:p50", 1),
+    ("fanout-1k-100", "fan-out, 1,000 viewers × 100/s: p99 ms", "lat:p99", 1),
+    ("idle-19k", "idle, 19,000 subscribed viewers: RSS KiB per connection", "rss_kib_per_connection", 2),
+]
+compared = sorted({name for name, *_ in AGAINST_UWS if load("uws-" + name)})
+if compared:
+    peer_path = os.path.join(results_dir, "uws-" + compared[0], "peer")
+    peer = open(peer_path).read().strip() if os.path.exists(peer_path) else "socketify"
+    out("## Against uWebSockets (socketify), same run")
+    out("")
+    out(f"The same `hawker-load` commands against `scripts/bench/uws_peer.py`: uWebSockets through {peer} (PyPI) in a venv, speaking just")
+    out("enough hawker.v1 for these scenarios (`connect` → `welcome`, `subscribe` → `subscribed`, `publish` → `published` and the `event`")
+    out("to every subscriber through uWS's own pub/sub, encoded once per event). It checks no token, stores nothing and sends no")
+    out("presence: a floor for what the protocol's fan-out costs, not a gateway. Pinned to CPU 0 like the gateway, with its libuv loop")
+    out("run directly (socketify's default loop busy-polls, and its CPU figures would then measure the spinning). Medians; above 1, Hawker's")
+    out("figure is the higher one (more CPU, later, more memory).")
+    out("")
+    out("| scenario | Hawker | uWebSockets | Hawker ÷ uWS |")
+    out("|---|---|---|---|")
+    for name, what, key, digits in AGAINST_UWS:
+        h, u = median(name, key), uws(name, key)
+        r = ratio(h, u)
+        out(f"| {what} | {fmt(h, digits)} | {fmt(u, digits)} | {'—' if r is None else f'×{r:.2f}' if r >= 0.1 else f'×{r:.2g}'} |")
+    out("")
+    notes = []
+    for name in compared:
+        runs, own = load("uws-" + name), load(name)
+        failed = [f"run {i}: {'; '.join(r['failures'])}" for i, r in enumerate(runs, 1) if r.get("failures")]
+        notes.append(f"`uws-{name}`: {len(runs)} run{'s' if len(runs) != 1 else ''}, " + ("all passed" if not failed else "**failed** " + ", ".join(failed)))
+        # A whole bench.sh run takes about half an hour: further apart, the machine may have changed.
+        started = [datetime.datetime.fromisoformat(r["startedAt"].replace("Z", "+00:00")) for r in runs + own]
+        if own and max(started) - min(started) > datetime.timedelta(hours=2):
+            notes.append(f"`{name}` and `uws-{name}` were measured {min(started):%Y-%m-%d %H:%M} to {max(started):%Y-%m-%d %H:%M} UTC, not in one run")
+        elif not own:
+            notes.append(f"`{name}` has no results")
+    out("Runs: " + "; ".join(notes) + ".")
     out("")
 
 for name, title, what, columns in SCENARIOS:
