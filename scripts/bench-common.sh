@@ -9,11 +9,16 @@ out=artifacts/bench
 mkdir -p "$out"
 export HAWKER_JWT_SECRET=${HAWKER_JWT_SECRET:-bench-secret-0123456789abcdef0123456789}
 
-swift build -c release --product hawker >/dev/null
-swift build -c release --product hawker-load >/dev/null
+# BIN: where the release binaries are (default .build/release, built here); SKIP_BUILD=1
+# uses them as they are (a build made elsewhere, e.g. with --scratch-path).
+bin=${BIN:-.build/release}
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    swift build -c release --product hawker >/dev/null
+    swift build -c release --product hawker-load >/dev/null
+fi
 
 serve() {
-    taskset -c 0 .build/release/hawker serve --port "$port" --data-dir "$out/data" \
+    taskset -c 0 "$bin/hawker" serve --port "$port" --data-dir "$out/data" \
         --set event_loops=1 --set log.level=warning "$@" >"$out/server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done

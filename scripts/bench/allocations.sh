@@ -11,7 +11,7 @@ dir=${1:-artifacts/bench/results/allocations}
 port=${PORT:-19090}
 . scripts/bench-common.sh
 rm -rf "$dir" && mkdir -p "$dir"
-libc=$(ldd .build/release/hawker | awk '/libc.so.6/ {print $3}')
+libc=$(ldd "$bin/hawker" | awk '/libc.so.6/ {print $3}')
 events=()
 for fn in malloc calloc realloc posix_memalign aligned_alloc; do
     perf probe -q -x "$libc" "$fn" 2>/dev/null || true
@@ -24,7 +24,7 @@ fi
 # A fresh data directory: an outbox left by an earlier run would keep the order relay busy.
 rm -rf "$out/data"
 serve --set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000
-taskset -c 1 .build/release/hawker-load fanout --url "ws://127.0.0.1:$port" --viewers 1000 --events 1000 --rate 100 \
+taskset -c 1 "$bin/hawker-load" fanout --url "ws://127.0.0.1:$port" --viewers 1000 --events 1000 --rate 100 \
     --warmup 0 --payload 100 --server-pid "$server" --json "$dir/fanout.json" >"$dir/fanout.txt" 2>&1 &
 generator=$!
 until grep -q "phase 1 started" "$dir/fanout.txt" 2>/dev/null; do sleep 0.05; done
