@@ -3,8 +3,11 @@ import Synchronization
 /// Tokens verified before, until they expire: a viewer that reconnects (a node went away,
 /// a phone changed networks) is let in without checking the signature again, and on
 /// the event loop even when its key is a JWKS key. Bounded: when full, expired entries
-/// go first, then an arbitrary half.
+/// go first, then an arbitrary half; tokens over `maxTokenBytes` are not kept, so the
+/// cache holds at most `capacity` × 2 KiB of tokens.
 final class VerifiedTokenCache: Sendable {
+    static let maxTokenBytes = 2_048
+
     private struct Entry {
         var principal: Principal
         /// When the token stops being accepted (its `exp` plus the leeway), in seconds.
@@ -31,7 +34,7 @@ final class VerifiedTokenCache: Sendable {
     }
 
     func insert(_ token: String, _ principal: Principal, acceptedUntil: Double, now: Double) {
-        guard capacity > 0 else { return }
+        guard capacity > 0, token.utf8.count <= Self.maxTokenBytes else { return }
         entries.withLock { entries in
             if entries.count >= capacity, entries[token] == nil {
                 entries = entries.filter { $0.value.acceptedUntil > now }

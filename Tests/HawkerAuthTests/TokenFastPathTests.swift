@@ -110,6 +110,9 @@ import Testing
         #expect(cache.count <= 4)
         #expect(cache.principal(for: "new-9", now: 20) == principal)
         #expect(cache.principal(for: "new-9", now: 100) == nil, "expired")
+        let long = String(repeating: "t", count: VerifiedTokenCache.maxTokenBytes + 1)
+        cache.insert(long, principal, acceptedUntil: 100, now: 20)
+        #expect(cache.principal(for: long, now: 20) == nil, "a long token is verified each time, not kept")
     }
 }
 

@@ -109,7 +109,7 @@ SCENARIOS = [
      [("accepted_per_second", "accepted/s", 0), ("refused", "refused", 0), ("batches_per_viewer_per_second", "batches per viewer per s", 1),
       ("server_cpu_us_per_message", "server CPU-µs per message", 1)]),
     ("chat-60k-noid", "Chat ingress, fire and forget: 1,000 senders at 60,000 messages/s without ids, 1,000 viewers",
-     "As above, but chat.send goes without an id (PROTOCOL.md §2): no chat.accepted reply is written; accepted messages are counted in the viewers' batches (shown plus sampled out).",
+     "As above, but chat.send goes without an id (PROTOCOL.md §2): no chat.accepted reply is written; accepted messages are counted from the stream's message ids (a probe with an id before and after).",
      [("accepted_per_second", "accepted/s", 0), ("refused", "refused", 0), ("batches_per_viewer_per_second", "batches per viewer per s", 1),
       ("server_cpu_us_per_message", "server CPU-µs per message", 1)]),
     ("flash-sale-1k", "Flash sale: 1,000 buyers at once on 100 units",

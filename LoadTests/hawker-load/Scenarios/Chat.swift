@@ -17,7 +17,7 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "Viewer connections receiving the batches.") var viewers = 1_000
     @Option(help: "Chat messages per second offered, over all senders (open loop).") var rate = 10_000
     @Option(help: "Seconds to send for.") var duration = 10
-    @Flag(help: "Send chat.send without an id (fire and forget: no reply unless refused); accepted messages are then counted in the viewers' batches.")
+    @Flag(help: "Send chat.send without an id (fire and forget: no reply unless refused); accepted messages are then counted from the stream's message ids, by a probe with an id before and after.")
     var withoutID = false
 
     func run() async throws {
@@ -63,6 +63,18 @@ struct Chat: AsyncParsableCommand {
             senderConnections.append(connection)
         }
 
+        // Fire and forget: the stream numbers accepted messages (m1, m2, ...), so a probe
+        // with an id before and one after tell how many were accepted between them.
+        let probe = senderConnections[0]
+        func probeNumber(_ id: String) async throws -> Int {
+            let replies = received.snapshot.replies
+            try await probe.socket.send(text: #"{"type":"chat.send","id":"\#(id)","stream":"\#(stream)","text":"probe \#(id)"}"#)
+            let deadline = NIODeadline.now() + .seconds(30)
+            while received.snapshot.replies == replies, NIODeadline.now() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            guard let number = received.snapshot.lastMessageNumber else { throw ValidationError("the \(id) probe was not accepted") }
+            return number
+        }
+        let firstNumber = withoutID ? try await probeNumber("first") : 0
         let before = gateway.serverStats()
         let perSender = max(1, rate / senders)
         let total = perSender * senders * duration
@@ -100,13 +112,16 @@ struct Chat: AsyncParsableCommand {
         while !withoutID, received.snapshot.replies < total, NIODeadline.now() < deadline {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
-        try await Task.sleep(nanoseconds: withoutID ? 1_000_000_000 : 500_000_000)
+        try await Task.sleep(nanoseconds: 500_000_000)
         let after = gateway.serverStats()
         var counts = received.snapshot
         if withoutID {
-            // No replies: what the batches carried (shown or sampled out), per viewer; a
-            // refusal still comes as an error.
-            counts.accepted = counts.batchMessages / max(1, viewers)
+            // Accepted between the probes (within half a second of the last send); a
+            // refusal still comes as an error. Not answered: what the gateway had not
+            // taken in by then.
+            let lastNumber = try await probeNumber("last")
+            counts = received.snapshot
+            counts.accepted = max(0, lastNumber - firstNumber - 1)
             counts.replies = min(total, counts.accepted + counts.refused)
         }
         var result = LoadResult(scenario: "chat")
@@ -141,21 +156,33 @@ final class ChatCounters: Sendable {
         var refused = 0
         var batches = 0
         var messagesShown = 0
-        /// Messages shown plus those sampled out, over every viewer's batches.
-        var batchMessages = 0
+        /// The number in the last accepted message's id (`m<number>`).
+        var lastMessageNumber: Int?
     }
 
     private let state = NIOLockedValueBox(Snapshot())
     private static let acceptedPrefix = Array(#"{"type":"chat.accepted""#.utf8)
     private static let batchPrefix = Array(#"{"type":"chat","#.utf8)
     private static let messageKey = Array(#""ts":"#.utf8)
-    private static let sampledKey = Array(#""sampled_out":"#.utf8)
+    private static let messageIDKey = Array(#""id":"m"#.utf8)
 
     func senderReceived(_ buffer: ByteBuffer) {
-        let accepted = buffer.readableBytesView.starts(with: Self.acceptedPrefix)
+        let view = buffer.readableBytesView
+        let accepted = view.starts(with: Self.acceptedPrefix)
+        var number: Int?
+        if accepted, let range = view.firstRange(of: Self.messageIDKey) {
+            var digit = range.upperBound
+            var value = 0
+            while digit < view.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(view[digit]) {
+                value = value * 10 + Int(view[digit] - UInt8(ascii: "0"))
+                digit = view.index(after: digit)
+            }
+            number = value
+        }
         state.withLockedValue {
             $0.replies += 1
             if accepted { $0.accepted += 1 } else { $0.refused += 1 }
+            if let number { $0.lastMessageNumber = max($0.lastMessageNumber ?? 0, number) }
         }
     }
 
@@ -166,23 +193,13 @@ final class ChatCounters: Sendable {
         var messages = 0
         var index = view.startIndex
         let key = Self.messageKey
-        var sampledOut = 0
         while let found = view[index...].firstIndex(of: key[0]) {
-            if view[found...].starts(with: key) {
-                messages += 1
-            } else if view[found...].starts(with: Self.sampledKey) {
-                var digit = view.index(found, offsetBy: Self.sampledKey.count)
-                while digit < view.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(view[digit]) {
-                    sampledOut = sampledOut * 10 + Int(view[digit] - UInt8(ascii: "0"))
-                    digit = view.index(after: digit)
-                }
-            }
+            if view[found...].starts(with: key) { messages += 1 }
             index = view.index(after: found)
         }
         state.withLockedValue {
             $0.batches += 1
             $0.messagesShown += messages
-            $0.batchMessages += messages + sampledOut
         }
     }
 
