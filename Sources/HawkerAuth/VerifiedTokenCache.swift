@@ -3,7 +3,7 @@ import Synchronization
 /// Tokens verified before, until they expire: a viewer that reconnects (a node went away,
 /// a phone changed networks) is let in without checking the signature again, and on
 /// the event loop even when its key is a JWKS key. Bounded: when full, expired entries
-/// go first, then an arbitrary half; tokens over `maxTokenBytes` are not kept, so the
+/// go first, then (when that frees less than a quarter) all but an arbitrary half; tokens over `maxTokenBytes` are not kept, so the
 /// cache holds at most `capacity` × 2 KiB of tokens.
 final class VerifiedTokenCache: Sendable {
     static let maxTokenBytes = 2_048
@@ -37,8 +37,9 @@ final class VerifiedTokenCache: Sendable {
         guard capacity > 0, token.utf8.count <= Self.maxTokenBytes else { return }
         entries.withLock { entries in
             if entries.count >= capacity, entries[token] == nil {
+                // A sweep leaves at least a quarter free, so that sweeps stay rare.
                 entries = entries.filter { $0.value.acceptedUntil > now }
-                if entries.count >= capacity {
+                if entries.count > capacity * 3 / 4 {
                     var kept = 0
                     entries = entries.filter { _ in
                         kept += 1

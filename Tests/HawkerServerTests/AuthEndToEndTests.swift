@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HawkerAuth
 import HawkerClient
@@ -36,6 +37,31 @@ import Testing
             #expect(published["code"] == "forbidden")
             #expect(published["re"] == "3")
         }
+        await client.close()
+        await server.stop()
+    }
+
+    /// A token the event loop does not check itself (here an extra header field: jwt-kit
+    /// verifies it, off the loop) keeps the session authenticating for a while; a
+    /// subscribe sent behind `connect` waits and is carried out after `welcome`.
+    @Test func aSubscribeBehindConnectWaitsWhileTheTokenIsVerifiedOffTheLoop() async throws {
+        let server = try await TestGateway.start()
+        _ = try await server.publish("shop", "stream.started", [:])
+        let header = #"{"alg":"HS256","typ":"JWT","x-test":"off the loop"}"#
+        let payload = #"{"sub":"eve","role":"viewer","streams":["shop"],"exp":\#(Int(Date().timeIntervalSince1970) + 600)}"#
+        func base64URL(_ bytes: some Sequence<UInt8>) -> String {
+            Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let input = base64URL(Array(header.utf8)) + "." + base64URL(Array(payload.utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: Array(TestGateway.secret.utf8)))
+        let token = input + "." + base64URL(Array(mac))
+        let client = try await server.open()
+        try await client.send(["type": "connect", "id": "c", "token": .string(token)])
+        try await client.send(["type": "subscribe", "id": "s", "stream": "shop"])
+        let welcome = try await client.receive()
+        #expect(welcome["type"] == "welcome" && welcome["re"] == "c")
+        let subscribed = try await client.receive("subscribed")
+        #expect(subscribed["re"] == "s")
         await client.close()
         await server.stop()
     }

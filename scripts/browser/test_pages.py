@@ -322,6 +322,39 @@ def test_the_sdk_subscribes_in_one_round_trip(gateway):
         assert trace["status"] == "open", trace
         log = [entry for entry in trace["log"] if entry not in ("in presence",)]
         assert log[:4] == ["out connect", "out subscribe", "in welcome", "in subscribed"], log
+
+        # A gateway that refuses a subscribe sent before welcome (past its bound, or one
+        # without pipelining): the SDK sends it again after welcome and the caller's
+        # promise resolves. A scripted socket plays the gateway.
+        retried = viewer.execute_async_script("""
+            const done = arguments[0];
+            const sent = [];
+            class ScriptedSocket {
+              constructor() { this.readyState = 0; setTimeout(() => { this.readyState = 1; this.onopen(); }, 0); }
+              send(data) {
+                const command = JSON.parse(data);
+                sent.push(command.type);
+                const reply = (message) => setTimeout(() => this.onmessage({ data: JSON.stringify(message) }), 0);
+                if (command.type === "connect") {
+                  this.connectId = command.id;
+                  setTimeout(() => { this.welcomed = true; reply({ type: "welcome", re: command.id, protocol: "hawker.v1", session: "s", server_time: Date.now(), user: { sub: "eve", role: "viewer" }, limits: {} }); }, 20);
+                } else if (command.type === "subscribe" && !this.welcomed) {
+                  reply({ type: "error", re: command.id, code: "not_connected", message: "wait for welcome" });
+                } else if (command.type === "subscribe") {
+                  reply({ type: "subscribed", re: command.id, stream: command.stream, epoch: "e", seq: 0, recovered: false, state: { catalog: [] } });
+                }
+              }
+              close() {}
+            }
+            window.WebSocket = ScriptedSocket;
+            import("/sdk/hawker.js").then(async ({ HawkerClient }) => {
+              const client = new HawkerClient({ url: "ws://scripted/ws", token: "t" });
+              const [, subscribed] = await Promise.all([client.connect(), client.subscribe("shop")]);
+              done({ sent, subscribed: subscribed.type, active: client._streams.get("shop").active });
+            }).catch((error) => done({ error: error.message, sent }));
+            """)
+        assert retried.get("subscribed") == "subscribed" and retried["active"], retried
+        assert retried["sent"] == ["connect", "subscribe", "subscribe"], retried
     finally:
         viewer.quit()
 

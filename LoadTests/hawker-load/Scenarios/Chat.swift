@@ -67,14 +67,13 @@ struct Chat: AsyncParsableCommand {
         // with an id before and one after tell how many were accepted between them.
         let probe = senderConnections[0]
         func probeNumber(_ id: String) async throws -> Int {
-            let replies = received.snapshot.replies
-            try await probe.socket.send(text: #"{"type":"chat.send","id":"\#(id)","stream":"\#(stream)","text":"probe \#(id)"}"#)
+            try await probe.socket.send(text: #"{"type":"chat.send","id":"\#(id)","stream":"\#(stream)","text":"\#(id)"}"#)
             let deadline = NIODeadline.now() + .seconds(30)
-            while received.snapshot.replies == replies, NIODeadline.now() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
-            guard let number = received.snapshot.lastMessageNumber else { throw ValidationError("the \(id) probe was not accepted") }
+            while received.snapshot.probes[id] == nil, NIODeadline.now() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            guard let number = received.snapshot.probes[id], number > 0 else { throw ValidationError("the chat probe \(id) was not accepted") }
             return number
         }
-        let firstNumber = withoutID ? try await probeNumber("first") : 0
+        let firstNumber = withoutID ? try await probeNumber("probe-first") : 0
         let before = gateway.serverStats()
         let perSender = max(1, rate / senders)
         let total = perSender * senders * duration
@@ -119,7 +118,7 @@ struct Chat: AsyncParsableCommand {
             // Accepted between the probes (within half a second of the last send); a
             // refusal still comes as an error. Not answered: what the gateway had not
             // taken in by then.
-            let lastNumber = try await probeNumber("last")
+            let lastNumber = try await probeNumber("probe-last")
             counts = received.snapshot
             counts.accepted = max(0, lastNumber - firstNumber - 1)
             counts.replies = min(total, counts.accepted + counts.refused)
@@ -156,8 +155,9 @@ final class ChatCounters: Sendable {
         var refused = 0
         var batches = 0
         var messagesShown = 0
-        /// The number in the last accepted message's id (`m<number>`).
-        var lastMessageNumber: Int?
+        /// Replies to the probes (ids `probe-…`): the number in the accepted message's id
+        /// (`m<number>`), or 0 when refused.
+        var probes: [String: Int] = [:]
     }
 
     private let state = NIOLockedValueBox(Snapshot())
@@ -165,24 +165,30 @@ final class ChatCounters: Sendable {
     private static let batchPrefix = Array(#"{"type":"chat","#.utf8)
     private static let messageKey = Array(#""ts":"#.utf8)
     private static let messageIDKey = Array(#""id":"m"#.utf8)
+    private static let probeKey = Array(#""re":"probe-"#.utf8)
 
     func senderReceived(_ buffer: ByteBuffer) {
         let view = buffer.readableBytesView
         let accepted = view.starts(with: Self.acceptedPrefix)
-        var number: Int?
-        if accepted, let range = view.firstRange(of: Self.messageIDKey) {
-            var digit = range.upperBound
-            var value = 0
-            while digit < view.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(view[digit]) {
-                value = value * 10 + Int(view[digit] - UInt8(ascii: "0"))
-                digit = view.index(after: digit)
+        // A probe's reply: its id, and the accepted message's number (0 if refused).
+        var probe: (id: String, number: Int)?
+        if let range = view.firstRange(of: Self.probeKey) {
+            let idStart = view.index(range.lowerBound, offsetBy: 6)  // after "re":"
+            let idEnd = view[idStart...].firstIndex(of: UInt8(ascii: "\"")) ?? view.endIndex
+            var number = 0
+            if accepted, let key = view.firstRange(of: Self.messageIDKey) {
+                var digit = key.upperBound
+                while digit < view.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(view[digit]) {
+                    number = number * 10 + Int(view[digit] - UInt8(ascii: "0"))
+                    digit = view.index(after: digit)
+                }
             }
-            number = value
+            probe = (String(decoding: view[idStart..<idEnd], as: UTF8.self), number)
         }
         state.withLockedValue {
             $0.replies += 1
             if accepted { $0.accepted += 1 } else { $0.refused += 1 }
-            if let number { $0.lastMessageNumber = max($0.lastMessageNumber ?? 0, number) }
+            if let probe { $0.probes[probe.id] = probe.number }
         }
     }
 

@@ -187,15 +187,23 @@ export class HawkerClient {
   subscribe(stream) {
     const entry = this._streams.get(stream) || { position: null, state: null, active: false, inFlight: null, waiters: [] };
     this._streams.set(stream, entry);
-    if (entry.inFlight) return entry.inFlight;
-    if (this._canSend()) return this._sendSubscribe(stream, entry);
+    if (this.status === "open") return entry.inFlight || this._sendSubscribe(stream, entry);
     if (this._stopped) return Promise.reject(new HawkerError({ code: "disconnected", message: "not connected" }));
-    // Sent right behind `connect` when the socket opens.
-    return new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    // Before `welcome`: settled by the subscribe that goes out right behind `connect`
+    // (now, when `connect` has gone out), or by the one after `welcome` if that one is
+    // refused or lost.
+    const promise = new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    if (this._canSend() && !entry.inFlight) this._sendSubscribe(stream, entry).catch(() => {});
+    return promise;
   }
 
   /** @param {string} stream */
   async unsubscribe(stream) {
+    const entry = this._streams.get(stream);
+    if (entry) {
+      for (const waiter of entry.waiters) waiter.reject(new HawkerError({ code: "unsubscribed", message: `unsubscribed from ${stream}` }));
+      entry.waiters = [];
+    }
     this._streams.delete(stream);
     return this.send({ type: "unsubscribe", stream });
   }
@@ -341,7 +349,8 @@ export class HawkerClient {
 
   /**
    * Sends `subscribe` for an entry and settles whoever waited for it. A subscribe lost
-   * with the connection is tried again on the next one for those who waited.
+   * with the connection, or refused before `welcome`, is tried again after the next
+   * `welcome` for those who waited.
    * @param {string} stream @param {StreamEntry} entry
    */
   _sendSubscribe(stream, entry) {
@@ -360,7 +369,11 @@ export class HawkerClient {
       },
       (error) => {
         if (entry.inFlight === promise) entry.inFlight = null;
-        if (error.code === "disconnected" && !this._stopped) entry.waiters.push(...waiters);
+        // Lost with the connection, or refused before `welcome` (past the server's bound
+        // of waiting commands, or a gateway without pipelining): sent again after the
+        // next `welcome`, for whoever waited.
+        const again = error.code === "disconnected" || error.code === "not_connected";
+        if (again && !this._stopped && this._streams.get(stream) === entry) entry.waiters.push(...waiters);
         else for (const waiter of waiters) waiter.reject(error);
       });
     return promise;
@@ -395,6 +408,7 @@ export class HawkerClient {
       sent += 1;
       this._sendSubscribe(stream, entry)
         .catch((error) => {
+          if (error.code === "not_connected") return;  // sent again after `welcome`
           this._emit({ type: "subscribe.failed", stream, error });
           if (error.code === "stream_not_found" && this.status === "open") {
             setTimeout(() => this.status === "open" && this._resubscribe(stream), 1000 + Math.random() * 2000);
