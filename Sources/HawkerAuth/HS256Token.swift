@@ -87,8 +87,35 @@ enum HS256Token {
     }
 
     private static func decode(_ part: Substring.UTF8View) -> JSONValue? {
-        guard let bytes = base64URL(part) else { return nil }
+        guard let bytes = base64URL(part), !hasExponent(bytes) else { return nil }
         return try? JSONParser.parse(ByteBuffer(bytes: bytes), maxDepth: 8)
+    }
+
+    /// Whether a number outside the strings is written with an exponent. Those are left to
+    /// jwt-kit: Foundation refuses some that `JSONParser` reads (`0.5e-99999999` underflows
+    /// to 0 here and is malformed there; found by FuzzTokenClaims), and issuers write
+    /// times as plain integers.
+    private static func hasExponent(_ bytes: [UInt8]) -> Bool {
+        var inString = false
+        var escaped = false
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E"), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(previous) || previous == UInt8(ascii: ".") {
+                return true
+            }
+            previous = byte
+        }
+        return false
     }
 
     /// Unpadded base64url (RFC 7515 §2), through Foundation's decoder.
