@@ -96,26 +96,13 @@ enum HS256Token {
     /// to 0 here and is malformed there; found by FuzzTokenClaims), and issuers write
     /// times as plain integers.
     private static func hasExponent(_ bytes: [UInt8]) -> Bool {
-        var inString = false
-        var escaped = false
         var previous: UInt8 = 0
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E"), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(previous) || previous == UInt8(ascii: ".") {
-                return true
-            }
+        let exponentFree = JSONDepthScanner.forEachByteOutsideStrings(bytes) { byte in
+            let isExponent = (byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")) && (previous == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(previous))
             previous = byte
+            return !isExponent
         }
-        return false
+        return !exponentFree
     }
 
     /// Unpadded base64url (RFC 7515 §2), through Foundation's decoder.

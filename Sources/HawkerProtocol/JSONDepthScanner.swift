@@ -4,6 +4,25 @@ public enum JSONDepthScanner {
     /// Returns `true` when no array or object in `bytes` nests deeper than `limit`.
     public static func depthIsWithin<Bytes: Sequence<UInt8>>(_ bytes: Bytes, limit: Int) -> Bool {
         var depth = 0
+        return forEachByteOutsideStrings(bytes) { byte in
+            switch byte {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                return depth <= limit
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth -= 1
+                return true
+            default:
+                return true
+            }
+        }
+    }
+
+    /// Calls `body` with every byte of `bytes` that is not inside a string literal (an
+    /// opening quote is passed, the string's contents and closing quote are not), in
+    /// order, until it returns false. Returns false when `body` stopped it.
+    @inlinable
+    public static func forEachByteOutsideStrings<Bytes: Sequence<UInt8>>(_ bytes: Bytes, _ body: (UInt8) -> Bool) -> Bool {
         var inString = false
         var escaped = false
         for byte in bytes {
@@ -17,17 +36,8 @@ public enum JSONDepthScanner {
                 }
                 continue
             }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > limit { return false }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                depth -= 1
-            default:
-                break
-            }
+            if byte == UInt8(ascii: "\"") { inString = true }
+            guard body(byte) else { return false }
         }
         return true
     }
