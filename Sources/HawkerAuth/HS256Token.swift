@@ -5,7 +5,7 @@ import NIOCore
 
 /// The tokens most gateways see, HS256 with the shared secret, checked and read on the
 /// calling thread (an event loop): one HMAC and `JSONParser`, instead of jwt-kit's actor
-/// hop and JSONDecoder (about a third of a handshake's CPU in the connect storm).
+/// hop and JSONDecoder (~10 µs of a handshake's ~245 in the connect storm).
 ///
 /// It handles only the plain form, header `{"alg":"HS256"}` with an optional
 /// `"typ":"JWT"`, and claims of the types `HawkerClaims` declares. Anything else, a bad
@@ -17,16 +17,16 @@ enum HS256Token {
         let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3,
             let header = decode(parts[0]), isPlainHeader(header),
-            let signature = base64URL(parts[2]),
-            let payload = decode(parts[1])
+            let signature = base64URL(parts[2])
         else { return nil }
-        // Signed input: the first two parts as sent, with the dot between them.
+        // Signed input: the first two parts as sent, with the dot between them. Checked
+        // before the payload is read, so a forged token costs no parse.
         let signedCount = parts[0].count + 1 + parts[1].count
         let signed = token.utf8.prefix(signedCount)
         let valid =
             signed.withContiguousStorageIfAvailable { HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: UnsafeRawBufferPointer($0), using: key) }
             ?? HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array(signed), using: key)
-        guard valid, case .object(let fields) = payload else { return nil }
+        guard valid, case .object(let fields)? = decode(parts[1]) else { return nil }
         return claims(fields)
     }
 
