@@ -180,10 +180,27 @@ public final class SQLiteStateStore: StateStore {
     @discardableResult
     public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
         guard !changes.isEmpty else { return [] }
-        try await pool.write { db in
-            for change in changes { try Self.apply(change, db) }
+        try await pool.writeWithoutTransaction { db in
+            try Self.inTransaction(db) {
+                for change in changes { try Self.apply(change, db) }
+            }
         }
         return []
+    }
+
+    /// `BEGIN IMMEDIATE … COMMIT` through the statement cache. GRDB's `write` compiles its
+    /// `BEGIN` and `COMMIT` from SQL text on every call: about 15 allocations per commit,
+    /// and at a commit per event that was a fifth of what publishing an event allocates.
+    private static func inTransaction(_ db: Database, _ body: () throws -> Void) throws {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            try body()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+        } catch {
+            // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it.
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            throw error
+        }
     }
 
     private static func apply(_ change: StateChange, _ db: Database) throws {

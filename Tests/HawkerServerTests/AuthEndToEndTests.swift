@@ -88,6 +88,30 @@ import Testing
         await server.stop()
     }
 
+    /// A token that runs out while the session is open ends it (`SessionClocks`' expiry
+    /// heap, not a timer per session), and a session that closes first leaves nothing
+    /// behind to fire.
+    @Test func aTokenThatRunsOutClosesTheSessionWith4501() async throws {
+        let server = try await TestGateway.start()
+        _ = try await server.publish("s", "stream.started", [:])
+        // `exp` in two seconds (tokens carry whole seconds).
+        let shortLived = try await server.issuer.issue(subject: "u", role: .viewer, streams: ["s"], ttl: 60, now: Date().addingTimeInterval(-58))
+        let longLived = try await server.issuer.issue(subject: "v", role: .viewer, streams: ["s"], ttl: 60, now: Date().addingTimeInterval(-57))
+        let leaving = try await server.open()
+        try await leaving.send(["type": "connect", "id": "1", "token": .string(longLived)])
+        #expect(try await leaving.receive()["type"] == "welcome")
+        await leaving.close()
+        let client = try await server.open()
+        try await client.send(["type": "connect", "id": "1", "token": .string(shortLived)])
+        #expect(try await client.receive()["type"] == "welcome")
+        try await client.send(["type": "subscribe", "id": "2", "stream": "s"])
+        #expect(try await client.receive()["type"] == "subscribed")
+        let expired = try await client.receive()
+        #expect(expired["type"] == "error" && expired["code"] == "token_expired")
+        #expect(try await client.closeCode() == 4501)
+        await server.stop()
+    }
+
     @Test func notYetValidTokenIsRefused() async throws {
         let server = try await TestGateway.start()
         let client = try await server.open()

@@ -65,8 +65,20 @@ public final class BuyerNotices: Sendable {
     /// A buyer's session started: it receives live notices from now on, and first what
     /// earlier notices no session of theirs has been sent.
     public func connected(_ session: SessionHandle, buyer: String) async {
+        if register(session, buyer: buyer) { await sendWaiting(to: session, buyer: buyer) }
+    }
+
+    /// The synchronous half of `connected`, for a session on its event loop: registers
+    /// it for live notices and returns true when earlier notices may wait in the outbox,
+    /// to be sent with `sendWaiting`. Most connections have none, and then cost no task.
+    public func register(_ session: SessionHandle, buyer: String) -> Bool {
         buyers.add(session, buyer: buyer)
-        guard buyers.takeWaiting(buyer) else { return }
+        return buyers.takeWaiting(buyer)
+    }
+
+    /// Sends `session` the notices no session of `buyer` has been sent yet; after
+    /// `register` returned true.
+    public func sendWaiting(to session: SessionHandle, buyer: String) async {
         guard let notices = try? await outbox.undeliveredNotices(for: buyer, limit: perConnection) else {
             buyers.noticesMayWait(for: buyer)
             return

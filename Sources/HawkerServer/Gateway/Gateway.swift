@@ -137,6 +137,7 @@ public final class Gateway: Service, Sendable {
             connections: ConnectionRegistry(limit: configuration.maxConnections, pendingPerAddress: configuration.maxPendingPerAddress),
             quotas: quotas,
             deflaters: PerLoopDeflaters(loops: loops, level: configuration.compressionLevel),
+            clocks: SessionClocks.PerLoop(loops: loops),
             orders: orders,
             inventory: InventoryDesk(ledger: streams.inventory),
             webFiles: StaticFiles(directory: WebAssets.directory),

@@ -21,6 +21,8 @@ final class GatewayServices: Sendable {
     /// Per-user quotas, shared by every connection.
     let quotas: UserQuotas
     let deflaters: PerLoopDeflaters
+    /// Connect and token-expiry deadlines, one heap per loop.
+    let clocks: SessionClocks.PerLoop
     /// Checkouts and orders; nil in tools that run without an outbox.
     let orders: OrderDesk?
     /// Merchants' stock levels; nil for an engine that keeps none.
@@ -38,6 +40,7 @@ final class GatewayServices: Sendable {
         connections: ConnectionRegistry,
         quotas: UserQuotas,
         deflaters: PerLoopDeflaters,
+        clocks: SessionClocks.PerLoop,
         orders: OrderDesk?,
         inventory: InventoryDesk?,
         webFiles: StaticFiles,
@@ -51,6 +54,7 @@ final class GatewayServices: Sendable {
         self.connections = connections
         self.quotas = quotas
         self.deflaters = deflaters
+        self.clocks = clocks
         self.orders = orders
         self.inventory = inventory
         self.webFiles = webFiles

@@ -56,18 +56,29 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         var quotaUser: String? { holdsQuota ? subject : nil }
     }
 
-    /// This session's timers, cancelled together when it ends.
+    /// This session's deadlines, cancelled together when it ends.
     private struct Timers {
+        /// The loop's deadline heaps: connect and token expiry are entries there, not
+        /// NIO timers (see `SessionDeadlines`).
+        var clocks: SessionClocks?
         /// No `connect` within `connect_timeout_ms`: close 4000.
-        var connect: Scheduled<Void>?
+        var connect: SessionDeadlines<SessionHandler>.Ticket?
         /// The token's `exp`.
-        var expiry: Scheduled<Void>?
-        /// A backed-up viewer's `ViewerDelivery.stuckDeadline`.
+        var expiry: SessionDeadlines<SessionHandler>.Ticket?
+        /// A backed-up viewer's `ViewerDelivery.stuckDeadline`: rare, so a NIO timer.
         var stuck: Scheduled<Void>?
 
+        mutating func cancelConnect() {
+            if let connect { clocks?.connect.cancel(connect) }
+            connect = nil
+        }
+
         mutating func cancelAll() {
-            for timer in [connect, expiry, stuck] { timer?.cancel() }
-            self = Timers()
+            cancelConnect()
+            if let expiry { clocks?.tokenExpiry.cancel(expiry) }
+            expiry = nil
+            stuck?.cancel()
+            stuck = nil
         }
     }
 
@@ -94,9 +105,21 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.context = context
         services.connections.markWebSocket(context.channel)
         services.metrics.connections.increment()
-        timers.connect = context.eventLoop.assumeIsolated().scheduleTask(in: services.configuration.connectTimeout) { [self] in
-            perform(machine.connectTimedOut())
-        }
+        let clocks = services.clocks.clocks(on: context.eventLoop)
+        timers.clocks = clocks
+        timers.connect = clocks.connect.schedule(self, at: context.eventLoop.now + services.configuration.connectTimeout)
+    }
+
+    /// `SessionClocks.connect` fired: no `connect` in time.
+    func connectDeadlinePassed() {
+        timers.connect = nil
+        perform(machine.connectTimedOut())
+    }
+
+    /// `SessionClocks.tokenExpiry` fired.
+    func tokenExpired() {
+        timers.expiry = nil
+        perform(machine.tokenExpired())
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -265,8 +288,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     }
 
     private func welcome(id: String, principal: Principal, context: ChannelHandlerContext) {
-        timers.connect?.cancel()
-        timers.connect = nil
+        timers.cancelConnect()
         if !principal.isAnonymous {
             guard services.quotas.acquire(.connections, by: principal.subject) else {
                 let limit = services.quotas.limits.connections
@@ -278,9 +300,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         identity = Identity(subject: principal.subject, holdsQuota: !principal.isAnonymous)
         if let expiresAt = principal.expiresAt {
             let remaining = max(0, expiresAt - services.streams.now)
-            timers.expiry = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(remaining)) { [self] in
-                perform(machine.tokenExpired())
-            }
+            timers.expiry = timers.clocks?.tokenExpiry.schedule(self, at: context.eventLoop.now + .milliseconds(remaining))
         }
         send(
             .welcome(
@@ -297,7 +317,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             identity?.isBuyer = true
             let session = SessionHandle(self, eventLoop: context.eventLoop)
             let subject = principal.subject
-            Task { await orders.notices.connected(session, buyer: subject) }
+            if orders.notices.register(session, buyer: subject) {
+                Task { await orders.notices.sendWaiting(to: session, buyer: subject) }
+            }
         }
     }
 
