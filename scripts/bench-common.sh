@@ -1,5 +1,5 @@
 # Sourced by the bench scripts: release builds, and the gateway under test pinned to
-# CPU 0 with one event loop (the generator goes on CPU 1).
+# CPU 0 with one event loop (the generator goes on CPU 1), unless a group says otherwise.
 #
 #   serve [--set key=value ...]   start it; $server is its pid
 #   serve_uws                     start the uWebSockets peer (scripts/bench/uws_peer.py)
@@ -17,8 +17,10 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     swift build -c release --product hawker-load >/dev/null
 fi
 
+# serve_cpus: the CPUs the gateway may run on (default 0; the loops group gives it both,
+# with --set event_loops=2).
 serve() {
-    taskset -c 0 "$bin/hawker" serve --port "$port" --data-dir "$out/data" \
+    taskset -c "${serve_cpus:-0}" "$bin/hawker" serve --port "$port" --data-dir "$out/data" \
         --set event_loops=1 --set log.level=warning "$@" >"$out/server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done

@@ -9,7 +9,8 @@
 #   WRITE=0 scripts/bench.sh slow         # measure only
 #
 # Groups: fanout fanout-10k sweep many-streams idle connect-storm slow chat checkout
-# aggregators allocations, and uws-fanout uws-fanout-10k uws-idle (or uws: all three):
+# aggregators allocations; loops: fanout-1k-100 and fanout-10k-5 with event_loops=2 on
+# both CPUs; and uws-fanout uws-fanout-10k uws-idle (or uws: all three):
 # fanout-1k-100, fanout-10k-5 and idle-19k against a uWebSockets peer
 # (scripts/bench/uws_peer.py, socketify in a venv under artifacts/bench), for Hawker ÷ uWS
 # in BENCHMARKS.md. The gateway (or the peer) runs pinned to CPU 0 with one event loop, the
@@ -22,7 +23,7 @@ port=${PORT:-19090}
 groups=("$@")
 # Each uWS group right after its Hawker one, so that the two are measured close together.
 [ ${#groups[@]} -eq 0 ] && groups=(fanout uws-fanout fanout-10k uws-fanout-10k sweep many-streams idle uws-idle connect-storm slow chat
-    checkout aggregators allocations)
+    checkout aggregators allocations loops)
 . scripts/bench-common.sh
 results="$out/results"
 mkdir -p "$results"
@@ -93,6 +94,13 @@ for group in "${groups[@]}"; do
         ;;
     idle)
         measure idle-19k "$runs" -- "${idle_19k[@]}"
+        ;;
+    loops)
+        # One stream's fan-out over two event loops: the gateway on both CPUs (the
+        # generator shares CPU 1 with the second loop), the same commands as fanout-1k-100
+        # and fanout-10k-5. Each loop's share of the CPU is in the results.
+        serve_cpus=0,1 measure loops2-fanout-1k-100 "$runs" "${publisher[@]}" --set event_loops=2 -- "${fanout_1k_100[@]}"
+        serve_cpus=0,1 measure loops2-fanout-10k-5 "$runs" "${publisher[@]}" --set event_loops=2 -- "${fanout_10k_5[@]}"
         ;;
     connect-storm)
         measure connect-storm-10k "$runs" -- connect-storm --viewers 10000 --processes 2

@@ -329,6 +329,33 @@ if compared:
     out("Runs: " + "; ".join(notes) + ".")
     out("")
 
+# One stream's fan-out over two event loops (the loops group): beside the one-loop runs.
+LOOPS = [("fanout-1k-100", "1,000 viewers × 100/s"), ("fanout-10k-5", "10,000 viewers × 5/s")]
+if any(load("loops2-" + name) for name, _ in LOOPS):
+    out("## One stream over two event loops")
+    out("")
+    out("The same commands with `event_loops = 2` and the gateway on both CPUs (the generator shares CPU 1 with the second loop).")
+    out("Viewers are spread over the loops as they are accepted; the stream's home loop sequences and records each event")
+    out("and hands it once to the other loop, which writes to its own viewers. Each loop's share is its thread's time on CPU")
+    out("while publishing, out of the gateway's (the rest is the state store's writer thread). Medians.")
+    out("")
+    out("| scenario | loops | server CPU-µs per delivery | loop 1 share % | loop 2 share % | p50 ms | p99 ms | lost |")
+    out("|---|---|---|---|---|---|---|---|")
+    for name, what in LOOPS:
+        if load(name):
+            out(f"| {what} | 1 | {fmt(median(name, 'server_cpu_us_per_delivery'), 2)} | — | — | {fmt(median(name, 'lat:p50'), 1)} | "
+                f"{fmt(median(name, 'lat:p99'), 1)} | {fmt(median(name, 'lost'), 0)} |")
+        two = "loops2-" + name
+        if load(two):
+            out(f"| {what} | 2 | {fmt(median(two, 'server_cpu_us_per_delivery'), 2)} | {fmt(median(two, 'loop_1_cpu_share'), 0)} | "
+                f"{fmt(median(two, 'loop_2_cpu_share'), 0)} | {fmt(median(two, 'lat:p50'), 1)} | {fmt(median(two, 'lat:p99'), 1)} | {fmt(median(two, 'lost'), 0)} |")
+    runs = [r for name, _ in LOOPS for r in load("loops2-" + name)]
+    failed = [f for r in runs for f in r.get("failures", [])]
+    out("")
+    out(f"Command: as above, with `hawker serve --set event_loops=2` under `taskset -c 0,1`; {len(runs)} runs, "
+        + ("all passed." if not failed else "**failed**: " + "; ".join(failed) + "."))
+    out("")
+
 for name, title, what, columns in SCENARIOS:
     runs = load(name)
     if not runs:

@@ -142,8 +142,12 @@ struct FanoutRun {
         }
         let countersBefore = await sideCounters?()
         let nodesBefore = serverPids.map(ProcessStats.read)
+        // One gateway: how its event loops share the work.
+        let loopPid = serverPids.isEmpty ? gateway.serverPid : nil
+        let loopsBefore = loopPid.map(ProcessStats.eventLoopMicroseconds) ?? [:]
         let measured = try await phase(1, count: events, label: "publishing \(events) events at \(rate)/s")
         let nodesAfter = serverPids.map(ProcessStats.read)
+        let loopsAfter = loopPid.map(ProcessStats.eventLoopMicroseconds) ?? [:]
         if let countersBefore, let countersAfter = await sideCounters?() {
             for (name, value) in countersAfter.sorted(by: { $0.key < $1.key }) {
                 guard let before = countersBefore[name] else { continue }
@@ -173,6 +177,17 @@ struct FanoutRun {
                 result.figure(
                     "server_cpu_us_per_delivery_node_\(index + 1)", "node \(index + 1) CPU per delivery to its viewers",
                     before.flatMap { before in after.map { ($0.cpuMicroseconds - before.cpuMicroseconds) / max(1, share) } }, unit: "µs", .lowerIsBetter)
+            }
+        }
+        // With several event loops: each loop's part of the gateway's CPU while publishing
+        // (loops that did nothing, such as a client library's, left out).
+        let loopCPU = loopsAfter.compactMap { name, after in loopsBefore[name].map { (name, after - $0) } }.filter { $0.1 > 0 }.sorted { $0.0 < $1.0 }
+        let loopTotal = loopCPU.map(\.1).reduce(0, +)
+        let busyLoops = loopCPU.filter { $0.1 > loopTotal * 0.02 }
+        if busyLoops.count > 1, let cpu = measured.cpu, cpu > 0 {
+            for (index, (_, microseconds)) in busyLoops.enumerated() {
+                result.figure("loop_\(index + 1)_cpu_share", "event loop \(index + 1)'s share of the gateway's CPU", microseconds / cpu * 100, unit: "%", .neutral)
+                result.figure("loop_\(index + 1)_cpu_us_per_delivery", "event loop \(index + 1)'s CPU per delivery (all deliveries)", microseconds / Double(max(1, delivered)), unit: "µs", .neutral)
             }
         }
         result.figure("delivered", "delivered", Double(deliveries.delivered), unit: "", .neutral)

@@ -28,6 +28,22 @@ struct ProcessStats: Sendable {
         return ProcessStats(cpuMicroseconds: cpu, systemMicroseconds: system * tick, residentBytes: resident)
     }
 
+    /// Time on CPU of each NIO event-loop thread (named `NIO-ELT-<group>-#<n>`), in
+    /// microseconds, by thread name: how the work splits across the gateway's loops.
+    static func eventLoopMicroseconds(pid: Int32) -> [String: Double] {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [:] }
+        var loops: [String: Double] = [:]
+        for thread in threads {
+            guard let name = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                name.hasPrefix("NIO-ELT-"),
+                let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
+                let first = line.split(separator: " ").first, let nanoseconds = Double(first)
+            else { continue }
+            loops[name, default: 0] += nanoseconds / 1_000
+        }
+        return loops
+    }
+
     /// The sum over the process's threads of their time on CPU (schedstat's first field).
     private static func scheduledNanoseconds(pid: Int32) -> Double? {
         guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
