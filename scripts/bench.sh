@@ -9,8 +9,8 @@
 #   WRITE=0 scripts/bench.sh slow         # measure only
 #
 # Groups: fanout fanout-10k sweep many-streams idle connect-storm slow chat checkout
-# aggregators allocations; loops: fanout-1k-100 and fanout-10k-5 with event_loops=2 on
-# both CPUs; and uws-fanout uws-fanout-10k uws-idle (or uws: all three):
+# aggregators allocations; loops: fanout-1k-100, fanout-10k-5 and flash-sale-10k with
+# event_loops=2 on both CPUs; and uws-fanout uws-fanout-10k uws-idle (or uws: all three):
 # fanout-1k-100, fanout-10k-5 and idle-19k against a uWebSockets peer
 # (scripts/bench/uws_peer.py, socketify in a venv under artifacts/bench), for Hawker ÷ uWS
 # in BENCHMARKS.md. The gateway (or the peer) runs pinned to CPU 0 with one event loop, the
@@ -96,11 +96,12 @@ for group in "${groups[@]}"; do
         measure idle-19k "$runs" -- "${idle_19k[@]}"
         ;;
     loops)
-        # One stream's fan-out over two event loops: the gateway on both CPUs (the
-        # generator shares CPU 1 with the second loop), the same commands as fanout-1k-100
-        # and fanout-10k-5. Each loop's share of the CPU is in the results.
+        # One stream over two event loops: the gateway on both CPUs (the generator shares
+        # CPU 1 with the second loop), the same commands as fanout-1k-100, fanout-10k-5 and
+        # flash-sale-10k. Each loop's share of the CPU is in the fan-out results.
         serve_cpus=0,1 measure loops2-fanout-1k-100 "$runs" "${publisher[@]}" --set event_loops=2 -- "${fanout_1k_100[@]}"
         serve_cpus=0,1 measure loops2-fanout-10k-5 "$runs" "${publisher[@]}" --set event_loops=2 -- "${fanout_10k_5[@]}"
+        serve_cpus=0,1 measure loops2-flash-sale-10k "$runs" "${limits[@]}" --set event_loops=2 -- flash-sale --buyers 10000 --units 100
         ;;
     connect-storm)
         measure connect-storm-10k "$runs" -- connect-storm --viewers 10000 --processes 2

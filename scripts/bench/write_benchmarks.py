@@ -349,7 +349,15 @@ if any(load("loops2-" + name) for name, _ in LOOPS):
         if load(two):
             out(f"| {what} | 2 | {fmt(median(two, 'server_cpu_us_per_delivery'), 2)} | {fmt(median(two, 'loop_1_cpu_share'), 0)} | "
                 f"{fmt(median(two, 'loop_2_cpu_share'), 0)} | {fmt(median(two, 'lat:p50'), 1)} | {fmt(median(two, 'lat:p99'), 1)} | {fmt(median(two, 'lost'), 0)} |")
-    runs = [r for name, _ in LOOPS for r in load("loops2-" + name)]
+    if load("loops2-flash-sale-10k"):
+        out("")
+        out("| flash sale, 10,000 buyers on 100 units | loops | accepted | ack p50 ms | ack p99 ms | server CPU-µs per checkout |")
+        out("|---|---|---|---|---|---|")
+        for loops, name in ((1, "flash-sale-10k"), (2, "loops2-flash-sale-10k")):
+            if load(name):
+                out(f"| | {loops} | {fmt(median(name, 'accepted'), 0)} | {fmt(median(name, 'ack_p50_ms'), 1)} | {fmt(median(name, 'ack_p99_ms'), 1)} | "
+                    f"{fmt(median(name, 'server_cpu_us_per_checkout'), 0)} |")
+    runs = [r for name in [n for n, _ in LOOPS] + ["flash-sale-10k"] for r in load("loops2-" + name)]
     failed = [f for r in runs for f in r.get("failures", [])]
     out("")
     out(f"Command: as above, with `hawker serve --set event_loops=2` under `taskset -c 0,1`; {len(runs)} runs, "
