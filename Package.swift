@@ -371,6 +371,8 @@ let package = Package(
                 // TLSTests makes a self-signed certificate.
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                // DashboardTests reads the metrics as Prometheus scrapes them.
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -53,11 +53,7 @@ struct Serve: AsyncParsableCommand {
         var services: [any Service] = [gateway]
         if demo {
             services.append(DemoPublisher(streams: gateway.streams, logger: logger))
-            if let secret = configuration.jwtSecret {
-                let issuer = await TokenIssuer(hmacSecret: secret)
-                let viewer = try await issuer.issue(subject: "demo-viewer", role: .viewer, streams: ["demo"], ttl: 86_400)
-                logger.notice("demo stream 'demo' is live; a viewer token (24 h)", metadata: ["token": "\(viewer)"])
-            }
+            services.append(DemoLinks(gateway: gateway, configuration: configuration, secret: configuration.jwtSecret, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

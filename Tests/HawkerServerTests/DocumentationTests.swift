@@ -12,6 +12,44 @@ import Testing
         }
     }
 
+    /// docs/PRODUCTION.md and the systemd unit name only settings and environment
+    /// variables the gateway has.
+    @Test func productionPageNamesOnlySettingsThatExist() throws {
+        let page = RepositoryFile.text("docs/PRODUCTION.md")
+        let unit = RepositoryFile.text("deploy/systemd/hawker.service")
+        let keys = Set(GatewayConfiguration.keys.map(\.name))
+        let variables = Set(GatewayConfiguration.keys.map(\.environmentVariable))
+        let isSetting = { (name: String) in keys.contains(name) || name.hasPrefix("merchants.") }
+        var checked = 0
+        // `a.b` in the text (file names aside), and every name in a table's first column.
+        let files = [".sqlite", ".json", ".md", ".service", ".env", ".pem", ".js", ".resources", ".swift"]
+        for match in page.matches(of: /`([a-z][a-z0-9_<>]*(?:\.[a-z0-9_<>*]+)+)`/) {
+            let name = String(match.1)
+            guard !files.contains(where: { name.hasSuffix($0) }) else { continue }
+            #expect(isSetting(name), "docs/PRODUCTION.md names `\(name)`, which is no setting")
+            checked += 1
+        }
+        for line in page.split(separator: "\n") where line.hasPrefix("| `") {
+            let cell = line.dropFirst(2).prefix { $0 != "|" }
+            for match in cell.matches(of: /`([a-z0-9_.]+)`/) {
+                #expect(isSetting(String(match.1)), "docs/PRODUCTION.md's table names `\(match.1)`, which is no setting")
+                checked += 1
+            }
+        }
+        // Keys of the example configuration file.
+        for match in page.matches(of: try Regex(#"\n  "([a-z0-9_.]+)": "#, as: (Substring, Substring).self)) {
+            #expect(isSetting(String(match.1)), "the example configuration sets \(match.1), which is no setting")
+            checked += 1
+        }
+        for text in [page, unit] {
+            for match in text.matches(of: /HAWKER_[A-Z0-9_]+/) {
+                #expect(variables.contains(String(text[match.range])), "\(text[match.range]) is no environment variable of the gateway")
+                checked += 1
+            }
+        }
+        #expect(checked > 40)
+    }
+
     @Test func protocolSpecDocumentsEveryErrorCodeCloseCodeAndEventKind() {
         let spec = RepositoryFile.text("Protocol/PROTOCOL.md")
         for code in ErrorCode.allCases {

@@ -40,10 +40,12 @@ class Gateway:
 
     def start(self):
         log = open(os.path.join(ROOT, "artifacts", "browser-server.log"), "a")
+        # Standard output apart: `serve --demo` prints its links there.
+        self.output = os.path.join(self.data, "stdout.txt")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", str(self.port), "--data-dir", self.data,
              "--set", f"jwt.secret={SECRET}", "--set", "orders.demo_delay_ms=200", "--set", "log.level=warning"] + self.extra,
-            stdout=log, stderr=log)
+            stdout=open(self.output, "w"), stderr=log)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -397,6 +399,122 @@ def test_the_studio_pins_and_sees_merged_questions(gateway):
             driver.quit()
 
 
+def test_the_printed_demo_links_lead_to_moving_ops_charts(gateway):
+    """A newcomer's path: `serve --demo` prints the viewer, studio and ops links; the
+    viewer link shows the demo stream, and the ops charts move while hawker-load runs,
+    down to one stream's own charts when it is clicked."""
+    deadline = time.time() + 20
+    links = {}
+    while time.time() < deadline and len(links) < 3:
+        links = dict(re.findall(r"^\s+(viewer|studio|ops)\s+(http://\S+)$", open(gateway.output).read(), re.M))
+        time.sleep(0.1)
+    assert set(links) == {"viewer", "studio", "ops"}, open(gateway.output).read()
+    assert links["viewer"].startswith(f"http://127.0.0.1:{gateway.port}/watch/demo#token="), links
+    assert links["studio"].startswith(f"http://127.0.0.1:{gateway.port}/studio/demo#token="), links
+    load_binary = os.path.join(os.path.dirname(gateway.binary), "hawker-load")
+    assert os.path.exists(load_binary), f"{load_binary} is not built (swift build builds it)"
+    viewer, ops = browser(), browser()
+    load = None
+    try:
+        viewer.get(links["viewer"])
+        wait(viewer, 15, lambda d: d.find_elements(By.CSS_SELECTOR, ".card"), "the demo stream's products on the viewer page")
+        ops.get(links["ops"])
+        wait(ops, 10, lambda d: d.find_elements(By.CSS_SELECTOR, 'figure[data-chart="deliveries"]'), "the ops charts")
+        load = subprocess.Popen(
+            [load_binary, "fanout", "--url", f"ws://127.0.0.1:{gateway.port}", "--secret", SECRET,
+             "--viewers", "40", "--events", "400", "--rate", "20", "--payload", "100"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(ROOT, "artifacts", "browser-load.log"), "w"))
+        chart = lambda d, name, key: float(d.execute_script(
+            f"return document.querySelector('figure[data-chart=\"{name}\"]').dataset.{key} || '0'"))
+        wait(ops, 30, lambda d: chart(d, "deliveries", "max") > 100 and chart(d, "connections", "max") >= 40,
+             "deliveries/s and connections rising on the charts while hawker-load runs")
+        first = ops.execute_script("return document.querySelector('figure[data-chart=\"deliveries\"] polyline').getAttribute('points')")
+        wait(ops, 10, lambda d: d.execute_script(
+            "return document.querySelector('figure[data-chart=\"deliveries\"] polyline').getAttribute('points')") != first,
+            "the deliveries chart moving")
+        assert chart(ops, "events", "max") > 0
+        # One stream's own numbers: the load's stream is the busiest.
+        ops.execute_script("document.querySelector('#streams tr').click()")
+        wait(ops, 15, lambda d: chart(d, "stream-viewers", "max") >= 40 and chart(d, "stream-events", "points") >= 2,
+             "the clicked stream's viewers and events charted")
+        ops.save_screenshot(os.path.join(SHOTS, "ops-charts.png"))
+        ops.set_window_size(390, 900)  # a phone
+        width = ops.execute_script("return document.querySelector('figure[data-chart=\"deliveries\"]').getBoundingClientRect().width")
+        assert 0 < width <= 390, width
+        ops.save_screenshot(os.path.join(SHOTS, "ops-phone.png"))
+    finally:
+        if load and load.poll() is None:
+            load.terminate()
+            load.wait(timeout=15)
+        viewer.quit()
+        ops.quit()
+
+
+def declared_api(source):
+    """What hawker.d.ts declares that exists at run time: exported classes and functions,
+    and each class's members (methods, getters, properties)."""
+    exports, members, current, depth = {}, {}, None, 0
+    for line in source.splitlines():
+        match = re.match(r"export (class|function|type|interface) (\w+)", line)
+        if match and depth == 0:
+            kind, name = match.groups()
+            if kind in ("class", "function"):
+                exports[name] = kind
+            current = name if kind == "class" else None
+            if current:
+                members[current] = set()
+        elif current and depth == 1:
+            member = re.match(r"\s+(?:readonly\s+)?(\w+)\s*[(<?:]", line)
+            if member and member.group(1) != "constructor":
+                members[current].add(member.group(1))
+        depth += line.count("{") - line.count("}")
+        if depth == 0:
+            current = None
+    return exports, members
+
+
+def test_the_type_declarations_match_the_sdk(gateway):
+    """Web/public/sdk/hawker.d.ts, as served, declares exactly what hawker.js exports:
+    the same classes and functions, and each class's public methods and properties."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/sdk/hawker.d.ts", timeout=5) as response:
+        declarations = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/plain"), response.headers["Content-Type"]
+    exports, members = declared_api(declarations)
+    assert set(exports) == {"HawkerError", "HawkerClient", "StreamModel", "newKey", "formatPrice"}, exports
+    assert len(members["HawkerClient"]) > 20, members
+    driver = browser()
+    try:
+        driver.get(f"http://127.0.0.1:{gateway.port}/healthz")
+        runtime = driver.execute_async_script("""
+            const done = arguments[0];
+            import("/sdk/hawker.js").then((sdk) => {
+              const exports = {};
+              for (const [name, value] of Object.entries(sdk)) exports[name] = /^class /.test(String(value)) ? "class" : typeof value;
+              const instances = {
+                HawkerClient: new sdk.HawkerClient({ url: "ws://127.0.0.1:1/ws" }),
+                StreamModel: new sdk.StreamModel("s"),
+                HawkerError: new sdk.HawkerError({ code: "c", message: "m" }),
+              };
+              const members = {};
+              for (const [name, instance] of Object.entries(instances)) {
+                const names = new Set(Object.keys(instance));
+                for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(instance))) names.add(key);
+                // Private by convention, and what every Error has.
+                members[name] = [...names].filter((key) => !key.startsWith("_") && !["constructor", "name", "message", "stack"].includes(key));
+              }
+              done({ exports, members });
+            }).catch((error) => done({ error: error.message }));
+            """)
+        assert "error" not in runtime, runtime
+        runtime_exports = {name: ("class" if kind == "class" else "function") for name, kind in runtime["exports"].items()}
+        assert runtime_exports == exports, f"hawker.js exports {runtime_exports}, hawker.d.ts declares {exports}"
+        for name, declared in members.items():
+            actual = set(runtime["members"][name])
+            assert declared == actual, f"{name}: declared only {sorted(declared - actual)}, in hawker.js only {sorted(actual - declared)}"
+    finally:
+        driver.quit()
+
+
 def test_ops_shows_connections_streams_and_dead_letters(gateway):
     host = gateway.token("host", "host-1")
     gateway.publish(host, "catalog.set", {"products": CATALOG})
@@ -433,10 +551,13 @@ TESTS = [
     test_the_sdk_subscribes_in_one_round_trip,
     test_the_studio_pins_and_sees_merged_questions,
     test_ops_shows_connections_streams_and_dead_letters,
+    test_the_type_declarations_match_the_sdk,
+    test_the_printed_demo_links_lead_to_moving_ops_charts,
 ]
 
 # Gateways that need more than the defaults.
-EXTRA = {test_ops_shows_connections_streams_and_dead_letters: ["--set", "orders.default_backend=none"]}
+EXTRA = {test_ops_shows_connections_streams_and_dead_letters: ["--set", "orders.default_backend=none"],
+         test_the_printed_demo_links_lead_to_moving_ops_charts: ["--demo"]}
 
 
 def main():

@@ -61,6 +61,8 @@ struct StaticFiles: Sendable {
         switch (path as NSString).pathExtension {
         case "html": return "text/html; charset=utf-8"
         case "js": return "text/javascript; charset=utf-8"
+        // hawker.d.ts: editors and bundlers fetch it as text.
+        case "ts": return "text/plain; charset=utf-8"
         case "css": return "text/css; charset=utf-8"
         case "svg": return "image/svg+xml"
         case "png": return "image/png"

@@ -1,0 +1,56 @@
+import Foundation
+import HawkerAuth
+import HawkerServer
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `serve --demo`: once the gateway listens, prints the three pages a newcomer opens —
+/// the viewer page, the host's studio and the ops dashboard — with tokens for the demo
+/// stream, on standard output (whatever the log level).
+struct DemoLinks: Service {
+    let gateway: Gateway
+    let configuration: GatewayConfiguration
+    let secret: String?
+    let logger: Logger
+
+    func run() async throws {
+        try await printLinks()
+        // A service that returns would end the group: this one waits for the shutdown.
+        try await gracefulShutdown()
+    }
+
+    private func printLinks() async throws {
+        // The port is known once the gateway has bound it (port 0 picks one).
+        var port: Int?
+        while port == nil {
+            port = gateway.localAddress?.port
+            if port == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let port else { return }
+        guard let secret else {
+            logger.notice("demo stream 'demo' is live; no jwt.secret to sign demo tokens with (jwt.jwks only): bring your own")
+            return
+        }
+        let issuer = await TokenIssuer(hmacSecret: secret)
+        let day: TimeInterval = 86_400
+        let viewer = try await issuer.issue(subject: "demo-viewer", role: .viewer, streams: ["demo"], ttl: day)
+        let host = try await issuer.issue(subject: "demo-host", role: .host, streams: ["demo"], ttl: day)
+        let ops = try await issuer.issue(subject: "demo-ops", role: .admin, streams: ["demo"], ttl: day)
+        // Reachable from this machine also when the gateway listens on every address.
+        let address = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
+        let base = "\(configuration.tlsEnabled ? "https" : "http")://\(address.contains(":") ? "[\(address)]" : address):\(port)"
+        // Unbuffered: a script reading the output sees the links at once.
+        FileHandle.standardOutput.write(
+            Data(
+                """
+
+                The demo stream is live. Open:
+                  viewer  \(base)/watch/demo#token=\(viewer)
+                  studio  \(base)/studio/demo#token=\(host)
+                  ops     \(base)/ops#token=\(ops)
+                (demo tokens, valid for 24 hours)
+
+                """.utf8))
+    }
+}
