@@ -197,8 +197,10 @@ public final class SQLiteStateStore: StateStore {
             try body()
             try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
         } catch {
-            // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it.
-            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            // A failed COMMIT may leave the transaction open (SQLITE_BUSY): end it. GRDB's
+            // rollback ignores interruptions, so no transaction is left open (which GRDB
+            // treats as a fatal error).
+            try db.rollback()
             throw error
         }
     }

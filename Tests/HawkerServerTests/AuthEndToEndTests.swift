@@ -89,8 +89,8 @@ import Testing
     }
 
     /// A token that runs out while the session is open ends it (`SessionClocks`' expiry
-    /// heap, not a timer per session), and a session that closes first leaves nothing
-    /// behind to fire.
+    /// heap, not a timer per session); another session's earlier expiry, cancelled when
+    /// it closed, does not get in the way (SessionDeadlinesTests covers the heap).
     @Test func aTokenThatRunsOutClosesTheSessionWith4501() async throws {
         let server = try await TestGateway.start()
         _ = try await server.publish("s", "stream.started", [:])

@@ -38,19 +38,20 @@ import Testing
         let expressions = try Self.expressions()
         #expect(expressions.count >= 15)
         let metricPattern = try Regex(#"hawker_[a-z_]+"#)
-        let groupingPattern = try Regex(#"by \(([a-z_, ]+)\)"#)
-        let matcherPattern = try Regex(#"([a-z_]+)=~?""#)
+        let groupingPattern = try Regex(#"(by|without) ?\(([a-z_, ]+)\)"#)
+        let matcherPattern = try Regex(#"([a-z_]+) ?(=~|!~|!=|=) ?""#)
         var queried: Set<String> = []
         for expression in expressions {
             let metrics = expression.matches(of: metricPattern).map { String(expression[$0.range]) }
             #expect(!metrics.isEmpty, "no hawker metric in \(expression)")
             var labels: Set<String> = []
             for match in expression.matches(of: groupingPattern) {
-                let list = String(expression[match.range]).dropFirst(4).dropLast()
+                let text = String(expression[match.range])
+                let list = text[text.index(after: text.firstIndex(of: "(")!)...].dropLast()
                 labels.formUnion(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
             for match in expression.matches(of: matcherPattern) {
-                labels.insert(String(expression[match.range].prefix { $0 != "=" }))
+                labels.insert(String(expression[match.range].prefix { $0.isLetter || $0 == "_" }))
             }
             // Added by Prometheus (instance, job) or by histograms (le).
             labels.subtract(["instance", "job", "le"])

@@ -35,8 +35,13 @@ let selected = null;
 function start(adminToken) {
   token = adminToken;
   $("charts").replaceChildren(...CHARTS.map(chartFigure));
-  refresh();
-  setInterval(refresh, INTERVAL_MS);
+  pollLoop();
+}
+
+/** One poll at a time, every INTERVAL_MS: overlapping polls would answer out of order and make rates jump. */
+async function pollLoop() {
+  await refresh();
+  setTimeout(pollLoop, INTERVAL_MS);
 }
 
 /**
@@ -159,6 +164,9 @@ async function refresh() {
   } catch (error) {
     $("status").textContent = `error: ${error.message}`;
     $("status").dataset.state = "reconnecting";
+    // A gap on every chart, so the time axis stays one poll per point; rates restart.
+    for (const chart of CHARTS) record(chart.id, null);
+    previous = null;
   }
 }
 
@@ -170,7 +178,7 @@ function select(stream) {
   $("stream-panel").hidden = false;
   $("stream-charts").replaceChildren(...STREAM_CHARTS.map(chartFigure));
   for (const tr of document.querySelectorAll("#streams tr")) tr.setAttribute("aria-selected", String(tr.dataset.stream === stream));
-  refresh();
+  // Its numbers come with the next poll (at most INTERVAL_MS away).
 }
 
 async function refreshStream(listed, at) {
@@ -228,7 +236,7 @@ function chartFigure(chart) {
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", `${chart.title} over the last five minutes`);
-  const line = document.createElementNS(SVG, "polyline");
+  const line = document.createElementNS(SVG, "path");
   line.setAttribute("class", "chart-line");
   const top = document.createElementNS(SVG, "text");
   top.setAttribute("class", "chart-scale");
@@ -248,14 +256,20 @@ function drawChart(id) {
   const max = Math.max(1, ...known);
   const step = WIDTH / (WINDOW - 1);
   const offset = WINDOW - points.length;
-  const coordinates = [];
+  // A new segment after each gap (a poll that failed, or a rate with nothing before it).
+  let path = "";
+  let drawing = false;
   points.forEach((value, index) => {
-    if (value === null) return;
+    if (value === null) {
+      drawing = false;
+      return;
+    }
     const x = (offset + index) * step;
     const y = HEIGHT - 4 - (value / max) * (HEIGHT - 16);
-    coordinates.push(`${x.toFixed(1)},${y.toFixed(1)}`);
+    path += `${drawing ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)} `;
+    drawing = true;
   });
-  figure.querySelector("polyline").setAttribute("points", coordinates.join(" "));
+  figure.querySelector("path").setAttribute("d", path.trim());
   figure.querySelector(".chart-scale").textContent = format(max);
   const latest = known.length ? known[known.length - 1] : null;
   figure.querySelector(".chart-last").textContent = latest === null ? "–" : format(latest);
@@ -285,7 +299,6 @@ async function redrive(letter) {
   const path = `/v1/orders/dead-letters/${encodeURIComponent(letter.checkout_id)}/${encodeURIComponent(letter.merchant)}/redrive`;
   const response = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
   $("dead-result").textContent = response.ok ? `re-driven: ${letter.checkout_id}` : `re-drive failed: HTTP ${response.status}`;
-  refresh();
 }
 
 // Last: everything above (constants included) is initialised before the first refresh.

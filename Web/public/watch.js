@@ -288,6 +288,13 @@ $("checkout").addEventListener("click", async () => {
 });
 
 /**
+ * A checkout whose answer never came (the connection dropped, or no reply in time): it
+ * may have been accepted, so the same cart goes again under the same idempotency key,
+ * and the gateway answers with the first answer instead of taking a second order.
+ */
+let unanswered = null;
+
+/**
  * Checks out the lines `keys` (quantity 1 each unless `quantity` says otherwise) at the
  * prices shown now; says what happened. Resolves true when accepted.
  */
@@ -306,11 +313,18 @@ async function purchase(keys, quantity = () => 1) {
       if (line.variant !== undefined) item.variant = line.variant;
       return item;
     });
-    const accepted = await client.checkout(stream, items, {
-      region: region(),
-      attribution: { stream },
-      idempotencyKey: newKey(),
-    });
+    const cart = JSON.stringify(items.map(({ product, variant, qty }) => [product, variant, qty]));
+    const key = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
+    unanswered = { cart, key };
+    let accepted;
+    try {
+      accepted = await client.checkout(stream, items, { region: region(), attribution: { stream }, idempotencyKey: key });
+    } catch (error) {
+      // Refused: a new key next time. No answer: the same one.
+      if (error.code !== "disconnected" && error.code !== "timeout") unanswered = null;
+      throw error;
+    }
+    unanswered = null;
     status.dataset.checkout = accepted.checkout_id;
     status.textContent = `Order placed for ${names} — waiting for the shop's confirmation…`;
     return true;
@@ -324,6 +338,8 @@ async function purchase(keys, quantity = () => 1) {
       not_buyable: `${product.title} is not on offer any more.`,
       limit_reached: "You have reached this sale's limit.",
       forbidden: "Sign in (with a viewer token) to buy.",
+      disconnected: "Not connected: your order may not have reached the shop. Buy again once reconnected; it will not be taken twice.",
+      timeout: "No answer yet: buy again; it will not be taken twice.",
     };
     status.textContent = messages[error.code] || error.message;
     return false;

@@ -428,9 +428,9 @@ def test_the_printed_demo_links_lead_to_moving_ops_charts(gateway):
             f"return document.querySelector('figure[data-chart=\"{name}\"]').dataset.{key} || '0'"))
         wait(ops, 30, lambda d: chart(d, "deliveries", "max") > 100 and chart(d, "connections", "max") >= 40,
              "deliveries/s and connections rising on the charts while hawker-load runs")
-        first = ops.execute_script("return document.querySelector('figure[data-chart=\"deliveries\"] polyline').getAttribute('points')")
+        first = ops.execute_script("return document.querySelector('figure[data-chart=\"deliveries\"] path').getAttribute('d')")
         wait(ops, 10, lambda d: d.execute_script(
-            "return document.querySelector('figure[data-chart=\"deliveries\"] polyline').getAttribute('points')") != first,
+            "return document.querySelector('figure[data-chart=\"deliveries\"] path').getAttribute('d')") != first,
             "the deliveries chart moving")
         assert chart(ops, "events", "max") > 0
         # One stream's own numbers: the load's stream is the busiest.

@@ -37,7 +37,10 @@ final class SessionDeadlines<Owner: AnyObject> {
     private var heap = Heap<Entry>()
     private var live: [UInt64: Owner] = [:]
     private var nextTicket: UInt64 = 0
-    private var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    private var timer: (deadline: NIODeadline, generation: UInt64, task: Scheduled<Void>)?
+    /// Tells the armed timer from one cancelled too late: NIO may still run a task
+    /// cancelled in the loop turn that runs it.
+    private var generation: UInt64 = 0
 
     /// `fire` runs on the loop for each deadline that passed and was not cancelled.
     init(eventLoop: any EventLoop, coalescing: TimeAmount = .milliseconds(10), fire: @escaping Fire) {
@@ -80,10 +83,13 @@ final class SessionDeadlines<Owner: AnyObject> {
         if let timer, timer.deadline <= earliest.deadline + coalescing { return }
         timer?.task.cancel()
         let at = max(earliest.deadline, eventLoop.now + coalescing)
-        timer = (at, eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in fireDue() })
+        generation += 1
+        let armed = generation
+        timer = (at, armed, eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in fireDue(armed) })
     }
 
-    private func fireDue() {
+    private func fireDue(_ armed: UInt64) {
+        guard timer?.generation == armed else { return }
         timer = nil
         let now = eventLoop.now
         var due: [Owner] = []
