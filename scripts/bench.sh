@@ -63,8 +63,9 @@ measure() {
             || echo "   (run failed, see $results/$name/run-$run.txt)" >&2
         stop
     done
-    # The command, for BENCHMARKS.md.
+    # The command and the commit measured (with "+" when the tree had changes), for BENCHMARKS.md.
     echo "hawker-load $*" >"$results/$name/command"
+    echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources LoadTests Package.swift || echo +)" >"$results/$name/commit"
     if [ "${peer:-hawker}" = uws ]; then echo "socketify $uws_version" >"$results/$name/peer"; fi
 }
 

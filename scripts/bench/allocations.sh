@@ -57,3 +57,4 @@ json.dump(result, open(f"{d}/run-1.json", "w"), indent=2)
 print(f"allocator calls {calls} for {delivered:.0f} deliveries: {calls / delivered:.4f} per delivery, {calls / events:.1f} per event")
 PY
 echo "perf stat -e probe_libc:{malloc,calloc,realloc,posix_memalign,aligned_alloc} -p <gateway> -- sleep 8, inside hawker-load fanout --viewers 1000 --events 1000 --rate 100 --payload 100" >"$dir/command"
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources LoadTests Package.swift || echo +)" >"$dir/commit"

@@ -232,6 +232,19 @@ def cpu_model():
 
 
 def commit():
+    """The commits the results were measured at (bench.sh records one per scenario), else HEAD."""
+    recorded = {}
+    if os.path.isdir(results_dir):
+        for name in sorted(os.listdir(results_dir)):
+            path = os.path.join(results_dir, name, "commit")
+            if os.path.exists(path):
+                recorded.setdefault(open(path).read().strip(), []).append(name)
+    if len(recorded) == 1:
+        return next(iter(recorded))
+    if recorded:
+        # The most common first; the others name their scenarios.
+        ordered = sorted(recorded.items(), key=lambda item: -len(item[1]))
+        return ordered[0][0] + " (" + "; ".join(f"{c}: {', '.join(names)}" for c, names in ordered[1:]) + ")"
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except Exception:
