@@ -7,10 +7,11 @@ import Testing
 /// deploy/grafana/hawker-dashboard.json queries only what the gateway exports: every
 /// metric in its expressions, and every label it groups or filters by.
 @Suite struct DashboardTests {
-    /// The gateway's metrics as Prometheus scrapes them: name → label names.
-    private static func exported() -> [String: Set<String>] {
+    /// The gateway's metrics as Prometheus scrapes them (a cluster node's: all of them):
+    /// name → label names.
+    private static func exported(cluster: Bool = true) -> [String: Set<String>] {
         let registry = PrometheusCollectorRegistry()
-        _ = GatewayMetrics(registry: registry)
+        _ = GatewayMetrics(registry: registry, cluster: cluster)
         var metrics: [String: Set<String>] = [:]
         for line in registry.emitToString().split(separator: "\n") where !line.hasPrefix("#") {
             let name = String(line.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" })
@@ -69,5 +70,14 @@ import Testing
         for family in families where family.hasPrefix("hawker_") {
             #expect(queried.contains { $0.hasPrefix(family) }, "no panel shows \(family)")
         }
+    }
+
+    /// A single gateway exports no `hawker_cluster_*`: its Redis gauge would read as an
+    /// outage.
+    @Test func aSingleGatewayExportsNoClusterMetrics() {
+        let single = Self.exported(cluster: false)
+        #expect(single["hawker_connections"] != nil)
+        #expect(!single.keys.contains { $0.hasPrefix("hawker_cluster_") }, "\(single.keys.filter { $0.hasPrefix("hawker_cluster_") })")
+        #expect(Self.exported()["hawker_cluster_redis_up"] != nil)
     }
 }

@@ -84,7 +84,7 @@ public final class Gateway: Service, Sendable {
             self.ownsGroup = true
         }
         let loops = Array(self.group.makeIterator())
-        let metrics = GatewayMetrics(registry: registry)
+        let metrics = GatewayMetrics(registry: registry, cluster: configuration.clusterRedisURL != nil)
         var hubConfiguration = configuration.hub
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
         hubConfiguration.merchantsSettingStock = Set(configuration.orders.merchants.filter { $0.value.stock == .merchant }.keys)
@@ -263,7 +263,7 @@ public final class Gateway: Service, Sendable {
                 var reported = ClusterStatistics()
                 while !Task.isCancelled {
                     let now = cluster.engine.statistics
-                    metrics.cluster.report(now, since: reported)
+                    metrics.cluster?.report(now, since: reported)
                     reported = now
                     try? await Task.sleep(for: .seconds(1))
                 }

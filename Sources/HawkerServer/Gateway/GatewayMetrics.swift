@@ -21,7 +21,9 @@ struct GatewayMetrics: HubObserver {
     let outboxDeadLetters: Metrics.Gauge
     let outboxCommits: Metrics.Counter
     let outboxWrites: Metrics.Counter
-    let cluster: ClusterMetrics
+    /// Cluster mode only: a single gateway does not export `hawker_cluster_*` (its
+    /// `hawker_cluster_redis_up` would read 0 and look like an outage).
+    let cluster: ClusterMetrics?
     private let checkoutResults: [CheckoutResult: Metrics.Counter]
     private let orderOutcomes: [OrderOutcome: Metrics.Counter]
 
@@ -34,7 +36,7 @@ struct GatewayMetrics: HubObserver {
         case deadLettered = "dead_lettered"
     }
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, cluster: Bool = false) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -58,7 +60,7 @@ struct GatewayMetrics: HubObserver {
         outboxDeadLetters = Metrics.Gauge(label: "hawker_outbox_dead_letters", factory: factory)
         outboxCommits = Metrics.Counter(label: "hawker_outbox_commits_total", factory: factory)
         outboxWrites = Metrics.Counter(label: "hawker_outbox_writes_total", factory: factory)
-        cluster = ClusterMetrics(factory: factory)
+        self.cluster = cluster ? ClusterMetrics(factory: factory) : nil
         checkoutResults = Dictionary(
             uniqueKeysWithValues: CheckoutResult.allCases.map {
                 ($0, Metrics.Counter(label: "hawker_checkouts_total", dimensions: [("result", $0.rawValue)], factory: factory))
