@@ -21,6 +21,31 @@ import Testing
         }
     }
 
+    /// With `drain_grace_ms`, a shutting-down gateway still answers for a while:
+    /// `/readyz` with 503 and an upgrade with 503 `draining`, so a load balancer sees it
+    /// go; then it closes.
+    @Test func theDrainGraceAnswersReadinessWith503BeforeTheListenerCloses() async throws {
+        let server = try await TestGateway.start { $0.drainGraceMilliseconds = 60_000 }
+        let port = server.port
+        #expect(try await HTTP.request("GET", port: port, path: "/readyz").status == 200)
+        let stopping = Task { await server.stop() }
+        // Draining starts at once; the grace is a minute, far past this loop.
+        var readiness = 200
+        for _ in 0..<500 where readiness == 200 {
+            // Draining closes idle keep-alive connections: a request on one is reset and
+            // goes again on a new one.
+            readiness = (try? await HTTP.request("GET", port: port, path: "/readyz").status) ?? 200
+            if readiness == 200 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(readiness == 503)
+        let upgrade = try await HTTP.request(
+            "GET", port: port, path: "/ws",
+            headers: ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "hawker.v1"])
+        #expect(upgrade.status == 503 && upgrade.body.contains("draining"), "\(upgrade.status) \(upgrade.body)")
+        stopping.cancel()
+        await stopping.value
+    }
+
     /// Publishes 480-byte announcements (one state key) until `metric` shows up, while
     /// `fast` keeps reading every one. Rounds of 10 (5 KB, under the 16 KB high-water
     /// mark) read before the next, so that the fast viewer never backs up however slowly

@@ -289,6 +289,9 @@ extension GatewayConfiguration {
         .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),
         .string("metrics.host", "address of the metrics.port listener", \.metricsHost),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
+        .int(
+            "drain_grace_ms", "on shutdown the listener stays open this long, /readyz answering 503 and upgrades refused, so a load balancer stops sending connections (0: closes at once)",
+            \.drainGraceMilliseconds, range: 0...600_000),
         .bool("conformance_echo", "serve /echo (Autobahn target) on the WebSocket stack", \.conformanceEcho),
         .string("log.level", "trace, debug, info, notice, warning, error, critical", \.logLevel),
         .string("log.format", "text or json", \.logFormat),

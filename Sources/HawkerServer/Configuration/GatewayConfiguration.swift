@@ -126,6 +126,10 @@ public struct GatewayConfiguration: Sendable {
     public var metricsHost = "127.0.0.1"
     /// How long a graceful shutdown waits for connections to close.
     public var drainTimeout = TimeAmount.seconds(10)
+    /// How long a graceful shutdown keeps the listener open after it starts draining, so
+    /// that a load balancer sees `/readyz` answer 503 and stops sending connections
+    /// (0: the listener closes at once).
+    public var drainGraceMilliseconds = 0
     /// Adds `/echo` (the Autobahn conformance target) on the same WebSocket pipeline.
     public var conformanceEcho = false
     public var logLevel = "info"

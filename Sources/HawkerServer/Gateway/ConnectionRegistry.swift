@@ -19,6 +19,8 @@ final class ConnectionRegistry: Sendable {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var webSockets: Set<ObjectIdentifier> = []
         var draining = false
+        /// New connections are refused at accept (draining, past `drain_grace_ms`).
+        var refusing = false
         /// Half-open connections: their source address, and the count per address.
         var pendingAddress: [ObjectIdentifier: String] = [:]
         var pendingPerAddress: [String: Int] = [:]
@@ -46,7 +48,7 @@ final class ConnectionRegistry: Sendable {
         let id = ObjectIdentifier(channel)
         let address = channel.remoteAddress?.ipAddress ?? ""
         let admission = state.withLockedValue { state -> Admission in
-            guard !state.draining, state.channels.count < limit else { return .full }
+            guard !state.refusing, state.channels.count < limit else { return .full }
             if pendingPerAddress > 0 {
                 let pending = state.pendingPerAddress[address] ?? 0
                 guard pending < pendingPerAddress else { return .tooManyPending }
@@ -86,11 +88,14 @@ final class ConnectionRegistry: Sendable {
     var count: Int { state.withLockedValue { $0.channels.count } }
     var isDraining: Bool { state.withLockedValue { $0.draining } }
 
-    /// Stops admitting, asks every WebSocket to close with 1001 and closes HTTP
-    /// connections (idle keep-alives would otherwise hold the drain open).
-    func startDraining() {
+    /// Fails readiness and upgrades, asks every WebSocket to close with 1001 and closes
+    /// HTTP connections (idle keep-alives would otherwise hold the drain open). New
+    /// connections are refused at accept unless `admittingMeanwhile` (`drain_grace_ms`:
+    /// a load balancer's health checks then get their 503).
+    func startDraining(admittingMeanwhile: Bool = false) {
         let (webSockets, others) = state.withLockedValue { state in
             state.draining = true
+            state.refusing = !admittingMeanwhile
             let webSockets = state.channels.filter { state.webSockets.contains($0.key) }.map(\.value)
             let others = state.channels.filter { !state.webSockets.contains($0.key) }.map(\.value)
             return (webSockets, others)

@@ -346,7 +346,15 @@ public final class Gateway: Service, Sendable {
     /// Drains and stops: safe to call once the gateway has started.
     public func shutdown() async {
         logger.info("draining", metadata: ["connections": "\(services.connections.count)"])
-        services.connections.startDraining()
+        // Viewers are told to go (1001) at once; with a grace the listener stays a while
+        // to answer health checks with 503 and upgrades with `draining`, for the load
+        // balancer, and then closes what connected meanwhile too.
+        let grace = configuration.drainGraceMilliseconds
+        services.connections.startDraining(admittingMeanwhile: grace > 0)
+        if grace > 0 {
+            try? await Task.sleep(for: .milliseconds(grace))
+            services.connections.startDraining()
+        }
         let running = lifecycle.withLockedValue { state -> Running? in
             defer { state = .stopping }
             guard case .running(let running) = state else { return nil }
