@@ -137,8 +137,18 @@ import Testing
     }
 
     @Test func theMetricsListenerServesMetricsWithoutATokenAndNothingElse() async throws {
-        let port = try await GatewayProcess.freePort()
-        let server = try await TestGateway.start { $0.metricsPort = port }
+        // A port found free may be taken before the gateway binds it (by another test's
+        // client, from the same ephemeral range): another port then.
+        var started: (port: Int, server: TestGateway)?
+        for attempt in 1...5 where started == nil {
+            let port = try await GatewayProcess.freePort()
+            do {
+                started = (port, try await TestGateway.start { $0.metricsPort = port })
+            } catch  where attempt < 5 {
+                continue
+            }
+        }
+        let (port, server) = try #require(started)
         let metrics = try await HTTP.request("GET", port: port, path: "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("hawker_connections"))
