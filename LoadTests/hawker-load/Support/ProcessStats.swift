@@ -31,29 +31,29 @@ struct ProcessStats: Sendable {
     /// Time on CPU of each NIO event-loop thread (named `NIO-ELT-<group>-#<n>`), in
     /// microseconds, by thread name: how the work splits across the gateway's loops.
     static func eventLoopMicroseconds(pid: Int32) -> [String: Double] {
-        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [:] }
         var loops: [String: Double] = [:]
-        for thread in threads {
-            guard let name = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                name.hasPrefix("NIO-ELT-"),
-                let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
-                let first = line.split(separator: " ").first, let nanoseconds = Double(first)
-            else { continue }
+        for (name, nanoseconds) in threadNanoseconds(pid: pid, named: true) where name.hasPrefix("NIO-ELT-") {
             loops[name, default: 0] += nanoseconds / 1_000
         }
         return loops
     }
 
-    /// The sum over the process's threads of their time on CPU (schedstat's first field).
+    /// The sum over the process's threads of their time on CPU.
     private static func scheduledNanoseconds(pid: Int32) -> Double? {
-        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
-        var total = 0.0
-        for thread in threads {
+        let total = threadNanoseconds(pid: pid, named: false).map(\.nanoseconds).reduce(0, +)
+        return total > 0 ? total : nil
+    }
+
+    /// Each thread's time on CPU (schedstat's first field, in nanoseconds), and its name
+    /// when `named` (one more read per thread: the totals are sampled every few ms).
+    private static func threadNanoseconds(pid: Int32, named: Bool) -> [(name: String, nanoseconds: Double)] {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [] }
+        return threads.compactMap { thread in
             guard let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
                 let first = line.split(separator: " ").first, let nanoseconds = Double(first)
-            else { continue }
-            total += nanoseconds
+            else { return nil }
+            let name = named ? (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" : ""
+            return (name, nanoseconds)
         }
-        return total > 0 ? total : nil
     }
 }

@@ -20,9 +20,9 @@ final class GatewayServices: Sendable {
     let connections: ConnectionRegistry
     /// Per-user quotas, shared by every connection.
     let quotas: UserQuotas
-    let deflaters: PerLoopDeflaters
+    let deflaters: PerLoop<MessageDeflater>
     /// Connect and token-expiry deadlines, one heap per loop.
-    let clocks: SessionClocks.PerLoop
+    let clocks: PerLoop<SessionClocks>
     /// Checkouts and orders; nil in tools that run without an outbox.
     let orders: OrderDesk?
     /// Merchants' stock levels; nil for an engine that keeps none.
@@ -39,8 +39,8 @@ final class GatewayServices: Sendable {
         metrics: GatewayMetrics,
         connections: ConnectionRegistry,
         quotas: UserQuotas,
-        deflaters: PerLoopDeflaters,
-        clocks: SessionClocks.PerLoop,
+        deflaters: PerLoop<MessageDeflater>,
+        clocks: PerLoop<SessionClocks>,
         orders: OrderDesk?,
         inventory: InventoryDesk?,
         webFiles: StaticFiles,

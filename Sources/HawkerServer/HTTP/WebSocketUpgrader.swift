@@ -57,7 +57,7 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             try pipeline.addHandler(WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression))
             let framer = WebSocketFramer(
                 compression: decision.compression,
-                deflater: decision.compression == nil ? nil : services.deflaters.deflater(on: channel.eventLoop),
+                deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),
                 minCompressBytes: services.configuration.compressionMinBytes
             )
             switch decision.endpoint {

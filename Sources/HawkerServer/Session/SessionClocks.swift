@@ -10,23 +10,4 @@ final class SessionClocks {
         connect = SessionDeadlines(eventLoop: eventLoop) { $0.connectDeadlinePassed() }
         tokenExpiry = SessionDeadlines(eventLoop: eventLoop) { $0.tokenExpired() }
     }
-
-    /// One per loop, built at startup.
-    struct PerLoop: Sendable {
-        private let clocks: [ObjectIdentifier: NIOLoopBoundBox<SessionClocks>]
-
-        init(loops: [any EventLoop]) {
-            var clocks: [ObjectIdentifier: NIOLoopBoundBox<SessionClocks>] = [:]
-            for loop in loops {
-                clocks[ObjectIdentifier(loop)] = NIOLoopBoundBox.makeBoxSendingValue(SessionClocks(eventLoop: loop), eventLoop: loop)
-            }
-            self.clocks = clocks
-        }
-
-        /// The clocks of `eventLoop`; call on that loop. A loop that is not the gateway's
-        /// (a test's) gets clocks of its own, kept by the session.
-        func clocks(on eventLoop: any EventLoop) -> SessionClocks {
-            clocks[ObjectIdentifier(eventLoop)]?.value ?? SessionClocks(eventLoop: eventLoop)
-        }
-    }
 }

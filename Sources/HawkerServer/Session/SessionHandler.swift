@@ -105,7 +105,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         self.context = context
         services.connections.markWebSocket(context.channel)
         services.metrics.connections.increment()
-        let clocks = services.clocks.clocks(on: context.eventLoop)
+        // A loop that is not the gateway's (a test's) gets clocks of its own.
+        let clocks = services.clocks.value(on: context.eventLoop) ?? SessionClocks(eventLoop: context.eventLoop)
         timers.clocks = clocks
         timers.connect = clocks.connect.schedule(self, at: context.eventLoop.now + services.configuration.connectTimeout)
     }
