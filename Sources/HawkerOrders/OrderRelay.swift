@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Tracing
 
 /// Reads due deliveries from the outbox and hands each to its merchant's backend, at
 /// least once: retries with exponential backoff and jitter, a circuit breaker per
@@ -47,6 +48,7 @@ public actor OrderRelay: Service {
     private let clock: @Sendable () -> Int64
     private let jitter: @Sendable () -> Double
     private let onOutcome: @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void
+    private let tracing: OrderTracing
     private var breakers: [String: CircuitBreaker] = [:]
     private let breakerTemplate: CircuitBreaker
     /// Deliveries handed to a backend and not answered yet (by idempotency key): a slow
@@ -61,6 +63,7 @@ public actor OrderRelay: Service {
     ///     tell the buyer's live sessions, release stock...).
     ///   - claimMilliseconds: how long a claimed delivery is this relay's (on a shared
     ///     outbox): longer than any backend's timeout.
+    ///   - tracing: each attempt is a `hawker.order.deliver` span in its checkout's trace.
     public init(
         outbox: any Outbox,
         routes: Routes,
@@ -72,7 +75,8 @@ public actor OrderRelay: Service {
         claimMilliseconds: Int64 = 60_000,
         clock: @escaping @Sendable () -> Int64,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void = { _, _, _ in }
+        onOutcome: @escaping @Sendable (OutboxDelivery, DeliveryOutcome, OrderNotice?) async -> Void = { _, _, _ in },
+        tracing: OrderTracing = .off
     ) {
         self.outbox = outbox
         self.routes = routes
@@ -85,6 +89,7 @@ public actor OrderRelay: Service {
         self.clock = clock
         self.jitter = jitter
         self.onOutcome = onOutcome
+        self.tracing = tracing
     }
 
     /// Hands due deliveries to their backends as they come due, without waiting for
@@ -97,7 +102,7 @@ public actor OrderRelay: Service {
                 let calls = (try? await prepare(report: &report)) ?? []
                 for (delivery, backend) in calls {
                     group.addTask {
-                        let result = await backend.deliver(delivery)
+                        let result = await self.attempt(delivery, with: backend)
                         await self.complete(delivery, backend: backend.name, result: result)
                     }
                 }
@@ -118,7 +123,7 @@ public actor OrderRelay: Service {
         let calls = try await prepare(report: &report)
         let results = await withTaskGroup(of: (OutboxDelivery, String, BackendResult).self) { group in
             for (delivery, backend) in calls {
-                group.addTask { (delivery, backend.name, await backend.deliver(delivery)) }
+                group.addTask { (delivery, backend.name, await self.attempt(delivery, with: backend)) }
             }
             var results: [(OutboxDelivery, String, BackendResult)] = []
             for await result in group { results.append(result) }
@@ -128,6 +133,37 @@ public actor OrderRelay: Service {
             try await complete(delivery, backend: backendName, result: result, report: &report)
         }
         return report
+    }
+
+    /// One attempt, traced as a span of the delivery's checkout when tracing is on; the
+    /// backend is handed the attempt's context to pass on to the merchant.
+    private nonisolated func attempt(_ delivery: OutboxDelivery, with backend: any OrderBackend) async -> BackendResult {
+        guard let span = tracing.start(OrderTracing.SpanName.deliver, kind: .client, continuing: delivery.traceContext) else {
+            return await backend.deliver(delivery)
+        }
+        span.updateAttributes { attributes in
+            attributes[OrderTracing.Attribute.checkoutID] = delivery.checkoutID
+            attributes[OrderTracing.Attribute.merchant] = delivery.merchant
+            attributes[OrderTracing.Attribute.backend] = backend.name
+            attributes[OrderTracing.Attribute.attempt] = delivery.attempts + 1
+        }
+        var handed = delivery
+        handed.traceContext = tracing.carrier(for: span.context)
+        let result = await backend.deliver(handed)
+        switch result {
+        case .confirmed(let reference):
+            span.attributes[OrderTracing.Attribute.orderOutcome] = "confirmed"
+            span.attributes[OrderTracing.Attribute.reference] = reference
+        case .rejected(let reason):
+            // The merchant answered: a refusal is an outcome, not a failure of the call.
+            span.attributes[OrderTracing.Attribute.orderOutcome] = "rejected"
+            span.attributes[OrderTracing.Attribute.reason] = reason
+        case .unavailable(let error):
+            span.attributes[OrderTracing.Attribute.orderOutcome] = "unavailable"
+            span.setStatus(SpanStatus(code: .error, message: error))
+        }
+        span.end()
+        return result
     }
 
     /// Due deliveries that may go out now, marked in flight; settles on the way those

@@ -50,7 +50,9 @@ struct Serve: AsyncParsableCommand {
         let verifier = TokenVerifier(keys: keys, leeway: TimeInterval(configuration.jwtLeewaySeconds), issuer: configuration.jwtIssuer)
 
         let gateway = try Gateway(configuration: configuration, verifier: verifier, logger: logger)
-        var services: [any Service] = [gateway]
+        // The trace exporter first: a ServiceGroup stops its services in reverse order, so
+        // it sends the spans of the gateway's last checkouts before it stops.
+        var services: [any Service] = (gateway.tracingService.map { [$0] } ?? []) + [gateway]
         if demo {
             services.append(DemoPublisher(streams: gateway.streams, logger: logger))
             services.append(DemoLinks(gateway: gateway, configuration: configuration, secret: configuration.jwtSecret, logger: logger))

@@ -80,6 +80,24 @@ import Testing
         }
     }
 
+    /// A traced checkout's context comes back with each of its deliveries, from any
+    /// instance (a retry after a restart, or by another node, continues the trace); one
+    /// appended without a context reads back without one.
+    @Test(arguments: kinds) func aCheckoutsTraceContextComesBackWithItsDeliveries(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let context = ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "vendor=1"]
+            try await open().append(reservation("c1", merchants: ["m1", "m2"]), stream: shop, trace: context)
+            try await open().append(reservation("c2"), stream: shop)
+            let due = try await open().due(now: 1_000, limit: 10)
+            #expect(due.filter { $0.checkoutID == "c1" }.map(\.traceContext) == [context, context])
+            #expect(due.first { $0.checkoutID == "c2" }?.traceContext == [:])
+            let claimed = try await open().claim(now: 1_000, limit: 10, claimMilliseconds: 1_000, excluding: [], skipping: [], skippingUnlessBefore: .min)
+            #expect(claimed.first { $0.checkoutID == "c1" }?.traceContext == context)
+            // The reservation reads back as it was, context or not.
+            #expect(try await open().accepted(buyer: "buyer-c1", idempotencyKey: reservation("c1").idempotencyKey)?.reservation == reservation("c1", merchants: ["m1", "m2"]))
+        }
+    }
+
     @Test(arguments: kinds) func appendingTheSameCheckoutTwiceChangesNothing(_ kind: Kind) async throws {
         try await withOutbox(kind) { open in
             let outbox = try open()

@@ -41,6 +41,9 @@ import Testing
         ("log.format", "xml", "log.format"),
         ("no.such.key", "1", "no.such.key"),
         ("cluster.node_id", String(repeating: "n", count: 129), "cluster.node_id"),
+        ("tracing.sample_ratio", "1.5", "tracing.sample_ratio"),
+        ("tracing.sample_ratio", "nan", "tracing.sample_ratio"),
+        ("tracing.otlp_endpoint", "collector:4318", "tracing.otlp_endpoint"),
     ])
     func badValuesAreRefusedByName(key: String, value: String, named: String) {
         #expect {

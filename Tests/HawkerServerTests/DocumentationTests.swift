@@ -1,4 +1,5 @@
 import Foundation
+import HawkerOrders
 import HawkerProtocol
 import HawkerServer
 import Testing
@@ -19,7 +20,13 @@ import Testing
         let unit = RepositoryFile.text("deploy/systemd/hawker.service")
         let keys = Set(GatewayConfiguration.keys.map(\.name))
         let variables = Set(GatewayConfiguration.keys.map(\.environmentVariable))
-        let isSetting = { (name: String) in keys.contains(name) || name.hasPrefix("merchants.") }
+        // The traces' span and attribute names, OpenTelemetry's `service.name` and message
+        // types are named too.
+        let others = Set(OrderTracing.names + ["service.name"] + MessageType.allCases.map(\.rawValue))
+        let isSetting = { (name: String) in keys.contains(name) || name.hasPrefix("merchants.") || others.contains(name) }
+        for name in OrderTracing.names {
+            #expect(page.contains("`\(name)`"), "docs/PRODUCTION.md does not document the span or attribute \(name)")
+        }
         var checked = 0
         // `a.b` in the text (file names aside), and every name in a table's first column.
         let files = [".sqlite", ".json", ".md", ".service", ".env", ".pem", ".js", ".resources", ".swift"]

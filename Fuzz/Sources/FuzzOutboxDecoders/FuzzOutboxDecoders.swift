@@ -15,9 +15,10 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 /// from that for clients. The input is `[<stream column>\n]<JSON text column>`: without a
 /// newline the stream is "s1".
 ///
-///  - `OutboxCoding.decodeReservation` (the `reservation` column, via `Reservation(json:)`):
-///    decode → encode (`OutboxCoding.encode(reservation.json)`) → decode gives the same
-///    reservation; `checkout.accepted`'s body built from it (OrderDesk) and each
+///  - `OutboxCoding.decodeCheckout` (the `reservation` column, via `Reservation(json:)`,
+///    with the checkout's trace context): decode → encode (`OutboxCoding.encodeCheckout`)
+///    → decode gives the same reservation and trace context, whose entries are all
+///    header-safe and bounded; `checkout.accepted`'s body built from it (OrderDesk) and each
 ///    merchant's part (`order.requested`'s items) hold only integers within ±(2^53 − 1)
 ///    and write as JSON that parses back;
 ///  - `OutboxCoding.decodeNoticeBody` (a notice's `body` column): decode → encode → decode
@@ -44,15 +45,18 @@ public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
 }
 
 private func checkReservation(_ text: String, stream: String) {
-    guard let reservation = try? OutboxCoding.decodeReservation(text) else { return }
-    let stored = OutboxCoding.encode(reservation.json)
-    let again: Reservation
+    guard let (reservation, trace) = try? OutboxCoding.decodeCheckout(text) else { return }
+    require(trace.count <= OrderTracing.maxCarriedEntries, "a trace context of \(trace.count) entries")
+    for (name, value) in trace { require(OrderTracing.isCarried(name, value), "trace entry \(name): \(value)") }
+    let stored = OutboxCoding.encodeCheckout(reservation, trace: trace)
+    let again: (reservation: Reservation, trace: [String: String])
     do {
-        again = try OutboxCoding.decodeReservation(stored)
+        again = try OutboxCoding.decodeCheckout(stored)
     } catch {
         fatalError("a reservation the outbox wrote does not read back (\(error)): \(stored)")
     }
-    require(again == reservation, "decode → encode → decode changed \(reservation) into \(again)")
+    require(again.reservation == reservation, "decode → encode → decode changed \(reservation) into \(again.reservation)")
+    require(again.trace == trace, "decode → encode → decode changed the trace context \(trace) into \(again.trace)")
     requireSafeIntegers(reservation.json, "the stored reservation")
 
     // What the gateway sends from it: checkout.accepted (a replay reads the stored row).

@@ -83,6 +83,7 @@ public final class OrderServiceRegistry: Sendable {
             body["delivery"] = .string(deliveryID)
             body["attempt"] = .int(Int64(attempt))
             body["replay"] = false
+            if !delivery.traceContext.isEmpty { body["trace"] = .object(delivery.traceContext.mapValues { .string($0) }) }
             consumer.send(.push(type: .orderRequested, stream: delivery.stream, body: body))
                 .whenFailure { [self] _ in resolve(deliveryID, with: .unavailable(error: "could not write to the order service")) }
         }

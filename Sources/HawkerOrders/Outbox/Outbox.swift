@@ -20,9 +20,10 @@ public protocol Outbox: Sendable {
 
     /// Writes `reservation` and one pending delivery per merchant of record. Returns what
     /// is stored: `reservation`, or the checkout the same buyer made earlier with the same
-    /// idempotency key (or the same id); then nothing new is written.
+    /// idempotency key (or the same id); then nothing new is written. `trace` is the
+    /// checkout's trace context, kept for its deliveries (`OutboxDelivery.traceContext`).
     @discardableResult
-    func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation
+    func append(_ reservation: Reservation, stream: StreamID, trace: [String: String]) async throws -> Reservation
 
     /// The checkout `buyer` made with `idempotencyKey`, if one was accepted, and its stream.
     func accepted(buyer: String, idempotencyKey: String) async throws -> (reservation: Reservation, stream: StreamID)?
@@ -105,6 +106,12 @@ public protocol Outbox: Sendable {
 }
 
 extension Outbox {
+    /// A checkout that was not traced.
+    @discardableResult
+    public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
+        try await append(reservation, stream: stream, trace: [:])
+    }
+
     public func due(now: Int64, limit: Int) async throws -> [OutboxDelivery] {
         try await due(now: now, limit: limit, excluding: [])
     }

@@ -10,10 +10,28 @@ public enum OutboxCoding {
     }
 
     @_spi(Fuzzing) public static func decodeReservation(_ text: String) throws -> Reservation {
+        try decodeCheckout(text).reservation
+    }
+
+    /// A checkout's stored document: the reservation and, when it was traced, the
+    /// checkout's trace context beside it (`OrderTracing`), which the reservation ignores.
+    @_spi(Fuzzing) public static func encodeCheckout(_ reservation: Reservation, trace: [String: String]) -> String {
+        guard !trace.isEmpty, case .object(var document) = reservation.json else { return encode(reservation.json) }
+        document["trace"] = .object(trace.mapValues { .string($0) })
+        return encode(.object(document))
+    }
+
+    @_spi(Fuzzing) public static func decodeCheckout(_ text: String) throws -> (reservation: Reservation, trace: [String: String]) {
         guard let value = try? JSONParser.parse(ByteBuffer(string: text)), let reservation = Reservation(json: value) else {
             throw OutboxCorruption(description: "a stored checkout could not be read")
         }
-        return reservation
+        // Read leniently: a trace context that does not read only loses the link.
+        var trace: [String: String] = [:]
+        for (name, entry) in value["trace"]?.objectValue ?? [:] {
+            guard trace.count < OrderTracing.maxCarriedEntries, let text = entry.stringValue, OrderTracing.isCarried(name, text) else { continue }
+            trace[name] = text
+        }
+        return (reservation, trace)
     }
 
     /// Reads a stored notice body; one that is not a JSON object reads as empty.
@@ -31,12 +49,12 @@ public enum OutboxCoding {
         checkoutID: String, merchant: String, status: String, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?,
         redrivenAt: Int64?, stream: String, buyer: String, reservation: String, createdAt: Int64
     ) throws -> OutboxDelivery {
-        let decoded = try decodeReservation(reservation)
+        let (decoded, trace) = try decodeCheckout(reservation)
         return OutboxDelivery(
             checkoutID: checkoutID, merchant: merchant, stream: try streamID(stream), buyer: buyer,
             lines: decoded.lines.filter { $0.merchant == merchant }, region: decoded.region, attribution: decoded.attribution,
             status: OutboxDelivery.Status(rawValue: status) ?? .pending, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError,
-            reference: reference, createdAt: createdAt, redrivenAt: redrivenAt
+            reference: reference, createdAt: createdAt, redrivenAt: redrivenAt, traceContext: trace
         )
     }
 

@@ -28,6 +28,10 @@ public struct OutboxDelivery: Sendable, Hashable {
     public var createdAt: Int64
     /// When an operator last re-drove it: its age counts from then.
     public var redrivenAt: Int64?
+    /// The trace context to continue (`OrderTracing`): as stored, the checkout's; as handed
+    /// to a backend, the delivery attempt's, for the backend to pass on (`traceparent`).
+    /// Empty when the checkout was not traced.
+    public var traceContext: [String: String] = [:]
 
     /// Where `RetryPolicy`'s age limit counts from.
     public var ageFrom: Int64 { max(createdAt, redrivenAt ?? 0) }

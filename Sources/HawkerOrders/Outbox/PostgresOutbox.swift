@@ -136,9 +136,9 @@ public final class PostgresOutbox: Outbox, Service {
 
     // MARK: - Appending
 
-    public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
+    public func append(_ reservation: Reservation, stream: StreamID, trace: [String: String]) async throws -> Reservation {
         let s = schema
-        let json = OutboxCoding.encode(reservation.json)
+        let json = OutboxCoding.encodeCheckout(reservation, trace: trace)
         // Both rows in one statement: the deliveries are written only with a new checkout.
         let rows = try await query(
             """

@@ -190,8 +190,8 @@ public actor SQLiteOutbox: Outbox {
     /// committed. Returns what is stored: `reservation`, or the checkout the same buyer
     /// made earlier with the same idempotency key (then nothing new is written).
     @discardableResult
-    public func append(_ reservation: Reservation, stream: StreamID) async throws -> Reservation {
-        let json = OutboxCoding.encode(reservation.json)
+    public func append(_ reservation: Reservation, stream: StreamID, trace: [String: String]) async throws -> Reservation {
+        let json = OutboxCoding.encodeCheckout(reservation, trace: trace)
         // Before the commit: from then on a retry with this key must look it up.
         acceptedKeys.insert(buyer: reservation.buyer, idempotencyKey: reservation.idempotencyKey)
         let stored = try await commit { db -> Reservation in

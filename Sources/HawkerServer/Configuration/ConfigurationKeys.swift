@@ -288,6 +288,21 @@ extension GatewayConfiguration {
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),
         .string("metrics.host", "address of the metrics.port listener", \.metricsHost),
+        .optionalString(
+            "tracing.otlp_endpoint", "OpenTelemetry collector's OTLP/HTTP base URL (http://host:4318): checkout traces are sent to <it>/v1/traces (unset: no traces)",
+            \.tracing.otlpEndpoint),
+        ConfigurationKey(
+            name: "tracing.sample_ratio",
+            summary: "share of checkouts traced, 0 to 1",
+            defaultValue: { "\($0.tracing.sampleRatio)" },
+            apply: { configuration, text throws(ConfigurationError) in
+                guard let ratio = Double(text), (0...1).contains(ratio) else {
+                    throw ConfigurationError(description: "tracing.sample_ratio must be a number from 0 to 1, got '\(text)'")
+                }
+                configuration.tracing.sampleRatio = ratio
+            }
+        ),
+        .string("tracing.service_name", "service.name on the spans", \.tracing.serviceName),
         .milliseconds("drain_timeout_ms", "graceful shutdown waits this long for connections to close", \.drainTimeout),
         .int(
             "drain_grace_ms", "on shutdown the listener stays open this long, /readyz answering 503 and upgrades refused, so a load balancer stops sending connections (0: closes at once)",
@@ -383,6 +398,9 @@ extension GatewayConfiguration {
                         description: "orders.claim_ms (\(configuration.orders.claimMilliseconds)) must be longer than merchants.\(merchant).\(name) (\(call))")
                 }
             }
+        }
+        if let endpoint = configuration.tracing.otlpEndpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            throw ConfigurationError(description: "tracing.otlp_endpoint must be an http(s) URL, got '\(endpoint)'")
         }
         guard configuration.logFormat == "text" || configuration.logFormat == "json" else {
             throw ConfigurationError(description: "log.format must be text or json")

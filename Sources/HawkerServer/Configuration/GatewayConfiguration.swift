@@ -120,6 +120,8 @@ public struct GatewayConfiguration: Sendable {
     public var outboxPath: String?
 
     // Operations.
+    /// Checkout traces (OpenTelemetry); off by default.
+    public var tracing = TracingConfiguration()
     /// A second listener serving only `GET /metrics`, without a token (0: none; then
     /// `/metrics` on the main port needs an admin token).
     public var metricsPort = 0

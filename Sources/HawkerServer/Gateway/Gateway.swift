@@ -2,6 +2,7 @@ import Foundation
 import HawkerAuth
 import HawkerCluster
 import HawkerHub
+import HawkerOrders
 import HawkerRedis
 import HawkerState
 import HawkerWeb
@@ -12,8 +13,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import OTel
 import Prometheus
 import ServiceLifecycle
+import Tracing
 
 /// The gateway as a service: binds, serves until graceful shutdown, then drains
 /// (readiness fails, no new connections, every WebSocket closed with 1001, pending
@@ -23,6 +26,9 @@ public final class Gateway: Service, Sendable {
     /// The streams: the one seam the sessions, the HTTP API and the orders use.
     public let streams: any StreamEngine
     public let registry: PrometheusCollectorRegistry
+    /// The OpenTelemetry exporter when `tracing.otlp_endpoint` is set: run it beside the
+    /// gateway and stop it after (a ServiceGroup lists it first), so that the last spans go.
+    public let tracingService: (any Service)?
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
     private let services: GatewayServices
@@ -65,16 +71,27 @@ public final class Gateway: Service, Sendable {
     /// - Parameters:
     ///   - verifier: verifies tokens; nil refuses every token (anonymous viewers only).
     ///   - group: event loops to serve on; by default the gateway makes and owns one.
+    ///   - tracer: traces checkouts with this tracer instead of the one `tracing.*` makes.
     public init(
         configuration: GatewayConfiguration,
         verifier: TokenVerifier?,
         logger: Logger,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        group: MultiThreadedEventLoopGroup? = nil
+        group: MultiThreadedEventLoopGroup? = nil,
+        tracer: (any Tracer)? = nil
     ) throws {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
+        var tracer = tracer
+        if tracer == nil, let url = configuration.tracing.tracesURL {
+            let backend = try Self.makeTracingBackend(configuration.tracing, url: url, logger: logger)
+            tracer = backend.tracer
+            self.tracingService = backend.service
+            logger.info("tracing checkouts", metadata: ["otlp": "\(url)", "sample_ratio": "\(configuration.tracing.sampleRatio)"])
+        } else {
+            self.tracingService = nil
+        }
         if let group {
             self.group = group
             self.ownsGroup = false
@@ -126,7 +143,7 @@ public final class Gateway: Service, Sendable {
         let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
         let orders = try OrderDesk(
             configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, cluster: cluster?.engine,
-            metrics: metrics, logger: logger)
+            metrics: metrics, tracing: OrderTracing(tracer: tracer), logger: logger)
         self.orders = orders
         self.services = GatewayServices(
             configuration: configuration,
@@ -153,6 +170,27 @@ public final class Gateway: Service, Sendable {
         } else {
             self.tls = nil
         }
+    }
+
+    /// OpenTelemetry's tracer and exporter for checkout traces: OTLP/HTTP with protobuf,
+    /// W3C trace context, root checkouts sampled at `sampleRatio`. The `OTEL_*`
+    /// environment variables apply on top.
+    private static func makeTracingBackend(
+        _ tracing: TracingConfiguration, url: String, logger: Logger
+    ) throws -> (tracer: any Tracer, service: any Service) {
+        var otel = OTel.Configuration.default
+        otel.serviceName = tracing.serviceName
+        otel.diagnosticLogger = .custom(logger)
+        otel.logs.enabled = false
+        otel.metrics.enabled = false
+        otel.traces.enabled = true
+        otel.traces.exporter = .otlp
+        otel.traces.otlpExporter.protocol = .httpProtobuf
+        otel.traces.otlpExporter.endpoint = url
+        otel.traces.sampler = .parentBasedTraceIDRatio(ratio: tracing.sampleRatio) ?? .parentBasedAlwaysOn
+        otel.propagators = [.traceContext]
+        let backend = try OTel.makeTracingBackend(configuration: otel)
+        return (backend.factory, backend.service)
     }
 
     /// Binds the listening socket and returns the bound address (port 0 picks one).

@@ -5,6 +5,7 @@ import HawkerOrders
 import HawkerProtocol
 import Logging
 import NIOCore
+import Tracing
 
 /// The checkout path, top to bottom:
 ///
@@ -15,6 +16,10 @@ import NIOCore
 /// 3. the relay delivers each merchant's part to its backend, with retries (`OrderRelay`);
 /// 4. the outcome comes back here (`settled`): the stream counts it and gets a failed
 ///    part's stock back, and the buyer is told (`BuyerNotices`).
+///
+/// With tracing on, steps 1 and 2 are the spans `hawker.checkout.reserve` and
+/// `hawker.checkout.record` in a `hawker.checkout` span, and each attempt of step 3 one
+/// `hawker.order.deliver` in the same trace (`OrderTracing`).
 struct CheckoutDesk: Sendable {
     private let streams: any StreamEngine
     /// The stock, for re-driven orders confirmed after their units were given back.
@@ -22,14 +27,19 @@ struct CheckoutDesk: Sendable {
     private let outbox: any Outbox
     private let notices: BuyerNotices
     private let metrics: GatewayMetrics
+    private let tracing: OrderTracing
     private let logger: Logger
 
-    init(streams: any StreamEngine, inventory: InventoryLedger?, outbox: any Outbox, notices: BuyerNotices, metrics: GatewayMetrics, logger: Logger) {
+    init(
+        streams: any StreamEngine, inventory: InventoryLedger?, outbox: any Outbox, notices: BuyerNotices, metrics: GatewayMetrics,
+        tracing: OrderTracing = .off, logger: Logger
+    ) {
         self.streams = streams
         self.inventory = inventory
         self.outbox = outbox
         self.notices = notices
         self.metrics = metrics
+        self.tracing = tracing
         self.logger = logger
     }
 
@@ -42,6 +52,11 @@ struct CheckoutDesk: Sendable {
         let started = NIODeadline.now()
         let metrics = self.metrics
         let outbox = self.outbox
+        let span = tracing.start(OrderTracing.SpanName.checkout, kind: .server)
+        span?.updateAttributes { attributes in
+            attributes[OrderTracing.Attribute.stream] = stream.rawValue
+            attributes[OrderTracing.Attribute.lines] = request.lines.count
+        }
         // A key the outbox cannot hold (most of them: new checkouts) skips the lookup.
         let lookup =
             outbox.mayHaveAccepted(buyer: buyer, idempotencyKey: request.idempotencyKey)
@@ -52,23 +67,57 @@ struct CheckoutDesk: Sendable {
             .flatMap { stored -> EventLoopFuture<ServerMessage> in
                 if let stored {
                     metrics.checkouts(.replayed)
+                    span?.attributes[OrderTracing.Attribute.checkoutID] = stored.reservation.checkoutID
                     return eventLoop.makeSucceededFuture(
                         .reply(type: .checkoutAccepted, re: re, body: Self.acceptedBody(stored.reservation, stream: stored.stream, replayed: true)))
                 }
-                return reserve(request, buyer: buyer, stream: stream, re: re, on: eventLoop)
+                return reserve(request, buyer: buyer, stream: stream, re: re, on: eventLoop, span: span)
             }
             .recover { error in
                 metrics.checkouts(.rejected)
                 return .error(.init(failure: error, re: re, stream: stream))
             }
-            .always { _ in metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds) }
+            .always { result in
+                metrics.checkoutLatency.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+                if let span, case .success(let answer) = result { Self.end(span, answering: answer) }
+            }
+    }
+
+    /// The span's outcome is the answer: accepted (or replayed), refused with its code
+    /// (not an error: the buyer asked for what could not be had), or unavailable (an error).
+    private static func end(_ span: any Span, answering answer: ServerMessage) {
+        switch answer {
+        case .reply(_, _, let body):
+            span.attributes[OrderTracing.Attribute.outcome] = body["replayed"] == .bool(true) ? "replayed" : "accepted"
+        case .error(let error):
+            span.attributes[OrderTracing.Attribute.outcome] = error.code == .unavailable ? "unavailable" : "refused"
+            span.attributes[OrderTracing.Attribute.refusal] = error.code.rawValue
+            if error.code == .unavailable { span.setStatus(SpanStatus(code: .error, message: error.message)) }
+        default:
+            break
+        }
+        span.end()
     }
 
     /// Step 1 in the room, then step 2 for an accepted reservation.
-    private func reserve(_ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop) -> EventLoopFuture<ServerMessage> {
+    private func reserve(
+        _ request: CheckoutRequest, buyer: String, stream: StreamID, re: String, on eventLoop: any EventLoop, span: (any Span)?
+    ) -> EventLoopFuture<ServerMessage> {
         let metrics = self.metrics
-        return streams.checkout(request, buyer: buyer, checkoutID: "ck_" + RandomID.hex16(), on: stream)
+        let checkoutID = "ck_" + RandomID.hex16()
+        span?.attributes[OrderTracing.Attribute.checkoutID] = checkoutID
+        let reserving = span.flatMap { tracing.start(OrderTracing.SpanName.reserve, parent: $0.context) }
+        return streams.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream)
             .hop(to: eventLoop)
+            .always { result in
+                guard let reserving else { return }
+                if case .failure(let error) = result { reserving.recordError(error) }
+                if case .success(let outcome) = result {
+                    reserving.attributes[OrderTracing.Attribute.reserved] = (try? outcome.result.get()) != nil
+                    reserving.attributes[OrderTracing.Attribute.replayed] = outcome.replayed
+                }
+                reserving.end()
+            }
             .flatMap { outcome -> EventLoopFuture<ServerMessage> in
                 switch outcome.result {
                 case .failure(let rejection):
@@ -81,16 +130,20 @@ struct CheckoutDesk: Sendable {
                             )))
                 case .success(let reservation):
                     return eventLoop.makeFutureWithTask {
-                        await record(reservation, replayed: outcome.replayed, stream: stream, re: re)
+                        await record(reservation, replayed: outcome.replayed, stream: stream, re: re, span: span)
                     }
                 }
             }
     }
 
     /// Step 2: appends an accepted reservation to the outbox and answers.
-    private func record(_ reservation: Reservation, replayed: Bool, stream: StreamID, re: String) async -> ServerMessage {
+    /// The checkout's trace context goes into the outbox with it, for its deliveries.
+    private func record(_ reservation: Reservation, replayed: Bool, stream: StreamID, re: String, span: (any Span)?) async -> ServerMessage {
+        let recording = span.flatMap { tracing.start(OrderTracing.SpanName.record, parent: $0.context) }
+        defer { recording?.end() }
         do {
-            let stored = try await outbox.append(reservation, stream: stream)
+            let trace = span.map { tracing.carrier(for: $0.context) } ?? [:]
+            let stored = try await outbox.append(reservation, stream: stream, trace: trace)
             let isOlder = stored.checkoutID != reservation.checkoutID
             if isOlder {
                 // The same buyer and key were recorded before a restart: that checkout stands.
@@ -99,6 +152,8 @@ struct CheckoutDesk: Sendable {
             metrics.checkouts(replayed || isOlder ? .replayed : .accepted)
             return .reply(type: .checkoutAccepted, re: re, body: Self.acceptedBody(stored, stream: stream, replayed: replayed || isOlder))
         } catch {
+            recording?.recordError(error)
+            recording?.setStatus(SpanStatus(code: .error))
             if !replayed { streams.abandon(reservation, on: stream) }
             metrics.checkouts(.unavailable)
             logger.error("could not record a checkout", metadata: ["checkout": "\(reservation.checkoutID)", "error": "\(error)"])

@@ -30,7 +30,7 @@ final class OrderDesk: Sendable {
 
     init(
         configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, cluster: ClusterEngine?,
-        metrics: GatewayMetrics, logger: Logger
+        metrics: GatewayMetrics, tracing: OrderTracing = .off, logger: Logger
     ) throws {
         let outbox: any Outbox
         var backendServices: [any Service] = []
@@ -63,7 +63,8 @@ final class OrderDesk: Sendable {
             }
         }
         self.announced = announced
-        let checkouts = CheckoutDesk(streams: streams, inventory: inventory, outbox: outbox, notices: notices, metrics: metrics, logger: logger)
+        let checkouts = CheckoutDesk(
+            streams: streams, inventory: inventory, outbox: outbox, notices: notices, metrics: metrics, tracing: tracing, logger: logger)
         let relay = OrderRelay(
             outbox: outbox,
             routes: routes,
@@ -72,7 +73,8 @@ final class OrderDesk: Sendable {
             maxInFlight: configuration.maxInFlight,
             claimMilliseconds: configuration.claimMilliseconds,
             clock: clock,
-            onOutcome: { delivery, outcome, notice in await checkouts.settled(delivery, outcome, notice: notice) }
+            onOutcome: { delivery, outcome, notice in await checkouts.settled(delivery, outcome, notice: notice) },
+            tracing: tracing
         )
         self.checkouts = checkouts
         self.notices = notices

@@ -7,6 +7,7 @@ import HawkerServer
 import Logging
 import NIOCore
 import NIOPosix
+import Tracing
 
 /// A real gateway on a free loopback port, with an HS256 secret the tests sign with.
 struct TestGateway {
@@ -16,7 +17,7 @@ struct TestGateway {
     let port: Int
     let issuer: TokenIssuer
 
-    static func start(_ configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws -> TestGateway {
+    static func start(tracer: (any Tracer)? = nil, _ configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws -> TestGateway {
         var configuration = GatewayConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
@@ -34,7 +35,7 @@ struct TestGateway {
         let keys = try await TokenVerifier.makeKeys(hmacSecret: secret, jwksJSON: nil)
         var logger = Logger(label: "hawker.test")
         logger.logLevel = .warning
-        let gateway = try Gateway(configuration: configuration, verifier: TokenVerifier(keys: keys), logger: logger)
+        let gateway = try Gateway(configuration: configuration, verifier: TokenVerifier(keys: keys), logger: logger, tracer: tracer)
         let address = try await gateway.start()
         return TestGateway(gateway: gateway, port: address.port!, issuer: await TokenIssuer(hmacSecret: secret))
     }

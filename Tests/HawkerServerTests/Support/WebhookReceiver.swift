@@ -16,6 +16,7 @@ final class WebhookReceiver: Sendable {
         var signatureValid: Bool
         var timestampFresh: Bool
         var body: [String: JSONValue]
+        var headers: HTTPHeaders
     }
 
     /// What the merchant answers.
@@ -110,7 +111,7 @@ final class WebhookReceiver: Sendable {
         let fields = (try? JSONParser.parse(body))?.objectValue ?? [:]
         let mode = behaviour.withLockedValue { $0 }
         return state.withLockedValue { state in
-            state.requests.append(Request(idempotencyKey: key, signatureValid: valid, timestampFresh: fresh, body: fields))
+            state.requests.append(Request(idempotencyKey: key, signatureValid: valid, timestampFresh: fresh, body: fields, headers: head.headers))
             guard valid, fresh, let key, head.method == .POST, head.uri == "/orders" else {
                 return (.unauthorized, #"{"reason":"bad signature"}"#)
             }
