@@ -33,6 +33,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var keepalive: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
+    /// The context `writeDirect` writes from.
+    private var direct: ChannelHandlerContext?
 
     public init(configuration: WebSocketConnectionConfiguration, compression: PerMessageDeflateParameters?) {
         self.configuration = configuration
@@ -48,6 +50,30 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        direct = nil
+    }
+
+    /// `writeDirect` writes from `context`: the context of a handler on the socket's side
+    /// of this one, whose writes pass nothing but what every byte must (TLS). Its own
+    /// handler does not see them.
+    public func writeDirectly(from context: ChannelHandlerContext) {
+        direct = context
+    }
+
+    /// Writes a ready-made data frame from the socket's side of the pipeline (the context
+    /// set with `writeDirectly(from:)`), skipping the handlers in between: the fan-out's
+    /// path, once per viewer per event. Writes and flushes through the pipeline go in the
+    /// same order as these, since no handler holds writes back. False, and nothing written,
+    /// once the close handshake started (nothing may follow a close frame) or without a tap.
+    public func writeDirect(_ frame: ByteBuffer) -> Bool {
+        guard state == .open, let direct else { return false }
+        direct.write(NIOAny(frame), promise: nil)
+        return true
+    }
+
+    /// Flushes what `writeDirect` wrote (and anything else the channel holds).
+    public func flushDirect() {
+        direct?.flush()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {

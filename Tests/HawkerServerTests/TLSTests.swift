@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HawkerAuth
 import HawkerServer
 import SwiftASN1
 import Testing
@@ -47,6 +48,35 @@ import X509
             "GET /ws HTTP/1.1\nHost: 127.0.0.1\nConnection: Upgrade\nUpgrade: websocket\nSec-WebSocket-Version: 13\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Protocol: hawker.v1\n\n"
         )
         #expect(upgrade.status == 101)
+        await server.stop()
+    }
+
+    /// Broadcasts are written from the handler right above TLS (not through the WebSocket
+    /// layer): a viewer over WSS gets them encrypted, after its own replies, in order.
+    @Test func broadcastsReachAViewerOverTLS() async throws {
+        let (certificate, key) = try Self.selfSignedCertificate()
+        let server = try await TestGateway.start {
+            $0.tlsCertificatePath = certificate
+            $0.tlsPrivateKeyPath = key
+        }
+        try await server.catalog("shop", ["p1"])
+        let token = try await server.token(.viewer, streams: ["shop"], sub: "tls-viewer")
+        let viewer = try await RawConnection.open(port: server.port, tls: true)
+        try await viewer.send(
+            "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: hawker.v1\r\n\r\n"
+        )
+        #expect(await viewer.waitFor("101 Switching Protocols"))
+        try await viewer.send(bytes: FloodSocket.text(#"{"type":"connect","id":"c","token":"\#(token)"}"#))
+        try await viewer.send(bytes: FloodSocket.text(#"{"type":"subscribe","id":"s","stream":"shop"}"#))
+        #expect(await viewer.waitFor(#""subscribed""#))
+        for price in [1_111, 2_222, 3_333] {
+            try await server.catalog("shop", ["p1"], price: Int64(price))
+        }
+        #expect(await viewer.waitFor("3333"))
+        let received = viewer.received
+        let order = ["1111", "2222", "3333"].compactMap { received.range(of: $0)?.lowerBound }
+        #expect(order.count == 3 && order == order.sorted(), "events out of order: \(received)")
+        await viewer.close()
         await server.stop()
     }
 }

@@ -292,11 +292,72 @@ struct WebSocketConnectionHandlerTests {
         #expect(isClosed(channel))
     }
 
+    // MARK: - Direct writes (broadcasts)
+
+    /// A channel whose handler writes broadcasts from the context of the first handler in
+    /// the pipeline (as the gateway does from its budget handler's), with a counting handler
+    /// between them that direct writes must skip.
+    private func makeTappedChannel() throws -> (EmbeddedChannel, WebSocketConnectionHandler, WriteCounter) {
+        let handler = WebSocketConnectionHandler(configuration: Self.configuration, compression: nil)
+        let first = WriteCounter()
+        let counter = WriteCounter()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([first, counter, handler])
+        handler.writeDirectly(from: try channel.pipeline.syncOperations.context(handler: first))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        return (channel, handler, counter)
+    }
+
+    @Test func directWritesSkipTheHandlersBetweenAndKeepTheirOrderWithPipelineWrites() throws {
+        let (channel, handler, counter) = try makeTappedChannel()
+        let first = WebSocketFrameHeader.textFrame(ByteBuffer(string: "one"), allocator: channel.allocator)
+        let second = WebSocketFrameHeader.textFrame(ByteBuffer(string: "two"), allocator: channel.allocator)
+        let third = WebSocketFrameHeader.textFrame(ByteBuffer(string: "three"), allocator: channel.allocator)
+        #expect(handler.writeDirect(first))
+        channel.write(second, promise: nil)
+        #expect(handler.writeDirect(third))
+        // Nothing leaves before the flush.
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        handler.flushDirect()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == first)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == second)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == third)
+        #expect(counter.writes == 1)  // only the pipeline write passed it
+        _ = try channel.finish()
+    }
+
+    /// Nothing may follow a close frame: once the close handshake started (the peer's
+    /// close here, ours or a failure alike) direct writes are refused.
+    @Test func directWritesStopAtTheCloseHandshake() throws {
+        let (channel, handler, _) = try makeTappedChannel()
+        try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1001, reason: "draining")).wait()
+        #expect(try nextFrame(channel)?.opcode == 0x8)
+        #expect(!handler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: channel.allocator)))
+        handler.flushDirect()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+
+        let (peerClosed, peerHandler, _) = try makeTappedChannel()
+        try peerClosed.writeInbound(clientFrame(.connectionClose, closePayload(1000)))
+        #expect(try nextFrame(peerClosed)?.closeCode == 1000)
+        #expect(!peerHandler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: peerClosed.allocator)))
+    }
+
     @Test func outboundBuffersPassThrough() throws {
         let channel = try makeChannel()
         let frame = WebSocketFrameHeader.textFrame(ByteBuffer(string: "hello"), allocator: channel.allocator)
         try channel.writeAndFlush(frame).wait()
         #expect(try channel.readOutbound(as: ByteBuffer.self) == frame)
         _ = try channel.finish()
+    }
+}
+
+/// Counts the writes that pass it.
+private final class WriteCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var writes = 0
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        writes += 1
+        context.write(data, promise: promise)
     }
 }

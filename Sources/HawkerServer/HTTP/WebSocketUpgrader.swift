@@ -3,6 +3,7 @@ import Foundation
 import HawkerWebSocket
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NIOWebSocket
 
 /// The HTTP → WebSocket upgrade (RFC 6455 §4.2).
@@ -53,8 +54,18 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             let decision = try policy.evaluate(upgradeRequest).get()
             let pipeline = channel.pipeline.syncOperations
             let maxFrame = min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max))
-            try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame)))
-            try pipeline.addHandler(WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression))
+            let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame))
+            try pipeline.addHandler(decoder)
+            let connection = WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression)
+            try pipeline.addHandler(connection)
+            // Broadcasts are written from the context of the handler nearest the socket, so
+            // that they pass nothing else: the budget handler's (first; `ViewerDelivery`
+            // holds broadcasts to the budget itself), or with TLS the frame decoder's, the
+            // handler right above TLS. Another handler of our own there would cost every
+            // idle connection ~0.2 KiB.
+            let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
+            connection.writeDirectly(
+                from: tls ? try pipeline.context(handler: decoder) : try pipeline.context(handlerType: OutboundBudgetHandler.self))
             let framer = WebSocketFramer(
                 compression: decision.compression,
                 deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),
@@ -62,7 +73,7 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             )
             switch decision.endpoint {
             case .hawker:
-                try pipeline.addHandler(SessionHandler(services: services, framer: framer))
+                try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection))
             case .echo:
                 try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
             }

@@ -17,6 +17,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var machine: SessionStateMachine
     let services: GatewayServices
     private let framer: WebSocketFramer
+    /// The WebSocket layer below: broadcasts are written through it from the socket's
+    /// side of the pipeline (`writeDirect`).
+    private let connection: WebSocketConnectionHandler
     /// Broadcast frames compressed with a full window are usable only when we compress
     /// with one too.
     private let useDeflatedBroadcasts: Bool
@@ -30,7 +33,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var timers = Timers()
     private var replyFlushPending = false
 
-    init(services: GatewayServices, framer: WebSocketFramer) {
+    init(services: GatewayServices, framer: WebSocketFramer, connection: WebSocketConnectionHandler) {
+        self.connection = connection
         let sessionID = RandomID.hex16()
         self.machine = SessionStateMachine(sessionID: sessionID, limits: services.sessionLimits)
         self.services = services
@@ -395,7 +399,10 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         // The loop's clock: the one its timers run on (a test loop's too).
         switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: context.eventLoop.now) {
         case .write(let startsBatch):
-            context.write(wrapOutboundOut(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain), promise: nil)
+            if !connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain) {
+                // The WebSocket layer is closing (the peer's close, a keepalive timeout).
+                services.metrics.drops.increment()
+            }
             return startsBatch
         case .held(let held, let backedUpNow):
             count(held, backedUpNow: backedUpNow)
@@ -430,7 +437,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
 
     func flushDeliveries() {
         delivery.flushed()
-        context?.flush()
+        connection.flushDirect()
     }
 
     // MARK: - Output

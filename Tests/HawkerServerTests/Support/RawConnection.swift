@@ -72,6 +72,10 @@ final class RawConnection: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: text))
     }
 
+    func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
     /// Whether the server closed the connection within `seconds` (false: still open).
     func closedByServer(within seconds: Int64) async -> Bool {
         let loop = channel.eventLoop
