@@ -31,8 +31,7 @@ final class WebhookReceiver: Sendable {
     let secret: String
     private let behaviour = NIOLockedValueBox(Behaviour.confirm)
     private let state = NIOLockedValueBox(State())
-    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
-    private let group: MultiThreadedEventLoopGroup
+    private let server: TestHTTPServer
 
     private struct State {
         var requests: [Request] = []
@@ -40,41 +39,26 @@ final class WebhookReceiver: Sendable {
         var orders: [String: (reference: String, body: [String: JSONValue])] = [:]
     }
 
-    var port: Int { portBox.withLockedValue { $0 } }
+    var port: Int { server.port }
 
     init(secret: String = "whsec-0123456789abcdef", group: MultiThreadedEventLoopGroup = .singleton) {
         self.secret = secret
-        self.group = group
+        self.server = TestHTTPServer(group: group)
     }
 
     var url: String { "http://127.0.0.1:\(port)/orders" }
 
     /// Binds (on `port`, or a free one the first time).
     func start(port: Int? = nil) async throws {
-        let receiver = self
-        let bound = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(receiver: receiver))
-                }
-            }
-            .bind(host: "127.0.0.1", port: port ?? self.port)
-            .get()
-        channel.withLockedValue { $0 = bound }
-        self.portBox.withLockedValue { $0 = bound.localAddress!.port! }
+        try await server.start(port: port ?? self.port) { [self] head, body in
+            let (status, text) = handle(head: head, body: body)
+            return status.code == 0 ? nil : TestHTTPServer.Response(status: status, contentType: "application/json", body: text)
+        }
     }
-
-    private let portBox = NIOLockedValueBox(0)
 
     /// Stops listening: deliveries meet "connection refused" until `start` again.
     func stop() async {
-        let bound = channel.withLockedValue { channel in
-            defer { channel = nil }
-            return channel
-        }
-        try? await bound?.close()
+        await server.stop()
     }
 
     func behave(_ new: Behaviour) {
@@ -95,7 +79,7 @@ final class WebhookReceiver: Sendable {
 
     // MARK: - Handling
 
-    fileprivate func handle(head: HTTPRequestHead, body: ByteBuffer) -> (HTTPResponseStatus, String) {
+    private func handle(head: HTTPRequestHead, body: ByteBuffer) -> (HTTPResponseStatus, String) {
         let timestamp = head.headers.first(name: "Hawker-Timestamp").flatMap { Int64($0) }
         let signature = head.headers.first(name: "Hawker-Signature")
         let key = head.headers.first(name: "Idempotency-Key")
@@ -126,39 +110,6 @@ final class WebhookReceiver: Sendable {
                 return (HTTPResponseStatus(statusCode: status), "{}")
             case .hang:
                 return (.custom(code: 0, reasonPhrase: "hang"), "")
-            }
-        }
-    }
-
-    private final class Handler: ChannelInboundHandler {
-        typealias InboundIn = HTTPServerRequestPart
-        typealias OutboundOut = HTTPServerResponsePart
-
-        let receiver: WebhookReceiver
-        var head: HTTPRequestHead?
-        var body = ByteBuffer()
-
-        init(receiver: WebhookReceiver) {
-            self.receiver = receiver
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head):
-                self.head = head
-                body.clear()
-            case .body(var part):
-                body.writeBuffer(&part)
-            case .end:
-                guard let head else { return }
-                let (status, text) = receiver.handle(head: head, body: body)
-                if status.code == 0 { return }  // hang
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "application/json")
-                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
         }
     }
