@@ -138,8 +138,13 @@ public actor OrderRelay: Service {
     /// One attempt, traced as a span of the delivery's checkout when tracing is on; the
     /// backend is handed the attempt's context to pass on to the merchant.
     private nonisolated func attempt(_ delivery: OutboxDelivery, with backend: any OrderBackend) async -> BackendResult {
-        guard let span = tracing.start(OrderTracing.SpanName.deliver, kind: .client, continuing: delivery.traceContext) else {
-            return await backend.deliver(delivery)
+        // Only a traced checkout's attempts are spans; the others (tracing off here, or a
+        // checkout from before it was on, or not sampled) pass on no context at all.
+        guard !delivery.traceContext.isEmpty, let span = tracing.start(OrderTracing.SpanName.deliver, kind: .client, continuing: delivery.traceContext)
+        else {
+            var untraced = delivery
+            untraced.traceContext = [:]
+            return await backend.deliver(untraced)
         }
         span.updateAttributes { attributes in
             attributes[OrderTracing.Attribute.checkoutID] = delivery.checkoutID
@@ -148,7 +153,7 @@ public actor OrderRelay: Service {
             attributes[OrderTracing.Attribute.attempt] = delivery.attempts + 1
         }
         var handed = delivery
-        handed.traceContext = tracing.carrier(for: span.context)
+        handed.traceContext = tracing.carrier(for: span)
         let result = await backend.deliver(handed)
         switch result {
         case .confirmed(let reference):

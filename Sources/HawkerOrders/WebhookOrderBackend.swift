@@ -69,7 +69,8 @@ public struct WebhookOrderBackend: OrderBackend {
         request.headers.add(name: Self.signatureHeader, value: Self.signature(body: body, timestamp: timestamp, key: key))
         // The attempt's trace context (`traceparent`), when checkouts are traced: the
         // merchant's server can continue the trace.
-        for (name, value) in delivery.traceContext.sorted(by: { $0.key < $1.key }) where OrderTracing.isCarried(name, value) {
+        for (name, value) in delivery.traceContext.sorted(by: { $0.key < $1.key })
+        where OrderTracing.isHTTPHeader(name) && OrderTracing.isCarried(name, value) {
             request.headers.add(name: name, value: value)
         }
         request.body = .bytes(body)

@@ -2,8 +2,10 @@ import Foundation
 import HawkerCommerce
 import HawkerOrders
 import HawkerProtocol
+import InMemoryTracing
 import NIOConcurrencyHelpers
 import Testing
+import Tracing
 
 /// A backend that answers from a script and remembers what it was sent.
 final class ScriptedBackend: OrderBackend {
@@ -54,6 +56,32 @@ final class ScriptedBackend: OrderBackend {
     }
 
     private func advance(_ milliseconds: Int64) { clock.withLockedValue { $0 += milliseconds } }
+
+    /// A backend is handed the attempt's own context for a traced checkout, and none at all
+    /// when this relay does not trace (a stored context is not passed on as it is) or the
+    /// checkout was not traced.
+    @Test func backendsGetTheAttemptsTraceContextOrNone() async throws {
+        let stored = ["traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]
+        let clock = self.clock
+        for tracing in [OrderTracing.off, OrderTracing(tracer: InMemoryTracer())] {
+            let store = try outbox()
+            let backend = ScriptedBackend("m1")
+            let relay = OrderRelay(outbox: store, routes: .init(fallback: backend), clock: { clock.withLockedValue { $0 } }, tracing: tracing)
+            try await store.append(cart("traced", merchants: ["m1"]), stream: StreamID("shop")!, trace: stored)
+            try await store.append(cart("untraced", merchants: ["m1"]), stream: StreamID("shop")!)
+            #expect(try await relay.pass().confirmed == 2)
+            let handed = Dictionary(uniqueKeysWithValues: backend.calls.map { ($0.checkoutID, $0.traceContext) })
+            #expect(handed["untraced"] == [:])
+            if tracing.tracer == nil {
+                #expect(handed["traced"] == [:])
+            } else {
+                let tracer = try #require(tracing.tracer as? InMemoryTracer)
+                let deliver = try #require(tracer.finishedSpans.first)
+                #expect(tracer.finishedSpans.count == 1, "only the traced checkout's attempt is a span")
+                #expect(handed["traced"]?[InMemoryTracer.spanIDKey] == deliver.spanID)
+            }
+        }
+    }
 
     @Test func eachMerchantGetsOnlyItsLinesFromItsBackend() async throws {
         let store = try outbox()

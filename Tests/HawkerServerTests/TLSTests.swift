@@ -72,9 +72,9 @@ import X509
         for price in [1_111, 2_222, 3_333] {
             try await server.catalog("shop", ["p1"], price: Int64(price))
         }
-        #expect(await viewer.waitFor("3333"))
+        #expect(await viewer.waitFor(#""price":3333"#))
         let received = viewer.received
-        let order = ["1111", "2222", "3333"].compactMap { received.range(of: $0)?.lowerBound }
+        let order = [1_111, 2_222, 3_333].compactMap { received.range(of: #""price":\#($0)"#)?.lowerBound }
         #expect(order.count == 3 && order == order.sorted(), "events out of order: \(received)")
         await viewer.close()
         await server.stop()

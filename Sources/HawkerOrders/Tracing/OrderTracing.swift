@@ -65,6 +65,12 @@ public struct OrderTracing: Sendable {
         return start(name, kind: kind, parent: context(from: carrier))
     }
 
+    /// What carries `span`'s context on, or nothing for a span that is not recorded (a
+    /// checkout the sampler left out: its deliveries are not traced either).
+    public func carrier(for span: any Span) -> [String: String] {
+        span.isRecording ? carrier(for: span.context) : [:]
+    }
+
     /// What carries `context` to another process or into the outbox: with OpenTelemetry,
     /// `traceparent` (and `tracestate`). Empty when tracing is off.
     public func carrier(for context: InstrumentationContext) -> [String: String] {
@@ -88,6 +94,13 @@ public struct OrderTracing: Sendable {
         (1...64).contains(name.utf8.count) && value.utf8.count <= 512
             && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
             && value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
+    /// The entries a webhook sends as HTTP headers: W3C trace context only, whatever else
+    /// a stored carrier holds (a shared outbox is not trusted to name headers).
+    public static func isHTTPHeader(_ name: String) -> Bool {
+        let lowercased = name.lowercased()
+        return lowercased == "traceparent" || lowercased == "tracestate"
     }
 
     /// At most this many entries are kept per carrier.

@@ -8,7 +8,9 @@ struct OutboundBudgetExceeded: Sendable {
 
 /// The one outbound budget of a connection, first in its pipeline (on the socket's side
 /// of TLS), so that it sees everything written to the connection: HTTP responses,
-/// replies, errors, pongs, pushes and broadcasts.
+/// replies, errors, pongs and pushes. Broadcasts on a plain connection are written from
+/// its context, past it (`WebSocketConnectionHandler.writeDirect`): `ViewerDelivery`
+/// holds them to the same budget, and the session checks `isSpent` before each.
 ///
 /// The channel's own write queue is the measure: NIO counts every byte written and not
 /// yet taken by the kernel. Past the budget the connection is told once
@@ -27,6 +29,10 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
     private let grace: TimeAmount
     /// Set once the budget is spent: the most the queue may hold from then on.
     private var ceiling: Int?
+
+    /// The budget is spent: nothing but a close frame may be queued any more. Broadcasts,
+    /// which are written past this handler, check it (`SessionHandler.receive`).
+    var isSpent: Bool { ceiling != nil }
 
     init(limit: Int, slack: Int = 4_096, grace: TimeAmount) {
         self.limit = limit

@@ -64,8 +64,8 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             // handler right above TLS. Another handler of our own there would cost every
             // idle connection ~0.2 KiB.
             let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
-            connection.writeDirectly(
-                from: tls ? try pipeline.context(handler: decoder) : try pipeline.context(handlerType: OutboundBudgetHandler.self))
+            let budget = try pipeline.handler(type: OutboundBudgetHandler.self)
+            connection.writeDirectly(from: tls ? try pipeline.context(handler: decoder) : try pipeline.context(handler: budget))
             let framer = WebSocketFramer(
                 compression: decision.compression,
                 deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),
@@ -73,7 +73,7 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             )
             switch decision.endpoint {
             case .hawker:
-                try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection))
+                try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection, budget: budget))
             case .echo:
                 try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
             }

@@ -111,7 +111,10 @@ struct CheckoutDesk: Sendable {
             .hop(to: eventLoop)
             .always { result in
                 guard let reserving else { return }
-                if case .failure(let error) = result { reserving.recordError(error) }
+                if case .failure(let error) = result {
+                    reserving.recordError(error)
+                    reserving.setStatus(SpanStatus(code: .error))
+                }
                 if case .success(let outcome) = result {
                     reserving.attributes[OrderTracing.Attribute.reserved] = (try? outcome.result.get()) != nil
                     reserving.attributes[OrderTracing.Attribute.replayed] = outcome.replayed
@@ -142,7 +145,7 @@ struct CheckoutDesk: Sendable {
         let recording = span.flatMap { tracing.start(OrderTracing.SpanName.record, parent: $0.context) }
         defer { recording?.end() }
         do {
-            let trace = span.map { tracing.carrier(for: $0.context) } ?? [:]
+            let trace = span.map { tracing.carrier(for: $0) } ?? [:]
             let stored = try await outbox.append(reservation, stream: stream, trace: trace)
             let isOlder = stored.checkoutID != reservation.checkoutID
             if isOlder {

@@ -20,6 +20,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// The WebSocket layer below: broadcasts are written through it from the socket's
     /// side of the pipeline (`writeDirect`).
     private let connection: WebSocketConnectionHandler
+    /// The connection's outbound budget, which broadcasts written directly do not pass:
+    /// once it is spent they stop here (only a close frame may follow).
+    private let budget: OutboundBudgetHandler
     /// Broadcast frames compressed with a full window are usable only when we compress
     /// with one too.
     private let useDeflatedBroadcasts: Bool
@@ -33,8 +36,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var timers = Timers()
     private var replyFlushPending = false
 
-    init(services: GatewayServices, framer: WebSocketFramer, connection: WebSocketConnectionHandler) {
+    init(services: GatewayServices, framer: WebSocketFramer, connection: WebSocketConnectionHandler, budget: OutboundBudgetHandler) {
         self.connection = connection
+        self.budget = budget
         let sessionID = RandomID.hex16()
         self.machine = SessionStateMachine(sessionID: sessionID, limits: services.sessionLimits)
         self.services = services
@@ -399,8 +403,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         // The loop's clock: the one its timers run on (a test loop's too).
         switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: context.eventLoop.now) {
         case .write(let startsBatch):
-            if !connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain) {
-                // The WebSocket layer is closing (the peer's close, a keepalive timeout).
+            if budget.isSpent || !connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain) {
+                // Spent budget (the 4001 is on its way), or the WebSocket layer is closing
+                // (the peer's close, a keepalive timeout).
                 services.metrics.drops.increment()
             }
             return startsBatch

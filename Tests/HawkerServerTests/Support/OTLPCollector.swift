@@ -13,8 +13,11 @@ final class OTLPCollector: Sendable {
 
         /// Whether the protobuf body holds `text` (strings are stored as their UTF-8 bytes).
         func contains(_ text: String) -> Bool {
-            let needle = Array(text.utf8)
-            guard needle.count <= body.count else { return false }
+            contains(bytes: Array(text.utf8))
+        }
+
+        func contains(bytes needle: [UInt8]) -> Bool {
+            guard !needle.isEmpty, needle.count <= body.count else { return false }
             return (0...(body.count - needle.count)).contains { body[$0..<($0 + needle.count)].elementsEqual(needle) }
         }
     }
