@@ -41,7 +41,7 @@ public final class BuyerNotices: Sendable {
         // Marked first: a session that connects meanwhile reads it from the outbox.
         buyers.noticesMayWait(for: notice.buyer)
         var written = false
-        for session in buyers.sessions(of: notice.buyer) {
+        for session in buyers.sessions(of: notice.buyer) where buyers.contains(session.id, buyer: notice.buyer) {
             if (try? await session.send(notice.message).get()) != nil { written = true }
         }
         if written, let id = notice.id { try? await outbox.markDelivered([id]) }
@@ -56,7 +56,7 @@ public final class BuyerNotices: Sendable {
         // Marked first, as in `post`: a session that connects meanwhile reads the outbox.
         buyers.noticesMayWait(for: notice.buyer)
         var written = false
-        for session in buyers.sessions(of: notice.buyer) {
+        for session in buyers.sessions(of: notice.buyer) where buyers.contains(session.id, buyer: notice.buyer) {
             if (try? await session.send(notice.message).get()) != nil { written = true }
         }
         if written, let id = notice.id { try? await outbox.markDelivered([id]) }
@@ -85,8 +85,10 @@ public final class BuyerNotices: Sendable {
         }
         if notices.count == perConnection { buyers.noticesMayWait(for: buyer) }
         var delivered: [Int64] = []
-        for notice in notices where (try? await session.send(notice.message).get()) != nil {
-            if let id = notice.id { delivered.append(id) }
+        // A session that closed while the outbox was read is sent nothing (its loop may
+        // be stopped already, at shutdown); what it was not sent waits for the next one.
+        for notice in notices where buyers.contains(session.id, buyer: buyer) {
+            if (try? await session.send(notice.message).get()) != nil, let id = notice.id { delivered.append(id) }
         }
         if delivered.count < notices.count { buyers.noticesMayWait(for: buyer) }
         do {

@@ -90,6 +90,12 @@ final class BuyerSessions: Sendable {
         }
     }
 
+    /// Whether the session is still open: checked right before each write, since a send
+    /// to a session that closed (and, at shutdown, to its stopped loop) goes nowhere.
+    func contains(_ id: ObjectIdentifier, buyer: String) -> Bool {
+        state.withLockedValue { $0.sessions[buyer]?[id] != nil }
+    }
+
     func sessions(of buyer: String) -> [SessionHandle] {
         state.withLockedValue { Array(($0.sessions[buyer] ?? [:]).values) }
     }
