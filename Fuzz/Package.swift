@@ -78,6 +78,7 @@ let package = Package(
             "FuzzHTTPUpgrade",
             [
                 .product(name: "HawkerServer", package: "hawker"),
+                .product(name: "HawkerOrders", package: "hawker"),
                 .product(name: "HawkerProtocol", package: "hawker"),
                 .product(name: "HawkerWebSocket", package: "hawker"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +112,14 @@ let package = Package(
                 .product(name: "HawkerCommerce", package: "hawker"),
                 .product(name: "HawkerProtocol", package: "hawker"),
                 .product(name: "HawkerServer", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
+            "FuzzAffiliateCodes",
+            [
+                .product(name: "HawkerOrders", package: "hawker"),
+                .product(name: "HawkerCommerce", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         fuzzer(

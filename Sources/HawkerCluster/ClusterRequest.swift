@@ -40,10 +40,6 @@ enum ClusterRequest: Sendable, Equatable {
             if let name = author.name { authorJSON["name"] = .string(name) }
             return ["op": "perform", "stream": .string(stream.rawValue), "author": .object(authorJSON), "action": Self.json(action)]
         case .checkout(let request, let buyer, let checkoutID, let stream):
-            var attribution: [String: JSONValue] = [:]
-            if let code = request.attribution.code { attribution["code"] = .string(code) }
-            if let from = request.attribution.stream { attribution["stream"] = .string(from) }
-            if let referrer = request.attribution.referrer { attribution["referrer"] = .string(referrer) }
             let lines: [JSONValue] = request.lines.map { line in
                 var object: [String: JSONValue] = ["product": .string(line.product), "quantity": .int(line.quantity), "price": .int(line.priceSeen)]
                 if let variant = line.variant { object["variant"] = .string(variant) }
@@ -51,7 +47,7 @@ enum ClusterRequest: Sendable, Equatable {
             }
             return [
                 "op": "checkout", "stream": .string(stream.rawValue), "buyer": .string(buyer), "checkout": .string(checkoutID),
-                "region": .string(request.region), "key": .string(request.idempotencyKey), "attribution": .object(attribution), "lines": .array(lines),
+                "region": .string(request.region), "key": .string(request.idempotencyKey), "attribution": request.attribution.json, "lines": .array(lines),
             ]
         case .abandon(let reservation, let stream):
             return ["op": "abandon", "stream": .string(stream.rawValue), "reservation": reservation.json]
@@ -89,12 +85,8 @@ enum ClusterRequest: Sendable, Equatable {
                 guard let product = line["product"]?.stringValue, let quantity = line["quantity"]?.intValue, let price = line["price"]?.intValue else { return nil }
                 parsed.append(CheckoutRequest.Line(product: product, variant: line["variant"]?.stringValue, quantity: quantity, priceSeen: price))
             }
-            let attribution = json["attribution"]
             let request = CheckoutRequest(
-                lines: parsed, region: region,
-                attribution: CheckoutRequest.Attribution(
-                    code: attribution?["code"]?.stringValue, stream: attribution?["stream"]?.stringValue, referrer: attribution?["referrer"]?.stringValue),
-                idempotencyKey: key)
+                lines: parsed, region: region, attribution: CheckoutRequest.Attribution(json: json["attribution"]), idempotencyKey: key)
             self = .checkout(request, buyer: buyer, checkoutID: checkoutID, stream: stream)
         case "abandon":
             guard let reservation = json["reservation"].flatMap(Reservation.init(json:)) else { return nil }

@@ -35,6 +35,8 @@ public struct HubConfiguration: Sendable {
     public var merchantsSettingStock: Set<String> = []
     /// Products and variants whose stock one merchant may have tracked at once.
     public var maxSKUsPerMerchant = 100_000
+    /// The registered influencer codes checkouts may credit; nil credits none.
+    public var attribution: (any AttributionPolicy)?
     /// Whether events the state store refused still go out to the viewers (the room has
     /// them already). One gateway: yes, its publishers hear `notStored`. A cluster node:
     /// no, a refusal means another node runs the stream now and sequences its own.

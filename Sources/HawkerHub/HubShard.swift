@@ -247,7 +247,9 @@ final class HubShard {
         guard streams[stream]?.replica != true else { throw .runsElsewhere }
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
-            let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, now: now)
+            // The codes it may credit: from memory (the directory), on this loop.
+            let attribution = configuration.attribution?.candidates(for: request.attribution, stream: stream, host: hosted.owner, now: now) ?? .none
+            let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, attribution: attribution, now: now)
             if !outcome.replayed { markUnsaved(stream) }
             stockMoved(outcome.stockEvents, in: stream)
             guard case .success = outcome.result, !outcome.replayed else { return (outcome, nil) }

@@ -17,15 +17,22 @@ public struct CheckoutRequest: Sendable, Hashable {
         }
     }
 
+    /// The buyer's side of attribution: claims the server checks against its registered
+    /// codes before crediting anything.
     public struct Attribution: Sendable, Hashable {
+        /// A code the buyer entered.
         public var code: String?
+        /// Where the buyer came from: a stream, a referring page (kept, not credited).
         public var stream: String?
         public var referrer: String?
+        /// The ticket of a `referral`: the buyer arrived through a code's link.
+        public var referral: String?
 
-        public init(code: String? = nil, stream: String? = nil, referrer: String? = nil) {
+        public init(code: String? = nil, stream: String? = nil, referrer: String? = nil, referral: String? = nil) {
             self.code = code
             self.stream = stream
             self.referrer = referrer
+            self.referral = referral
         }
     }
 

@@ -15,12 +15,14 @@ public enum ClientCommand: Sendable, Hashable {
     case checkout(id: String, stream: StreamID, request: CheckoutRequest)
     /// orders.subscribe, ack, order.update: an order service's side.
     case orders(id: String, command: OrderCommand)
+    /// A viewer arrived through an influencer's link: the code, for a referral ticket.
+    case referral(id: String, code: String)
 
     /// The command's id; nil only for a fire-and-forget command.
     public var id: String? {
         switch self {
         case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
-            .checkout(let id, _, _), .orders(let id, _):
+            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _):
             return id
         case .stream(let id, _, _):
             return id
@@ -170,7 +172,9 @@ private struct RawCommand {
             }
             var attribution = CheckoutRequest.Attribution()
             if let value = field("attribution") {
-                guard let object = value.objectValue else { throw fail(.badRequest, "'attribution' must be an object {code?, stream?, referrer?}") }
+                guard let object = value.objectValue else {
+                    throw fail(.badRequest, "'attribution' must be an object {code?, referral?, stream?, referrer?}")
+                }
                 func part(_ name: String) throws(CommandDecodingError) -> String? {
                     guard let value = object[name], value != .null else { return nil }
                     guard let text = value.stringValue, (1...128).contains(text.unicodeScalars.count) else {
@@ -178,7 +182,8 @@ private struct RawCommand {
                     }
                     return text
                 }
-                attribution = CheckoutRequest.Attribution(code: try part("code"), stream: try part("stream"), referrer: try part("referrer"))
+                attribution = CheckoutRequest.Attribution(
+                    code: try part("code"), stream: try part("stream"), referrer: try part("referrer"), referral: try part("referral"))
             }
             return CheckoutRequest(lines: lines, region: region, attribution: attribution, idempotencyKey: try identifier("idempotency_key"))
         }
@@ -269,6 +274,8 @@ private struct RawCommand {
         case "checkout":
             let stream = try streamID()
             return .checkout(id: id, stream: stream, request: try checkout())
+        case "referral":
+            return .referral(id: id, code: try text("code", range: 1...64))
         case "orders.subscribe":
             var since: Int64?
             if field("since") != nil { since = try milliseconds("since", range: 0...JSONValue.maxSafeInteger) }

@@ -36,6 +36,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case insufficientStock = "insufficient_stock"
     /// The checkout could not be recorded durably: nothing was reserved; retry with the same key.
     case unavailable = "unavailable"
+    // Referrals (PROTOCOL.md §6.17): the code of a link is not registered, or not active.
+    case unknownCode = "unknown_code"
+    case codeNotActive = "code_not_active"
     // Order services.
     case unknownDelivery = "unknown_delivery"
     case unknownCheckout = "unknown_checkout"

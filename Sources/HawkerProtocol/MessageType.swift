@@ -16,6 +16,7 @@ public enum MessageType: String, Sendable, CaseIterable {
     case intentRecorded = "intent.recorded"
     case moderated
     case checkoutAccepted = "checkout.accepted"
+    case referral
     case ordersSubscribed = "orders.subscribed"
     case acked
     case orderUpdated = "order.updated"

@@ -132,7 +132,10 @@ import Testing
 
     @Test func eachMerchantSettlesOnlyItsOwnLines() throws {
         var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10), product("b", price: 10, stock: 10, merchant: "m2"))
-        _ = try room.checkout(request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", now: now).result.get()
+        let credit = AttributionCredit(code: "ANA10", influencer: "ana", commissionBasisPoints: 1_000, merchants: nil, source: .code)
+        _ = try room.checkout(
+            request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", attribution: AttributionCandidates(credits: [credit]), now: now
+        ).result.get()
         #expect(room.settle(checkoutID: "c1", merchant: "m1", confirmed: true, now: now).isEmpty)
         let released = room.settle(checkoutID: "c1", merchant: "m2", confirmed: false, now: now)
         #expect(released.map { $0.data["product"] } == ["b"])
@@ -143,7 +146,7 @@ import Testing
         let orders = room.insightsJSON(now: now)["orders"]
         #expect(orders?["confirmed"] == 1)
         #expect(orders?["failed"] == 1)
-        #expect(orders?["by_attribution_code"] == [["code": "ana10", "confirmed": 1, "failed": 1]])
+        #expect(orders?["by_attribution_code"] == [["code": "ANA10", "confirmed": 1, "failed": 1]])
     }
 
     @Test func anAbandonedCheckoutComesBackAndItsKeyRunsAgain() throws {
@@ -158,12 +161,58 @@ import Testing
 
     @Test func checkoutsFeedIntentsAndInsightsPerProductAndCode() throws {
         var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10), product("b", price: 10, stock: 10, merchant: "m2"))
-        let reservation = try room.checkout(request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", now: now).result.get()
+        // The buyer's code pays on m2's products only; the host's code takes the rest.
+        let candidates = AttributionCandidates(credits: [
+            AttributionCredit(code: "ANA10", influencer: "ana", commissionBasisPoints: 1_000, merchants: ["m2"], source: .referral),
+            AttributionCredit(code: "HOST5", influencer: "host", commissionBasisPoints: 500, merchants: nil, source: .host),
+        ])
+        let reservation = try room.checkout(
+            request([("a", 1, 1_000), ("b", 3, 10)], code: "ana10"), buyer: "u", checkoutID: "c1", attribution: candidates, now: now
+        ).result.get()
         #expect(reservation.merchants == ["m1", "m2"])
+        #expect(
+            reservation.lines.map(\.credit) == [
+                LineCredit(code: "HOST5", influencer: "host", commission: 50, source: .host),
+                LineCredit(code: "ANA10", influencer: "ana", commission: 3, source: .referral),
+            ])
+        #expect(reservation.declined == nil)
         let insights = room.insightsJSON(now: now)
         #expect(insights["checkouts"]?["by_product"] == [["product": "a", "checkouts": 1, "units": 1], ["product": "b", "checkouts": 1, "units": 3]])
-        #expect(insights["checkouts"]?["by_attribution_code"] == [["code": "ana10", "checkouts": 1]])
+        #expect(insights["checkouts"]?["by_attribution_code"] == [["code": "ANA10", "checkouts": 1], ["code": "HOST5", "checkouts": 1]])
         #expect(room.intents.totals(product: "b")[.checkout] == 1)
+    }
+
+    /// A code the buyer brought that covers none of the cart's merchants is declined, and
+    /// a checkout without candidates credits nobody ("none" in the insights).
+    @Test func aBuyersCodeForOtherMerchantsIsDeclinedAndNothingIsCredited() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10))
+        let elsewhere = AttributionCandidates(credits: [
+            AttributionCredit(code: "ANA10", influencer: "ana", commissionBasisPoints: 1_000, merchants: ["m9"], source: .code)
+        ])
+        let reservation = try room.checkout(request([("a", 2, 1_000)], code: "ana10"), buyer: "u", checkoutID: "c1", attribution: elsewhere, now: now)
+            .result.get()
+        #expect(reservation.lines.allSatisfy { $0.credit == nil })
+        #expect(reservation.declined == AttributionDeclined(code: "ANA10", reason: .notForProducts))
+        // The directory's own refusal is kept as it said.
+        let unknown = AttributionCandidates(declined: AttributionDeclined(code: "MADE-UP", reason: .unknownCode))
+        let second = try room.checkout(request([("a", 1, 1_000)], key: "k2", code: "made-up"), buyer: "u", checkoutID: "c2", attribution: unknown, now: now)
+            .result.get()
+        #expect(second.declined == AttributionDeclined(code: "MADE-UP", reason: .unknownCode))
+        #expect(room.insightsJSON(now: now)["checkouts"]?["by_attribution_code"] == [["code": "none", "checkouts": 2]])
+    }
+
+    /// Commissions round down, and never overflow, even on the largest amounts.
+    @Test func commissionsRoundDownWithoutOverflow() {
+        let credit = AttributionCredit(code: "X", influencer: "x", commissionBasisPoints: 1_234, merchants: nil, source: .code)
+        #expect(credit.commission(on: 10_000) == 1_234)
+        #expect(credit.commission(on: 99) == 12)
+        #expect(credit.commission(on: 0) == 0)
+        let top = JSONValue.maxSafeInteger
+        // ⌊(2^53 − 1) × 1234 / 10000⌋, where the plain product would pass Int64.
+        #expect(credit.commission(on: top) == 1_111_488_388_035_038)
+        let whole = AttributionCredit(code: "X", influencer: "x", commissionBasisPoints: 10_000, merchants: nil, source: .code)
+        #expect(whole.commission(on: top) == top)
+        #expect(AttributionCredit(code: "X", influencer: "x", commissionBasisPoints: 20_000, merchants: nil, source: .code).commissionBasisPoints == 10_000)
     }
 
     /// The outbox stores reservations in this form: every field comes back.
@@ -172,10 +221,12 @@ import Testing
             checkoutID: "ck_1", buyer: "ana",
             lines: [
                 .init(product: "a", variant: "m", quantity: 2, unitPrice: 900, currency: "EUR", merchant: "m1", sale: "s"),
-                .init(product: "b\"q", variant: nil, quantity: 1, unitPrice: 10, currency: "EUR", merchant: "m2", sale: nil),
+                .init(
+                    product: "b\"q", variant: nil, quantity: 1, unitPrice: 10, currency: "EUR", merchant: "m2", sale: nil,
+                    credit: LineCredit(code: "ANNA10", influencer: "anna", commission: 1, source: .referral)),
             ],
-            region: "DE", attribution: .init(code: "ANNA10", stream: "shop", referrer: "https://ref.example/ü"), idempotencyKey: "k",
-            createdAt: 1_732_000_000_000
+            region: "DE", attribution: .init(code: "ANNA10", stream: "shop", referrer: "https://ref.example/ü", referral: "ANNA10.1.tag"),
+            declined: AttributionDeclined(code: "NOPE", reason: .unknownCode), idempotencyKey: "k", createdAt: 1_732_000_000_000
         )
         #expect(Reservation(json: full.json) == full)
         let bare = Reservation(checkoutID: "ck_2", buyer: "bo", lines: full.lines, region: "FR", attribution: .init(), idempotencyKey: "k2", createdAt: 1)

@@ -34,6 +34,12 @@ import Testing
     @Test func anAcceptedCheckoutIsConfirmedToTheBuyerAndMovesTheStockForEveryone() async throws {
         let server = try await TestGateway.start()
         try await shop(server, stock: 3)
+        // Only registered codes are credited (AttributionEndToEndTests has the rest).
+        let admin = try await server.token(.admin, streams: [], sub: "ops")
+        let registered = try await HTTP.request(
+            "PUT", port: server.port, path: "/v1/affiliate-codes/ANNA10", headers: ["Authorization": "Bearer \(admin)"],
+            body: #"{"owner":"anna","commission_bps":1000}"#)
+        #expect(registered.status == 201)
         let watcher = try await server.client(.viewer, streams: ["shop"], sub: "watcher")
         _ = try await watcher.request(["type": "subscribe", "id": "s", "stream": "shop"])
         let buyer = try await server.client(.viewer, streams: ["shop"], sub: "ana")

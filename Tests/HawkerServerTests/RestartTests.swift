@@ -158,6 +158,50 @@ import Glibc
         return try JSONParser.parse(ByteBuffer(string: response.body))
     }
 
+    /// A registered code, and a referral ticket given out for it, outlive a `kill -9`: the
+    /// next process credits a checkout that brings the ticket.
+    @Test(.timeLimit(.minutes(5)))
+    func influencerCodesAndReferralsSurviveAKill() async throws {
+        let gateways = try Gateways(settings: [])
+        defer { gateways.stopAll() }
+        let issuer = await TokenIssuer(hmacSecret: Self.secret)
+        let admin = try await issuer.issue(subject: "ops", role: .admin, streams: [], ttl: 3_600)
+        let hostToken = try await issuer.issue(subject: "host", role: .host, streams: ["codes-live"], ttl: 3_600)
+        let buyerToken = try await issuer.issue(subject: "buyer", role: .viewer, streams: ["codes-live"], ttl: 3_600)
+
+        let first = try await gateways.launch()
+        let registered = try await HTTP.request(
+            "PUT", port: first.port, path: "/v1/affiliate-codes/anna10", headers: ["Authorization": "Bearer \(admin)"],
+            body: #"{"owner":"anna","commission_bps":1000}"#)
+        #expect(registered.status == 201)
+        let arrived = try await OrderReliabilityStorm.connect(port: first.port, token: buyerToken)
+        let referral = try await OrderReliabilityStorm.request(arrived, ["type": "referral", "id": "r", "code": "anna10"])
+        let ticket = try #require(referral["ticket"]?.stringValue, "\(referral)")
+        await arrived.close()
+        try await first.killNine()
+
+        let second = try await gateways.launch()
+        let read = try await HTTP.request("GET", port: second.port, path: "/v1/affiliate-codes/ANNA10", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(read.json?["owner"] as? String == "anna")
+        let host = try await OrderReliabilityStorm.connect(port: second.port, token: hostToken)
+        let product: JSONValue = ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_500, "currency": "EUR", "stock": 5]
+        for (kind, data) in [("catalog.set", ["products": [product]] as [String: JSONValue]), ("product.pinned", ["product": "tee"])] {
+            let reply = try await OrderReliabilityStorm.request(host, OrderReliabilityStorm.publish("codes-live", kind, data))
+            try #require(reply["type"] == "published", "\(kind): \(reply)")
+        }
+        let buyer = try await OrderReliabilityStorm.connect(port: second.port, token: buyerToken)
+        let accepted = try await OrderReliabilityStorm.request(
+            buyer,
+            [
+                "type": "checkout", "id": "k", "stream": "codes-live", "region": "DE", "idempotency_key": "after-kill",
+                "items": [["product": "tee", "qty": 1, "price_seen": 2_500]], "attribution": ["referral": .string(ticket)],
+            ])
+        #expect(accepted["type"] == "checkout.accepted", "\(accepted)")
+        #expect(accepted["attribution"] == ["codes": ["ANNA10"]])
+        await buyer.close()
+        await host.close()
+    }
+
     static func sale(in state: JSONValue) -> JSONValue? {
         state["state"]?["sales"]?.arrayValue?.first
     }

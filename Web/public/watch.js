@@ -15,6 +15,10 @@ const cart = new Map();
 const picked = new Map();
 let topQuestions = [];
 let client = null;
+/** The influencer code of the link this page was opened from (`?ref=CODE`), if any. */
+const referralCode = (new URLSearchParams(location.search).get("ref") || "").trim();
+/** Where the referral ticket is kept across visits: one at a time, the newest link's. */
+const REFERRAL_KEY = "hawker.referral";
 
 withToken(start);
 
@@ -34,6 +38,7 @@ function start(token) {
   client.on("chat", (push) => { if (push.stream === stream) queueChat(push); });
   client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
   for (const type of ["order.confirmed", "order.failed", "order.status"]) client.on(type, orderResult);
+  if (referralCode) askForReferral(referralCode);
   // One round trip: the subscribe goes out together with `connect`.
   Promise.all([client.connect(), client.subscribe(stream)])
     .catch((error) => { $("status").textContent = `could not connect: ${error.message}`; });
@@ -316,9 +321,11 @@ async function purchase(keys, quantity = () => 1) {
     const cart = JSON.stringify(items.map(({ product, variant, qty }) => [product, variant, qty]));
     const key = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
     unanswered = { cart, key };
+    const referral = storedReferral();
+    const attribution = referral ? { stream, referral: referral.ticket } : { stream };
     let accepted;
     try {
-      accepted = await client.checkout(stream, items, { region: region(), attribution: { stream }, idempotencyKey: key });
+      accepted = await client.checkout(stream, items, { region: region(), attribution, idempotencyKey: key });
     } catch (error) {
       // Refused: a new key next time. No answer: the same one.
       if (error.code !== "disconnected" && error.code !== "timeout") unanswered = null;
@@ -326,7 +333,12 @@ async function purchase(keys, quantity = () => 1) {
     }
     unanswered = null;
     status.dataset.checkout = accepted.checkout_id;
-    status.textContent = `Order placed for ${names} — waiting for the shop's confirmation…`;
+    const codes = accepted.attribution?.codes || [];
+    // A ticket the server no longer takes is forgotten (PROTOCOL.md 6.16, "Declined").
+    const declined = accepted.attribution?.declined?.reason;
+    if (declined === "referral_expired" || declined === "invalid_referral") saveReferral(null);
+    const supporting = codes.length > 0 ? `, supporting ${codes.join(" and ")}` : "";
+    status.textContent = `Order placed for ${names}${supporting} — waiting for the shop's confirmation…`;
     return true;
   } catch (error) {
     status.dataset.result = "bad";
@@ -357,6 +369,61 @@ function orderResult(push) {
   } else {
     status.dataset.result = "ok";
     status.textContent = `Your order is ${push.status}${push.tracking ? ` (tracking ${push.tracking})` : ""}.`;
+  }
+}
+
+// MARK: - Referral links
+
+/**
+ * A link with `?ref=CODE`: asks for a referral ticket once per page load (after the
+ * first `welcome`; again after a later one only if no answer came) and keeps it,
+ * replacing an older link's. An unknown or inactive code is dropped quietly.
+ */
+function askForReferral(code) {
+  let asking = false;
+  const off = client.on("welcome", async () => {
+    if (asking) return;
+    asking = true;
+    try {
+      const reply = await client.referral(code);
+      off();
+      saveReferral({ ticket: reply.ticket, code: reply.code, expires_at: reply.expires_at });
+    } catch (error) {
+      // No answer (the connection dropped, or timed out): asked again after the next welcome.
+      if (error.code === "disconnected" || error.code === "timeout") {
+        asking = false;
+        return;
+      }
+      off();
+      if (storedReferral()?.code === code.toUpperCase()) saveReferral(null);
+      console.info(`hawker: referral code ${code} not taken (${error.code})`);
+    }
+  });
+}
+
+/** The kept referral ticket, if it has not expired (an expired one is dropped). */
+function storedReferral() {
+  let referral = null;
+  try {
+    referral = JSON.parse(localStorage.getItem(REFERRAL_KEY) || "null");
+  } catch {
+    referral = null;
+  }
+  if (!referral) return null;
+  const valid = typeof referral.ticket === "string" && typeof referral.code === "string" && typeof referral.expires_at === "number";
+  // The expiry is on the server's clock.
+  if (valid && referral.expires_at > (client ? client.serverNow() : Date.now())) return referral;
+  saveReferral(null);
+  return null;
+}
+
+/** Keeps `referral` ({ticket, code, expires_at}), or forgets the kept one (null). */
+function saveReferral(referral) {
+  try {
+    if (referral) localStorage.setItem(REFERRAL_KEY, JSON.stringify(referral));
+    else localStorage.removeItem(REFERRAL_KEY);
+  } catch {
+    // Storage unavailable (private mode, disabled): checkouts go without the ticket.
   }
 }
 

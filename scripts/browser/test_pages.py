@@ -2,7 +2,7 @@
 """Browser tests of the pages the gateway serves, in headless Chromium driven by
 Selenium, against a real `hawker serve`. Screenshots go to artifacts/screenshots/.
 
-    scripts/browser/test_pages.py [--binary .build/debug/hawker] [--port 19601]
+    scripts/browser/test_pages.py [--binary .build/debug/hawker] [--port 19601] [-k NAME]
 
 Exits non-zero when a test fails. scripts/test.sh runs it (after installing selenium
 into a venv); .ci/run installs Debian's chromium and chromium-driver.
@@ -72,6 +72,15 @@ class Gateway:
             f"http://127.0.0.1:{self.port}/v1/streams/{stream}/events", method="POST",
             data=json.dumps({"kind": kind, "data": data}).encode(),
             headers={"Authorization": f"Bearer {host_token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)
+
+    def request(self, method, path, token, body=None):
+        """An HTTP API call with a bearer token; its JSON answer."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)
 
@@ -216,6 +225,65 @@ def test_a_viewer_picks_a_variant_and_buys_it(gateway):
         assert state["catalog"][0]["stock"] == 4, state["catalog"][0]
     finally:
         viewer.quit()
+
+
+def test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout(gateway):
+    """An influencer's link (`?ref=CODE`): the page asks for a referral ticket, keeps it
+    in localStorage and sends it with the checkout, which credits the code. A made-up
+    code leaves nothing kept, and the checkout goes through uncredited."""
+    admin = gateway.token("admin", "ops-1")
+    gateway.request("PUT", "/v1/affiliate-codes/ANNA10", admin, {"owner": "anna", "commission_bps": 1000})
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "product.pinned", {"product": "jacket"})
+
+    def credited():
+        insights = gateway.request("GET", "/v1/streams/shop/insights", host)
+        return {entry["code"]: entry["checkouts"] for entry in insights["checkouts"]["by_attribution_code"]}
+
+    def buy_jacket(driver):
+        """Buys the jacket; what the purchase status said on the way to the confirmation."""
+        driver.execute_script("""
+            window.statuses = [];
+            const status = document.getElementById("purchase");
+            new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+            """)
+        buy(driver, "jacket")
+        wait(driver, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+        return driver.execute_script("return window.statuses")
+
+    kept = lambda d: d.execute_script("return localStorage.getItem('hawker.referral')")
+    viewer = browser()
+    try:
+        # The link's code in lower case: the gateway knows it as ANNA10.
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop?ref=anna10#token={gateway.token('viewer', 'ana')}")
+        wait(viewer, 10, lambda d: card(d, "jacket"), "the jacket's card")
+        referral = json.loads(wait(viewer, 10, kept, "the referral ticket kept"))
+        assert referral["code"] == "ANNA10" and referral["ticket"], referral
+        assert referral["expires_at"] > time.time() * 1000, referral
+        # The token left the address bar; the code stayed.
+        assert "ref=anna10" in viewer.current_url and "token" not in viewer.current_url, viewer.current_url
+
+        statuses = buy_jacket(viewer)
+        assert any("supporting ANNA10" in line for line in statuses), statuses
+        wait(viewer, 5, lambda d: credited().get("ANNA10") == 1, "the checkout credited to ANNA10 in the insights")
+    finally:
+        viewer.quit()
+
+    stranger = browser()
+    try:
+        stranger.get(f"http://127.0.0.1:{gateway.port}/watch/shop?ref=NOPE-123#token={gateway.token('viewer', 'ben')}")
+        wait(stranger, 10, lambda d: card(d, "jacket"), "the jacket's card")
+        logs = []
+        wait(stranger, 10, lambda d: logs.extend(d.get_log("browser")) or any("unknown_code" in entry["message"] for entry in logs),
+             "the made-up code refused")
+        assert kept(stranger) is None
+        statuses = buy_jacket(stranger)
+        assert not any("supporting" in line for line in statuses), statuses
+        wait(stranger, 5, lambda d: credited().get("none") == 1, "the second checkout counted uncredited")
+        assert credited().get("ANNA10") == 1, credited()
+    finally:
+        stranger.quit()
 
 
 def test_chat_typed_in_one_browser_appears_in_another(gateway):
@@ -545,6 +613,7 @@ def test_ops_shows_connections_streams_and_dead_letters(gateway):
 TESTS = [
     test_viewer_sees_pins_prices_sales_and_buys,
     test_a_viewer_picks_a_variant_and_buys_it,
+    test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
     test_the_sdk_moves_to_another_gateway,
@@ -564,10 +633,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "hawker"))
     parser.add_argument("--port", type=int, default=19601)
+    parser.add_argument("-k", dest="only", help="run only the tests whose names contain this")
     arguments = parser.parse_args()
     os.makedirs(SHOTS, exist_ok=True)
     failed = 0
+    tests = [test for test in TESTS if not arguments.only or arguments.only in test.__name__]
     for index, test in enumerate(TESTS):
+        if test not in tests:
+            continue
         gateway = Gateway(arguments.binary, arguments.port + index, EXTRA.get(test, ()))
         started = time.time()
         try:
@@ -581,7 +654,7 @@ def main():
         finally:
             gateway.stop()
             shutil.rmtree(gateway.data, ignore_errors=True)
-    print(f"browser tests: {len(TESTS) - failed} passed, {failed} failed")
+    print(f"browser tests: {len(tests) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 

@@ -57,6 +57,11 @@ private func check(_ command: ClientCommand) {
             require((0...JSONValue.maxSafeInteger).contains(line.priceSeen), "price_seen \(line.priceSeen)")
         }
         require(CheckoutRequest.isValidRegion(request.region), "region \(request.region)")
+        for claim in [request.attribution.code, request.attribution.stream, request.attribution.referrer, request.attribution.referral] {
+            if let claim { require((1...128).contains(claim.unicodeScalars.count), "attribution field of \(claim.unicodeScalars.count) characters") }
+        }
+    case .referral(_, let code):
+        require((1...64).contains(code.unicodeScalars.count), "referral code of \(code.unicodeScalars.count) characters")
     case .stream(_, _, let action):
         if case .moderate(let moderation) = action {
             switch moderation {

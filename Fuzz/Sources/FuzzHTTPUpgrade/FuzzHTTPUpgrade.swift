@@ -1,5 +1,6 @@
 import Foundation
 import HarnessSupport
+import HawkerOrders
 import HawkerProtocol
 @_spi(Fuzzing) import HawkerServer
 import HawkerWebSocket
@@ -127,7 +128,12 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
         if let after = HTTPRoute.queryText("after", in: head.uri) { _ = Identifier.isValid(after) }
     case .inventory(.product(let merchant, let product)):
         require(route.segments.count == 5 && route.segments[2] == merchant && route.segments[4] == product, "inventory segments")
-    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .notFound:
+    case .affiliateCodes(.read(let code)), .affiliateCodes(.register(let code)), .affiliateCodes(.revoke(let code)):
+        require(route.segments.count == 3 && route.segments[2] == code, "code segment")
+        _ = AffiliateCode.canonical(code)
+    case .affiliateCodes(.list):
+        require(route.segments == ["v1", "affiliate-codes"], "code list segments \(route.segments)")
+    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .notFound:
         break
     }
 

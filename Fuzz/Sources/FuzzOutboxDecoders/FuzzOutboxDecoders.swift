@@ -73,7 +73,7 @@ private func checkReservation(_ text: String, stream: String) {
     let merchants = reservation.merchants
     require(merchants == Array(Set(reservation.lines.map(\.merchant))).sorted(), "merchants \(merchants)")
     for merchant in merchants {
-        let items = JSONValue.array(reservation.lines.filter { $0.merchant == merchant }.map(\.json))
+        let items = JSONValue.array(reservation.lines.filter { $0.merchant == merchant }.map(\.orderJSON))
         requireSafeIntegers(items, "order.requested's items")
         requireWriterRoundTrip(items, "order.requested's items")
     }

@@ -16,11 +16,14 @@ extension CommerceState {
     /// or none, so concurrent checkouts can never oversell (they all run on the stream's
     /// loop, one after the other). The checks come in this order, each with its own
     /// reason: products (exist, buyable now), prices seen, region, limits, stock.
+    /// Attribution never refuses a checkout: each line is credited to the first of
+    /// `attribution`'s codes that applies to its merchant, or to none.
     public mutating func reserve(
         _ request: CheckoutRequest,
         buyer: String,
         checkoutID: String,
         policy: BuyablePolicy,
+        attribution: AttributionCandidates = .none,
         now: Int64
     ) throws(CheckoutRejection) -> Reservation {
         guard (1...Self.maxCheckoutLines).contains(request.lines.count) else {
@@ -82,7 +85,7 @@ extension CommerceState {
                 }
             }
         }
-        let reservation = Reservation(
+        var reservation = Reservation(
             checkoutID: checkoutID,
             buyer: buyer,
             lines: planned.map { line, product, sale in
@@ -97,6 +100,7 @@ extension CommerceState {
             idempotencyKey: request.idempotencyKey,
             createdAt: now
         )
+        Self.credit(&reservation, attribution)
         // 5. What the buyer pays stays a number every client holds exactly.
         guard reservation.totals != nil else {
             throw CheckoutRejection(.invalidCheckout, "the cart's total is larger than \(JSONValue.maxSafeInteger) minor units")
@@ -111,6 +115,26 @@ extension CommerceState {
             if sales[id]?.perBuyerLimit != nil { sales[id]?.boughtByBuyer[buyer, default: 0] += quantity }
         }
         return reservation
+    }
+
+    /// Credits each line to the first candidate that applies to its merchant, with the
+    /// commission on the line's amount. The buyer's own code that applies to no line is
+    /// declined as `not_for_products`.
+    static func credit(_ reservation: inout Reservation, _ attribution: AttributionCandidates) {
+        reservation.declined = attribution.declined
+        guard !attribution.credits.isEmpty else { return }
+        for index in reservation.lines.indices {
+            let line = reservation.lines[index]
+            guard let credit = attribution.credits.first(where: { $0.applies(to: line.merchant) }) else { continue }
+            reservation.lines[index].credit = LineCredit(
+                code: credit.code, influencer: credit.influencer, commission: credit.commission(on: line.amount), source: credit.source)
+        }
+        let buyers = attribution.credits.filter { $0.source != .host }
+        if reservation.declined == nil, let first = buyers.first,
+            !reservation.lines.contains(where: { $0.credit.map { $0.source != .host } ?? false })
+        {
+            reservation.declined = AttributionDeclined(code: first.code, reason: .notForProducts)
+        }
     }
 
     /// Gives back the sale counts `reservation` took (its orders failed, or it could not

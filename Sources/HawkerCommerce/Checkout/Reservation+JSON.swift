@@ -4,13 +4,9 @@ extension Reservation {
     /// The stored form (the outbox's `reservation` column), written and read without
     /// Foundation's coders: a checkout storm writes and reads thousands a second.
     public var json: JSONValue {
-        var attribution: [String: JSONValue] = [:]
-        if let code = self.attribution.code { attribution["code"] = .string(code) }
-        if let stream = self.attribution.stream { attribution["stream"] = .string(stream) }
-        if let referrer = self.attribution.referrer { attribution["referrer"] = .string(referrer) }
-        return [
+        var object: [String: JSONValue] = [
             "checkoutID": .string(checkoutID), "buyer": .string(buyer), "region": .string(region),
-            "idempotencyKey": .string(idempotencyKey), "createdAt": .int(createdAt), "attribution": .object(attribution),
+            "idempotencyKey": .string(idempotencyKey), "createdAt": .int(createdAt), "attribution": attribution.json,
             "lines": .array(
                 lines.map { line in
                     var object: [String: JSONValue] = [
@@ -19,9 +15,12 @@ extension Reservation {
                     ]
                     if let variant = line.variant { object["variant"] = .string(variant) }
                     if let sale = line.sale { object["sale"] = .string(sale) }
+                    if let credit = line.credit { object["credit"] = credit.json }
                     return .object(object)
                 }),
         ]
+        if let declined { object["declined"] = declined.json }
+        return .object(object)
     }
 
     /// Reads the stored form; nil when a field is missing.
@@ -37,19 +36,46 @@ extension Reservation {
                 let unitPrice = line["unitPrice"]?.intValue, unitPrice >= 0, let currency = line["currency"]?.stringValue,
                 let merchant = line["merchant"]?.stringValue
             else { return nil }
+            // Rows from before codes were registered have no credit.
             parsed.append(
                 Line(
                     product: product, variant: line["variant"]?.stringValue, quantity: quantity, unitPrice: unitPrice,
-                    currency: currency, merchant: merchant, sale: line["sale"]?.stringValue
+                    currency: currency, merchant: merchant, sale: line["sale"]?.stringValue, credit: line["credit"].flatMap(LineCredit.init(json:))
                 ))
         }
-        let attribution = json["attribution"]
         self.init(
             checkoutID: checkoutID, buyer: buyer, lines: parsed, region: region,
-            attribution: CheckoutRequest.Attribution(
-                code: attribution?["code"]?.stringValue, stream: attribution?["stream"]?.stringValue, referrer: attribution?["referrer"]?.stringValue
-            ),
+            attribution: CheckoutRequest.Attribution(json: json["attribution"]), declined: json["declined"].flatMap(AttributionDeclined.init(json:)),
             idempotencyKey: key, createdAt: createdAt
         )
+    }
+}
+
+extension LineCredit {
+    /// On the wire and stored: `{code, influencer, commission, source}`.
+    public var json: JSONValue {
+        ["code": .string(code), "influencer": .string(influencer), "commission": .int(commission), "source": .string(source.rawValue)]
+    }
+
+    public init?(json: JSONValue) {
+        guard let code = json["code"]?.stringValue, let influencer = json["influencer"]?.stringValue,
+            let commission = json["commission"]?.intValue, (0...JSONValue.maxSafeInteger).contains(commission),
+            let source = json["source"]?.stringValue.flatMap(AttributionCredit.Source.init(rawValue:))
+        else { return nil }
+        self.init(code: code, influencer: influencer, commission: commission, source: source)
+    }
+}
+
+extension AttributionDeclined {
+    /// `{code?, reason}`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["reason": .string(reason.rawValue)]
+        if let code { object["code"] = .string(code) }
+        return .object(object)
+    }
+
+    public init?(json: JSONValue) {
+        guard let reason = json["reason"]?.stringValue.flatMap(Reason.init(rawValue:)) else { return nil }
+        self.init(code: json["code"]?.stringValue, reason: reason)
     }
 }

@@ -12,8 +12,13 @@ public struct Reservation: Sendable, Hashable {
         public var merchant: String
         /// The sale whose limits this line counts against.
         public var sale: String?
+        /// The influencer's code credited with this line and its commission, if any.
+        public var credit: LineCredit?
 
-        public init(product: String, variant: String?, quantity: Int64, unitPrice: Int64, currency: String, merchant: String, sale: String?) {
+        public init(
+            product: String, variant: String?, quantity: Int64, unitPrice: Int64, currency: String, merchant: String, sale: String?,
+            credit: LineCredit? = nil
+        ) {
             self.product = product
             self.variant = variant
             self.quantity = quantity
@@ -21,6 +26,13 @@ public struct Reservation: Sendable, Hashable {
             self.currency = currency
             self.merchant = merchant
             self.sale = sale
+            self.credit = credit
+        }
+
+        /// What the line costs: unit price × quantity (checked when reserved).
+        public var amount: Int64 {
+            let (amount, overflow) = unitPrice.multipliedReportingOverflow(by: quantity)
+            return overflow ? .max : amount
         }
     }
 
@@ -28,21 +40,32 @@ public struct Reservation: Sendable, Hashable {
     public var buyer: String
     public var lines: [Line]
     public var region: String
+    /// What the buyer's client said about attribution (a claim; what was credited is on
+    /// the lines).
     public var attribution: CheckoutRequest.Attribution
+    /// Why the code the buyer brought was not credited, if it was not.
+    public var declined: AttributionDeclined?
     public var idempotencyKey: String
     public var createdAt: Int64
 
     public init(
         checkoutID: String, buyer: String, lines: [Line], region: String,
-        attribution: CheckoutRequest.Attribution, idempotencyKey: String, createdAt: Int64
+        attribution: CheckoutRequest.Attribution, declined: AttributionDeclined? = nil, idempotencyKey: String, createdAt: Int64
     ) {
         self.checkoutID = checkoutID
         self.buyer = buyer
         self.lines = lines
         self.region = region
         self.attribution = attribution
+        self.declined = declined
         self.idempotencyKey = idempotencyKey
         self.createdAt = createdAt
+    }
+
+    /// The codes credited with some line, in order of first line.
+    public var creditedCodes: [String] {
+        var seen: Set<String> = []
+        return lines.compactMap { $0.credit?.code }.filter { seen.insert($0).inserted }
     }
 
     /// The merchants of record of this cart, each to get only its own lines.

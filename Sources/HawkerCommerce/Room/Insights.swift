@@ -7,11 +7,12 @@ public struct Insights: Sendable {
     public var chatMessages = 0
     public var questionsAsked = 0
     public var questionsAnswered = 0
-    /// Accepted checkouts and units per product, and checkouts per attribution code.
+    /// Accepted checkouts and units per product, and checkouts per credited code (a
+    /// checkout whose lines credit two codes counts for both; one crediting none, "none").
     public internal(set) var checkoutsByProduct: [String: (checkouts: Int, units: Int64)] = [:]
     public internal(set) var checkoutsByCode: [String: Int] = [:]
     /// Products and attribution codes counted apart; the rest are summed under "other"
-    /// (a catalog can change over a long stream, codes are the buyers' to choose).
+    /// (a catalog can change over a long stream, and a gateway may register many codes).
     static let maxKeys = 1_000
 
     mutating func recordCheckout(_ reservation: Reservation) {
@@ -20,7 +21,16 @@ public struct Insights: Sendable {
             checkoutsByProduct[product, default: (0, 0)].checkouts += 1
             checkoutsByProduct[product, default: (0, 0)].units += line.quantity
         }
-        checkoutsByCode[Self.bucket(reservation.attribution.code ?? "none", in: checkoutsByCode), default: 0] += 1
+        for code in Self.codes(of: reservation.lines) {
+            checkoutsByCode[Self.bucket(code, in: checkoutsByCode), default: 0] += 1
+        }
+    }
+
+    /// The codes credited with `lines`, or "none".
+    private static func codes(of lines: [Reservation.Line]) -> [String] {
+        var seen: Set<String> = []
+        let codes = lines.compactMap { $0.credit?.code }.filter { seen.insert($0).inserted }
+        return codes.isEmpty ? ["none"] : codes
     }
 
     /// Takes back an accepted checkout that could not be recorded (the buyer was told it failed).
@@ -31,8 +41,9 @@ public struct Insights: Sendable {
             entry.units -= line.quantity
             checkoutsByProduct[line.product] = entry.checkouts > 0 ? entry : nil
         }
-        let code = reservation.attribution.code ?? "none"
-        if let count = checkoutsByCode[code] { checkoutsByCode[code] = count > 1 ? count - 1 : nil }
+        for code in Self.codes(of: reservation.lines) {
+            if let count = checkoutsByCode[code] { checkoutsByCode[code] = count > 1 ? count - 1 : nil }
+        }
     }
 
     /// Orders settled by merchants: confirmed or failed, per product and attribution code.
@@ -42,14 +53,16 @@ public struct Insights: Sendable {
     public internal(set) var ordersFailed = 0
 
     /// One merchant's part of a checkout settled: `lines` are that part's.
-    mutating func recordOrder(_ lines: [Reservation.Line], code: String?, confirmed: Bool) {
+    mutating func recordOrder(_ lines: [Reservation.Line], confirmed: Bool) {
         if confirmed { ordersConfirmed += 1 } else { ordersFailed += 1 }
         for product in Set(lines.map(\.product)) {
             let key = Self.bucket(product, in: ordersByProduct)
             if confirmed { ordersByProduct[key, default: (0, 0)].confirmed += 1 } else { ordersByProduct[key, default: (0, 0)].failed += 1 }
         }
-        let key = Self.bucket(code ?? "none", in: ordersByCode)
-        if confirmed { ordersByCode[key, default: (0, 0)].confirmed += 1 } else { ordersByCode[key, default: (0, 0)].failed += 1 }
+        for code in Self.codes(of: lines) {
+            let key = Self.bucket(code, in: ordersByCode)
+            if confirmed { ordersByCode[key, default: (0, 0)].confirmed += 1 } else { ordersByCode[key, default: (0, 0)].failed += 1 }
+        }
     }
 
     private static func bucket<Value>(_ key: String, in counts: [String: Value]) -> String {

@@ -159,13 +159,15 @@ public struct StreamRoom: Sendable {
 
     /// Validates and reserves a checkout (see `CommerceState.reserve`), once per buyer
     /// and idempotency key.
-    public mutating func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, now: Int64) -> CheckoutOutcome {
+    public mutating func checkout(
+        _ request: CheckoutRequest, buyer: String, checkoutID: String, attribution: AttributionCandidates = .none, now: Int64
+    ) -> CheckoutOutcome {
         if let first = checkouts.value(buyer: buyer, key: request.idempotencyKey) {
             return CheckoutOutcome(result: first, replayed: true, stockEvents: [])
         }
         let result: Result<Reservation, CheckoutRejection>
         do throws(CheckoutRejection) {
-            result = .success(try commerce.reserve(request, buyer: buyer, checkoutID: checkoutID, policy: configuration.checkoutPolicy, now: now))
+            result = .success(try commerce.reserve(request, buyer: buyer, checkoutID: checkoutID, policy: configuration.checkoutPolicy, attribution: attribution, now: now))
         } catch {
             result = .failure(error)
         }
@@ -210,7 +212,7 @@ public struct StreamRoom: Sendable {
         guard !part.isEmpty else { return [] }
         reservation.lines.removeAll { $0.merchant == merchant }
         held[checkoutID] = reservation.lines.isEmpty ? nil : reservation
-        insights.recordOrder(part, code: reservation.attribution.code, confirmed: confirmed)
+        insights.recordOrder(part, confirmed: confirmed)
         if confirmed {
             for line in part {
                 _ = intents.record(product: line.product, variant: line.variant, action: .purchase, user: reservation.buyer, now: now)

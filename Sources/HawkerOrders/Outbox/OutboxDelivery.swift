@@ -64,26 +64,22 @@ extension OutboxDelivery {
     /// The order as every backend sends it to the merchant (webhook body, PostgreSQL row,
     /// `order.requested` without its routing fields). PROTOCOL.md documents the fields.
     public var payload: [String: JSONValue] {
-        var attribution: [String: JSONValue] = [:]
-        if let code = self.attribution.code { attribution["code"] = .string(code) }
-        if let stream = self.attribution.stream { attribution["stream"] = .string(stream) }
-        if let referrer = self.attribution.referrer { attribution["referrer"] = .string(referrer) }
-        return [
+        [
             "checkout_id": .string(checkoutID),
             "merchant": .string(merchant),
             "idempotency_key": .string(idempotencyKey),
             "stream": .string(stream.rawValue),
             "buyer": .string(buyer),
-            "items": .array(lines.map(\.json)),
+            "items": .array(lines.map(\.orderJSON)),
             "region": .string(region),
-            "attribution": .object(attribution),
+            "attribution": attribution.json,
             "created_at": .int(createdAt),
         ]
     }
 }
 
 extension Reservation.Line {
-    /// A cart line on the wire (`checkout.accepted`, `order.requested`).
+    /// A cart line as the buyer sees it (`checkout.accepted`).
     public var json: JSONValue {
         var item: [String: JSONValue] = [
             "product": .string(product), "qty": .int(quantity), "unit_price": .int(unitPrice),
@@ -91,6 +87,13 @@ extension Reservation.Line {
         ]
         if let variant { item["variant"] = .string(variant) }
         if let sale { item["sale"] = .string(sale) }
+        return .object(item)
+    }
+
+    /// The line in a merchant's order: with the influencer's code and commission.
+    public var orderJSON: JSONValue {
+        guard let credit, case .object(var item) = json else { return json }
+        item["attribution"] = credit.json
         return .object(item)
     }
 }

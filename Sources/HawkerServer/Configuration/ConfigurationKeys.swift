@@ -285,6 +285,17 @@ extension GatewayConfiguration {
         .int("orders.max_in_flight", "deliveries out to backends at once", \.orders.maxInFlight, range: 1...100_000),
         .int("orders.notices_per_connection", "stored order notices a buyer's new connection is sent at once (more on the next)", \.orders.noticesPerConnection, range: 1...100_000),
         .int("orders.max_replays", "settled orders replayed to an order service per orders.subscribe with since", \.orders.maxReplays, range: 1...1_000_000),
+        .int64(
+            "affiliates.referral_window_ms", "how long a viewer who arrived through an influencer's link keeps its code for checkouts",
+            \.affiliates.referralWindowMilliseconds, range: 60_000...31_536_000_000),
+        .optionalString(
+            "affiliates.referral_secret",
+            "signs referral tickets (at least 16 bytes; the same on every node of a cluster); unset: derived from jwt.secret, or per process with JWKS only",
+            \.affiliates.referralSecret),
+        .int("affiliates.max_codes", "registered influencer codes at most (all are kept in memory)", \.affiliates.maxCodes, range: 1...10_000_000),
+        .int64(
+            "affiliates.refresh_ms", "how often a node reads the codes registered through other nodes (shared outbox)", \.affiliates.refreshMilliseconds,
+            range: 100...3_600_000),
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),
         .string("metrics.host", "address of the metrics.port listener", \.metricsHost),

@@ -116,6 +116,7 @@ public struct GatewayConfiguration: Sendable {
 
     // Checkout and orders.
     public var orders = OrdersConfiguration()
+    public var affiliates = AffiliatesConfiguration()
     /// The outbox file; nil means `<data_dir>/orders.sqlite`.
     public var outboxPath: String?
 

@@ -35,6 +35,7 @@ public final class Gateway: Service, Sendable {
     private let tls: NIOSSLContext?
     private let lifecycle = NIOLockedValueBox(Lifecycle.idle)
     private let orders: OrderDesk
+    private let affiliates: AffiliateDesk
     private let quotas: UserQuotas
     private let logger: Logger
     /// The single-node engine, for restoring and flushing its streams.
@@ -60,6 +61,8 @@ public final class Gateway: Service, Sendable {
         var quotaSweep: RepeatedTask
         /// The order relay and the backends' services.
         var orders: Task<Void, Never>
+        /// A shared store's codes, read every `affiliates.refresh_ms`.
+        var affiliates: Task<Void, Never>
         /// Deletes archived streams and settled orders past their retention.
         var retention: Task<Void, Never>
         /// Cluster mode: the Redis connections, the engine's leases and bus, its metrics.
@@ -105,6 +108,11 @@ public final class Gateway: Service, Sendable {
         var hubConfiguration = configuration.hub
         if !configuration.compressionEnabled { hubConfiguration.compressionMinBytes = nil }
         hubConfiguration.merchantsSettingStock = Set(configuration.orders.merchants.filter { $0.value.stock == .merchant }.keys)
+        let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
+        // The rooms credit checkouts from the registered codes, kept beside the outbox.
+        let affiliates = try AffiliateDesk(configuration: configuration, outboxPath: outboxPath, logger: logger)
+        hubConfiguration.attribution = affiliates.directory
+        self.affiliates = affiliates
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
         let journal: StateJournal?
@@ -140,7 +148,6 @@ public final class Gateway: Service, Sendable {
         let engine: any StreamEngine = cluster?.engine ?? streams
         self.streams = engine
         self.hub = streams
-        let outboxPath = configuration.outboxPath ?? (configuration.dataDirectory as NSString).appendingPathComponent("orders.sqlite")
         let orders = try OrderDesk(
             configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, cluster: cluster?.engine,
             metrics: metrics, tracing: OrderTracing(tracer: tracer), logger: logger)
@@ -157,6 +164,7 @@ public final class Gateway: Service, Sendable {
             clocks: PerLoop(loops: loops) { SessionClocks(eventLoop: $0) },
             orders: orders,
             inventory: InventoryDesk(ledger: streams.inventory),
+            affiliates: affiliates,
             webFiles: StaticFiles(directory: WebAssets.directory),
             logger: logger
         )
@@ -212,6 +220,7 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bindAndRun() async throws -> SocketAddress {
+        try await affiliates.load()
         // Every kept stream is back before the first connection; in a cluster, streams are
         // taken from Redis as they are needed.
         if journal != nil, cluster == nil {
@@ -258,6 +267,7 @@ public final class Gateway: Service, Sendable {
         }
         let quotas = self.quotas
         let orders = self.orders
+        let affiliates = self.affiliates
         let group = self.group
         let shutDownMeanwhile = lifecycle.withLockedValue { state -> Bool in
             guard case .starting = state else { return true }
@@ -267,6 +277,7 @@ public final class Gateway: Service, Sendable {
                     metrics: metricsChannel,
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
                     orders: Task { await orders.run() },
+                    affiliates: Task { await affiliates.run() },
                     retention: Task { await self.sweepRetention() },
                     cluster: startCluster()
                 ))
@@ -410,6 +421,10 @@ public final class Gateway: Service, Sendable {
         if let orders = running?.orders {
             orders.cancel()
             await orders.value
+        }
+        if let affiliates = running?.affiliates {
+            affiliates.cancel()
+            await affiliates.value
         }
         // Every room as it is now, and every event, in the store before the loops stop; a
         // cluster node then gives its streams' leases up for the other nodes to take.

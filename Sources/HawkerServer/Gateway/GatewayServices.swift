@@ -27,6 +27,8 @@ final class GatewayServices: Sendable {
     let orders: OrderDesk?
     /// Merchants' stock levels; nil for an engine that keeps none.
     let inventory: InventoryDesk?
+    /// Influencer codes and referrals; nil in tools that run without an outbox.
+    let affiliates: AffiliateDesk?
     /// The SDK and the pages.
     let webFiles: StaticFiles
     let logger: Logger
@@ -43,6 +45,7 @@ final class GatewayServices: Sendable {
         clocks: PerLoop<SessionClocks>,
         orders: OrderDesk?,
         inventory: InventoryDesk?,
+        affiliates: AffiliateDesk? = nil,
         webFiles: StaticFiles,
         logger: Logger
     ) {
@@ -57,6 +60,7 @@ final class GatewayServices: Sendable {
         self.clocks = clocks
         self.orders = orders
         self.inventory = inventory
+        self.affiliates = affiliates
         self.webFiles = webFiles
         self.logger = logger
     }

@@ -148,6 +148,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return orders(request, endpoint: endpoint, loop: loop)
         case .inventory(let endpoint):
             return inventory(request, endpoint: endpoint, loop: loop)
+        case .affiliateCodes(let endpoint):
+            return affiliateCodes(request, endpoint: endpoint, loop: loop)
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }
@@ -253,6 +255,40 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     case .failure(let refusal): return .error(.conflict, refusal.code, refusal.message)
                     }
                 }
+            case .methodNotAllowed:
+                return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+            }
+        }
+    }
+
+    /// `/v1/affiliate-codes`: influencer codes, registered by admins and by merchants for
+    /// their own products.
+    private func affiliateCodes(
+        _ request: NIOHTTPServerRequestFull, endpoint: HTTPRoute.AffiliateCodesEndpoint, loop: any EventLoop
+    ) -> EventLoopFuture<HTTPResponse> {
+        guard let desk = services.affiliates else {
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway takes no checkouts"))
+        }
+        if endpoint == .methodNotAllowed {
+            return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+        }
+        let now = services.streams.now
+        return bearer(request, loop: loop) { principal in
+            guard let registrar = AffiliateDesk.registrar(principal) else { return loop.makeSucceededFuture(AffiliateDesk.forbidden) }
+            switch endpoint {
+            case .list:
+                let uri = request.head.uri
+                return loop.makeSucceededFuture(
+                    desk.list(
+                        owner: HTTPRoute.queryText("owner", in: uri), after: HTTPRoute.queryText("after", in: uri),
+                        limit: HTTPRoute.queryInteger("limit", in: uri) ?? 100, by: registrar))
+            case .read(let code):
+                return loop.makeSucceededFuture(desk.read(code, by: registrar))
+            case .register(let code):
+                let body = Self.object(request.body)
+                return loop.makeFutureWithTask { await desk.register(code, body: body, by: registrar, now: now) }
+            case .revoke(let code):
+                return loop.makeFutureWithTask { await desk.revoke(code, by: registrar, now: now) }
             case .methodNotAllowed:
                 return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
             }

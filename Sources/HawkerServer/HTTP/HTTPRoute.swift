@@ -30,7 +30,21 @@ import struct Foundation.URL
         case orders(OrdersEndpoint)
         /// A merchant's stock, under `/v1/merchants/{merchant}/inventory`.
         case inventory(InventoryEndpoint)
+        /// Influencer codes, under `/v1/affiliate-codes`.
+        case affiliateCodes(AffiliateCodesEndpoint)
         case notFound
+    }
+
+    @_spi(Fuzzing) public enum AffiliateCodesEndpoint: Sendable, Hashable {
+        /// `GET /v1/affiliate-codes`
+        case list
+        /// `GET /v1/affiliate-codes/{code}`
+        case read(code: String)
+        /// `PUT /v1/affiliate-codes/{code}`
+        case register(code: String)
+        /// `DELETE /v1/affiliate-codes/{code}`
+        case revoke(code: String)
+        case methodNotAllowed
     }
 
     @_spi(Fuzzing) public enum OrdersEndpoint: Sendable, Hashable {
@@ -125,6 +139,10 @@ import struct Foundation.URL
         Rule(.GET, ["v1", "merchants", "{merchant}", "inventory", "{product}"], otherMethod: .inventory(.methodNotAllowed)) {
             .inventory(.product(merchant: $0[0], product: $0[1]))
         },
+        Rule(.GET, ["v1", "affiliate-codes"], otherMethod: .affiliateCodes(.methodNotAllowed)) { _ in .affiliateCodes(.list) },
+        Rule(.GET, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.read(code: $0[0])) },
+        Rule(.PUT, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.register(code: $0[0])) },
+        Rule(.DELETE, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.revoke(code: $0[0])) },
     ]
 
     private static func endpoint(method: HTTPMethod, segments: [String]) -> Endpoint {

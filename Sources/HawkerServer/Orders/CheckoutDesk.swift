@@ -172,8 +172,17 @@ struct CheckoutDesk: Sendable {
             // Checked when reserved; a stored row that does not add up reads as no totals.
             "totals": .array((reservation.totals ?? []).map { ["currency": .string($0.currency), "amount": .int($0.amount)] }),
             "merchants": .array(reservation.merchants.map { .string($0) }),
+            "attribution": attributionJSON(reservation),
             "replayed": .bool(replayed),
         ]
+    }
+
+    /// What the buyer is told of attribution: the codes credited (not the commissions), and
+    /// why the code they brought was not, if it was not.
+    static func attributionJSON(_ reservation: Reservation) -> JSONValue {
+        var object: [String: JSONValue] = ["codes": .array(reservation.creditedCodes.map { .string($0) })]
+        if let declined = reservation.declined { object["declined"] = declined.json }
+        return .object(object)
     }
 
     /// Step 4: what became of one merchant's part, from the relay.

@@ -1,3 +1,5 @@
+import HawkerCommerce
+import HawkerHub
 import HawkerOrders
 import HawkerProtocol
 import NIOCore
@@ -18,6 +20,26 @@ extension SessionHandler {
         orders.checkouts.checkout(request, buyer: buyer, stream: stream, re: id, on: context.eventLoop)
             .assumeIsolated()
             .whenSuccess { [self] reply in send(reply) }
+    }
+
+    /// `referral`: a ticket proving when the viewer arrived through a code's link, for
+    /// their checkouts within the referral window (PROTOCOL.md §6.17).
+    func referral(id: String, code: String) {
+        guard let affiliates = services.affiliates else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
+            return
+        }
+        switch affiliates.directory.referral(code, now: services.streams.now) {
+        case .success(let referral):
+            send(
+                .reply(
+                    type: .referral, re: id,
+                    body: ["code": .string(referral.code), "ticket": .string(referral.ticket), "expires_at": .int(min(referral.expiresAt, JSONValue.maxSafeInteger))]))
+        case .failure(.codeNotActive):
+            send(.error(.init(re: id, code: .codeNotActive, message: "code '\(code)' is not active (revoked, or outside its validity)")))
+        case .failure:
+            send(.error(.init(re: id, code: .unknownCode, message: "no code '\(code)' is registered")))
+        }
     }
 
     func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {

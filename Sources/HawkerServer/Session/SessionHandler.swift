@@ -270,6 +270,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             checkout(id: id, stream: stream, request: request, buyer: buyer, context: context)
         case .orders(let id, let command, let merchant):
             orderCommand(id: id, command, merchant: merchant, context: context)
+        case .referral(let id, let code):
+            referral(id: id, code: code)
         case .publish(let id, let stream, let event):
             services.streams.publish(event, to: stream, creator: creator)
                 .hop(to: context.eventLoop)

@@ -56,6 +56,8 @@ struct SessionStateMachine {
         case checkout(id: String, stream: StreamID, request: CheckoutRequest, buyer: String)
         /// An order service's command, for the token's merchant.
         case orders(id: String, command: OrderCommand, merchant: String)
+        /// A referral ticket for a code's link: anyone connected may ask.
+        case referral(id: String, code: String)
         case pong(id: String)
     }
 
@@ -243,6 +245,8 @@ struct SessionStateMachine {
                 return refuse(re: id, .forbidden, "'\(command.commandName)' is for order services: a token with role order_service and a merchant claim", now: now)
             }
             return .orders(id: id, command: command, merchant: merchant)
+        case .referral(let id, let code):
+            return .referral(id: id, code: code)
         }
     }
 

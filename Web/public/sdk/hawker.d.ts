@@ -30,6 +30,8 @@ export interface Attribution {
   code?: string;
   stream?: string;
   referrer?: string;
+  /** A ticket from `referral`: the viewer came through a code's link. */
+  referral?: string;
 }
 
 export interface Welcome {
@@ -116,6 +118,28 @@ export interface CheckoutAccepted {
   totals: { currency: string; amount: number }[];
   merchants: string[];
   replayed: boolean;
+  /** The codes credited, and the one the buyer brought if it was not credited. */
+  attribution: CheckoutAttribution;
+}
+
+/** Why the code a buyer brought was not credited. */
+export type DeclineReason = "unknown_code" | "code_not_active" | "not_for_stream" | "not_for_products" | "referral_expired" | "invalid_referral";
+
+export interface CheckoutAttribution {
+  codes: string[];
+  declined?: { code?: string; reason: DeclineReason };
+}
+
+/** The reply to `referral`. */
+export interface Referral {
+  type: "referral";
+  re: string;
+  /** The code in canonical form (upper case). */
+  code: string;
+  /** Opaque; send it as `attribution.referral` with checkouts until it expires. */
+  ticket: string;
+  /** When the ticket stops being credited, ms since the epoch (server clock). */
+  expires_at: number;
 }
 
 export interface OrderConfirmed {
@@ -168,6 +192,7 @@ export interface MessagesByType {
   presence: Presence;
   gap: Gap;
   "checkout.accepted": CheckoutAccepted;
+  referral: Referral;
   "order.confirmed": OrderConfirmed;
   "order.failed": OrderFailed;
   "order.status": OrderStatus;
@@ -254,6 +279,8 @@ export class HawkerClient {
   moderate(stream: string, action: string, fields?: Record<string, any>): Promise<Message>;
   /** Buys; resolves with `checkout.accepted`. The same idempotency key again returns the first answer. */
   checkout(stream: string, items: CheckoutItem[], options: { region: string; attribution?: Attribution; idempotencyKey?: string }): Promise<CheckoutAccepted>;
+  /** Asks for a referral ticket for an influencer's code; rejects with `unknown_code` or `code_not_active`. */
+  referral(code: string): Promise<Referral>;
   ping(): Promise<Message>;
 }
 

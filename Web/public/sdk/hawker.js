@@ -38,7 +38,7 @@ export class HawkerError extends Error {
  * @typedef {{epoch: string, seq: number}} StreamPosition
  * @typedef {{type: string, [field: string]: any}} Message
  * @typedef {{product: string, variant?: string, qty: number, price_seen: number}} CheckoutItem
- * @typedef {{code?: string, stream?: string, referrer?: string}} Attribution
+ * @typedef {{code?: string, stream?: string, referrer?: string, referral?: string}} Attribution
  *
  * Server messages (PROTOCOL.md §6-7; Protocol/schemas has one schema per type):
  * @typedef {{type: "welcome", re: string, protocol: "hawker.v1", session: string, server_time: number, user: {sub: string, role: string}, limits: object}} Welcome
@@ -49,7 +49,10 @@ export class HawkerError extends Error {
  * @typedef {{type: "presence", stream: string, viewers: number}} Presence
  * @typedef {{type: "gap", stream: string, coalesced: number, chat_batches_missed: number, chat_messages_missed: number}} Gap
  * @typedef {{product: string, variant?: string, qty: number, unit_price: number, currency: string, merchant: string, sale?: string}} OrderLine
- * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: {currency: string, amount: number}[], merchants: string[], replayed: boolean}} CheckoutAccepted
+ * @typedef {"unknown_code" | "code_not_active" | "not_for_stream" | "not_for_products" | "referral_expired" | "invalid_referral"} DeclineReason
+ * @typedef {{codes: string[], declined?: {code?: string, reason: DeclineReason}}} CheckoutAttribution
+ * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: {currency: string, amount: number}[], merchants: string[], replayed: boolean, attribution: CheckoutAttribution}} CheckoutAccepted
+ * @typedef {{type: "referral", re: string, code: string, ticket: string, expires_at: number}} Referral
  * @typedef {{type: "order.confirmed", checkout_id: string, merchant: string, reference: string, stream: string, at: number}} OrderConfirmed
  * @typedef {{type: "order.failed", checkout_id: string, merchant: string, reason: string, stream: string, at: number}} OrderFailed
  * @typedef {{type: "order.status", checkout_id: string, merchant: string, status: string, reference?: string, tracking?: string, note?: string, stream: string, at: number}} OrderStatus
@@ -270,6 +273,15 @@ export class HawkerClient {
     const key = options.idempotencyKey || newKey();
     return this.send({ type: "checkout", stream, items, region: options.region, idempotency_key: key, ...(options.attribution ? { attribution: options.attribution } : {}) });
   }
+  /**
+   * Asks for a referral ticket for an influencer's code (the viewer came through its
+   * link); resolves with `referral`: the canonical code, the ticket to send as
+   * `attribution.referral` with checkouts, and when it expires (server clock). Rejects
+   * with `unknown_code` or `code_not_active`.
+   * @param {string} code
+   * @returns {Promise<Referral>}
+   */
+  referral(code) { return this.send({ type: "referral", code }); }
   ping() { return this.send({ type: "ping" }); }
 
   // Internals.

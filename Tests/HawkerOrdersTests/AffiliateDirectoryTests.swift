@@ -1,0 +1,194 @@
+import Foundation
+import HawkerCommerce
+import HawkerOrders
+import HawkerProtocol
+import Testing
+
+/// The directory's decisions: what a checkout's claim and its stream's host make of the
+/// registered codes, referral tickets and their window, and who may register what.
+@Suite struct AffiliateDirectoryTests {
+    private let shop = StreamID("shop")!
+    private let other = StreamID("other")!
+    private let day: Int64 = 86_400_000
+    private let now: Int64 = 1_800_000_000_000
+
+    private func directory(maxCodes: Int = 100) throws -> (AffiliateDirectory, String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-directory-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("orders.sqlite").path
+        return (try make(path, maxCodes: maxCodes), path)
+    }
+
+    private func make(_ path: String, maxCodes: Int = 100, secret: String = "a secret of sixteen+ bytes") throws -> AffiliateDirectory {
+        AffiliateDirectory(
+            store: try SQLiteAffiliateCodeStore(path: path), tickets: ReferralTicket(secret: Data(secret.utf8)), referralWindowMilliseconds: 7 * day,
+            maxCodes: maxCodes)
+    }
+
+    private func register(
+        _ directory: AffiliateDirectory, _ name: String, owner: String = "anna", rate: Int64 = 1_000, streams: Set<String>? = nil,
+        merchants: Set<String>? = nil, hostDefault: Bool = false, from: Int64? = nil, until: Int64? = nil, by registrar: AffiliateDirectory.Registrar = .admin
+    ) async throws -> AffiliateCode {
+        let registration = AffiliateCodeRegistration(
+            owner: owner, commissionBasisPoints: rate, streams: streams, merchants: merchants, hostDefault: hostDefault, validFrom: from, validUntil: until)
+        return try await directory.register(name, registration, by: registrar, now: now).get().code
+    }
+
+    private func refusal<T>(_ result: Result<T, AffiliateDirectory.Refusal>) -> AffiliateDirectory.Refusal? {
+        if case .failure(let refusal) = result { return refusal }
+        return nil
+    }
+
+    @Test func anEnteredCodeIsCreditedOnlyWhenRegisteredActiveAndForTheStream() async throws {
+        let (directory, _) = try directory()
+        _ = try await register(directory, "anna10", streams: ["shop"])
+        _ = try await register(directory, "later", from: now + day)
+        _ = try await register(directory, "gone", until: now)
+        let credited = directory.candidates(for: .init(code: "Anna10"), stream: shop, host: nil, now: now)
+        #expect(credited.credits == [AttributionCredit(code: "ANNA10", influencer: "anna", commissionBasisPoints: 1_000, merchants: nil, source: .code)])
+        #expect(credited.declined == nil)
+        func declined(_ code: String, on stream: StreamID? = nil) -> AttributionCandidates {
+            directory.candidates(for: .init(code: code), stream: stream ?? shop, host: nil, now: now)
+        }
+        #expect(declined("I-MADE-THIS-UP") == AttributionCandidates(declined: .init(code: "I-MADE-THIS-UP", reason: .unknownCode)))
+        #expect(declined("x") == AttributionCandidates(declined: .init(code: "x", reason: .unknownCode)))
+        #expect(declined("later") == AttributionCandidates(declined: .init(code: "LATER", reason: .codeNotActive)))
+        #expect(declined("gone") == AttributionCandidates(declined: .init(code: "GONE", reason: .codeNotActive)))
+        #expect(declined("anna10", on: other) == AttributionCandidates(declined: .init(code: "ANNA10", reason: .notForStream)))
+    }
+
+    @Test func aRevokedCodeIsNeverCreditedAgainUntilRegisteredAnew() async throws {
+        let (directory, _) = try directory()
+        _ = try await register(directory, "anna10")
+        let revoked = try await directory.revoke("ANNA10", by: .admin, now: now).get()
+        #expect(revoked.revokedAt == now)
+        #expect(directory.candidates(for: .init(code: "anna10"), stream: shop, host: nil, now: now).declined?.reason == .codeNotActive)
+        let revived = try await register(directory, "anna10", rate: 500)
+        #expect(revived.revokedAt == nil)
+        #expect(revived.createdAt == now)
+        #expect(directory.candidates(for: .init(code: "anna10"), stream: shop, host: nil, now: now).credits.first?.commissionBasisPoints == 500)
+    }
+
+    @Test func aReferralTicketCountsWithinTheWindowOnlyAndCannotBeForged() async throws {
+        let (directory, path) = try directory()
+        _ = try await register(directory, "anna10")
+        let referral = try directory.referral("anna10", now: now).get()
+        #expect(referral.code == "ANNA10")
+        #expect(referral.expiresAt == now + 7 * day)
+        let within = directory.candidates(for: .init(referral: referral.ticket), stream: shop, host: nil, now: now + 7 * day)
+        #expect(within.credits.map(\.source) == [.referral])
+        let late = directory.candidates(for: .init(referral: referral.ticket), stream: shop, host: nil, now: now + 7 * day + 1)
+        #expect(late == AttributionCandidates(declined: .init(code: "ANNA10", reason: .referralExpired)))
+        // Moved back in time, or to another code, or signed with another key: not ours.
+        let parts = referral.ticket.split(separator: ".").map(String.init)
+        for forged in ["\(parts[0]).\(now + 7 * day).\(parts[2])", "OTHER.\(parts[1]).\(parts[2])", "garbage", String(repeating: "A", count: 500)] {
+            #expect(directory.candidates(for: .init(referral: forged), stream: shop, host: nil, now: now).declined == .init(code: nil, reason: .invalidReferral))
+        }
+        let stranger = try make(path, secret: "another secret, sixteen+ bytes")
+        try await stranger.refresh()
+        #expect(stranger.candidates(for: .init(referral: referral.ticket), stream: shop, host: nil, now: now).declined?.reason == .invalidReferral)
+        // A node with the same key (another instance on the same store) accepts it.
+        let sibling = try make(path)
+        try await sibling.refresh()
+        #expect(sibling.candidates(for: .init(referral: referral.ticket), stream: shop, host: nil, now: now).credits.map(\.code) == ["ANNA10"])
+        // Unknown and inactive codes get no ticket.
+        #expect(throws: AttributionDeclined.Reason.unknownCode) { try directory.referral("nope", now: now).get() }
+        _ = try await directory.revoke("anna10", by: .admin, now: now)
+        #expect(throws: AttributionDeclined.Reason.codeNotActive) { try directory.referral("anna10", now: now).get() }
+    }
+
+    @Test func theHostsDefaultCodesComeAfterTheBuyersInOrder() async throws {
+        let (directory, _) = try directory()
+        _ = try await register(directory, "anna10", owner: "anna", merchants: ["m2"])
+        _ = try await register(directory, "host-all", owner: "host", rate: 300, hostDefault: true)
+        _ = try await register(directory, "host-shop", owner: "host", rate: 500, streams: ["shop"], hostDefault: true)
+        _ = try await register(directory, "host-plain", owner: "host", rate: 900)
+        let candidates = directory.candidates(for: .init(code: "anna10"), stream: shop, host: "host", now: now)
+        #expect(candidates.credits.map(\.code) == ["ANNA10", "HOST-SHOP", "HOST-ALL"])
+        #expect(candidates.credits.map(\.source) == [.code, .host, .host])
+        // Another stream of the same host: only the code for every stream.
+        #expect(directory.candidates(for: .init(), stream: other, host: "host", now: now).credits.map(\.code) == ["HOST-ALL"])
+        // No host (a stream the gateway made), no code: nothing.
+        #expect(directory.candidates(for: .init(), stream: shop, host: nil, now: now) == .none)
+        // The entered code and the referral of the same code count once, as entered.
+        let ticket = try directory.referral("anna10", now: now).get().ticket
+        #expect(directory.candidates(for: .init(code: "ANNA10", referral: ticket), stream: shop, host: nil, now: now).credits.map(\.source) == [.code])
+    }
+
+    @Test func merchantsRegisterForTheirOwnProductsAndCannotTouchOthersCodes() async throws {
+        let (directory, _) = try directory()
+        let own = try await register(directory, "shoe10", merchants: nil, by: .merchant("m1"))
+        #expect(own.merchants == ["m1"])
+        #expect(own.registrar == "merchant:m1")
+        let registration = AffiliateCodeRegistration(owner: "anna", commissionBasisPoints: 1)
+        #expect(refusal(try await directory.register("shoe10", registration, by: .merchant("m2"), now: now)) == .taken("code 'SHOE10' is registered by someone else"))
+        let foreign = AffiliateCodeRegistration(owner: "anna", commissionBasisPoints: 1, merchants: ["m2"])
+        guard case .failure(.invalid) = try await directory.register("new1", foreign, by: .merchant("m1"), now: now) else {
+            Issue.record("a merchant registered a code for another merchant's products")
+            return
+        }
+        #expect(refusal(try await directory.revoke("shoe10", by: .merchant("m2"), now: now)) == .notFound("no code 'shoe10' of yours"))
+        // An admin may change any code; the registrar stays the merchant's.
+        let changed = try await register(directory, "shoe10", rate: 2_000, merchants: ["m1"], by: .admin)
+        #expect(changed.registrar == "merchant:m1")
+        #expect(directory.codes(owner: nil, registrar: .merchant("m2"), after: nil, limit: 10).isEmpty)
+        #expect(directory.codes(owner: "anna", registrar: .merchant("m1"), after: nil, limit: 10).map(\.code) == ["SHOE10"])
+    }
+
+    @Test func codesPastTheLimitAreRefusedAndBadNamesToo() async throws {
+        let (directory, _) = try directory(maxCodes: 2)
+        _ = try await register(directory, "one")
+        _ = try await register(directory, "two")
+        let registration = AffiliateCodeRegistration(owner: "anna", commissionBasisPoints: 1)
+        #expect(refusal(try await directory.register("three", registration, by: .admin, now: now)) == .full(2))
+        // Replacing one is no new code.
+        #expect(try await directory.register("one", registration, by: .admin, now: now).get().created == false)
+        for bad in ["ab", String(repeating: "a", count: 33), "with space", "dots.no", "ümlaut"] {
+            guard case .failure(.invalid) = try await directory.register(bad, registration, by: .admin, now: now) else {
+                Issue.record("'\(bad)' was registered")
+                continue
+            }
+        }
+    }
+
+    /// Another node's registrations reach this one at its next refresh; its own at once.
+    @Test func anotherInstanceSeesRegistrationsAfterARefreshAndSurvivesARestart() async throws {
+        let (directory, path) = try directory()
+        let node = try make(path)
+        try await node.refresh()
+        _ = try await register(directory, "anna10")
+        #expect(node.code("anna10") == nil)
+        #expect(try await node.refresh() == 1)
+        #expect(node.code("ANNA10")?.owner == "anna")
+        _ = try await directory.revoke("anna10", by: .admin, now: now)
+        try await node.refresh()
+        #expect(node.code("anna10")?.revokedAt == now)
+        // A restart reads every code back.
+        let restarted = try make(path)
+        #expect(try await restarted.refresh() == 1)
+        #expect(restarted.count == 1)
+    }
+
+    @Test func registrationsAreCheckedFieldByField() throws {
+        func parse(_ fields: [String: JSONValue]) -> String? {
+            do throws(AffiliateCodeRegistration.Invalid) {
+                _ = try AffiliateCodeRegistration.parse(fields)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(parse(["owner": "anna", "commission_bps": 1_000, "streams": ["shop"], "merchants": ["m1"], "host_default": true, "valid_from": 1, "valid_until": 2]) == nil)
+        #expect(parse(["owner": "anna", "commission_bps": 10_001]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": -1]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": .double(1.5)]) != nil)
+        #expect(parse(["commission_bps": 1]) != nil)
+        #expect(parse(["owner": "", "commission_bps": 1]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "streams": []]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "streams": ["bad id!"]]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "valid_from": 5, "valid_until": 5]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "valid_until": .int(JSONValue.maxSafeInteger + 1)]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "rate": 2]) != nil)
+        #expect(parse(["owner": "anna", "commission_bps": 1, "host_default": "yes"]) != nil)
+    }
+}
