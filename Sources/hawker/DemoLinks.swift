@@ -7,7 +7,9 @@ import ServiceLifecycle
 
 /// `serve --demo`: once the gateway listens, prints the three pages a newcomer opens —
 /// the viewer page, the host's studio and the ops dashboard — with tokens for the demo
-/// stream, on standard output (whatever the log level).
+/// stream, on standard output (whatever the log level). It also registers two
+/// influencers' codes and prints the viewer page as reached through one's link, so a
+/// checkout from it is credited (the studio's insights show the code).
 struct DemoLinks: Service {
     let gateway: Gateway
     let configuration: GatewayConfiguration
@@ -32,6 +34,10 @@ struct DemoLinks: Service {
             logger.notice("demo stream 'demo' is live; no jwt.secret to sign demo tokens with (jwt.jwks only): bring your own")
             return
         }
+        // Anna's and Luca's codes: a checkout from Anna's link credits her 10 %.
+        for (code, owner, rate) in [("ANNA10", "anna", Int64(1_000)), ("LUCA5", "luca", Int64(500))] {
+            try await gateway.registerAffiliateCode(code, owner: owner, commissionBasisPoints: rate)
+        }
         let issuer = await TokenIssuer(hmacSecret: secret)
         let day: TimeInterval = 86_400
         let viewer = try await issuer.issue(subject: "demo-viewer", role: .viewer, streams: ["demo"], ttl: day)
@@ -49,6 +55,8 @@ struct DemoLinks: Service {
                   viewer  \(base)/watch/demo#token=\(viewer)
                   studio  \(base)/studio/demo#token=\(host)
                   ops     \(base)/ops#token=\(ops)
+                The viewer page as reached through influencer Anna's link (code ANNA10, 10 %):
+                          \(base)/watch/demo?ref=ANNA10#token=\(viewer)
                 (demo tokens, valid for 24 hours)
 
                 """.utf8))

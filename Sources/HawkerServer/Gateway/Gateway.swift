@@ -357,6 +357,15 @@ public final class Gateway: Service, Sendable {
             .get()
     }
 
+    /// Registers (or replaces) an influencer code as an admin would over HTTP
+    /// (`PUT /v1/affiliate-codes/{code}`): for embedding programs and `serve --demo`.
+    public func registerAffiliateCode(_ code: String, owner: String, commissionBasisPoints: Int64, hostDefault: Bool = false) async throws {
+        let registration = AffiliateCodeRegistration(owner: owner, commissionBasisPoints: commissionBasisPoints, hostDefault: hostDefault)
+        if case .failure(let refusal) = try await affiliates.directory.register(code, registration, by: .admin, now: streams.now) {
+            throw ConfigurationError(description: "affiliate code '\(code)' was not registered: \(refusal)")
+        }
+    }
+
     public var connectionCount: Int { services.connections.count }
 
     /// The metrics in Prometheus text format, as `/metrics` serves them.
