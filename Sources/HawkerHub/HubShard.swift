@@ -248,7 +248,7 @@ final class HubShard {
         let now = clock()
         return try withStream(stream, create: nil, now: now) { hosted in
             // The codes it may credit: from memory (the directory), on this loop.
-            let attribution = configuration.attribution?.candidates(for: request.attribution, stream: stream, host: hosted.owner, now: now) ?? .none
+            let attribution = configuration.attribution?.candidates(for: request.attribution, stream: stream, host: hosted.owner, now: now) ?? .empty
             let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, attribution: attribution, now: now)
             if !outcome.replayed { markUnsaved(stream) }
             stockMoved(outcome.stockEvents, in: stream)

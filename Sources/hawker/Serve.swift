@@ -54,7 +54,11 @@ struct Serve: AsyncParsableCommand {
         // it sends the spans of the gateway's last checkouts before it stops.
         var services: [any Service] = (gateway.tracingService.map { [$0] } ?? []) + [gateway]
         if demo {
-            services.append(DemoPublisher(streams: gateway.streams, logger: logger))
+            services.append(
+                DemoPublisher(streams: gateway.streams, logger: logger) {
+                    // After the restore: a restarted demo continues its kept stream.
+                    while gateway.localAddress == nil { try await Task.sleep(for: .milliseconds(20)) }
+                })
             services.append(DemoLinks(gateway: gateway, configuration: configuration, secret: configuration.jwtSecret, logger: logger))
         }
         let group = ServiceGroup(

@@ -8,7 +8,7 @@ struct Token: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
-    @Option(help: "viewer, host, moderator, order_service or admin.") var role: String = "viewer"
+    @Option(help: "viewer, host, moderator, order_service, affiliate or admin.") var role: String = "viewer"
     @Option(name: .customLong("stream"), help: "A stream the token allows (repeat; * for all).") var streams: [String] = []
     @Option(help: "Lifetime in seconds.") var ttl: Int = 3_600
     @Option(help: "Subject (user id).") var sub: String?

@@ -29,11 +29,11 @@ struct PermissionTests {
         case (.admin, _): return true  // any stream
         case (_, .read): return scope != .streamNotInClaim  // "S"
         case (.host, .publish): return scope != .streamNotInClaim  // "S"
-        case (.viewer, .publish), (.moderator, .publish), (.orderService, .publish): return false
+        case (.viewer, .publish), (.moderator, .publish), (.orderService, .publish), (.affiliate, .publish): return false
         case (.orderService, .interact): return false
         case (_, .interact): return scope != .streamNotInClaim  // signed-in viewers, hosts, moderators
         case (.host, .moderate), (.moderator, .moderate): return scope != .streamNotInClaim
-        case (.viewer, .moderate), (.orderService, .moderate): return false
+        case (.viewer, .moderate), (.orderService, .moderate), (.affiliate, .moderate): return false
         }
     }
 

@@ -194,11 +194,34 @@ import Testing
         #expect(reservation.lines.allSatisfy { $0.credit == nil })
         #expect(reservation.declined == AttributionDeclined(code: "ANA10", reason: .notForProducts))
         // The directory's own refusal is kept as it said.
-        let unknown = AttributionCandidates(declined: AttributionDeclined(code: "MADE-UP", reason: .unknownCode))
+        let unknown = AttributionCandidates(declinedCode: AttributionDeclined(code: "MADE-UP", reason: .unknownCode))
         let second = try room.checkout(request([("a", 1, 1_000)], key: "k2", code: "made-up"), buyer: "u", checkoutID: "c2", attribution: unknown, now: now)
             .result.get()
         #expect(second.declined == AttributionDeclined(code: "MADE-UP", reason: .unknownCode))
         #expect(room.insightsJSON(now: now)["checkouts"]?["by_attribution_code"] == [["code": "none", "checkouts": 2]])
+    }
+
+    /// `declined` names the first of the buyer's claims that credits nothing, the entered
+    /// code before the referral, even when another code is credited.
+    @Test func theEnteredCodeIsAccountedForBeforeTheReferral() throws {
+        var room = try room(policy: .anyInCatalog, product("a", price: 1_000, stock: 10))
+        let elsewhere = AttributionCredit(code: "ANA10", influencer: "ana", commissionBasisPoints: 1_000, merchants: ["m9"], source: .code)
+        let referral = AttributionCredit(code: "BOB5", influencer: "bob", commissionBasisPoints: 500, merchants: nil, source: .referral)
+        let stale = AttributionDeclined(code: "BOB5", reason: .referralExpired)
+        let first = try room.checkout(
+            request([("a", 1, 1_000)], key: "k1"), buyer: "u", checkoutID: "c1",
+            attribution: AttributionCandidates(credits: [elsewhere], declinedReferral: stale), now: now
+        ).result.get()
+        #expect(first.declined == AttributionDeclined(code: "ANA10", reason: .notForProducts))
+        let second = try room.checkout(
+            request([("a", 1, 1_000)], key: "k2"), buyer: "u", checkoutID: "c2", attribution: AttributionCandidates(credits: [elsewhere, referral]), now: now
+        ).result.get()
+        #expect(second.lines.map(\.credit?.code) == ["BOB5"])
+        #expect(second.declined == AttributionDeclined(code: "ANA10", reason: .notForProducts))
+        let third = try room.checkout(
+            request([("a", 1, 1_000)], key: "k3"), buyer: "u", checkoutID: "c3", attribution: AttributionCandidates(credits: [referral]), now: now
+        ).result.get()
+        #expect(third.declined == nil)
     }
 
     /// Commissions round down, and never overflow, even on the largest amounts.

@@ -83,13 +83,13 @@ import Testing
             let a = try #require(try await store.save(code("AAA"), replacing: nil))
             let b = try #require(try await store.save(code("BBB"), replacing: nil))
             let a2 = try #require(try await store.save(code("AAA", rate: 3), replacing: a.revision))
-            let all = try await open().changes(after: 0, limit: 100)
+            let all = try await open().changes(after: 0, limit: 100).codes
             // A code changed twice is there once, at its latest revision.
             #expect(all.map(\.code) == ["BBB", "AAA"])
             #expect(all.map(\.revision) == [b.revision, a2.revision])
-            #expect(try await store.changes(after: b.revision, limit: 100).map(\.code) == ["AAA"])
-            #expect(try await store.changes(after: a2.revision, limit: 100).isEmpty)
-            #expect(try await store.changes(after: 0, limit: 1).map(\.code) == ["BBB"])
+            #expect(try await store.changes(after: b.revision, limit: 100).codes.map(\.code) == ["AAA"])
+            #expect(try await store.changes(after: a2.revision, limit: 100).rows == 0)
+            #expect(try await store.changes(after: 0, limit: 1).codes.map(\.code) == ["BBB"])
         }
     }
 
@@ -111,9 +111,9 @@ import Testing
             var after: Int64 = 0
             while true {
                 let page = try await one.changes(after: after, limit: 3)
-                guard let last = page.last else { break }
-                seen += page
-                after = last.revision
+                guard let last = page.lastRevision else { break }
+                seen += page.codes
+                after = last
             }
             #expect(Set(seen.map(\.code)).count == 20)
             #expect(Set(seen.map(\.revision)).count == 20)

@@ -98,6 +98,85 @@ import Testing
         }
     }
 
+    /// A checkout whose lines credit Anna (m1's two lines) and the host (m2's line).
+    private func credited(_ id: String, at time: Int64) -> Reservation {
+        var reservation = reservation(id, merchants: ["m1", "m2"], at: time)
+        reservation.lines = [
+            .init(
+                product: "tee", variant: nil, quantity: 2, unitPrice: 1_000, currency: "EUR", merchant: "m1", sale: nil,
+                credit: LineCredit(code: "ANNA10", influencer: "anna", commission: 200, source: .referral)),
+            .init(
+                product: "cap", variant: "red", quantity: 1, unitPrice: 500, currency: "EUR", merchant: "m1", sale: nil,
+                credit: LineCredit(code: "ANNA10", influencer: "anna", commission: 50, source: .referral)),
+            .init(
+                product: "shoe", variant: nil, quantity: 1, unitPrice: 3_000, currency: "EUR", merchant: "m2", sale: nil,
+                credit: LineCredit(code: "HOST3", influencer: "host", commission: 90, source: .host)),
+            .init(product: "sock", variant: nil, quantity: 1, unitPrice: 300, currency: "EUR", merchant: "m2", sale: nil),
+        ]
+        return reservation
+    }
+
+    /// Every credited line is kept with its checkout and follows its merchant's order:
+    /// pending, confirmed or failed, pending again when re-driven; a replayed append adds
+    /// nothing, pruning settled orders keeps it, and another instance reads the same.
+    @Test(arguments: kinds) func creditedLinesFollowTheirOrdersAndOutliveThePrune(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(credited("c1", at: 60_000), stream: shop)
+            try await outbox.append(credited("c1", at: 60_000), stream: shop)
+            try await outbox.append(credited("c2", at: 130_000), stream: StreamID("later")!)
+            try await outbox.append(reservation("c3", at: 130_000), stream: shop)
+            var report = try await open().earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
+            #expect(
+                report.groups == [
+                    .init(stream: "later", code: "ANNA10", product: "cap", currency: "EUR", status: .pending, quantity: 1, amount: 500, commission: 50),
+                    .init(stream: "later", code: "ANNA10", product: "tee", currency: "EUR", status: .pending, quantity: 2, amount: 2_000, commission: 200),
+                    .init(stream: "shop", code: "ANNA10", product: "cap", currency: "EUR", status: .pending, quantity: 1, amount: 500, commission: 50),
+                    .init(stream: "shop", code: "ANNA10", product: "tee", currency: "EUR", status: .pending, quantity: 2, amount: 2_000, commission: 200),
+                ])
+            #expect(
+                report.tallies == [
+                    .init(stream: "later", code: "ANNA10", checkouts: 1, confirmedOrders: 0, failedOrders: 0),
+                    .init(stream: "shop", code: "ANNA10", checkouts: 1, confirmedOrders: 0, failedOrders: 0),
+                ])
+            #expect(
+                report.timeline == [
+                    .init(stream: "shop", currency: "EUR", status: .pending, start: 60_000, quantity: 3, amount: 2_500, commission: 250),
+                    .init(stream: "later", currency: "EUR", status: .pending, start: 120_000, quantity: 3, amount: 2_500, commission: 250),
+                ])
+            #expect(report.truncated == false)
+
+            // m1 confirms c1; c2's m1 order is rejected; the host's line follows m2.
+            try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 70_000)
+            try await outbox.record(.retry(at: 80_000, error: "503"), checkoutID: "c2", merchant: "m1", now: 70_000)
+            try await outbox.record(.deadLetter(reason: "gave up"), checkoutID: "c2", merchant: "m1", now: 71_000)
+            try await outbox.record(.confirmed(reference: "R2"), checkoutID: "c1", merchant: "m2", now: 70_000)
+            report = try await outbox.earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
+            #expect(
+                report.tallies == [
+                    .init(stream: "later", code: "ANNA10", checkouts: 1, confirmedOrders: 0, failedOrders: 1),
+                    .init(stream: "shop", code: "ANNA10", checkouts: 1, confirmedOrders: 1, failedOrders: 0),
+                ])
+            #expect(Set(report.groups.map(\.status)) == [.confirmed, .failed])
+            #expect(try await outbox.earnings(of: "host", since: 0, until: 1_000_000, bucketMilliseconds: 60_000).groups.map(\.status) == [.pending, .confirmed])
+
+            // Re-driven: pending again, until its new outcome.
+            #expect(try await outbox.redrive(checkoutID: "c2", merchant: "m1", now: 90_000))
+            report = try await outbox.earnings(of: "anna", since: 100_000, until: 1_000_000, bucketMilliseconds: 3_600_000)
+            #expect(report.groups.map(\.status) == [.pending, .pending])
+            #expect(report.timeline.map(\.start) == [0])
+            try await outbox.record(.confirmed(reference: "R3"), checkoutID: "c2", merchant: "m1", now: 95_000)
+
+            // Settled orders go; what they earned stays.
+            try await outbox.prune(before: 10_000_000)
+            #expect(try await outbox.deliveries(of: "c1").isEmpty)
+            report = try await open().earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
+            #expect(report.groups.allSatisfy { $0.status == .confirmed })
+            #expect(report.groups.map(\.commission).reduce(0, +) == 500)
+            #expect(try await outbox.earnings(of: "nobody", since: 0, until: .max, bucketMilliseconds: 1) == EarningsReport())
+        }
+    }
+
     @Test(arguments: kinds) func appendingTheSameCheckoutTwiceChangesNothing(_ kind: Kind) async throws {
         try await withOutbox(kind) { open in
             let outbox = try open()

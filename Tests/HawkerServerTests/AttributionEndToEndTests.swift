@@ -3,6 +3,7 @@ import HawkerAuth
 import HawkerHub
 import HawkerProtocol
 import HawkerServer
+import NIOCore
 import Testing
 
 /// Influencer codes over real sockets: registered over HTTP, referrals over WebSocket,
@@ -117,10 +118,47 @@ import Testing
         let byCode = (insights.json?["checkouts"] as? [String: Any])?["by_attribution_code"] as? [[String: Any]] ?? []
         #expect(Dictionary(uniqueKeysWithValues: byCode.map { ($0["code"] as? String ?? "", $0["checkouts"] as? Int ?? 0) }) == ["ANNA10": 1, "HOST3": 2, "SHOE5": 1])
 
+        // What each influencer earned, once the merchants confirmed: Anna 10 % of 4,500,
+        // the host 3 % of two tees, Bob 5 % of two pairs of shoes. Theirs alone to read.
+        let anna = try await server.token(.affiliate, streams: [], sub: "anna")
+        let earned = try await Self.confirmedEarnings(server, of: "anna", token: anna, commission: 450)
+        #expect(earned["totals"] == [["currency": "EUR", "units": 3, "revenue": 4_500, "commission": 450, "pending_revenue": 0, "pending_commission": 0, "failed_revenue": 0, "failed_commission": 0]])
+        #expect(earned["codes"] == [["stream": "live", "code": "ANNA10", "checkouts": 1, "confirmed_orders": 2, "failed_orders": 0]])
+        #expect(earned["products"]?.arrayValue?.map { $0["product"] } == ["shoe", "tee"])
+        #expect(earned["timeline"]?.arrayValue?.count == 1)
+        _ = try await Self.confirmedEarnings(server, of: "host", token: hostToken, commission: 60)
+        let bobToken = try await server.token(.affiliate, streams: [], sub: "bob")
+        _ = try await Self.confirmedEarnings(server, of: "bob", token: bobToken, commission: 250)
+        let forbidden = try await HTTP.request("GET", port: server.port, path: "/v1/affiliates/anna/earnings", headers: ["Authorization": "Bearer \(bobToken)"])
+        #expect(forbidden.status == 403)
+        _ = try await Self.confirmedEarnings(server, of: "anna", token: admin, commission: 450)
+        let bad = try await HTTP.request("GET", port: server.port, path: "/v1/affiliates/anna/earnings?bucket_ms=5", headers: ["Authorization": "Bearer \(anna)"])
+        #expect(bad.errorCode == "bad_request")
+        let none = try await HTTP.request("GET", port: server.port, path: "/v1/affiliates/anna/earnings?until=1", headers: ["Authorization": "Bearer \(anna)"])
+        #expect(none.json?["totals"] as? [Any] != nil && (none.json?["totals"] as? [Any])?.isEmpty == true)
+
         for client in [host, ana, ben, cy] { await client.close() }
         await server.stop()
         await m1.stop()
         await m2.stop()
+    }
+
+    /// The earnings of `influencer` once `commission` of them is confirmed (the webhooks
+    /// answer after the buyers hear "accepted").
+    private static func confirmedEarnings(_ server: TestGateway, of influencer: String, token: String, commission: Int64) async throws -> JSONValue {
+        var last: JSONValue = .null
+        for _ in 0..<500 {
+            let response = try await HTTP.request(
+                "GET", port: server.port, path: "/v1/affiliates/\(influencer)/earnings", headers: ["Authorization": "Bearer \(token)"])
+            try #require(response.status == 200, "\(response.status): \(response.body)")
+            last = try JSONParser.parse(ByteBuffer(string: response.body))
+            if last["totals"]?.arrayValue?.first?["commission"] == .int(commission), last["totals"]?.arrayValue?.first?["pending_commission"] == 0 {
+                return last
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("\(influencer) never had \(commission) confirmed: \(last)")
+        return last
     }
 
     @Test func theCodeAPIChecksWhoAsksAndWhatTheySend() async throws {
@@ -141,6 +179,9 @@ import Testing
         #expect(try await request("PUT", "/v1/affiliate-codes/anna8", m1, #"{"owner":"anna","commission_bps":1,"merchants":["m2"]}"#).errorCode == "bad_request")
         #expect(try await request("PUT", "/v1/affiliate-codes/anna8", admin, "not json").errorCode == "bad_request")
         #expect(try await request("POST", "/v1/affiliate-codes/anna8", admin, good).status == 405)
+        #expect(try await request("GET", "/v1/affiliate-codes/x", admin).errorCode == "bad_request")
+        #expect(try await request("DELETE", "/v1/affiliate-codes/x", admin).errorCode == "bad_request")
+        #expect(try await request("GET", "/v1/affiliate-codes?after=x!", admin).errorCode == "bad_request")
 
         // m1 registers it; m2 may neither take it over nor see it; the admin may change it.
         #expect(try await request("PUT", "/v1/affiliate-codes/anna8", m1, good).status == 201)

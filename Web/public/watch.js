@@ -384,21 +384,30 @@ function askForReferral(code) {
   const off = client.on("welcome", async () => {
     if (asking) return;
     asking = true;
-    try {
-      const reply = await client.referral(code);
-      off();
-      saveReferral({ ticket: reply.ticket, code: reply.code, expires_at: reply.expires_at });
-    } catch (error) {
-      // No answer (the connection dropped, or timed out): asked again after the next welcome.
-      if (error.code === "disconnected" || error.code === "timeout") {
-        asking = false;
-        return;
-      }
-      off();
-      if (storedReferral()?.code === code.toUpperCase()) saveReferral(null);
-      console.info(`hawker: referral code ${code} not taken (${error.code})`);
-    }
+    // No answer (the connection dropped, or timed out): asked again after the next welcome.
+    if (!(await requestReferral(code))) asking = false;
+    else off();
   });
+}
+
+/**
+ * Sends `referral` and keeps the ticket; false when no answer came. A gateway that has
+ * not read its codes yet (`unavailable`) is asked again after the wait it names.
+ */
+async function requestReferral(code) {
+  try {
+    const reply = await client.referral(code);
+    saveReferral({ ticket: reply.ticket, code: reply.code, expires_at: reply.expires_at });
+  } catch (error) {
+    if (error.code === "disconnected" || error.code === "timeout") return false;
+    if (error.code === "unavailable") {
+      setTimeout(() => requestReferral(code), error.retryAfterMs || 2000);
+      return true;
+    }
+    if (storedReferral()?.code === code.toUpperCase()) saveReferral(null);
+    console.info(`hawker: referral code ${code} not taken (${error.code})`);
+  }
+  return true;
 }
 
 /** The kept referral ticket, if it has not expired (an expired one is dropped). */

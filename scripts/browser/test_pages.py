@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -284,6 +286,100 @@ def test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout(gateway)
         assert credited().get("ANNA10") == 1, credited()
     finally:
         stranger.quit()
+
+
+def test_an_influencer_sees_what_its_code_earned(gateway):
+    """The influencer's page (/earnings, with its own token): once a purchase through its
+    link is confirmed, the commission earned (10 % of the price paid), the code's checkout
+    and confirmed order, the product, and a bar for when in the show it sold. Another
+    influencer sees the empty state; no token but an admin's reads someone else's earnings."""
+    admin = gateway.token("admin", "ops-1")
+    gateway.request("PUT", "/v1/affiliate-codes/ANNA10", admin, {"owner": "anna", "commission_bps": 1000})
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "product.pinned", {"product": "jacket"})
+    anna = gateway.token("affiliate", "anna")
+
+    def earnings(token, sub):
+        return gateway.request("GET", f"/v1/affiliates/{urllib.parse.quote(sub, safe='')}/earnings", token)
+
+    def eur(report):
+        return next((total for total in report["totals"] if total["currency"] == "EUR"), {})
+
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop?ref=anna10#token={gateway.token('viewer', 'ana')}")
+        wait(viewer, 10, lambda d: card(d, "jacket"), "the jacket's card")
+        wait(viewer, 10, lambda d: d.execute_script("return localStorage.getItem('hawker.referral')"), "the referral ticket kept")
+        buy(viewer, "jacket")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+    finally:
+        viewer.quit()
+
+    # The order's confirmation reaches the outbox's record of credited lines shortly after.
+    price = next(product["price"] for product in CATALOG if product["id"] == "jacket")
+    deadline = time.time() + 10
+    while eur(earnings(anna, "anna")).get("commission", 0) == 0:
+        assert time.time() < deadline, f"no confirmed commission within 10 s: {earnings(anna, 'anna')}"
+        time.sleep(0.1)
+    report = earnings(anna, "anna")
+    assert eur(report)["commission"] == price // 10 and eur(report)["revenue"] == price, report
+
+    page = browser()
+    try:
+        page.get(f"http://127.0.0.1:{gateway.port}/earnings#token={anna}")
+        earned = '#totals [data-currency="EUR"] [data-field="commission"]'
+        wait(page, 10, lambda d: text(d, earned), "the commission earned in EUR")
+        assert "token" not in page.current_url, page.current_url
+        assert text(page, "#title") == "Earnings of anna", text(page, "#title")
+        assert text(page, "#status") == "live", text(page, "#status")
+        shown = page.execute_script("const e = document.querySelector(arguments[0]); return { minor: e.dataset.minor, text: e.textContent };", earned)
+        assert shown["minor"] == str(price // 10), shown
+        # Formatted as the page's locale formats euros (whatever the browser's locale is).
+        expected = page.execute_script("return new Intl.NumberFormat(undefined, { style: 'currency', currency: 'EUR' }).format(arguments[0] / 100)", price // 10)
+        assert shown["text"] == expected, (shown, expected)
+        minor = lambda selector: page.execute_script("const e = document.querySelector(arguments[0]); return e ? e.dataset.minor : null;", selector)
+        assert minor('#totals [data-currency="EUR"] [data-field="revenue"]') == str(price), text(page, "#totals")
+        assert minor('#totals [data-currency="EUR"] [data-field="pending_commission"]') == "0", text(page, "#totals")
+        row = '#codes tr[data-stream="shop"][data-code="ANNA10"]'
+        assert text(page, f'{row} [data-field="checkouts"]') == "1", text(page, row)
+        assert text(page, f'{row} [data-field="confirmed_orders"]') == "1", text(page, row)
+        assert text(page, f'{row} [data-field="failed_orders"]') == "0", text(page, row)
+        product = '#products tr[data-product="jacket"][data-status="confirmed"]'
+        assert text(page, product) is not None, text(page, "#products")
+        assert text(page, f'{product} [data-field="units"]') == "1", text(page, product)
+        assert minor(f'{product} [data-field="commission"]') == str(price // 10), text(page, product)
+        bars = page.find_elements(By.CSS_SELECTOR, '#timeline figure[data-currency="EUR"] svg rect')
+        assert len(bars) >= 1, text(page, "#timeline")
+        assert not page.find_element(By.ID, "empty").is_displayed()
+        page.save_screenshot(os.path.join(SHOTS, "earnings.png"))
+        page.set_window_size(390, 844)  # a phone: the page itself does not scroll sideways
+        wait(page, 2, lambda d: d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), "no horizontal scrolling on a phone")
+        page.save_screenshot(os.path.join(SHOTS, "earnings-phone.png"))
+    finally:
+        page.quit()
+
+    # Bob has no codes: his page says so, and shows no numbers.
+    bob = browser()
+    try:
+        bob.get(f"http://127.0.0.1:{gateway.port}/earnings#token={gateway.token('affiliate', 'bob')}")
+        wait(bob, 10, lambda d: d.find_element(By.ID, "empty").is_displayed(), "bob's empty state")
+        assert "No sales through your codes yet" in bob.find_element(By.ID, "empty").text
+        assert text(bob, "#title") == "Earnings of bob"
+        assert not bob.find_element(By.ID, "totals-panel").is_displayed()
+        assert not bob.find_elements(By.CSS_SELECTOR, "#totals [data-currency]")
+    finally:
+        bob.quit()
+
+    # Anna's token, whatever its role, reads her own earnings only.
+    anna_viewer = gateway.token("viewer", "anna")
+    assert eur(earnings(anna_viewer, "anna"))["commission"] == price // 10
+    try:
+        earnings(anna_viewer, "bob")
+        raise AssertionError("a viewer token of anna's read bob's earnings")
+    except urllib.error.HTTPError as error:
+        assert error.code == 403, error.code
+        assert json.load(error)["error"]["code"] == "forbidden"
 
 
 def test_chat_typed_in_one_browser_appears_in_another(gateway):
@@ -616,6 +712,7 @@ TESTS = [
     test_viewer_sees_pins_prices_sales_and_buys,
     test_a_viewer_picks_a_variant_and_buys_it,
     test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout,
+    test_an_influencer_sees_what_its_code_earned,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,
     test_the_sdk_moves_to_another_gateway,

@@ -131,9 +131,12 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
     case .affiliateCodes(.read(let code)), .affiliateCodes(.register(let code)), .affiliateCodes(.revoke(let code)):
         require(route.segments.count == 3 && route.segments[2] == code, "code segment")
         _ = AffiliateCode.canonical(code)
+    case .earnings(let influencer):
+        require(route.segments.count == 4 && route.segments[2] == influencer, "influencer segment")
+        _ = influencer.removingPercentEncoding
     case .affiliateCodes(.list):
         require(route.segments == ["v1", "affiliate-codes"], "code list segments \(route.segments)")
-    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .notFound:
+    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .earningsMethodNotAllowed, .notFound:
         break
     }
 

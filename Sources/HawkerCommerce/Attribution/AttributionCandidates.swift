@@ -1,14 +1,19 @@
 /// What the code directory makes of a checkout's attribution before the room decides:
 /// the codes that may be credited, in order of precedence (the buyer's entered code, their
-/// referral, the host's codes), and why the buyer's own was left out, if it was.
+/// referral, the host's codes), and why the buyer's entered code or referral was left out.
 public struct AttributionCandidates: Sendable, Hashable {
     public var credits: [AttributionCredit]
-    public var declined: AttributionDeclined?
+    /// Why `attribution.code` is no candidate (unknown, inactive, not for the stream).
+    public var declinedCode: AttributionDeclined?
+    /// Why `attribution.referral` is no candidate (not ours, expired, its code not usable).
+    public var declinedReferral: AttributionDeclined?
 
-    public init(credits: [AttributionCredit] = [], declined: AttributionDeclined? = nil) {
+    public init(credits: [AttributionCredit] = [], declinedCode: AttributionDeclined? = nil, declinedReferral: AttributionDeclined? = nil) {
         self.credits = credits
-        self.declined = declined
+        self.declinedCode = declinedCode
+        self.declinedReferral = declinedReferral
     }
 
-    public static let none = AttributionCandidates()
+    /// Nothing to credit, nothing declined (no claim, no host code, or no directory).
+    public static let empty = AttributionCandidates()
 }

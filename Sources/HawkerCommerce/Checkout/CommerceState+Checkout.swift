@@ -23,7 +23,7 @@ extension CommerceState {
         buyer: String,
         checkoutID: String,
         policy: BuyablePolicy,
-        attribution: AttributionCandidates = .none,
+        attribution: AttributionCandidates = .empty,
         now: Int64
     ) throws(CheckoutRejection) -> Reservation {
         guard (1...Self.maxCheckoutLines).contains(request.lines.count) else {
@@ -118,23 +118,22 @@ extension CommerceState {
     }
 
     /// Credits each line to the first candidate that applies to its merchant, with the
-    /// commission on the line's amount. The buyer's own code that applies to no line is
-    /// declined as `not_for_products`.
+    /// commission on the line's amount. `declined` is the first of the buyer's claims, the
+    /// entered code before the referral, that credits no line: as the directory refused
+    /// it, or `not_for_products` when it applies to none of the cart's merchants.
     static func credit(_ reservation: inout Reservation, _ attribution: AttributionCandidates) {
-        reservation.declined = attribution.declined
-        guard !attribution.credits.isEmpty else { return }
         for index in reservation.lines.indices {
             let line = reservation.lines[index]
             guard let credit = attribution.credits.first(where: { $0.applies(to: line.merchant) }) else { continue }
             reservation.lines[index].credit = LineCredit(
                 code: credit.code, influencer: credit.influencer, commission: credit.commission(on: line.amount), source: credit.source)
         }
-        let buyers = attribution.credits.filter { $0.source != .host }
-        if reservation.declined == nil, let first = buyers.first,
-            !reservation.lines.contains(where: { $0.credit.map { $0.source != .host } ?? false })
-        {
-            reservation.declined = AttributionDeclined(code: first.code, reason: .notForProducts)
+        func declined(_ source: AttributionCredit.Source, refused: AttributionDeclined?) -> AttributionDeclined? {
+            guard let candidate = attribution.credits.first(where: { $0.source == source }) else { return refused }
+            let credited = reservation.lines.contains { $0.credit?.code == candidate.code }
+            return credited ? nil : AttributionDeclined(code: candidate.code, reason: .notForProducts)
         }
+        reservation.declined = declined(.code, refused: attribution.declinedCode) ?? declined(.referral, refused: attribution.declinedReferral)
     }
 
     /// Gives back the sale counts `reservation` took (its orders failed, or it could not

@@ -160,7 +160,7 @@ public struct StreamRoom: Sendable {
     /// Validates and reserves a checkout (see `CommerceState.reserve`), once per buyer
     /// and idempotency key.
     public mutating func checkout(
-        _ request: CheckoutRequest, buyer: String, checkoutID: String, attribution: AttributionCandidates = .none, now: Int64
+        _ request: CheckoutRequest, buyer: String, checkoutID: String, attribution: AttributionCandidates = .empty, now: Int64
     ) -> CheckoutOutcome {
         if let first = checkouts.value(buyer: buyer, key: request.idempotencyKey) {
             return CheckoutOutcome(result: first, replayed: true, stockEvents: [])

@@ -1,5 +1,6 @@
 import HawkerCommerce
 import HawkerProtocol
+import NIOCore
 
 extension AffiliateCode {
     /// The API's and the store's form (`GET /v1/affiliate-codes/{code}`; PROTOCOL.md §11).
@@ -14,6 +15,7 @@ extension AffiliateCode {
         if let validFrom { object["valid_from"] = .int(validFrom) }
         if let validUntil { object["valid_until"] = .int(validUntil) }
         if let revokedAt { object["revoked_at"] = .int(revokedAt) }
+        if let revokedBy { object["revoked_by"] = .string(revokedBy) }
         return .object(object)
     }
 
@@ -30,6 +32,15 @@ extension AffiliateCode {
             merchants: json["merchants"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
             hostDefault: json["host_default"]?.boolValue ?? false, validFrom: json["valid_from"]?.intValue,
             validUntil: json["valid_until"]?.intValue, registrar: registrar, createdAt: createdAt, updatedAt: updatedAt,
-            revokedAt: json["revoked_at"]?.intValue, revision: json["revision"]?.intValue ?? 0)
+            revokedAt: json["revoked_at"]?.intValue, revokedBy: json["revoked_by"]?.stringValue, revision: json["revision"]?.intValue ?? 0)
+    }
+}
+
+extension AffiliateCode {
+    /// A store's row: the document, with the revision its column holds.
+    init?(revision: Int64, document: String) {
+        guard let json = try? JSONParser.parse(ByteBuffer(string: document)), var code = AffiliateCode(stored: json) else { return nil }
+        code.revision = revision
+        self = code
     }
 }

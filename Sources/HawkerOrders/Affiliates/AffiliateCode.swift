@@ -6,8 +6,8 @@ import HawkerProtocol
 /// admin or by a merchant for its own products; only registered, active codes are ever
 /// credited (`AffiliateDirectory`).
 public struct AffiliateCode: Sendable, Hashable {
-    /// Streams or merchants one code names at most.
-    public static let maxScope = 100
+    /// Streams or merchants one code names at most (every node keeps every code in memory).
+    public static let maxScope = 20
 
     /// Canonical form: upper case.
     public var code: String
@@ -31,13 +31,15 @@ public struct AffiliateCode: Sendable, Hashable {
     /// Revoked codes stay, for the orders that name them, and are never credited again
     /// until registered anew.
     public var revokedAt: Int64?
+    /// Who revoked it (a registrar's name): a code an admin revoked is revived by an admin only.
+    public var revokedBy: String?
     /// The store's order of changes: each save takes the next one.
     public var revision: Int64
 
     public init(
         code: String, owner: String, commissionBasisPoints: Int64, streams: Set<String>? = nil, merchants: Set<String>? = nil,
         hostDefault: Bool = false, validFrom: Int64? = nil, validUntil: Int64? = nil, registrar: String = "admin",
-        createdAt: Int64 = 0, updatedAt: Int64 = 0, revokedAt: Int64? = nil, revision: Int64 = 0
+        createdAt: Int64 = 0, updatedAt: Int64 = 0, revokedAt: Int64? = nil, revokedBy: String? = nil, revision: Int64 = 0
     ) {
         self.code = code
         self.owner = owner
@@ -51,6 +53,7 @@ public struct AffiliateCode: Sendable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.revokedAt = revokedAt
+        self.revokedBy = revokedBy
         self.revision = revision
     }
 
@@ -79,10 +82,5 @@ public struct AffiliateCode: Sendable, Hashable {
     /// The credit it gives a checkout, as `source`.
     public func credit(_ source: AttributionCredit.Source) -> AttributionCredit {
         AttributionCredit(code: code, influencer: owner, commissionBasisPoints: commissionBasisPoints, merchants: merchants, source: source)
-    }
-
-    /// The merchant a registrar names (`merchant:<id>`); nil for admins.
-    public var registrarMerchant: String? {
-        registrar.hasPrefix("merchant:") ? String(registrar.dropFirst("merchant:".count)) : nil
     }
 }

@@ -44,18 +44,46 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
     private struct State {
         var codes: [String: AffiliateCode] = [:]
-        /// Code names by owner, for the hosts' defaults.
+        /// Code names by owner.
         var byOwner: [String: Set<String>] = [:]
+        /// Each owner's host-default codes, newest first: read by every checkout on the
+        /// owner's streams, so kept sorted here rather than at each checkout.
+        var hostDefaults: [String: [AffiliateCode]] = [:]
+        /// Codes per registrar, for the per-merchant bound.
+        var byRegistrar: [String: Int] = [:]
         /// The last revision read from the store: the next refresh reads after it.
         var revision: Int64 = 0
+        /// Whether the store has been read once: until then nothing is credited or declined.
+        var loaded = false
 
         mutating func apply(_ code: AffiliateCode) {
             if let known = codes[code.code], known.revision >= code.revision { return }
-            if let old = codes[code.code], old.owner != code.owner { byOwner[old.owner]?.remove(code.code) }
+            if let old = codes[code.code] {
+                byOwner[old.owner]?.remove(code.code)
+                hostDefaults[old.owner]?.removeAll { $0.code == code.code }
+                byRegistrar[old.registrar, default: 1] -= 1
+            }
             codes[code.code] = code
             byOwner[code.owner, default: []].insert(code.code)
+            byRegistrar[code.registrar, default: 0] += 1
+            // Revoked ones are never credited again until registered anew (applied again).
+            if code.hostDefault, code.revokedAt == nil {
+                var defaults = hostDefaults[code.owner] ?? []
+                let index = defaults.firstIndex { Self.newer(code, than: $0) } ?? defaults.endIndex
+                defaults.insert(code, at: index)
+                hostDefaults[code.owner] = defaults
+            }
+        }
+
+        static func newer(_ a: AffiliateCode, than b: AffiliateCode) -> Bool {
+            a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : a.code < b.code
         }
     }
+
+    /// Codes one merchant may register (admins: up to `maxCodes`).
+    public static let maxCodesPerMerchant = 1_000
+    /// Host-default codes one owner may have, and candidates one checkout takes from them.
+    public static let maxHostDefaults = 20
 
     public let referralWindowMilliseconds: Int64
     public let maxCodes: Int
@@ -72,21 +100,29 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
     // MARK: - Reading the store
 
-    /// Reads what changed in the store since the last refresh. Returns how many codes.
+    /// Reads what changed in the store since the last refresh. Returns how many codes, and
+    /// how many rows were passed over because they did not read.
     @discardableResult
-    public func refresh() async throws -> Int {
-        var read = 0
+    public func refresh() async throws -> (codes: Int, undecodable: Int) {
+        var read = (codes: 0, undecodable: 0)
         while true {
             let after = state.withLock { $0.revision }
             let changes = try await store.changes(after: after, limit: 1_000)
             state.withLock { state in
-                for code in changes { state.apply(code) }
-                state.revision = max(state.revision, changes.last?.revision ?? after)
+                for code in changes.codes { state.apply(code) }
+                state.revision = max(state.revision, changes.lastRevision ?? after)
             }
-            read += changes.count
-            if changes.count < 1_000 { return read }
+            read.codes += changes.codes.count
+            read.undecodable += changes.undecodable
+            if changes.rows < 1_000 {
+                state.withLock { $0.loaded = true }
+                return read
+            }
         }
     }
+
+    /// Whether the codes have been read from the store once.
+    public var isLoaded: Bool { state.withLock { $0.loaded } }
 
     public var count: Int { state.withLock { $0.codes.count } }
 
@@ -130,11 +166,23 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
         if let current, !registrar.may(change: current) {
             return .failure(.taken("code '\(canonical)' is registered by someone else"))
         }
-        if current == nil, count >= maxCodes { return .failure(.full(maxCodes)) }
+        if let current, current.revokedBy == Registrar.admin.name, registrar != .admin {
+            return .failure(.taken("code '\(canonical)' was revoked by an admin: only an admin may register it again"))
+        }
+        if current == nil {
+            let (total, mine) = state.withLock { ($0.codes.count, $0.byRegistrar[registrar.name] ?? 0) }
+            if total >= maxCodes { return .failure(.full(maxCodes)) }
+            if registrar != .admin, mine >= Self.maxCodesPerMerchant { return .failure(.full(Self.maxCodesPerMerchant)) }
+        }
+        if registration.hostDefault, current.map({ !$0.hostDefault || $0.owner != registration.owner }) ?? true,
+            state.withLock({ $0.hostDefaults[registration.owner]?.count ?? 0 }) >= Self.maxHostDefaults
+        {
+            return .failure(.invalid("'\(registration.owner)' has \(Self.maxHostDefaults) host-default codes already"))
+        }
         let code = AffiliateCode(
             code: canonical, owner: registration.owner, commissionBasisPoints: registration.commissionBasisPoints, streams: registration.streams,
             merchants: merchants, hostDefault: registration.hostDefault, validFrom: registration.validFrom, validUntil: registration.validUntil,
-            registrar: current?.registrar ?? registrar.name, createdAt: current?.createdAt ?? now, updatedAt: now)
+            registrar: current?.registrar ?? registrar.name, createdAt: current?.createdAt ?? now, updatedAt: now, revokedAt: nil, revokedBy: nil)
         guard let saved = try await store.save(code, replacing: current?.revision) else {
             return .failure(.conflict("code '\(canonical)' changed meanwhile: send it again"))
         }
@@ -150,6 +198,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
         if current.revokedAt != nil { return .success(current) }
         var revoked = current
         revoked.revokedAt = now
+        revoked.revokedBy = registrar.name
         revoked.updatedAt = now
         guard let saved = try await store.save(revoked, replacing: current.revision) else {
             return .failure(.conflict("code '\(canonical)' changed meanwhile: send it again"))
@@ -162,6 +211,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
     /// A ticket for a viewer who arrived through `name`'s link (`referral`): valid for the
     /// referral window from `now`.
+    /// Check `isLoaded` first: before the store is read every code is unknown.
     public func referral(_ name: String, now: Int64) -> Result<(code: String, ticket: String, expiresAt: Int64), AttributionDeclined.Reason> {
         guard let canonical = AffiliateCode.canonical(name), let code = state.withLock({ $0.codes[canonical] }) else { return .failure(.unknownCode) }
         guard code.isActive(at: now) else { return .failure(.codeNotActive) }
@@ -172,37 +222,43 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
     // MARK: - AttributionPolicy
 
     public func candidates(for claim: CheckoutRequest.Attribution, stream: StreamID, host: String?, now: Int64) -> AttributionCandidates {
-        guard claim.code != nil || claim.referral != nil || host != nil else { return .none }
-        var result = AttributionCandidates()
-        func decline(_ code: String?, _ reason: AttributionDeclined.Reason) {
-            if result.declined == nil { result.declined = AttributionDeclined(code: code, reason: reason) }
-        }
-        state.withLock { state in
-            func consider(_ name: String, as source: AttributionCredit.Source) {
-                guard let canonical = AffiliateCode.canonical(name), let code = state.codes[canonical] else { return decline(name, .unknownCode) }
-                guard code.isActive(at: now) else { return decline(canonical, .codeNotActive) }
-                guard code.applies(to: stream) else { return decline(canonical, .notForStream) }
-                if !result.credits.contains(where: { $0.code == canonical }) { result.credits.append(code.credit(source)) }
-            }
-            if let code = claim.code { consider(code, as: .code) }
-            if let referral = claim.referral {
-                if let (code, issuedAt) = tickets.verify(referral, now: now) {
-                    if now - issuedAt > referralWindowMilliseconds { decline(code, .referralExpired) } else { consider(code, as: .referral) }
-                } else {
-                    decline(nil, .invalidReferral)
+        guard claim.code != nil || claim.referral != nil || host != nil else { return .empty }
+        // The ticket's signature is checked before taking the lock.
+        let ticket = claim.referral.map { tickets.verify($0, now: now) }
+        return state.withLock { state in
+            // Until the store is read, nothing is known: nothing credited, nothing declined.
+            guard state.loaded else { return .empty }
+            var result = AttributionCandidates()
+            var taken: Set<String> = []
+            func consider(_ name: String, as source: AttributionCredit.Source) -> AttributionDeclined? {
+                guard let canonical = AffiliateCode.canonical(name), let code = state.codes[canonical] else {
+                    return AttributionDeclined(code: name, reason: .unknownCode)
                 }
+                guard code.isActive(at: now) else { return AttributionDeclined(code: canonical, reason: .codeNotActive) }
+                guard code.applies(to: stream) else { return AttributionDeclined(code: canonical, reason: .notForStream) }
+                if taken.insert(canonical).inserted { result.credits.append(code.credit(source)) }
+                return nil
             }
-            // The host's own codes for this stream: one naming it before one for every stream.
-            if let host {
-                let defaults = (state.byOwner[host] ?? []).compactMap { state.codes[$0] }
-                    .filter { $0.hostDefault && $0.isActive(at: now) && $0.applies(to: stream) }
-                    .sorted { a, b in
-                        if (a.streams != nil) != (b.streams != nil) { return a.streams != nil }
-                        return a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : a.code < b.code
-                    }
-                for code in defaults where !result.credits.contains(where: { $0.code == code.code }) { result.credits.append(code.credit(.host)) }
+            if let code = claim.code { result.declinedCode = consider(code, as: .code) }
+            switch ticket {
+            case nil:
+                break
+            case .some(nil):
+                result.declinedReferral = AttributionDeclined(code: nil, reason: .invalidReferral)
+            case .some(.some(let (code, issuedAt))):
+                result.declinedReferral =
+                    now - issuedAt > referralWindowMilliseconds
+                    ? AttributionDeclined(code: code, reason: .referralExpired) : consider(code, as: .referral)
             }
+            // The host's own codes for this stream: those naming it before those for every
+            // stream, newest first; past one for every merchant, later ones credit nothing.
+            guard let host, let defaults = state.hostDefaults[host] else { return result }
+            let usable = defaults.filter { $0.isActive(at: now) && $0.applies(to: stream) }
+            for code in usable.filter({ $0.streams != nil }) + usable.filter({ $0.streams == nil }) where taken.insert(code.code).inserted {
+                result.credits.append(code.credit(.host))
+                if code.merchants == nil { break }
+            }
+            return result
         }
-        return result
     }
 }

@@ -51,7 +51,9 @@ public final class PostgresAffiliateCodeStore: AffiliateCodeStore, Service {
         let s = schema
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { connection in
-            // Saves one after another, each committed before the next takes a revision.
+            // Saves one after another, each committed before the next takes a revision; read
+            // committed whatever the server's default, so the next save sees the last one.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(7241501)", logger: logger)
             var current: Int64?
             for try await stored in try await connection.query("SELECT revision FROM \(unescaped: s).affiliate_code WHERE code = \(code.code)", logger: logger)
@@ -81,25 +83,17 @@ public final class PostgresAffiliateCodeStore: AffiliateCodeStore, Service {
     public func code(_ name: String) async throws -> AffiliateCode? {
         try await migration.done()
         let rows = try await client.query("SELECT revision, document FROM \(unescaped: schema).affiliate_code WHERE code = \(name)", logger: logger)
-        for try await (revision, document) in rows.decode((Int64, String).self) { return Self.decode(revision, document) }
+        for try await (revision, document) in rows.decode((Int64, String).self) { return AffiliateCode(revision: revision, document: document) }
         return nil
     }
 
-    public func changes(after revision: Int64, limit: Int) async throws -> [AffiliateCode] {
+    public func changes(after revision: Int64, limit: Int) async throws -> AffiliateCodeChanges {
         try await migration.done()
         let rows = try await client.query(
             "SELECT revision, document FROM \(unescaped: schema).affiliate_code WHERE revision > \(revision) ORDER BY revision LIMIT \(max(0, limit))",
             logger: logger)
-        var codes: [AffiliateCode] = []
-        for try await (revision, document) in rows.decode((Int64, String).self) {
-            if let code = Self.decode(revision, document) { codes.append(code) }
-        }
-        return codes
-    }
-
-    private static func decode(_ revision: Int64, _ document: String) -> AffiliateCode? {
-        guard let json = try? JSONParser.parse(ByteBuffer(string: document)), var code = AffiliateCode(stored: json) else { return nil }
-        code.revision = revision
-        return code
+        var read: [(revision: Int64, document: String)] = []
+        for try await (revision, document) in rows.decode((Int64, String).self) { read.append((revision, document)) }
+        return .decoding(read)
     }
 }

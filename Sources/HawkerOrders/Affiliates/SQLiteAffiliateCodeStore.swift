@@ -42,22 +42,18 @@ public final class SQLiteAffiliateCodeStore: AffiliateCodeStore {
 
     public func code(_ name: String) async throws -> AffiliateCode? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT revision, document FROM affiliate_code WHERE code = ?", arguments: [name]).flatMap(Self.decode)
+            try Row.fetchOne(db, sql: "SELECT revision, document FROM affiliate_code WHERE code = ?", arguments: [name]).flatMap {
+                AffiliateCode(revision: $0["revision"], document: $0["document"])
+            }
         }
     }
 
-    public func changes(after revision: Int64, limit: Int) async throws -> [AffiliateCode] {
+    public func changes(after revision: Int64, limit: Int) async throws -> AffiliateCodeChanges {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT revision, document FROM affiliate_code WHERE revision > ? ORDER BY revision LIMIT ?", arguments: [revision, max(0, limit)]
-            ).compactMap(Self.decode)
+            .decoding(
+                try Row.fetchAll(
+                    db, sql: "SELECT revision, document FROM affiliate_code WHERE revision > ? ORDER BY revision LIMIT ?", arguments: [revision, max(0, limit)]
+                ).map { (revision: $0["revision"], document: $0["document"]) })
         }
-    }
-
-    private static func decode(_ row: Row) -> AffiliateCode? {
-        let document: String = row["document"]
-        guard let json = try? JSONParser.parse(ByteBuffer(string: document)), var code = AffiliateCode(stored: json) else { return nil }
-        code.revision = row["revision"]
-        return code
     }
 }

@@ -101,6 +101,12 @@ public protocol Outbox: Sendable {
     /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts.
     func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool
 
+    /// What `influencer`'s codes earned on checkouts created in `since ..< until`: every
+    /// credited line is written with its checkout (`append`) and follows its merchant's
+    /// order (`record`, `redrive`), in the same commits, and is kept when settled orders
+    /// are pruned. The timeline's buckets are `bucketMilliseconds` long, from the epoch.
+    func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport
+
     /// Transactions committed and writes in them so far, for the group-commit metrics.
     func commitCounts() async -> (commits: Int, writes: Int)
 }

@@ -123,6 +123,30 @@ public final class PostgresOutbox: Outbox, Service {
                 )
                 """, logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS notice_undelivered ON \(unescaped: s).notice (buyer, delivered, id)", logger: logger)
+            // The credited lines of influencers' codes: kept when settled orders are pruned.
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).earning (
+                    checkout_id text NOT NULL,
+                    line integer NOT NULL,
+                    merchant text NOT NULL,
+                    stream text NOT NULL,
+                    influencer text NOT NULL,
+                    code text NOT NULL,
+                    source text NOT NULL,
+                    product text NOT NULL,
+                    quantity bigint NOT NULL,
+                    amount bigint NOT NULL,
+                    commission bigint NOT NULL,
+                    currency text NOT NULL,
+                    status text NOT NULL DEFAULT 'pending',
+                    created_at bigint NOT NULL,
+                    settled_at bigint,
+                    PRIMARY KEY (checkout_id, line)
+                )
+                """, logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS earning_influencer ON \(unescaped: s).earning (influencer, created_at)", logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS earning_part ON \(unescaped: s).earning (checkout_id, merchant)", logger: logger)
         }
     }
 
@@ -139,7 +163,8 @@ public final class PostgresOutbox: Outbox, Service {
     public func append(_ reservation: Reservation, stream: StreamID, trace: [String: String]) async throws -> Reservation {
         let s = schema
         let json = OutboxCoding.encodeCheckout(reservation, trace: trace)
-        // Both rows in one statement: the deliveries are written only with a new checkout.
+        let credited = reservation.lines.enumerated().compactMap { index, line in line.credit.map { (index, line, $0) } }
+        // Every row in one statement: the deliveries and credited lines only with a new checkout.
         let rows = try await query(
             """
             WITH new AS (
@@ -149,6 +174,18 @@ public final class PostgresOutbox: Outbox, Service {
             ), parts AS (
                 INSERT INTO \(unescaped: s).delivery (checkout_id, merchant, next_attempt_at, updated_at)
                 SELECT new.id, m, new.created_at, new.created_at FROM new, unnest(\(reservation.merchants)::text[]) AS m
+                RETURNING 1
+            ), earned AS (
+                INSERT INTO \(unescaped: s).earning
+                    (checkout_id, line, merchant, stream, influencer, code, source, product, quantity, amount, commission, currency, created_at)
+                SELECT new.id, e.line, e.merchant, \(stream.rawValue), e.influencer, e.code, e.source, e.product, e.quantity, e.amount, e.commission,
+                    e.currency, new.created_at
+                FROM new, unnest(
+                    \(credited.map { Int64($0.0) })::bigint[], \(credited.map { $0.1.merchant })::text[], \(credited.map { $0.2.influencer })::text[],
+                    \(credited.map { $0.2.code })::text[], \(credited.map { $0.2.source.rawValue })::text[], \(credited.map { $0.1.product })::text[],
+                    \(credited.map { $0.1.quantity })::bigint[], \(credited.map { $0.1.amount })::bigint[], \(credited.map { $0.2.commission })::bigint[],
+                    \(credited.map { $0.1.currency })::text[]
+                ) AS e(line, merchant, influencer, code, source, product, quantity, amount, commission, currency)
                 RETURNING 1
             )
             SELECT count(*) FROM new
@@ -290,7 +327,9 @@ public final class PostgresOutbox: Outbox, Service {
             case .confirmed, .rejected: true
             case .retry, .deadLetter: false
             }
-        // The outcome and the notice in one statement; the notice only with the outcome.
+        let earned = EarningsReport.Status(outcome)
+        // The outcome, its credited lines' status and the notice in one statement; the
+        // lines and the notice only with the outcome.
         let rows = try await query(
             """
             WITH updated AS (
@@ -299,6 +338,10 @@ public final class PostgresOutbox: Outbox, Service {
                     next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
                 WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'pending'
                     AND (\(answered) OR claimed_by IS NULL OR claimed_by = \(claimant))
+                RETURNING 1
+            ), earned AS (
+                UPDATE \(unescaped: s).earning SET status = \(earned?.rawValue ?? "pending"), settled_at = \(now)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND \(earned != nil) AND EXISTS (SELECT 1 FROM updated)
                 RETURNING 1
             ), inserted AS (
                 INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
@@ -432,10 +475,63 @@ public final class PostgresOutbox: Outbox, Service {
                 UPDATE \(unescaped: schema).delivery SET status = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now),
                     redriven_at = \(now), claimed_until = NULL, claimed_by = NULL
                 WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'dead_lettered'
-                RETURNING 1)
+                RETURNING 1
+            ), earned AS (
+                UPDATE \(unescaped: schema).earning SET status = 'pending', settled_at = NULL
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND EXISTS (SELECT 1 FROM changed)
+                RETURNING 1
+            )
             SELECT count(*) FROM changed
             """, write: true)
         for try await count in rows.decode(Int64.self) { return count > 0 }
         return false
+    }
+
+    // MARK: - Earnings
+
+    public func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
+        let s = schema
+        let bucket = max(1, bucketMilliseconds)
+        let limit = EarningsReport.maxRows + 1
+        var report = EarningsReport()
+        let groups = try await query(
+            """
+            SELECT stream, code, product, currency, status, sum(quantity)::bigint, sum(amount)::bigint, sum(commission)::bigint
+            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+            GROUP BY stream, code, product, currency, status ORDER BY stream, code, product, currency, status LIMIT \(limit)
+            """)
+        for try await row in groups.decode((String, String, String, String, String, Int64, Int64, Int64).self) {
+            guard let status = EarningsReport.Status(rawValue: row.4) else { continue }
+            report.groups.append(
+                EarningsReport.Group(
+                    stream: row.0, code: row.1, product: row.2, currency: row.3, status: status, quantity: row.5, amount: row.6, commission: row.7))
+        }
+        let tallies = try await query(
+            """
+            SELECT stream, code, count(DISTINCT checkout_id),
+                count(DISTINCT CASE WHEN status = 'confirmed' THEN checkout_id || ':' || merchant END),
+                count(DISTINCT CASE WHEN status = 'failed' THEN checkout_id || ':' || merchant END)
+            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+            GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
+            """)
+        for try await row in tallies.decode((String, String, Int64, Int64, Int64).self) {
+            report.tallies.append(EarningsReport.Tally(stream: row.0, code: row.1, checkouts: row.2, confirmedOrders: row.3, failedOrders: row.4))
+        }
+        let timeline = try await query(
+            """
+            SELECT stream, currency, status, (created_at / \(bucket)) * \(bucket) AS start, sum(quantity)::bigint, sum(amount)::bigint, sum(commission)::bigint
+            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+            GROUP BY stream, currency, status, start ORDER BY start, stream, currency, status LIMIT \(limit)
+            """)
+        for try await row in timeline.decode((String, String, String, Int64, Int64, Int64, Int64).self) {
+            guard let status = EarningsReport.Status(rawValue: row.2) else { continue }
+            report.timeline.append(
+                EarningsReport.Bucket(stream: row.0, currency: row.1, status: status, start: row.3, quantity: row.4, amount: row.5, commission: row.6))
+        }
+        report.truncated = [report.groups.count, report.tallies.count, report.timeline.count].contains { $0 > EarningsReport.maxRows }
+        report.groups = Array(report.groups.prefix(EarningsReport.maxRows))
+        report.tallies = Array(report.tallies.prefix(EarningsReport.maxRows))
+        report.timeline = Array(report.timeline.prefix(EarningsReport.maxRows))
+        return report
     }
 }

@@ -47,6 +47,9 @@ public actor SQLiteOutbox: Outbox {
             // Durability over speed: every commit waits for the disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        // The influencer codes share the file (SQLiteAffiliateCodeStore): a commit waits
+        // for one of theirs instead of failing.
+        configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
         let keys = acceptedKeys
@@ -104,6 +107,32 @@ public actor SQLiteOutbox: Outbox {
                         delivered INTEGER NOT NULL DEFAULT 0
                     );
                     CREATE INDEX notice_undelivered ON notice(buyer, delivered, id);
+                    """)
+        }
+        migrator.registerMigration("v3: the credited lines of influencers' codes") { db in
+            // Kept when settled orders are pruned: it is what an influencer was paid for.
+            try db.execute(
+                sql: """
+                    CREATE TABLE earning (
+                        checkout_id TEXT NOT NULL,
+                        line INTEGER NOT NULL,
+                        merchant TEXT NOT NULL,
+                        stream TEXT NOT NULL,
+                        influencer TEXT NOT NULL,
+                        code TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        quantity INTEGER NOT NULL,
+                        amount INTEGER NOT NULL,
+                        commission INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        created_at INTEGER NOT NULL,
+                        settled_at INTEGER,
+                        PRIMARY KEY (checkout_id, line)
+                    );
+                    CREATE INDEX earning_influencer ON earning(influencer, created_at);
+                    CREATE INDEX earning_part ON earning(checkout_id, merchant);
                     """)
         }
         return migrator
@@ -212,6 +241,20 @@ public actor SQLiteOutbox: Outbox {
                 try Self.execute(
                     db, "INSERT INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
                     [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
+                )
+            }
+            for (index, line) in reservation.lines.enumerated() {
+                guard let credit = line.credit else { continue }
+                try Self.execute(
+                    db,
+                    """
+                    INSERT INTO earning (checkout_id, line, merchant, stream, influencer, code, source, product, quantity, amount, commission, currency, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        reservation.checkoutID, index, line.merchant, stream.rawValue, credit.influencer, credit.code, credit.source.rawValue, line.product,
+                        line.quantity, line.amount, credit.commission, line.currency, reservation.createdAt,
+                    ]
                 )
             }
             return reservation
@@ -339,6 +382,10 @@ public actor SQLiteOutbox: Outbox {
                 [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
             )
             guard db.changesCount > 0 else { return (false, nil) }
+            if let earned = EarningsReport.Status(outcome) {
+                try Self.execute(
+                    db, "UPDATE earning SET status = ?, settled_at = ? WHERE checkout_id = ? AND merchant = ?", [earned.rawValue, now, checkoutID, merchant])
+            }
             guard let noticeRow else { return (true, nil) }
             try Self.insert(noticeRow, db)
             return (true, db.lastInsertedRowID)
@@ -481,7 +528,62 @@ public actor SQLiteOutbox: Outbox {
                     """,
                 arguments: [now, now, now, checkoutID, merchant]
             )
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            // Its credited lines are on their way again.
+            try db.execute(
+                sql: "UPDATE earning SET status = 'pending', settled_at = NULL WHERE checkout_id = ? AND merchant = ?", arguments: [checkoutID, merchant])
+            return true
+        }
+    }
+
+    // MARK: - Earnings
+
+    public func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
+        let bucket = max(1, bucketMilliseconds)
+        let limit = EarningsReport.maxRows + 1
+        return try await pool.read { db in
+            let scope = "FROM earning WHERE influencer = ? AND created_at >= ? AND created_at < ?"
+            let arguments: StatementArguments = [influencer, since, until]
+            let groups = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT stream, code, product, currency, status, sum(quantity) AS quantity, sum(amount) AS amount, sum(commission) AS commission
+                    \(scope) GROUP BY stream, code, product, currency, status ORDER BY stream, code, product, currency, status LIMIT \(limit)
+                    """, arguments: arguments
+            ).compactMap { row -> EarningsReport.Group? in
+                guard let status = EarningsReport.Status(rawValue: row["status"]) else { return nil }
+                return EarningsReport.Group(
+                    stream: row["stream"], code: row["code"], product: row["product"], currency: row["currency"], status: status, quantity: row["quantity"],
+                    amount: row["amount"], commission: row["commission"])
+            }
+            let tallies = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT stream, code, count(DISTINCT checkout_id) AS checkouts,
+                        count(DISTINCT CASE WHEN status = 'confirmed' THEN checkout_id || ':' || merchant END) AS confirmed,
+                        count(DISTINCT CASE WHEN status = 'failed' THEN checkout_id || ':' || merchant END) AS failed
+                    \(scope) GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
+                    """, arguments: arguments
+            ).map { row in
+                EarningsReport.Tally(stream: row["stream"], code: row["code"], checkouts: row["checkouts"], confirmedOrders: row["confirmed"], failedOrders: row["failed"])
+            }
+            let timeline = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT stream, currency, status, (created_at / \(bucket)) * \(bucket) AS start,
+                        sum(quantity) AS quantity, sum(amount) AS amount, sum(commission) AS commission
+                    \(scope) GROUP BY stream, currency, status, start ORDER BY start, stream, currency, status LIMIT \(limit)
+                    """, arguments: arguments
+            ).compactMap { row -> EarningsReport.Bucket? in
+                guard let status = EarningsReport.Status(rawValue: row["status"]) else { return nil }
+                return EarningsReport.Bucket(
+                    stream: row["stream"], currency: row["currency"], status: status, start: row["start"], quantity: row["quantity"], amount: row["amount"],
+                    commission: row["commission"])
+            }
+            let truncated = [groups.count, tallies.count, timeline.count].contains { $0 > EarningsReport.maxRows }
+            return EarningsReport(
+                groups: Array(groups.prefix(EarningsReport.maxRows)), tallies: Array(tallies.prefix(EarningsReport.maxRows)),
+                timeline: Array(timeline.prefix(EarningsReport.maxRows)), truncated: truncated)
         }
     }
 

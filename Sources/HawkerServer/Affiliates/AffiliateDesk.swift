@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 
 /// Influencer codes, put together: the directory the rooms credit checkouts from, its
 /// store beside the outbox (the SQLite file, or a cluster's shared PostgreSQL), and the
@@ -14,6 +15,8 @@ final class AffiliateDesk: Sendable {
     let directory: AffiliateDirectory
     /// The shared store's connection pool, run beside the gateway; nil for the SQLite file.
     private let storeService: (any Service)?
+    /// The pool's task, from `load` until `run` ends.
+    private let pool = Mutex<Task<Void, Never>?>(nil)
     private let refreshInterval: Duration
     private let logger: Logger
 
@@ -30,6 +33,10 @@ final class AffiliateDesk: Sendable {
             storeService = nil
         }
         let secret: String
+        if configuration.clusterRedisURL != nil, settings.referralSecret == nil, configuration.jwtSecret == nil {
+            // Each node would sign with a key of its own: tickets would fail on the others.
+            throw ConfigurationError(description: "a cluster with jwt.jwks only needs affiliates.referral_secret, the same on every node")
+        }
         if let configured = settings.referralSecret {
             guard configured.utf8.count >= 16 else { throw ConfigurationError(description: "affiliates.referral_secret must be at least 16 bytes") }
             secret = configured
@@ -47,32 +54,53 @@ final class AffiliateDesk: Sendable {
         self.logger = logger
     }
 
-    /// Before the first connection: the codes of a local store (a shared one is read by `run`).
+    /// Before the first connection: every code. A local store must read (or the gateway
+    /// does not start); a shared one is given a few seconds, then read by `run` until it
+    /// answers: meanwhile checkouts credit no code and `referral` answers `unavailable`.
     func load() async throws {
-        guard storeService == nil else { return }
-        let count = try await directory.refresh()
-        logger.info("affiliate codes loaded", metadata: ["codes": "\(count)"])
-    }
-
-    /// A shared store: its pool, and the changes other nodes make, every `refresh_ms`.
-    func run() async {
-        guard let storeService else { return }
-        await withDiscardingTaskGroup { group in
-            group.addTask { try? await storeService.run() }
-            group.addTask {
-                var failing = false
-                while !Task.isCancelled {
-                    do {
-                        try await self.directory.refresh()
-                        failing = false
-                    } catch {
-                        if !failing { self.logger.error("could not read the affiliate codes; retrying", metadata: ["error": "\(error)"]) }
-                        failing = true
-                    }
-                    try? await Task.sleep(for: self.refreshInterval)
+        guard let storeService else {
+            log(try await directory.refresh())
+            return
+        }
+        pool.withLock { $0 = Task { try? await storeService.run() } }
+        for attempt in 1...5 {
+            do {
+                log(try await directory.refresh())
+                return
+            } catch {
+                if attempt == 5 {
+                    logger.error("could not read the affiliate codes; serving without them until they are read", metadata: ["error": "\(error)"])
+                } else {
+                    try? await Task.sleep(for: .seconds(1))
                 }
             }
         }
+    }
+
+    private func log(_ read: (codes: Int, undecodable: Int)) {
+        logger.info("affiliate codes loaded", metadata: ["codes": "\(read.codes)"])
+        if read.undecodable > 0 { logger.warning("affiliate codes that could not be read were passed over", metadata: ["rows": "\(read.undecodable)"]) }
+    }
+
+    /// A shared store: the changes other nodes make, every `refresh_ms`; the pool stops
+    /// when this does.
+    func run() async {
+        guard storeService != nil else { return }
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                let read = try await directory.refresh()
+                if read.undecodable > 0 { logger.warning("affiliate codes that could not be read were passed over", metadata: ["rows": "\(read.undecodable)"]) }
+                failing = false
+            } catch {
+                if !failing { logger.error("could not read the affiliate codes; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            try? await Task.sleep(for: refreshInterval)
+        }
+        let task = pool.withLock { $0 }
+        task?.cancel()
+        await task?.value
     }
 
     // MARK: - HTTP
@@ -113,6 +141,7 @@ final class AffiliateDesk: Sendable {
 
     /// `DELETE /v1/affiliate-codes/{code}`.
     func revoke(_ name: String, by registrar: AffiliateDirectory.Registrar, now: Int64) async -> HTTPResponse {
+        guard AffiliateCode.canonical(name) != nil else { return Self.badCode }
         do {
             switch try await directory.revoke(name, by: registrar, now: now) {
             case .success(let code): return .json(.ok, JSONText.encode(code.json))
@@ -124,8 +153,11 @@ final class AffiliateDesk: Sendable {
         }
     }
 
+    static let badCode = HTTPResponse.error(.badRequest, .badRequest, "a code is 3-32 of [A-Za-z0-9_-] (case does not matter)")
+
     /// `GET /v1/affiliate-codes/{code}`: a registrar sees its own codes only.
     func read(_ name: String, by registrar: AffiliateDirectory.Registrar) -> HTTPResponse {
+        guard AffiliateCode.canonical(name) != nil else { return Self.badCode }
         guard let code = directory.code(name), registrar == .admin || code.registrar == registrar.name else {
             return .error(.notFound, code: "not_found", "no code '\(name)' of yours")
         }
@@ -135,10 +167,108 @@ final class AffiliateDesk: Sendable {
     /// `GET /v1/affiliate-codes?owner=&after=&limit=`: a page, by code.
     func list(owner: String?, after: String?, limit: Int, by registrar: AffiliateDirectory.Registrar) -> HTTPResponse {
         let limit = min(max(limit, 1), 1_000)
-        let codes = directory.codes(owner: owner, registrar: registrar, after: after.flatMap(AffiliateCode.canonical), limit: limit)
+        var start: String?
+        if let after {
+            guard let canonical = AffiliateCode.canonical(after) else { return Self.badCode }
+            start = canonical
+        }
+        let codes = directory.codes(owner: owner, registrar: registrar, after: start, limit: limit)
         var body: [String: JSONValue] = ["codes": .array(codes.map(\.json))]
         if codes.count == limit, let last = codes.last { body["next_after"] = .string(last.code) }
         return .json(.ok, JSONText.encode(.object(body)))
+    }
+
+    // MARK: - Earnings
+
+    /// Who may read `influencer`'s earnings: the influencer (any signed-in role: a host's
+    /// own codes pay it too) and admins.
+    static func may(_ principal: Principal, readEarningsOf influencer: String) -> Bool {
+        principal.role == .admin || (!principal.isAnonymous && principal.subject == influencer)
+    }
+
+    /// Timeline buckets: a minute at least, 31 days at most.
+    static let bucketRange: ClosedRange<Int64> = 60_000...2_678_400_000
+
+    /// `GET /v1/affiliates/{sub}/earnings?since=&until=&bucket_ms=`: what the influencer's
+    /// codes earned, by status (revenue and commission of confirmed orders; pending and
+    /// failed apart), by stream and code, by product, and over time.
+    static func earnings(
+        of influencer: String, query: (String) -> String?, orders: OrderDesk, now: Int64, logger: Logger
+    ) async -> HTTPResponse {
+        /// An absent parameter is its default; one that is no integer in `range` is refused.
+        func bounded(_ name: String, _ range: ClosedRange<Int64>, default value: Int64) -> Int64? {
+            guard let given = query(name) else { return value }
+            guard let number = Int64(given), range.contains(number) else { return nil }
+            return number
+        }
+        guard let since = bounded("since", 0...JSONValue.maxSafeInteger, default: 0),
+            let until = bounded("until", 1...JSONValue.maxSafeInteger, default: min(now + 1, JSONValue.maxSafeInteger)), since < until,
+            let bucket = bounded("bucket_ms", bucketRange, default: 60_000)
+        else {
+            return .error(
+                .badRequest, .badRequest,
+                "since and until are milliseconds since the Unix epoch (since < until); bucket_ms is \(bucketRange.lowerBound)-\(bucketRange.upperBound)")
+        }
+        let report: EarningsReport
+        do {
+            report = try await orders.earnings(of: influencer, since: since, until: until, bucketMilliseconds: bucket)
+        } catch {
+            logger.error("could not read earnings", metadata: ["error": "\(error)"])
+            return .error(.serviceUnavailable, .unavailable, "the outbox could not be read")
+        }
+        return .json(.ok, JSONText.encode(json(report, influencer: influencer, since: since, until: until, bucket: bucket)))
+    }
+
+    /// Sums stay within 2^53 − 1: a client holds every number exactly.
+    private static func safe(_ value: Int64) -> JSONValue { .int(min(max(value, 0), JSONValue.maxSafeInteger)) }
+
+    static func json(_ report: EarningsReport, influencer: String, since: Int64, until: Int64, bucket: Int64) -> JSONValue {
+        struct Total {
+            var units: Int64 = 0
+            var amount: [EarningsReport.Status: Int64] = [:]
+            var commission: [EarningsReport.Status: Int64] = [:]
+        }
+        var totals: [String: Total] = [:]
+        for group in report.groups {
+            var total = totals[group.currency, default: Total()]
+            if group.status == .confirmed { total.units = total.units.addingReportingOverflow(group.quantity).partialValue }
+            total.amount[group.status, default: 0] = total.amount[group.status, default: 0].addingReportingOverflow(group.amount).partialValue
+            total.commission[group.status, default: 0] = total.commission[group.status, default: 0].addingReportingOverflow(group.commission).partialValue
+            totals[group.currency] = total
+        }
+        return [
+            "influencer": .string(influencer), "since": .int(since), "until": .int(until), "bucket_ms": .int(bucket), "truncated": .bool(report.truncated),
+            "totals": .array(
+                totals.sorted { $0.key < $1.key }.map { currency, total in
+                    [
+                        "currency": .string(currency), "units": safe(total.units),
+                        "revenue": safe(total.amount[.confirmed] ?? 0), "commission": safe(total.commission[.confirmed] ?? 0),
+                        "pending_revenue": safe(total.amount[.pending] ?? 0), "pending_commission": safe(total.commission[.pending] ?? 0),
+                        "failed_revenue": safe(total.amount[.failed] ?? 0), "failed_commission": safe(total.commission[.failed] ?? 0),
+                    ]
+                }),
+            "codes": .array(
+                report.tallies.map {
+                    [
+                        "stream": .string($0.stream), "code": .string($0.code), "checkouts": safe($0.checkouts), "confirmed_orders": safe($0.confirmedOrders),
+                        "failed_orders": safe($0.failedOrders),
+                    ]
+                }),
+            "products": .array(
+                report.groups.map {
+                    [
+                        "stream": .string($0.stream), "code": .string($0.code), "product": .string($0.product), "currency": .string($0.currency),
+                        "status": .string($0.status.rawValue), "units": safe($0.quantity), "revenue": safe($0.amount), "commission": safe($0.commission),
+                    ]
+                }),
+            "timeline": .array(
+                report.timeline.map {
+                    [
+                        "start": safe($0.start), "stream": .string($0.stream), "currency": .string($0.currency), "status": .string($0.status.rawValue),
+                        "units": safe($0.quantity), "revenue": safe($0.amount), "commission": safe($0.commission),
+                    ]
+                }),
+        ]
     }
 
     private static func response(_ refusal: AffiliateDirectory.Refusal) -> HTTPResponse {

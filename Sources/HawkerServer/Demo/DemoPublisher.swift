@@ -41,7 +41,15 @@ public struct DemoPublisher: Service {
         }
     }
 
-    public init(streams: any StreamEngine, crowd: Bool = true, interval: Duration = .seconds(3), logger: Logger) {
+    /// Returns once the gateway has started: its kept streams are back (the demo stream's
+    /// events among them), so the demo's first events follow them instead of colliding.
+    private let started: @Sendable () async throws -> Void
+
+    public init(
+        streams: any StreamEngine, crowd: Bool = true, interval: Duration = .seconds(3), logger: Logger,
+        started: @escaping @Sendable () async throws -> Void = {}
+    ) {
+        self.started = started
         self.streams = streams
         self.withCrowd = crowd
         self.interval = interval
@@ -49,6 +57,7 @@ public struct DemoPublisher: Service {
     }
 
     public func run() async throws {
+        try await started()
         // Two merchants of record, as in an influencer's multi-merchant show.
         var products = [
             Product(id: "jacket-42", title: "Waxed cotton jacket", merchant: "northwind", price: 12_900, stock: 40, sizes: ["S", "M", "L"]),

@@ -220,7 +220,6 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bindAndRun() async throws -> SocketAddress {
-        try await affiliates.load()
         // Every kept stream is back before the first connection; in a cluster, streams are
         // taken from Redis as they are needed.
         if journal != nil, cluster == nil {
@@ -235,6 +234,8 @@ public final class Gateway: Service, Sendable {
                     "checkouts squared with the rooms": "\(recounted)", "took": "\(ContinuousClock.now - started)",
                 ])
         }
+        // The codes checkouts credit, before the first checkout can come.
+        try await affiliates.load()
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
         var bootstrap = ServerBootstrap(group: group)

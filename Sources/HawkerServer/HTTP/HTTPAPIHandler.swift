@@ -1,3 +1,4 @@
+import Foundation
 import HawkerAuth
 import HawkerCluster
 import HawkerHub
@@ -150,6 +151,26 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return inventory(request, endpoint: endpoint, loop: loop)
         case .affiliateCodes(let endpoint):
             return affiliateCodes(request, endpoint: endpoint, loop: loop)
+        case .earnings(let raw):
+            // Path segments come percent-encoded: a sub may hold any character.
+            let influencer = raw.removingPercentEncoding ?? raw
+            guard let orders = services.orders else {
+                return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway takes no checkouts"))
+            }
+            let services = self.services
+            return bearer(request, loop: loop) { principal in
+                guard AffiliateDesk.may(principal, readEarningsOf: influencer) else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "an influencer's earnings are for that influencer (its token's sub) and admins"))
+                }
+                let uri = request.head.uri
+                return loop.makeFutureWithTask {
+                    await AffiliateDesk.earnings(
+                        of: influencer, query: { HTTPRoute.queryText($0, in: uri) }, orders: orders, now: services.streams.now,
+                        logger: services.logger)
+                }
+            }
+        case .earningsMethodNotAllowed:
+            return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }

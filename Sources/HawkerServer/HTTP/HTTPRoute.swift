@@ -32,6 +32,10 @@ import struct Foundation.URL
         case inventory(InventoryEndpoint)
         /// Influencer codes, under `/v1/affiliate-codes`.
         case affiliateCodes(AffiliateCodesEndpoint)
+        /// `GET /v1/affiliates/{sub}/earnings`
+        case earnings(influencer: String)
+        /// Another method on it.
+        case earningsMethodNotAllowed
         case notFound
     }
 
@@ -139,6 +143,7 @@ import struct Foundation.URL
         Rule(.GET, ["v1", "merchants", "{merchant}", "inventory", "{product}"], otherMethod: .inventory(.methodNotAllowed)) {
             .inventory(.product(merchant: $0[0], product: $0[1]))
         },
+        Rule(.GET, ["v1", "affiliates", "{sub}", "earnings"], otherMethod: .earningsMethodNotAllowed) { .earnings(influencer: $0[0]) },
         Rule(.GET, ["v1", "affiliate-codes"], otherMethod: .affiliateCodes(.methodNotAllowed)) { _ in .affiliateCodes(.list) },
         Rule(.GET, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.read(code: $0[0])) },
         Rule(.PUT, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.register(code: $0[0])) },

@@ -45,7 +45,7 @@ struct StaticFiles: Sendable {
     var count: Int { files.count }
 
     /// The file for a request path: `/sdk/hawker.js`, `/static/<file>`, `/watch/<stream>`,
-    /// `/studio/<stream>`, `/ops`; nil for anything else.
+    /// `/studio/<stream>`, `/ops`, `/earnings`; nil for anything else.
     func file(for segments: [String]) -> File? {
         switch segments.first {
         case "sdk" where segments.count == 2: return files["sdk/" + segments[1]]
@@ -53,6 +53,7 @@ struct StaticFiles: Sendable {
         case "watch" where segments.count == 2: return files["watch.html"]
         case "studio" where segments.count == 2: return files["studio.html"]
         case "ops" where segments.count == 1: return files["ops.html"]
+        case "earnings" where segments.count == 1: return files["earnings.html"]
         default: return nil
         }
     }

@@ -127,6 +127,11 @@ final class OrderDesk: Sendable {
 
     // MARK: - Operators
 
+    /// What `influencer`'s codes earned (`Outbox.earnings`).
+    func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
+        try await outbox.earnings(of: influencer, since: since, until: until, bucketMilliseconds: bucketMilliseconds)
+    }
+
     /// Orders given up on, oldest first.
     func deadLetters(limit: Int) async throws -> [OutboxDelivery] {
         try await outbox.deadLetters(limit: limit)

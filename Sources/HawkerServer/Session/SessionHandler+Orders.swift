@@ -29,6 +29,11 @@ extension SessionHandler {
             send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
             return
         }
+        // A node that has not read the shared codes yet knows none: not "unknown".
+        guard affiliates.directory.isLoaded else {
+            send(.error(.init(re: id, code: .unavailable, message: "the codes are not loaded yet; try again", retryAfterMilliseconds: 1_000)))
+            return
+        }
         switch affiliates.directory.referral(code, now: services.streams.now) {
         case .success(let referral):
             send(
