@@ -147,6 +147,20 @@ import Testing
         #expect(orders?["confirmed"] == 1)
         #expect(orders?["failed"] == 1)
         #expect(orders?["by_attribution_code"] == [["code": "ANA10", "confirmed": 1, "failed": 1]])
+        // The host's money: per currency, and per merchant of record.
+        let insights = room.insightsJSON(now: now)
+        #expect(
+            insights["money"] == [
+                [
+                    "currency": "EUR", "checkouts": 1, "units": 4, "revenue": 1_030, "average_order_value": 1_030, "confirmed_orders": 1, "failed_orders": 1,
+                    "confirmed_revenue": 1_000, "failed_revenue": 30,
+                ]
+            ])
+        #expect(
+            insights["merchants"] == [
+                ["merchant": "m1", "currency": "EUR", "checkouts": 1, "units": 1, "revenue": 1_000, "confirmed_orders": 1, "failed_orders": 0, "confirmed_revenue": 1_000, "failed_revenue": 0],
+                ["merchant": "m2", "currency": "EUR", "checkouts": 1, "units": 3, "revenue": 30, "confirmed_orders": 0, "failed_orders": 1, "confirmed_revenue": 0, "failed_revenue": 30],
+            ])
     }
 
     @Test func anAbandonedCheckoutComesBackAndItsKeyRunsAgain() throws {
@@ -157,6 +171,9 @@ import Testing
         #expect(!retry.replayed)
         #expect(try retry.result.get().checkoutID == "c2")
         #expect(room.insightsJSON(now: now)["checkouts"]?["by_product"] == [["product": "a", "checkouts": 1, "units": 1]])
+        // The abandoned one's money is taken back too.
+        #expect(room.insightsJSON(now: now)["money"]?.arrayValue?.first?["revenue"] == 1_000)
+        #expect(room.insightsJSON(now: now)["money"]?.arrayValue?.first?["checkouts"] == 1)
     }
 
     @Test func checkoutsFeedIntentsAndInsightsPerProductAndCode() throws {

@@ -224,6 +224,16 @@ function renderChat(push) {
   list.scrollTop = list.scrollHeight;
 }
 
+/** Minor units as money in `currency`, with its own number of decimals. */
+function formatMoney(minor, currency) {
+  try {
+    const format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+  } catch {
+    return `${minor} ${currency}`;
+  }
+}
+
 async function refreshInsights() {
   try {
     const response = await fetch(`/v1/streams/${encodeURIComponent(stream)}/insights`, { headers: { Authorization: `Bearer ${token}` } });
@@ -236,6 +246,12 @@ async function refreshInsights() {
       ["chat messages", insights.chat.messages],
       ["questions asked / answered", `${insights.questions.asked} / ${insights.questions.answered}`],
       ["orders confirmed / failed", `${insights.orders?.confirmed ?? 0} / ${insights.orders?.failed ?? 0}`],
+      // Money per currency (never added across currencies), then each merchant's share.
+      ...(insights.money || []).flatMap((money) => [
+        [`revenue (${money.currency})`, formatMoney(money.revenue, money.currency)],
+        [`average order (${money.currency})`, formatMoney(money.average_order_value, money.currency)],
+      ]),
+      ...(insights.merchants || []).map((entry) => [`sold by ${entry.merchant}`, formatMoney(entry.revenue, entry.currency)]),
     ];
     list.replaceChildren(...rows.flatMap(([name, value]) => {
       const term = document.createElement("dt");

@@ -22,6 +22,8 @@ extension Insights {
         var ordersByCode: [String: OrderCount]
         var ordersConfirmed: Int
         var ordersFailed: Int
+        /// Absent in rooms saved before money was counted.
+        var sales: SalesFigures?
     }
 
     public var saved: Saved {
@@ -30,7 +32,7 @@ extension Insights {
             checkoutsByProduct: checkoutsByProduct.mapValues { .init(checkouts: $0.checkouts, units: $0.units) }, checkoutsByCode: checkoutsByCode,
             ordersByProduct: ordersByProduct.mapValues { .init(confirmed: $0.confirmed, failed: $0.failed) },
             ordersByCode: ordersByCode.mapValues { .init(confirmed: $0.confirmed, failed: $0.failed) },
-            ordersConfirmed: ordersConfirmed, ordersFailed: ordersFailed
+            ordersConfirmed: ordersConfirmed, ordersFailed: ordersFailed, sales: sales
         )
     }
 
@@ -47,5 +49,6 @@ extension Insights {
         ordersByCode = saved.ordersByCode.prefix(Self.maxKeys).reduce(into: [:]) { $0[$1.key] = (clamp($1.value.confirmed), clamp($1.value.failed)) }
         ordersConfirmed = clamp(saved.ordersConfirmed)
         ordersFailed = clamp(saved.ordersFailed)
+        sales = saved.sales.map(SalesFigures.init(restoring:)) ?? SalesFigures()
     }
 }

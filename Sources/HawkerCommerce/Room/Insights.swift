@@ -15,7 +15,11 @@ public struct Insights: Sendable {
     /// (a catalog can change over a long stream, and a gateway may register many codes).
     static let maxKeys = 1_000
 
+    /// Money per currency and per merchant: what the host's show sold.
+    var sales = SalesFigures()
+
     mutating func recordCheckout(_ reservation: Reservation) {
+        sales.checkout(reservation.lines)
         for line in reservation.lines {
             let product = Self.bucket(line.product, in: checkoutsByProduct)
             checkoutsByProduct[product, default: (0, 0)].checkouts += 1
@@ -35,6 +39,7 @@ public struct Insights: Sendable {
 
     /// Takes back an accepted checkout that could not be recorded (the buyer was told it failed).
     mutating func forgetCheckout(_ reservation: Reservation) {
+        sales.checkout(reservation.lines, sign: -1)
         for line in reservation.lines {
             guard var entry = checkoutsByProduct[line.product] else { continue }
             entry.checkouts -= 1
@@ -54,6 +59,7 @@ public struct Insights: Sendable {
 
     /// One merchant's part of a checkout settled: `lines` are that part's.
     mutating func recordOrder(_ lines: [Reservation.Line], confirmed: Bool) {
+        sales.order(lines, confirmed: confirmed)
         if confirmed { ordersConfirmed += 1 } else { ordersFailed += 1 }
         for product in Set(lines.map(\.product)) {
             let key = Self.bucket(product, in: ordersByProduct)
@@ -70,7 +76,10 @@ public struct Insights: Sendable {
     }
 
     func json(chat: ChatRoom, intents: IntentAggregator, now: Int64) -> JSONValue {
-        [
+        let (money, merchants) = sales.json
+        return [
+            "money": money,
+            "merchants": merchants,
             "viewers": ["current": .int(Int64(viewers)), "peak": .int(Int64(peakViewers))],
             "chat": [
                 "messages": .int(Int64(chat.accepted)), "refused": .int(Int64(chat.refused)),
