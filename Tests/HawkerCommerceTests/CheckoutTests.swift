@@ -239,6 +239,13 @@ import Testing
             request([("a", 1, 1_000)], key: "k3"), buyer: "u", checkoutID: "c3", attribution: AttributionCandidates(credits: [referral]), now: now
         ).result.get()
         #expect(third.declined == nil)
+        // A referral that fits but is outranked by the entered code is no refusal.
+        let everywhere = AttributionCredit(code: "ANA10", influencer: "ana", commissionBasisPoints: 1_000, merchants: nil, source: .code)
+        let fourth = try room.checkout(
+            request([("a", 1, 1_000)], key: "k4"), buyer: "u", checkoutID: "c4", attribution: AttributionCandidates(credits: [everywhere, referral]), now: now
+        ).result.get()
+        #expect(fourth.lines.map(\.credit?.code) == ["ANA10"])
+        #expect(fourth.declined == nil)
     }
 
     /// Commissions round down, and never overflow, even on the largest amounts.

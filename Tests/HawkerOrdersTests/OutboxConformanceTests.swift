@@ -145,6 +145,7 @@ import Testing
                     .init(stream: "later", currency: "EUR", status: .pending, start: 120_000, quantity: 3, amount: 2_500, commission: 250),
                 ])
             #expect(report.truncated == false)
+            #expect(report.totals == [.init(currency: "EUR", status: .pending, quantity: 6, amount: 5_000, commission: 500)])
 
             // m1 confirms c1; c2's m1 order is rejected; the host's line follows m2.
             try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 70_000)
@@ -172,6 +173,7 @@ import Testing
             #expect(try await outbox.deliveries(of: "c1").isEmpty)
             report = try await open().earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
             #expect(report.groups.allSatisfy { $0.status == .confirmed })
+            #expect(report.totals == [.init(currency: "EUR", status: .confirmed, quantity: 6, amount: 5_000, commission: 500)])
             #expect(report.groups.map(\.commission).reduce(0, +) == 500)
             #expect(try await outbox.earnings(of: "nobody", since: 0, until: .max, bucketMilliseconds: 1) == EarningsReport())
         }

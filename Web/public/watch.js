@@ -401,7 +401,8 @@ async function requestReferral(code) {
   } catch (error) {
     if (error.code === "disconnected" || error.code === "timeout") return false;
     if (error.code === "unavailable") {
-      setTimeout(() => requestReferral(code), error.retryAfterMs || 2000);
+      // Asked again; if that gets no answer, after the next welcome.
+      setTimeout(async () => { if (!(await requestReferral(code))) askForReferral(code); }, error.retryAfterMs || 2000);
       return true;
     }
     if (storedReferral()?.code === code.toUpperCase()) saveReferral(null);

@@ -119,8 +119,8 @@ extension CommerceState {
 
     /// Credits each line to the first candidate that applies to its merchant, with the
     /// commission on the line's amount. `declined` is the first of the buyer's claims, the
-    /// entered code before the referral, that credits no line: as the directory refused
-    /// it, or `not_for_products` when it applies to none of the cart's merchants.
+    /// entered code before the referral, that was refused: as the directory refused it, or
+    /// `not_for_products` when it applies to none of the cart's merchants.
     static func credit(_ reservation: inout Reservation, _ attribution: AttributionCandidates) {
         for index in reservation.lines.indices {
             let line = reservation.lines[index]
@@ -130,8 +130,10 @@ extension CommerceState {
         }
         func declined(_ source: AttributionCredit.Source, refused: AttributionDeclined?) -> AttributionDeclined? {
             guard let candidate = attribution.credits.first(where: { $0.source == source }) else { return refused }
-            let credited = reservation.lines.contains { $0.credit?.code == candidate.code }
-            return credited ? nil : AttributionDeclined(code: candidate.code, reason: .notForProducts)
+            // One that fits a line but was outranked there (the entered code over the
+            // referral) is no refusal: the buyer's choice came first.
+            let fits = reservation.lines.contains { candidate.applies(to: $0.merchant) }
+            return fits ? nil : AttributionDeclined(code: candidate.code, reason: .notForProducts)
         }
         reservation.declined = declined(.code, refused: attribution.declinedCode) ?? declined(.referral, refused: attribution.declinedReferral)
     }

@@ -140,10 +140,14 @@ extension SalesFigures {
                 confirmedOrders: SavedValues.clamp(figures.confirmedOrders), failedOrders: SavedValues.clamp(figures.failedOrders),
                 confirmedRevenue: SavedValues.clamp(figures.confirmedRevenue), failedRevenue: SavedValues.clamp(figures.failedRevenue))
         }
+        // A live map holds up to `maxKeys` names and "other": the same come back.
+        func bounded<Value>(_ values: [String: Value]) -> [(key: String, value: Value)] {
+            values.sorted { $0.key < $1.key }.filter { $0.key != "other" }.prefix(Self.maxKeys) + values.filter { $0.key == "other" }.map { ($0.key, $0.value) }
+        }
         self.init()
-        for (currency, figures) in saved.byCurrency.prefix(Self.maxKeys) { byCurrency[currency] = clamped(figures) }
-        for (merchant, currencies) in saved.byMerchant.prefix(Self.maxKeys) {
-            byMerchant[merchant] = Dictionary(uniqueKeysWithValues: currencies.prefix(Self.maxKeys).map { ($0.key, clamped($0.value)) })
+        for (currency, figures) in bounded(saved.byCurrency) { byCurrency[currency] = clamped(figures) }
+        for (merchant, currencies) in bounded(saved.byMerchant) {
+            byMerchant[merchant] = Dictionary(uniqueKeysWithValues: bounded(currencies).map { ($0.key, clamped($0.value)) })
         }
     }
 }

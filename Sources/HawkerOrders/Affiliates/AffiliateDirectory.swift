@@ -174,7 +174,8 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
             if total >= maxCodes { return .failure(.full(maxCodes)) }
             if registrar != .admin, mine >= Self.maxCodesPerMerchant { return .failure(.full(Self.maxCodesPerMerchant)) }
         }
-        if registration.hostDefault, current.map({ !$0.hostDefault || $0.owner != registration.owner }) ?? true,
+        // A new host default, or one coming back (revoked ones are not counted), needs room.
+        if registration.hostDefault, current.map({ !$0.hostDefault || $0.owner != registration.owner || $0.revokedAt != nil }) ?? true,
             state.withLock({ $0.hostDefaults[registration.owner]?.count ?? 0 }) >= Self.maxHostDefaults
         {
             return .failure(.invalid("'\(registration.owner)' has \(Self.maxHostDefaults) host-default codes already"))
@@ -253,7 +254,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
             // The host's own codes for this stream: those naming it before those for every
             // stream, newest first; past one for every merchant, later ones credit nothing.
             guard let host, let defaults = state.hostDefaults[host] else { return result }
-            let usable = defaults.filter { $0.isActive(at: now) && $0.applies(to: stream) }
+            let usable = defaults.lazy.filter { $0.isActive(at: now) && $0.applies(to: stream) }.prefix(Self.maxHostDefaults)
             for code in usable.filter({ $0.streams != nil }) + usable.filter({ $0.streams == nil }) where taken.insert(code.code).inserted {
                 result.credits.append(code.credit(.host))
                 if code.merchants == nil { break }

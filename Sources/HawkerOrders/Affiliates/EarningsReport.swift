@@ -73,15 +73,35 @@ public struct EarningsReport: Sendable, Hashable {
         }
     }
 
-    /// Rows one report holds at most per part: past it, `truncated` is set.
+    /// Everything in one currency and status: never cut, whatever the other parts are.
+    public struct Total: Sendable, Hashable {
+        public var currency: String
+        public var status: Status
+        public var quantity: Int64
+        public var amount: Int64
+        public var commission: Int64
+
+        public init(currency: String, status: Status, quantity: Int64, amount: Int64, commission: Int64) {
+            self.currency = currency
+            self.status = status
+            self.quantity = quantity
+            self.amount = amount
+            self.commission = commission
+        }
+    }
+
+    /// Rows one report holds at most per part (the timeline keeps the newest): past it,
+    /// `truncated` is set.
     public static let maxRows = 10_000
 
+    public var totals: [Total]
     public var groups: [Group]
     public var tallies: [Tally]
     public var timeline: [Bucket]
     public var truncated: Bool
 
-    public init(groups: [Group] = [], tallies: [Tally] = [], timeline: [Bucket] = [], truncated: Bool = false) {
+    public init(totals: [Total] = [], groups: [Group] = [], tallies: [Tally] = [], timeline: [Bucket] = [], truncated: Bool = false) {
+        self.totals = totals
         self.groups = groups
         self.tallies = tallies
         self.timeline = timeline

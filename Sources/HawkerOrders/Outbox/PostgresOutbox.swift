@@ -490,48 +490,69 @@ public final class PostgresOutbox: Outbox, Service {
     // MARK: - Earnings
 
     public func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
+        try await migrated()
         let s = schema
         let bucket = max(1, bucketMilliseconds)
         let limit = EarningsReport.maxRows + 1
-        var report = EarningsReport()
-        let groups = try await query(
-            """
-            SELECT stream, code, product, currency, status, sum(quantity)::bigint, sum(amount)::bigint, sum(commission)::bigint
-            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
-            GROUP BY stream, code, product, currency, status ORDER BY stream, code, product, currency, status LIMIT \(limit)
-            """)
-        for try await row in groups.decode((String, String, String, String, String, Int64, Int64, Int64).self) {
-            guard let status = EarningsReport.Status(rawValue: row.4) else { continue }
-            report.groups.append(
-                EarningsReport.Group(
-                    stream: row.0, code: row.1, product: row.2, currency: row.3, status: status, quantity: row.5, amount: row.6, commission: row.7))
+        let logger = self.logger
+        // One snapshot for the four parts; sums capped at 2^53 - 1 (a bigint cast of a
+        // larger numeric would fail the whole report).
+        let cap = JSONValue.maxSafeInteger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            var report = EarningsReport()
+            let totals = try await connection.query(
+                """
+                SELECT currency, status, LEAST(sum(quantity), \(cap))::bigint, LEAST(sum(amount), \(cap))::bigint, LEAST(sum(commission), \(cap))::bigint
+                FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+                GROUP BY currency, status ORDER BY currency, status
+                """, logger: logger)
+            for try await row in totals.decode((String, String, Int64, Int64, Int64).self) {
+                guard let status = EarningsReport.Status(rawValue: row.1) else { continue }
+                report.totals.append(EarningsReport.Total(currency: row.0, status: status, quantity: row.2, amount: row.3, commission: row.4))
+            }
+            let groups = try await connection.query(
+                """
+                SELECT stream, code, product, currency, status, LEAST(sum(quantity), \(cap))::bigint, LEAST(sum(amount), \(cap))::bigint,
+                    LEAST(sum(commission), \(cap))::bigint
+                FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+                GROUP BY stream, code, product, currency, status ORDER BY stream, code, product, currency, status LIMIT \(limit)
+                """, logger: logger)
+            for try await row in groups.decode((String, String, String, String, String, Int64, Int64, Int64).self) {
+                guard let status = EarningsReport.Status(rawValue: row.4) else { continue }
+                report.groups.append(
+                    EarningsReport.Group(
+                        stream: row.0, code: row.1, product: row.2, currency: row.3, status: status, quantity: row.5, amount: row.6, commission: row.7))
+            }
+            let tallies = try await connection.query(
+                """
+                SELECT stream, code, count(DISTINCT checkout_id),
+                    count(DISTINCT CASE WHEN status = 'confirmed' THEN checkout_id || ':' || merchant END),
+                    count(DISTINCT CASE WHEN status = 'failed' THEN checkout_id || ':' || merchant END)
+                FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+                GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
+                """, logger: logger)
+            for try await row in tallies.decode((String, String, Int64, Int64, Int64).self) {
+                report.tallies.append(EarningsReport.Tally(stream: row.0, code: row.1, checkouts: row.2, confirmedOrders: row.3, failedOrders: row.4))
+            }
+            // Newest first, so that a long history cuts its oldest buckets.
+            let timeline = try await connection.query(
+                """
+                SELECT stream, currency, status, (created_at / \(bucket)) * \(bucket) AS start, LEAST(sum(quantity), \(cap))::bigint,
+                    LEAST(sum(amount), \(cap))::bigint, LEAST(sum(commission), \(cap))::bigint
+                FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
+                GROUP BY stream, currency, status, start ORDER BY start DESC, stream, currency, status LIMIT \(limit)
+                """, logger: logger)
+            for try await row in timeline.decode((String, String, String, Int64, Int64, Int64, Int64).self) {
+                guard let status = EarningsReport.Status(rawValue: row.2) else { continue }
+                report.timeline.append(
+                    EarningsReport.Bucket(stream: row.0, currency: row.1, status: status, start: row.3, quantity: row.4, amount: row.5, commission: row.6))
+            }
+            report.truncated = [report.groups.count, report.tallies.count, report.timeline.count].contains { $0 > EarningsReport.maxRows }
+            report.groups = Array(report.groups.prefix(EarningsReport.maxRows))
+            report.tallies = Array(report.tallies.prefix(EarningsReport.maxRows))
+            report.timeline = report.timeline.prefix(EarningsReport.maxRows).reversed()
+            return report
         }
-        let tallies = try await query(
-            """
-            SELECT stream, code, count(DISTINCT checkout_id),
-                count(DISTINCT CASE WHEN status = 'confirmed' THEN checkout_id || ':' || merchant END),
-                count(DISTINCT CASE WHEN status = 'failed' THEN checkout_id || ':' || merchant END)
-            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
-            GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
-            """)
-        for try await row in tallies.decode((String, String, Int64, Int64, Int64).self) {
-            report.tallies.append(EarningsReport.Tally(stream: row.0, code: row.1, checkouts: row.2, confirmedOrders: row.3, failedOrders: row.4))
-        }
-        let timeline = try await query(
-            """
-            SELECT stream, currency, status, (created_at / \(bucket)) * \(bucket) AS start, sum(quantity)::bigint, sum(amount)::bigint, sum(commission)::bigint
-            FROM \(unescaped: s).earning WHERE influencer = \(influencer) AND created_at >= \(since) AND created_at < \(until)
-            GROUP BY stream, currency, status, start ORDER BY start, stream, currency, status LIMIT \(limit)
-            """)
-        for try await row in timeline.decode((String, String, String, Int64, Int64, Int64, Int64).self) {
-            guard let status = EarningsReport.Status(rawValue: row.2) else { continue }
-            report.timeline.append(
-                EarningsReport.Bucket(stream: row.0, currency: row.1, status: status, start: row.3, quantity: row.4, amount: row.5, commission: row.6))
-        }
-        report.truncated = [report.groups.count, report.tallies.count, report.timeline.count].contains { $0 > EarningsReport.maxRows }
-        report.groups = Array(report.groups.prefix(EarningsReport.maxRows))
-        report.tallies = Array(report.tallies.prefix(EarningsReport.maxRows))
-        report.timeline = Array(report.timeline.prefix(EarningsReport.maxRows))
-        return report
     }
 }

@@ -544,6 +544,16 @@ public actor SQLiteOutbox: Outbox {
         return try await pool.read { db in
             let scope = "FROM earning WHERE influencer = ? AND created_at >= ? AND created_at < ?"
             let arguments: StatementArguments = [influencer, since, until]
+            let totals = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT currency, status, sum(quantity) AS quantity, sum(amount) AS amount, sum(commission) AS commission
+                    \(scope) GROUP BY currency, status ORDER BY currency, status
+                    """, arguments: arguments
+            ).compactMap { row -> EarningsReport.Total? in
+                guard let status = EarningsReport.Status(rawValue: row["status"]) else { return nil }
+                return EarningsReport.Total(currency: row["currency"], status: status, quantity: row["quantity"], amount: row["amount"], commission: row["commission"])
+            }
             let groups = try Row.fetchAll(
                 db,
                 sql: """
@@ -572,7 +582,7 @@ public actor SQLiteOutbox: Outbox {
                 sql: """
                     SELECT stream, currency, status, (created_at / \(bucket)) * \(bucket) AS start,
                         sum(quantity) AS quantity, sum(amount) AS amount, sum(commission) AS commission
-                    \(scope) GROUP BY stream, currency, status, start ORDER BY start, stream, currency, status LIMIT \(limit)
+                    \(scope) GROUP BY stream, currency, status, start ORDER BY start DESC, stream, currency, status LIMIT \(limit)
                     """, arguments: arguments
             ).compactMap { row -> EarningsReport.Bucket? in
                 guard let status = EarningsReport.Status(rawValue: row["status"]) else { return nil }
@@ -581,9 +591,10 @@ public actor SQLiteOutbox: Outbox {
                     commission: row["commission"])
             }
             let truncated = [groups.count, tallies.count, timeline.count].contains { $0 > EarningsReport.maxRows }
+            // The newest buckets were read first (a long history cuts its oldest): oldest first again.
             return EarningsReport(
-                groups: Array(groups.prefix(EarningsReport.maxRows)), tallies: Array(tallies.prefix(EarningsReport.maxRows)),
-                timeline: Array(timeline.prefix(EarningsReport.maxRows)), truncated: truncated)
+                totals: totals, groups: Array(groups.prefix(EarningsReport.maxRows)), tallies: Array(tallies.prefix(EarningsReport.maxRows)),
+                timeline: timeline.prefix(EarningsReport.maxRows).reversed(), truncated: truncated)
         }
     }
 

@@ -223,28 +223,17 @@ final class AffiliateDesk: Sendable {
     private static func safe(_ value: Int64) -> JSONValue { .int(min(max(value, 0), JSONValue.maxSafeInteger)) }
 
     static func json(_ report: EarningsReport, influencer: String, since: Int64, until: Int64, bucket: Int64) -> JSONValue {
-        struct Total {
-            var units: Int64 = 0
-            var amount: [EarningsReport.Status: Int64] = [:]
-            var commission: [EarningsReport.Status: Int64] = [:]
-        }
-        var totals: [String: Total] = [:]
-        for group in report.groups {
-            var total = totals[group.currency, default: Total()]
-            if group.status == .confirmed { total.units = total.units.addingReportingOverflow(group.quantity).partialValue }
-            total.amount[group.status, default: 0] = total.amount[group.status, default: 0].addingReportingOverflow(group.amount).partialValue
-            total.commission[group.status, default: 0] = total.commission[group.status, default: 0].addingReportingOverflow(group.commission).partialValue
-            totals[group.currency] = total
-        }
+        var totals: [String: [EarningsReport.Status: EarningsReport.Total]] = [:]
+        for total in report.totals { totals[total.currency, default: [:]][total.status] = total }
         return [
             "influencer": .string(influencer), "since": .int(since), "until": .int(until), "bucket_ms": .int(bucket), "truncated": .bool(report.truncated),
             "totals": .array(
-                totals.sorted { $0.key < $1.key }.map { currency, total in
+                totals.sorted { $0.key < $1.key }.map { currency, byStatus in
                     [
-                        "currency": .string(currency), "units": safe(total.units),
-                        "revenue": safe(total.amount[.confirmed] ?? 0), "commission": safe(total.commission[.confirmed] ?? 0),
-                        "pending_revenue": safe(total.amount[.pending] ?? 0), "pending_commission": safe(total.commission[.pending] ?? 0),
-                        "failed_revenue": safe(total.amount[.failed] ?? 0), "failed_commission": safe(total.commission[.failed] ?? 0),
+                        "currency": .string(currency), "units": safe(byStatus[.confirmed]?.quantity ?? 0),
+                        "revenue": safe(byStatus[.confirmed]?.amount ?? 0), "commission": safe(byStatus[.confirmed]?.commission ?? 0),
+                        "pending_revenue": safe(byStatus[.pending]?.amount ?? 0), "pending_commission": safe(byStatus[.pending]?.commission ?? 0),
+                        "failed_revenue": safe(byStatus[.failed]?.amount ?? 0), "failed_commission": safe(byStatus[.failed]?.commission ?? 0),
                     ]
                 }),
             "codes": .array(

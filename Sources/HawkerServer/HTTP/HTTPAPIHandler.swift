@@ -163,9 +163,11 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "an influencer's earnings are for that influencer (its token's sub) and admins"))
                 }
                 let uri = request.head.uri
+                // Read under the token's own sub (byte for byte what its lines were stored under).
+                let reader = principal.role == .admin ? influencer : principal.subject
                 return loop.makeFutureWithTask {
                     await AffiliateDesk.earnings(
-                        of: influencer, query: { HTTPRoute.queryText($0, in: uri) }, orders: orders, now: services.streams.now,
+                        of: reader, query: { HTTPRoute.queryText($0, in: uri) }, orders: orders, now: services.streams.now,
                         logger: services.logger)
                 }
             }
