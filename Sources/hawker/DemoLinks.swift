@@ -34,14 +34,18 @@ struct DemoLinks: Service {
             logger.notice("demo stream 'demo' is live; no jwt.secret to sign demo tokens with (jwt.jwks only): bring your own")
             return
         }
-        // Anna's and Luca's codes: a checkout from Anna's link credits her 10 %.
-        for (code, owner, rate) in [("ANNA10", "anna", Int64(1_000)), ("LUCA5", "luca", Int64(500))] {
-            try await gateway.registerAffiliateCode(code, owner: owner, commissionBasisPoints: rate)
+        // Anna's and Luca's codes (a checkout from Anna's link credits her 10 %), and the
+        // host's own 3 %, credited on the demo stream when a buyer brings no code.
+        for (code, owner, rate, hostDefault) in [
+            ("ANNA10", "anna", Int64(1_000), false), ("LUCA5", "luca", Int64(500), false), ("DEMOHOST3", DemoPublisher.host, Int64(300), true),
+        ] {
+            try await gateway.registerAffiliateCode(code, owner: owner, commissionBasisPoints: rate, hostDefault: hostDefault)
         }
         let issuer = await TokenIssuer(hmacSecret: secret)
         let day: TimeInterval = 86_400
         let viewer = try await issuer.issue(subject: "demo-viewer", role: .viewer, streams: ["demo"], ttl: day)
-        let host = try await issuer.issue(subject: "demo-host", role: .host, streams: ["demo"], ttl: day)
+        let host = try await issuer.issue(subject: DemoPublisher.host, role: .host, streams: ["demo"], ttl: day)
+        let anna = try await issuer.issue(subject: "anna", role: .affiliate, streams: ["demo"], ttl: day)
         let ops = try await issuer.issue(subject: "demo-ops", role: .admin, streams: ["demo"], ttl: day)
         // Reachable from this machine also when the gateway listens on every address.
         let address = ["0.0.0.0", "::", ""].contains(configuration.host) ? "127.0.0.1" : configuration.host
@@ -55,8 +59,10 @@ struct DemoLinks: Service {
                   viewer  \(base)/watch/demo#token=\(viewer)
                   studio  \(base)/studio/demo#token=\(host)
                   ops     \(base)/ops#token=\(ops)
-                The viewer page as reached through influencer Anna's link (code ANNA10, 10 %):
+                The viewer page as reached through influencer Anna's link (code ANNA10, 10 %),
+                and Anna's earnings (the host's are at the same page with the studio's token):
                           \(base)/watch/demo?ref=ANNA10#token=\(viewer)
+                          \(base)/earnings#token=\(anna)
                 (demo tokens, valid for 24 hours)
 
                 """.utf8))

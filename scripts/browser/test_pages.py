@@ -577,6 +577,7 @@ def test_the_printed_demo_links_lead_to_moving_ops_charts(gateway):
     assert links["studio"].startswith(f"http://127.0.0.1:{gateway.port}/studio/demo#token="), links
     # The demo's influencer link: Anna's code, registered by `serve --demo`.
     assert re.search(rf"^\s+http://127\.0\.0\.1:{gateway.port}/watch/demo\?ref=ANNA10#token=\S+$", open(gateway.output).read(), re.M), open(gateway.output).read()
+    assert re.search(rf"^\s+http://127\.0\.0\.1:{gateway.port}/earnings#token=\S+$", open(gateway.output).read(), re.M), open(gateway.output).read()
     load_binary = os.path.join(os.path.dirname(gateway.binary), "hawker-load")
     assert os.path.exists(load_binary), f"{load_binary} is not built (swift build builds it)"
     viewer, ops = browser(), browser()

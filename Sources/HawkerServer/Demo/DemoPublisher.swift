@@ -11,6 +11,8 @@ import ServiceLifecycle
 /// cart), so a newcomer sees everything move.
 public struct DemoPublisher: Service {
     public static let stream = StreamID("demo")!
+    /// The demo stream's host: the `sub` of the studio link `serve --demo` prints.
+    public static let host = "demo-host"
 
     private let streams: any StreamEngine
     /// A small crowd chats, asks and adds to cart in the demo stream too.
@@ -122,7 +124,8 @@ public struct DemoPublisher: Service {
         var attempt = 0
         while true {
             do {
-                let receipt = try await streams.publish(draft, to: Self.stream).get()
+                // As its host: the host's own influencer code is credited on it by default.
+                let receipt = try await streams.publish(draft, to: Self.stream, creator: .user(Self.host)).get()
                 logger.debug("demo event", metadata: ["kind": "\(kind.rawValue)", "seq": "\(receipt.position.seq)"])
                 return
             } catch HubError.rejected(let refusal) {

@@ -495,7 +495,9 @@ export function newKey() {
 /** Formats minor units ("1999", "EUR") as a price for display. */
 export function formatPrice(amount, currency) {
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount / 100);
+    // Minor units of the currency's own size: cents for EUR, yen for JPY, fils for KWD.
+    const format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    return format.format(amount / 10 ** format.resolvedOptions().maximumFractionDigits);
   } catch {
     return `${(amount / 100).toFixed(2)} ${currency}`;
   }
