@@ -63,10 +63,7 @@ public struct Reservation: Sendable, Hashable {
     }
 
     /// The codes credited with some line, in order of first line.
-    public var creditedCodes: [String] {
-        var seen: Set<String> = []
-        return lines.compactMap { $0.credit?.code }.filter { seen.insert($0).inserted }
-    }
+    public var creditedCodes: [String] { lines.creditedCodes }
 
     /// The merchants of record of this cart, each to get only its own lines.
     public var merchants: [String] { Array(Set(lines.map(\.merchant))).sorted() }
@@ -82,5 +79,13 @@ public struct Reservation: Sendable, Hashable {
             totals[line.currency] = sum
         }
         return totals.sorted { $0.key < $1.key }.map { (currency: $0.key, amount: $0.value) }
+    }
+}
+
+extension [Reservation.Line] {
+    /// The codes credited with some of these lines, in order of first line.
+    public var creditedCodes: [String] {
+        var seen: Set<String> = []
+        return compactMap { $0.credit?.code }.filter { seen.insert($0).inserted }
     }
 }

@@ -32,8 +32,7 @@ public struct Insights: Sendable {
 
     /// The codes credited with `lines`, or "none".
     private static func codes(of lines: [Reservation.Line]) -> [String] {
-        var seen: Set<String> = []
-        let codes = lines.compactMap { $0.credit?.code }.filter { seen.insert($0).inserted }
+        let codes = lines.creditedCodes
         return codes.isEmpty ? ["none"] : codes
     }
 
