@@ -25,8 +25,8 @@ import Testing
 
     private func make(_ path: String, maxCodes: Int = 100, secret: String = "a secret of sixteen+ bytes") throws -> AffiliateDirectory {
         AffiliateDirectory(
-            store: try SQLiteAffiliateCodeStore(path: path), tickets: ReferralTicket(secret: Data(secret.utf8)), referralWindowMilliseconds: 7 * day,
-            maxCodes: maxCodes)
+            store: try SQLiteDocumentStore<AffiliateCode>(path: path, table: .affiliateCodes), tickets: ReferralTicket(secret: Data(secret.utf8)),
+            referralWindowMilliseconds: 7 * day, maxCodes: maxCodes)
     }
 
     private func register(

@@ -36,9 +36,12 @@ extension AffiliateCode {
     }
 }
 
-extension AffiliateCode {
+extension AffiliateCode: RevisionedDocument {
+    /// Its row's key: the canonical name.
+    public var key: String { code }
+
     /// A store's row: the document, with the revision its column holds.
-    init?(revision: Int64, document: String) {
+    public init?(revision: Int64, document: String) {
         guard let json = try? JSONParser.parse(ByteBuffer(string: document)), var code = AffiliateCode(stored: json) else { return nil }
         code.revision = revision
         self = code

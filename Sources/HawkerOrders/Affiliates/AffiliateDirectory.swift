@@ -87,11 +87,11 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
     public let referralWindowMilliseconds: Int64
     public let maxCodes: Int
-    private let store: any AffiliateCodeStore
+    private let store: any DocumentStore<AffiliateCode>
     private let tickets: ReferralTicket
     private let state = Mutex(State())
 
-    public init(store: any AffiliateCodeStore, tickets: ReferralTicket, referralWindowMilliseconds: Int64, maxCodes: Int) {
+    public init(store: any DocumentStore<AffiliateCode>, tickets: ReferralTicket, referralWindowMilliseconds: Int64, maxCodes: Int) {
         self.store = store
         self.tickets = tickets
         self.referralWindowMilliseconds = referralWindowMilliseconds
@@ -109,10 +109,10 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
             let after = state.withLock { $0.revision }
             let changes = try await store.changes(after: after, limit: 1_000)
             state.withLock { state in
-                for code in changes.codes { state.apply(code) }
+                for code in changes.documents { state.apply(code) }
                 state.revision = max(state.revision, changes.lastRevision ?? after)
             }
-            read.codes += changes.codes.count
+            read.codes += changes.documents.count
             read.undecodable += changes.undecodable
             if changes.rows < 1_000 {
                 state.withLock { $0.loaded = true }
@@ -162,7 +162,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
             }
             merchants = [merchant]
         }
-        let current = try await store.code(canonical)
+        let current = try await store.document(canonical)
         if let current, !registrar.may(change: current) {
             return .failure(.taken("code '\(canonical)' is registered by someone else"))
         }
@@ -193,7 +193,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
     /// Revokes `name`: no checkout is credited with it from now on; orders that name it keep it.
     public func revoke(_ name: String, by registrar: Registrar, now: Int64) async throws -> Result<AffiliateCode, Refusal> {
-        guard let canonical = AffiliateCode.canonical(name), let current = try await store.code(canonical), registrar.may(change: current) else {
+        guard let canonical = AffiliateCode.canonical(name), let current = try await store.document(canonical), registrar.may(change: current) else {
             return .failure(.notFound("no code '\(name)' of yours"))
         }
         if current.revokedAt != nil { return .success(current) }

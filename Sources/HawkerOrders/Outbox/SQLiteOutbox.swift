@@ -47,7 +47,7 @@ public actor SQLiteOutbox: Outbox {
             // Durability over speed: every commit waits for the disk.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        // The influencer codes share the file (SQLiteAffiliateCodeStore): a commit waits
+        // The influencer codes share the file (SQLiteDocumentStore): a commit waits
         // for one of theirs instead of failing.
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)

@@ -22,14 +22,15 @@ final class AffiliateDesk: Sendable {
 
     init(configuration: GatewayConfiguration, outboxPath: String, logger: Logger) throws {
         let settings = configuration.affiliates
-        let store: any AffiliateCodeStore
+        let store: any DocumentStore<AffiliateCode>
         if let url = configuration.orders.sharedOutboxURL {
-            let shared = try PostgresAffiliateCodeStore(url: url, schema: configuration.orders.sharedOutboxSchema, logger: logger)
+            let shared = try PostgresDocumentStore<AffiliateCode>(
+                url: url, schema: configuration.orders.sharedOutboxSchema, table: .affiliateCodes, logger: logger)
             store = shared
             storeService = shared
         } else {
             try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            store = try SQLiteAffiliateCodeStore(path: outboxPath)
+            store = try SQLiteDocumentStore<AffiliateCode>(path: outboxPath, table: .affiliateCodes)
             storeService = nil
         }
         let secret: String
