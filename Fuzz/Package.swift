@@ -123,6 +123,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         fuzzer(
+            "FuzzRegions",
+            [
+                .product(name: "HawkerCommerce", package: "hawker"),
+                .product(name: "HawkerProtocol", package: "hawker"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        fuzzer(
             "FuzzClusterMessages",
             [
                 .product(name: "HawkerCluster", package: "hawker")

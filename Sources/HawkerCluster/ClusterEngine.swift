@@ -383,6 +383,15 @@ public final class ClusterEngine: StreamEngine {
         }
     }
 
+    public func quote(_ request: QuoteRequest, on stream: StreamID) -> EventLoopFuture<Result<Quote, CheckoutRejection>?> {
+        if isRunHere(stream) { return hub.quote(request, on: stream) }
+        return eventLoop.makeFutureWithTask {
+            guard case .mirrored(let owner) = try? await self.route(stream, create: false) else { return try await self.hub.quote(request, on: stream).get() }
+            guard case .quote(let result) = try await self.forward(.quote(request, stream: stream), to: owner) else { throw HubError.runsElsewhere }
+            return result
+        }
+    }
+
     // MARK: - Routing
 
     private func isRunHere(_ stream: StreamID) -> Bool {
@@ -632,6 +641,8 @@ public final class ClusterEngine: StreamEngine {
                 return .snapshot(try await hub.snapshot(of: stream).get())
             case .insights(let stream):
                 return .insights(try await hub.insights(of: stream).get())
+            case .quote(let quote, let stream):
+                return .quote(try await hub.quote(quote, on: stream).get())
             }
         } catch let error as HubError {
             return .failed(error)

@@ -11,6 +11,8 @@ enum ClusterReply: Sendable {
     case checkout(StreamRoom.CheckoutOutcome)
     case snapshot(StreamSnapshot?)
     case insights(ByteBuffer?)
+    /// nil: no such stream.
+    case quote(Result<Quote, CheckoutRejection>?)
     case done
     case failed(HubError)
 
@@ -28,14 +30,15 @@ enum ClusterReply: Sendable {
             var object: [String: JSONValue] = ["r": "checkout", "replayed": .bool(outcome.replayed)]
             switch outcome.result {
             case .success(let reservation): object["reservation"] = reservation.json
-            case .failure(let rejection):
-                var refusal: [String: JSONValue] = ["reason": .string(rejection.reason.rawValue), "message": .string(rejection.message)]
-                if let product = rejection.product { refusal["product"] = .string(product) }
-                if let price = rejection.currentPrice { refusal["price"] = .int(price) }
-                if let available = rejection.available { refusal["available"] = .int(available) }
-                object["rejection"] = .object(refusal)
+            case .failure(let rejection): object["rejection"] = rejection.json
             }
             return .object(object)
+        case .quote(let result):
+            switch result {
+            case .success(let quote): return ["r": "quote", "quote": .object(quote.json)]
+            case .failure(let rejection): return ["r": "quote", "rejection": rejection.json]
+            case nil: return ["r": "quote"]
+            }
         case .snapshot(let snapshot):
             guard let snapshot, let state = try? JSONParser.parse(snapshot.stateJSON) else { return ["r": "snapshot"] }
             var object: [String: JSONValue] = ["r": "snapshot", "epoch": .string(snapshot.position.epoch), "seq": .int(Int64(clamping: snapshot.position.seq)), "state": state]
@@ -65,12 +68,8 @@ enum ClusterReply: Sendable {
             let result: Result<Reservation, CheckoutRejection>
             if let reservation = json["reservation"].flatMap(Reservation.init(json:)) {
                 result = .success(reservation)
-            } else if let refusal = json["rejection"], let reason = refusal["reason"]?.stringValue.flatMap(CheckoutRejection.Reason.init(rawValue:)),
-                let message = refusal["message"]?.stringValue
-            {
-                result = .failure(
-                    CheckoutRejection(
-                        reason, product: refusal["product"]?.stringValue, currentPrice: refusal["price"]?.intValue, available: refusal["available"]?.intValue, message))
+            } else if let rejection = json["rejection"].flatMap(CheckoutRejection.init(json:)) {
+                result = .failure(rejection)
             } else {
                 return nil
             }
@@ -85,6 +84,16 @@ enum ClusterReply: Sendable {
             self = .snapshot(StreamSnapshot(position: StreamPosition(epoch: epoch, seq: UInt64(seq)), stateJSON: JSONText.encode(state), archivedAt: json["archived_at"]?.intValue))
         case "insights":
             self = .insights(json["insights"].map { JSONText.encode($0) })
+        case "quote":
+            if let value = json["quote"] {
+                guard let quote = Quote(json: value) else { return nil }
+                self = .quote(.success(quote))
+            } else if let value = json["rejection"] {
+                guard let rejection = CheckoutRejection(json: value) else { return nil }
+                self = .quote(.failure(rejection))
+            } else {
+                self = .quote(nil)
+            }
         case "done":
             self = .done
         case "failed":

@@ -18,11 +18,12 @@ enum ClusterRequest: Sendable, Equatable {
     /// Reads of the room as it is on its node (a mirror's room lags its counters).
     case snapshot(StreamID)
     case insights(StreamID)
+    case quote(QuoteRequest, stream: StreamID)
 
     var stream: StreamID {
         switch self {
         case .publish(_, let stream, _), .perform(_, _, let stream), .checkout(_, _, _, let stream), .abandon(_, let stream), .settle(_, _, _, let stream),
-            .forgetCheckout(_, let stream), .snapshot(let stream), .insights(let stream):
+            .forgetCheckout(_, let stream), .snapshot(let stream), .insights(let stream), .quote(_, let stream):
             return stream
         }
     }
@@ -45,10 +46,12 @@ enum ClusterRequest: Sendable, Equatable {
                 if let variant = line.variant { object["variant"] = .string(variant) }
                 return .object(object)
             }
-            return [
+            var object: [String: JSONValue] = [
                 "op": "checkout", "stream": .string(stream.rawValue), "buyer": .string(buyer), "checkout": .string(checkoutID),
-                "region": .string(request.region), "key": .string(request.idempotencyKey), "attribution": request.attribution.json, "lines": .array(lines),
+                "ship_to": request.shipTo.json, "key": .string(request.idempotencyKey), "attribution": request.attribution.json, "lines": .array(lines),
             ]
+            if let seen = request.totalsSeen { object["totals_seen"] = .object(seen.mapValues(JSONValue.int)) }
+            return .object(object)
         case .abandon(let reservation, let stream):
             return ["op": "abandon", "stream": .string(stream.rawValue), "reservation": reservation.json]
         case .settle(let checkoutID, let merchant, let confirmed, let stream):
@@ -59,6 +62,13 @@ enum ClusterRequest: Sendable, Equatable {
             return ["op": "snapshot", "stream": .string(stream.rawValue)]
         case .insights(let stream):
             return ["op": "insights", "stream": .string(stream.rawValue)]
+        case .quote(let request, let stream):
+            let lines: [JSONValue] = request.lines.map { line in
+                var object: [String: JSONValue] = ["product": .string(line.product), "quantity": .int(line.quantity)]
+                if let variant = line.variant { object["variant"] = .string(variant) }
+                return .object(object)
+            }
+            return ["op": "quote", "stream": .string(stream.rawValue), "ship_to": request.shipTo.json, "lines": .array(lines)]
         }
     }
 
@@ -77,16 +87,22 @@ enum ClusterRequest: Sendable, Equatable {
             else { return nil }
             self = .perform(action, author: Author(user: user, name: author["name"]?.stringValue, role: role, isStaff: staff), stream: stream)
         case "checkout":
-            guard let buyer = json["buyer"]?.stringValue, let checkoutID = json["checkout"]?.stringValue, let region = json["region"]?.stringValue,
-                let key = json["key"]?.stringValue, let lines = json["lines"]?.arrayValue
+            guard let buyer = json["buyer"]?.stringValue, let checkoutID = json["checkout"]?.stringValue,
+                let shipTo = json["ship_to"].flatMap(Destination.init(json:)), let key = json["key"]?.stringValue, let lines = json["lines"]?.arrayValue
             else { return nil }
             var parsed: [CheckoutRequest.Line] = []
             for line in lines {
                 guard let product = line["product"]?.stringValue, let quantity = line["quantity"]?.intValue, let price = line["price"]?.intValue else { return nil }
                 parsed.append(CheckoutRequest.Line(product: product, variant: line["variant"]?.stringValue, quantity: quantity, priceSeen: price))
             }
+            var totalsSeen: [String: Int64]?
+            if let seen = json["totals_seen"]?.objectValue {
+                totalsSeen = seen.compactMapValues(\.intValue)
+                guard totalsSeen?.count == seen.count else { return nil }
+            }
             let request = CheckoutRequest(
-                lines: parsed, region: region, attribution: CheckoutRequest.Attribution(json: json["attribution"]), idempotencyKey: key)
+                lines: parsed, shipTo: shipTo, attribution: CheckoutRequest.Attribution(json: json["attribution"]), totalsSeen: totalsSeen,
+                idempotencyKey: key)
             self = .checkout(request, buyer: buyer, checkoutID: checkoutID, stream: stream)
         case "abandon":
             guard let reservation = json["reservation"].flatMap(Reservation.init(json:)) else { return nil }
@@ -102,6 +118,14 @@ enum ClusterRequest: Sendable, Equatable {
             self = .snapshot(stream)
         case "insights":
             self = .insights(stream)
+        case "quote":
+            guard let shipTo = json["ship_to"].flatMap(Destination.init(json:)), let lines = json["lines"]?.arrayValue else { return nil }
+            var parsed: [QuoteRequest.Line] = []
+            for line in lines {
+                guard let product = line["product"]?.stringValue, let quantity = line["quantity"]?.intValue else { return nil }
+                parsed.append(QuoteRequest.Line(product: product, variant: line["variant"]?.stringValue, quantity: quantity))
+            }
+            self = .quote(QuoteRequest(lines: parsed, shipTo: shipTo), stream: stream)
         default:
             return nil
         }

@@ -276,6 +276,11 @@ public final class Hub: StreamEngine {
         }
     }
 
+    /// Prices a cart in the stream's room; nil when the stream is not live here.
+    public func quote(_ request: QuoteRequest, on stream: StreamID) -> EventLoopFuture<Result<Quote, CheckoutRejection>?> {
+        onHome(of: stream) { $0.quote(request, on: stream) }
+    }
+
     /// The stream's lifetime counters, or nil when it does not exist.
     public func insights(of stream: StreamID) -> EventLoopFuture<ByteBuffer?> {
         let live = onHome(of: stream) { $0.insights(of: stream) }

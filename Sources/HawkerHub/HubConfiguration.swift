@@ -37,6 +37,8 @@ public struct HubConfiguration: Sendable {
     public var maxSKUsPerMerchant = 100_000
     /// The registered influencer codes checkouts may credit; nil credits none.
     public var attribution: (any AttributionPolicy)?
+    /// Merchants' zones, shipping and tax, read by checkouts and quotes; nil: none.
+    public var merchantTerms: (any MerchantTermsPolicy)?
     /// Whether events the state store refused still go out to the viewers (the room has
     /// them already). One gateway: yes, its publishers hear `notStored`. A cluster node:
     /// no, a refusal means another node runs the stream now and sequences its own.

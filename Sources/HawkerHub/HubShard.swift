@@ -15,6 +15,11 @@ final class HubShard {
         /// The encoded state for joiners and when it was made; dropped on every event and
         /// reused for at most one tick (the room's counters move in between).
         var stateCache: (json: ByteBuffer, at: Int64)?
+        /// Which products do not ship where, as quotes worked it out: dropped on every
+        /// event (the catalog may have changed) and when merchants' terms change. Every
+        /// viewer quotes when the catalog changes; this keeps a crowd from working out the
+        /// same answer thousands of times on the stream's loop.
+        var shippingCache: (revision: Int64, notShipping: [Destination: [String]])?
         /// The last event, subscribe or unsubscribe (milliseconds since the Unix epoch).
         var lastActivity: Int64
         /// Who created it, when that counts against a quota.
@@ -185,6 +190,7 @@ final class HubShard {
     /// the store has it.
     private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64) -> PublishReceipt {
         hosted.stateCache = nil
+        hosted.shippingCache = nil
         observer?.published()
         guard journal != nil else {
             let (event, framed) = hosted.state.append(draft, now: now) { event in
@@ -249,7 +255,8 @@ final class HubShard {
         return try withStream(stream, create: nil, now: now) { hosted in
             // The codes it may credit: from memory (the directory), on this loop.
             let attribution = configuration.attribution?.candidates(for: request.attribution, stream: stream, host: hosted.owner, now: now) ?? .empty
-            let outcome = hosted.room.checkout(request, buyer: buyer, checkoutID: checkoutID, attribution: attribution, now: now)
+            let outcome = hosted.room.checkout(
+                request, buyer: buyer, checkoutID: checkoutID, attribution: attribution, terms: configuration.merchantTerms, now: now)
             if !outcome.replayed { markUnsaved(stream) }
             stockMoved(outcome.stockEvents, in: stream)
             guard case .success = outcome.result, !outcome.replayed else { return (outcome, nil) }
@@ -379,6 +386,26 @@ final class HubShard {
         let now = clock()
         return try? withStream(stream, create: nil, now: nil) { hosted in
             StreamSnapshot(position: hosted.state.latestPosition, stateJSON: stateJSON(of: &hosted, now: now))
+        }
+    }
+
+    /// Prices a cart in the stream's room (no stock is held): nil when the stream does not exist.
+    func quote(_ request: QuoteRequest, on stream: StreamID) -> Result<Quote, CheckoutRejection>? {
+        guard let hosted = streams[stream] else { return nil }
+        let terms = configuration.merchantTerms
+        let revision = terms?.revision ?? 0
+        var cache = hosted.shippingCache.flatMap { $0.revision == revision ? $0.notShipping : nil } ?? [:]
+        let notShipping = cache[request.shipTo] ?? hosted.room.commerce.notShipping(to: request.shipTo, terms: terms)
+        // Bounded: postcodes are many; past a thousand the cache starts again.
+        if cache[request.shipTo] == nil {
+            if cache.count >= 1_000 { cache = [:] }
+            cache[request.shipTo] = notShipping
+            streams[stream]?.shippingCache = (revision, cache)
+        }
+        do throws(CheckoutRejection) {
+            return .success(try hosted.room.commerce.quote(request, terms: terms, notShipping: notShipping))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -673,6 +700,7 @@ final class HubShard {
         streams[stream]!.room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp)
         streams[stream]!.state.commitReplicated(framed, timestamp: event.timestamp, now: now)
         streams[stream]!.stateCache = nil
+        streams[stream]!.shippingCache = nil
         streams[stream]!.lastActivity = now
         observer?.published()
         dispatch(framed, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)

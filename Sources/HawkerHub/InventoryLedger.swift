@@ -33,8 +33,9 @@ public final class InventoryLedger: StockSource {
 
     private let state: Mutex<State>
     private let journal: StateJournal?
-    /// Merchants that set their levels alone (`HubConfiguration.merchantsSettingStock`).
-    private let merchantsSettingStock: Set<String>
+    /// Merchants that set their levels alone (`HubConfiguration.merchantsSettingStock`, and
+    /// merchants registered at run time).
+    private let merchantsSettingStock: Mutex<Set<String>>
     /// Told which SKUs moved and which streams show them (outside the lock).
     private let listener = Mutex<Listener?>(nil)
 
@@ -48,7 +49,7 @@ public final class InventoryLedger: StockSource {
 
     public init(journal: StateJournal?, maxSKUs: Int = 1_000_000, maxSKUsPerMerchant: Int = 100_000, merchantsSettingStock: Set<String> = []) {
         self.journal = journal
-        self.merchantsSettingStock = merchantsSettingStock
+        self.merchantsSettingStock = Mutex(merchantsSettingStock)
         self.state = Mutex(State(inventory: Inventory(maxSKUs: maxSKUs, maxSKUsPerMerchant: maxSKUsPerMerchant)))
     }
 
@@ -65,7 +66,14 @@ public final class InventoryLedger: StockSource {
         state.withLock { $0.inventory.available(sku) }
     }
 
-    public func hostMaySet(_ sku: SKU) -> Bool { !merchantsSettingStock.contains(sku.merchant) }
+    public func hostMaySet(_ sku: SKU) -> Bool { !merchantsSettingStock.withLock { $0.contains(sku.merchant) } }
+
+    /// A merchant registered or changed at run time: whether its API alone sets its levels.
+    public func setMerchantSetsStock(_ merchant: String, _ alone: Bool) {
+        merchantsSettingStock.withLock { merchants in
+            if alone { merchants.insert(merchant) } else { merchants.remove(merchant) }
+        }
+    }
 
     /// Whether the store had no level and no hold at start (see `holdAccepted`).
     var startedEmpty: Bool { state.withLock { $0.startedEmpty } }

@@ -34,6 +34,10 @@ public protocol StreamEngine: Sendable {
     /// Checks `request` against the stream's catalog, sales and stock and reserves it.
     func checkout(_ request: CheckoutRequest, buyer: String, checkoutID: String, on stream: StreamID) -> EventLoopFuture<StreamRoom.CheckoutOutcome>
 
+    /// What a cart costs delivered somewhere and which products ship there, priced in the
+    /// stream's room (nothing is held); nil when the stream does not exist.
+    func quote(_ request: QuoteRequest, on stream: StreamID) -> EventLoopFuture<Result<Quote, CheckoutRejection>?>
+
     /// Undoes a reservation whose checkout could not be recorded: stock back, key forgotten.
     func abandon(_ reservation: Reservation, on stream: StreamID)
 

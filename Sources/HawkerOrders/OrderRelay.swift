@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// Reads due deliveries from the outbox and hands each to its merchant's backend, at
@@ -40,7 +41,8 @@ public actor OrderRelay: Service {
 
     private let outbox: any Outbox
     private let claimMilliseconds: Int64
-    private let routes: Routes
+    /// Changed at run time from outside the actor (`route`), read at each pass.
+    private nonisolated let routes: Mutex<Routes>
     private let policy: RetryPolicy
     private let batchSize: Int
     private let maxInFlight: Int
@@ -79,7 +81,7 @@ public actor OrderRelay: Service {
         tracing: OrderTracing = .off
     ) {
         self.outbox = outbox
-        self.routes = routes
+        self.routes = Mutex(routes)
         self.policy = policy
         self.breakerTemplate = breaker
         self.batchSize = max(1, batchSize)
@@ -90,6 +92,13 @@ public actor OrderRelay: Service {
         self.jitter = jitter
         self.onOutcome = onOutcome
         self.tracing = tracing
+    }
+
+    /// Sends `merchant`'s orders to `backend` from the next pass on (nil: the fallback):
+    /// a merchant registered or changed at run time. Deliveries out already finish on the
+    /// backend they went to.
+    public nonisolated func route(_ merchant: String, to backend: (any OrderBackend)?) {
+        routes.withLock { $0.byMerchant[merchant] = backend }
     }
 
     /// Hands due deliveries to their backends as they come due, without waiting for
@@ -182,7 +191,7 @@ public actor OrderRelay: Service {
         defer { report.postponed += postponed.values.reduce(0) { $0 + $1.count } }
         // On a shared outbox, merchants this node cannot reach now are another node's,
         // until their orders are old enough to be given up on (by whoever claims them).
-        let unreachable = outbox.isShared ? Set(routes.byMerchant.filter { !$0.value.isReachableHere }.keys) : []
+        let unreachable = outbox.isShared ? routes.withLock { Set($0.byMerchant.filter { !$0.value.isReachableHere }.keys) } : []
         let cutoff = now.subtractingReportingOverflow(policy.maxAgeMilliseconds)
         let claimed = try await outbox.claim(
             now: now, limit: min(batchSize, room), claimMilliseconds: claimMilliseconds, excluding: inFlight, skipping: unreachable,
@@ -199,7 +208,7 @@ public actor OrderRelay: Service {
                 }
                 continue
             }
-            guard let backend = routes.backend(for: delivery.merchant) else {
+            guard let backend = routes.withLock({ $0.backend(for: delivery.merchant) }) else {
                 if (try? await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)) != nil {
                     report.deadLettered += 1
                 }

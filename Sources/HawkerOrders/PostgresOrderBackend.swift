@@ -41,8 +41,18 @@ public final class PostgresOrderBackend: OrderBackend {
         self.name = "postgres:\(merchant)"
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        self.migration = OnceUntilDone { _ = try await client.query(Self.migrationSQL) }
+        self.migration = OnceUntilDone {
+            _ = try await client.query(Self.migrationSQL)
+            // Tables made before quotes gain where it ships and what was charged.
+            _ = try await client.query("ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS ship_to jsonb")
+            _ = try await client.query("ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS charges jsonb")
+        }
         self.timeout = timeout
+    }
+
+    /// Throws when `url` is no PostgreSQL URL this backend could use (nothing is connected).
+    public static func check(url: String) throws {
+        _ = try PostgresURL.configuration(url, setting: "backend.postgres_url", connectTimeout: .seconds(5), maximumConnections: 8)
     }
 
     public func deliver(_ delivery: OutboxDelivery) async -> BackendResult {
@@ -59,11 +69,14 @@ public final class PostgresOrderBackend: OrderBackend {
         let payload = delivery.payload
         let items = String(buffer: JSONText.encode(payload["items"] ?? .array([])))
         let attribution = String(buffer: JSONText.encode(payload["attribution"] ?? .object([:])))
+        let shipTo = payload["ship_to"].map { String(buffer: JSONText.encode($0)) }
+        let charges = payload["charges"].map { String(buffer: JSONText.encode($0)) }
         let key = delivery.idempotencyKey
         let inserted = try await client.query(
             """
-            INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution)
-            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream.rawValue), \(delivery.buyer), \(delivery.region), \(items)::jsonb, \(attribution)::jsonb)
+            INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution, ship_to, charges)
+            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream.rawValue), \(delivery.buyer), \(delivery.region), \(items)::jsonb,
+                \(attribution)::jsonb, \(shipTo)::jsonb, \(charges)::jsonb)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING order_number
             """)

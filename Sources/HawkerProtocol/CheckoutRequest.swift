@@ -40,22 +40,27 @@ public struct CheckoutRequest: Sendable, Hashable {
     /// Units of one line.
     public static let maxQuantity: Int64 = 1_000
 
-    /// Regions are postcodes, region or country codes: 1-32 of `[A-Za-z0-9_-]`.
-    public static func isValidRegion(_ region: String) -> Bool {
-        let bytes = region.utf8
-        return (1...32).contains(bytes.count)
-            && bytes.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-    }
+    /// Currencies a cart's `totals_seen` may name.
+    public static let maxCurrencies = maxLines
 
     public var lines: [Line]
-    public var region: String
+    /// Where it ships (`ship_to`, or the short `region` "DE" / "DE-BE").
+    public var shipTo: Destination
     public var attribution: Attribution
+    /// What the buyer was shown to pay per currency, shipping and tax included: a
+    /// checkout that would charge otherwise is refused with the new figures. nil (a
+    /// client from before quotes): the sum of the lines' `price_seen` is what was shown.
+    public var totalsSeen: [String: Int64]?
     public var idempotencyKey: String
 
-    public init(lines: [Line], region: String, attribution: Attribution = Attribution(), idempotencyKey: String) {
+    public init(lines: [Line], shipTo: Destination, attribution: Attribution = Attribution(), totalsSeen: [String: Int64]? = nil, idempotencyKey: String) {
         self.lines = lines
-        self.region = region
+        self.shipTo = shipTo
         self.attribution = attribution
+        self.totalsSeen = totalsSeen
         self.idempotencyKey = idempotencyKey
     }
+
+    /// The short form of where it ships, as orders keep it ("DE", "DE-BE").
+    public var region: String { shipTo.region }
 }

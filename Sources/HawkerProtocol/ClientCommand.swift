@@ -17,12 +17,14 @@ public enum ClientCommand: Sendable, Hashable {
     case orders(id: String, command: OrderCommand)
     /// A viewer arrived through an influencer's link: the code, for a referral ticket.
     case referral(id: String, code: String)
+    /// What a cart costs delivered somewhere, and which products ship there.
+    case quote(id: String, stream: StreamID, request: QuoteRequest)
 
     /// The command's id; nil only for a fire-and-forget command.
     public var id: String? {
         switch self {
         case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
-            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _):
+            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _), .quote(let id, _, _):
             return id
         case .stream(let id, _, _):
             return id
@@ -146,6 +148,43 @@ private struct RawCommand {
             }
             throw fail(.invalidCheckout, "'\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
+        /// Where it ships: `ship_to` {country, subdivision?, postcode?}, or the short
+        /// `region` ("DE", "DE-BE").
+        func destination() throws(CommandDecodingError) -> Destination {
+            if let value = field("ship_to") {
+                guard let destination = Destination(json: value) else {
+                    throw fail(
+                        .badRequest,
+                        "'ship_to' must be {country, subdivision?, postcode?}: an ISO 3166-1 alpha-2 country such as \"DE\", an ISO 3166-2 subdivision such as \"DE-BE\", a postcode of 1-10 letters and digits"
+                    )
+                }
+                return destination
+            }
+            guard let region = try optionalString("region"), let destination = Destination(region: region) else {
+                throw fail(.badRequest, "'\(type)' needs 'ship_to' {country, subdivision?, postcode?} or a 'region' such as \"DE\" or \"DE-BE\" (ISO 3166)")
+            }
+            return destination
+        }
+        func quote() throws(CommandDecodingError) -> QuoteRequest {
+            var lines: [QuoteRequest.Line] = []
+            if let value = field("items") {
+                guard case .array(let items) = value, items.count <= CheckoutRequest.maxLines else {
+                    throw fail(.badRequest, "'items' must be an array of at most \(CheckoutRequest.maxLines) {product, variant?, qty}")
+                }
+                for item in items {
+                    guard let object = item.objectValue, let product = object["product"]?.stringValue, Identifier.isValid(product) else {
+                        throw fail(.badRequest, "each item needs 'product' (an id) and 'qty'")
+                    }
+                    var variant: String?
+                    if let value = object["variant"], value != .null {
+                        guard let text = value.stringValue, Identifier.isValid(text) else { throw fail(.badRequest, "'variant' must be a variant id") }
+                        variant = text
+                    }
+                    lines.append(.init(product: product, variant: variant, quantity: try integer(object["qty"], "qty", in: 1...CheckoutRequest.maxQuantity)))
+                }
+            }
+            return QuoteRequest(lines: lines, shipTo: try destination())
+        }
         func checkout() throws(CommandDecodingError) -> CheckoutRequest {
             guard case .array(let items) = field("items") ?? .null else {
                 throw fail(.badRequest, "'checkout' needs 'items': an array of {product, variant?, qty, price_seen}")
@@ -167,8 +206,22 @@ private struct RawCommand {
                 }
                 lines.append(CheckoutRequest.Line(product: product, variant: variant, quantity: quantity, priceSeen: price))
             }
-            guard let region = try optionalString("region"), CheckoutRequest.isValidRegion(region) else {
-                throw fail(.badRequest, "'checkout' needs a 'region': 1-32 of [A-Za-z0-9_-]")
+            let shipTo = try destination()
+            var totalsSeen: [String: Int64]?
+            if let value = field("totals_seen") {
+                guard case .array(let entries) = value, (1...CheckoutRequest.maxCurrencies).contains(entries.count) else {
+                    throw fail(.badRequest, "'totals_seen' must be an array of 1-\(CheckoutRequest.maxCurrencies) {currency, amount}")
+                }
+                var seen: [String: Int64] = [:]
+                for entry in entries {
+                    guard let currency = entry["currency"]?.stringValue, currency.utf8.count == 3,
+                        currency.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }), seen[currency] == nil
+                    else {
+                        throw fail(.badRequest, "each of 'totals_seen' needs a 'currency' (ISO 4217, once each) and an 'amount'")
+                    }
+                    seen[currency] = try integer(entry["amount"], "totals_seen.amount", in: 0...JSONValue.maxSafeInteger)
+                }
+                totalsSeen = seen
             }
             var attribution = CheckoutRequest.Attribution()
             if let value = field("attribution") {
@@ -185,7 +238,8 @@ private struct RawCommand {
                 attribution = CheckoutRequest.Attribution(
                     code: try part("code"), stream: try part("stream"), referrer: try part("referrer"), referral: try part("referral"))
             }
-            return CheckoutRequest(lines: lines, region: region, attribution: attribution, idempotencyKey: try identifier("idempotency_key"))
+            return CheckoutRequest(
+                lines: lines, shipTo: shipTo, attribution: attribution, totalsSeen: totalsSeen, idempotencyKey: try identifier("idempotency_key"))
         }
         func moderation() throws(CommandDecodingError) -> ModerationAction {
             guard let action = try optionalString("action") else { throw fail(.badRequest, "'moderate' needs an 'action'") }
@@ -274,6 +328,9 @@ private struct RawCommand {
         case "checkout":
             let stream = try streamID()
             return .checkout(id: id, stream: stream, request: try checkout())
+        case "quote":
+            let stream = try streamID()
+            return .quote(id: id, stream: stream, request: try quote())
         case "referral":
             return .referral(id: id, code: try text("code", range: 1...64))
         case "orders.subscribe":

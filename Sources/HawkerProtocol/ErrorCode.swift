@@ -32,8 +32,11 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case notBuyable = "not_buyable"
     case priceChanged = "price_changed"
     case regionNotServed = "region_not_served"
+    case currencyMismatch = "currency_mismatch"
     case soldOut = "sold_out"
     case insufficientStock = "insufficient_stock"
+    /// With shipping and tax the cart costs other than `totals_seen` (or its lines' sum).
+    case totalChanged = "total_changed"
     /// The checkout could not be recorded durably: nothing was reserved; retry with the same key.
     case unavailable = "unavailable"
     // Referrals (PROTOCOL.md §6.17): the code of a link is not registered, or not active.

@@ -11,6 +11,8 @@ enum EventValidator {
         case nonNegativeInt
         case positiveInt
         case currency
+        /// A `RegionRule`: "DE", "DE-BE", "DE:10", "DE:10000-14999".
+        case region
         case object(Rule)
         case array(of: Field, maxCount: Int)
     }
@@ -30,7 +32,7 @@ enum EventValidator {
             "variants": .array(of: .object(variant), maxCount: 50),
             "stock": .nonNegativeInt,
             "low_stock_threshold": .nonNegativeInt,
-            "regions": .array(of: .text(maxLength: 32), maxCount: 100),
+            "regions": .array(of: .region, maxCount: 100),
             "image_url": .text(maxLength: 2048),
             "description": .text(maxLength: 2000),
         ]
@@ -156,6 +158,8 @@ enum EventValidator {
         case .currency:
             guard let text = value.stringValue else { return false }
             return text.utf8.count == 3 && text.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+        case .region:
+            return value.stringValue.flatMap(RegionRule.init) != nil
         case .object, .array:
             return false
         }
@@ -169,6 +173,7 @@ enum EventValidator {
         case .nonNegativeInt: return "an integer in 0...\(JSONValue.maxSafeInteger)"
         case .positiveInt: return "an integer in 1...\(JSONValue.maxSafeInteger)"
         case .currency: return "an ISO 4217 code such as \"EUR\""
+        case .region: return "a region: a country (\"DE\", ISO 3166-1), a subdivision (\"DE-BE\", ISO 3166-2) or postcodes (\"DE:10\", \"DE:10000-14999\")"
         case .object: return "an object"
         case .array(_, let maxCount): return "an array of at most \(maxCount) entries"
         }

@@ -17,6 +17,7 @@ public enum MessageType: String, Sendable, CaseIterable {
     case moderated
     case checkoutAccepted = "checkout.accepted"
     case referral
+    case quote
     case ordersSubscribed = "orders.subscribed"
     case acked
     case orderUpdated = "order.updated"

@@ -160,6 +160,14 @@ extension ServerMessage.ErrorReply {
         }
         if let currentPrice { buffer.writeString(#","current_price":\#(currentPrice)"#) }
         if let available { buffer.writeString(#","available":\#(available)"#) }
+        if let charges {
+            buffer.writeString(#","charges":"#)
+            charges.write(into: &buffer)
+        }
+        if let totals {
+            buffer.writeString(#","totals":"#)
+            totals.write(into: &buffer)
+        }
         buffer.writeInteger(UInt8(ascii: "}"))
         return buffer
     }

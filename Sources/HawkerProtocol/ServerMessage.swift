@@ -87,11 +87,16 @@ public enum ServerMessage: Sendable {
         public var product: String?
         public var currentPrice: Int64?
         public var available: Int64?
+        /// `total_changed`: each merchant's part now, and the totals (as in `quote`).
+        public var charges: JSONValue?
+        public var totals: JSONValue?
 
         public init(
             re: String?, code: ErrorCode, message: String, retryAfterMilliseconds: Int64? = nil,
-            product: String? = nil, currentPrice: Int64? = nil, available: Int64? = nil
+            product: String? = nil, currentPrice: Int64? = nil, available: Int64? = nil, charges: JSONValue? = nil, totals: JSONValue? = nil
         ) {
+            self.charges = charges
+            self.totals = totals
             self.re = re
             self.code = code
             self.message = message

@@ -30,6 +30,11 @@ struct DemoLinks: Service {
             if port == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
         guard let port else { return }
+        // Two sellers with their own zones, shipping and tax (orders go to the demo backend):
+        // a viewer who changes where it ships sees totals and what ships there change.
+        for (merchant, terms) in DemoPublisher.merchantTerms {
+            try await gateway.registerMerchant(merchant, body: terms)
+        }
         guard let secret else {
             logger.notice("demo stream 'demo' is live; no jwt.secret to sign demo tokens with (jwt.jwks only): bring your own")
             return

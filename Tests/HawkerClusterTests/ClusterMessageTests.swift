@@ -32,7 +32,7 @@ import Testing
         .checkout(
             CheckoutRequest(
                 lines: [.init(product: "tee", variant: "m", quantity: 2, priceSeen: 1_900), .init(product: "cap", variant: nil, quantity: 1, priceSeen: 500)],
-                region: "DE", attribution: .init(code: "ANA10", stream: "sale", referrer: "ig"), idempotencyKey: "k1"),
+                shipTo: "DE", attribution: .init(code: "ANA10", stream: "sale", referrer: "ig"), idempotencyKey: "k1"),
             buyer: "ben", checkoutID: "ck_1", stream: stream),
         .abandon(reservation, stream: stream),
         .settle(checkoutID: "ck_1", merchant: "m1", confirmed: true, stream: stream),

@@ -14,10 +14,10 @@ import Testing
         return room
     }
 
-    private func request(_ lines: [(String, Int64, Int64)], variant: String? = nil, region: String = "DE", key: String = "k1", code: String? = nil) -> CheckoutRequest {
+    private func request(_ lines: [(String, Int64, Int64)], variant: String? = nil, region: Destination = "DE", key: String = "k1", code: String? = nil) -> CheckoutRequest {
         CheckoutRequest(
             lines: lines.map { .init(product: $0.0, variant: variant, quantity: $0.1, priceSeen: $0.2) },
-            region: region,
+            shipTo: region,
             attribution: .init(code: code, stream: "shop", referrer: nil),
             idempotencyKey: key
         )
@@ -36,7 +36,7 @@ import Testing
         )
         _ = try room.apply(draft(.productPinned, ["product": "a"]), now: now)
         _ = try room.apply(draft(.productPinned, ["product": "b"]), now: now)
-        func attempt(_ lines: [(String, Int64, Int64)], region: String = "DE", variant: String? = nil) -> CheckoutRejection.Reason? {
+        func attempt(_ lines: [(String, Int64, Int64)], region: Destination = "DE", variant: String? = nil) -> CheckoutRejection.Reason? {
             reason(room.checkout(request(lines, variant: variant, region: region, key: "\(lines)\(region)\(variant ?? "")"), buyer: "u", checkoutID: "c", now: now))
         }
         #expect(attempt([("nope", 1, 1)]) == .unknownProduct)

@@ -71,7 +71,7 @@ import Testing
                 [CheckoutRequest.Line(product: "b", variant: nil, quantity: max(1, min(quantity, 1_000)), priceSeen: JSONValue.maxSafeInteger)],
             ].enumerated() {
                 let id = "c\(index)"
-                let outcome = room.checkout(CheckoutRequest(lines: lines, region: "DE", attribution: .init(), idempotencyKey: "k\(index)"), buyer: "u", checkoutID: id, now: now)
+                let outcome = room.checkout(CheckoutRequest(lines: lines, shipTo: "DE", attribution: .init(), idempotencyKey: "k\(index)"), buyer: "u", checkoutID: id, now: now)
                 if case .success(let reservation) = outcome.result {
                     let totals = reservation.totals
                     #expect(totals != nil, "an accepted cart has a total within 2^53 − 1")

@@ -31,7 +31,7 @@ import Testing
         _ = room.perform(.ask(text: "does it come in blue?"), by: viewer, now: now)
         _ = room.perform(.moderate(.ban(user: "troll")), by: host, now: now)
         _ = room.perform(.intent(product: "a", variant: nil, action: .addToCart), by: viewer, now: now)
-        let request = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 1, priceSeen: 800)], region: "DE", idempotencyKey: "k1")
+        let request = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 1, priceSeen: 800)], shipTo: "DE", idempotencyKey: "k1")
         guard case .success = room.checkout(request, buyer: "b1", checkoutID: "c1", now: now).result else {
             throw SaveFailure("the checkout was refused")
         }
@@ -64,7 +64,7 @@ import Testing
             return
         }
         #expect(reply.body["message"]?["id"] == "m2")
-        let twoMore = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 2, priceSeen: 800)], region: "DE", idempotencyKey: "k2")
+        let twoMore = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 2, priceSeen: 800)], shipTo: "DE", idempotencyKey: "k2")
         guard case .failure(let refusal) = restored.checkout(twoMore, buyer: "b1", checkoutID: "c2", now: Self.now).result else {
             Issue.record("the per-buyer limit was forgotten")
             return

@@ -22,7 +22,7 @@ import Testing
 
     private func checkout(_ room: inout StreamRoom, variant: String?, quantity: Int64 = 1, key: String) -> StreamRoom.CheckoutOutcome {
         let request = CheckoutRequest(
-            lines: [.init(product: "tee", variant: variant, quantity: quantity, priceSeen: 1_000)], region: "DE", idempotencyKey: key)
+            lines: [.init(product: "tee", variant: variant, quantity: quantity, priceSeen: 1_000)], shipTo: "DE", idempotencyKey: key)
         return room.checkout(request, buyer: "u", checkoutID: "c-\(key)", now: now)
     }
 
@@ -103,7 +103,7 @@ import Testing
             draft(.saleStarted, ["sale": "flash", "items": [["product": "a", "price": 500], ["product": "b", "price": 500]], "duration_ms": 600_000]), now: now)
         let request = CheckoutRequest(
             lines: [.init(product: "a", variant: nil, quantity: 1, priceSeen: 500), .init(product: "b", variant: nil, quantity: 1, priceSeen: 500)],
-            region: "DE", idempotencyKey: "k1")
+            shipTo: "DE", idempotencyKey: "k1")
         guard case .success(let reservation) = room.checkout(request, buyer: "u", checkoutID: "c1", now: now).result else {
             Issue.record("the checkout was refused")
             return

@@ -67,6 +67,10 @@ struct SplitEngine: StreamEngine {
         changes.checkout(request, buyer: buyer, checkoutID: checkoutID, on: stream)
     }
 
+    func quote(_ request: QuoteRequest, on stream: StreamID) -> EventLoopFuture<Result<Quote, CheckoutRejection>?> {
+        views.quote(request, on: stream)
+    }
+
     func abandon(_ reservation: Reservation, on stream: StreamID) {
         changes.abandon(reservation, on: stream)
     }

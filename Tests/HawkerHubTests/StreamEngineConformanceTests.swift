@@ -209,7 +209,7 @@ import Testing
         _ = try await engine.streams.publish(draft(.productPinned, ["product": "tee"]), to: name).get()
         let watcher = try await engine.subscribe(name, on: engine.loops.last!)
         @Sendable func request(_ key: String) -> CheckoutRequest {
-            CheckoutRequest(lines: [.init(product: "tee", variant: nil, quantity: 1, priceSeen: 2_000)], region: "DE", idempotencyKey: key)
+            CheckoutRequest(lines: [.init(product: "tee", variant: nil, quantity: 1, priceSeen: 2_000)], shipTo: "DE", idempotencyKey: key)
         }
         // 40 buyers for 10 units, from every loop at once.
         let outcomes = try await withThrowingTaskGroup(of: StreamRoom.CheckoutOutcome.self) { group in

@@ -202,6 +202,47 @@ import Glibc
         await host.close()
     }
 
+    /// A merchant registered at run time outlives a `kill -9`: the next process prices a
+    /// checkout with its zone, shipping and tax, and shows its profile.
+    @Test(.timeLimit(.minutes(5)))
+    func registeredMerchantsSurviveAKill() async throws {
+        let gateways = try Gateways(settings: [])
+        defer { gateways.stopAll() }
+        let issuer = await TokenIssuer(hmacSecret: Self.secret)
+        let admin = try await issuer.issue(subject: "ops", role: .admin, streams: [], ttl: 3_600)
+        let hostToken = try await issuer.issue(subject: "host", role: .host, streams: ["tea-live"], ttl: 3_600)
+        let buyerToken = try await issuer.issue(subject: "buyer", role: .viewer, streams: ["tea-live"], ttl: 3_600)
+
+        let first = try await gateways.launch()
+        let registered = try await HTTP.request(
+            "PUT", port: first.port, path: "/v1/merchants/teahouse", headers: ["Authorization": "Bearer \(admin)"],
+            body: #"{"terms":{"currency":"EUR","prices_include_tax":false,"zones":[{"name":"Austria","regions":["AT"],"shipping":990,"tax_bps":2000}]}}"#)
+        #expect(registered.status == 201, "\(registered.body)")
+        try await first.killNine()
+
+        let second = try await gateways.launch()
+        let read = try await HTTP.request("GET", port: second.port, path: "/v1/merchants/teahouse", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(read.json?["registered"] as? Bool == true)
+        let host = try await OrderReliabilityStorm.connect(port: second.port, token: hostToken)
+        let product: JSONValue = ["id": "sencha", "title": "Sencha", "merchant": "teahouse", "price": 1_000, "currency": "EUR", "stock": 5]
+        for (kind, data) in [("catalog.set", ["products": [product]] as [String: JSONValue]), ("product.pinned", ["product": "sencha"])] {
+            let reply = try await OrderReliabilityStorm.request(host, OrderReliabilityStorm.publish("tea-live", kind, data))
+            try #require(reply["type"] == "published", "\(kind): \(reply)")
+        }
+        let buyer = try await OrderReliabilityStorm.connect(port: second.port, token: buyerToken)
+        // (10.00 + 9.90) + 20 % = 23.88.
+        let accepted = try await OrderReliabilityStorm.request(
+            buyer,
+            [
+                "type": "checkout", "id": "k", "stream": "tea-live", "ship_to": ["country": "AT"], "idempotency_key": "after-kill",
+                "items": [["product": "sencha", "qty": 1, "price_seen": 1_000]], "totals_seen": [["currency": "EUR", "amount": 2_388]],
+            ])
+        #expect(accepted["type"] == "checkout.accepted", "\(accepted)")
+        #expect(accepted["totals"] == [["currency": "EUR", "amount": 2_388]])
+        await buyer.close()
+        await host.close()
+    }
+
     static func sale(in state: JSONValue) -> JSONValue? {
         state["state"]?["sales"]?.arrayValue?.first
     }

@@ -56,10 +56,17 @@ private func check(_ command: ClientCommand) {
             require((1...CheckoutRequest.maxQuantity).contains(line.quantity), "qty \(line.quantity)")
             require((0...JSONValue.maxSafeInteger).contains(line.priceSeen), "price_seen \(line.priceSeen)")
         }
-        require(CheckoutRequest.isValidRegion(request.region), "region \(request.region)")
+        requireValid(request.shipTo)
+        for (currency, amount) in request.totalsSeen ?? [:] {
+            require(currency.utf8.count == 3 && (0...JSONValue.maxSafeInteger).contains(amount), "totals_seen \(currency) \(amount)")
+        }
         for claim in [request.attribution.code, request.attribution.stream, request.attribution.referrer, request.attribution.referral] {
             if let claim { require((1...128).contains(claim.unicodeScalars.count), "attribution field of \(claim.unicodeScalars.count) characters") }
         }
+    case .quote(_, _, let request):
+        require(request.lines.count <= CheckoutRequest.maxLines, "\(request.lines.count) quote lines")
+        require(request.lines.allSatisfy { (1...CheckoutRequest.maxQuantity).contains($0.quantity) }, "quote quantities")
+        requireValid(request.shipTo)
     case .referral(_, let code):
         require((1...64).contains(code.unicodeScalars.count), "referral code of \(code.unicodeScalars.count) characters")
     case .stream(_, _, let action):
@@ -88,4 +95,11 @@ private func check(_ command: ClientCommand) {
     case .connect, .unsubscribe, .ping, .orders:
         break
     }
+}
+
+/// A destination a command carries is one the server could have made itself.
+private func requireValid(_ destination: Destination) {
+    let again = Destination(country: destination.country, subdivision: destination.subdivision, postcode: destination.postcode)
+    require(again == destination, "ship_to \(destination) is not normalised")
+    require(Destination(region: destination.region) != nil, "region \(destination.region)")
 }

@@ -101,7 +101,7 @@ private struct Simulation {
                 else { return nil }
                 return CheckoutRequest.Line(product: product, variant: line["variant"]?.stringValue, quantity: quantity, priceSeen: price)
             }
-            let request = CheckoutRequest(lines: lines, region: raw["region"]?.stringValue ?? "DE", idempotencyKey: raw["key"]?.stringValue ?? "k")
+            let request = CheckoutRequest(lines: lines, shipTo: raw["region"]?.stringValue.flatMap(Destination.init(region:)) ?? "DE", idempotencyKey: raw["key"]?.stringValue ?? "k")
             checkout(request, buyer: user)
         } else if let command = operation["command"] {
             perform(command: command, user: user, role: role)

@@ -136,7 +136,13 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
         _ = influencer.removingPercentEncoding
     case .affiliateCodes(.list):
         require(route.segments == ["v1", "affiliate-codes"], "code list segments \(route.segments)")
-    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .earningsMethodNotAllowed, .notFound:
+    case .merchants(.read(let id)), .merchants(.register(let id)), .merchants(.remove(let id)):
+        require(route.segments.count == 3 && route.segments[2] == id, "merchant segment")
+        _ = Identifier.isValid(id)
+    case .merchants(.list):
+        require(route.segments == ["v1", "merchants"], "merchant list segments \(route.segments)")
+    case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .merchants(.methodNotAllowed),
+        .earningsMethodNotAllowed, .notFound:
         break
     }
 

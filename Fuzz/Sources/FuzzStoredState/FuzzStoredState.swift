@@ -51,7 +51,7 @@ private func checkRoom(_ bytes: [UInt8]) {
     _ = room.perform(.ask(text: "does it come in blue?"), by: viewer, now: now)
     for product in room.commerce.catalog.all.prefix(3) {
         let request = CheckoutRequest(
-            lines: [.init(product: product.id, variant: nil, quantity: 1, priceSeen: product.price)], region: "DE", attribution: .init(),
+            lines: [.init(product: product.id, variant: nil, quantity: 1, priceSeen: product.price)], shipTo: "DE", attribution: .init(),
             idempotencyKey: "k-\(product.id)"
         )
         _ = room.checkout(request, buyer: "b1", checkoutID: "c-\(product.id)", now: now)
@@ -73,7 +73,7 @@ private func checkEvent(_ bytes: [UInt8]) {
     room.replay(EventDraft(restoring: .saleStarted, data: ["sale": "s", "items": [["product": "a", "price": 500]], "duration_ms": 60_000]), at: now)
     room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp)
     requireWriterRoundTrip(room.stateJSON(now: now), "the state after a replayed event")
-    let request = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 2, priceSeen: 500)], region: "DE", attribution: .init(), idempotencyKey: "k")
+    let request = CheckoutRequest(lines: [.init(product: "a", variant: nil, quantity: 2, priceSeen: 500)], shipTo: "DE", attribution: .init(), idempotencyKey: "k")
     _ = room.checkout(request, buyer: "b1", checkoutID: "c1", now: now)
     _ = room.tick(now: now + 120_000)
 }

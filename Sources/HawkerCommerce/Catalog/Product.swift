@@ -23,8 +23,8 @@ public struct Product: Sendable, Hashable, Codable {
     /// Units left; nil when the host does not track stock.
     public var stock: Int64?
     public var lowStockThreshold: Int64
-    /// Regions the product ships to (postcodes, regions or country codes); empty means everywhere.
-    public var regions: [String]
+    /// Where the product ships (`RegionRule`); empty means everywhere its merchant ships.
+    public var regions: [RegionRule]
     public var imageURL: String?
     public var description: String?
 
@@ -48,7 +48,7 @@ public struct Product: Sendable, Hashable, Codable {
         stock = object["stock"]?.intValue
         lowStockThreshold = object["low_stock_threshold"]?.intValue ?? Self.defaultLowStockThreshold
         if case .array(let values) = object["regions"] ?? .null {
-            regions = values.compactMap(\.stringValue)
+            regions = values.compactMap(\.stringValue).map(RegionRule.init(restoring:))
         } else {
             regions = []
         }
@@ -70,9 +70,10 @@ public struct Product: Sendable, Hashable, Codable {
 
     public func variant(_ id: String) -> Variant? { variants.first { $0.id == id } }
 
-    /// Whether the product ships to `region` (case-insensitive).
-    public func ships(to region: String) -> Bool {
-        regions.isEmpty || regions.contains { $0.caseInsensitiveCompare(region) }
+    /// Whether the product's own regions cover `destination` (its merchant's zones are
+    /// checked apart).
+    public func ships(to destination: Destination) -> Bool {
+        regions.covers(destination)
     }
 
     public var json: JSONValue {
@@ -97,15 +98,9 @@ public struct Product: Sendable, Hashable, Codable {
                 })
         }
         if let stock { object["stock"] = .int(stock) }
-        if !regions.isEmpty { object["regions"] = .array(regions.map(JSONValue.string)) }
+        if !regions.isEmpty { object["regions"] = .array(regions.map { .string($0.text) }) }
         if let imageURL { object["image_url"] = .string(imageURL) }
         if let description { object["description"] = .string(description) }
         return .object(object)
-    }
-}
-
-extension String {
-    fileprivate func caseInsensitiveCompare(_ other: String) -> Bool {
-        lowercased() == other.lowercased()
     }
 }

@@ -1,5 +1,6 @@
 /// Why a checkout was refused, checked in this order: the product (exists, buyable now),
-/// the price the viewer saw, the region, the limits, the stock. Each reason is specific
+/// the price the viewer saw, the region (and the merchant's currency), the limits, the
+/// total with shipping and tax, the stock. Each reason is specific
 /// so that a viewer page can say what to do.
 public struct CheckoutRejection: Error, Sendable, Hashable {
     public enum Reason: String, Sendable, Hashable {
@@ -9,6 +10,10 @@ public struct CheckoutRejection: Error, Sendable, Hashable {
         case notBuyable = "not_buyable"
         case priceChanged = "price_changed"
         case regionNotServed = "region_not_served"
+        /// A merchant's product priced in another currency than its terms.
+        case currencyMismatch = "currency_mismatch"
+        /// With shipping and tax, the cart costs other than the buyer was shown.
+        case totalChanged = "total_changed"
         case limitReached = "limit_reached"
         case soldOut = "sold_out"
         case insufficientStock = "insufficient_stock"
@@ -21,13 +26,18 @@ public struct CheckoutRejection: Error, Sendable, Hashable {
     public var currentPrice: Int64?
     /// For `insufficient_stock` and `limit_reached`: how many may still be bought.
     public var available: Int64?
+    /// For `total_changed`: what each merchant's part costs now.
+    public var charges: [Charge]?
     public var message: String
 
-    public init(_ reason: Reason, product: String? = nil, currentPrice: Int64? = nil, available: Int64? = nil, _ message: String) {
+    public init(
+        _ reason: Reason, product: String? = nil, currentPrice: Int64? = nil, available: Int64? = nil, charges: [Charge]? = nil, _ message: String
+    ) {
         self.reason = reason
         self.product = product
         self.currentPrice = currentPrice
         self.available = available
+        self.charges = charges
         self.message = message
     }
 }

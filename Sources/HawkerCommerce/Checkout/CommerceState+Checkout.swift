@@ -15,8 +15,9 @@ extension CommerceState {
     /// Checks `request` and, when every line passes, holds its stock at once: all lines
     /// or none, so concurrent checkouts can never oversell (they all run on the stream's
     /// loop, one after the other). The checks come in this order, each with its own
-    /// reason: products (exist, buyable now), prices seen, region, limits, stock.
-    /// Attribution never refuses a checkout: each line is credited to the first of
+    /// reason: products (exist, buyable now), prices seen, region and currency (the
+    /// products' and their merchants' `terms`), limits, the total shown (shipping and tax
+    /// included), stock. Attribution never refuses a checkout: each line is credited to the first of
     /// `attribution`'s codes that applies to its merchant, or to none.
     public mutating func reserve(
         _ request: CheckoutRequest,
@@ -24,6 +25,7 @@ extension CommerceState {
         checkoutID: String,
         policy: BuyablePolicy,
         attribution: AttributionCandidates = .empty,
+        terms: (any MerchantTermsPolicy)? = nil,
         now: Int64
     ) throws(CheckoutRejection) -> Reservation {
         guard (1...Self.maxCheckoutLines).contains(request.lines.count) else {
@@ -61,10 +63,11 @@ extension CommerceState {
                 throw CheckoutRejection(.priceChanged, product: product.id, currentPrice: price, "the price of '\(product.title)' is now \(price)")
             }
         }
-        // 3. It ships there.
-        for (_, product, _) in planned where !product.ships(to: request.region) {
-            throw CheckoutRejection(.regionNotServed, product: product.id, "'\(product.title)' does not ship to \(request.region)")
-        }
+        // 3. It ships there (the products and their merchants), in their merchants' currency.
+        let charges = try Self.charges(
+            for: planned.map { line, product, sale in
+                PricedLine(product: product, amount: Self.unitPrice(product, variant: line.variant, sale: sale) * line.quantity)
+            }, to: request.shipTo, terms: terms)
         // 4. Sale limits, total and per buyer.
         var perSale: [String: Int64] = [:]
         for (line, _, sale) in planned {
@@ -96,14 +99,21 @@ extension CommerceState {
                 )
             },
             region: request.region,
+            shipTo: request.shipTo,
+            charges: charges,
             attribution: request.attribution,
             idempotencyKey: request.idempotencyKey,
             createdAt: now
         )
         Self.credit(&reservation, attribution)
-        // 5. What the buyer pays stays a number every client holds exactly.
-        guard reservation.totals != nil else {
+        // 5. What the buyer pays, shipping and tax included, is what they were shown: the
+        // totals they saw, or (a client from before quotes) the sum of their lines.
+        guard let totals = reservation.totals, let shown = request.totalsSeen ?? reservation.lines.subtotals.map(Self.byCurrency) else {
             throw CheckoutRejection(.invalidCheckout, "the cart's total is larger than \(JSONValue.maxSafeInteger) minor units")
+        }
+        guard Self.byCurrency(totals) == shown else {
+            let figures = totals.map { "\($0.amount) \($0.currency)" }.joined(separator: " + ")
+            throw CheckoutRejection(.totalChanged, charges: charges, "with shipping and tax to \(request.shipTo.region) the cart costs \(figures)")
         }
         // 6. Stock, per merchant product over all its lines, taken at once where it lives
         // (shared with every stream that shows the product).
@@ -168,6 +178,10 @@ extension CommerceState {
     /// The `stock.changed` events due for `products` (each once, in order of id).
     public mutating func refreshStock(of products: [String]) -> [EventDraft] {
         Set(products).sorted().flatMap { refreshStock(of: $0) }
+    }
+
+    static func byCurrency(_ totals: [(currency: String, amount: Int64)]) -> [String: Int64] {
+        Dictionary(totals.map { ($0.currency, $0.amount) }, uniquingKeysWith: +)
     }
 
     /// What one unit costs now: the sale price, else the variant's, else the product's.

@@ -20,6 +20,8 @@ extension Reservation {
                 }),
         ]
         if let declined { object["declined"] = declined.json }
+        if let shipTo { object["shipTo"] = shipTo.json }
+        if !charges.isEmpty { object["charges"] = .array(charges.map(\.json)) }
         return .object(object)
     }
 
@@ -43,8 +45,13 @@ extension Reservation {
                     currency: currency, merchant: merchant, sale: line["sale"]?.stringValue, credit: line["credit"].flatMap(LineCredit.init(json:))
                 ))
         }
+        var charges: [Charge] = []
+        for value in json["charges"]?.arrayValue ?? [] {
+            guard let charge = Charge(json: value) else { return nil }
+            charges.append(charge)
+        }
         self.init(
-            checkoutID: checkoutID, buyer: buyer, lines: parsed, region: region,
+            checkoutID: checkoutID, buyer: buyer, lines: parsed, region: region, shipTo: json["shipTo"].flatMap(Destination.init(json:)), charges: charges,
             attribution: CheckoutRequest.Attribution(json: json["attribution"]), declined: json["declined"].flatMap(AttributionDeclined.init(json:)),
             idempotencyKey: key, createdAt: createdAt
         )
@@ -77,5 +84,30 @@ extension AttributionDeclined {
     public init?(json: JSONValue) {
         guard let reason = json["reason"]?.stringValue.flatMap(Reason.init(rawValue:)) else { return nil }
         self.init(code: json["code"]?.stringValue, reason: reason)
+    }
+}
+
+extension Charge {
+    /// On the wire and stored: `{merchant, currency, subtotal, shipping, tax, tax_included, total, zone?}`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "merchant": .string(merchant), "currency": .string(currency), "subtotal": .int(subtotal), "shipping": .int(shipping),
+            "tax": .int(tax), "tax_included": .bool(taxIncluded), "total": .int(total),
+        ]
+        if let zone { object["zone"] = .string(zone) }
+        return .object(object)
+    }
+
+    /// Reads the form above; nil when a field is missing or an amount is out of range.
+    public init?(json: JSONValue) {
+        func amount(_ name: String) -> Int64? {
+            json[name]?.intValue.flatMap { (0...JSONValue.maxSafeInteger).contains($0) ? $0 : nil }
+        }
+        guard let merchant = json["merchant"]?.stringValue, let currency = json["currency"]?.stringValue, let subtotal = amount("subtotal"),
+            let shipping = amount("shipping"), let tax = amount("tax"), let taxIncluded = json["tax_included"]?.boolValue, let total = amount("total")
+        else { return nil }
+        self.init(
+            merchant: merchant, currency: currency, subtotal: subtotal, shipping: shipping, tax: tax, taxIncluded: taxIncluded, total: total,
+            zone: json["zone"]?.stringValue)
     }
 }

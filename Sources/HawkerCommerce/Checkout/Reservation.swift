@@ -39,7 +39,13 @@ public struct Reservation: Sendable, Hashable {
     public var checkoutID: String
     public var buyer: String
     public var lines: [Line]
+    /// "DE", "DE-BE": the short form of `shipTo`.
     public var region: String
+    /// Where it ships; nil in checkouts stored before destinations were structured.
+    public var shipTo: Destination?
+    /// Each merchant's part: goods, shipping, tax and total (empty in checkouts stored
+    /// before quotes: their lines' sum was the total).
+    public var charges: [Charge]
     /// What the buyer's client said about attribution (a claim; what was credited is on
     /// the lines).
     public var attribution: CheckoutRequest.Attribution
@@ -49,13 +55,15 @@ public struct Reservation: Sendable, Hashable {
     public var createdAt: Int64
 
     public init(
-        checkoutID: String, buyer: String, lines: [Line], region: String,
+        checkoutID: String, buyer: String, lines: [Line], region: String, shipTo: Destination? = nil, charges: [Charge] = [],
         attribution: CheckoutRequest.Attribution, declined: AttributionDeclined? = nil, idempotencyKey: String, createdAt: Int64
     ) {
         self.checkoutID = checkoutID
         self.buyer = buyer
         self.lines = lines
         self.region = region
+        self.shipTo = shipTo
+        self.charges = charges
         self.attribution = attribution
         self.declined = declined
         self.idempotencyKey = idempotencyKey
@@ -68,11 +76,22 @@ public struct Reservation: Sendable, Hashable {
     /// The merchants of record of this cart, each to get only its own lines.
     public var merchants: [String] { Array(Set(lines.map(\.merchant))).sorted() }
 
-    /// What the buyer pays, per currency, sorted by currency; nil when an amount would
-    /// pass 2^53 − 1 (such a checkout is refused before anything is reserved).
+    /// What the buyer pays, per currency (shipping and tax included), sorted by currency;
+    /// nil when an amount would pass 2^53 − 1 (such a checkout is refused before anything
+    /// is reserved).
     public var totals: [(currency: String, amount: Int64)]? {
+        charges.isEmpty ? lines.subtotals : charges.totals
+    }
+
+    /// `merchant`'s part, if the checkout has charges.
+    public func charge(of merchant: String) -> [Charge] { charges.filter { $0.merchant == merchant } }
+}
+
+extension [Reservation.Line] {
+    /// The lines' amounts summed per currency, sorted by currency; nil past 2^53 − 1.
+    public var subtotals: [(currency: String, amount: Int64)]? {
         var totals: [String: Int64] = [:]
-        for line in lines {
+        for line in self {
             let (amount, overflow) = line.unitPrice.multipliedReportingOverflow(by: line.quantity)
             let (sum, sumOverflow) = totals[line.currency, default: 0].addingReportingOverflow(amount)
             guard !overflow, !sumOverflow, (0...JSONValue.maxSafeInteger).contains(sum) else { return nil }
@@ -80,9 +99,7 @@ public struct Reservation: Sendable, Hashable {
         }
         return totals.sorted { $0.key < $1.key }.map { (currency: $0.key, amount: $0.value) }
     }
-}
 
-extension [Reservation.Line] {
     /// The codes credited with some of these lines, in order of first line.
     public var creditedCodes: [String] {
         var seen: Set<String> = []

@@ -160,14 +160,15 @@ public struct StreamRoom: Sendable {
     /// Validates and reserves a checkout (see `CommerceState.reserve`), once per buyer
     /// and idempotency key.
     public mutating func checkout(
-        _ request: CheckoutRequest, buyer: String, checkoutID: String, attribution: AttributionCandidates = .empty, now: Int64
+        _ request: CheckoutRequest, buyer: String, checkoutID: String, attribution: AttributionCandidates = .empty,
+        terms: (any MerchantTermsPolicy)? = nil, now: Int64
     ) -> CheckoutOutcome {
         if let first = checkouts.value(buyer: buyer, key: request.idempotencyKey) {
             return CheckoutOutcome(result: first, replayed: true, stockEvents: [])
         }
         let result: Result<Reservation, CheckoutRejection>
         do throws(CheckoutRejection) {
-            result = .success(try commerce.reserve(request, buyer: buyer, checkoutID: checkoutID, policy: configuration.checkoutPolicy, attribution: attribution, now: now))
+            result = .success(try commerce.reserve(request, buyer: buyer, checkoutID: checkoutID, policy: configuration.checkoutPolicy, attribution: attribution, terms: terms, now: now))
         } catch {
             result = .failure(error)
         }

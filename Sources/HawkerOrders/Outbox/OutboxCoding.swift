@@ -52,7 +52,8 @@ public enum OutboxCoding {
         let (decoded, trace) = try decodeCheckout(reservation)
         return OutboxDelivery(
             checkoutID: checkoutID, merchant: merchant, stream: try streamID(stream), buyer: buyer,
-            lines: decoded.lines.filter { $0.merchant == merchant }, region: decoded.region, attribution: decoded.attribution,
+            lines: decoded.lines.filter { $0.merchant == merchant }, region: decoded.region, shipTo: decoded.shipTo, charges: decoded.charge(of: merchant),
+            attribution: decoded.attribution,
             status: OutboxDelivery.Status(rawValue: status) ?? .pending, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError,
             reference: reference, createdAt: createdAt, redrivenAt: redrivenAt, traceContext: trace
         )

@@ -19,6 +19,10 @@ public struct OutboxDelivery: Sendable, Hashable {
     /// Only this merchant's lines.
     public var lines: [Reservation.Line]
     public var region: String
+    /// Where it ships; nil for checkouts stored before destinations were structured.
+    public var shipTo: Destination?
+    /// This merchant's part: goods, shipping, tax, total (empty before quotes).
+    public var charges: [Charge] = []
     public var attribution: CheckoutRequest.Attribution
     public var status: Status
     public var attempts: Int
@@ -64,7 +68,7 @@ extension OutboxDelivery {
     /// The order as every backend sends it to the merchant (webhook body, PostgreSQL row,
     /// `order.requested` without its routing fields). PROTOCOL.md documents the fields.
     public var payload: [String: JSONValue] {
-        [
+        var payload: [String: JSONValue] = [
             "checkout_id": .string(checkoutID),
             "merchant": .string(merchant),
             "idempotency_key": .string(idempotencyKey),
@@ -75,6 +79,9 @@ extension OutboxDelivery {
             "attribution": attribution.json,
             "created_at": .int(createdAt),
         ]
+        if let shipTo { payload["ship_to"] = shipTo.json }
+        if !charges.isEmpty { payload["charges"] = .array(charges.map(\.json)) }
+        return payload
     }
 }
 

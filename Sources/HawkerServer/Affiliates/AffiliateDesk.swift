@@ -13,26 +13,13 @@ import Synchronization
 /// HTTP API admins and merchants register codes with (`/v1/affiliate-codes`).
 final class AffiliateDesk: Sendable {
     let directory: AffiliateDirectory
-    /// The shared store's connection pool, run beside the gateway; nil for the SQLite file.
-    private let storeService: (any Service)?
-    /// The pool's task, from `load` until `run` ends.
-    private let pool = Mutex<Task<Void, Never>?>(nil)
-    private let refreshInterval: Duration
+    private let follower: StoreFollower
     private let logger: Logger
 
     init(configuration: GatewayConfiguration, outboxPath: String, logger: Logger) throws {
         let settings = configuration.affiliates
-        let store: any DocumentStore<AffiliateCode>
-        if let url = configuration.orders.sharedOutboxURL {
-            let shared = try PostgresDocumentStore<AffiliateCode>(
-                url: url, schema: configuration.orders.sharedOutboxSchema, table: .affiliateCodes, logger: logger)
-            store = shared
-            storeService = shared
-        } else {
-            try FileManager.default.createDirectory(atPath: (outboxPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            store = try SQLiteDocumentStore<AffiliateCode>(path: outboxPath, table: .affiliateCodes)
-            storeService = nil
-        }
+        let (store, storeService) = try RegistryStore.open(
+            .affiliateCodes, of: AffiliateCode.self, configuration: configuration, outboxPath: outboxPath, logger: logger)
         let secret: String
         if configuration.clusterRedisURL != nil, settings.referralSecret == nil, configuration.jwtSecret == nil {
             // Each node would sign with a key of its own: tickets would fail on the others.
@@ -51,57 +38,23 @@ final class AffiliateDesk: Sendable {
         directory = AffiliateDirectory(
             store: store, tickets: ReferralTicket(secret: Data(secret.utf8)), referralWindowMilliseconds: settings.referralWindowMilliseconds,
             maxCodes: settings.maxCodes)
-        refreshInterval = .milliseconds(settings.refreshMilliseconds)
+        let directory = self.directory
+        follower = StoreFollower(
+            "affiliate codes", storeService: storeService, interval: .milliseconds(settings.refreshMilliseconds), logger: logger
+        ) { try await directory.refresh().undecodable }
         self.logger = logger
     }
 
-    /// Before the first connection: every code. A local store must read (or the gateway
-    /// does not start); a shared one is given a few seconds, then read by `run` until it
-    /// answers: meanwhile checkouts credit no code and `referral` answers `unavailable`.
+    /// Before the first connection: every code. Until a shared store answers, checkouts
+    /// credit no code and `referral` answers `unavailable`.
     func load() async throws {
-        guard let storeService else {
-            log(try await directory.refresh())
-            return
-        }
-        pool.withLock { $0 = Task { try? await storeService.run() } }
-        for attempt in 1...5 {
-            do {
-                log(try await directory.refresh())
-                return
-            } catch {
-                if attempt == 5 {
-                    logger.error("could not read the affiliate codes; serving without them until they are read", metadata: ["error": "\(error)"])
-                } else {
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
-        }
+        try await follower.load()
+        logger.info("affiliate codes loaded", metadata: ["codes": "\(directory.count)"])
     }
 
-    private func log(_ read: (codes: Int, undecodable: Int)) {
-        logger.info("affiliate codes loaded", metadata: ["codes": "\(read.codes)"])
-        if read.undecodable > 0 { logger.warning("affiliate codes that could not be read were passed over", metadata: ["rows": "\(read.undecodable)"]) }
-    }
-
-    /// A shared store: the changes other nodes make, every `refresh_ms`; the pool stops
-    /// when this does.
+    /// A shared store: the changes other nodes make, every `refresh_ms`.
     func run() async {
-        guard storeService != nil else { return }
-        var failing = false
-        while !Task.isCancelled {
-            do {
-                let read = try await directory.refresh()
-                if read.undecodable > 0 { logger.warning("affiliate codes that could not be read were passed over", metadata: ["rows": "\(read.undecodable)"]) }
-                failing = false
-            } catch {
-                if !failing { logger.error("could not read the affiliate codes; retrying", metadata: ["error": "\(error)"]) }
-                failing = true
-            }
-            try? await Task.sleep(for: refreshInterval)
-        }
-        let task = pool.withLock { $0 }
-        task?.cancel()
-        await task?.value
+        await follower.run()
     }
 
     // MARK: - HTTP

@@ -294,7 +294,7 @@ extension GatewayConfiguration {
             \.affiliates.referralSecret),
         .int("affiliates.max_codes", "registered influencer codes at most (all are kept in memory)", \.affiliates.maxCodes, range: 1...10_000_000),
         .int64(
-            "affiliates.refresh_ms", "how often a node reads the codes registered through other nodes (shared outbox)", \.affiliates.refreshMilliseconds,
+            "affiliates.refresh_ms", "how often a node reads the codes and merchants registered through other nodes (shared outbox)", \.affiliates.refreshMilliseconds,
             range: 100...3_600_000),
         .int64("presence.interval_ms", "presence (viewer count) leaves at most this often", \.hub.room.presenceIntervalMilliseconds, range: 100...600_000),
         .int("metrics.port", "a second listener serving only GET /metrics without a token, for Prometheus (0: none; /metrics on the main port needs an admin token)", \.metricsPort, range: 0...65_535),

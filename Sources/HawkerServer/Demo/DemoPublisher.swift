@@ -14,6 +14,27 @@ public struct DemoPublisher: Service {
     /// The demo stream's host: the `sub` of the studio link `serve --demo` prints.
     public static let host = "demo-host"
 
+    /// The demo's two sellers, as registered at start (`PUT /v1/merchants/{id}` bodies):
+    /// Northwind ships across the EU with VAT included and free shipping from 100 €;
+    /// Cobbler & Co. ships to Germany and Austria only, and to Berlin (postcodes 10-14)
+    /// for less.
+    public static let merchantTerms: [(merchant: String, body: String)] = [
+        (
+            "northwind",
+            #"{"name":"Northwind Outfitters","terms":{"currency":"EUR","prices_include_tax":true,"zones":["#
+                + #"{"name":"Germany","regions":["DE"],"shipping":490,"free_shipping_from":10000,"tax_bps":1900},"#
+                + #"{"name":"Austria","regions":["AT"],"shipping":790,"free_shipping_from":10000,"tax_bps":2000},"#
+                + #"{"name":"France","regions":["FR"],"shipping":990,"tax_bps":2000}]}}"#
+        ),
+        (
+            "cobbler-co",
+            #"{"name":"Cobbler & Co.","terms":{"currency":"EUR","prices_include_tax":true,"zones":["#
+                + #"{"name":"Berlin","regions":["DE:10-14"],"shipping":290,"tax_bps":1900},"#
+                + #"{"name":"Germany","regions":["DE"],"shipping":590,"tax_bps":1900},"#
+                + #"{"name":"Austria","regions":["AT"],"shipping":890,"tax_bps":2000}]}}"#
+        ),
+    ]
+
     private let streams: any StreamEngine
     /// A small crowd chats, asks and adds to cart in the demo stream too.
     private let withCrowd: Bool

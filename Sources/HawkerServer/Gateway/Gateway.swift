@@ -3,6 +3,7 @@ import HawkerAuth
 import HawkerCluster
 import HawkerHub
 import HawkerOrders
+import HawkerProtocol
 import HawkerRedis
 import HawkerState
 import HawkerWeb
@@ -36,6 +37,7 @@ public final class Gateway: Service, Sendable {
     private let lifecycle = NIOLockedValueBox(Lifecycle.idle)
     private let orders: OrderDesk
     private let affiliates: AffiliateDesk
+    private let merchants: MerchantDesk
     private let quotas: UserQuotas
     private let logger: Logger
     /// The single-node engine, for restoring and flushing its streams.
@@ -63,6 +65,8 @@ public final class Gateway: Service, Sendable {
         var orders: Task<Void, Never>
         /// A shared store's codes, read every `affiliates.refresh_ms`.
         var affiliates: Task<Void, Never>
+        /// Merchants registered at run time: other nodes' changes, and backends' pools.
+        var merchants: Task<Void, Never>
         /// Deletes archived streams and settled orders past their retention.
         var retention: Task<Void, Never>
         /// Cluster mode: the Redis connections, the engine's leases and bus, its metrics.
@@ -113,6 +117,10 @@ public final class Gateway: Service, Sendable {
         let affiliates = try AffiliateDesk(configuration: configuration, outboxPath: outboxPath, logger: logger)
         hubConfiguration.attribution = affiliates.directory
         self.affiliates = affiliates
+        // Merchants registered at run time: their terms priced by the rooms, their backends
+        // and stock put in force once the orders layer is up.
+        let (merchantDirectory, merchantStore) = try MerchantDesk.directory(configuration: configuration, outboxPath: outboxPath, logger: logger)
+        hubConfiguration.merchantTerms = merchantDirectory
         let quotas = UserQuotas(limits: configuration.quotas)
         self.quotas = quotas
         let journal: StateJournal?
@@ -150,8 +158,12 @@ public final class Gateway: Service, Sendable {
         self.hub = streams
         let orders = try OrderDesk(
             configuration: configuration.orders, outboxPath: outboxPath, streams: engine, inventory: streams.inventory, cluster: cluster?.engine,
-            metrics: metrics, tracing: OrderTracing(tracer: tracer), logger: logger)
+            merchants: merchantDirectory, metrics: metrics, tracing: OrderTracing(tracer: tracer), logger: logger)
         self.orders = orders
+        let merchants = MerchantDesk(
+            directory: merchantDirectory, storeService: merchantStore, refresh: .milliseconds(configuration.affiliates.refreshMilliseconds), orders: orders,
+            inventory: streams.inventory, logger: logger)
+        self.merchants = merchants
         self.services = GatewayServices(
             configuration: configuration,
             streams: engine,
@@ -165,6 +177,7 @@ public final class Gateway: Service, Sendable {
             orders: orders,
             inventory: InventoryDesk(ledger: streams.inventory),
             affiliates: affiliates,
+            merchants: merchants,
             webFiles: StaticFiles(directory: WebAssets.directory),
             logger: logger
         )
@@ -234,8 +247,9 @@ public final class Gateway: Service, Sendable {
                     "checkouts squared with the rooms": "\(recounted)", "took": "\(ContinuousClock.now - started)",
                 ])
         }
-        // The codes checkouts credit, before the first checkout can come.
+        // The codes checkouts credit and the merchants' terms, before the first checkout can come.
         try await affiliates.load()
+        try await merchants.load()
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
         var bootstrap = ServerBootstrap(group: group)
@@ -269,6 +283,7 @@ public final class Gateway: Service, Sendable {
         let quotas = self.quotas
         let orders = self.orders
         let affiliates = self.affiliates
+        let merchants = self.merchants
         let group = self.group
         let shutDownMeanwhile = lifecycle.withLockedValue { state -> Bool in
             guard case .starting = state else { return true }
@@ -279,6 +294,7 @@ public final class Gateway: Service, Sendable {
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
                     orders: Task { await orders.run() },
                     affiliates: Task { await affiliates.run() },
+                    merchants: Task { await merchants.run() },
                     retention: Task { await self.sweepRetention() },
                     cluster: startCluster()
                 ))
@@ -367,6 +383,19 @@ public final class Gateway: Service, Sendable {
         }
     }
 
+    /// Registers (or replaces) a merchant as an admin would over HTTP (`PUT
+    /// /v1/merchants/{id}` with `body`, a JSON object): for embedding programs and
+    /// `serve --demo`.
+    public func registerMerchant(_ id: String, body: String) async throws {
+        guard let fields = try? JSONParser.parse(ByteBuffer(string: body)).objectValue else {
+            throw ConfigurationError(description: "merchant '\(id)': the body is not a JSON object")
+        }
+        let response = await merchants.register(id, body: fields, now: streams.now)
+        guard response.status == .ok || response.status == .created else {
+            throw ConfigurationError(description: "merchant '\(id)' was not registered: \(response.status) \(String(buffer: response.body))")
+        }
+    }
+
     public var connectionCount: Int { services.connections.count }
 
     /// The metrics in Prometheus text format, as `/metrics` serves them.
@@ -431,6 +460,10 @@ public final class Gateway: Service, Sendable {
         if let orders = running?.orders {
             orders.cancel()
             await orders.value
+        }
+        if let merchants = running?.merchants {
+            merchants.cancel()
+            await merchants.value
         }
         if let affiliates = running?.affiliates {
             affiliates.cancel()

@@ -29,6 +29,8 @@ final class GatewayServices: Sendable {
     let inventory: InventoryDesk?
     /// Influencer codes and referrals; nil in tools that run without an outbox.
     let affiliates: AffiliateDesk?
+    /// Merchants registered at run time (`/v1/merchants`); nil when no orders are relayed.
+    let merchants: MerchantDesk?
     /// The SDK and the pages.
     let webFiles: StaticFiles
     let logger: Logger
@@ -46,6 +48,7 @@ final class GatewayServices: Sendable {
         orders: OrderDesk?,
         inventory: InventoryDesk?,
         affiliates: AffiliateDesk? = nil,
+        merchants: MerchantDesk? = nil,
         webFiles: StaticFiles,
         logger: Logger
     ) {
@@ -61,6 +64,7 @@ final class GatewayServices: Sendable {
         self.orders = orders
         self.inventory = inventory
         self.affiliates = affiliates
+        self.merchants = merchants
         self.webFiles = webFiles
         self.logger = logger
     }

@@ -151,6 +151,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return inventory(request, endpoint: endpoint, loop: loop)
         case .affiliateCodes(let endpoint):
             return affiliateCodes(request, endpoint: endpoint, loop: loop)
+        case .merchants(let endpoint):
+            return merchants(request, endpoint: endpoint, loop: loop)
         case .earnings(let raw):
             // Path segments come percent-encoded: a sub may hold any character.
             let influencer = raw.removingPercentEncoding ?? raw
@@ -313,6 +315,33 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .revoke(let code):
                 return loop.makeFutureWithTask { await desk.revoke(code, by: registrar, now: now) }
             case .methodNotAllowed:
+                return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+            }
+        }
+    }
+
+    /// `/v1/merchants`: merchants registered at run time, by admins.
+    private func merchants(_ request: NIOHTTPServerRequestFull, endpoint: HTTPRoute.MerchantsEndpoint, loop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard let desk = services.merchants else {
+            return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway relays no orders"))
+        }
+        if endpoint == .methodNotAllowed {
+            return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+        }
+        let now = services.streams.now
+        return bearer(request, loop: loop) { principal in
+            if case .read(let id) = endpoint { return loop.makeSucceededFuture(desk.read(id, by: principal)) }
+            guard principal.role == .admin else { return loop.makeSucceededFuture(MerchantDesk.forbidden) }
+            switch endpoint {
+            case .list:
+                let uri = request.head.uri
+                return loop.makeSucceededFuture(desk.list(after: HTTPRoute.queryText("after", in: uri), limit: HTTPRoute.queryInteger("limit", in: uri) ?? 100))
+            case .register(let id):
+                let body = Self.object(request.body)
+                return loop.makeFutureWithTask { await desk.register(id, body: body, now: now) }
+            case .remove(let id):
+                return loop.makeFutureWithTask { await desk.remove(id, now: now) }
+            case .read, .methodNotAllowed:
                 return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
             }
         }

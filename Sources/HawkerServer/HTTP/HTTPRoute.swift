@@ -32,6 +32,8 @@ import struct Foundation.URL
         case inventory(InventoryEndpoint)
         /// Influencer codes, under `/v1/affiliate-codes`.
         case affiliateCodes(AffiliateCodesEndpoint)
+        /// Merchants registered at run time, `/v1/merchants` and `/v1/merchants/{id}`.
+        case merchants(MerchantsEndpoint)
         /// `GET /v1/affiliates/{sub}/earnings`
         case earnings(influencer: String)
         /// Another method on it.
@@ -48,6 +50,18 @@ import struct Foundation.URL
         case register(code: String)
         /// `DELETE /v1/affiliate-codes/{code}`
         case revoke(code: String)
+        case methodNotAllowed
+    }
+
+    @_spi(Fuzzing) public enum MerchantsEndpoint: Sendable, Hashable {
+        /// `GET /v1/merchants`
+        case list
+        /// `GET /v1/merchants/{id}`
+        case read(id: String)
+        /// `PUT /v1/merchants/{id}`
+        case register(id: String)
+        /// `DELETE /v1/merchants/{id}`
+        case remove(id: String)
         case methodNotAllowed
     }
 
@@ -138,6 +152,10 @@ import struct Foundation.URL
             .orders(.redrive(checkoutID: $0[0], merchant: $0[1]))
         },
         Rule(.POST, ["v1", "orders", "{checkout}", "status"], otherMethod: .orders(.notFound)) { .orders(.status(checkoutID: $0[0])) },
+        Rule(.GET, ["v1", "merchants"], otherMethod: .merchants(.methodNotAllowed)) { _ in .merchants(.list) },
+        Rule(.GET, ["v1", "merchants", "{merchant}"], otherMethod: .merchants(.methodNotAllowed)) { .merchants(.read(id: $0[0])) },
+        Rule(.PUT, ["v1", "merchants", "{merchant}"], otherMethod: .merchants(.methodNotAllowed)) { .merchants(.register(id: $0[0])) },
+        Rule(.DELETE, ["v1", "merchants", "{merchant}"], otherMethod: .merchants(.methodNotAllowed)) { .merchants(.remove(id: $0[0])) },
         Rule(.GET, ["v1", "merchants", "{merchant}", "inventory"], otherMethod: .inventory(.methodNotAllowed)) { .inventory(.list(merchant: $0[0])) },
         Rule(.POST, ["v1", "merchants", "{merchant}", "inventory"], otherMethod: .inventory(.methodNotAllowed)) { .inventory(.update(merchant: $0[0])) },
         Rule(.GET, ["v1", "merchants", "{merchant}", "inventory", "{product}"], otherMethod: .inventory(.methodNotAllowed)) {

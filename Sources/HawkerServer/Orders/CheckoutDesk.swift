@@ -125,12 +125,7 @@ struct CheckoutDesk: Sendable {
                 switch outcome.result {
                 case .failure(let rejection):
                     metrics.checkouts(.rejected)
-                    return eventLoop.makeSucceededFuture(
-                        .error(
-                            .init(
-                                re: re, code: ErrorCode(rawValue: rejection.reason.rawValue) ?? .invalidCheckout, message: rejection.message,
-                                product: rejection.product, currentPrice: rejection.currentPrice, available: rejection.available
-                            )))
+                    return eventLoop.makeSucceededFuture(.error(.init(rejection, re: re)))
                 case .success(let reservation):
                     return eventLoop.makeFutureWithTask {
                         await record(reservation, replayed: outcome.replayed, stream: stream, re: re, span: span)
@@ -165,16 +160,20 @@ struct CheckoutDesk: Sendable {
     }
 
     static func acceptedBody(_ reservation: Reservation, stream: StreamID, replayed: Bool) -> [String: JSONValue] {
-        [
+        var body: [String: JSONValue] = [
             "stream": .string(stream.rawValue),
             "checkout_id": .string(reservation.checkoutID),
             "items": .array(reservation.lines.map(\.json)),
             // Checked when reserved; a stored row that does not add up reads as no totals.
-            "totals": .array((reservation.totals ?? []).map { ["currency": .string($0.currency), "amount": .int($0.amount)] }),
+            "totals": totalsJSON(reservation.totals ?? []),
             "merchants": .array(reservation.merchants.map { .string($0) }),
             "attribution": attributionJSON(reservation),
             "replayed": .bool(replayed),
         ]
+        // Checkouts stored before quotes have neither.
+        if !reservation.charges.isEmpty { body["charges"] = .array(reservation.charges.map(\.json)) }
+        if let shipTo = reservation.shipTo { body["ship_to"] = shipTo.json }
+        return body
     }
 
     /// What the buyer is told of attribution: the codes credited (not the commissions), and

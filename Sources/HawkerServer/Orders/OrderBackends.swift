@@ -13,23 +13,7 @@ enum OrderBackends {
     ) throws -> (routes: OrderRelay.Routes, services: [any Service]) {
         var byMerchant: [String: any OrderBackend] = [:]
         for (merchant, backend) in configuration.merchants {
-            let timeout = TimeAmount.milliseconds(Int64(backend.timeoutMilliseconds))
-            switch backend.kind {
-            case nil:
-                continue  // the default backend
-            case .demo:
-                byMerchant[merchant] = DemoOrderBackend(name: "demo:\(merchant)", delay: .milliseconds(configuration.demoDelayMilliseconds))
-            case .webhook:
-                byMerchant[merchant] = WebhookOrderBackend(merchant: merchant, url: backend.url ?? "", secret: backend.secret ?? "", timeout: timeout)
-            case .postgres:
-                byMerchant[merchant] = try PostgresOrderBackend(
-                    merchant: merchant, url: backend.postgresURL ?? "", timeout: .milliseconds(backend.timeoutMilliseconds), logger: logger
-                )
-            case .orderService:
-                byMerchant[merchant] = OrderServiceBackend(
-                    merchant: merchant, registry: orderServices, visibilityTimeout: .milliseconds(Int64(backend.visibilityTimeoutMilliseconds))
-                )
-            }
+            byMerchant[merchant] = try Self.backend(for: merchant, backend, configuration: configuration, orderServices: orderServices, logger: logger)
         }
         let fallback: (any OrderBackend)? =
             switch configuration.defaultBackend {
@@ -37,5 +21,25 @@ enum OrderBackends {
             case .none: nil
             }
         return (OrderRelay.Routes(byMerchant: byMerchant, fallback: fallback), byMerchant.values.compactMap(\.service))
+    }
+
+    /// One merchant's backend; nil for the default (kind nil).
+    static func backend(
+        for merchant: String, _ backend: MerchantBackendConfiguration, configuration: OrdersConfiguration, orderServices: OrderServiceRegistry, logger: Logger
+    ) throws -> (any OrderBackend)? {
+        let timeout = TimeAmount.milliseconds(Int64(backend.timeoutMilliseconds))
+        switch backend.kind {
+        case nil:
+            return nil
+        case .demo:
+            return DemoOrderBackend(name: "demo:\(merchant)", delay: .milliseconds(configuration.demoDelayMilliseconds))
+        case .webhook:
+            return WebhookOrderBackend(merchant: merchant, url: backend.url ?? "", secret: backend.secret ?? "", timeout: timeout)
+        case .postgres:
+            return try PostgresOrderBackend(merchant: merchant, url: backend.postgresURL ?? "", timeout: .milliseconds(backend.timeoutMilliseconds), logger: logger)
+        case .orderService:
+            return OrderServiceBackend(
+                merchant: merchant, registry: orderServices, visibilityTimeout: .milliseconds(Int64(backend.visibilityTimeoutMilliseconds)))
+        }
     }
 }

@@ -21,7 +21,9 @@ final class OrderDesk: Sendable {
     let notices: BuyerNotices
     let orderServices: OrderServiceDesk
     private let outbox: any Outbox
-    private let relay: OrderRelay
+    let relay: OrderRelay
+    /// The orders configuration: merchants' backends are built from it.
+    let configuration: OrdersConfiguration
     private let metrics: GatewayMetrics
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
@@ -30,8 +32,9 @@ final class OrderDesk: Sendable {
 
     init(
         configuration: OrdersConfiguration, outboxPath: String, streams: any StreamEngine, inventory: InventoryLedger?, cluster: ClusterEngine?,
-        metrics: GatewayMetrics, tracing: OrderTracing = .off, logger: Logger
+        merchants: MerchantDirectory? = nil, metrics: GatewayMetrics, tracing: OrderTracing = .off, logger: Logger
     ) throws {
+        self.configuration = configuration
         let outbox: any Outbox
         var backendServices: [any Service] = []
         if let url = configuration.sharedOutboxURL {
@@ -78,7 +81,9 @@ final class OrderDesk: Sendable {
         )
         self.checkouts = checkouts
         self.notices = notices
-        self.orderServices = OrderServiceDesk(registry: registry, outbox: outbox, relay: relay, configuration: configuration, clock: clock, logger: logger)
+        self.orderServices = OrderServiceDesk(
+            registry: registry, outbox: outbox, relay: relay, configuration: configuration,
+            backend: { merchant in merchants?.backend(of: merchant) ?? configuration.merchants[merchant] }, clock: clock, logger: logger)
         self.outbox = outbox
         self.relay = relay
         self.metrics = metrics

@@ -10,10 +10,16 @@ struct OrderServiceDesk: Sendable {
     private let outbox: any Outbox
     private let relay: OrderRelay
     private let configuration: OrdersConfiguration
+    /// The merchant's backend in force (configured or registered at run time).
+    private let backend: @Sendable (String) -> MerchantBackendConfiguration?
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
-    init(registry: OrderServiceRegistry, outbox: any Outbox, relay: OrderRelay, configuration: OrdersConfiguration, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(
+        registry: OrderServiceRegistry, outbox: any Outbox, relay: OrderRelay, configuration: OrdersConfiguration,
+        backend: @escaping @Sendable (String) -> MerchantBackendConfiguration?, clock: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
+        self.backend = backend
         self.registry = registry
         self.outbox = outbox
         self.relay = relay
@@ -25,7 +31,7 @@ struct OrderServiceDesk: Sendable {
     /// Step one of `orders.subscribe`: the reply's body and, with `since`, the settled
     /// orders to send again as replays (after the reply), at most `orders.max_replays`.
     func subscription(merchant: String, since: Int64?) async -> (reply: [String: JSONValue], replays: [ServerMessage]) {
-        let backend = configuration.merchants[merchant]
+        let backend = self.backend(merchant)
         if backend?.kind != .orderService {
             logger.warning("an order service subscribed for a merchant whose backend is not order_service", metadata: ["merchant": "\(merchant)"])
         }

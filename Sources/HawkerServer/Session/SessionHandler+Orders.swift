@@ -22,6 +22,28 @@ extension SessionHandler {
             .whenSuccess { [self] reply in send(reply) }
     }
 
+    /// `quote`: what a cart costs delivered somewhere, and which products ship there
+    /// (PROTOCOL.md §6.23).
+    func quote(id: String, stream: StreamID, request: QuoteRequest, context: ChannelHandlerContext) {
+        services.streams.quote(request, on: stream)
+            .hop(to: context.eventLoop)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(.success(let quote)):
+                    var body = quote.json
+                    body["stream"] = .string(stream.rawValue)
+                    send(.reply(type: .quote, re: id, body: body))
+                case .success(.failure(let rejection)):
+                    send(.error(.init(rejection, re: id)))
+                case .success(nil):
+                    send(.error(.init(failure: HubError.streamNotFound, re: id, stream: stream)))
+                case .failure(let error):
+                    send(.error(.init(failure: error, re: id, stream: stream)))
+                }
+            }
+    }
+
     /// `referral`: a ticket proving when the viewer arrived through a code's link, for
     /// their checkouts within the referral window (PROTOCOL.md §6.17).
     func referral(id: String, code: String) {

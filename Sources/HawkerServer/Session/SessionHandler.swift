@@ -272,6 +272,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             orderCommand(id: id, command, merchant: merchant, context: context)
         case .referral(let id, let code):
             referral(id: id, code: code)
+        case .quote(let id, let stream, let request):
+            quote(id: id, stream: stream, request: request, context: context)
         case .publish(let id, let stream, let event):
             services.streams.publish(event, to: stream, creator: creator)
                 .hop(to: context.eventLoop)

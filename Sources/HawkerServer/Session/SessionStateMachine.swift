@@ -58,6 +58,7 @@ struct SessionStateMachine {
         case orders(id: String, command: OrderCommand, merchant: String)
         /// A referral ticket for a code's link: anyone connected may ask.
         case referral(id: String, code: String)
+        case quote(id: String, stream: StreamID, request: QuoteRequest)
         case pong(id: String)
     }
 
@@ -247,6 +248,12 @@ struct SessionStateMachine {
             return .orders(id: id, command: command, merchant: merchant)
         case .referral(let id, let code):
             return .referral(id: id, code: code)
+        case .quote(let id, let stream, let request):
+            // Prices are public to whoever may watch the stream.
+            guard principal.may(.read, on: stream) else {
+                return refuse(re: id, .forbidden, "your token does not allow reading stream '\(stream)'", now: now)
+            }
+            return .quote(id: id, stream: stream, request: request)
         }
     }
 
