@@ -19,7 +19,37 @@ let client = null;
 const referralCode = (new URLSearchParams(location.search).get("ref") || "").trim();
 /** Where the referral ticket is kept across visits: one at a time, the newest link's. */
 const REFERRAL_KEY = "hawker.referral";
+/** Where the buyer's destination ({country, postcode?}) is kept across visits. */
+const SHIP_TO_KEY = "hawker.ship_to";
+/** ISO 3166-1 alpha-2: the countries the gateway takes as a destination. */
+const COUNTRIES = `AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+  CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+  GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO
+  JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR
+  MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO
+  RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV
+  TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW`.split(/\s+/);
+/** Country names in the browser's language ("Germany" for DE). */
+const regionNames = new Intl.DisplayNames(undefined, { type: "region" });
+/** A burst of changes (a postcode typed, a catalog arriving in parts) asks for one quote. */
+const QUOTE_DELAY_MS = 200;
+/** Pushes after which what ships where, or what a cart costs, may have changed. */
+const QUOTED_KINDS = new Set(["catalog.set", "product.upsert", "product.removed", "price.changed", "sale.scheduled", "sale.started", "sale.ended"]);
+/** Quote failures that say nothing about the cart: asked again after the server's wait, or QUOTE_RETRY_MS (after the resubscribe when disconnected). */
+const NO_ANSWER = new Set(["disconnected", "timeout", "unavailable"]);
+const QUOTE_RETRY_MS = 2000;
+/** Where orders ship, {country, postcode?}; null while the postcode typed is not one. */
+let shipTo = storedShipTo();
+/** The products that do not ship to `shipTo`, from the newest quote; null until it came. */
+let notShipping = null;
+/** What the buyer was shown a cart costs delivered ({charges, totals}), by `cartKey`. */
+const shown = new Map();
+/** The newest refusal of a cart's quote, {key, error}: that cart cannot be bought as it is. */
+let refusal = null;
+/** What #cart-quote shows, to leave the live region alone when nothing changed. */
+let cartQuoteView = "";
 
+setUpShipTo();
 withToken(start);
 
 function start(token) {
@@ -28,6 +58,12 @@ function start(token) {
   client.follow(model, (event) => {
     if (event?.kind === "question.answered") answered(event.data);
     render();
+    // A fresh state (null: after every subscribe, reconnects too) or a catalog change.
+    if (event === null || QUOTED_KINDS.has(event.kind)) {
+      renderCart();
+      refreshMarks();
+      refreshCartQuote();
+    }
   });
   client.on("presence", (push) => { if (push.stream === stream) { model.viewers = push.viewers; renderViewers(); } });
   client.on("social_proof", (push) => {
@@ -107,6 +143,8 @@ function card(product, now) {
   const item = document.createElement("li");
   item.className = "card";
   item.dataset.product = product.id;
+  const ships = !notShipping?.has(product.id);
+  if (notShipping) item.dataset.ships = String(ships);
   if (product.image_url) {
     const image = document.createElement("img");
     image.src = product.image_url;
@@ -174,20 +212,26 @@ function card(product, now) {
     line.textContent = `${proof} added to cart in the last minute`;
     item.append(line);
   }
+  if (!ships) {
+    const away = document.createElement("p");
+    away.className = "no-ship";
+    away.textContent = `Doesn't ship to ${countryName(shipTo.country)}`;
+    item.append(away);
+  }
   const actions = document.createElement("div");
   actions.className = "actions";
   const add = document.createElement("button");
   add.type = "button";
   add.className = "add";
   add.textContent = "Add to cart";
-  add.disabled = soldOut;
+  add.disabled = soldOut || !ships;
   add.setAttribute("aria-label", `add ${product.title} to the cart`);
   add.addEventListener("click", () => addToCart(product.id, variant?.id));
   const buy = document.createElement("button");
   buy.type = "button";
   buy.className = "buy";
   buy.textContent = soldOut ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
-  buy.disabled = soldOut;
+  buy.disabled = soldOut || !ships;
   buy.addEventListener("click", () => purchase([lineKey(product.id, variant?.id)]));
   actions.append(add, buy);
   item.append(actions);
@@ -207,7 +251,10 @@ function renderCountdowns() {
   for (const badge of document.querySelectorAll(".badge.sale")) {
     const endsAt = Number(badge.dataset.endsAt);
     badge.textContent = countdownText(badge.dataset.title, endsAt || undefined, now);
-    if (endsAt && endsAt <= now) renderCards();
+    if (endsAt && endsAt <= now) {
+      renderCards();
+      renderCart();
+    }
   }
 }
 
@@ -263,6 +310,25 @@ function lineTitle(product, variantId) {
   return variant ? `${product.title} (${variant.title})` : product.title;
 }
 
+/**
+ * Checkout items for the lines `keys` (quantity 1 each unless `quantity` says otherwise)
+ * at the prices shown now; lines whose product left the catalog are left out.
+ */
+function checkoutItems(keys, quantity = () => 1) {
+  const now = client.serverNow();
+  return keys.map((key) => ({ key, ...lineOf(key) })).filter((line) => model.catalog.has(line.product)).map((line) => {
+    const item = { product: line.product, qty: quantity(line.key), price_seen: model.unitPrice(line.product, now, line.variant) };
+    if (line.variant !== undefined) item.variant = line.variant;
+    return item;
+  });
+}
+
+const cartItems = () => checkoutItems([...cart.keys()], (key) => cart.get(key));
+
+/** What a cart's figures are for: the destination, and each line's quantity and price. */
+const cartKey = (destination, items) =>
+  JSON.stringify([destination, items.map((item) => [item.product, item.variant ?? null, item.qty, item.price_seen])]);
+
 function renderCart() {
   $("cart").hidden = cart.size === 0;
   const now = client.serverNow();
@@ -283,6 +349,114 @@ function renderCart() {
     line.append(label, remove);
     return line;
   }));
+  if (cart.size > 0) renderCartQuote();
+}
+
+/**
+ * What the cart costs delivered to `shipTo`, per merchant and in all, or why it cannot be
+ * bought as it is (then checkout is disabled). Without figures for it yet, asks for them.
+ */
+function renderCartQuote() {
+  const items = cartItems();
+  const key = shipTo && items.length > 0 ? cartKey(shipTo, items) : null;
+  const refused = key !== null && refusal?.key === key ? refusal.error : null;
+  const figures = key === null ? undefined : shown.get(key);
+  $("checkout").disabled = key === null || refused !== null;
+  if (key !== null && !refused && !figures) refreshCartQuote();
+  const view = JSON.stringify([key, refused && [refused.code, refused.product, refused.message], figures]);
+  if (view === cartQuoteView) return;
+  cartQuoteView = view;
+  const box = $("cart-quote");
+  if (!shipTo) {
+    box.replaceChildren(note("Enter a valid postcode, or none, to see what it costs delivered."));
+  } else if (items.length === 0) {
+    box.replaceChildren();
+  } else if (refused) {
+    box.replaceChildren(note(refusalText(refused), "problem"));
+  } else if (figures) {
+    const total = document.createElement("p");
+    total.id = "cart-total";
+    total.className = "cart-total";
+    total.append("Total ", amounts(figures.totals));
+    box.replaceChildren(...figures.charges.map(chargePart), total);
+  } else {
+    box.replaceChildren(note(`Working out shipping and tax to ${place(shipTo)}…`));
+  }
+}
+
+/** One merchant's part of the cart: its goods, shipping and tax. */
+function chargePart(charge) {
+  const part = document.createElement("div");
+  part.className = "charge";
+  part.dataset.merchant = charge.merchant;
+  part.dataset.currency = charge.currency;
+  const from = document.createElement("p");
+  from.className = "merchant";
+  from.textContent = `From ${charge.merchant}`;
+  const figures = document.createElement("dl");
+  figures.className = "figures";
+  const row = (label, field, amount, text) => {
+    const term = document.createElement("dt");
+    term.textContent = label;
+    const value = document.createElement("dd");
+    value.dataset.field = field;
+    value.dataset.amount = String(amount);
+    value.textContent = text;
+    figures.append(term, value);
+  };
+  const price = (amount) => formatPrice(amount, charge.currency);
+  row("Items", "subtotal", charge.subtotal, price(charge.subtotal));
+  // Without a zone the merchant has no terms here: it charges neither.
+  if (charge.zone !== undefined) {
+    row(`Shipping (${charge.zone})`, "shipping", charge.shipping, charge.shipping === 0 ? "free" : price(charge.shipping));
+    row("Tax", "tax", charge.tax, `${charge.tax_included ? "incl. VAT" : "+ tax"} ${price(charge.tax)}`);
+  }
+  part.append(from, figures);
+  return part;
+}
+
+/** Amounts per currency ("€34.88 + $35.93"), each with its minor units in `data-amount`. */
+function amounts(totals) {
+  const span = document.createElement("span");
+  totals.forEach((total, index) => {
+    const amount = document.createElement("strong");
+    amount.dataset.currency = total.currency;
+    amount.dataset.amount = String(total.amount);
+    amount.textContent = formatPrice(total.amount, total.currency);
+    if (index > 0) span.append(" + ");
+    span.append(amount);
+  });
+  return span;
+}
+
+const formatTotals = (totals) => totals.map((total) => formatPrice(total.amount, total.currency)).join(" + ");
+
+function note(text, className) {
+  const paragraph = document.createElement("p");
+  if (className) paragraph.className = className;
+  paragraph.textContent = text;
+  return paragraph;
+}
+
+/** Why a cart's quote was refused, naming the product. */
+function refusalText(error) {
+  const title = model.catalog.get(error.product)?.title || error.product;
+  switch (error.code) {
+    case "region_not_served":
+      return `${title} doesn't ship to ${place(shipTo)}: remove it, or ship elsewhere.`;
+    case "unknown_product":
+    case "unknown_variant":
+      return `${title} is not on offer any more: remove it to buy the rest.`;
+    default:
+      return error.message;
+  }
+}
+
+/** Keeps the figures a cart was shown with (the last few: a buyer going back and forth finds them). */
+function remember(key, figures) {
+  shown.delete(key);
+  shown.set(key, { charges: figures.charges, totals: figures.totals });
+  if (shown.size > 20) shown.delete(shown.keys().next().value);
 }
 
 $("checkout").addEventListener("click", async () => {
@@ -301,31 +475,37 @@ let unanswered = null;
 
 /**
  * Checks out the lines `keys` (quantity 1 each unless `quantity` says otherwise) at the
- * prices shown now; says what happened. Resolves true when accepted.
+ * prices shown now, to `shipTo`, for the totals shown for them; says what happened.
+ * Resolves true when accepted.
  */
 async function purchase(keys, quantity = () => 1) {
-  const lines = keys.map((key) => ({ key, ...lineOf(key) })).filter((line) => model.catalog.has(line.product));
-  const products = lines.map((line) => model.catalog.get(line.product));
+  const items = checkoutItems(keys, quantity);
+  const products = items.map((item) => model.catalog.get(item.product));
   const status = $("purchase");
-  if (lines.length === 0) return false;
-  const now = client.serverNow();
-  const names = lines.map((line) => lineTitle(model.catalog.get(line.product), line.variant)).join(", ");
+  if (items.length === 0) return false;
+  const destination = shipTo;
+  const names = items.map((item, index) => lineTitle(products[index], item.variant)).join(", ");
   status.dataset.result = "";
+  $("charged").hidden = true;
+  if (!destination) {
+    status.dataset.result = "bad";
+    status.textContent = "Enter a valid postcode, or none, to buy.";
+    return false;
+  }
   status.textContent = `Buying ${names}…`;
+  const key = cartKey(destination, items);
   try {
-    const items = lines.map((line) => {
-      const item = { product: line.product, qty: quantity(line.key), price_seen: model.unitPrice(line.product, now, line.variant) };
-      if (line.variant !== undefined) item.variant = line.variant;
-      return item;
-    });
     const cart = JSON.stringify(items.map(({ product, variant, qty }) => [product, variant, qty]));
-    const key = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
-    unanswered = { cart, key };
+    const idempotencyKey = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
+    unanswered = { cart, key: idempotencyKey };
     const referral = storedReferral();
     const attribution = referral ? { stream, referral: referral.ticket } : { stream };
+    // None shown (no quote for these lines yet): the gateway takes the lines' sum as what
+    // the buyer saw, and answers `total_changed` with the figures if more is due.
+    const totalsSeen = shown.get(key)?.totals;
     let accepted;
     try {
-      accepted = await client.checkout(stream, items, { region: region(), attribution, idempotencyKey: key });
+      accepted = await client.checkout(stream, items, { shipTo: destination, totalsSeen, attribution, idempotencyKey });
     } catch (error) {
       // Refused: a new key next time. No answer: the same one.
       if (error.code !== "disconnected" && error.code !== "timeout") unanswered = null;
@@ -339,14 +519,24 @@ async function purchase(keys, quantity = () => 1) {
     if (declined === "referral_expired" || declined === "invalid_referral") saveReferral(null);
     const supporting = codes.length > 0 ? `, supporting ${codes.join(" and ")}` : "";
     status.textContent = `Order placed for ${names}${supporting} — waiting for the shop's confirmation…`;
+    const charged = $("charged");
+    charged.replaceChildren("Charged ", amounts(accepted.totals), `, shipping to ${place(accepted.ship_to || destination)}.`);
+    charged.hidden = false;
     return true;
   } catch (error) {
     status.dataset.result = "bad";
+    // The figures now: shown with the cart, and what the next try confirms.
+    if (error.code === "total_changed" && error.totals) {
+      remember(key, { charges: error.charges || [], totals: error.totals });
+      renderCart();
+    }
     const product = model.catalog.get(error.product) || products[0];
     const messages = {
       sold_out: `${product.title} is sold out.`,
       insufficient_stock: `Only ${error.available} left of ${product.title}.`,
       price_changed: `The price of ${product.title} is now ${formatPrice(error.currentPrice ?? 0, product.currency)}. Check it and buy again.`,
+      total_changed: `The total is now ${formatTotals(error.totals || [])} with shipping and tax to ${place(destination)}. Check it and buy again.`,
+      region_not_served: `${product.title} doesn't ship to ${place(destination)}.`,
       not_buyable: `${product.title} is not on offer any more.`,
       limit_reached: "You have reached this sale's limit.",
       forbidden: "Sign in (with a viewer token) to buy.",
@@ -437,13 +627,145 @@ function saveReferral(referral) {
   }
 }
 
-function region() {
+// MARK: - Where it ships, and quotes
+
+function setUpShipTo() {
+  const select = $("ship-country");
+  const names = COUNTRIES.map((code) => [code, countryName(code)]).sort((a, b) => a[1].localeCompare(b[1]));
+  select.replaceChildren(...names.map(([code, name]) => new Option(name, code)));
+  select.value = shipTo.country;
+  $("ship-postcode").value = shipTo.postcode || "";
+  select.addEventListener("change", shipToChanged);
+  $("ship-postcode").addEventListener("input", shipToChanged);
+  $("ship-to").addEventListener("submit", (event) => event.preventDefault());
+}
+
+/** The buyer chose another country or typed a postcode: products and cart quoted again. */
+function shipToChanged() {
+  const input = $("ship-postcode");
+  const postcode = input.value.trim();
+  const valid = postcode === "" || isPostcode(postcode);
+  input.setAttribute("aria-invalid", String(!valid));
+  $("ship-error").textContent = valid ? "" : "A postcode is up to 10 letters and digits (spaces and dashes aside).";
+  shipTo = valid ? { country: $("ship-country").value, ...(postcode ? { postcode } : {}) } : null;
+  if (shipTo) saveShipTo(shipTo);
+  // The marks were for the destination before: none until the new one's quote.
+  notShipping = null;
+  if (!client) return;
+  renderCards();
+  renderCart();
+  refreshMarks();
+}
+
+/** What the gateway takes as a postcode: 1-10 letters and digits once spaces and dashes are removed. */
+function isPostcode(text) {
+  return text.length <= 16 && /^[A-Za-z0-9]{1,10}$/.test(text.replace(/[ -]/g, ""));
+}
+
+function countryName(code) {
+  return regionNames.of(code) || code;
+}
+
+/** "Germany", or "Germany 10115". */
+function place(destination) {
+  const country = countryName(destination.country);
+  return destination.postcode ? `${country} ${destination.postcode}` : country;
+}
+
+/** The destination kept from an earlier visit, else the country of the browser's language. */
+function storedShipTo() {
   try {
-    return new Intl.Locale(navigator.language).maximize().region || "DE";
+    const kept = JSON.parse(localStorage.getItem(SHIP_TO_KEY) || "null");
+    if (kept && COUNTRIES.includes(kept.country)) {
+      const postcode = typeof kept.postcode === "string" && isPostcode(kept.postcode) ? kept.postcode : undefined;
+      return { country: kept.country, ...(postcode ? { postcode } : {}) };
+    }
+  } catch {
+    // Unreadable, or storage unavailable: the browser's country.
+  }
+  return { country: localeCountry() };
+}
+
+/** The region of the browser's language ("en-GB": GB, "de": DE) when it is a country; else DE. */
+function localeCountry() {
+  try {
+    const region = new Intl.Locale(navigator.language).maximize().region;
+    return COUNTRIES.includes(region) ? region : "DE";
   } catch {
     return "DE";
   }
 }
+
+function saveShipTo(destination) {
+  try {
+    localStorage.setItem(SHIP_TO_KEY, JSON.stringify(destination));
+  } catch {
+    // Storage unavailable (private mode, disabled): the next visit starts from the browser's country.
+  }
+}
+
+/**
+ * A quote asked QUOTE_DELAY_MS after the last call, so that a burst of changes asks
+ * once. `ask` says then what to quote ({shipTo, items?}, or null: nothing); `apply` gets
+ * that and the outcome ({reply} or a refusal {error}) unless a later quote's answer was
+ * applied already: answers can overtake one another.
+ */
+function quoter(ask, apply) {
+  let timer;
+  let sent = 0;
+  let applied = 0;
+  const refresh = (delay = QUOTE_DELAY_MS) => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const asked = ask();
+      if (!asked) return;
+      const round = ++sent;
+      let outcome;
+      try {
+        outcome = { reply: await client.quote(stream, asked) };
+      } catch (error) {
+        if (NO_ANSWER.has(error.code)) {
+          // Unless a newer quote went out; when disconnected, the resubscribe asks again.
+          if (round === sent && error.code !== "disconnected") refresh(error.retryAfterMs || QUOTE_RETRY_MS);
+          return;
+        }
+        outcome = { error };
+      }
+      if (round < applied) return;
+      applied = round;
+      apply(asked, outcome);
+    }, delay);
+  };
+  return () => refresh();
+}
+
+/** Which products do not ship to the destination chosen: the cards say so. */
+const refreshMarks = quoter(
+  () => shipTo && { shipTo },
+  (asked, { reply }) => {
+    // An answer for a destination no longer chosen is dropped. A refusal leaves the cards
+    // unmarked: the checkout refuses what does not ship all the same.
+    if (!reply || asked.shipTo !== shipTo) return;
+    notShipping = new Set(reply.not_shipping);
+    renderCards();
+  });
+
+/** What the cart costs delivered there, or why it cannot be bought: the cart says so. */
+const refreshCartQuote = quoter(
+  () => {
+    const items = cartItems();
+    return shipTo && items.length > 0 ? { shipTo, items } : null;
+  },
+  (asked, { reply, error }) => {
+    const key = cartKey(asked.shipTo, asked.items);
+    if (reply) {
+      remember(key, reply);
+      if (refusal?.key === key) refusal = null;
+    } else {
+      refusal = { key, error };
+    }
+    renderCart();
+  });
 
 // MARK: - Chat, batched
 

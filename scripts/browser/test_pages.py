@@ -288,6 +288,86 @@ def test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout(gateway)
         stranger.quit()
 
 
+def test_a_viewer_sees_shipping_and_tax_and_pays_that_total(gateway):
+    """A merchant registered at run time with terms (EUR, VAT included, Germany only, 4.90
+    shipping): shipping to Germany, two teas cost 2 × 14.99 + 4.90 = 34.88, of which 5.57
+    VAT; the cart shows that and the checkout charges exactly that. When the merchant's
+    shipping goes up between the quote and the checkout, the buyer is shown the new total
+    and pays it on the second press. A product that does not ship to the chosen country
+    cannot be bought, whichever country that is."""
+    admin = gateway.token("admin", "ops-1")
+
+    def terms(shipping):
+        return {"terms": {"currency": "EUR", "prices_include_tax": True, "zones": [
+            {"name": "Germany", "regions": ["DE"], "shipping": shipping, "free_shipping_from": 5000, "tax_bps": 1900}]}}
+
+    gateway.request("PUT", "/v1/merchants/teahouse", admin, terms(490))
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": [
+        {"id": "sencha", "title": "Sencha 100 g", "merchant": "teahouse", "price": 1499, "currency": "EUR", "stock": 10},
+        {"id": "beret", "title": "Wool beret", "merchant": "fr-only", "price": 3900, "currency": "EUR", "stock": 10, "regions": ["FR"]},
+    ]})
+    for product in ("sencha", "beret"):
+        gateway.publish(host, "product.pinned", {"product": product})
+
+    dataset = lambda d, selector, key: d.execute_script("const e = document.querySelector(arguments[0]); return e ? e.dataset[arguments[1]] : null;", selector, key)
+    ships = lambda d, product: dataset(d, f'.card[data-product="{product}"]', "ships")
+    amount = lambda d, selector: dataset(d, selector, "amount")
+    disabled = lambda d, selector: d.execute_script("return document.querySelector(arguments[0]).disabled", selector)
+
+    def ship_to(driver, country):
+        driver.execute_script("const s = document.getElementById('ship-country'); s.value = arguments[0]; s.dispatchEvent(new Event('change'));", country)
+
+    viewer = browser()
+    try:
+        viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'gus')}")
+        wait(viewer, 10, lambda d: card(d, "sencha") and card(d, "beret"), "both cards")
+        ship_to(viewer, "DE")
+        wait(viewer, 5, lambda d: ships(d, "beret") == "false" and ships(d, "sencha") == "true", "the beret marked as not shipping to Germany")
+        assert "Doesn't ship to" in text(viewer, '.card[data-product="beret"]'), text(viewer, '.card[data-product="beret"]')
+        assert disabled(viewer, '.card[data-product="beret"] button.buy') and disabled(viewer, '.card[data-product="beret"] button.add')
+        # Kept for the next visit.
+        assert json.loads(viewer.execute_script("return localStorage.getItem('hawker.ship_to')")) == {"country": "DE"}
+
+        for _ in range(2):
+            viewer.execute_script("document.querySelector('.card[data-product=\"sencha\"] button.add').click()")
+        wait(viewer, 2, lambda d: "2 × Sencha 100 g" in d.find_element(By.ID, "cart-lines").text, "two teas in the cart")
+        wait(viewer, 5, lambda d: amount(d, '#cart-total [data-currency="EUR"]') == "3488", "the cart's total with shipping, VAT included")
+        part = '#cart-quote .charge[data-merchant="teahouse"]'
+        assert amount(viewer, f'{part} [data-field="subtotal"]') == "2998", text(viewer, "#cart-quote")
+        assert amount(viewer, f'{part} [data-field="shipping"]') == "490", text(viewer, "#cart-quote")
+        assert amount(viewer, f'{part} [data-field="tax"]') == "557", text(viewer, "#cart-quote")
+        assert "incl. VAT" in text(viewer, f'{part} [data-field="tax"]'), text(viewer, "#cart-quote")
+        viewer.save_screenshot(os.path.join(SHOTS, "watch-cart-quote.png"))
+
+        # Checked out for the total shown: charged exactly that, and confirmed.
+        viewer.find_element(By.ID, "checkout").click()
+        wait(viewer, 10, lambda d: amount(d, '#charged [data-currency="EUR"]') == "3488", "the total charged")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+        state = gateway.state(host)["state"]
+        assert next(p for p in state["catalog"] if p["id"] == "sencha")["stock"] == 8, state["catalog"]
+
+        # One tea, quoted at 14.99 + 4.90; then the merchant charges 5.90 for shipping.
+        viewer.execute_script("document.querySelector('.card[data-product=\"sencha\"] button.add').click()")
+        wait(viewer, 5, lambda d: amount(d, '#cart-total [data-currency="EUR"]') == "1989", "one tea's total with shipping")
+        gateway.request("PUT", "/v1/merchants/teahouse", admin, terms(590))
+        viewer.find_element(By.ID, "checkout").click()
+        wait(viewer, 10, lambda d: "The total is now" in d.find_element(By.ID, "purchase").text, "the new total told")
+        assert amount(viewer, '#cart-total [data-currency="EUR"]') == "2089", text(viewer, "#cart-quote")
+        assert amount(viewer, f'{part} [data-field="shipping"]') == "590", text(viewer, "#cart-quote")
+        assert not viewer.find_element(By.ID, "charged").is_displayed()
+        viewer.find_element(By.ID, "checkout").click()
+        wait(viewer, 10, lambda d: amount(d, '#charged [data-currency="EUR"]') == "2089", "the new total charged")
+
+        # France: the beret ships there, the tea does not.
+        ship_to(viewer, "FR")
+        wait(viewer, 5, lambda d: ships(d, "sencha") == "false" and ships(d, "beret") == "true", "the tea marked as not shipping to France")
+        assert disabled(viewer, '.card[data-product="sencha"] button.buy')
+        assert not disabled(viewer, '.card[data-product="beret"] button.buy')
+    finally:
+        viewer.quit()
+
+
 def test_an_influencer_sees_what_its_code_earned(gateway):
     """The influencer's page (/earnings, with its own token): once a purchase through its
     link is confirmed, the commission earned (10 % of the price paid), the code's checkout
@@ -713,6 +793,7 @@ TESTS = [
     test_viewer_sees_pins_prices_sales_and_buys,
     test_a_viewer_picks_a_variant_and_buys_it,
     test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout,
+    test_a_viewer_sees_shipping_and_tax_and_pays_that_total,
     test_an_influencer_sees_what_its_code_earned,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,

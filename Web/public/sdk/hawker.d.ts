@@ -26,6 +26,68 @@ export interface CheckoutItem {
   price_seen: number;
 }
 
+/** A cart line to price with `quote`; a `CheckoutItem` will do. */
+export interface QuoteItem {
+  product: string;
+  variant?: string;
+  qty: number;
+}
+
+/** Where an order ships. */
+export interface Destination {
+  /** ISO 3166-1 alpha-2, such as "DE". */
+  country: string;
+  /** ISO 3166-2, such as "DE-BE" ("BE" is taken too). */
+  subdivision?: string;
+  /** 1-10 letters and digits once spaces and dashes are removed; answers carry it so. */
+  postcode?: string;
+}
+
+/** An amount in one currency, in minor units. */
+export interface Total {
+  currency: string;
+  amount: number;
+}
+
+/** One merchant's part of a cart in one currency, in minor units. */
+export interface Charge {
+  merchant: string;
+  currency: string;
+  /** The goods: unit prices times quantities. */
+  subtotal: number;
+  shipping: number;
+  /** Included in subtotal + shipping when `tax_included`, else added to them. */
+  tax: number;
+  tax_included: boolean;
+  /** What the buyer pays for this part. */
+  total: number;
+  /** The merchant's shipping zone that priced it; absent when the merchant has no terms. */
+  zone?: string;
+}
+
+/** The reply to `quote`. */
+export interface QuoteReply {
+  type: "quote";
+  re: string;
+  stream: string;
+  /** The destination as the gateway reads it (upper case, postcode without spaces). */
+  ship_to: Destination;
+  /** Sorted by merchant, then currency; empty for a quote without items. */
+  charges: Charge[];
+  /** Σ charge totals per currency, sorted by currency: what to send as `totalsSeen`. */
+  totals: Total[];
+  /** The stream's products that do not ship to `ship_to`, sorted. */
+  not_shipping: string[];
+}
+
+/** Where a checkout ships (`shipTo`, or from older callers `region`), and what the buyer was shown. */
+export type CheckoutOptions = ({ shipTo: Destination; region?: string } | { shipTo?: undefined; region: string }) & {
+  /** The totals the buyer was shown (a quote's), shipping and tax included; absent: the lines' sum. */
+  totalsSeen?: Total[];
+  attribution?: Attribution;
+  idempotencyKey?: string;
+};
+
 export interface Attribution {
   code?: string;
   stream?: string;
@@ -115,7 +177,11 @@ export interface CheckoutAccepted {
   stream: string;
   checkout_id: string;
   items: OrderLine[];
-  totals: { currency: string; amount: number }[];
+  /** What was charged per currency: the charges' totals, shipping and tax included. */
+  totals: Total[];
+  /** Each merchant's part (absent from checkouts accepted before charges existed). */
+  charges?: Charge[];
+  ship_to?: Destination;
   merchants: string[];
   replayed: boolean;
   /** The codes credited, and the one the buyer brought if it was not credited. */
@@ -181,6 +247,10 @@ export interface ErrorFrame {
   product?: string;
   current_price?: number;
   available?: number;
+  /** `total_changed`: the cart's figures now. */
+  charges?: Charge[];
+  /** `total_changed`: what the cart costs now, per currency. */
+  totals?: Total[];
 }
 
 /** What `on(type, …)` hands its handler, by type; other types get a `Message`. */
@@ -193,6 +263,7 @@ export interface MessagesByType {
   gap: Gap;
   "checkout.accepted": CheckoutAccepted;
   referral: Referral;
+  quote: QuoteReply;
   "order.confirmed": OrderConfirmed;
   "order.failed": OrderFailed;
   "order.status": OrderStatus;
@@ -206,13 +277,17 @@ export interface MessagesByType {
 
 /** A refused command: the `error` frame's code, message and details. */
 export class HawkerError extends Error {
-  constructor(frame: { code: string; message: string; retry_after_ms?: number; product?: string; current_price?: number; available?: number });
+  constructor(frame: { code: string; message: string; retry_after_ms?: number; product?: string; current_price?: number; available?: number; charges?: Charge[]; totals?: Total[] });
   /** One of PROTOCOL.md §9's codes, or "disconnected", "timeout", "unsubscribed". */
   code: string;
   retryAfterMs: number | undefined;
   product: string | undefined;
   currentPrice: number | undefined;
   available: number | undefined;
+  /** `total_changed`: the cart's figures now. */
+  charges: Charge[] | undefined;
+  /** `total_changed`: what the cart costs now, per currency. */
+  totals: Total[] | undefined;
 }
 
 export interface HawkerClientOptions {
@@ -277,8 +352,10 @@ export class HawkerClient {
   answer(stream: string, question: string, answer?: string): Promise<Message>;
   intent(stream: string, product: string, action: "view" | "add_to_cart" | "remove_from_cart", variant?: string): Promise<Message>;
   moderate(stream: string, action: string, fields?: Record<string, any>): Promise<Message>;
-  /** Buys; resolves with `checkout.accepted`. The same idempotency key again returns the first answer. */
-  checkout(stream: string, items: CheckoutItem[], options: { region: string; attribution?: Attribution; idempotencyKey?: string }): Promise<CheckoutAccepted>;
+  /** Buys; resolves with `checkout.accepted`. The same idempotency key again returns the first answer. Rejects with `total_changed` (and the new figures) when the cart no longer costs `totalsSeen`. */
+  checkout(stream: string, items: CheckoutItem[], options: CheckoutOptions): Promise<CheckoutAccepted>;
+  /** What `items` cost delivered to `shipTo` (shipping and tax included), and which products do not ship there; rejects like `checkout` for the cart. */
+  quote(stream: string, options: { shipTo: Destination; items?: QuoteItem[] }): Promise<QuoteReply>;
   /** Asks for a referral ticket for an influencer's code; rejects with `unknown_code` or `code_not_active`. */
   referral(code: string): Promise<Referral>;
   ping(): Promise<Message>;

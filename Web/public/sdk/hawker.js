@@ -15,7 +15,7 @@ const SLOW_DOWN_CLOSE_CODES = new Map([[4002, 5000]]);
  * A refused command: the `error` frame's code, message and details.
  */
 export class HawkerError extends Error {
-  /** @param {{code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number}} frame */
+  /** @param {{code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number, charges?: Charge[], totals?: Total[]}} frame */
   constructor(frame) {
     super(frame.message);
     this.name = "HawkerError";
@@ -29,6 +29,10 @@ export class HawkerError extends Error {
     this.currentPrice = frame.current_price;
     /** @type {number | undefined} */
     this.available = frame.available;
+    /** @type {Charge[] | undefined} `total_changed`: the cart's figures now */
+    this.charges = frame.charges;
+    /** @type {Total[] | undefined} `total_changed`: what the cart costs now, per currency */
+    this.totals = frame.totals;
   }
 }
 
@@ -38,6 +42,10 @@ export class HawkerError extends Error {
  * @typedef {{epoch: string, seq: number}} StreamPosition
  * @typedef {{type: string, [field: string]: any}} Message
  * @typedef {{product: string, variant?: string, qty: number, price_seen: number}} CheckoutItem
+ * @typedef {{product: string, variant?: string, qty: number}} QuoteItem
+ * @typedef {{country: string, subdivision?: string, postcode?: string}} Destination
+ * @typedef {{currency: string, amount: number}} Total
+ * @typedef {{shipTo?: Destination, region?: string, totalsSeen?: Total[], attribution?: Attribution, idempotencyKey?: string}} CheckoutOptions
  * @typedef {{code?: string, stream?: string, referrer?: string, referral?: string}} Attribution
  *
  * Server messages (PROTOCOL.md §6-7; Protocol/schemas has one schema per type):
@@ -51,12 +59,14 @@ export class HawkerError extends Error {
  * @typedef {{product: string, variant?: string, qty: number, unit_price: number, currency: string, merchant: string, sale?: string}} OrderLine
  * @typedef {"unknown_code" | "code_not_active" | "not_for_stream" | "not_for_products" | "referral_expired" | "invalid_referral"} DeclineReason
  * @typedef {{codes: string[], declined?: {code?: string, reason: DeclineReason}}} CheckoutAttribution
- * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: {currency: string, amount: number}[], merchants: string[], replayed: boolean, attribution: CheckoutAttribution}} CheckoutAccepted
+ * @typedef {{merchant: string, currency: string, subtotal: number, shipping: number, tax: number, tax_included: boolean, total: number, zone?: string}} Charge
+ * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, merchants: string[], replayed: boolean, attribution: CheckoutAttribution}} CheckoutAccepted
+ * @typedef {{type: "quote", re: string, stream: string, ship_to: Destination, charges: Charge[], totals: Total[], not_shipping: string[]}} QuoteReply
  * @typedef {{type: "referral", re: string, code: string, ticket: string, expires_at: number}} Referral
  * @typedef {{type: "order.confirmed", checkout_id: string, merchant: string, reference: string, stream: string, at: number}} OrderConfirmed
  * @typedef {{type: "order.failed", checkout_id: string, merchant: string, reason: string, stream: string, at: number}} OrderFailed
  * @typedef {{type: "order.status", checkout_id: string, merchant: string, status: string, reference?: string, tracking?: string, note?: string, stream: string, at: number}} OrderStatus
- * @typedef {{type: "error", re?: string, code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number}} ErrorFrame
+ * @typedef {{type: "error", re?: string, code: string, message: string, retry_after_ms?: number, product?: string, current_price?: number, available?: number, charges?: Charge[], totals?: Total[]}} ErrorFrame
  */
 
 /**
@@ -262,16 +272,41 @@ export class HawkerClient {
   /** @param {string} stream @param {string} action @param {object} fields e.g. {user} or {message} */
   moderate(stream, action, fields = {}) { return this.send({ type: "moderate", stream, action, ...fields }); }
   /**
-   * Buys; resolves with `checkout.accepted`. Retrying with the same idempotency key is
-   * safe: the first answer comes back.
+   * Buys; resolves with `checkout.accepted`, whose `totals` are what was charged.
+   * Retrying with the same idempotency key is safe: the first answer comes back. Where it
+   * ships is `shipTo` (or, from older callers, a `region` such as "DE" or "DE-BE");
+   * `totalsSeen` are the totals the buyer was shown (a quote's), shipping and tax
+   * included: when the cart costs something else now it is refused with `total_changed`
+   * and the new figures (`error.charges`, `error.totals`), to show and buy again with a
+   * new idempotency key. Without `totalsSeen` the lines' sum is what the buyer saw.
    * @param {string} stream
    * @param {CheckoutItem[]} items
-   * @param {{region: string, attribution?: Attribution, idempotencyKey?: string}} options
+   * @param {CheckoutOptions} options
    * @returns {Promise<CheckoutAccepted>}
    */
   checkout(stream, items, options) {
     const key = options.idempotencyKey || newKey();
-    return this.send({ type: "checkout", stream, items, region: options.region, idempotency_key: key, ...(options.attribution ? { attribution: options.attribution } : {}) });
+    return this.send({
+      type: "checkout", stream, items,
+      ...(options.shipTo ? { ship_to: options.shipTo } : { region: options.region }),
+      ...(options.totalsSeen ? { totals_seen: options.totalsSeen } : {}),
+      idempotency_key: key,
+      ...(options.attribution ? { attribution: options.attribution } : {}),
+    });
+  }
+  /**
+   * What `items` cost delivered to `shipTo` at today's prices, shipping and tax included
+   * (one charge per merchant and currency), and which of the stream's products do not
+   * ship there; resolves with `quote`. Nothing is reserved. Without items, only
+   * `not_shipping`. Rejects like `checkout` would for the cart (`region_not_served`,
+   * `currency_mismatch`, `unknown_product`, ...: `error.product` names it).
+   * @param {string} stream
+   * @param {{shipTo: Destination, items?: QuoteItem[]}} options items may be checkout items (their `price_seen` is not sent)
+   * @returns {Promise<QuoteReply>}
+   */
+  quote(stream, options) {
+    const items = (options.items || []).map(({ product, variant, qty }) => (variant === undefined ? { product, qty } : { product, variant, qty }));
+    return this.send({ type: "quote", stream, ship_to: options.shipTo, ...(items.length > 0 ? { items } : {}) });
   }
   /**
    * Asks for a referral ticket for an influencer's code (the viewer came through its
