@@ -396,9 +396,9 @@ final class HubShard {
         let revision = terms?.revision ?? 0
         var cache = hosted.shippingCache.flatMap { $0.revision == revision ? $0.notShipping : nil } ?? [:]
         let notShipping = cache[request.shipTo] ?? hosted.room.commerce.notShipping(to: request.shipTo, terms: terms)
-        // Bounded: postcodes are many; past a thousand the cache starts again.
+        // Bounded: postcodes are many; past 256 the cache starts again.
         if cache[request.shipTo] == nil {
-            if cache.count >= 1_000 { cache = [:] }
+            if cache.count >= 256 { cache = [:] }
             cache[request.shipTo] = notShipping
             streams[stream]?.shippingCache = (revision, cache)
         }

@@ -43,6 +43,11 @@ public actor OrderRelay: Service {
     private let claimMilliseconds: Int64
     /// Changed at run time from outside the actor (`route`), read at each pass.
     private nonisolated let routes: Mutex<Routes>
+    /// Up to when (milliseconds since the Unix epoch) the routes are known to hold every
+    /// merchant registered anywhere: on a shared outbox another node may have registered a
+    /// merchant this one has not read yet. A delivery made after it, of a merchant with no
+    /// route of its own, waits rather than going to the fallback.
+    private nonisolated let routesCurrentAsOf = Atomic<Int64>(.max)
     private let policy: RetryPolicy
     private let batchSize: Int
     private let maxInFlight: Int
@@ -99,6 +104,12 @@ public actor OrderRelay: Service {
     /// backend they went to.
     public nonisolated func route(_ merchant: String, to backend: (any OrderBackend)?) {
         routes.withLock { $0.byMerchant[merchant] = backend }
+    }
+
+    /// The routes hold every merchant registered up to `time` (a read of the registry that
+    /// began then has been applied).
+    public nonisolated func routesAreCurrent(asOf time: Int64) {
+        routesCurrentAsOf.store(time, ordering: .relaxed)
     }
 
     /// Hands due deliveries to their backends as they come due, without waiting for
@@ -208,7 +219,13 @@ public actor OrderRelay: Service {
                 }
                 continue
             }
-            guard let backend = routes.withLock({ $0.backend(for: delivery.merchant) }) else {
+            let (own, fallback) = routes.withLock { ($0.byMerchant[delivery.merchant], $0.fallback) }
+            if own == nil, delivery.createdAt >= routesCurrentAsOf.load(ordering: .relaxed) {
+                // Maybe a merchant registered on another node a moment ago: not the fallback yet.
+                postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.merchant))
+                continue
+            }
+            guard let backend = own ?? fallback else {
                 if (try? await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)) != nil {
                     report.deadLettered += 1
                 }

@@ -43,9 +43,16 @@ public final class PostgresOrderBackend: OrderBackend {
         self.client = client
         self.migration = OnceUntilDone {
             _ = try await client.query(Self.migrationSQL)
-            // Tables made before quotes gain where it ships and what was charged.
-            _ = try await client.query("ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS ship_to jsonb")
-            _ = try await client.query("ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS charges jsonb")
+            // Tables made before quotes gain where it ships and what was charged. Asked
+            // first: ALTER TABLE needs the table's owner even when the column is there, and
+            // the gateway's role may only insert and select.
+            var present: Set<String> = []
+            let columns = try await client.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'hawker_orders' AND table_schema = ANY(current_schemas(false))")
+            for try await column in columns.decode(String.self) { present.insert(column) }
+            for column in ["ship_to", "charges"] where !present.contains(column) {
+                _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS \(column) jsonb"))
+            }
         }
         self.timeout = timeout
     }

@@ -19,12 +19,14 @@ public enum ClientCommand: Sendable, Hashable {
     case referral(id: String, code: String)
     /// What a cart costs delivered somewhere, and which products ship there.
     case quote(id: String, stream: StreamID, request: QuoteRequest)
+    /// The buyer's own orders, newest first, after the checkout `after` (a page's last).
+    case orderHistory(id: String, after: String?, limit: Int)
 
     /// The command's id; nil only for a fire-and-forget command.
     public var id: String? {
         switch self {
         case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
-            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _), .quote(let id, _, _):
+            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _), .quote(let id, _, _), .orderHistory(let id, _, _):
             return id
         case .stream(let id, _, _):
             return id
@@ -50,6 +52,8 @@ extension ClientCommand {
     /// A hard cap on chat and question text before the room's own (configurable) limit.
     public static let maxChatCharacters = 2_000
     public static let maxStreamBannedWords = 500
+    /// Orders an `order.history` page holds at most.
+    public static let maxHistoryPage = 100
 
     /// Decodes one text frame. Never throws anything but `CommandDecodingError`.
     public static func decode(_ buffer: ByteBuffer) throws(CommandDecodingError) -> ClientCommand {
@@ -219,7 +223,10 @@ private struct RawCommand {
                     else {
                         throw fail(.badRequest, "each of 'totals_seen' needs a 'currency' (ISO 4217, once each) and an 'amount'")
                     }
-                    seen[currency] = try integer(entry["amount"], "totals_seen.amount", in: 0...JSONValue.maxSafeInteger)
+                    guard let amount = entry["amount"]?.intValue, (0...JSONValue.maxSafeInteger).contains(amount) else {
+                        throw fail(.badRequest, "each of 'totals_seen' needs an 'amount': an integer in 0...\(JSONValue.maxSafeInteger), minor units")
+                    }
+                    seen[currency] = amount
                 }
                 totalsSeen = seen
             }
@@ -333,6 +340,11 @@ private struct RawCommand {
             return .quote(id: id, stream: stream, request: try quote())
         case "referral":
             return .referral(id: id, code: try text("code", range: 1...64))
+        case "order.history":
+            let after = field("after") == nil ? nil : try identifier("after")
+            var limit = 20
+            if field("limit") != nil { limit = Int(try milliseconds("limit", range: 1...Int64(ClientCommand.maxHistoryPage))) }
+            return .orderHistory(id: id, after: after, limit: limit)
         case "orders.subscribe":
             var since: Int64?
             if field("since") != nil { since = try milliseconds("since", range: 0...JSONValue.maxSafeInteger) }

@@ -18,6 +18,7 @@ public enum MessageType: String, Sendable, CaseIterable {
     case checkoutAccepted = "checkout.accepted"
     case referral
     case quote
+    case orderHistory = "order.history"
     case ordersSubscribed = "orders.subscribed"
     case acked
     case orderUpdated = "order.updated"

@@ -173,6 +173,36 @@ final class ScriptedBackend: OrderBackend {
         #expect(try await store.deadLetters(limit: 10).first?.lastError?.contains("no order backend") == true)
     }
 
+    /// On a shared outbox a merchant registered on another node a moment ago has no route
+    /// here yet: its orders wait for the registry's next read instead of going to the
+    /// fallback (a dead letter, or the demo's confirmation); a merchant routed here, or
+    /// an order older than the read, goes as before. A route set at run time is used at once.
+    @Test func ordersOfMerchantsNotReadYetWaitForTheRegistry() async throws {
+        let store = try outbox()
+        let fallback = ScriptedBackend("fallback")
+        let known = ScriptedBackend("known")
+        let relay = relay(store, .init(byMerchant: ["known": known], fallback: fallback))
+        relay.routesAreCurrent(asOf: 0)
+        try await store.append(cart("c1", merchants: ["known", "new"]), stream: StreamID("shop")!)
+        var report = try await relay.pass()
+        #expect(report.confirmed == 1 && report.postponed == 1)
+        #expect(fallback.calls.isEmpty)
+        // Read meanwhile: the new merchant registered elsewhere has its own backend now.
+        let registered = ScriptedBackend("new")
+        relay.route("new", to: registered)
+        advance(1_000)
+        report = try await relay.pass()
+        #expect(report.confirmed == 1)
+        #expect(registered.calls.map(\.idempotencyKey) == ["c1:new"])
+        // A merchant nobody registered: once the registry was read after its order, the fallback.
+        try await store.append(cart("c2", merchants: ["nobody"]), stream: StreamID("shop")!)
+        #expect(try await relay.pass().postponed == 1)
+        relay.routesAreCurrent(asOf: clock.withLockedValue { $0 } + 1)
+        advance(1_000)
+        #expect(try await relay.pass().confirmed == 1)
+        #expect(fallback.calls.map(\.idempotencyKey) == ["c2:nobody"])
+    }
+
     @Test func retryDelaysGrowAndAreCapped() {
         let policy = RetryPolicy(baseDelayMilliseconds: 500, maxDelayMilliseconds: 60_000)
         #expect(policy.delay(afterAttempts: 1, unit: 1) == 500)

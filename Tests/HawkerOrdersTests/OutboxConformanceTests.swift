@@ -388,6 +388,49 @@ import Testing
         }
     }
 
+    /// A buyer's history: their checkouts newest first, page by page, each part with its
+    /// outcome and its merchant's latest status update; nobody else's.
+    @Test(arguments: kinds) func aBuyersHistoryShowsTheirOrdersNewestFirstWithTheirParts(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            func mine(_ id: String, at time: Int64, merchants: [String] = ["m1"]) -> Reservation {
+                var reservation = reservation(id, merchants: merchants, at: time)
+                reservation.buyer = "ana"
+                return reservation
+            }
+            try await outbox.append(mine("c1", at: 1_000, merchants: ["m1", "m2"]), stream: shop)
+            try await outbox.append(mine("c2", at: 2_000), stream: shop)
+            try await outbox.append(mine("c3", at: 2_000), stream: shop)
+            try await outbox.append(reservation("other", at: 3_000), stream: shop)
+            try await outbox.record(.confirmed(reference: "R1"), checkoutID: "c1", merchant: "m1", now: 1_500)
+            try await outbox.record(.rejected(reason: "no"), checkoutID: "c1", merchant: "m2", now: 1_500)
+            for (status, tracking) in [("packed", nil), ("shipped", "DHL 123")] as [(String, String?)] {
+                var body: [String: JSONValue] = ["checkout_id": "c1", "merchant": "m1", "status": .string(status), "at": 1_600]
+                if let tracking { body["tracking"] = .string(tracking) }
+                try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: shop, type: .orderStatus, body: body, createdAt: 1_600))
+            }
+
+            let all = try await open().history(of: "ana", after: nil, limit: 10)
+            #expect(all.map(\.reservation.checkoutID) == ["c3", "c2", "c1"])
+            let first = try #require(all.last)
+            #expect(first.parts.map(\.merchant) == ["m1", "m2"])
+            #expect(first.parts.map(\.status) == [.confirmed, .rejected])
+            #expect(first.parts[0].reference == "R1")
+            #expect(first.parts[0].fulfilment?["status"] == "shipped")
+            #expect(first.parts[0].fulfilment?["tracking"] == "DHL 123")
+            #expect(first.parts[1].fulfilment == nil)
+            #expect(first.status == "partly_failed")
+            #expect(all[0].status == "pending")
+            #expect(all[0].stream == shop)
+            // Page by page, after the last one seen; an unknown or foreign cursor reads nothing.
+            let page = try await outbox.history(of: "ana", after: nil, limit: 2)
+            #expect(page.map(\.reservation.checkoutID) == ["c3", "c2"])
+            #expect(try await outbox.history(of: "ana", after: "c2", limit: 2).map(\.reservation.checkoutID) == ["c1"])
+            #expect(try await outbox.history(of: "ana", after: "other", limit: 2).isEmpty)
+            #expect(try await outbox.history(of: "nobody", after: nil, limit: 10).isEmpty)
+        }
+    }
+
     @Test(arguments: kinds) func anOrderServiceConnectingMakesItsMerchantsDeliveriesDueNow(_ kind: Kind) async throws {
         try await withOutbox(kind) { open in
             let outbox = try open()

@@ -39,6 +39,10 @@ import Testing
 
     @Test func destinationsAreChecked() {
         #expect(Destination(country: "EU") == nil)
+        // Not upper-cased into a country: "ß" would be "SS" (South Sudan).
+        #expect(Destination(country: "ß") == nil)
+        #expect(Destination(country: "DE", postcode: "ßßßßß") == nil)
+        #expect(RegionRule("ß") == nil && RegionRule("DE:ß") == nil)
         #expect(Destination(country: "DE", subdivision: "AT-9") == nil)
         #expect(Destination(country: "DE", postcode: "1234567890A") == nil)
         #expect(Destination(country: "DE", postcode: "") == nil)

@@ -67,6 +67,9 @@ private func check(_ command: ClientCommand) {
         require(request.lines.count <= CheckoutRequest.maxLines, "\(request.lines.count) quote lines")
         require(request.lines.allSatisfy { (1...CheckoutRequest.maxQuantity).contains($0.quantity) }, "quote quantities")
         requireValid(request.shipTo)
+    case .orderHistory(_, let after, let limit):
+        require((1...ClientCommand.maxHistoryPage).contains(limit), "order.history limit \(limit)")
+        require(after.map(Identifier.isValid) ?? true, "order.history after \(String(describing: after))")
     case .referral(_, let code):
         require((1...64).contains(code.unicodeScalars.count), "referral code of \(code.unicodeScalars.count) characters")
     case .stream(_, _, let action):

@@ -142,7 +142,7 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
     case .merchants(.list):
         require(route.segments == ["v1", "merchants"], "merchant list segments \(route.segments)")
     case .health, .ready, .metrics, .streamMethodNotAllowed, .orders(.notFound), .inventory(.methodNotAllowed), .affiliateCodes(.methodNotAllowed), .merchants(.methodNotAllowed),
-        .earningsMethodNotAllowed, .notFound:
+        .earningsMethodNotAllowed, .myOrders, .myOrdersMethodNotAllowed, .notFound:
         break
     }
 

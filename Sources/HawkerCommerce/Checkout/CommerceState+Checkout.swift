@@ -66,7 +66,8 @@ extension CommerceState {
         // 3. It ships there (the products and their merchants), in their merchants' currency.
         let charges = try Self.charges(
             for: planned.map { line, product, sale in
-                PricedLine(product: product, amount: Self.unitPrice(product, variant: line.variant, sale: sale) * line.quantity)
+                // Within Int64 (at most 1,000 × (2^53 − 1)); `charges` refuses past 2^53 − 1.
+                PricedLine(product: product, amount: Self.unitPrice(product, variant: line.variant, sale: sale).multipliedReportingOverflow(by: line.quantity).partialValue)
             }, to: request.shipTo, terms: terms)
         // 4. Sale limits, total and per buyer.
         var perSale: [String: Int64] = [:]

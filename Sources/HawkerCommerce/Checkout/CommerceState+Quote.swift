@@ -40,13 +40,14 @@ extension CommerceState {
     /// The catalog's products that do not ship to `destination` (their regions, or their
     /// merchant's zones), sorted.
     public func notShipping(to destination: Destination, terms: (any MerchantTermsPolicy)?) -> [String] {
-        var termsByMerchant: [String: MerchantTerms?] = [:]
+        // Each merchant's zones are matched once per call, not once per product.
+        var merchantShips: [String: Bool] = [:]
         return catalog.all.filter { product in
             if !product.ships(to: destination) { return true }
-            let merchantTerms = termsByMerchant[product.merchant] ?? terms?.terms(for: product.merchant)
-            termsByMerchant[product.merchant] = merchantTerms
-            guard let merchantTerms, !merchantTerms.zones.isEmpty else { return false }
-            return merchantTerms.zone(for: destination) == nil
+            if let ships = merchantShips[product.merchant] { return !ships }
+            let ships = terms?.terms(for: product.merchant).map { $0.zones.isEmpty || $0.zone(for: destination) != nil } ?? true
+            merchantShips[product.merchant] = ships
+            return !ships
         }.map(\.id).sorted()
     }
 

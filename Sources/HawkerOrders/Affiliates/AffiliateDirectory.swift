@@ -58,11 +58,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
 
         mutating func apply(_ code: AffiliateCode) {
             if let known = codes[code.code], known.revision >= code.revision { return }
-            if let old = codes[code.code] {
-                byOwner[old.owner]?.remove(code.code)
-                hostDefaults[old.owner]?.removeAll { $0.code == code.code }
-                byRegistrar[old.registrar, default: 1] -= 1
-            }
+            forget(code.code)
             codes[code.code] = code
             byOwner[code.owner, default: []].insert(code.code)
             byRegistrar[code.registrar, default: 0] += 1
@@ -73,6 +69,15 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
                 defaults.insert(code, at: index)
                 hostDefaults[code.owner] = defaults
             }
+        }
+
+        /// A code no longer as known: replaced, or rewritten in a form this version cannot
+        /// read (then it is not credited rather than credited as it was).
+        mutating func forget(_ name: String) {
+            guard let old = codes.removeValue(forKey: name) else { return }
+            byOwner[old.owner]?.remove(name)
+            hostDefaults[old.owner]?.removeAll { $0.code == name }
+            byRegistrar[old.registrar, default: 1] -= 1
         }
 
         static func newer(_ a: AffiliateCode, than b: AffiliateCode) -> Bool {
@@ -110,6 +115,7 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
             let changes = try await store.changes(after: after, limit: 1_000)
             state.withLock { state in
                 for code in changes.documents { state.apply(code) }
+                for name in changes.undecodableKeys { state.forget(name) }
                 state.revision = max(state.revision, changes.lastRevision ?? after)
             }
             read.codes += changes.documents.count

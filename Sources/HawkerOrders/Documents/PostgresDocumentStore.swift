@@ -88,11 +88,11 @@ public final class PostgresDocumentStore<Document: RevisionedDocument>: Document
         }
     }
 
-    public func document(_ key: String) async throws -> Document? {
+    public func stored(_ key: String) async throws -> (revision: Int64, document: Document?)? {
         try await migration.done()
         let rows = try await client.query(
             "SELECT revision, document FROM \(unescaped: schema).\(unescaped: table.name) WHERE \(unescaped: table.keyColumn) = \(key)", logger: logger)
-        for try await (revision, document) in rows.decode((Int64, String).self) { return Document(revision: revision, document: document) }
+        for try await (revision, document) in rows.decode((Int64, String).self) { return (revision, Document(revision: revision, document: document)) }
         return nil
     }
 
@@ -100,11 +100,11 @@ public final class PostgresDocumentStore<Document: RevisionedDocument>: Document
         try await migration.done()
         let rows = try await client.query(
             """
-            SELECT revision, document FROM \(unescaped: schema).\(unescaped: table.name)
+            SELECT revision, \(unescaped: table.keyColumn), document FROM \(unescaped: schema).\(unescaped: table.name)
             WHERE revision > \(revision) ORDER BY revision LIMIT \(max(0, limit))
             """, logger: logger)
-        var read: [(revision: Int64, document: String)] = []
-        for try await (revision, document) in rows.decode((Int64, String).self) { read.append((revision, document)) }
+        var read: [(revision: Int64, key: String, document: String)] = []
+        for try await (revision, key, document) in rows.decode((Int64, String, String).self) { read.append((revision, key, document)) }
         return .decoding(read)
     }
 }

@@ -51,11 +51,11 @@ public final class SQLiteDocumentStore<Document: RevisionedDocument>: DocumentSt
         }
     }
 
-    public func document(_ key: String) async throws -> Document? {
+    public func stored(_ key: String) async throws -> (revision: Int64, document: Document?)? {
         let table = self.table
         return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT revision, document FROM \(table.name) WHERE \(table.keyColumn) = ?", arguments: [key]).flatMap {
-                Document(revision: $0["revision"], document: $0["document"])
+            try Row.fetchOne(db, sql: "SELECT revision, document FROM \(table.name) WHERE \(table.keyColumn) = ?", arguments: [key]).map {
+                ($0["revision"], Document(revision: $0["revision"], document: $0["document"]))
             }
         }
     }
@@ -65,8 +65,9 @@ public final class SQLiteDocumentStore<Document: RevisionedDocument>: DocumentSt
         return try await pool.read { db in
             .decoding(
                 try Row.fetchAll(
-                    db, sql: "SELECT revision, document FROM \(table.name) WHERE revision > ? ORDER BY revision LIMIT ?", arguments: [revision, max(0, limit)]
-                ).map { (revision: $0["revision"], document: $0["document"]) })
+                    db, sql: "SELECT revision, \(table.keyColumn) AS key, document FROM \(table.name) WHERE revision > ? ORDER BY revision LIMIT ?",
+                    arguments: [revision, max(0, limit)]
+                ).map { (revision: $0["revision"], key: $0["key"], document: $0["document"]) })
         }
     }
 }

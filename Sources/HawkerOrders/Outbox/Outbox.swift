@@ -49,6 +49,12 @@ public protocol Outbox: Sendable {
     /// first.
     func checkouts(touchedSince since: Int64, limit: Int) async throws -> [StoredCheckout]
 
+    /// `buyer`'s checkouts, newest first: at most `limit`, from the one after `after` (a
+    /// checkout id of an earlier page) on. Each with its parts' outcomes and the merchants'
+    /// latest status updates. Kept as long as the outbox keeps checkouts
+    /// (`orders.retention_ms` after they settled).
+    func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder]
+
     /// Orders given up on, oldest first.
     func deadLetters(limit: Int) async throws -> [OutboxDelivery]
 

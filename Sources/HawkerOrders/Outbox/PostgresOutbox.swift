@@ -108,6 +108,7 @@ public final class PostgresOutbox: Outbox, Service {
                 )
                 """, logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_due ON \(unescaped: s).delivery (status, next_attempt_at)", logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS checkout_buyer_created ON \(unescaped: s).checkout (buyer, created_at, id)", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_merchant ON \(unescaped: s).delivery (merchant, status)", logger: logger)
             try await connection.query(
                 """
@@ -301,6 +302,46 @@ public final class PostgresOutbox: Outbox, Service {
             checkouts.append(StoredCheckout(reservation: reservation, stream: stream, parts: [part]))
         }
         return checkouts
+    }
+
+    public func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder] {
+        let s = schema
+        let page = min(max(0, limit), BuyerOrder.maxPage)
+        // Newest first; a page goes on after the last checkout of the one before.
+        let rows = try await query(
+            """
+            SELECT id, stream, reservation FROM \(unescaped: s).checkout WHERE buyer = \(buyer)
+            AND (\(after)::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM \(unescaped: s).checkout WHERE id = \(after) AND buyer = \(buyer)))
+            ORDER BY created_at DESC, id DESC LIMIT \(page)
+            """)
+        var orders: [BuyerOrder] = []
+        for try await (id, stream, reservation) in rows.decode((String, String, String).self) {
+            // A row that does not read is left out, not fatal (as in the SQLite outbox).
+            guard let reservation = try? OutboxCoding.decodeReservation(reservation), let stream = try? OutboxCoding.streamID(stream) else { continue }
+            orders.append(BuyerOrder(reservation: reservation, stream: stream, parts: []))
+        }
+        guard !orders.isEmpty else { return [] }
+        let ids = orders.map(\.reservation.checkoutID)
+        let parts = try await query(
+            "SELECT checkout_id, merchant, status, reference FROM \(unescaped: s).delivery WHERE checkout_id = ANY(\(ids)::text[]) ORDER BY checkout_id, merchant")
+        var byCheckout: [String: [BuyerOrder.Part]] = [:]
+        for try await (id, merchant, status, reference) in parts.decode((String, String, String, String?).self) {
+            guard let status = OutboxDelivery.Status(rawValue: status) else { continue }
+            byCheckout[id, default: []].append(BuyerOrder.Part(merchant: merchant, status: status, reference: reference))
+        }
+        let notices = try await query(
+            """
+            SELECT checkout_id, body FROM \(unescaped: s).notice
+            WHERE buyer = \(buyer) AND checkout_id = ANY(\(ids)::text[]) AND type = 'order.status' ORDER BY id
+            """)
+        var updates: [String: [String]] = [:]
+        for try await (id, body) in notices.decode((String, String).self) { updates[id, default: []].append(body) }
+        for index in orders.indices {
+            let id = orders[index].reservation.checkoutID
+            orders[index].parts = byCheckout[id] ?? []
+            orders[index].apply(updates: updates[id] ?? [])
+        }
+        return orders
     }
 
     public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {

@@ -135,6 +135,9 @@ public actor SQLiteOutbox: Outbox {
                     CREATE INDEX earning_part ON earning(checkout_id, merchant);
                     """)
         }
+        migrator.registerMigration("v4: buyers' order history") { db in
+            try db.execute(sql: "CREATE INDEX checkout_buyer_created ON checkout(buyer, created_at, id)")
+        }
         return migrator
     }
 
@@ -353,6 +356,38 @@ public actor SQLiteOutbox: Outbox {
                 checkouts.append(StoredCheckout(reservation: reservation, stream: stream, parts: [part]))
             }
             return checkouts
+        }
+    }
+
+    public func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder] {
+        try await pool.read { db in
+            // Newest first; a page goes on after the last checkout of the one before.
+            let checkouts = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, stream, reservation FROM checkout WHERE buyer = ?
+                    AND (? IS NULL OR (created_at, id) < (SELECT created_at, id FROM checkout WHERE id = ? AND buyer = ?))
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                    """,
+                arguments: [buyer, after, after, buyer, min(max(0, limit), BuyerOrder.maxPage)])
+            var orders: [BuyerOrder] = []
+            for row in checkouts {
+                // A row that does not read is left out, not fatal (as `due` does).
+                guard let reservation = try? OutboxCoding.decodeReservation(row["reservation"]), let stream = try? OutboxCoding.streamID(row["stream"]) else {
+                    continue
+                }
+                let id: String = row["id"]
+                let parts = try Row.fetchAll(db, sql: "SELECT merchant, status, reference FROM delivery WHERE checkout_id = ? ORDER BY merchant", arguments: [id])
+                    .compactMap { part -> BuyerOrder.Part? in
+                        OutboxDelivery.Status(rawValue: part["status"]).map { BuyerOrder.Part(merchant: part["merchant"], status: $0, reference: part["reference"]) }
+                    }
+                var order = BuyerOrder(reservation: reservation, stream: stream, parts: parts)
+                let updates = try String.fetchAll(
+                    db, sql: "SELECT body FROM notice WHERE buyer = ? AND checkout_id = ? AND type = 'order.status' ORDER BY id", arguments: [buyer, id])
+                order.apply(updates: updates)
+                orders.append(order)
+            }
+            return orders
         }
     }
 

@@ -16,7 +16,8 @@ public enum CountryCode {
 
     /// The code in upper case when `text` is an assigned one (any case), else nil.
     public static func canonical(_ text: some StringProtocol) -> String? {
-        guard text.utf8.count == 2 else { return nil }
+        // ASCII first: full Unicode upper-casing turns "ß" into "SS".
+        guard text.utf8.count == 2, text.utf8.allSatisfy(\.isASCIIAlphanumeric) else { return nil }
         let upper = text.uppercased()
         return assigned.contains(upper) ? upper : nil
     }

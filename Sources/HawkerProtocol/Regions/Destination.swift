@@ -17,13 +17,14 @@ public struct Destination: Sendable, Hashable {
         guard let country = CountryCode.canonical(country) else { return nil }
         self.country = country
         if let subdivision {
+            guard subdivision.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
             var code = Substring(subdivision.uppercased())
             if code.hasPrefix(country + "-") { code = code.dropFirst(3) }
             guard (1...3).contains(code.utf8.count), code.utf8.allSatisfy(\.isASCIIAlphanumeric) else { return nil }
             self.subdivision = String(code)
         }
         if let postcode {
-            guard postcode.utf8.count <= 16 else { return nil }
+            guard postcode.utf8.count <= 16, postcode.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
             let kept = postcode.uppercased().utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "-") }
             guard (1...Self.maxPostcodeLength).contains(kept.count), kept.allSatisfy(\.isASCIIAlphanumeric) else { return nil }
             self.postcode = String(decoding: kept, as: UTF8.self)

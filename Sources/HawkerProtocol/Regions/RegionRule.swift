@@ -20,7 +20,8 @@ public enum RegionRule: Sendable, Hashable {
 
     /// Parses the written form; nil when it is not one of the forms above.
     public init?(_ text: String) {
-        guard (2...Self.maxLength).contains(text.utf8.count) else { return nil }
+        // ASCII only: full Unicode upper-casing would turn "ß" into "SS".
+        guard (2...Self.maxLength).contains(text.utf8.count), text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
         if let colon = text.firstIndex(of: ":") {
             guard let country = CountryCode.canonical(text[..<colon]) else { return nil }
             let codes = text[text.index(after: colon)...].uppercased().split(separator: "-", omittingEmptySubsequences: false).map(String.init)

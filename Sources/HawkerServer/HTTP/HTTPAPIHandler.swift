@@ -5,6 +5,7 @@ import HawkerHub
 import HawkerOrders
 import HawkerProtocol
 import HawkerWebSocket
+import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
@@ -173,8 +174,32 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                         logger: services.logger)
                 }
             }
-        case .earningsMethodNotAllowed:
+        case .earningsMethodNotAllowed, .myOrdersMethodNotAllowed:
             return loop.makeSucceededFuture(.error(.methodNotAllowed, code: "method_not_allowed", "method not allowed"))
+        case .myOrders:
+            guard let orders = services.orders else {
+                return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway takes no checkouts"))
+            }
+            let logger = services.logger
+            return bearer(request, loop: loop) { principal in
+                guard principal.role != .orderService else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "an order service has no orders of its own; see /v1/orders"))
+                }
+                let uri = request.head.uri
+                let after = HTTPRoute.queryText("after", in: uri)
+                guard after.map(Identifier.isValid) ?? true else {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "after is the checkout_id of a page's last order"))
+                }
+                let limit = min(max(HTTPRoute.queryInteger("limit", in: uri) ?? 20, 1), ClientCommand.maxHistoryPage)
+                return loop.makeFutureWithTask {
+                    do {
+                        return .json(.ok, JSONText.encode(.object(try await orders.history(of: principal.subject, after: after, limit: limit))))
+                    } catch {
+                        logger.error("could not read a buyer's orders", metadata: ["error": "\(error)"])
+                        return .error(.serviceUnavailable, .unavailable, "the outbox could not be read")
+                    }
+                }
+            }
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }

@@ -36,6 +36,10 @@ import struct Foundation.URL
         case merchants(MerchantsEndpoint)
         /// `GET /v1/affiliates/{sub}/earnings`
         case earnings(influencer: String)
+        /// `GET /v1/me/orders`: the token's own orders.
+        case myOrders
+        /// Another method on it.
+        case myOrdersMethodNotAllowed
         /// Another method on it.
         case earningsMethodNotAllowed
         case notFound
@@ -162,6 +166,7 @@ import struct Foundation.URL
             .inventory(.product(merchant: $0[0], product: $0[1]))
         },
         Rule(.GET, ["v1", "affiliates", "{sub}", "earnings"], otherMethod: .earningsMethodNotAllowed) { .earnings(influencer: $0[0]) },
+        Rule(.GET, ["v1", "me", "orders"], otherMethod: .myOrdersMethodNotAllowed) { _ in .myOrders },
         Rule(.GET, ["v1", "affiliate-codes"], otherMethod: .affiliateCodes(.methodNotAllowed)) { _ in .affiliateCodes(.list) },
         Rule(.GET, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.read(code: $0[0])) },
         Rule(.PUT, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.register(code: $0[0])) },

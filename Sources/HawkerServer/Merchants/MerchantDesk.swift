@@ -18,9 +18,18 @@ final class MerchantDesk: Sendable {
     private let orders: OrderDesk
     private let inventory: InventoryLedger?
     private let logger: Logger
-    /// Pools of backends made at run time, by merchant: stopped when replaced. Its lock
-    /// also makes each change's application whole (read, route, pool) before the next.
-    private let pools = Mutex<[String: Task<Void, Never>]>([:])
+    /// Backends put in force at run time, and their pools. Its lock also makes each
+    /// change's application whole (read, route, pool) before the next.
+    private struct Pools {
+        /// The settings each merchant's route was last made from.
+        var backends: [String: MerchantBackendConfiguration] = [:]
+        /// Pools of backends made here, by merchant.
+        var running: [String: Task<Void, Never>] = [:]
+        /// Replaced pools, stopped after a grace.
+        var retiring: [Task<Void, Never>] = []
+    }
+
+    private let pools = Mutex(Pools())
 
     /// The directory, before the rooms and the orders layer that read it.
     static func directory(configuration: GatewayConfiguration, outboxPath: String, logger: Logger) throws -> (MerchantDirectory, (any Service)?) {
@@ -35,17 +44,22 @@ final class MerchantDesk: Sendable {
         self.orders = orders
         self.inventory = inventory
         self.logger = logger
-        let changed = NIOLockedValueBox<[String]>([])
+        let changed = NIOLockedValueBox<(merchants: [String], readAsOf: Int64?)>(([], nil))
+        let clock = orders.clock
+        // On a shared store, other nodes' merchants are known only as of the last read.
+        if storeService != nil { orders.relay.routesAreCurrent(asOf: 0) }
         follower = StoreFollower("merchants", storeService: storeService, interval: refresh, logger: logger) {
+            let began = clock()
             let read = try await directory.refresh()
-            changed.withLockedValue { $0 += read.changed }
+            changed.withLockedValue { $0 = ($0.merchants + read.changed, began) }
             return read.undecodable
         }
         self.changed = changed
     }
 
-    /// Merchants the store said changed, not yet put in force.
-    private let changed: NIOLockedValueBox<[String]>
+    /// Merchants the store said changed, not yet put in force, and when the read that
+    /// found them began.
+    private let changed: NIOLockedValueBox<(merchants: [String], readAsOf: Int64?)>
 
     /// Before the first connection: every registered merchant, in force.
     func load() async throws {
@@ -66,8 +80,8 @@ final class MerchantDesk: Sendable {
             }
         }
         let tasks = pools.withLock { pools in
-            defer { pools = [:] }
-            return Array(pools.values)
+            defer { pools = Pools() }
+            return Array(pools.running.values) + pools.retiring
         }
         for task in tasks {
             task.cancel()
@@ -76,18 +90,27 @@ final class MerchantDesk: Sendable {
     }
 
     private func applyChanged() {
-        let merchants = changed.withLockedValue { changed in
-            defer { changed = [] }
+        let (merchants, readAsOf) = changed.withLockedValue { changed in
+            defer { changed = ([], nil) }
             return changed
         }
         for merchant in merchants { apply(merchant) }
+        // Only once applied: the relay may then send a new merchant's orders on.
+        if let readAsOf, follower.isShared { orders.relay.routesAreCurrent(asOf: readAsOf) }
     }
 
-    /// Puts `merchant`'s settings in force here: its backend, and who sets its stock.
+    /// Puts `merchant`'s settings in force here: who sets its stock and, when its backend
+    /// changed, the backend (a replaced backend's pool is stopped once deliveries already
+    /// out on it have had their time).
     private func apply(_ merchant: String) {
         pools.withLock { pools in
             let settings = directory.backend(of: merchant)
             inventory?.setMerchantSetsStock(merchant, settings?.stock == .merchant)
+            let key = settings ?? MerchantBackendConfiguration(kind: nil)
+            // A change of name or terms leaves the backend (and its pool, its breaker) be.
+            let previous = pools.backends[merchant]
+            guard previous != key else { return }
+            pools.backends[merchant] = key
             var backend: (any OrderBackend)?
             do {
                 backend = try settings.flatMap {
@@ -98,8 +121,16 @@ final class MerchantDesk: Sendable {
                 logger.error("a merchant's backend could not be made; its orders go to the default", metadata: ["merchant": "\(merchant)", "error": "\(error)"])
             }
             orders.relay.route(merchant, to: backend)
-            pools[merchant]?.cancel()
-            pools[merchant] = backend?.service.map { service in Task { try? await service.run() } }
+            if let old = pools.running.removeValue(forKey: merchant) {
+                // A delivery out on it ends within its timeout.
+                let grace = Duration.milliseconds(Int64(previous?.timeoutMilliseconds ?? 5_000) + 1_000)
+                pools.retiring.append(
+                    Task {
+                        try? await Task.sleep(for: grace)
+                        old.cancel()
+                    })
+            }
+            if let service = backend?.service { pools.running[merchant] = Task { try? await service.run() } }
         }
     }
 
@@ -152,7 +183,7 @@ final class MerchantDesk: Sendable {
     func read(_ id: String, by principal: Principal) -> HTTPResponse {
         guard Identifier.isValid(id) else { return Self.badID }
         guard principal.role == .admin || (principal.role == .orderService && principal.merchant == id) else { return Self.forbidden }
-        guard let profile = directory.profile(id) else {
+        guard let profile = directory.profile(id), profile.isActive else {
             if directory.configured[id] != nil {
                 return .json(.ok, JSONText.encode(["id": .string(id), "configured": true, "registered": false]))
             }

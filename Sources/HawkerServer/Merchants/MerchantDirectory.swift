@@ -25,6 +25,17 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
         var revision: Int64 = 0
         /// Profiles applied so far, whoever saved them: what `MerchantTermsPolicy.revision` says.
         var applied: Int64 = 0
+        /// Whether the store has been read once: until then checkouts and quotes wait.
+        var loaded = false
+
+        /// A profile rewritten in a form this version cannot read: no longer in force here
+        /// (its configuration, if any, is) rather than in force as it was.
+        mutating func forget(_ id: String) -> Bool {
+            guard let old = profiles.removeValue(forKey: id) else { return false }
+            if old.isActive { active -= 1 }
+            applied += 1
+            return true
+        }
 
         /// Returns whether it changed what is in force.
         mutating func apply(_ profile: MerchantProfile) -> Bool {
@@ -59,6 +70,9 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
 
     var revision: Int64 { state.withLock { $0.applied } }
 
+    /// Whether the store has been read once (a shared store may not answer at start).
+    var isLoaded: Bool { state.withLock { $0.loaded } }
+
     /// The backend in force: the registered profile's, else the configuration's, else nil
     /// (the default backend).
     func backend(of merchant: String) -> MerchantBackendConfiguration? {
@@ -90,10 +104,12 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
             undecodable += page.undecodable
             state.withLock { state in
                 for profile in page.documents where state.apply(profile) { changed.insert(profile.id) }
+                for id in page.undecodableKeys where state.forget(id) { changed.insert(id) }
                 if let last = page.lastRevision { state.revision = max(state.revision, last) }
             }
             if page.rows < 500 { break }
         }
+        state.withLock { $0.loaded = true }
         return (changed.sorted(), undecodable)
     }
 
@@ -102,8 +118,9 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
     /// Registers or replaces `id`'s profile. Returns it as stored and whether it is new
     /// (no active profile before).
     func register(_ id: String, _ registration: MerchantRegistration, now: Int64) async throws -> Result<(MerchantProfile, created: Bool), Refusal> {
-        let current = try await store.document(id)
-        let created = current?.isActive != true
+        // A row that does not read (a newer version's) is replaced by revision all the same.
+        let current = try await store.stored(id)
+        let created = current?.document?.isActive != true
         if created, state.withLock({ $0.active }) >= maxMerchants { return .failure(.full(maxMerchants)) }
         let profile = MerchantProfile(id: id, name: registration.name, backend: registration.backend, terms: registration.terms, updatedAt: now)
         guard let saved = try await store.save(profile, replacing: current?.revision) else {
@@ -116,7 +133,10 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
     /// Removes `id`'s registration: its configuration (if any) is in force again.
     func remove(_ id: String, now: Int64) async throws -> Result<MerchantProfile, Refusal> {
         guard var profile = try await store.document(id), profile.isActive else { return .failure(.notFound("no merchant '\(id)' is registered")) }
+        // (A row that does not read is not in force here either: nothing to remove.)
         let revision = profile.revision
+        // The backend's secret and URL go with the registration.
+        profile.backend = MerchantBackendConfiguration(kind: nil)
         profile.removedAt = now
         profile.updatedAt = now
         guard let saved = try await store.save(profile, replacing: revision) else {

@@ -27,7 +27,7 @@ final class OrderDesk: Sendable {
     private let metrics: GatewayMetrics
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
-    private let clock: @Sendable () -> Int64
+    let clock: @Sendable () -> Int64
     private let announced: AsyncStream<OrderNotice>
 
     init(
@@ -135,6 +135,16 @@ final class OrderDesk: Sendable {
     /// What `influencer`'s codes earned (`Outbox.earnings`).
     func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
         try await outbox.earnings(of: influencer, since: since, until: until, bucketMilliseconds: bucketMilliseconds)
+    }
+
+    /// `buyer`'s orders, newest first, as `order.history` and `GET /v1/me/orders` answer:
+    /// `{orders, next_after?}`.
+    func history(of buyer: String, after: String?, limit: Int) async throws -> [String: JSONValue] {
+        let orders = try await outbox.history(of: buyer, after: after, limit: limit)
+        var body: [String: JSONValue] = ["orders": .array(orders.map(\.json))]
+        // A full page may have more after it.
+        if orders.count == limit, let last = orders.last { body["next_after"] = .string(last.reservation.checkoutID) }
+        return body
     }
 
     /// Orders given up on, oldest first.

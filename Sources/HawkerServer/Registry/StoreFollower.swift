@@ -24,6 +24,9 @@ final class StoreFollower: Sendable {
         self.read = read
     }
 
+    /// Whether other nodes save to the store too.
+    var isShared: Bool { storeService != nil }
+
     /// A local store must read (or the gateway does not start); a shared one is given a
     /// few seconds, then read by `run` until it answers.
     func load() async throws {

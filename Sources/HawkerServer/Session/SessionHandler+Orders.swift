@@ -12,6 +12,7 @@ extension SessionHandler {
             send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
             return
         }
+        guard merchantsAreLoaded(re: id) else { return }
         if let wait = services.quotas.take(.checkouts, by: buyer) {
             let limit = services.quotas.limits.checkoutsPerMinute
             send(.error(.init(re: id, code: .rateLimited, message: "at most \(limit) checkouts per minute", retryAfterMilliseconds: wait)))
@@ -22,9 +23,18 @@ extension SessionHandler {
             .whenSuccess { [self] reply in send(reply) }
     }
 
+    /// A node that has not read the shared merchants yet would price without their
+    /// shipping and tax: it answers `unavailable` instead.
+    private func merchantsAreLoaded(re id: String) -> Bool {
+        guard let merchants = services.merchants, !merchants.directory.isLoaded else { return true }
+        send(.error(.init(re: id, code: .unavailable, message: "the merchants are not loaded yet; try again", retryAfterMilliseconds: 1_000)))
+        return false
+    }
+
     /// `quote`: what a cart costs delivered somewhere, and which products ship there
     /// (PROTOCOL.md §6.23).
     func quote(id: String, stream: StreamID, request: QuoteRequest, context: ChannelHandlerContext) {
+        guard merchantsAreLoaded(re: id) else { return }
         services.streams.quote(request, on: stream)
             .hop(to: context.eventLoop)
             .assumeIsolated()
@@ -40,6 +50,22 @@ extension SessionHandler {
                     send(.error(.init(failure: HubError.streamNotFound, re: id, stream: stream)))
                 case .failure(let error):
                     send(.error(.init(failure: error, re: id, stream: stream)))
+                }
+            }
+    }
+
+    /// `order.history`: the buyer's own orders, newest first (PROTOCOL.md §6.24).
+    func orderHistory(id: String, after: String?, limit: Int, buyer: String, context: ChannelHandlerContext) {
+        guard let orders = services.orders else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
+            return
+        }
+        context.eventLoop.makeFutureWithTask { try await orders.history(of: buyer, after: after, limit: limit) }
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let body): send(.reply(type: .orderHistory, re: id, body: body))
+                case .failure: send(.error(.init(re: id, code: .unavailable, message: "the orders could not be read; try again", retryAfterMilliseconds: 1_000)))
                 }
             }
     }

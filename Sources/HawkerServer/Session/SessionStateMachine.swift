@@ -59,6 +59,7 @@ struct SessionStateMachine {
         /// A referral ticket for a code's link: anyone connected may ask.
         case referral(id: String, code: String)
         case quote(id: String, stream: StreamID, request: QuoteRequest)
+        case orderHistory(id: String, after: String?, limit: Int, buyer: String)
         case pong(id: String)
     }
 
@@ -254,6 +255,12 @@ struct SessionStateMachine {
                 return refuse(re: id, .forbidden, "your token does not allow reading stream '\(stream)'", now: now)
             }
             return .quote(id: id, stream: stream, request: request)
+        case .orderHistory(let id, let after, let limit):
+            // A buyer's own orders: whoever may check out, under the token's sub.
+            guard !principal.isAnonymous, principal.role != .orderService else {
+                return refuse(re: id, .forbidden, "sign in (connect with a token) to see your orders", now: now)
+            }
+            return .orderHistory(id: id, after: after, limit: limit, buyer: principal.subject)
         }
     }
 
