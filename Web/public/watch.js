@@ -35,9 +35,10 @@ const regionNames = new Intl.DisplayNames(undefined, { type: "region" });
 const QUOTE_DELAY_MS = 200;
 /** Pushes after which what ships where, or what a cart costs, may have changed. */
 const QUOTED_KINDS = new Set(["catalog.set", "product.upsert", "product.removed", "price.changed", "sale.scheduled", "sale.started", "sale.ended"]);
-/** Quote failures that say nothing about the cart: asked again after the server's wait, or QUOTE_RETRY_MS (after the resubscribe when disconnected). */
+/** Quote failures that say nothing about the cart: asked again after the server's wait, or RETRY_MS (after the resubscribe when disconnected). */
 const NO_ANSWER = new Set(["disconnected", "timeout", "unavailable"]);
-const QUOTE_RETRY_MS = 2000;
+/** How long to wait before asking again after no answer, when the server names no wait. */
+const RETRY_MS = 2000;
 /** Where orders ship, {country, postcode?}; null while the postcode typed is not one. */
 let shipTo = storedShipTo();
 /** The products that do not ship to `shipTo`, from the newest quote; null until it came. */
@@ -48,12 +49,29 @@ const shown = new Map();
 let refusal = null;
 /** What #cart-quote shows, to leave the live region alone when nothing changed. */
 let cartQuoteView = "";
+/** Orders read at a time; reading them again takes as many as are shown, up to a page's most. */
+const ORDERS_PAGE = 20;
+const ORDERS_MAX_PAGE = 100;
+/** The buyer's orders shown, newest first. */
+let myOrders = [];
+/** Where the next page of orders starts; undefined when there is none. */
+let ordersNextAfter;
+/** Whether orders were read once: until then the panel says they are loading. */
+let ordersLoaded = false;
+/** Why the orders could not be read last time, or null. */
+let ordersError = null;
+/** An `order.history` is out: the next waits for its answer, so that none overtakes another. */
+let ordersBusy = false;
+/** The orders may have changed while one was out: read again once it answers. */
+let ordersStale = false;
 
 setUpShipTo();
 withToken(start);
 
 function start(token) {
   client = new HawkerClient({ token });
+  // Anonymous viewers have no orders: `order.history` refuses them.
+  $("orders-button").hidden = !token;
   showStatus(client, "live");
   client.follow(model, (event) => {
     if (event?.kind === "question.answered") answered(event.data);
@@ -63,6 +81,8 @@ function start(token) {
       renderCart();
       refreshMarks();
       refreshCartQuote();
+      // Order lines are titled from the catalog.
+      if (!$("orders-panel").hidden) renderOrders();
     }
   });
   client.on("presence", (push) => { if (push.stream === stream) { model.viewers = push.viewers; renderViewers(); } });
@@ -73,7 +93,12 @@ function start(token) {
   });
   client.on("chat", (push) => { if (push.stream === stream) queueChat(push); });
   client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
-  for (const type of ["order.confirmed", "order.failed", "order.status"]) client.on(type, orderResult);
+  for (const type of ["order.confirmed", "order.failed", "order.status"]) {
+    client.on(type, orderResult);
+    client.on(type, () => refreshOrders());
+  }
+  // Back after a reconnect: what the buyer's other sessions were told meanwhile is not sent here.
+  client.on("welcome", () => refreshOrders());
   if (referralCode) askForReferral(referralCode);
   // One round trip: the subscribe goes out together with `connect`.
   Promise.all([client.connect(), client.subscribe(stream)])
@@ -513,6 +538,7 @@ async function purchase(keys, quantity = () => 1) {
     }
     unanswered = null;
     status.dataset.checkout = accepted.checkout_id;
+    refreshOrders();
     const codes = accepted.attribution?.codes || [];
     // A ticket the server no longer takes is forgotten (PROTOCOL.md 6.16, "Declined").
     const declined = accepted.attribution?.declined?.reason;
@@ -560,6 +586,166 @@ function orderResult(push) {
     status.dataset.result = "ok";
     status.textContent = `Your order is ${push.status}${push.tracking ? ` (tracking ${push.tracking})` : ""}.`;
   }
+}
+
+// MARK: - My orders
+
+const orderDate = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const ORDER_STATUS = { pending: "Waiting for the shop", confirmed: "Confirmed", partly_failed: "Partly failed", failed: "Failed" };
+const PART_STATUS = { pending: "waiting for the shop", confirmed: "confirmed", failed: "could not be completed" };
+
+$("orders-button").addEventListener("click", () => {
+  const open = $("orders-panel").hidden;
+  $("orders-panel").hidden = !open;
+  $("orders-button").setAttribute("aria-expanded", String(open));
+  if (open) {
+    renderOrders();
+    refreshOrders();
+  }
+});
+$("orders-more").addEventListener("click", () => readOrders(true));
+
+/** Reads the orders shown again while the panel is open (closed, they are read when it opens). */
+function refreshOrders() {
+  if (!$("orders-panel").hidden) readOrders(false);
+}
+
+/**
+ * Reads the next page of orders (`more`), or again the orders shown: as many as are
+ * shown, so that pages loaded with "Load more" stay (up to a page's most).
+ */
+async function readOrders(more) {
+  if (ordersBusy) {
+    if (!more) ordersStale = true;
+    return;
+  }
+  ordersBusy = true;
+  $("orders-more").disabled = true;
+  try {
+    const reply = more
+      ? await client.orderHistory({ after: ordersNextAfter, limit: ORDERS_PAGE })
+      : await client.orderHistory({ limit: Math.min(ORDERS_MAX_PAGE, Math.max(ORDERS_PAGE, myOrders.length)) });
+    myOrders = more ? [...myOrders, ...reply.orders] : reply.orders;
+    ordersNextAfter = reply.next_after;
+    ordersLoaded = true;
+    ordersError = null;
+  } catch (error) {
+    ordersError = error;
+    // No answer: read again after the server's wait; when disconnected, after the next welcome.
+    const retry = error.code === "timeout" ? RETRY_MS : error.code === "unavailable" ? error.retryAfterMs : undefined;
+    if (!more && retry) setTimeout(refreshOrders, retry);
+  } finally {
+    ordersBusy = false;
+  }
+  renderOrders();
+  if (ordersStale) {
+    ordersStale = false;
+    refreshOrders();
+  }
+}
+
+function renderOrders() {
+  const text = ordersError ? ordersErrorText(ordersError)
+    : !ordersLoaded ? "Loading your orders…"
+    : myOrders.length === 0 ? "No orders yet." : "";
+  // The live region speaks only when what it says changed.
+  if ($("orders-note").textContent !== text) $("orders-note").textContent = text;
+  $("orders-list").replaceChildren(...myOrders.map(orderItem));
+  const more = $("orders-more");
+  more.hidden = !ordersNextAfter;
+  more.disabled = ordersBusy;
+}
+
+function ordersErrorText(error) {
+  switch (error.code) {
+    case "forbidden":
+      return "Sign in (with a viewer token) to see your orders.";
+    case "disconnected":
+      return "Not connected: your orders show once reconnected.";
+    case "timeout":
+    case "unavailable":
+      return "Your orders could not be read just now.";
+    default:
+      return error.message;
+  }
+}
+
+/** One order: when, its status and total, what was bought, and each merchant's part. */
+function orderItem(order) {
+  const item = document.createElement("li");
+  item.className = "order";
+  item.dataset.checkout = order.checkout_id;
+  item.dataset.status = order.status;
+  const head = document.createElement("p");
+  head.className = "order-head";
+  const date = document.createElement("time");
+  date.dateTime = new Date(order.created_at).toISOString();
+  date.textContent = orderDate.format(order.created_at);
+  const status = document.createElement("span");
+  status.className = "order-status";
+  status.textContent = ORDER_STATUS[order.status] || order.status;
+  const total = document.createElement("span");
+  total.className = "order-total";
+  total.append(amounts(order.totals));
+  // The spaces keep the parts apart when read out; the layout spaces them itself.
+  head.append(date, " ", status, " ", total);
+  const parts = document.createElement("ul");
+  parts.className = "plain";
+  parts.append(...order.parts.map(orderPart));
+  item.append(head, note(order.items.map((line) => orderLineText(order, line)).join(", "), "order-items"), parts);
+  return item;
+}
+
+/** "2 × Sencha 100 g": titled from this stream's catalog while it has the product, else by its id. */
+function orderLineText(order, line) {
+  const product = order.stream === stream ? model.catalog.get(line.product) : undefined;
+  const title = product ? lineTitle(product, line.variant) : line.variant === undefined ? line.product : `${line.product} (${line.variant})`;
+  return `${line.qty} × ${title}`;
+}
+
+/** A merchant's part: its outcome and order number, and how its shipping stands. */
+function orderPart(part) {
+  const item = document.createElement("li");
+  item.className = "order-part";
+  item.dataset.merchant = part.merchant;
+  item.dataset.status = part.status;
+  const status = document.createElement("span");
+  status.className = "part-status";
+  status.textContent = PART_STATUS[part.status] || part.status;
+  item.append(`From ${part.merchant}: `, status);
+  const number = part.reference || part.fulfilment?.reference;
+  if (number) {
+    const reference = document.createElement("span");
+    reference.className = "reference";
+    reference.textContent = number;
+    item.append(", order ", reference);
+  }
+  const fulfilment = part.fulfilment;
+  if (fulfilment) {
+    const line = document.createElement("p");
+    line.className = "fulfilment";
+    line.dataset.status = fulfilment.status;
+    // The merchant's own word ("shipped"), as the purchase line shows `order.status`.
+    line.append(fulfilment.status);
+    if (fulfilment.tracking) line.append(" — tracking ", tracking(fulfilment.tracking));
+    if (fulfilment.note) line.append(` — ${fulfilment.note}`);
+    item.append(line);
+  }
+  return item;
+}
+
+/** A tracking number, or a link when the merchant sent a web address. */
+function tracking(value) {
+  const link = /^https?:\/\//i.test(value);
+  const element = document.createElement(link ? "a" : "span");
+  element.className = "tracking";
+  element.textContent = value;
+  if (link) {
+    element.href = value;
+    element.target = "_blank";
+    element.rel = "noopener noreferrer";
+  }
+  return element;
 }
 
 // MARK: - Referral links
@@ -726,7 +912,7 @@ function quoter(ask, apply) {
       } catch (error) {
         if (NO_ANSWER.has(error.code)) {
           // Unless a newer quote went out; when disconnected, the resubscribe asks again.
-          if (round === sent && error.code !== "disconnected") refresh(error.retryAfterMs || QUOTE_RETRY_MS);
+          if (round === sent && error.code !== "disconnected") refresh(error.retryAfterMs || RETRY_MS);
           return;
         }
         outcome = { error };

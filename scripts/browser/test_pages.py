@@ -62,10 +62,12 @@ class Gateway:
             self.process.terminate()
             self.process.wait(timeout=15)
 
-    def token(self, role, sub, stream="shop", name=None):
+    def token(self, role, sub, stream="shop", name=None, merchant=None):
         args = [self.binary, "token", "--role", role, "--stream", stream, "--sub", sub]
         if name:
             args += ["--name", name]
+        if merchant:
+            args += ["--merchant", merchant]
         env = dict(os.environ, HAWKER_JWT_SECRET=SECRET)
         return subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout.strip()
 
@@ -366,6 +368,73 @@ def test_a_viewer_sees_shipping_and_tax_and_pays_that_total(gateway):
         assert not disabled(viewer, '.card[data-product="beret"] button.buy')
     finally:
         viewer.quit()
+
+
+def test_a_buyer_sees_their_orders_on_another_device(gateway):
+    """A viewer buys the jacket and opens My orders: confirmed. The merchant ships it (a
+    status update over HTTP, with tracking) and the open panel shows that. The same
+    viewer on another device (a second browser, nothing kept) opens My orders and sees
+    the order confirmed, the merchant's part shipped with its tracking, and what it cost.
+    Without a token there is no My orders."""
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "product.pinned", {"product": "jacket"})
+    viewer = gateway.token("viewer", "hana")
+    price = next(product["price"] for product in CATALOG if product["id"] == "jacket")
+    watch = f"http://127.0.0.1:{gateway.port}/watch/shop"
+
+    dataset = lambda d, selector, key: d.execute_script("const e = document.querySelector(arguments[0]); return e ? e.dataset[arguments[1]] : null;", selector, key)
+
+    def open_orders(driver):
+        driver.find_element(By.ID, "orders-button").click()
+        assert driver.find_element(By.ID, "orders-button").get_attribute("aria-expanded") == "true"
+
+    first = browser()
+    try:
+        first.get(f"{watch}#token={viewer}")
+        wait(first, 10, lambda d: card(d, "jacket"), "the jacket's card")
+        buy(first, "jacket")
+        wait(first, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+        checkout = dataset(first, "#purchase", "checkout")
+        assert checkout, text(first, "#purchase")
+        order = f'#orders-panel .order[data-checkout="{checkout}"]'
+        part = f'{order} .order-part[data-merchant="northwind"]'
+        open_orders(first)
+        wait(first, 10, lambda d: dataset(d, order, "status") == "confirmed", "the order confirmed in My orders")
+        assert text(first, f"{part} .tracking") is None, text(first, part)
+
+        # The merchant ships it: the open panel reads the orders again on the push.
+        service = gateway.token("order_service", "northwind-shop", merchant="northwind")
+        accepted = gateway.request("POST", f"/v1/orders/{checkout}/status", service, {"status": "shipped", "tracking": "DHL 00340434"})
+        assert accepted == {"accepted": True}, accepted
+        wait(first, 10, lambda d: text(d, f"{part} .tracking") == "DHL 00340434", "the tracking in the open panel")
+    finally:
+        first.quit()
+
+    second = browser()
+    try:
+        second.get(f"{watch}#token={viewer}")
+        wait(second, 10, lambda d: d.find_element(By.ID, "status").text == "live", "the second device live")
+        open_orders(second)
+        wait(second, 10, lambda d: text(d, f"{part} .tracking") == "DHL 00340434", "the shipped order on the second device")
+        assert len(second.find_elements(By.CSS_SELECTOR, "#orders-panel .order")) == 1, text(second, "#orders-list")
+        assert dataset(second, order, "status") == "confirmed", text(second, order)
+        assert dataset(second, part, "status") == "confirmed", text(second, part)
+        assert dataset(second, f"{part} .fulfilment", "status") == "shipped", text(second, part)
+        assert dataset(second, f'{order} .order-total [data-currency="EUR"]', "amount") == str(price), text(second, order)
+        # Titled from the catalog, which may come after the orders.
+        wait(second, 5, lambda d: "1 × Waxed jacket" in (text(d, f"{order} .order-items") or ""), "the jacket named in the order")
+        # Everything there is fits on one page.
+        assert not second.find_element(By.ID, "orders-more").is_displayed()
+        second.save_screenshot(os.path.join(SHOTS, "watch-orders.png"))
+
+        # No token: no orders to show.
+        second.get(watch)
+        second.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+        wait(second, 5, lambda d: d.find_element(By.ID, "main").is_displayed(), "the page without a token")
+        assert not second.find_element(By.ID, "orders-button").is_displayed()
+    finally:
+        second.quit()
 
 
 def test_an_influencer_sees_what_its_code_earned(gateway):
@@ -794,6 +863,7 @@ TESTS = [
     test_a_viewer_picks_a_variant_and_buys_it,
     test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout,
     test_a_viewer_sees_shipping_and_tax_and_pays_that_total,
+    test_a_buyer_sees_their_orders_on_another_device,
     test_an_influencer_sees_what_its_code_earned,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,

@@ -208,6 +208,53 @@ export interface Referral {
   expires_at: number;
 }
 
+/** One merchant's part of an order, as `orderHistory` shows it. */
+export interface OrderPart {
+  merchant: string;
+  /** "failed": refused by the merchant, or given up on. */
+  status: "pending" | "confirmed" | "failed";
+  /** The merchant's order number, once confirmed. */
+  reference?: string;
+  /** The merchant's latest `order.status` for it (packed, shipped...). */
+  fulfilment?: {
+    /** The merchant's status word, e.g. "shipped". */
+    status: string;
+    /** A parcel tracking number or URL. */
+    tracking?: string;
+    note?: string;
+    reference?: string;
+    /** When the merchant sent it, ms since the epoch (server clock). */
+    at: number;
+  };
+}
+
+/** One of the buyer's checkouts, as `orderHistory` shows it. */
+export interface Order {
+  checkout_id: string;
+  stream: string;
+  /** When it was accepted, ms since the epoch (server clock). */
+  created_at: number;
+  /** Pending while a part is; confirmed when every part is; failed when every part failed; else partly_failed. */
+  status: "pending" | "confirmed" | "partly_failed" | "failed";
+  items: OrderLine[];
+  /** What was charged per currency, shipping and tax included. */
+  totals: Total[];
+  charges?: Charge[];
+  ship_to?: Destination;
+  /** One per merchant, sorted by merchant. */
+  parts: OrderPart[];
+}
+
+/** The reply to `order.history`. */
+export interface OrderHistoryReply {
+  type: "order.history";
+  re: string;
+  /** Newest first. */
+  orders: Order[];
+  /** Present when the page is full: the `after` of the next page. */
+  next_after?: string;
+}
+
 export interface OrderConfirmed {
   type: "order.confirmed";
   checkout_id: string;
@@ -264,6 +311,7 @@ export interface MessagesByType {
   "checkout.accepted": CheckoutAccepted;
   referral: Referral;
   quote: QuoteReply;
+  "order.history": OrderHistoryReply;
   "order.confirmed": OrderConfirmed;
   "order.failed": OrderFailed;
   "order.status": OrderStatus;
@@ -358,6 +406,8 @@ export class HawkerClient {
   quote(stream: string, options: { shipTo: Destination; items?: QuoteItem[] }): Promise<QuoteReply>;
   /** Asks for a referral ticket for an influencer's code; rejects with `unknown_code` or `code_not_active`. */
   referral(code: string): Promise<Referral>;
+  /** The buyer's own orders, newest first (`limit` 1-100, default 20); a full page carries `next_after`, the next page's `after`. Rejects with `forbidden` for anonymous viewers and order services. */
+  orderHistory(options?: { after?: string; limit?: number }): Promise<OrderHistoryReply>;
   ping(): Promise<Message>;
 }
 

@@ -63,6 +63,9 @@ export class HawkerError extends Error {
  * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, merchants: string[], replayed: boolean, attribution: CheckoutAttribution}} CheckoutAccepted
  * @typedef {{type: "quote", re: string, stream: string, ship_to: Destination, charges: Charge[], totals: Total[], not_shipping: string[]}} QuoteReply
  * @typedef {{type: "referral", re: string, code: string, ticket: string, expires_at: number}} Referral
+ * @typedef {{merchant: string, status: "pending" | "confirmed" | "failed", reference?: string, fulfilment?: {status: string, tracking?: string, note?: string, reference?: string, at: number}}} OrderPart
+ * @typedef {{checkout_id: string, stream: string, created_at: number, status: "pending" | "confirmed" | "partly_failed" | "failed", items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, parts: OrderPart[]}} Order
+ * @typedef {{type: "order.history", re: string, orders: Order[], next_after?: string}} OrderHistoryReply
  * @typedef {{type: "order.confirmed", checkout_id: string, merchant: string, reference: string, stream: string, at: number}} OrderConfirmed
  * @typedef {{type: "order.failed", checkout_id: string, merchant: string, reason: string, stream: string, at: number}} OrderFailed
  * @typedef {{type: "order.status", checkout_id: string, merchant: string, status: string, reference?: string, tracking?: string, note?: string, stream: string, at: number}} OrderStatus
@@ -317,6 +320,18 @@ export class HawkerClient {
    * @returns {Promise<Referral>}
    */
   referral(code) { return this.send({ type: "referral", code }); }
+  /**
+   * The buyer's own orders, newest first: what each cost, and per merchant its outcome
+   * and latest shipping status; resolves with `order.history`. A full page carries
+   * `next_after`: pass it as `after` for the next. Needs a signed-in token that is not an
+   * order service (else `forbidden`); `unavailable` asks to try again after
+   * `retryAfterMs`.
+   * @param {{after?: string, limit?: number}} [options] limit 1-100 (default 20)
+   * @returns {Promise<OrderHistoryReply>}
+   */
+  orderHistory({ after, limit } = {}) {
+    return this.send({ type: "order.history", ...(after ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
+  }
   ping() { return this.send({ type: "ping" }); }
 
   // Internals.
