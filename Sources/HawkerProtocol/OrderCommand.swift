@@ -38,8 +38,32 @@ public struct OrderStatusUpdate: Sendable, Hashable {
     public var reference: String?
     public var tracking: String?
     public var note: String?
+    /// For `cancelled` and `returned`: the units the merchant takes back.
+    public var reversal: Reversal?
 
-    public init(checkoutID: String, status: String, reference: String? = nil, tracking: String? = nil, note: String? = nil) {
+    /// Units of an order a merchant takes back (a cancellation before shipment, a return):
+    /// `items` nil for every unit not taken back yet; once per `id` (a retry is no second
+    /// return); `restock` whether they go back into stock.
+    public struct Reversal: Sendable, Hashable {
+        public struct Item: Sendable, Hashable {
+            public var product: String
+            public var variant: String?
+            public var quantity: Int64
+        }
+
+        public var id: String
+        public var items: [Item]?
+        public var restock: Bool
+
+        /// Statuses that take units back, with whether they go back into stock by default
+        /// (a cancelled order was not shipped; a returned unit is the merchant's to judge).
+        public static let statuses: [String: Bool] = ["cancelled": true, "returned": false]
+    }
+
+    public init(
+        checkoutID: String, status: String, reference: String? = nil, tracking: String? = nil, note: String? = nil, reversal: Reversal? = nil
+    ) {
+        self.reversal = reversal
         self.checkoutID = checkoutID
         self.status = status
         self.reference = reference
@@ -69,9 +93,42 @@ public struct OrderStatusUpdate: Sendable, Hashable {
             }
             return text
         }
+        var reversal: Reversal?
+        if let restockByDefault = Reversal.statuses[status] {
+            var id = status
+            if let value = fields["return_id"], value != .null {
+                guard let text = value.stringValue, Identifier.isValid(text) else {
+                    throw InvalidOrderUpdate(message: "'return_id' must be 1-64 of [A-Za-z0-9_.:-]: the merchant's number for this return, once per return")
+                }
+                id = text
+            }
+            var items: [Reversal.Item]?
+            if let value = fields["items"], value != .null {
+                guard let values = value.arrayValue, (1...CheckoutRequest.maxLines).contains(values.count) else {
+                    throw InvalidOrderUpdate(message: "'items' must be 1-\(CheckoutRequest.maxLines) of {product, variant?, qty}: the units taken back (leave it out for all)")
+                }
+                items = []
+                for item in values {
+                    guard let product = item["product"]?.stringValue, Identifier.isValid(product),
+                        let quantity = item["qty"]?.intValue, (1...CheckoutRequest.maxQuantity).contains(quantity)
+                    else { throw InvalidOrderUpdate(message: "each of 'items' needs 'product' (an id) and 'qty' (1-\(CheckoutRequest.maxQuantity))") }
+                    let variant = item["variant"]?.stringValue
+                    guard variant.map(Identifier.isValid) ?? (item["variant"] == nil || item["variant"] == .null) else {
+                        throw InvalidOrderUpdate(message: "'variant' must be a variant id")
+                    }
+                    items?.append(Reversal.Item(product: product, variant: variant, quantity: quantity))
+                }
+            }
+            var restock = restockByDefault
+            if let value = fields["restock"], value != .null {
+                guard let flag = value.boolValue else { throw InvalidOrderUpdate(message: "'restock' must be true or false") }
+                restock = flag
+            }
+            reversal = Reversal(id: id, items: items, restock: restock)
+        }
         return OrderStatusUpdate(
             checkoutID: checkoutID, status: status,
-            reference: try optional("reference", 128), tracking: try optional("tracking", 128), note: try optional("note", 500)
+            reference: try optional("reference", 128), tracking: try optional("tracking", 128), note: try optional("note", 500), reversal: reversal
         )
     }
 }

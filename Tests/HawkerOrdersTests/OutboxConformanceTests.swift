@@ -179,6 +179,73 @@ import Testing
         }
     }
 
+    /// A merchant takes back units of a confirmed order, once per return id: the
+    /// influencer's commission on them moves from confirmed to returned in the same
+    /// commit, a retry returns what was recorded, and no more than was bought comes back.
+    @Test(arguments: kinds) func returnsTakeUnitsAndTheirCommissionBackOncePerReturn(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(credited("c1", at: 60_000), stream: shop)
+            func reverse(
+                _ id: String, kind: PartReversal.Kind = .returned, merchant: String = "m1", _ items: [PartReversal.Item]?, restock: Bool = true
+            ) async throws
+                -> Result<ReversalRecord, PartReversal.Refusal>
+            {
+                try await outbox.reverse(PartReversal(checkoutID: "c1", merchant: merchant, id: id, kind: kind, items: items, restock: restock), now: 80_000)
+            }
+            // Only a confirmed order, of that merchant.
+            #expect(try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 1)]) == .failure(.notConfirmed))
+            #expect(try await reverse("R1", merchant: "m9", nil) == .failure(.unknownPart))
+            try await outbox.record(.confirmed(reference: "A"), checkoutID: "c1", merchant: "m1", now: 70_000)
+
+            // One tee of two back: half its commission.
+            let first = try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 1)]).get()
+            #expect(first.units == [0: 1] && first.restockDue && !first.replayed)
+            #expect(first.buyer == "buyer-c1" && first.stream == shop && first.lines.count == 4)
+            var report = try await open().earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
+            #expect(
+                report.totals == [
+                    .init(currency: "EUR", status: .confirmed, quantity: 2, amount: 1_500, commission: 150),
+                    .init(currency: "EUR", status: .returned, quantity: 1, amount: 1_000, commission: 100),
+                ])
+            // The same return again: what was recorded, stock still due until put back.
+            // The buyer's notice was stored with it, once.
+            let notice = try #require(first.notice)
+            #expect(notice.id != nil && notice.type == .orderStatus && notice.buyer == "buyer-c1")
+            #expect(notice.body["items"] == [["product": "tee", "qty": 1]])
+            #expect(try await outbox.undeliveredNotices(for: "buyer-c1", limit: 10).map(\.id) == [notice.id])
+            #expect(try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 9)]).get() == first.with(replayed: true))
+            try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: true)
+            #expect(try await reverse("R1", nil).get().restockDue == false)
+            try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: false)
+            #expect(try await reverse("R1", nil).get().restockDue == true)
+            // No more than is left; nothing of another merchant or not in the order.
+            guard case .failure(.invalid) = try await reverse("R2", [.init(product: "tee", variant: nil, quantity: 2)]) else {
+                Issue.record("took back more tees than were left")
+                return
+            }
+            guard case .failure(.invalid) = try await reverse("R2", [.init(product: "shoe", variant: nil, quantity: 1)]) else {
+                Issue.record("took back another merchant's line")
+                return
+            }
+            // Cancelled: all that is left (a tee and the red cap).
+            let rest = try await reverse("cancelled", kind: .cancelled, nil, restock: false).get()
+            #expect(rest.units == [0: 1, 1: 1] && !rest.restockDue)
+            report = try await outbox.earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000)
+            #expect(report.totals == [.init(currency: "EUR", status: .returned, quantity: 3, amount: 2_500, commission: 250)])
+            guard case .failure(.invalid) = try await reverse("R3", nil) else {
+                Issue.record("took back an order with nothing left")
+                return
+            }
+            // A later outcome of the part (none should come) leaves returned lines returned.
+            #expect(try await outbox.redrive(checkoutID: "c1", merchant: "m1", now: 90_000) == false)
+            // Settled and old: pruned with their order.
+            try await outbox.prune(before: 10_000_000)
+            #expect(try await reverse("R1", nil) == .failure(.unknownPart))
+            #expect(try await outbox.earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000).totals == report.totals)
+        }
+    }
+
     @Test(arguments: kinds) func appendingTheSameCheckoutTwiceChangesNothing(_ kind: Kind) async throws {
         try await withOutbox(kind) { open in
             let outbox = try open()
@@ -477,5 +544,14 @@ import Testing
             #expect(lately.stream == shop)
             #expect(try await outbox.checkouts(touchedSince: 5_000, limit: 1).map(\.reservation.checkoutID) == ["new"], "the newest first when capped")
         }
+    }
+}
+
+extension ReversalRecord {
+    fileprivate func with(replayed: Bool) -> ReversalRecord {
+        var copy = self
+        copy.replayed = replayed
+        copy.notice = nil
+        return copy
     }
 }

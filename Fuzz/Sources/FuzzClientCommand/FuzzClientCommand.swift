@@ -80,6 +80,16 @@ private func check(_ command: ClientCommand) {
             default: break
             }
         }
+    case .orders(_, .update(let update)):
+        if let reversal = update.reversal {
+            require(OrderStatusUpdate.Reversal.statuses[update.status] != nil, "a reversal on status \(update.status)")
+            require(Identifier.isValid(reversal.id), "return_id \(reversal.id)")
+            for item in reversal.items ?? [] {
+                require((1...CheckoutRequest.maxQuantity).contains(item.quantity) && Identifier.isValid(item.product), "returned item \(item)")
+            }
+        } else {
+            require(OrderStatusUpdate.Reversal.statuses[update.status] == nil, "status \(update.status) without its reversal")
+        }
     case .orders(_, .subscribe(let since)):
         if let since { require((0...JSONValue.maxSafeInteger).contains(since), "orders.subscribe since \(since)") }
     case .orders(_, .setInventory(let update)):

@@ -8,6 +8,9 @@ public struct EarningsReport: Sendable, Hashable {
         case pending
         case confirmed
         case failed
+        /// Units the merchant took back after confirming (cancelled or returned): their
+        /// revenue and commission, no longer in `confirmed`.
+        case returned
     }
 
     /// Lines of one product, sold through one code in one stream, in one status.

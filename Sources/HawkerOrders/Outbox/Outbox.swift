@@ -55,6 +55,15 @@ public protocol Outbox: Sendable {
     /// (`orders.retention_ms` after they settled).
     func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder]
 
+    /// Records `reversal` of a confirmed order once per id, and in the same commit takes
+    /// the units' revenue and commission out of the influencers' confirmed earnings (into
+    /// `returned`). A retry with the same id returns what was recorded (`replayed`).
+    func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal>
+
+    /// Whether the stock of a recorded reversal was put back (marked before it is, so that
+    /// a crash between cannot put it back twice; unmarked when putting it back failed).
+    func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws
+
     /// Orders given up on, oldest first.
     func deadLetters(limit: Int) async throws -> [OutboxDelivery]
 

@@ -90,6 +90,10 @@ public final class PostgresOutbox: Outbox, Service {
                     UNIQUE (buyer, idempotency_key)
                 )
                 """, logger: logger)
+            // Indexes right after their table: the tables are locked in the order appends
+            // write them (checkout, delivery, earning), so a node migrating while another
+            // appends cannot deadlock with it.
+            try await connection.query("CREATE INDEX IF NOT EXISTS checkout_buyer_created ON \(unescaped: s).checkout (buyer, created_at, id)", logger: logger)
             try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS \(unescaped: s).delivery (
@@ -108,7 +112,6 @@ public final class PostgresOutbox: Outbox, Service {
                 )
                 """, logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_due ON \(unescaped: s).delivery (status, next_attempt_at)", logger: logger)
-            try await connection.query("CREATE INDEX IF NOT EXISTS checkout_buyer_created ON \(unescaped: s).checkout (buyer, created_at, id)", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_merchant ON \(unescaped: s).delivery (merchant, status)", logger: logger)
             try await connection.query(
                 """
@@ -148,6 +151,20 @@ public final class PostgresOutbox: Outbox, Service {
                 """, logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS earning_influencer ON \(unescaped: s).earning (influencer, created_at)", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS earning_part ON \(unescaped: s).earning (checkout_id, merchant)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).reversal (
+                    checkout_id text NOT NULL,
+                    merchant text NOT NULL,
+                    id text NOT NULL,
+                    kind text NOT NULL,
+                    units text NOT NULL,
+                    restock boolean NOT NULL,
+                    restocked boolean NOT NULL DEFAULT false,
+                    created_at bigint NOT NULL,
+                    PRIMARY KEY (checkout_id, merchant, id)
+                )
+                """, logger: logger)
         }
     }
 
@@ -344,6 +361,102 @@ public final class PostgresOutbox: Outbox, Service {
         return orders
     }
 
+    public func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal> {
+        try await migrated()
+        writes.add(1, ordering: .relaxed)
+        let s = schema
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection -> Result<ReversalRecord, PartReversal.Refusal> in
+            // The part's row locked: two reversals of one order are taken one after the other.
+            var part: (status: String, reservation: String, stream: String)?
+            for try await row in try await connection.query(
+                """
+                SELECT d.status, c.reservation, c.stream FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
+                WHERE d.checkout_id = \(reversal.checkoutID) AND d.merchant = \(reversal.merchant) FOR UPDATE OF d
+                """, logger: logger
+            ).decode((String, String, String).self) {
+                part = row
+            }
+            guard let part, let reservation = try? OutboxCoding.decodeReservation(part.reservation), let stream = try? OutboxCoding.streamID(part.stream)
+            else { return .failure(.unknownPart) }
+            func record(_ units: [Int: Int64], restockDue: Bool, replayed: Bool) -> ReversalRecord {
+                ReversalRecord(units: units, restockDue: restockDue, replayed: replayed, lines: reservation.lines, buyer: reservation.buyer, stream: stream)
+            }
+            var earlier: [[Int: Int64]] = []
+            for try await (id, units, restock, restocked) in try await connection.query(
+                "SELECT id, units, restock, restocked FROM \(unescaped: s).reversal WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(reversal.merchant)",
+                logger: logger
+            ).decode((String, String, Bool, Bool).self) {
+                if id == reversal.id { return .success(record(PartReversal.decode(units), restockDue: restock && !restocked, replayed: true)) }
+                earlier.append(PartReversal.decode(units))
+            }
+            guard part.status == OutboxDelivery.Status.confirmed.rawValue else { return .failure(.notConfirmed) }
+            let units: [Int: Int64]
+            switch PartReversal.plan(lines: reservation.lines, merchant: reversal.merchant, earlier: earlier, items: reversal.items) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let planned): units = planned
+            }
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: s).reversal (checkout_id, merchant, id, kind, units, restock, created_at)
+                VALUES (\(reversal.checkoutID), \(reversal.merchant), \(reversal.id), \(reversal.kind.rawValue), \(PartReversal.encode(units)), \(reversal.restock), \(now))
+                """, logger: logger)
+            // Each credited line's share moves from what it earned to what was taken back
+            // (a row of its own, keyed by the line's index below zero).
+            for (index, taken) in units.sorted(by: { $0.key < $1.key }) {
+                var earned: (quantity: Int64, amount: Int64, commission: Int64)?
+                for try await row in try await connection.query(
+                    "SELECT quantity, amount, commission FROM \(unescaped: s).earning WHERE checkout_id = \(reversal.checkoutID) AND line = \(index)", logger: logger
+                ).decode((Int64, Int64, Int64).self) {
+                    earned = row
+                }
+                guard let earned else { continue }
+                let share = EarningsReport.share(amount: earned.amount, commission: earned.commission, quantity: earned.quantity, units: taken)
+                let quantity = min(taken, earned.quantity)
+                try await connection.query(
+                    """
+                    UPDATE \(unescaped: s).earning SET quantity = quantity - \(quantity), amount = amount - \(share.amount), commission = commission - \(share.commission)
+                    WHERE checkout_id = \(reversal.checkoutID) AND line = \(index)
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO \(unescaped: s).earning (checkout_id, line, merchant, stream, influencer, code, source, product, quantity, amount, commission, currency,
+                        status, created_at, settled_at)
+                    SELECT checkout_id, \(-1 - index), merchant, stream, influencer, code, source, product, \(quantity), \(share.amount), \(share.commission), currency,
+                        'returned', created_at, \(now)
+                    FROM \(unescaped: s).earning WHERE checkout_id = \(reversal.checkoutID) AND line = \(index)
+                    ON CONFLICT (checkout_id, line) DO UPDATE SET quantity = \(unescaped: s).earning.quantity + excluded.quantity,
+                        amount = \(unescaped: s).earning.amount + excluded.amount, commission = \(unescaped: s).earning.commission + excluded.commission,
+                        settled_at = excluded.settled_at
+                    """, logger: logger)
+                // A line taken back whole earned nothing: only its returned row stays.
+                try await connection.query(
+                    "DELETE FROM \(unescaped: s).earning WHERE checkout_id = \(reversal.checkoutID) AND line = \(index) AND quantity = 0", logger: logger)
+            }
+            // The buyer's notice in the same commit: a crash cannot record the return unheard.
+            var notice = reversal.notice(lines: reservation.lines, units: units, buyer: reservation.buyer, stream: stream, now: now)
+            for try await id in try await connection.query(
+                """
+                INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
+                VALUES (\(notice.buyer), \(notice.checkoutID), \(notice.stream.rawValue), \(notice.type.rawValue), \(OutboxCoding.encode(.object(notice.body))),
+                    \(notice.createdAt))
+                RETURNING id
+                """, logger: logger
+            ).decode(Int64.self) {
+                notice.id = id
+            }
+            var recorded = record(units, restockDue: reversal.restock, replayed: false)
+            recorded.notice = notice
+            return .success(recorded)
+        }
+    }
+
+    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws {
+        try await query(
+            "UPDATE \(unescaped: schema).reversal SET restocked = \(restocked) WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND id = \(id)",
+            write: true)
+    }
+
     public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {
         let s = schema
         return try await deliveries(
@@ -382,7 +495,7 @@ public final class PostgresOutbox: Outbox, Service {
                 RETURNING 1
             ), earned AS (
                 UPDATE \(unescaped: s).earning SET status = \(earned?.rawValue ?? "pending"), settled_at = \(now)
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND \(earned != nil) AND EXISTS (SELECT 1 FROM updated)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND \(earned != nil) AND EXISTS (SELECT 1 FROM updated)
                 RETURNING 1
             ), inserted AS (
                 INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
@@ -424,6 +537,11 @@ public final class PostgresOutbox: Outbox, Service {
             ).decode(Int64.self) {
                 notices = Int(count)
             }
+            try await connection.query(
+                """
+                DELETE FROM \(unescaped: s).reversal r
+                WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = r.checkout_id AND d.merchant = r.merchant)
+                """, logger: logger)
             return (checkouts, notices)
         }
     }
@@ -519,7 +637,7 @@ public final class PostgresOutbox: Outbox, Service {
                 RETURNING 1
             ), earned AS (
                 UPDATE \(unescaped: schema).earning SET status = 'pending', settled_at = NULL
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND EXISTS (SELECT 1 FROM changed)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND EXISTS (SELECT 1 FROM changed)
                 RETURNING 1
             )
             SELECT count(*) FROM changed

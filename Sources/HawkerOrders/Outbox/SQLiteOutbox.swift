@@ -138,6 +138,22 @@ public actor SQLiteOutbox: Outbox {
         migrator.registerMigration("v4: buyers' order history") { db in
             try db.execute(sql: "CREATE INDEX checkout_buyer_created ON checkout(buyer, created_at, id)")
         }
+        migrator.registerMigration("v5: cancellations and returns") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE reversal (
+                        checkout_id TEXT NOT NULL,
+                        merchant TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        units TEXT NOT NULL,
+                        restock INTEGER NOT NULL,
+                        restocked INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (checkout_id, merchant, id)
+                    )
+                    """)
+        }
         return migrator
     }
 
@@ -391,6 +407,82 @@ public actor SQLiteOutbox: Outbox {
         }
     }
 
+    public func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal> {
+        try await commit { db -> Result<ReversalRecord, PartReversal.Refusal> in
+            guard
+                let part = try Row.fetchOne(
+                    db,
+                    sql: "SELECT d.status, c.reservation, c.stream FROM delivery d JOIN checkout c ON c.id = d.checkout_id WHERE d.checkout_id = ? AND d.merchant = ?",
+                    arguments: [reversal.checkoutID, reversal.merchant]),
+                let reservation = try? OutboxCoding.decodeReservation(part["reservation"]), let stream = try? OutboxCoding.streamID(part["stream"])
+            else { return .failure(.unknownPart) }
+            let lines = reservation.lines
+            func record(_ units: [Int: Int64], restockDue: Bool, replayed: Bool) -> ReversalRecord {
+                ReversalRecord(units: units, restockDue: restockDue, replayed: replayed, lines: lines, buyer: reservation.buyer, stream: stream)
+            }
+            if let done = try Row.fetchOne(
+                db, sql: "SELECT units, restock, restocked FROM reversal WHERE checkout_id = ? AND merchant = ? AND id = ?",
+                arguments: [reversal.checkoutID, reversal.merchant, reversal.id])
+            {
+                let restock: Bool = done["restock"]
+                let restocked: Bool = done["restocked"]
+                return .success(record(PartReversal.decode(done["units"]), restockDue: restock && !restocked, replayed: true))
+            }
+            guard (part["status"] as String) == OutboxDelivery.Status.confirmed.rawValue else { return .failure(.notConfirmed) }
+            let earlier = try String.fetchAll(
+                db, sql: "SELECT units FROM reversal WHERE checkout_id = ? AND merchant = ?", arguments: [reversal.checkoutID, reversal.merchant]
+            ).map(PartReversal.decode)
+            let units: [Int: Int64]
+            switch PartReversal.plan(lines: lines, merchant: reversal.merchant, earlier: earlier, items: reversal.items) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let planned): units = planned
+            }
+            try Self.execute(
+                db, "INSERT INTO reversal (checkout_id, merchant, id, kind, units, restock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [reversal.checkoutID, reversal.merchant, reversal.id, reversal.kind.rawValue, PartReversal.encode(units), reversal.restock, now])
+            // Each credited line's share moves from what it earned to what was taken back
+            // (a row of its own, keyed by the line's index below zero).
+            for (index, taken) in units.sorted(by: { $0.key < $1.key }) {
+                guard
+                    let earned = try Row.fetchOne(
+                        db, sql: "SELECT * FROM earning WHERE checkout_id = ? AND line = ?", arguments: [reversal.checkoutID, index])
+                else { continue }
+                let share = EarningsReport.share(amount: earned["amount"], commission: earned["commission"], quantity: earned["quantity"], units: taken)
+                try Self.execute(
+                    db, "UPDATE earning SET quantity = quantity - ?, amount = amount - ?, commission = commission - ? WHERE checkout_id = ? AND line = ?",
+                    [min(taken, earned["quantity"] as Int64), share.amount, share.commission, reversal.checkoutID, index])
+                try Self.execute(
+                    db,
+                    """
+                    INSERT INTO earning (checkout_id, line, merchant, stream, influencer, code, source, product, quantity, amount, commission, currency, status, created_at, settled_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'returned', ?, ?)
+                    ON CONFLICT (checkout_id, line) DO UPDATE SET quantity = quantity + excluded.quantity, amount = amount + excluded.amount,
+                        commission = commission + excluded.commission, settled_at = excluded.settled_at
+                    """,
+                    [
+                        reversal.checkoutID, -1 - index, earned["merchant"] as String, earned["stream"] as String, earned["influencer"] as String,
+                        earned["code"] as String, earned["source"] as String, earned["product"] as String, min(taken, earned["quantity"] as Int64),
+                        share.amount, share.commission, earned["currency"] as String, earned["created_at"] as Int64, now,
+                    ])
+                // A line taken back whole earned nothing: only its returned row stays.
+                try Self.execute(db, "DELETE FROM earning WHERE checkout_id = ? AND line = ? AND quantity = 0", [reversal.checkoutID, index])
+            }
+            // The buyer's notice in the same commit: a crash cannot record the return unheard.
+            var notice = reversal.notice(lines: lines, units: units, buyer: reservation.buyer, stream: stream, now: now)
+            try Self.insert(try Self.row(notice), db)
+            notice.id = db.lastInsertedRowID
+            var recorded = record(units, restockDue: reversal.restock, replayed: false)
+            recorded.notice = notice
+            return .success(recorded)
+        }
+    }
+
+    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws {
+        try await commit { db in
+            try Self.execute(db, "UPDATE reversal SET restocked = ? WHERE checkout_id = ? AND merchant = ? AND id = ?", [restocked, checkoutID, merchant, id])
+        }
+    }
+
     public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {
         try await deliveries(where: "d.status = 'dead_lettered'", arguments: [], limit: limit)
     }
@@ -419,7 +511,8 @@ public actor SQLiteOutbox: Outbox {
             guard db.changesCount > 0 else { return (false, nil) }
             if let earned = EarningsReport.Status(outcome) {
                 try Self.execute(
-                    db, "UPDATE earning SET status = ?, settled_at = ? WHERE checkout_id = ? AND merchant = ?", [earned.rawValue, now, checkoutID, merchant])
+                    db, "UPDATE earning SET status = ?, settled_at = ? WHERE checkout_id = ? AND merchant = ? AND status <> 'returned'",
+                    [earned.rawValue, now, checkoutID, merchant])
             }
             guard let noticeRow else { return (true, nil) }
             try Self.insert(noticeRow, db)
@@ -443,7 +536,12 @@ public actor SQLiteOutbox: Outbox {
             try Self.execute(db, "DELETE FROM checkout WHERE \(gone)", [before])
             let checkouts = db.changesCount
             try Self.execute(db, "DELETE FROM notice WHERE created_at < ?", [before])
-            return (checkouts, db.changesCount, forgotten)
+            let notices = db.changesCount
+            try Self.execute(
+                db,
+                "DELETE FROM reversal WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = reversal.checkout_id AND d.merchant = reversal.merchant)",
+                [])
+            return (checkouts, notices, forgotten)
         }
         // Once the rows are gone for good: a retry with one of these keys is new.
         acceptedKeys.remove(pruned.forgotten)
@@ -566,7 +664,8 @@ public actor SQLiteOutbox: Outbox {
             guard db.changesCount > 0 else { return false }
             // Its credited lines are on their way again.
             try db.execute(
-                sql: "UPDATE earning SET status = 'pending', settled_at = NULL WHERE checkout_id = ? AND merchant = ?", arguments: [checkoutID, merchant])
+                sql: "UPDATE earning SET status = 'pending', settled_at = NULL WHERE checkout_id = ? AND merchant = ? AND status <> 'returned'",
+                arguments: [checkoutID, merchant])
             return true
         }
     }

@@ -188,6 +188,8 @@ final class AffiliateDesk: Sendable {
                         "revenue": safe(byStatus[.confirmed]?.amount ?? 0), "commission": safe(byStatus[.confirmed]?.commission ?? 0),
                         "pending_revenue": safe(byStatus[.pending]?.amount ?? 0), "pending_commission": safe(byStatus[.pending]?.commission ?? 0),
                         "failed_revenue": safe(byStatus[.failed]?.amount ?? 0), "failed_commission": safe(byStatus[.failed]?.commission ?? 0),
+                        "returned_units": safe(byStatus[.returned]?.quantity ?? 0), "returned_revenue": safe(byStatus[.returned]?.amount ?? 0),
+                        "returned_commission": safe(byStatus[.returned]?.commission ?? 0),
                     ]
                 }),
             "codes": .array(

@@ -249,9 +249,12 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return loop.makeSucceededFuture(.error(.badRequest, .badRequest, error.message))
                 }
                 return loop.makeFutureWithTask {
-                    await desk.notices.statusUpdate(update, merchant: merchant)
-                        ? .json(.accepted, #"{"accepted":true}"#)
-                        : .error(.notFound, .unknownCheckout, "no checkout '\(checkoutID)' has an order of merchant '\(merchant)'")
+                    switch await desk.update(update, merchant: merchant) {
+                    case .success: .json(.accepted, #"{"accepted":true}"#)
+                    case .failure(.unknownCheckout): .error(.notFound, .unknownCheckout, "no checkout '\(checkoutID)' has an order of merchant '\(merchant)'")
+                    case .failure(.invalid(let message)): .error(.badRequest, .badRequest, message)
+                    case .failure(.unavailable): .error(.serviceUnavailable, .unavailable, "the update could not be recorded; send it again")
+                    }
                 }
             }
         case .notFound:

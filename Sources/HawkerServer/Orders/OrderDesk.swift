@@ -28,6 +28,9 @@ final class OrderDesk: Sendable {
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
     let clock: @Sendable () -> Int64
+    /// Where returned units go back into stock.
+    private let inventory: InventoryLedger?
+    private let logger: Logger
     private let announced: AsyncStream<OrderNotice>
 
     init(
@@ -35,6 +38,8 @@ final class OrderDesk: Sendable {
         merchants: MerchantDirectory? = nil, metrics: GatewayMetrics, tracing: OrderTracing = .off, logger: Logger
     ) throws {
         self.configuration = configuration
+        self.inventory = inventory
+        self.logger = logger
         let outbox: any Outbox
         var backendServices: [any Service] = []
         if let url = configuration.sharedOutboxURL {
@@ -135,6 +140,85 @@ final class OrderDesk: Sendable {
     /// What `influencer`'s codes earned (`Outbox.earnings`).
     func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
         try await outbox.earnings(of: influencer, since: since, until: until, bucketMilliseconds: bucketMilliseconds)
+    }
+
+    /// Why a merchant's status update was refused.
+    enum UpdateRefusal: Error, Sendable {
+        case unknownCheckout
+        case invalid(String)
+        case unavailable
+    }
+
+    /// A merchant's `order.update` (or `POST /v1/orders/{id}/status`): told to the buyer.
+    /// `cancelled` and `returned` also take units back, once per `return_id`: the
+    /// influencers' commission on them (in the same commit), and the stock where the
+    /// merchant says so (put back once: a retry after a failure finishes it).
+    func update(_ update: OrderStatusUpdate, merchant: String) async -> Result<Void, UpdateRefusal> {
+        guard let request = update.reversal, let kind = PartReversal.Kind(rawValue: update.status) else {
+            return await notices.statusUpdate(update, merchant: merchant) ? .success(()) : .failure(.unknownCheckout)
+        }
+        let now = clock()
+        var noticeBody = update.body
+        noticeBody["merchant"] = .string(merchant)
+        noticeBody["at"] = .int(now)
+        noticeBody["return_id"] = .string(request.id)
+        noticeBody["restocked"] = .bool(request.restock)
+        let reversal = PartReversal(
+            checkoutID: update.checkoutID, merchant: merchant, id: request.id, kind: kind,
+            items: request.items?.map { PartReversal.Item(product: $0.product, variant: $0.variant, quantity: $0.quantity) }, restock: request.restock,
+            noticeBody: noticeBody)
+        let record: ReversalRecord
+        do {
+            switch try await outbox.reverse(reversal, now: now) {
+            case .success(let recorded): record = recorded
+            case .failure(.unknownPart): return .failure(.unknownCheckout)
+            case .failure(.notConfirmed): return .failure(.invalid("only a confirmed order is cancelled or returned: this one is not (yet)"))
+            case .failure(.invalid(let message)): return .failure(.invalid(message))
+            }
+        } catch {
+            logger.error("could not record a return", metadata: ["checkout": "\(update.checkoutID)", "error": "\(error)"])
+            return .failure(.unavailable)
+        }
+        // Stored with the return: sent to the buyer's sessions now (and kept for later ones).
+        if let notice = record.notice { await notices.post(notice) }
+        if record.restockDue {
+            let taken = record.units.sorted { $0.key < $1.key }.compactMap { index, quantity in
+                record.lines.indices.contains(index) ? (line: record.lines[index], quantity: quantity) : nil
+            }
+            // Marked first: a crash in between leaves the units out (never in twice: no
+            // overselling); a refusal unmarks it for the merchant's retry.
+            do {
+                try await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: true)
+            } catch {
+                return .failure(.unavailable)
+            }
+            guard await restock(taken, merchant: merchant) else {
+                try? await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: false)
+                return .failure(.unavailable)
+            }
+        }
+        return .success(())
+    }
+
+    /// Puts units back into the merchant's stock, where it is tracked (a product without
+    /// stock is not limited); false when the state store did not take it.
+    private func restock(_ taken: [(line: Reservation.Line, quantity: Int64)], merchant: String) async -> Bool {
+        guard let inventory else { return true }
+        var units: [SKU: Int64] = [:]
+        for (line, quantity) in taken {
+            let tracked = Set(inventory.levels(merchant: merchant, product: line.product).map(\.sku))
+            let exact = SKU(merchant: merchant, product: line.product, variant: line.variant)
+            let product = SKU(merchant: merchant, product: line.product, variant: nil)
+            guard let sku = tracked.contains(exact) ? exact : tracked.contains(product) ? product : nil else { continue }
+            units[sku, default: 0] += quantity
+        }
+        guard !units.isEmpty else { return true }
+        let update = InventoryUpdate(items: units.sorted { "\($0.key)" < "\($1.key)" }.map { InventoryUpdate.Item(product: $0.key.product, variant: $0.key.variant, change: .adjust($0.value)) })
+        if case .failure(let refusal) = await InventoryDesk(ledger: inventory).apply(update, merchant: merchant) {
+            logger.error("could not put returned units back into stock", metadata: ["merchant": "\(merchant)", "error": "\(refusal.message)"])
+            return false
+        }
+        return true
     }
 
     /// `buyer`'s orders, newest first, as `order.history` and `GET /v1/me/orders` answer:

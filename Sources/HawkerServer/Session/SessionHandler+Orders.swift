@@ -131,13 +131,18 @@ extension SessionHandler {
                             message: "no delivery '\(delivery)' is waiting for this connection's ack (unknown, already acknowledged, or past its visibility timeout: it will come again)")))
             }
         case .update(let update):
-            context.eventLoop.makeFutureWithTask { await orders.notices.statusUpdate(update, merchant: merchant) }
+            context.eventLoop.makeFutureWithTask { await orders.update(update, merchant: merchant) }
                 .assumeIsolated()
-                .whenSuccess { [self] known in
-                    if known {
+                .whenSuccess { [self] result in
+                    switch result {
+                    case .success:
                         send(.reply(type: .orderUpdated, re: id, body: ["checkout_id": .string(update.checkoutID)]))
-                    } else {
+                    case .failure(.unknownCheckout):
                         send(.error(.init(re: id, code: .unknownCheckout, message: "no checkout '\(update.checkoutID)' has an order of merchant '\(merchant)'")))
+                    case .failure(.invalid(let message)):
+                        send(.error(.init(re: id, code: .badRequest, message: message)))
+                    case .failure(.unavailable):
+                        send(.error(.init(re: id, code: .unavailable, message: "the update could not be recorded; send it again", retryAfterMilliseconds: 1_000)))
                     }
                 }
         case .setInventory, .inventory:

@@ -1,0 +1,149 @@
+import HawkerCommerce
+import HawkerProtocol
+import NIOCore
+
+/// A merchant takes back units of its confirmed part of a checkout: a cancellation before
+/// shipment or a return. Recorded once per `id` (the merchant's return number; a retry
+/// with the same id changes nothing), with the influencer's commission on those units
+/// taken back in the same commit, and the stock put back where the merchant says so.
+public struct PartReversal: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case cancelled
+        case returned
+    }
+
+    public struct Item: Sendable, Hashable {
+        public var product: String
+        public var variant: String?
+        public var quantity: Int64
+
+        public init(product: String, variant: String?, quantity: Int64) {
+            self.product = product
+            self.variant = variant
+            self.quantity = quantity
+        }
+    }
+
+    public var checkoutID: String
+    public var merchant: String
+    public var id: String
+    public var kind: Kind
+    /// nil: every unit of the part not taken back yet.
+    public var items: [Item]?
+    /// Whether the units go back into stock.
+    public var restock: Bool
+    /// The buyer's `order.status` fields (the merchant's update): stored in the same
+    /// commit, with the units taken back added as `items`.
+    public var noticeBody: [String: JSONValue]
+
+    public init(checkoutID: String, merchant: String, id: String, kind: Kind, items: [Item]?, restock: Bool, noticeBody: [String: JSONValue] = [:]) {
+        self.noticeBody = noticeBody
+        self.checkoutID = checkoutID
+        self.merchant = merchant
+        self.id = id
+        self.kind = kind
+        self.items = items
+        self.restock = restock
+    }
+
+    /// The units each of the part's lines gives back (by line index in the checkout),
+    /// from what is left after `earlier` reversals: an error message when an item is not
+    /// in the part or asks for more than is left.
+    static func plan(lines: [Reservation.Line], merchant: String, earlier: [[Int: Int64]], items: [Item]?) -> Result<[Int: Int64], Refusal> {
+        var left: [Int: Int64] = [:]
+        for (index, line) in lines.enumerated() where line.merchant == merchant { left[index] = line.quantity }
+        for reversal in earlier {
+            for (index, quantity) in reversal { left[index] = max(0, (left[index] ?? 0) - quantity) }
+        }
+        guard let items else {
+            let all = left.filter { $0.value > 0 }
+            return all.isEmpty ? .failure(.invalid("every unit of this order was taken back already")) : .success(all)
+        }
+        var units: [Int: Int64] = [:]
+        for item in items {
+            guard let index = lines.indices.first(where: { lines[$0].merchant == merchant && lines[$0].product == item.product && lines[$0].variant == item.variant })
+            else {
+                return .failure(.invalid("'\(item.product)'\(item.variant.map { " (\($0))" } ?? "") is not in this order of merchant '\(merchant)'"))
+            }
+            let (wanted, overflow) = (units[index] ?? 0).addingReportingOverflow(item.quantity)
+            guard !overflow, item.quantity > 0, wanted <= (left[index] ?? 0) else {
+                return .failure(.invalid("'\(item.product)': \(left[index] ?? 0) left to take back"))
+            }
+            units[index] = wanted
+        }
+        return .success(units)
+    }
+
+    /// The buyer's notice of a reversal just recorded: `noticeBody` with the units taken
+    /// back as `items` ([{product, variant?, qty}]).
+    func notice(lines: [Reservation.Line], units: [Int: Int64], buyer: String, stream: StreamID, now: Int64) -> OrderNotice {
+        let items: [JSONValue] = units.sorted { $0.key < $1.key }.compactMap { index, quantity in
+            guard lines.indices.contains(index) else { return nil }
+            var item: [String: JSONValue] = ["product": .string(lines[index].product), "qty": .int(quantity)]
+            if let variant = lines[index].variant { item["variant"] = .string(variant) }
+            return .object(item)
+        }
+        var body = noticeBody
+        body["items"] = .array(items)
+        return OrderNotice(buyer: buyer, checkoutID: checkoutID, stream: stream, type: .orderStatus, body: body, createdAt: now)
+    }
+
+    /// Stored: `{"<line index>": units}`.
+    static func encode(_ units: [Int: Int64]) -> String {
+        String(buffer: JSONText.encode(.object(Dictionary(uniqueKeysWithValues: units.map { (String($0.key), JSONValue.int($0.value)) }))))
+    }
+
+    static func decode(_ text: String) -> [Int: Int64] {
+        var units: [Int: Int64] = [:]
+        for (key, value) in OutboxCoding.decodeNoticeBody(text) {
+            if let index = Int(key), let quantity = value.intValue { units[index] = quantity }
+        }
+        return units
+    }
+
+    /// Why a reversal was refused.
+    public enum Refusal: Error, Sendable, Hashable {
+        /// No such order of this merchant.
+        case unknownPart
+        /// The order is not confirmed (pending, rejected, given up on).
+        case notConfirmed
+        case invalid(String)
+    }
+}
+
+/// What a recorded reversal took back: the units per line index, whether the stock is
+/// still to be put back, and whether it had been recorded before (a retry).
+public struct ReversalRecord: Sendable, Hashable {
+    public var units: [Int: Int64]
+    public var restockDue: Bool
+    public var replayed: Bool
+    /// The part's lines, for the stock and the buyer's notice.
+    public var lines: [Reservation.Line]
+    public var buyer: String
+    public var stream: StreamID
+    /// The buyer's notice, stored with the reversal (nil for a retry: told the first time).
+    public var notice: OrderNotice?
+
+    public init(
+        units: [Int: Int64], restockDue: Bool, replayed: Bool, lines: [Reservation.Line], buyer: String, stream: StreamID, notice: OrderNotice? = nil
+    ) {
+        self.notice = notice
+        self.units = units
+        self.restockDue = restockDue
+        self.replayed = replayed
+        self.lines = lines
+        self.buyer = buyer
+        self.stream = stream
+    }
+}
+
+extension EarningsReport {
+    /// A credited line's share of `units` of its `quantity`: the amount exactly, the
+    /// commission rounded down (a line taken back whole gives back all of it).
+    static func share(amount: Int64, commission: Int64, quantity: Int64, units: Int64) -> (amount: Int64, commission: Int64) {
+        guard quantity > 0 else { return (0, 0) }
+        let taken = min(units, quantity)
+        // amount ≤ 2^53 − 1 and units ≤ 1,000: no product passes Int64.
+        return (amount / quantity * taken, commission * taken / quantity)
+    }
+}
