@@ -11,7 +11,7 @@ const INTERVAL_MS = 10000;
 const MAX_BARS = 120;
 /** At least this many slots per chart, so that a single bucket is not one wall of colour. */
 const MIN_SLOTS = 10;
-const STATUS_ORDER = { confirmed: 0, pending: 1, failed: 2 };
+const STATUS_ORDER = { confirmed: 0, pending: 1, failed: 2, returned: 3 };
 
 let token = null;
 let sub = null;
@@ -132,8 +132,9 @@ function renderTotals(totals) {
       ["commission", "Earned", true],
       ["pending_commission", "Pending commission", true],
       ["failed_commission", "Failed (lost) commission", true],
-      ["revenue", "Confirmed revenue", true],
-      ["units", "Units sold (confirmed)", false],
+      ["returned_commission", "Given back (cancelled or returned)", true],
+      ["revenue", "Confirmed revenue, net of returns", true],
+      ["units", "Units sold (confirmed, kept)", false],
     ];
     for (const [field, label, isMoney] of fields) {
       const term = document.createElement("dt");

@@ -257,7 +257,8 @@ function card(product, now) {
   buy.className = "buy";
   buy.textContent = soldOut ? "Sold out" : `Buy — ${formatPrice(unit, product.currency)}`;
   buy.disabled = soldOut || !ships;
-  buy.addEventListener("click", () => purchase([lineKey(product.id, variant?.id)]));
+  // One unit, for the total quoted for exactly that line to where it ships.
+  buy.addEventListener("click", () => purchase([lineKey(product.id, variant?.id)], () => 1, { quoteFirst: true }));
   actions.append(add, buy);
   item.append(actions);
   return item;
@@ -501,9 +502,11 @@ let unanswered = null;
 /**
  * Checks out the lines `keys` (quantity 1 each unless `quantity` says otherwise) at the
  * prices shown now, to `shipTo`, for the totals shown for them; says what happened.
- * Resolves true when accepted.
+ * With `quoteFirst` (a card's Buy: it shows no total), lines without figures for exactly
+ * them and there are quoted first, and checked out for that quote's totals; a refused
+ * quote is told and nothing is checked out. Resolves true when accepted.
  */
-async function purchase(keys, quantity = () => 1) {
+async function purchase(keys, quantity = () => 1, { quoteFirst = false } = {}) {
   const items = checkoutItems(keys, quantity);
   const products = items.map((item) => model.catalog.get(item.product));
   const status = $("purchase");
@@ -519,15 +522,29 @@ async function purchase(keys, quantity = () => 1) {
   }
   status.textContent = `Buying ${names}…`;
   const key = cartKey(destination, items);
+  // Taken before the quote's round trip, so that a second press while the first is out
+  // goes under the same key: the gateway answers it with the first's answer.
+  const cart = JSON.stringify(items.map(({ product, variant, qty }) => [product, variant, qty]));
+  const idempotencyKey = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
+  unanswered = { cart, key: idempotencyKey };
+  if (quoteFirst && !shown.has(key)) {
+    // Nothing went out under the key yet: whatever the quote's answer, the key stays.
+    const refused = await quoteLines(key, destination, items);
+    if (refused) {
+      status.dataset.result = "bad";
+      status.textContent = NO_ANSWER.has(refused.code)
+        ? `Shipping and tax to ${place(destination)} could not be worked out just now: buy again${refused.code === "disconnected" ? " once reconnected" : ""}.`
+        : purchaseRefusalText(refused, model.catalog.get(refused.product) || products[0], destination);
+      return false;
+    }
+  }
   try {
-    const cart = JSON.stringify(items.map(({ product, variant, qty }) => [product, variant, qty]));
-    const idempotencyKey = unanswered && unanswered.cart === cart ? unanswered.key : newKey();
-    unanswered = { cart, key: idempotencyKey };
     const referral = storedReferral();
     const attribution = referral ? { stream, referral: referral.ticket } : { stream };
-    // None shown (no quote for these lines yet): the gateway takes the lines' sum as what
-    // the buyer saw, and answers `total_changed` with the figures if more is due.
+    // None shown (the cart's quote has not come yet): the gateway takes the lines' sum as
+    // what the buyer saw, and answers `total_changed` with the figures if more is due.
     const totalsSeen = shown.get(key)?.totals;
+    if (totalsSeen) status.textContent = `Buying ${names} for ${formatTotals(totalsSeen)} delivered to ${place(destination)}…`;
     let accepted;
     try {
       accepted = await client.checkout(stream, items, { shipTo: destination, totalsSeen, attribution, idempotencyKey });
@@ -556,22 +573,44 @@ async function purchase(keys, quantity = () => 1) {
       remember(key, { charges: error.charges || [], totals: error.totals });
       renderCart();
     }
-    const product = model.catalog.get(error.product) || products[0];
-    const messages = {
-      sold_out: `${product.title} is sold out.`,
-      insufficient_stock: `Only ${error.available} left of ${product.title}.`,
-      price_changed: `The price of ${product.title} is now ${formatPrice(error.currentPrice ?? 0, product.currency)}. Check it and buy again.`,
-      total_changed: `The total is now ${formatTotals(error.totals || [])} with shipping and tax to ${place(destination)}. Check it and buy again.`,
-      region_not_served: `${product.title} doesn't ship to ${place(destination)}.`,
-      not_buyable: `${product.title} is not on offer any more.`,
-      limit_reached: "You have reached this sale's limit.",
-      forbidden: "Sign in (with a viewer token) to buy.",
-      disconnected: "Not connected: your order may not have reached the shop. Buy again once reconnected; it will not be taken twice.",
-      timeout: "No answer yet: buy again; it will not be taken twice.",
-    };
-    status.textContent = messages[error.code] || error.message;
+    status.textContent = purchaseRefusalText(error, model.catalog.get(error.product) || products[0], destination);
     return false;
   }
+}
+
+/** Why a checkout (or a card's quote before it) was refused, naming `product`. */
+function purchaseRefusalText(error, product, destination) {
+  const messages = {
+    sold_out: `${product.title} is sold out.`,
+    insufficient_stock: `Only ${error.available} left of ${product.title}.`,
+    price_changed: `The price of ${product.title} is now ${formatPrice(error.currentPrice ?? 0, product.currency)}. Check it and buy again.`,
+    total_changed: `The total is now ${formatTotals(error.totals || [])} with shipping and tax to ${place(destination)}. Check it and buy again.`,
+    region_not_served: `${product.title} doesn't ship to ${place(destination)}.`,
+    not_buyable: `${product.title} is not on offer any more.`,
+    unknown_product: `${product.title} is not on offer any more.`,
+    unknown_variant: `${product.title} is not on offer any more.`,
+    currency_mismatch: `${product.title} cannot be bought just now: its price and its shop's terms disagree.`,
+    limit_reached: "You have reached this sale's limit.",
+    forbidden: "Sign in (with a viewer token) to buy.",
+    disconnected: "Not connected: your order may not have reached the shop. Buy again once reconnected; it will not be taken twice.",
+    timeout: "No answer yet: buy again; it will not be taken twice.",
+  };
+  return messages[error.code] || error.message;
+}
+
+/**
+ * Quotes `items` to `destination` and keeps the figures under `key` (the cart shows them
+ * too when it holds exactly these lines); the refusal, or null when quoted.
+ */
+async function quoteLines(key, destination, items) {
+  try {
+    remember(key, await client.quote(stream, { shipTo: destination, items }));
+  } catch (error) {
+    return error;
+  }
+  if (refusal?.key === key) refusal = null;
+  renderCart();
+  return null;
 }
 
 function orderResult(push) {
@@ -592,6 +631,8 @@ function orderResult(push) {
 
 const orderDate = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const ORDER_STATUS = { pending: "Waiting for the shop", confirmed: "Confirmed", partly_failed: "Partly failed", failed: "Failed" };
+/** How a part's units taken back are introduced, by the merchant's status word. */
+const TAKEN_BACK = { cancelled: "Cancelled", returned: "Returned" };
 const PART_STATUS = { pending: "waiting for the shop", confirmed: "confirmed", failed: "could not be completed" };
 
 $("orders-button").addEventListener("click", () => {
@@ -691,7 +732,7 @@ function orderItem(order) {
   head.append(date, " ", status, " ", total);
   const parts = document.createElement("ul");
   parts.className = "plain";
-  parts.append(...order.parts.map(orderPart));
+  parts.append(...order.parts.map((part) => orderPart(order, part)));
   item.append(head, note(order.items.map((line) => orderLineText(order, line)).join(", "), "order-items"), parts);
   return item;
 }
@@ -703,8 +744,11 @@ function orderLineText(order, line) {
   return `${line.qty} × ${title}`;
 }
 
-/** A merchant's part: its outcome and order number, and how its shipping stands. */
-function orderPart(part) {
+/**
+ * A merchant's part of `order`: its outcome and order number, how its shipping stands,
+ * and the units it took back when it cancelled or took a return.
+ */
+function orderPart(order, part) {
   const item = document.createElement("li");
   item.className = "order-part";
   item.dataset.merchant = part.merchant;
@@ -730,6 +774,14 @@ function orderPart(part) {
     if (fulfilment.tracking) line.append(" — tracking ", tracking(fulfilment.tracking));
     if (fulfilment.note) line.append(` — ${fulfilment.note}`);
     item.append(line);
+    // Units the merchant took back ("cancelled", "returned"); whether they went back into stock is its business.
+    const taken = Array.isArray(fulfilment.items) ? fulfilment.items : [];
+    if (taken.length > 0) {
+      const label = TAKEN_BACK[fulfilment.status] || "Taken back";
+      const back = note(`${label}: ${taken.map((line) => orderLineText(order, line)).join(", ")}`, "taken-back");
+      back.dataset.status = fulfilment.status;
+      item.append(back);
+    }
   }
   return item;
 }

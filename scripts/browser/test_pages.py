@@ -295,8 +295,10 @@ def test_a_viewer_sees_shipping_and_tax_and_pays_that_total(gateway):
     shipping): shipping to Germany, two teas cost 2 × 14.99 + 4.90 = 34.88, of which 5.57
     VAT; the cart shows that and the checkout charges exactly that. When the merchant's
     shipping goes up between the quote and the checkout, the buyer is shown the new total
-    and pays it on the second press. A product that does not ship to the chosen country
-    cannot be bought, whichever country that is."""
+    and pays it on the second press. A card's Buy, for a destination nothing was quoted
+    for yet (a postcode typed) and 6.90 shipping, quotes that one tea first and pays the
+    quoted 14.99 + 6.90 = 21.89 on the first press. A product that does not ship to the
+    chosen country cannot be bought, whichever country that is."""
     admin = gateway.token("admin", "ops-1")
 
     def terms(shipping):
@@ -360,6 +362,51 @@ def test_a_viewer_sees_shipping_and_tax_and_pays_that_total(gateway):
         assert not viewer.find_element(By.ID, "charged").is_displayed()
         viewer.find_element(By.ID, "checkout").click()
         wait(viewer, 10, lambda d: amount(d, '#charged [data-currency="EUR"]') == "2089", "the new total charged")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the second order's confirmation")
+
+        # A card's Buy, with no figures for that line there: 6.90 shipping now, and a
+        # postcode (a destination nothing was quoted for). What goes out and comes back
+        # over the socket is recorded, and what the purchase status says on the way.
+        gateway.request("PUT", "/v1/merchants/teahouse", admin, terms(690))
+        viewer.execute_script("const p = document.getElementById('ship-postcode'); p.value = '10115'; p.dispatchEvent(new Event('input'));")
+        wait(viewer, 5, lambda d: json.loads(d.execute_script("return localStorage.getItem('hawker.ship_to')")) == {"country": "DE", "postcode": "10115"},
+             "the postcode taken")
+        wait(viewer, 5, lambda d: ships(d, "sencha") == "true", "the tea marked as shipping to Germany 10115")
+        viewer.execute_script("""
+            window.sent = []; window.received = []; window.statuses = [];
+            const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+              if (!this.recorded) {
+                this.recorded = true;
+                this.addEventListener("message", (message) => window.received.push(JSON.parse(message.data)));
+              }
+              window.sent.push(JSON.parse(data));
+              return send.call(this, data);
+            };
+            const status = document.getElementById("purchase");
+            new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, characterData: true, subtree: true });
+            """)
+        buy(viewer, "sencha")
+        wait(viewer, 10, lambda d: amount(d, '#charged [data-currency="EUR"]') == "2189", "the card's total charged on the first press")
+        wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the card's order confirmation")
+        sent, received, statuses = viewer.execute_script("return [window.sent, window.received, window.statuses]")
+        assert not any("The total is now" in line for line in statuses), statuses
+        checkouts = [frame for frame in sent if frame["type"] == "checkout"]
+        assert len(checkouts) == 1, checkouts
+        quotes = [frame for frame in sent if frame["type"] == "quote" and frame.get("items")]
+        assert len(quotes) == 1, quotes
+        assert quotes[0]["items"] == [{"product": "sencha", "qty": 1}], quotes
+        assert quotes[0]["ship_to"] == {"country": "DE", "postcode": "10115"}, quotes
+        quoted = next(frame for frame in received if frame.get("re") == quotes[0]["id"])
+        assert quoted["type"] == "quote" and quoted["totals"] == [{"currency": "EUR", "amount": 2189}], quoted
+        assert sent.index(quotes[0]) < sent.index(checkouts[0]), sent
+        assert checkouts[0]["totals_seen"] == quoted["totals"], checkouts
+        assert checkouts[0]["ship_to"] == quotes[0]["ship_to"], checkouts
+        assert [{key: line[key] for key in ("product", "qty")} for line in checkouts[0]["items"]] == quotes[0]["items"], checkouts
+        accepted = next(frame for frame in received if frame.get("re") == checkouts[0]["id"])
+        assert accepted["type"] == "checkout.accepted" and accepted["totals"] == quoted["totals"], accepted
+        state = gateway.state(host)["state"]
+        assert next(p for p in state["catalog"] if p["id"] == "sencha")["stock"] == 6, state["catalog"]
 
         # France: the beret ships there, the tea does not.
         ship_to(viewer, "FR")
