@@ -48,6 +48,9 @@ public actor OrderRelay: Service {
     /// merchant this one has not read yet. A delivery made after it, of a merchant with no
     /// route of its own, waits rather than going to the fallback.
     private nonisolated let routesCurrentAsOf = Atomic<Int64>(.max)
+    /// How long such a delivery waits at most (milliseconds since it was made): a registry
+    /// that cannot be read does not hold orders until they are given up on.
+    private nonisolated let routesWaitAtMost = Atomic<Int64>(.max)
     private let policy: RetryPolicy
     private let batchSize: Int
     private let maxInFlight: Int
@@ -110,6 +113,11 @@ public actor OrderRelay: Service {
     /// began then has been applied).
     public nonisolated func routesAreCurrent(asOf time: Int64) {
         routesCurrentAsOf.store(time, ordering: .relaxed)
+    }
+
+    /// A delivery waits for the registry at most `milliseconds` after it was made.
+    public nonisolated func waitForRoutes(atMost milliseconds: Int64) {
+        routesWaitAtMost.store(milliseconds, ordering: .relaxed)
     }
 
     /// Hands due deliveries to their backends as they come due, without waiting for
@@ -220,7 +228,9 @@ public actor OrderRelay: Service {
                 continue
             }
             let (own, fallback) = routes.withLock { ($0.byMerchant[delivery.merchant], $0.fallback) }
-            if own == nil, delivery.createdAt >= routesCurrentAsOf.load(ordering: .relaxed) {
+            if own == nil, delivery.createdAt >= routesCurrentAsOf.load(ordering: .relaxed),
+                now.subtractingReportingOverflow(delivery.createdAt).partialValue < routesWaitAtMost.load(ordering: .relaxed)
+            {
                 // Maybe a merchant registered on another node a moment ago: not the fallback yet.
                 postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.merchant))
                 continue

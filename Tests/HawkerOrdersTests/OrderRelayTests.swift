@@ -201,6 +201,14 @@ final class ScriptedBackend: OrderBackend {
         advance(1_000)
         #expect(try await relay.pass().confirmed == 1)
         #expect(fallback.calls.map(\.idempotencyKey) == ["c2:nobody"])
+        // A registry that cannot be read holds orders a while, not until they are given up on.
+        relay.routesAreCurrent(asOf: 0)
+        relay.waitForRoutes(atMost: 5_000)
+        try await store.append(cart("c3", merchants: ["nobody"]), stream: StreamID("shop")!)
+        #expect(try await relay.pass().postponed == 1)
+        advance(5_000)
+        #expect(try await relay.pass().confirmed == 1)
+        #expect(fallback.calls.map(\.idempotencyKey) == ["c2:nobody", "c3:nobody"])
     }
 
     @Test func retryDelaysGrowAndAreCapped() {

@@ -214,10 +214,21 @@ import Testing
             #expect(notice.id != nil && notice.type == .orderStatus && notice.buyer == "buyer-c1")
             #expect(notice.body["items"] == [["product": "tee", "qty": 1]])
             #expect(try await outbox.undeliveredNotices(for: "buyer-c1", limit: 10).map(\.id) == [notice.id])
-            #expect(try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 9)]).get() == first.with(replayed: true))
-            try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: true)
+            #expect(try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 1)]).get() == first.with(replayed: true))
+            // The id again for other units, or another restock: refused, not answered as done.
+            guard case .failure(.invalid) = try await reverse("R1", [.init(product: "tee", variant: nil, quantity: 2)]) else {
+                Issue.record("a used return_id took other units")
+                return
+            }
+            guard case .failure(.invalid) = try await reverse("R1", nil, restock: false) else {
+                Issue.record("a used return_id took another restock")
+                return
+            }
+            // Marked once: a second request racing the first finds it marked.
+            #expect(try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: true))
+            #expect(try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: true) == false)
             #expect(try await reverse("R1", nil).get().restockDue == false)
-            try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: false)
+            #expect(try await outbox.markRestocked(checkoutID: "c1", merchant: "m1", id: "R1", restocked: false))
             #expect(try await reverse("R1", nil).get().restockDue == true)
             // No more than is left; nothing of another merchant or not in the order.
             guard case .failure(.invalid) = try await reverse("R2", [.init(product: "tee", variant: nil, quantity: 2)]) else {

@@ -104,14 +104,17 @@ public final class BuyerNotices: Sendable {
 
     /// A status update from `merchant` for one of its orders (shipped, tracking, returned):
     /// stored and sent to the buyer. False when the checkout has no order of that merchant.
-    public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool {
-        guard let part = try? await outbox.deliveries(of: update.checkoutID).first(where: { $0.merchant == merchant }) else { return false }
+    /// nil when the outbox could not be read or written (send it again); false when no
+    /// checkout has an order of `merchant`.
+    public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool? {
+        guard let deliveries = try? await outbox.deliveries(of: update.checkoutID) else { return nil }
+        guard let part = deliveries.first(where: { $0.merchant == merchant }) else { return false }
         let now = clock()
         var body = update.body
         body["merchant"] = .string(merchant)
         body["at"] = .int(now)
         var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
-        guard let id = try? await outbox.addNotice(notice) else { return false }
+        guard let id = try? await outbox.addNotice(notice) else { return nil }
         notice.id = id
         await post(notice)
         return true

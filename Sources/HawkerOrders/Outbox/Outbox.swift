@@ -60,9 +60,11 @@ public protocol Outbox: Sendable {
     /// `returned`). A retry with the same id returns what was recorded (`replayed`).
     func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal>
 
-    /// Whether the stock of a recorded reversal was put back (marked before it is, so that
-    /// a crash between cannot put it back twice; unmarked when putting it back failed).
-    func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws
+    /// Sets whether the stock of a recorded reversal was put back, if it was not so yet:
+    /// false when it was (another request claimed it first). Marked before the stock is
+    /// put back, so that a crash or a second request in between cannot put it back twice;
+    /// unmarked when putting it back failed.
+    func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws -> Bool
 
     /// Orders given up on, oldest first.
     func deadLetters(limit: Int) async throws -> [OutboxDelivery]

@@ -88,6 +88,21 @@ public struct PartReversal: Sendable, Hashable {
         return OrderNotice(buyer: buyer, checkoutID: checkoutID, stream: stream, type: .orderStatus, body: body, createdAt: now)
     }
 
+    /// Whether this request is a retry of the recorded one (`units`, `restock`): the same
+    /// units when it names items, and the same restock. Another return under a used id is
+    /// refused rather than answered as done.
+    func repeats(units recorded: [Int: Int64], restock recordedRestock: Bool, lines: [Reservation.Line]) -> Bool {
+        guard restock == recordedRestock else { return false }
+        guard let items else { return true }
+        var asked: [Int: Int64] = [:]
+        for item in items {
+            guard let index = lines.indices.first(where: { lines[$0].merchant == merchant && lines[$0].product == item.product && lines[$0].variant == item.variant })
+            else { return false }
+            asked[index, default: 0] += item.quantity
+        }
+        return asked == recorded
+    }
+
     /// Stored: `{"<line index>": units}`.
     static func encode(_ units: [Int: Int64]) -> String {
         String(buffer: JSONText.encode(.object(Dictionary(uniqueKeysWithValues: units.map { (String($0.key), JSONValue.int($0.value)) }))))

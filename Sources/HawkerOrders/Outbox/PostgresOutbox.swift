@@ -332,7 +332,7 @@ public final class PostgresOutbox: Outbox, Service {
             ORDER BY created_at DESC, id DESC LIMIT \(page)
             """)
         var orders: [BuyerOrder] = []
-        for try await (id, stream, reservation) in rows.decode((String, String, String).self) {
+        for try await (_, stream, reservation) in rows.decode((String, String, String).self) {
             // A row that does not read is left out, not fatal (as in the SQLite outbox).
             guard let reservation = try? OutboxCoding.decodeReservation(reservation), let stream = try? OutboxCoding.streamID(stream) else { continue }
             orders.append(BuyerOrder(reservation: reservation, stream: stream, parts: []))
@@ -387,7 +387,13 @@ public final class PostgresOutbox: Outbox, Service {
                 "SELECT id, units, restock, restocked FROM \(unescaped: s).reversal WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(reversal.merchant)",
                 logger: logger
             ).decode((String, String, Bool, Bool).self) {
-                if id == reversal.id { return .success(record(PartReversal.decode(units), restockDue: restock && !restocked, replayed: true)) }
+                if id == reversal.id {
+                    let units = PartReversal.decode(units)
+                    guard reversal.repeats(units: units, restock: restock, lines: reservation.lines) else {
+                        return .failure(.invalid("return_id '\(reversal.id)' was used for another return of this order: give this one its own"))
+                    }
+                    return .success(record(units, restockDue: restock && !restocked, replayed: true))
+                }
                 earlier.append(PartReversal.decode(units))
             }
             guard part.status == OutboxDelivery.Status.confirmed.rawValue else { return .failure(.notConfirmed) }
@@ -451,10 +457,17 @@ public final class PostgresOutbox: Outbox, Service {
         }
     }
 
-    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws {
-        try await query(
-            "UPDATE \(unescaped: schema).reversal SET restocked = \(restocked) WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND id = \(id)",
-            write: true)
+    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws -> Bool {
+        let rows = try await query(
+            """
+            WITH changed AS (
+                UPDATE \(unescaped: schema).reversal SET restocked = \(restocked)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND id = \(id) AND restocked = \(!restocked)
+                RETURNING 1)
+            SELECT count(*) FROM changed
+            """, write: true)
+        for try await count in rows.decode(Int64.self) { return count > 0 }
+        return false
     }
 
     public func deadLetters(limit: Int) async throws -> [OutboxDelivery] {

@@ -426,7 +426,11 @@ public actor SQLiteOutbox: Outbox {
             {
                 let restock: Bool = done["restock"]
                 let restocked: Bool = done["restocked"]
-                return .success(record(PartReversal.decode(done["units"]), restockDue: restock && !restocked, replayed: true))
+                let units = PartReversal.decode(done["units"])
+                guard reversal.repeats(units: units, restock: restock, lines: lines) else {
+                    return .failure(.invalid("return_id '\(reversal.id)' was used for another return of this order: give this one its own"))
+                }
+                return .success(record(units, restockDue: restock && !restocked, replayed: true))
             }
             guard (part["status"] as String) == OutboxDelivery.Status.confirmed.rawValue else { return .failure(.notConfirmed) }
             let earlier = try String.fetchAll(
@@ -477,9 +481,12 @@ public actor SQLiteOutbox: Outbox {
         }
     }
 
-    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws {
+    public func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws -> Bool {
         try await commit { db in
-            try Self.execute(db, "UPDATE reversal SET restocked = ? WHERE checkout_id = ? AND merchant = ? AND id = ?", [restocked, checkoutID, merchant, id])
+            try Self.execute(
+                db, "UPDATE reversal SET restocked = ? WHERE checkout_id = ? AND merchant = ? AND id = ? AND restocked = ?",
+                [restocked, checkoutID, merchant, id, !restocked])
+            return db.changesCount > 0
         }
     }
 

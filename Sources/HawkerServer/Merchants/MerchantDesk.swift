@@ -26,7 +26,8 @@ final class MerchantDesk: Sendable {
         /// Pools of backends made here, by merchant.
         var running: [String: Task<Void, Never>] = [:]
         /// Replaced pools, stopped after a grace.
-        var retiring: [Task<Void, Never>] = []
+        var retiring: [Int: Task<Void, Never>] = [:]
+        var nextRetiring = 0
     }
 
     private let pools = Mutex(Pools())
@@ -47,7 +48,13 @@ final class MerchantDesk: Sendable {
         let changed = NIOLockedValueBox<(merchants: [String], readAsOf: Int64?)>(([], nil))
         let clock = orders.clock
         // On a shared store, other nodes' merchants are known only as of the last read.
-        if storeService != nil { orders.relay.routesAreCurrent(asOf: 0) }
+        if storeService != nil {
+            orders.relay.routesAreCurrent(asOf: 0)
+            // Two reads' time: past it, the fallback (a registry that cannot be read does
+            // not hold orders until they are given up on).
+            let (seconds, attoseconds) = refresh.components
+            orders.relay.waitForRoutes(atMost: 2 * (seconds * 1_000 + attoseconds / 1_000_000_000_000_000) + 1_000)
+        }
         follower = StoreFollower("merchants", storeService: storeService, interval: refresh, logger: logger) {
             let began = clock()
             let read = try await directory.refresh()
@@ -81,7 +88,7 @@ final class MerchantDesk: Sendable {
         }
         let tasks = pools.withLock { pools in
             defer { pools = Pools() }
-            return Array(pools.running.values) + pools.retiring
+            return Array(pools.running.values) + Array(pools.retiring.values)
         }
         for task in tasks {
             task.cancel()
@@ -106,7 +113,9 @@ final class MerchantDesk: Sendable {
         pools.withLock { pools in
             let settings = directory.backend(of: merchant)
             inventory?.setMerchantSetsStock(merchant, settings?.stock == .merchant)
-            let key = settings ?? MerchantBackendConfiguration(kind: nil)
+            // Who sets the stock is not the backend's business: changing it keeps the backend.
+            var key = settings ?? MerchantBackendConfiguration(kind: nil)
+            key.stock = .shared
             // A change of name or terms leaves the backend (and its pool, its breaker) be.
             let previous = pools.backends[merchant]
             guard previous != key else { return }
@@ -124,11 +133,13 @@ final class MerchantDesk: Sendable {
             if let old = pools.running.removeValue(forKey: merchant) {
                 // A delivery out on it ends within its timeout.
                 let grace = Duration.milliseconds(Int64(previous?.timeoutMilliseconds ?? 5_000) + 1_000)
-                pools.retiring.append(
-                    Task {
-                        try? await Task.sleep(for: grace)
-                        old.cancel()
-                    })
+                let number = pools.nextRetiring
+                pools.nextRetiring += 1
+                pools.retiring[number] = Task {
+                    try? await Task.sleep(for: grace)
+                    old.cancel()
+                    _ = self.pools.withLock { $0.retiring.removeValue(forKey: number) }
+                }
             }
             if let service = backend?.service { pools.running[merchant] = Task { try? await service.run() } }
         }

@@ -155,7 +155,11 @@ final class OrderDesk: Sendable {
     /// merchant says so (put back once: a retry after a failure finishes it).
     func update(_ update: OrderStatusUpdate, merchant: String) async -> Result<Void, UpdateRefusal> {
         guard let request = update.reversal, let kind = PartReversal.Kind(rawValue: update.status) else {
-            return await notices.statusUpdate(update, merchant: merchant) ? .success(()) : .failure(.unknownCheckout)
+            switch await notices.statusUpdate(update, merchant: merchant) {
+            case true: return .success(())
+            case false: return .failure(.unknownCheckout)
+            case nil: return .failure(.unavailable)
+            }
         }
         let now = clock()
         var noticeBody = update.body
@@ -187,13 +191,16 @@ final class OrderDesk: Sendable {
             }
             // Marked first: a crash in between leaves the units out (never in twice: no
             // overselling); a refusal unmarks it for the merchant's retry.
+            // Only the request that marks it puts the units back (a retry racing the first
+            // finds it marked).
+            let claimed: Bool
             do {
-                try await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: true)
+                claimed = try await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: true)
             } catch {
                 return .failure(.unavailable)
             }
-            guard await restock(taken, merchant: merchant) else {
-                try? await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: false)
+            if claimed, !(await restock(taken, merchant: merchant)) {
+                _ = try? await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: false)
                 return .failure(.unavailable)
             }
         }
