@@ -49,6 +49,12 @@ public struct OrderStatusUpdate: Sendable, Hashable {
             public var product: String
             public var variant: String?
             public var quantity: Int64
+
+            public init(product: String, variant: String?, quantity: Int64) {
+                self.product = product
+                self.variant = variant
+                self.quantity = quantity
+            }
         }
 
         public var id: String

@@ -201,6 +201,40 @@ import Testing
         await engine.shutdown()
     }
 
+    /// A quote is priced where the stream runs (forwarded by a node that only mirrors it):
+    /// what ships to the destination and what the cart costs, refused as a checkout would
+    /// be, with nothing held; a stream that does not exist answers nil.
+    @Test(arguments: Kind.available)
+    func quotesPriceACartWhereTheStreamRunsAndHoldNothing(_ kind: Kind) async throws {
+        let engine = try await EngineHarness.make(kind)
+        let name = stream("quote")
+        let products: JSONValue = [
+            ["id": "tee", "title": "Tee", "merchant": "m1", "price": 2_000, "currency": "EUR", "stock": 10],
+            ["id": "beret", "title": "Beret", "merchant": "m2", "price": 900, "currency": "EUR", "regions": ["FR"]],
+        ]
+        _ = try await engine.streams.publish(draft(.catalogSet, ["products": products]), to: name).get()
+        let paris = try #require(
+            try await engine.streams.quote(
+                QuoteRequest(lines: [.init(product: "tee", variant: nil, quantity: 2), .init(product: "beret", variant: nil, quantity: 1)], shipTo: "FR"),
+                on: name
+            ).get())
+        #expect(try paris.get().charges.map(\.merchant) == ["m1", "m2"])
+        #expect(try paris.get().charges.totals?.map(\.amount) == [4_900])
+        #expect(try paris.get().notShipping.isEmpty)
+        let berlin = try #require(try await engine.streams.quote(QuoteRequest(lines: [], shipTo: "DE"), on: name).get())
+        #expect(try berlin.get().notShipping == ["beret"])
+        let refused = try #require(
+            try await engine.streams.quote(QuoteRequest(lines: [.init(product: "beret", variant: nil, quantity: 1)], shipTo: "DE"), on: name).get())
+        guard case .failure(let rejection) = refused else {
+            Issue.record("a beret quoted to Germany: \(refused)")
+            return
+        }
+        #expect(rejection.reason == .regionNotServed && rejection.product == "beret")
+        #expect(try await stock(of: "tee", in: name, engine) == 10)
+        #expect(try await engine.streams.quote(QuoteRequest(lines: [], shipTo: "DE"), on: stream("nowhere")).get() == nil)
+        await engine.shutdown()
+    }
+
     @Test(arguments: Kind.available)
     func checkoutsFromEveryLoopNeverOversellAndStockComesBack(_ kind: Kind) async throws {
         let engine = try await EngineHarness.make(kind)

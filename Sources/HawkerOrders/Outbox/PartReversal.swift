@@ -12,17 +12,8 @@ public struct PartReversal: Sendable, Hashable {
         case returned
     }
 
-    public struct Item: Sendable, Hashable {
-        public var product: String
-        public var variant: String?
-        public var quantity: Int64
-
-        public init(product: String, variant: String?, quantity: Int64) {
-            self.product = product
-            self.variant = variant
-            self.quantity = quantity
-        }
-    }
+    /// Units of one line, as the merchant's update names them.
+    public typealias Item = OrderStatusUpdate.Reversal.Item
 
     public var checkoutID: String
     public var merchant: String

@@ -169,7 +169,7 @@ final class OrderDesk: Sendable {
         noticeBody["restocked"] = .bool(request.restock)
         let reversal = PartReversal(
             checkoutID: update.checkoutID, merchant: merchant, id: request.id, kind: kind,
-            items: request.items?.map { PartReversal.Item(product: $0.product, variant: $0.variant, quantity: $0.quantity) }, restock: request.restock,
+            items: request.items, restock: request.restock,
             noticeBody: noticeBody)
         let record: ReversalRecord
         do {
