@@ -26,6 +26,9 @@ public struct OrderNotice: Sendable, Hashable {
 
     /// The notice for a delivery's outcome, or nil for a retry (nothing to tell yet).
     public static func outcome(_ outcome: DeliveryOutcome, of delivery: OutboxDelivery, at now: Int64) -> OrderNotice? {
+        // The buyer's order is the seller's: a supplier's shipment reaches the buyer as
+        // the supplier's `order.status` (shipped, tracking), not as an outcome.
+        guard !delivery.isShipment else { return nil }
         var body: [String: JSONValue] = ["checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "at": .int(now)]
         let type: MessageType
         switch outcome {

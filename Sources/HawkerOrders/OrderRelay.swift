@@ -1,3 +1,4 @@
+import HawkerCommerce
 import ServiceLifecycle
 import Synchronization
 import Tracing
@@ -206,7 +207,7 @@ public actor OrderRelay: Service {
         guard room > 0 else { return [] }
         let now = clock()
         var calls: [(OutboxDelivery, any OrderBackend)] = []
-        var postponed: [Int64: [(checkoutID: String, merchant: String)]] = [:]
+        var postponed: [Int64: [(checkoutID: String, party: Party)]] = [:]
         defer { report.postponed += postponed.values.reduce(0) { $0 + $1.count } }
         // On a shared outbox, merchants this node cannot reach now are another node's,
         // until their orders are old enough to be given up on (by whoever claims them).
@@ -232,7 +233,7 @@ public actor OrderRelay: Service {
                 now.subtractingReportingOverflow(delivery.createdAt).partialValue < routesWaitAtMost.load(ordering: .relaxed)
             {
                 // Maybe a merchant registered on another node a moment ago: not the fallback yet.
-                postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.merchant))
+                postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.party))
                 continue
             }
             guard let backend = own ?? fallback else {
@@ -247,7 +248,7 @@ public actor OrderRelay: Service {
             guard allowed else {
                 // Open: after the cooldown. Half-open (the trial is out): a little later.
                 let until: Int64 = if case .open(let until) = breaker.state { until } else { now + max(100, breaker.cooldownMilliseconds / 10) }
-                postponed[until, default: []].append((delivery.checkoutID, delivery.merchant))
+                postponed[until, default: []].append((delivery.checkoutID, delivery.party))
                 continue
             }
             inFlight.insert(delivery.idempotencyKey)
@@ -305,7 +306,7 @@ public actor OrderRelay: Service {
     private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64, attempted: Bool = true) async throws {
         var notice = OrderNotice.outcome(outcome, of: delivery, at: now)
         let recorded = try await outbox.record(
-            outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, now: now, attempted: attempted, notice: notice
+            outcome, checkoutID: delivery.checkoutID, party: delivery.party, now: now, attempted: attempted, notice: notice
         )
         // Another relay recorded this delivery's outcome first (this one's claim had
         // lapsed): its outcome stands, and it told the buyer.

@@ -35,6 +35,9 @@ public final class PostgresOrderBackend: OrderBackend {
 
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
+    /// Columns added after the first table, with their types.
+    static let addedColumns = [("ship_to", "jsonb"), ("charges", "jsonb"), ("kind", "text"), ("seller", "text"), ("cost", "jsonb")]
+
     public init(merchant: String, url: String, timeout: Duration = .seconds(5), logger: Logger = Logger(label: "hawker.orders.postgres")) throws {
         let configuration = try PostgresURL.configuration(
             url, setting: "merchants.\(merchant).postgres_url", connectTimeout: timeout, maximumConnections: 8)
@@ -50,8 +53,9 @@ public final class PostgresOrderBackend: OrderBackend {
             let columns = try await client.query(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'hawker_orders' AND table_schema = ANY(current_schemas(false))")
             for try await column in columns.decode(String.self) { present.insert(column) }
-            for column in ["ship_to", "charges"] where !present.contains(column) {
-                _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS \(column) jsonb"))
+            // And, with suppliers, what an order is: a sale, or a shipment for a seller.
+            for (column, type) in Self.addedColumns where !present.contains(column) {
+                _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS \(column) \(type)"))
             }
         }
         self.timeout = timeout
@@ -78,12 +82,14 @@ public final class PostgresOrderBackend: OrderBackend {
         let attribution = String(buffer: JSONText.encode(payload["attribution"] ?? .object([:])))
         let shipTo = payload["ship_to"].map { String(buffer: JSONText.encode($0)) }
         let charges = payload["charges"].map { String(buffer: JSONText.encode($0)) }
+        let cost = payload["cost"].map { String(buffer: JSONText.encode($0)) }
+        let kind = delivery.isShipment ? "shipment" : "sale"
         let key = delivery.idempotencyKey
         let inserted = try await client.query(
             """
-            INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution, ship_to, charges)
+            INSERT INTO hawker_orders (idempotency_key, checkout_id, merchant, stream, buyer, region, items, attribution, ship_to, charges, kind, seller, cost)
             VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(delivery.stream.rawValue), \(delivery.buyer), \(delivery.region), \(items)::jsonb,
-                \(attribution)::jsonb, \(shipTo)::jsonb, \(charges)::jsonb)
+                \(attribution)::jsonb, \(shipTo)::jsonb, \(charges)::jsonb, \(kind), \(delivery.seller), \(cost)::jsonb)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING order_number
             """)

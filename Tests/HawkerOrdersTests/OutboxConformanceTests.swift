@@ -25,7 +25,7 @@ import Testing
     }
 
     /// Runs `body` with a way to open instances of one fresh outbox of `kind`.
-    private func withOutbox<T: Sendable>(_ kind: Kind, _ body: (_ open: () throws -> any Outbox) async throws -> T) async throws -> T {
+    func withOutbox<T: Sendable>(_ kind: Kind, _ body: (_ open: () throws -> any Outbox) async throws -> T) async throws -> T {
         switch kind {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-outbox-\(UUID().uuidString)")
@@ -55,7 +55,7 @@ import Testing
         outboxReservation(id, merchants: merchants, at: time)
     }
 
-    private let shop = StreamID("shop")!
+    var shop: StreamID { StreamID("shop")! }
 
     private func claim(
         _ outbox: any Outbox, now: Int64, limit: Int = 100, for milliseconds: Int64 = 1_000, skipping: Set<String> = [], unlessBefore: Int64 = .min

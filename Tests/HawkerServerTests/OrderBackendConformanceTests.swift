@@ -67,6 +67,35 @@ import Testing
         await harness.tearDown()
     }
 
+    /// A supplier gets the shipment it makes for a seller (dropship) as an order of its
+    /// own, under its own key: the units it ships at its price, for the seller.
+    @Test(arguments: kinds)
+    func aShipmentReachesItsSupplierUnderItsOwnKey(_ kind: Kind) async throws {
+        let supplier = "d-\(UUID().uuidString.prefix(8).lowercased())"
+        let harness = try await Harness.make(kind, merchant: supplier)
+        let shipment = try await Self.shipment(supplier: supplier, seller: "seller")
+        #expect(shipment.idempotencyKey == "\(shipment.checkoutID):\(supplier)/for/seller")
+        let result = await harness.run { backend in
+            (await backend.deliver(shipment), await backend.deliver(shipment))
+        }
+        guard case .confirmed(let reference) = result.0 else {
+            Issue.record("first delivery: \(result.0)")
+            return
+        }
+        #expect(result.1 == .confirmed(reference: reference), "a redelivery must return the first order's reference")
+        let orders = try await harness.merchantOrders()
+        #expect(orders.count == 1)
+        let order = try #require(orders[shipment.idempotencyKey])
+        if let body = order.body {
+            #expect(body["kind"] == "shipment")
+            #expect(body["merchant"]?.stringValue == supplier)
+            #expect(body["seller"] == "seller")
+            #expect(body["items"] == [["product": "mug", "qty": 2, "unit_cost": 800, "currency": "EUR"]])
+            #expect(body["cost"] == [["currency": "EUR", "amount": 1_600]])
+        }
+        await harness.tearDown()
+    }
+
     @Test(arguments: kinds.filter { $0 == .webhook || $0 == .orderService })
     func aMerchantsRefusalIsFinal(_ kind: Kind) async throws {
         let merchant = "m-\(UUID().uuidString.prefix(8).lowercased())"
@@ -91,6 +120,29 @@ import Testing
     }
 
     // MARK: - Fixtures
+
+    /// The shipment `supplier` makes for `seller` of two mugs at 8.00, once the seller
+    /// confirmed its sale, as the outbox hands it out.
+    static func shipment(supplier: String, seller: String) async throws -> OutboxDelivery {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-conformance-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let outbox = try SQLiteOutbox(path: directory.appendingPathComponent("outbox.sqlite").path)
+        let checkoutID = "ck_" + RandomID.hex16()
+        let reservation = Reservation(
+            checkoutID: checkoutID, buyer: "ana",
+            lines: [
+                .init(product: "tee", variant: nil, quantity: 1, unitPrice: 2_000, currency: "EUR", merchant: seller, sale: nil),
+                .init(
+                    product: "mug", variant: nil, quantity: 2, unitPrice: 1_500, currency: "EUR", merchant: seller, sale: nil,
+                    supplier: Supplier(merchant: supplier, price: 800)),
+            ],
+            region: "FR", attribution: .init(code: "ANNA10", stream: "shop", referrer: nil),
+            idempotencyKey: "key-\(checkoutID)", createdAt: Int64(Date().timeIntervalSince1970 * 1000)
+        )
+        try await outbox.append(reservation, stream: StreamID("shop")!)
+        try await outbox.record(.confirmed(reference: "S-1"), checkoutID: checkoutID, merchant: seller, now: reservation.createdAt)
+        return try #require(try await outbox.due(now: .max, limit: 10).first { $0.isShipment })
+    }
 
     /// The deliveries of one checkout over `merchants`, as the outbox hands them out.
     static func deliveries(merchants: [String]) async throws -> [OutboxDelivery] {
@@ -256,17 +308,20 @@ enum PostgresMerchant {
                 var orders: [String: Harness.Order] = [:]
                 let rows = try await client.query(
                     """
-                    SELECT idempotency_key, order_number, checkout_id, merchant, region, items::text, attribution::text
+                    SELECT idempotency_key, order_number, checkout_id, merchant, region, items::text, attribution::text, kind, seller, cost::text
                     FROM hawker_orders WHERE merchant = \(merchant)
                     """)
-                for try await (key, number, checkoutID, merchant, region, items, attribution) in rows.decode((String, Int64, String, String, String, String, String).self) {
-                    orders[key] = (
-                        "PG-\(number)",
-                        [
-                            "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "region": .string(region),
-                            "items": try JSONParser.parse(ByteBuffer(string: items)), "attribution": try JSONParser.parse(ByteBuffer(string: attribution)),
-                        ]
-                    )
+                for try await (key, number, checkoutID, merchant, region, items, attribution, kind, seller, cost) in rows.decode(
+                    (String, Int64, String, String, String, String, String, String?, String?, String?).self)
+                {
+                    var body: [String: JSONValue] = [
+                        "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "region": .string(region),
+                        "items": try JSONParser.parse(ByteBuffer(string: items)), "attribution": try JSONParser.parse(ByteBuffer(string: attribution)),
+                    ]
+                    if let kind { body["kind"] = .string(kind) }
+                    if let seller { body["seller"] = .string(seller) }
+                    if let cost { body["cost"] = try JSONParser.parse(ByteBuffer(string: cost)) }
+                    orders[key] = ("PG-\(number)", body)
                 }
                 return orders
             }

@@ -96,7 +96,7 @@ extension CommerceState {
                 Reservation.Line(
                     product: product.id, variant: line.variant, quantity: line.quantity,
                     unitPrice: Self.unitPrice(product, variant: line.variant, sale: sale), currency: product.currency,
-                    merchant: product.merchant, sale: sale?.id
+                    merchant: product.merchant, sale: sale?.id, supplier: product.supplier
                 )
             },
             region: request.region,

@@ -16,6 +16,7 @@ extension Reservation {
                     if let variant = line.variant { object["variant"] = .string(variant) }
                     if let sale = line.sale { object["sale"] = .string(sale) }
                     if let credit = line.credit { object["credit"] = credit.json }
+                    if let supplier = line.supplier { object["supplier"] = supplier.json }
                     return .object(object)
                 }),
         ]
@@ -42,7 +43,8 @@ extension Reservation {
             parsed.append(
                 Line(
                     product: product, variant: line["variant"]?.stringValue, quantity: quantity, unitPrice: unitPrice,
-                    currency: currency, merchant: merchant, sale: line["sale"]?.stringValue, credit: line["credit"].flatMap(LineCredit.init(json:))
+                    currency: currency, merchant: merchant, sale: line["sale"]?.stringValue, credit: line["credit"].flatMap(LineCredit.init(json:)),
+                    supplier: Supplier(json: line["supplier"])
                 ))
         }
         var charges: [Charge] = []

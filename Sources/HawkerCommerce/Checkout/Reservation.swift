@@ -14,10 +14,13 @@ public struct Reservation: Sendable, Hashable {
         public var sale: String?
         /// The influencer's code credited with this line and its commission, if any.
         public var credit: LineCredit?
+        /// Who ships it for `merchant` and at what unit price (dropship), as the catalog
+        /// said when it was bought.
+        public var supplier: Supplier?
 
         public init(
             product: String, variant: String?, quantity: Int64, unitPrice: Int64, currency: String, merchant: String, sale: String?,
-            credit: LineCredit? = nil
+            credit: LineCredit? = nil, supplier: Supplier? = nil
         ) {
             self.product = product
             self.variant = variant
@@ -27,6 +30,7 @@ public struct Reservation: Sendable, Hashable {
             self.merchant = merchant
             self.sale = sale
             self.credit = credit
+            self.supplier = supplier
         }
 
         /// What the line costs: unit price × quantity (checked when reserved).
@@ -75,6 +79,16 @@ public struct Reservation: Sendable, Hashable {
 
     /// The merchants of record of this cart, each to get only its own lines.
     public var merchants: [String] { Array(Set(lines.map(\.merchant))).sorted() }
+
+    /// Who gets a part of this cart: each seller its sale, and each of a seller's
+    /// suppliers the shipment of that seller's units it ships, sorted.
+    public var parties: [Party] {
+        var parties = Set(lines.map { Party(merchant: $0.merchant, seller: $0.merchant) })
+        for line in lines {
+            if let supplier = line.supplier { parties.insert(Party(merchant: supplier.merchant, seller: line.merchant)) }
+        }
+        return parties.sorted()
+    }
 
     /// What the buyer pays, per currency (shipping and tax included), sorted by currency;
     /// nil when an amount would pass 2^53 − 1 (such a checkout is refused before anything

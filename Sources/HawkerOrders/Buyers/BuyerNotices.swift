@@ -108,15 +108,21 @@ public final class BuyerNotices: Sendable {
     /// checkout has an order of `merchant`.
     public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool? {
         guard let deliveries = try? await outbox.deliveries(of: update.checkoutID) else { return nil }
-        guard let part = deliveries.first(where: { $0.merchant == merchant }) else { return false }
+        // Its sale, or the shipments it makes for sellers (dropship): the buyer hears it
+        // as the seller's word, the seller's part of the order.
+        let parts = deliveries.filter { $0.merchant == merchant }
+        guard !parts.isEmpty else { return false }
         let now = clock()
-        var body = update.body
-        body["merchant"] = .string(merchant)
-        body["at"] = .int(now)
-        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
-        guard let id = try? await outbox.addNotice(notice) else { return nil }
-        notice.id = id
-        await post(notice)
+        for seller in Set(parts.map(\.seller)).sorted() {
+            let part = parts[0]
+            var body = update.body
+            body["merchant"] = .string(seller)
+            body["at"] = .int(now)
+            var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
+            guard let id = try? await outbox.addNotice(notice) else { return nil }
+            notice.id = id
+            await post(notice)
+        }
         return true
     }
 }

@@ -37,7 +37,7 @@ public struct BuyerOrder: Sendable, Hashable {
     /// For the buyer: a part is pending, confirmed or failed (rejected, or given up on).
     static func buyerStatus(_ status: OutboxDelivery.Status) -> String {
         switch status {
-        case .pending: "pending"
+        case .pending, .held: "pending"
         case .confirmed: "confirmed"
         case .rejected, .deadLettered: "failed"
         }

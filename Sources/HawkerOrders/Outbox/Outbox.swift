@@ -18,7 +18,8 @@ public protocol Outbox: Sendable {
     /// checkouts), so that the lookup can be skipped.
     func mayHaveAccepted(buyer: String, idempotencyKey: String) -> Bool
 
-    /// Writes `reservation` and one pending delivery per merchant of record. Returns what
+    /// Writes `reservation` and one delivery per party (`Reservation.parties`): a pending
+    /// sale per seller, and a held shipment per supplier and seller. Returns what
     /// is stored: `reservation`, or the checkout the same buyer made earlier with the same
     /// idempotency key (or the same id); then nothing new is written. `trace` is the
     /// checkout's trace context, kept for its deliveries (`OutboxDelivery.traceContext`).
@@ -75,10 +76,12 @@ public protocol Outbox: Sendable {
     /// once another relay claimed the delivery (this one's claim lapsed while it waited
     /// for the backend); the merchant's own answer (confirmed, rejected) stands whoever
     /// asked. `attempted` is false when the outcome was decided without calling the
-    /// backend.
+    /// backend. A seller's confirmed sale releases its held shipments (due now) in the
+    /// same commit; a rejected one rejects them (a dead letter keeps them held: it may be
+    /// re-driven).
     @discardableResult
     func record(
-        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+        _ outcome: DeliveryOutcome, checkoutID: String, party: Party, now: Int64, attempted: Bool, notice: OrderNotice?
     ) async throws -> (applied: Bool, noticeID: Int64?)
 
     /// Deletes what is settled and older than `before`: confirmed and rejected orders,
@@ -113,10 +116,10 @@ public protocol Outbox: Sendable {
     /// Moves deliveries' next attempt to `until` without counting an attempt (their
     /// backend's circuit is open), and ends this relay's claim on them (those another
     /// relay claimed meanwhile are left alone).
-    func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws
+    func postpone(_ deliveries: [(checkoutID: String, party: Party)], until: Int64, now: Int64) async throws
 
     /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts.
-    func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool
+    func redrive(checkoutID: String, party: Party, now: Int64) async throws -> Bool
 
     /// What `influencer`'s codes earned on checkouts created in `since ..< until`: every
     /// credited line is written with its checkout (`append`) and follows its merchant's
@@ -139,17 +142,21 @@ extension Outbox {
         try await due(now: now, limit: limit, excluding: [])
     }
 
-    /// An attempt's outcome, with no notice.
-    @discardableResult
-    public func record(_ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64) async throws -> (applied: Bool, noticeID: Int64?) {
-        try await record(outcome, checkoutID: checkoutID, merchant: merchant, now: now, attempted: true, notice: nil)
-    }
-
-    /// An attempt's outcome and the buyer's notice.
+    /// An attempt's outcome for a seller's sale.
     @discardableResult
     public func record(
-        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, notice: OrderNotice
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool = true, notice: OrderNotice? = nil
     ) async throws -> (applied: Bool, noticeID: Int64?) {
-        try await record(outcome, checkoutID: checkoutID, merchant: merchant, now: now, attempted: true, notice: notice)
+        try await record(outcome, checkoutID: checkoutID, party: .sale(merchant), now: now, attempted: attempted, notice: notice)
+    }
+
+    /// Re-drives a seller's sale given up on.
+    public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
+        try await redrive(checkoutID: checkoutID, party: .sale(merchant), now: now)
+    }
+
+    /// Postpones sellers' sales.
+    public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
+        try await postpone(deliveries.map { (checkoutID: $0.checkoutID, party: Party.sale($0.merchant)) }, until: until, now: now)
     }
 }

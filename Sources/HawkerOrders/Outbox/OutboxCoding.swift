@@ -46,13 +46,15 @@ public enum OutboxCoding {
 
     /// A delivery from its row and its checkout's.
     static func delivery(
-        checkoutID: String, merchant: String, status: String, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?,
+        checkoutID: String, merchant: String, seller: String, status: String, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?,
         redrivenAt: Int64?, stream: String, buyer: String, reservation: String, createdAt: Int64
     ) throws -> OutboxDelivery {
         let (decoded, trace) = try decodeCheckout(reservation)
+        let shipment = merchant != seller
         return OutboxDelivery(
-            checkoutID: checkoutID, merchant: merchant, stream: try streamID(stream), buyer: buyer,
-            lines: decoded.lines.filter { $0.merchant == merchant }, region: decoded.region, shipTo: decoded.shipTo, charges: decoded.charge(of: merchant),
+            checkoutID: checkoutID, merchant: merchant, seller: seller, stream: try streamID(stream), buyer: buyer,
+            lines: decoded.lines.filter { $0.merchant == seller && (!shipment || $0.supplier?.merchant == merchant) }, region: decoded.region,
+            shipTo: decoded.shipTo, charges: shipment ? [] : decoded.charge(of: merchant),
             attribution: decoded.attribution,
             status: OutboxDelivery.Status(rawValue: status) ?? .pending, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError,
             reference: reference, createdAt: createdAt, redrivenAt: redrivenAt, traceContext: trace

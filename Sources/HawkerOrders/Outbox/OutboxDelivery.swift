@@ -1,10 +1,14 @@
 import HawkerCommerce
 import HawkerProtocol
 
-/// One merchant's part of an accepted checkout: what the relay delivers to that
-/// merchant's backend, at least once, under `idempotencyKey`.
+/// One party's part of an accepted checkout: what the relay delivers to that merchant's
+/// backend, at least once, under `idempotencyKey`. A seller gets its sale; a supplier
+/// that ships some of a seller's lines (dropship) gets their shipment, held until the
+/// seller confirms its sale.
 public struct OutboxDelivery: Sendable, Hashable {
     public enum Status: String, Sendable, Hashable {
+        /// A supplier's shipment waiting for its seller to confirm the sale.
+        case held
         case pending
         case confirmed
         case rejected
@@ -13,15 +17,19 @@ public struct OutboxDelivery: Sendable, Hashable {
     }
 
     public var checkoutID: String
+    /// Who receives it: the seller, or for a shipment the supplier.
     public var merchant: String
+    /// Whose sale it is part of: `merchant` for a sale.
+    public var seller: String
     public var stream: StreamID
     public var buyer: String
-    /// Only this merchant's lines.
+    /// The seller's lines; for a shipment, those of them this supplier ships.
     public var lines: [Reservation.Line]
     public var region: String
     /// Where it ships; nil for checkouts stored before destinations were structured.
     public var shipTo: Destination?
-    /// This merchant's part: goods, shipping, tax, total (empty before quotes).
+    /// The seller's part: goods, shipping, tax, total (empty before quotes, and for a
+    /// shipment: what the buyer paid is the seller's business).
     public var charges: [Charge] = []
     public var attribution: CheckoutRequest.Attribution
     public var status: Status
@@ -40,8 +48,19 @@ public struct OutboxDelivery: Sendable, Hashable {
     /// Where `RetryPolicy`'s age limit counts from.
     public var ageFrom: Int64 { max(createdAt, redrivenAt ?? 0) }
 
-    /// What the backend deduplicates on: one order per checkout and merchant.
-    public var idempotencyKey: String { "\(checkoutID):\(merchant)" }
+    public var party: Party { Party(merchant: merchant, seller: seller) }
+
+    /// A supplier's shipment for its seller, not a sale.
+    public var isShipment: Bool { merchant != seller }
+
+    /// What the backend deduplicates on: one order per checkout and party.
+    public var idempotencyKey: String { Self.idempotencyKey(checkoutID: checkoutID, party: party) }
+
+    /// `checkout:merchant` for a sale (as before suppliers), `checkout:supplier/for/seller`
+    /// for a shipment (ids cannot hold "/", so the two never meet).
+    public static func idempotencyKey(checkoutID: String, party: Party) -> String {
+        party.isShipment ? "\(checkoutID):\(party.merchant)/for/\(party.seller)" : "\(checkoutID):\(party.merchant)"
+    }
 }
 
 /// What delivering a part led to.
@@ -68,7 +87,9 @@ extension OutboxDelivery {
     /// The order as every backend sends it to the merchant (webhook body, PostgreSQL row,
     /// `order.requested` without its routing fields). PROTOCOL.md documents the fields.
     public var payload: [String: JSONValue] {
+        if isShipment { return shipmentPayload }
         var payload: [String: JSONValue] = [
+            "kind": "sale",
             "checkout_id": .string(checkoutID),
             "merchant": .string(merchant),
             "idempotency_key": .string(idempotencyKey),
@@ -82,6 +103,44 @@ extension OutboxDelivery {
         if let shipTo { payload["ship_to"] = shipTo.json }
         if !charges.isEmpty { payload["charges"] = .array(charges.map(\.json)) }
         return payload
+    }
+
+    /// A supplier's shipment: what to send where, and what the seller owes for it at the
+    /// supplier's prices. No retail prices, charges or attribution: those are the sale's.
+    private var shipmentPayload: [String: JSONValue] {
+        var cost: [String: Int64] = [:]
+        let items: [JSONValue] = lines.map { line in
+            let price = line.supplier?.price ?? 0
+            // Within 2^53 − 1 × 1,000 units: checked where it is summed below.
+            cost[line.currency, default: 0] = Self.sum(cost[line.currency, default: 0], price.multipliedReportingOverflow(by: line.quantity))
+            var item: [String: JSONValue] = [
+                "product": .string(line.product), "qty": .int(line.quantity), "unit_cost": .int(price), "currency": .string(line.currency),
+            ]
+            if let variant = line.variant { item["variant"] = .string(variant) }
+            return .object(item)
+        }
+        var payload: [String: JSONValue] = [
+            "kind": "shipment",
+            "checkout_id": .string(checkoutID),
+            "merchant": .string(merchant),
+            "seller": .string(seller),
+            "idempotency_key": .string(idempotencyKey),
+            "stream": .string(stream.rawValue),
+            "buyer": .string(buyer),
+            "items": .array(items),
+            "cost": .array(cost.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
+            "region": .string(region),
+            "created_at": .int(createdAt),
+        ]
+        if let shipTo { payload["ship_to"] = shipTo.json }
+        return payload
+    }
+
+    /// A running sum that stays at 2^53 − 1 rather than overflow (a catalog's prices are
+    /// at most that, a cart's quantities at most 1,000 a line).
+    private static func sum(_ total: Int64, _ product: (partialValue: Int64, overflow: Bool)) -> Int64 {
+        let (sum, overflow) = total.addingReportingOverflow(product.partialValue)
+        return product.overflow || overflow ? JSONValue.maxSafeInteger : min(sum, JSONValue.maxSafeInteger)
     }
 }
 
@@ -97,10 +156,12 @@ extension Reservation.Line {
         return .object(item)
     }
 
-    /// The line in a merchant's order: with the influencer's code and commission.
+    /// The line in a seller's order: with the influencer's code and commission, and the
+    /// supplier that ships it (dropship).
     public var orderJSON: JSONValue {
-        guard let credit, case .object(var item) = json else { return json }
-        item["attribution"] = credit.json
+        guard credit != nil || supplier != nil, case .object(var item) = json else { return json }
+        if let credit { item["attribution"] = credit.json }
+        if let supplier { item["supplier"] = supplier.json }
         return .object(item)
     }
 }

@@ -108,9 +108,11 @@ public final class PostgresOutbox: Outbox, Service {
                     redriven_at bigint,
                     claimed_until bigint,
                     claimed_by text,
-                    PRIMARY KEY (checkout_id, merchant)
+                    seller text NOT NULL,
+                    PRIMARY KEY (checkout_id, merchant, seller)
                 )
                 """, logger: logger)
+            try await migrateParties(connection, schema: s, logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_due ON \(unescaped: s).delivery (status, next_attempt_at)", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_merchant ON \(unescaped: s).delivery (merchant, status)", logger: logger)
             try await connection.query(
@@ -168,6 +170,27 @@ public final class PostgresOutbox: Outbox, Service {
         }
     }
 
+    /// A delivery table from before suppliers (its key without the seller): every row is
+    /// a sale, its seller its merchant. Only once: afterwards the key has the seller.
+    private static func migrateParties(_ connection: PostgresConnection, schema s: String, logger: Logger) async throws {
+        let keyed = try await connection.query(
+            """
+            SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+            WHERE i.indrelid = \(s + ".delivery")::regclass AND i.indisprimary AND a.attname = 'seller'
+            """, logger: logger)
+        for try await count in keyed.decode(Int64.self) where count > 0 { return }
+        try await connection.query("ALTER TABLE \(unescaped: s).delivery ADD COLUMN IF NOT EXISTS seller text", logger: logger)
+        try await connection.query("UPDATE \(unescaped: s).delivery SET seller = merchant WHERE seller IS NULL", logger: logger)
+        try await connection.query("ALTER TABLE \(unescaped: s).delivery ALTER COLUMN seller SET NOT NULL", logger: logger)
+        try await connection.query(
+            "ALTER TABLE \(unescaped: s).delivery DROP CONSTRAINT delivery_pkey, ADD PRIMARY KEY (checkout_id, merchant, seller)", logger: logger)
+    }
+
+    /// A delivery's idempotency key in SQL, as `OutboxDelivery.idempotencyKey` makes it.
+    private static func key(_ d: String) -> String {
+        "(CASE WHEN \(d).seller = \(d).merchant THEN \(d).checkout_id || ':' || \(d).merchant ELSE \(d).checkout_id || ':' || \(d).merchant || '/for/' || \(d).seller END)"
+    }
+
     /// Runs `query` once the tables exist.
     @discardableResult
     private func query(_ query: PostgresQuery, write: Bool = false) async throws -> PostgresRowSequence {
@@ -182,6 +205,8 @@ public final class PostgresOutbox: Outbox, Service {
         let s = schema
         let json = OutboxCoding.encodeCheckout(reservation, trace: trace)
         let credited = reservation.lines.enumerated().compactMap { index, line in line.credit.map { (index, line, $0) } }
+        // A sale per seller (pending), a shipment per supplier and seller (held).
+        let parties = reservation.parties
         // Every row in one statement: the deliveries and credited lines only with a new checkout.
         let rows = try await query(
             """
@@ -190,8 +215,9 @@ public final class PostgresOutbox: Outbox, Service {
                 VALUES (\(reservation.checkoutID), \(stream.rawValue), \(reservation.buyer), \(reservation.idempotencyKey), \(json), \(reservation.createdAt))
                 ON CONFLICT DO NOTHING RETURNING id, created_at
             ), parts AS (
-                INSERT INTO \(unescaped: s).delivery (checkout_id, merchant, next_attempt_at, updated_at)
-                SELECT new.id, m, new.created_at, new.created_at FROM new, unnest(\(reservation.merchants)::text[]) AS m
+                INSERT INTO \(unescaped: s).delivery (checkout_id, merchant, seller, status, next_attempt_at, updated_at)
+                SELECT new.id, p.merchant, p.seller, CASE WHEN p.merchant = p.seller THEN 'pending' ELSE 'held' END, new.created_at, new.created_at
+                FROM new, unnest(\(parties.map(\.merchant))::text[], \(parties.map(\.seller))::text[]) AS p(merchant, seller)
                 RETURNING 1
             ), earned AS (
                 INSERT INTO \(unescaped: s).earning
@@ -234,17 +260,17 @@ public final class PostgresOutbox: Outbox, Service {
 
     /// The columns `deliveries(_:)` reads, from `d` (delivery) and `c` (checkout).
     private static let columns = """
-        d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
+        d.checkout_id, d.merchant, d.seller, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
         c.stream, c.buyer, c.reservation, c.created_at
         """
 
     private func deliveries(_ rows: PostgresRowSequence) async throws -> [OutboxDelivery] {
         var deliveries: [OutboxDelivery] = []
-        for try await row in rows.decode((String, String, String, Int, Int64, String?, String?, Int64?, String, String, String, Int64).self) {
+        for try await row in rows.decode((String, String, String, String, Int, Int64, String?, String?, Int64?, String, String, String, Int64).self) {
             deliveries.append(
                 try OutboxCoding.delivery(
-                    checkoutID: row.0, merchant: row.1, status: row.2, attempts: row.3, nextAttemptAt: row.4, lastError: row.5, reference: row.6,
-                    redrivenAt: row.7, stream: row.8, buyer: row.9, reservation: row.10, createdAt: row.11
+                    checkoutID: row.0, merchant: row.1, seller: row.2, status: row.3, attempts: row.4, nextAttemptAt: row.5, lastError: row.6,
+                    reference: row.7, redrivenAt: row.8, stream: row.9, buyer: row.10, reservation: row.11, createdAt: row.12
                 ))
         }
         return deliveries
@@ -256,7 +282,7 @@ public final class PostgresOutbox: Outbox, Service {
             query(
                 """
                 SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND NOT ((d.checkout_id || ':' || d.merchant) = ANY(\(Array(excluding))::text[]))
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now) AND NOT (\(unescaped: Self.key("d")) = ANY(\(Array(excluding))::text[]))
                 ORDER BY d.next_attempt_at LIMIT \(max(0, limit))
                 """))
     }
@@ -272,16 +298,16 @@ public final class PostgresOutbox: Outbox, Service {
                 """
                 UPDATE \(unescaped: s).delivery d SET claimed_until = \(overflow ? Int64.max : until), claimed_by = \(claimant)
                 FROM \(unescaped: s).checkout c
-                WHERE c.id = d.checkout_id AND (d.checkout_id, d.merchant) IN (
-                    SELECT d2.checkout_id, d2.merchant FROM \(unescaped: s).delivery d2 JOIN \(unescaped: s).checkout c2 ON c2.id = d2.checkout_id
+                WHERE c.id = d.checkout_id AND (d.checkout_id, d.merchant, d.seller) IN (
+                    SELECT d2.checkout_id, d2.merchant, d2.seller FROM \(unescaped: s).delivery d2 JOIN \(unescaped: s).checkout c2 ON c2.id = d2.checkout_id
                     WHERE d2.status = 'pending' AND d2.next_attempt_at <= \(now) AND (d2.claimed_until IS NULL OR d2.claimed_until <= \(now))
-                        AND NOT ((d2.checkout_id || ':' || d2.merchant) = ANY(\(Array(excluding))::text[]))
+                        AND NOT (\(unescaped: Self.key("d2")) = ANY(\(Array(excluding))::text[]))
                         AND (NOT (d2.merchant = ANY(\(Array(skipping))::text[])) OR COALESCE(d2.redriven_at, c2.created_at) < \(skippingUnlessBefore))
                     ORDER BY d2.next_attempt_at LIMIT \(max(0, limit))
                     FOR UPDATE OF d2 SKIP LOCKED)
                 RETURNING \(unescaped: Self.columns)
                 """, write: true))
-        return claimed.sorted { ($0.nextAttemptAt, $0.checkoutID, $0.merchant) < ($1.nextAttemptAt, $1.checkoutID, $1.merchant) }
+        return claimed.sorted { ($0.nextAttemptAt, $0.checkoutID, $0.party) < ($1.nextAttemptAt, $1.checkoutID, $1.party) }
     }
 
     public func deliveries(of checkoutID: String) async throws -> [OutboxDelivery] {
@@ -290,7 +316,7 @@ public final class PostgresOutbox: Outbox, Service {
             query(
                 """
                 SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
-                WHERE d.checkout_id = \(checkoutID) ORDER BY d.merchant
+                WHERE d.checkout_id = \(checkoutID) ORDER BY d.seller, d.merchant
                 """))
     }
 
@@ -299,10 +325,11 @@ public final class PostgresOutbox: Outbox, Service {
         let rows = try await query(
             """
             SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at, d.redriven_at
-            FROM \(unescaped: s).checkout c JOIN \(unescaped: s).delivery d ON d.checkout_id = c.id
+            FROM \(unescaped: s).checkout c JOIN \(unescaped: s).delivery d ON d.checkout_id = c.id AND d.seller = d.merchant
             WHERE c.id IN (
                 SELECT c2.id FROM \(unescaped: s).checkout c2 WHERE c2.created_at > \(since) OR EXISTS (
-                    SELECT 1 FROM \(unescaped: s).delivery d2 WHERE d2.checkout_id = c2.id AND (d2.status = 'pending' OR d2.updated_at > \(since)))
+                    SELECT 1 FROM \(unescaped: s).delivery d2
+                    WHERE d2.checkout_id = c2.id AND d2.seller = d2.merchant AND (d2.status = 'pending' OR d2.updated_at > \(since)))
                 ORDER BY c2.created_at DESC, c2.id DESC LIMIT \(max(0, limit)))
             ORDER BY c.created_at, c.id, d.merchant
             """)
@@ -340,7 +367,7 @@ public final class PostgresOutbox: Outbox, Service {
         guard !orders.isEmpty else { return [] }
         let ids = orders.map(\.reservation.checkoutID)
         let parts = try await query(
-            "SELECT checkout_id, merchant, status, reference FROM \(unescaped: s).delivery WHERE checkout_id = ANY(\(ids)::text[]) ORDER BY checkout_id, merchant")
+            "SELECT checkout_id, merchant, status, reference FROM \(unescaped: s).delivery WHERE checkout_id = ANY(\(ids)::text[]) AND seller = merchant ORDER BY checkout_id, merchant")
         var byCheckout: [String: [BuyerOrder.Part]] = [:]
         for try await (id, merchant, status, reference) in parts.decode((String, String, String, String?).self) {
             guard let status = OutboxDelivery.Status(rawValue: status) else { continue }
@@ -372,7 +399,7 @@ public final class PostgresOutbox: Outbox, Service {
             for try await row in try await connection.query(
                 """
                 SELECT d.status, c.reservation, c.stream FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
-                WHERE d.checkout_id = \(reversal.checkoutID) AND d.merchant = \(reversal.merchant) FOR UPDATE OF d
+                WHERE d.checkout_id = \(reversal.checkoutID) AND d.merchant = \(reversal.merchant) AND d.seller = d.merchant FOR UPDATE OF d
                 """, logger: logger
             ).decode((String, String, String).self) {
                 part = row
@@ -481,9 +508,13 @@ public final class PostgresOutbox: Outbox, Service {
     }
 
     public func record(
-        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+        _ outcome: DeliveryOutcome, checkoutID: String, party: Party, now: Int64, attempted: Bool, notice: OrderNotice?
     ) async throws -> (applied: Bool, noticeID: Int64?) {
         let s = schema
+        let merchant = party.merchant
+        // A shipment carries no earnings; a sale's outcome releases or cancels its shipments.
+        let sale = !party.isShipment
+        let release = sale ? ShipmentRelease(outcome) : nil
         let (status, reference, error, next) = outcome.columns
         let body = notice.map { OutboxCoding.encode(.object($0.body)) } ?? ""
         // The merchant's answer stands whoever asked; a retry or a dead letter only from
@@ -503,12 +534,18 @@ public final class PostgresOutbox: Outbox, Service {
                 UPDATE \(unescaped: s).delivery SET status = \(status.rawValue), attempts = attempts + \(attempted ? 1 : 0),
                     reference = COALESCE(\(reference)::text, reference), last_error = COALESCE(\(error)::text, last_error),
                     next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'pending'
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND seller = \(party.seller) AND status = 'pending'
                     AND (\(answered) OR claimed_by IS NULL OR claimed_by = \(claimant))
                 RETURNING 1
             ), earned AS (
                 UPDATE \(unescaped: s).earning SET status = \(earned?.rawValue ?? "pending"), settled_at = \(now)
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND \(earned != nil) AND EXISTS (SELECT 1 FROM updated)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND \(sale && earned != nil) AND EXISTS (SELECT 1 FROM updated)
+                RETURNING 1
+            ), released AS (
+                UPDATE \(unescaped: s).delivery SET status = \(release?.status.rawValue ?? "held"), next_attempt_at = \(now),
+                    last_error = \(release?.error)::text, updated_at = \(now), redriven_at = \(release?.ageFrom(now))::bigint
+                WHERE checkout_id = \(checkoutID) AND seller = \(party.seller) AND merchant <> seller AND status = 'held'
+                    AND \(release != nil) AND EXISTS (SELECT 1 FROM updated)
                 RETURNING 1
             ), inserted AS (
                 INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
@@ -553,7 +590,7 @@ public final class PostgresOutbox: Outbox, Service {
             try await connection.query(
                 """
                 DELETE FROM \(unescaped: s).reversal r
-                WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = r.checkout_id AND d.merchant = r.merchant)
+                WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = r.checkout_id AND d.merchant = r.merchant AND d.seller = d.merchant)
                 """, logger: logger)
             return (checkouts, notices)
         }
@@ -630,27 +667,29 @@ public final class PostgresOutbox: Outbox, Service {
         return (0, 0)
     }
 
-    public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
+    public func postpone(_ deliveries: [(checkoutID: String, party: Party)], until: Int64, now: Int64) async throws {
         guard !deliveries.isEmpty else { return }
         try await query(
             """
             UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(until), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
-            WHERE status = 'pending' AND (claimed_by IS NULL OR claimed_by = \(claimant)) AND (checkout_id, merchant) IN (
-                SELECT * FROM unnest(\(deliveries.map(\.checkoutID))::text[], \(deliveries.map(\.merchant))::text[]))
+            WHERE status = 'pending' AND (claimed_by IS NULL OR claimed_by = \(claimant)) AND (checkout_id, merchant, seller) IN (
+                SELECT * FROM unnest(
+                    \(deliveries.map(\.checkoutID))::text[], \(deliveries.map(\.party.merchant))::text[], \(deliveries.map(\.party.seller))::text[]))
             """, write: true)
     }
 
-    public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
+    public func redrive(checkoutID: String, party: Party, now: Int64) async throws -> Bool {
+        let merchant = party.merchant
         let rows = try await query(
             """
             WITH changed AS (
                 UPDATE \(unescaped: schema).delivery SET status = 'pending', attempts = 0, next_attempt_at = \(now), updated_at = \(now),
                     redriven_at = \(now), claimed_until = NULL, claimed_by = NULL
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status = 'dead_lettered'
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND seller = \(party.seller) AND status = 'dead_lettered'
                 RETURNING 1
             ), earned AS (
                 UPDATE \(unescaped: schema).earning SET status = 'pending', settled_at = NULL
-                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND EXISTS (SELECT 1 FROM changed)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND status <> 'returned' AND \(!party.isShipment) AND EXISTS (SELECT 1 FROM changed)
                 RETURNING 1
             )
             SELECT count(*) FROM changed

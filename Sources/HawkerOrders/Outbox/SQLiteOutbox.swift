@@ -154,6 +154,33 @@ public actor SQLiteOutbox: Outbox {
                     )
                     """)
         }
+        migrator.registerMigration("v6: a delivery per party (dropship)") { db in
+            // A supplier's shipment for a seller is a part of its own: the key gains the
+            // seller (a sale's is its merchant). SQLite changes a key by copying the table.
+            try db.execute(
+                sql: """
+                    CREATE TABLE delivery_v6 (
+                        checkout_id TEXT NOT NULL REFERENCES checkout(id),
+                        merchant TEXT NOT NULL,
+                        seller TEXT NOT NULL,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT,
+                        reference TEXT,
+                        updated_at INTEGER NOT NULL,
+                        redriven_at INTEGER,
+                        PRIMARY KEY (checkout_id, merchant, seller)
+                    );
+                    INSERT INTO delivery_v6 (checkout_id, merchant, seller, status, attempts, next_attempt_at, last_error, reference, updated_at, redriven_at)
+                        SELECT checkout_id, merchant, merchant, status, attempts, next_attempt_at, last_error, reference, updated_at, redriven_at FROM delivery;
+                    DROP TABLE delivery;
+                    ALTER TABLE delivery_v6 RENAME TO delivery;
+                    CREATE INDEX delivery_due ON delivery(status, next_attempt_at);
+                    CREATE INDEX delivery_merchant ON delivery(merchant, status);
+                    CREATE INDEX delivery_seller ON delivery(checkout_id, seller, status);
+                    """)
+        }
         return migrator
     }
 
@@ -256,10 +283,14 @@ public actor SQLiteOutbox: Outbox {
                 guard let earlier else { throw OutboxCorruption(description: "a conflicting checkout vanished") }
                 return try OutboxCoding.decodeReservation(earlier)
             }
-            for merchant in reservation.merchants {
+            for party in reservation.parties {
+                // A shipment waits for its seller's confirmation (`record`).
                 try Self.execute(
-                    db, "INSERT INTO delivery (checkout_id, merchant, next_attempt_at, updated_at) VALUES (?, ?, ?, ?)",
-                    [reservation.checkoutID, merchant, reservation.createdAt, reservation.createdAt]
+                    db, "INSERT INTO delivery (checkout_id, merchant, seller, status, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        reservation.checkoutID, party.merchant, party.seller, party.isShipment ? OutboxDelivery.Status.held.rawValue : OutboxDelivery.Status.pending.rawValue,
+                        reservation.createdAt, reservation.createdAt,
+                    ]
                 )
             }
             for (index, line) in reservation.lines.enumerated() {
@@ -347,10 +378,10 @@ public actor SQLiteOutbox: Outbox {
                 db,
                 sql: """
                     SELECT c.id, c.stream, c.reservation, d.merchant, d.status, d.updated_at, d.redriven_at
-                    FROM checkout c JOIN delivery d ON d.checkout_id = c.id
+                    FROM checkout c JOIN delivery d ON d.checkout_id = c.id AND d.seller = d.merchant
                     WHERE c.id IN (
                         SELECT c2.id FROM checkout c2 WHERE c2.created_at > ? OR EXISTS (
-                            SELECT 1 FROM delivery d2 WHERE d2.checkout_id = c2.id AND (d2.status = 'pending' OR d2.updated_at > ?))
+                            SELECT 1 FROM delivery d2 WHERE d2.checkout_id = c2.id AND d2.seller = d2.merchant AND (d2.status = 'pending' OR d2.updated_at > ?))
                         ORDER BY c2.created_at DESC, c2.id DESC LIMIT ?)
                     ORDER BY c.created_at, c.id, d.merchant
                     """,
@@ -393,7 +424,7 @@ public actor SQLiteOutbox: Outbox {
                     continue
                 }
                 let id: String = row["id"]
-                let parts = try Row.fetchAll(db, sql: "SELECT merchant, status, reference FROM delivery WHERE checkout_id = ? ORDER BY merchant", arguments: [id])
+                let parts = try Row.fetchAll(db, sql: "SELECT merchant, status, reference FROM delivery WHERE checkout_id = ? AND seller = merchant ORDER BY merchant", arguments: [id])
                     .compactMap { part -> BuyerOrder.Part? in
                         OutboxDelivery.Status(rawValue: part["status"]).map { BuyerOrder.Part(merchant: part["merchant"], status: $0, reference: part["reference"]) }
                     }
@@ -412,7 +443,7 @@ public actor SQLiteOutbox: Outbox {
             guard
                 let part = try Row.fetchOne(
                     db,
-                    sql: "SELECT d.status, c.reservation, c.stream FROM delivery d JOIN checkout c ON c.id = d.checkout_id WHERE d.checkout_id = ? AND d.merchant = ?",
+                    sql: "SELECT d.status, c.reservation, c.stream FROM delivery d JOIN checkout c ON c.id = d.checkout_id WHERE d.checkout_id = ? AND d.merchant = ? AND d.seller = d.merchant",
                     arguments: [reversal.checkoutID, reversal.merchant]),
                 let reservation = try? OutboxCoding.decodeReservation(part["reservation"]), let stream = try? OutboxCoding.streamID(part["stream"])
             else { return .failure(.unknownPart) }
@@ -500,26 +531,35 @@ public actor SQLiteOutbox: Outbox {
     /// counted then.
     @discardableResult
     public func record(
-        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, now: Int64, attempted: Bool, notice: OrderNotice?
+        _ outcome: DeliveryOutcome, checkoutID: String, party: Party, now: Int64, attempted: Bool, notice: OrderNotice?
     ) async throws -> (applied: Bool, noticeID: Int64?) {
         let (status, reference, error, next) = outcome.columns
         let noticeRow = try notice.map(Self.row)
-        claims["\(checkoutID):\(merchant)"] = nil
+        claims[OutboxDelivery.idempotencyKey(checkoutID: checkoutID, party: party)] = nil
         return try await commit { db -> (applied: Bool, noticeID: Int64?) in
             try Self.execute(
                 db,
                 """
                 UPDATE delivery SET status = ?, attempts = attempts + ?, reference = COALESCE(?, reference),
                     last_error = COALESCE(?, last_error), next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
-                WHERE checkout_id = ? AND merchant = ? AND status = 'pending'
+                WHERE checkout_id = ? AND merchant = ? AND seller = ? AND status = 'pending'
                 """,
-                [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, merchant]
+                [status.rawValue, attempted ? 1 : 0, reference, error, next, now, checkoutID, party.merchant, party.seller]
             )
             guard db.changesCount > 0 else { return (false, nil) }
-            if let earned = EarningsReport.Status(outcome) {
+            if !party.isShipment, let earned = EarningsReport.Status(outcome) {
                 try Self.execute(
                     db, "UPDATE earning SET status = ?, settled_at = ? WHERE checkout_id = ? AND merchant = ? AND status <> 'returned'",
-                    [earned.rawValue, now, checkoutID, merchant])
+                    [earned.rawValue, now, checkoutID, party.merchant])
+            }
+            if !party.isShipment, let release = ShipmentRelease(outcome) {
+                try Self.execute(
+                    db,
+                    """
+                    UPDATE delivery SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ?, redriven_at = ?
+                    WHERE checkout_id = ? AND seller = ? AND merchant <> seller AND status = 'held'
+                    """,
+                    [release.status.rawValue, now, release.error, now, release.ageFrom(now), checkoutID, party.seller])
             }
             guard let noticeRow else { return (true, nil) }
             try Self.insert(noticeRow, db)
@@ -546,7 +586,7 @@ public actor SQLiteOutbox: Outbox {
             let notices = db.changesCount
             try Self.execute(
                 db,
-                "DELETE FROM reversal WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = reversal.checkout_id AND d.merchant = reversal.merchant)",
+                "DELETE FROM reversal WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = reversal.checkout_id AND d.merchant = reversal.merchant AND d.seller = d.merchant)",
                 [])
             return (checkouts, notices, forgotten)
         }
@@ -644,14 +684,15 @@ public actor SQLiteOutbox: Outbox {
 
     /// Moves deliveries' next attempt to `until` without counting an attempt (their
     /// backend's circuit is open), in one commit.
-    public func postpone(_ deliveries: [(checkoutID: String, merchant: String)], until: Int64, now: Int64) async throws {
+    public func postpone(_ deliveries: [(checkoutID: String, party: Party)], until: Int64, now: Int64) async throws {
         guard !deliveries.isEmpty else { return }
-        for delivery in deliveries { claims["\(delivery.checkoutID):\(delivery.merchant)"] = nil }
+        for delivery in deliveries { claims[OutboxDelivery.idempotencyKey(checkoutID: delivery.checkoutID, party: delivery.party)] = nil }
         try await commit { db in
             for delivery in deliveries {
                 try Self.execute(
-                    db, "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND status = 'pending'",
-                    [until, now, delivery.checkoutID, delivery.merchant]
+                    db,
+                    "UPDATE delivery SET next_attempt_at = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND seller = ? AND status = 'pending'",
+                    [until, now, delivery.checkoutID, delivery.party.merchant, delivery.party.seller]
                 )
             }
         }
@@ -659,20 +700,22 @@ public actor SQLiteOutbox: Outbox {
 
     /// Puts a dead-lettered delivery back in the queue with a fresh set of attempts (an
     /// operator's re-drive, once the merchant's system is fixed).
-    public func redrive(checkoutID: String, merchant: String, now: Int64) async throws -> Bool {
+    public func redrive(checkoutID: String, party: Party, now: Int64) async throws -> Bool {
         try await commit { db in
             try db.execute(
                 sql: """
                     UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, redriven_at = ?
-                    WHERE checkout_id = ? AND merchant = ? AND status = 'dead_lettered'
+                    WHERE checkout_id = ? AND merchant = ? AND seller = ? AND status = 'dead_lettered'
                     """,
-                arguments: [now, now, now, checkoutID, merchant]
+                arguments: [now, now, now, checkoutID, party.merchant, party.seller]
             )
             guard db.changesCount > 0 else { return false }
+            // A shipment carries no earnings.
+            guard !party.isShipment else { return true }
             // Its credited lines are on their way again.
             try db.execute(
                 sql: "UPDATE earning SET status = 'pending', settled_at = NULL WHERE checkout_id = ? AND merchant = ? AND status <> 'returned'",
-                arguments: [checkoutID, merchant])
+                arguments: [checkoutID, party.merchant])
             return true
         }
     }
@@ -740,14 +783,14 @@ public actor SQLiteOutbox: Outbox {
     }
 
     private func deliveries(
-        where condition: String, arguments: StatementArguments, order: String = "c.created_at, d.checkout_id, d.merchant", limit: Int,
+        where condition: String, arguments: StatementArguments, order: String = "c.created_at, d.checkout_id, d.seller, d.merchant", limit: Int,
         excluding: Set<String> = []
     ) async throws -> [OutboxDelivery] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT d.checkout_id, d.merchant, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
+                        SELECT d.checkout_id, d.merchant, d.seller, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
                                c.stream, c.buyer, c.reservation, c.created_at
                         FROM delivery d JOIN checkout c ON c.id = d.checkout_id
                         WHERE \(condition) ORDER BY \(order) LIMIT ?
@@ -755,7 +798,11 @@ public actor SQLiteOutbox: Outbox {
                 arguments: arguments + [max(0, limit)]
             )
             return try rows.compactMap { row in
-                if !excluding.isEmpty, excluding.contains("\(row["checkout_id"] as String):\(row["merchant"] as String)") { return nil }
+                if !excluding.isEmpty,
+                    excluding.contains(OutboxDelivery.idempotencyKey(checkoutID: row["checkout_id"], party: Party(merchant: row["merchant"], seller: row["seller"])))
+                {
+                    return nil
+                }
                 return try Self.delivery(row)
             }
         }
@@ -763,7 +810,7 @@ public actor SQLiteOutbox: Outbox {
 
     private static func delivery(_ row: Row) throws -> OutboxDelivery {
         try OutboxCoding.delivery(
-            checkoutID: row["checkout_id"], merchant: row["merchant"], status: row["status"], attempts: row["attempts"],
+            checkoutID: row["checkout_id"], merchant: row["merchant"], seller: row["seller"], status: row["status"], attempts: row["attempts"],
             nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], reference: row["reference"], redrivenAt: row["redriven_at"],
             stream: row["stream"], buyer: row["buyer"], reservation: row["reservation"], createdAt: row["created_at"]
         )

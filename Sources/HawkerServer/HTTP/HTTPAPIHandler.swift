@@ -1,6 +1,7 @@
 import Foundation
 import HawkerAuth
 import HawkerCluster
+import HawkerCommerce
 import HawkerHub
 import HawkerOrders
 import HawkerProtocol
@@ -226,10 +227,14 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .redrive(let checkoutID, let merchant):
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "re-driving is for admins")) }
+                // A supplier's shipment is named by its seller too (`?seller=`).
+                let party = Party(merchant: merchant, seller: HTTPRoute.queryText("seller", in: request.head.uri) ?? merchant)
                 return loop.makeFutureWithTask {
-                    switch try? await desk.redrive(checkoutID: checkoutID, merchant: merchant) {
+                    switch try? await desk.redrive(checkoutID: checkoutID, party: party) {
                     case true?: return .json(.accepted, #"{"redriven":true}"#)
-                    case false?: return .error(.notFound, code: "not_found", "no dead letter for checkout '\(checkoutID)' and merchant '\(merchant)'")
+                    case false?:
+                        let shipment = party.isShipment ? " shipping for '\(party.seller)'" : ""
+                        return .error(.notFound, code: "not_found", "no dead letter for checkout '\(checkoutID)' and merchant '\(merchant)'\(shipment)")
                     case nil: return .error(.serviceUnavailable, .unavailable, "the outbox could not be written")
                     }
                 }
@@ -383,7 +388,8 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private static func deadLetterJSON(_ delivery: OutboxDelivery) -> JSONValue {
         [
-            "checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "stream": .string(delivery.stream.rawValue),
+            "checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "seller": .string(delivery.seller),
+            "kind": .string(delivery.isShipment ? "shipment" : "sale"), "stream": .string(delivery.stream.rawValue),
             "buyer": .string(delivery.buyer), "attempts": .int(Int64(delivery.attempts)),
             "last_error": delivery.lastError.map { .string($0) } ?? .null, "created_at": .int(delivery.createdAt),
         ]

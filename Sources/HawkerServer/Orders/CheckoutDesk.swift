@@ -187,6 +187,18 @@ struct CheckoutDesk: Sendable {
     /// Step 4: what became of one merchant's part, from the relay.
     func settled(_ delivery: OutboxDelivery, _ outcome: DeliveryOutcome, notice: OrderNotice?) async {
         let stream = delivery.stream
+        // A supplier's shipment holds no stock and is not the buyer's order (the sale is):
+        // only logged, for the operator (a dead letter is re-driven like any other).
+        guard !delivery.isShipment else {
+            let metadata: Logger.Metadata = ["checkout": "\(delivery.checkoutID)", "supplier": "\(delivery.merchant)", "seller": "\(delivery.seller)"]
+            switch outcome {
+            case .confirmed: logger.debug("shipment confirmed", metadata: metadata)
+            case .rejected(let reason): logger.notice("shipment rejected by the supplier", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+            case .deadLetter(let reason): logger.error("shipment dead-lettered", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+            case .retry: break
+            }
+            return
+        }
         switch outcome {
         case .confirmed:
             metrics.orders(.confirmed)

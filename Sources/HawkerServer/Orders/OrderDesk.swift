@@ -175,7 +175,12 @@ final class OrderDesk: Sendable {
         do {
             switch try await outbox.reverse(reversal, now: now) {
             case .success(let recorded): record = recorded
-            case .failure(.unknownPart): return .failure(.unknownCheckout)
+            case .failure(.unknownPart):
+                // A supplier ships: the seller takes back what it sold.
+                if let parts = try? await outbox.deliveries(of: update.checkoutID), parts.contains(where: { $0.merchant == merchant && $0.isShipment }) {
+                    return .failure(.invalid("this merchant ships this order for its seller: the seller cancels or takes it back"))
+                }
+                return .failure(.unknownCheckout)
             case .failure(.notConfirmed): return .failure(.invalid("only a confirmed order is cancelled or returned: this one is not (yet)"))
             case .failure(.invalid(let message)): return .failure(.invalid(message))
             }
@@ -246,8 +251,8 @@ final class OrderDesk: Sendable {
     /// Sends a dead-lettered order again; false when there is no such dead letter.
     /// Its units were offered again when it failed; if it is confirmed now, they leave on
     /// hand then (`CheckoutDesk.settled`).
-    func redrive(checkoutID: String, merchant: String) async throws -> Bool {
-        try await outbox.redrive(checkoutID: checkoutID, merchant: merchant, now: clock())
+    func redrive(checkoutID: String, party: Party) async throws -> Bool {
+        try await outbox.redrive(checkoutID: checkoutID, party: party, now: clock())
     }
 
     /// Checkouts the restored rooms may have missed (accepted, or settled, after a room's
@@ -262,7 +267,7 @@ final class OrderDesk: Sendable {
                     parts: checkout.parts.map { part in
                         let confirmed: Bool? =
                             switch part.status {
-                            case .pending: nil
+                            case .pending, .held: nil
                             case .confirmed: true
                             case .rejected, .deadLettered: false
                             }
@@ -285,18 +290,19 @@ final class OrderDesk: Sendable {
         // Orders on their way without a hold (a store from before holds were kept): held.
         // Not re-driven ones: their units were offered again at their dead letter, and
         // leave on hand only if they are confirmed (`CheckoutDesk.settled`).
-        for delivery in try await outbox.due(now: .max, limit: 1_000_000) where delivery.redrivenAt == nil {
+        // Suppliers' shipments hold no stock: their seller's sale does.
+        for delivery in try await outbox.due(now: .max, limit: 1_000_000) where delivery.redrivenAt == nil && !delivery.isShipment {
             inventory.holdAccepted(delivery.checkoutID, merchant: delivery.merchant, delivery.units)
         }
         for (checkoutID, merchant) in inventory.openReservations {
             let deliveries = try await outbox.deliveries(of: checkoutID)
-            guard let delivery = deliveries.first(where: { $0.merchant == merchant }) else {
+            guard let delivery = deliveries.first(where: { $0.merchant == merchant && !$0.isShipment }) else {
                 inventory.settle(checkoutID, merchant: merchant, confirmed: false)
                 changed += 1
                 continue
             }
             switch delivery.status {
-            case .pending:
+            case .pending, .held:
                 continue
             case .confirmed:
                 inventory.settle(checkoutID, merchant: merchant, confirmed: true)
