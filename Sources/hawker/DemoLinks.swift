@@ -31,7 +31,8 @@ struct DemoLinks: Service {
         }
         guard let port else { return }
         // Two sellers with their own zones, shipping and tax (orders go to the demo backend):
-        // a viewer who changes where it ships sees totals and what ships there change.
+        // a viewer who changes where it ships sees totals and what ships there change; and
+        // the supplier that ships Northwind's scarf (its shipments go to the demo backend too).
         for (merchant, terms) in DemoPublisher.merchantTerms {
             try await gateway.registerMerchant(merchant, body: terms)
         }

@@ -14,10 +14,11 @@ public struct DemoPublisher: Service {
     /// The demo stream's host: the `sub` of the studio link `serve --demo` prints.
     public static let host = "demo-host"
 
-    /// The demo's two sellers, as registered at start (`PUT /v1/merchants/{id}` bodies):
-    /// Northwind ships across the EU with VAT included and free shipping from 100 €;
-    /// Cobbler & Co. ships to Germany and Austria only, and to Berlin (postcodes 10-14)
-    /// for less.
+    /// The demo's merchants, as registered at start (`PUT /v1/merchants/{id}` bodies):
+    /// two sellers and a supplier. Northwind ships across the EU with VAT included and
+    /// free shipping from 100 €; Cobbler & Co. ships to Germany and Austria only, and to
+    /// Berlin (postcodes 10-14) for less; Loom Works weaves Northwind's merino scarf and
+    /// ships it for Northwind (dropship: Northwind's sale, Loom Works' shipment).
     public static let merchantTerms: [(merchant: String, body: String)] = [
         (
             "northwind",
@@ -33,7 +34,11 @@ public struct DemoPublisher: Service {
                 + #"{"name":"Germany","regions":["DE"],"shipping":590,"tax_bps":1900},"#
                 + #"{"name":"Austria","regions":["AT"],"shipping":890,"tax_bps":2000}]}}"#
         ),
+        ("loom-works", #"{"name":"Loom Works (supplier)"}"#),
     ]
+
+    /// Who ships the scarf for Northwind, and what Northwind pays per scarf.
+    static let scarfSupplier = Supplier(merchant: "loom-works", price: 1_600)
 
     private let streams: any StreamEngine
     /// A small crowd chats, asks and adds to cart in the demo stream too.
@@ -51,6 +56,8 @@ public struct DemoPublisher: Service {
         var regularPrice: Int64 { Self.regular[id] ?? price }
         static let regular: [String: Int64] = ["jacket-42": 12_900, "boots-7": 9_900, "scarf-3": 2_900, "socks-9": 1_400]
         var sizes: [String] = []
+        /// Someone else ships it for `merchant` (dropship).
+        var supplier: Supplier?
 
         var json: JSONValue {
             var object: [String: JSONValue] = [
@@ -60,6 +67,7 @@ public struct DemoPublisher: Service {
             if !sizes.isEmpty {
                 object["variants"] = .array(sizes.map { ["id": .string($0.lowercased()), "title": .string($0)] })
             }
+            if let supplier { object["supplier"] = supplier.json }
             return .object(object)
         }
     }
@@ -81,11 +89,12 @@ public struct DemoPublisher: Service {
 
     public func run() async throws {
         try await started()
-        // Two merchants of record, as in an influencer's multi-merchant show.
+        // Two merchants of record, as in an influencer's multi-merchant show, one of them
+        // selling a scarf its supplier ships.
         var products = [
             Product(id: "jacket-42", title: "Waxed cotton jacket", merchant: "northwind", price: 12_900, stock: 40, sizes: ["S", "M", "L"]),
             Product(id: "boots-7", title: "Leather chelsea boots", merchant: "cobbler-co", price: 9_900, stock: 25, sizes: ["40", "41", "42", "43"]),
-            Product(id: "scarf-3", title: "Merino scarf", merchant: "northwind", price: 2_900, stock: 120),
+            Product(id: "scarf-3", title: "Merino scarf", merchant: "northwind", price: 2_900, stock: 120, supplier: Self.scarfSupplier),
             Product(id: "socks-9", title: "Wool hiking socks", merchant: "cobbler-co", price: 1_400, stock: 200),
         ]
         try await publish(.catalogSet, ["products": .array(products.map(\.json))])

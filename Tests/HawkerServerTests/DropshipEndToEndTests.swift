@@ -1,0 +1,132 @@
+import Foundation
+import HawkerAuth
+import HawkerProtocol
+import HawkerServer
+import NIOCore
+import Testing
+
+/// Sellers and suppliers over real sockets: a tea house sells its own tea and a kettle
+/// that a kettle maker ships for it (dropship). The tea house's webhook gets the sale, the
+/// kettle maker's order service the shipment, once the sale is confirmed; viewers never
+/// see what the tea house pays for kettles; the buyer's tracking comes from the supplier
+/// as the tea house's.
+@Suite struct DropshipEndToEndTests {
+    private static func request(_ server: TestGateway, _ method: String, _ path: String, token: String?, body: String? = nil) async throws -> HTTP.Response {
+        var headers = ["Content-Type": "application/json"]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        return try await HTTP.request(method, port: server.port, path: path, headers: headers, body: body)
+    }
+
+    @Test func aDropshipCartReachesTheSellerAndThenItsSupplierEachWithItsPart() async throws {
+        let webhook = WebhookReceiver()
+        try await webhook.start()
+        let server = try await TestGateway.start()
+        let admin = try await server.token(.admin, streams: [], sub: "ops")
+
+        // 1. Two merchants registered at run time: the seller's orders go to its webhook,
+        // the supplier's to its order services over WebSocket.
+        let seller = #"{"name":"Tea house","backend":{"kind":"webhook","url":"\#(webhook.url)","secret":"\#(webhook.secret)"}}"#
+        #expect(try await Self.request(server, "PUT", "/v1/merchants/teahouse", token: admin, body: seller).status == 201)
+        #expect(try await Self.request(server, "PUT", "/v1/merchants/kettleworks", token: admin, body: #"{"backend":{"kind":"order_service"}}"#).status == 201)
+        let kettles = try await server.client(.orderService, streams: [], sub: "kettle-svc", merchant: "kettleworks")
+        #expect(try await kettles.request(["type": "orders.subscribe", "id": "o"])["type"] == "orders.subscribed")
+
+        // 2. The host's catalog names the kettle's supplier and its price; viewers get the
+        // catalog without them.
+        let ana = try await server.client(.viewer, streams: ["tea"], sub: "ana")
+        let host = try await server.client(.host, streams: ["tea"], sub: "host")
+        let products: JSONValue = [
+            ["id": "sencha", "title": "Sencha", "merchant": "teahouse", "price": 1_500, "currency": "EUR"],
+            [
+                "id": "kettle", "title": "Kettle", "merchant": "teahouse", "price": 4_500, "currency": "EUR",
+                "supplier": ["merchant": "kettleworks", "price": 2_800],
+            ],
+        ]
+        let selfSupplied: JSONValue = [
+            ["id": "cup", "title": "Cup", "merchant": "teahouse", "price": 900, "currency": "EUR", "supplier": ["merchant": "teahouse", "price": 100]]
+        ]
+        #expect(
+            try await host.request(["type": "publish", "id": "bad", "stream": "tea", "event": ["kind": "catalog.set", "data": ["products": selfSupplied]]])[
+                "code"] == "invalid_event")
+        for (kind, data) in [("catalog.set", ["products": products]), ("product.pinned", ["product": "sencha"]), ("product.pinned", ["product": "kettle"])] as [(String, JSONValue)] {
+            let reply = try await host.request(["type": "publish", "id": "p", "stream": "tea", "event": ["kind": .string(kind), "data": data]])
+            try #require(reply["type"] == "published", "\(reply)")
+        }
+        let subscribed = try await ana.request(["type": "subscribe", "id": "s", "stream": "tea"])
+        #expect(subscribed["type"] == "subscribed", "\(subscribed)")
+        #expect("\(subscribed)".contains("Kettle"), "the catalog is in the state: \(subscribed)")
+        #expect(!"\(subscribed)".contains("kettleworks") && !"\(subscribed)".contains("2800"), "the supplier is the seller's business: \(subscribed)")
+        // A product pushed live: the same.
+        let upsert: JSONValue = [
+            "product": [
+                "id": "kettle", "title": "Kettle", "merchant": "teahouse", "price": 4_500, "currency": "EUR",
+                "supplier": ["merchant": "kettleworks", "price": 2_700],
+            ]
+        ]
+        #expect(try await host.request(["type": "publish", "id": "u", "stream": "tea", "event": ["kind": "product.upsert", "data": upsert]])["type"] == "published")
+        let pushed = try await ana.next("event")
+        #expect(pushed["data"]?["product"]?["title"] == "Kettle", "\(pushed)")
+        #expect(pushed["data"]?["product"]?["supplier"] == nil, "\(pushed)")
+        let snapshot = try await Self.request(server, "GET", "/v1/streams/tea", token: try await server.token(.viewer, streams: ["tea"], sub: "bo"))
+        #expect(snapshot.status == 200)
+        #expect(snapshot.body.contains("Kettle"))
+        #expect(!snapshot.body.contains("kettleworks") && !snapshot.body.contains("supplier"), "\(snapshot.body)")
+
+        // 3. Ana buys tea and a kettle: one checkout, the tea house's total.
+        let accepted = try await ana.request([
+            "type": "checkout", "id": "k1", "stream": "tea", "region": "DE", "idempotency_key": "k1",
+            "items": [["product": "sencha", "qty": 1, "price_seen": 1_500], ["product": "kettle", "qty": 1, "price_seen": 4_500]],
+        ])
+        try #require(accepted["type"] == "checkout.accepted", "\(accepted)")
+        #expect(accepted["totals"] == [["currency": "EUR", "amount": 6_000]])
+        #expect(!"\(accepted)".contains("kettleworks"), "\(accepted)")
+        let checkoutID = try #require(accepted["checkout_id"]?.stringValue)
+
+        // 4. The seller's sale: both lines at retail, the kettle's supplier named.
+        try await webhook.waitForOrders(atLeast: 1)
+        let sale = try #require(webhook.orders["\(checkoutID):teahouse"], "the seller got no order")
+        #expect(sale.body["kind"] == "sale")
+        let items = try #require(sale.body["items"]?.arrayValue)
+        #expect(items.map { $0["product"] } == ["sencha", "kettle"])
+        #expect(items[1]["unit_price"] == 4_500)
+        #expect(items[1]["supplier"] == ["merchant": "kettleworks", "price": 2_700], "the supplier's price when it was bought")
+
+        // 5. Once the sale is confirmed, the supplier's shipment: the kettle at its price,
+        // under its own key, with nothing of the buyer's payment.
+        let requested = try await kettles.next("order.requested")
+        let shipment = requested
+        #expect(shipment["kind"] == "shipment")
+        #expect(shipment["idempotency_key"] == .string("\(checkoutID):kettleworks/for/teahouse"))
+        #expect(shipment["seller"] == "teahouse")
+        #expect(shipment["merchant"] == "kettleworks")
+        #expect(shipment["items"] == [["product": "kettle", "qty": 1, "unit_cost": 2_700, "currency": "EUR"]])
+        #expect(shipment["cost"] == [["currency": "EUR", "amount": 2_700]])
+        #expect(shipment["charges"] == nil && shipment["attribution"] == nil)
+        let acked = try await kettles.request(["type": "ack", "id": "a", "delivery": requested["delivery"]!, "result": "confirmed", "reference": "KW-1"])
+        #expect(acked["type"] == "acked", "\(acked)")
+        #expect(webhook.orders.count == 1, "the seller's webhook got only its sale")
+
+        // 6. The supplier ships it: the buyer hears it from the tea house, and sees it in
+        // the history of the tea house's part. A return is the seller's, not the supplier's.
+        let update = try await kettles.request([
+            "type": "order.update", "id": "u", "checkout_id": .string(checkoutID), "status": "shipped", "tracking": "DHL 00340434",
+        ])
+        #expect(update["type"] == "order.updated", "\(update)")
+        let status = try await ana.next("order.status")
+        #expect(status["merchant"] == "teahouse")
+        #expect(status["tracking"] == "DHL 00340434")
+        let history = try await ana.request(["type": "order.history", "id": "h"])
+        let parts = try #require(history["orders"]?.arrayValue?.first?["parts"]?.arrayValue)
+        #expect(parts.map { $0["merchant"] } == ["teahouse"])
+        #expect(parts.first?["fulfilment"]?["tracking"] == "DHL 00340434")
+        let returned = try await kettles.request([
+            "type": "order.update", "id": "r", "checkout_id": .string(checkoutID), "status": "returned", "return_id": "r1",
+        ])
+        #expect(returned["code"] == "bad_request", "\(returned)")
+        #expect(returned["message"]?.stringValue?.contains("seller") == true)
+
+        for client in [host, ana, kettles] { await client.close() }
+        await server.stop()
+        await webhook.stop()
+    }
+}
