@@ -309,6 +309,12 @@ public final class ClusterEngine: StreamEngine {
         background(.abandon(reservation, stream: stream))
     }
 
+    /// Counted on the stream's node (the stock went back through the merchant's inventory).
+    public func returned(_ taken: Reservation, on stream: StreamID) {
+        if isRunHere(stream) { return hub.returned(taken, on: stream) }
+        background(.returned(taken, stream: stream))
+    }
+
     /// The hold ends in Redis from here (see `abandon`); the room counts it on its node.
     public func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID) {
         hub.inventory.settleShared(checkoutID, merchant: merchant, confirmed: confirmed)
@@ -630,6 +636,9 @@ public final class ClusterEngine: StreamEngine {
                 return .checkout(try await hub.checkout(checkout, buyer: buyer, checkoutID: checkoutID, on: stream).get())
             case .abandon(let reservation, let stream):
                 hub.abandon(reservation, on: stream)
+                return .done
+            case .returned(let taken, let stream):
+                hub.returned(taken, on: stream)
                 return .done
             case .settle(let checkoutID, let merchant, let confirmed, let stream):
                 hub.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream)

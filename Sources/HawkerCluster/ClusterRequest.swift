@@ -11,6 +11,8 @@ enum ClusterRequest: Sendable, Equatable {
     case perform(StreamAction, author: Author, stream: StreamID)
     case checkout(CheckoutRequest, buyer: String, checkoutID: String, stream: StreamID)
     case abandon(Reservation, stream: StreamID)
+    /// Units a merchant took back (their lines' quantities).
+    case returned(Reservation, stream: StreamID)
     case settle(checkoutID: String, merchant: String, confirmed: Bool, stream: StreamID)
     /// The buyer's node did not hear the checkout's answer in time: if it was accepted,
     /// it is given back (it was never recorded there).
@@ -22,7 +24,7 @@ enum ClusterRequest: Sendable, Equatable {
 
     var stream: StreamID {
         switch self {
-        case .publish(_, let stream, _), .perform(_, _, let stream), .checkout(_, _, _, let stream), .abandon(_, let stream), .settle(_, _, _, let stream),
+        case .publish(_, let stream, _), .perform(_, _, let stream), .checkout(_, _, _, let stream), .abandon(_, let stream), .returned(_, let stream), .settle(_, _, _, let stream),
             .forgetCheckout(_, let stream), .snapshot(let stream), .insights(let stream), .quote(_, let stream):
             return stream
         }
@@ -54,6 +56,8 @@ enum ClusterRequest: Sendable, Equatable {
             return .object(object)
         case .abandon(let reservation, let stream):
             return ["op": "abandon", "stream": .string(stream.rawValue), "reservation": reservation.json]
+        case .returned(let taken, let stream):
+            return ["op": "returned", "stream": .string(stream.rawValue), "reservation": taken.json]
         case .settle(let checkoutID, let merchant, let confirmed, let stream):
             return ["op": "settle", "stream": .string(stream.rawValue), "checkout": .string(checkoutID), "merchant": .string(merchant), "confirmed": .bool(confirmed)]
         case .forgetCheckout(let checkoutID, let stream):
@@ -107,6 +111,9 @@ enum ClusterRequest: Sendable, Equatable {
         case "abandon":
             guard let reservation = json["reservation"].flatMap(Reservation.init(json:)) else { return nil }
             self = .abandon(reservation, stream: stream)
+        case "returned":
+            guard let taken = json["reservation"].flatMap(Reservation.init(json:)) else { return nil }
+            self = .returned(taken, stream: stream)
         case "settle":
             guard let checkoutID = json["checkout"]?.stringValue, let merchant = json["merchant"]?.stringValue, let confirmed = json["confirmed"]?.boolValue
             else { return nil }

@@ -174,6 +174,10 @@ public final class Hub: StreamEngine {
         onHomeLater(of: stream) { $0.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream) }
     }
 
+    public func returned(_ taken: Reservation, on stream: StreamID) {
+        onHomeLater(of: stream) { $0.returned(taken, on: stream) }
+    }
+
     // MARK: - The home loop
 
     /// Runs `body` with the stream's shard on its home loop: inline when already there

@@ -351,6 +351,17 @@ final class HubShard {
         }
     }
 
+    /// A merchant took units back.
+    func returned(_ taken: Reservation, on stream: StreamID) {
+        guard streams[stream]?.replica != true else { return }
+        let now = clock()
+        try? withStream(stream, create: nil, now: now) { hosted in
+            markUnsaved(stream)
+            stockMoved(hosted.room.returned(taken), in: stream)
+            markTicking(stream)
+        }
+    }
+
     // MARK: - Subscribers
 
     /// Returns what to send first and, when the subscriber must wait before it is

@@ -45,6 +45,11 @@ public protocol StreamEngine: Sendable {
     /// stock given back (with `stock.changed`).
     func settle(checkoutID: String, merchant: String, confirmed: Bool, on stream: StreamID)
 
+    /// A merchant took back units of a confirmed order (cancelled or returned):
+    /// `taken`'s lines hold the units taken back. The host's figures net them out and the
+    /// flash sales they counted against count them no more.
+    func returned(_ taken: Reservation, on stream: StreamID)
+
     // MARK: Subscribing
 
     /// Starts a subscription for a subscriber that lives on `eventLoop`. The future

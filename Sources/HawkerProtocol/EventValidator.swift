@@ -35,12 +35,8 @@ enum EventValidator {
             "regions": .array(of: .region, maxCount: 100),
             "image_url": .text(maxLength: 2048),
             "description": .text(maxLength: 2000),
-            "supplier": .object(supplier),
         ]
     )
-
-    /// A dropship supplier: who ships the product for its merchant, at what unit price.
-    static let supplier = Rule(required: ["merchant": .identifier, "price": .nonNegativeInt])
 
     static let saleItem = Rule(required: ["product": .product, "price": .nonNegativeInt])
 

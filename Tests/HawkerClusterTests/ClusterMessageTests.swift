@@ -35,6 +35,7 @@ import Testing
                 shipTo: "DE", attribution: .init(code: "ANA10", stream: "sale", referrer: "ig"), idempotencyKey: "k1"),
             buyer: "ben", checkoutID: "ck_1", stream: stream),
         .abandon(reservation, stream: stream),
+        .returned(reservation, stream: stream),
         .settle(checkoutID: "ck_1", merchant: "m1", confirmed: true, stream: stream),
         .forgetCheckout(checkoutID: "ck_1", stream: stream),
         .snapshot(stream),

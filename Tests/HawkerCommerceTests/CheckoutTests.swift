@@ -80,6 +80,27 @@ import Testing
         #expect(room.commerce.sales["s"]?.sold == 3)
     }
 
+    /// Units a merchant takes back count against the sale no more, and the host's money
+    /// nets them out.
+    @Test func aReturnGivesItsSaleUnitsBackAndShowsInTheHostsMoney() throws {
+        var room = try room(product("a", price: 1_000, stock: 100))
+        _ = try room.apply(draft(.saleStarted, ["sale": "s", "items": [["product": "a", "price": 500]], "duration_ms": 60_000, "per_buyer_limit": 2, "total_limit": 3]), now: now)
+        guard case .success(var reservation) = room.checkout(request([("a", 2, 500)], key: "1"), buyer: "ann", checkoutID: "c1", now: now).result else {
+            Issue.record("refused")
+            return
+        }
+        _ = room.settle(checkoutID: "c1", merchant: "m1", confirmed: true, now: now)
+        #expect(reason(room.checkout(request([("a", 1, 500)], key: "2"), buyer: "ann", checkoutID: "c2", now: now)) == .limitReached)
+        reservation.lines[0].quantity = 1
+        _ = room.returned(reservation)
+        #expect(room.commerce.sales["s"]?.sold == 1)
+        #expect(reason(room.checkout(request([("a", 1, 500)], key: "3"), buyer: "ann", checkoutID: "c3", now: now)) == nil, "her returned unit is hers to buy again")
+        let money = room.insightsJSON(now: now)["money"]?.arrayValue?.first
+        #expect(money?["returned_units"] == 1)
+        #expect(money?["returned_revenue"] == 500)
+        #expect(money?["confirmed_revenue"] == 1_000)
+    }
+
     /// A flash-sale storm: many buyers on few units; exactly the stock is sold.
     @Test func aStormNeverOversells() throws {
         var room = try room(product("a", price: 1_000, stock: 100))
@@ -153,13 +174,19 @@ import Testing
             insights["money"] == [
                 [
                     "currency": "EUR", "checkouts": 1, "units": 4, "revenue": 1_030, "average_order_value": 1_030, "confirmed_orders": 1, "failed_orders": 1,
-                    "confirmed_revenue": 1_000, "failed_revenue": 30,
+                    "confirmed_revenue": 1_000, "failed_revenue": 30, "returned_units": 0, "returned_revenue": 0,
                 ]
             ])
         #expect(
             insights["merchants"] == [
-                ["merchant": "m1", "currency": "EUR", "checkouts": 1, "units": 1, "revenue": 1_000, "confirmed_orders": 1, "failed_orders": 0, "confirmed_revenue": 1_000, "failed_revenue": 0],
-                ["merchant": "m2", "currency": "EUR", "checkouts": 1, "units": 3, "revenue": 30, "confirmed_orders": 0, "failed_orders": 1, "confirmed_revenue": 0, "failed_revenue": 30],
+                [
+                    "merchant": "m1", "currency": "EUR", "checkouts": 1, "units": 1, "revenue": 1_000, "confirmed_orders": 1, "failed_orders": 0, "confirmed_revenue": 1_000, "failed_revenue": 0,
+                    "returned_units": 0, "returned_revenue": 0,
+                ],
+                [
+                    "merchant": "m2", "currency": "EUR", "checkouts": 1, "units": 3, "revenue": 30, "confirmed_orders": 0, "failed_orders": 1, "confirmed_revenue": 0, "failed_revenue": 30,
+                    "returned_units": 0, "returned_revenue": 0,
+                ],
             ])
     }
 

@@ -79,6 +79,10 @@ struct SplitEngine: StreamEngine {
         changes.settle(checkoutID: checkoutID, merchant: merchant, confirmed: confirmed, on: stream)
     }
 
+    func returned(_ taken: Reservation, on stream: StreamID) {
+        changes.returned(taken, on: stream)
+    }
+
     func subscribe(_ stream: StreamID, since: StreamPosition?, creator: StreamCreator?, on eventLoop: any EventLoop) -> EventLoopFuture<SubscribeOutcome> {
         views.subscribe(stream, since: since, creator: creator, on: eventLoop)
     }

@@ -278,6 +278,12 @@ import Testing
             let last = try watcher.recorder.snapshot.events.last { try kindOf($0) == "stock.changed" }
             return try last.map { try parse(payloadOf($0))["data"]?["level"] } == 2
         }
+        // The confirmed unit taken back: the host's money nets it out on the stream's node.
+        engine.streams.returned(reserved[3], on: name)
+        try await eventually {
+            let money = try parse(try #require(try await engine.streams.insights(of: name).get()))["money"]?.arrayValue?.first
+            return money?["returned_units"] == 1 && money?["returned_revenue"] == 2_000
+        }
         // The abandoned key is forgotten: that buyer's retry runs again and gets a unit.
         let again = try await engine.streams.checkout(request("k"), buyer: reserved[1].buyer, checkoutID: "ck-again", on: name).get()
         #expect(!again.replayed)

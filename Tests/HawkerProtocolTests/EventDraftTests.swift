@@ -119,26 +119,4 @@ struct EventDraftTests {
             #expect(error.message.contains("product.upsert.product.variants[0]"))
         }
     }
-
-    @Test func aSuppliersMerchantAndPriceAreChecked() {
-        let product: (JSONValue) -> [String: JSONValue] = { supplier in
-            ["product": ["id": "p1", "title": "Tea", "merchant": "m1", "price": 100, "currency": "EUR", "supplier": supplier]]
-        }
-        #expect((try? EventDraft(kind: .productUpsert, data: product(["merchant": "d1", "price": 60]))) != nil)
-        for (supplier, field) in [
-            (["merchant": "d1"] as JSONValue, "supplier needs 'price'"),
-            (["merchant": "not an id", "price": 60], "supplier.merchant"),
-            (["merchant": "d1", "price": .int(JSONValue.maxSafeInteger + 1)], "supplier.price"),
-            (["merchant": "d1", "price": -1], "supplier.price"),
-            (["merchant": "d1", "price": 60, "margin": 40], "margin"),
-            ("d1", "supplier"),
-        ] {
-            do throws(EventValidationError) {
-                _ = try EventDraft(kind: .productUpsert, data: product(supplier))
-                Issue.record("accepted supplier \(supplier)")
-            } catch {
-                #expect(error.message.contains(field), "\(supplier): \(error.message)")
-            }
-        }
-    }
 }

@@ -73,6 +73,15 @@ import Testing
         let other = try await server.client(.orderService, streams: [], sub: "m2-svc", merchant: "m2")
         #expect(try await other.request(returned)["code"] == "unknown_checkout")
 
+        // The host's money nets the return out, once.
+        let hostToken = try await server.token(.host, streams: ["shop"], sub: "host")
+        let insights = try await HTTP.request("GET", port: server.port, path: "/v1/streams/shop/insights", headers: ["Authorization": "Bearer \(hostToken)"])
+        let money = try #require((insights.json?["money"] as? [[String: Any]])?.first, "\(insights.body)")
+        #expect(money["confirmed_revenue"] as? Int == 2_000)
+        #expect(money["returned_units"] as? Int == 1 && money["returned_revenue"] as? Int == 1_000, "\(money)")
+        let merchants = try #require(insights.json?["merchants"] as? [[String: Any]])
+        #expect(merchants.first?["returned_revenue"] as? Int == 1_000)
+
         // The buyer's history says so.
         let history = try await buyer.request(["type": "order.history", "id": "h"])
         let part = try #require(history["orders"]?.arrayValue?.first?["parts"]?.arrayValue?.first)

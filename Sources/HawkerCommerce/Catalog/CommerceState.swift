@@ -242,8 +242,6 @@ public struct CommerceState: Sendable {
     /// product's levels set elsewhere.
     private static func withStock(_ object: [String: JSONValue], of product: Product?) -> JSONValue {
         var object = object
-        // What the seller pays its supplier is not for viewers.
-        object["supplier"] = nil
         guard let product else { return .object(object) }
         if let stock = product.stock { object["stock"] = .int(stock) }
         if case .array(let variants) = object["variants"] ?? .null {
@@ -365,9 +363,6 @@ public struct CommerceState: Sendable {
     private static func checkVariants(_ products: [Product]) throws(RoomError) {
         for product in products where Set(product.variants.map(\.id)).count != product.variants.count {
             throw RoomError(.invalidEvent, "product \(product.id) lists a variant id twice")
-        }
-        for product in products where product.supplier?.merchant == product.merchant {
-            throw RoomError(.invalidEvent, "product \(product.id): a merchant does not supply itself (leave supplier out when it ships its own)")
         }
     }
 

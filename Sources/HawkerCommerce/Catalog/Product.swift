@@ -27,8 +27,6 @@ public struct Product: Sendable, Hashable, Codable {
     public var regions: [RegionRule]
     public var imageURL: String?
     public var description: String?
-    /// Who ships it for `merchant`, when someone else does (dropship).
-    public var supplier: Supplier?
 
     public static let defaultLowStockThreshold: Int64 = 5
 
@@ -56,7 +54,6 @@ public struct Product: Sendable, Hashable, Codable {
         }
         imageURL = object["image_url"]?.stringValue
         description = object["description"]?.stringValue
-        supplier = Supplier(json: object["supplier"])
     }
 
     /// Whose stock this is: the merchant's product, whatever stream shows it.
@@ -79,7 +76,6 @@ public struct Product: Sendable, Hashable, Codable {
         regions.covers(destination)
     }
 
-    /// The product as viewers see it: without its supplier (the seller's business).
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(id), "title": .string(title), "merchant": .string(merchant),

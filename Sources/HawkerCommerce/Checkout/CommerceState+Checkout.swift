@@ -96,7 +96,7 @@ extension CommerceState {
                 Reservation.Line(
                     product: product.id, variant: line.variant, quantity: line.quantity,
                     unitPrice: Self.unitPrice(product, variant: line.variant, sale: sale), currency: product.currency,
-                    merchant: product.merchant, sale: sale?.id, supplier: product.supplier
+                    merchant: product.merchant, sale: sale?.id, supplier: terms?.supplier(of: product.id, merchant: product.merchant)
                 )
             },
             region: request.region,
@@ -107,6 +107,10 @@ extension CommerceState {
             createdAt: now
         )
         Self.credit(&reservation, attribution)
+        // A supplier's shipment states what it is owed: within 2^53 − 1 too.
+        guard reservation.lines.supplierCosts != nil else {
+            throw CheckoutRejection(.invalidCheckout, "what the cart's suppliers are owed is larger than \(JSONValue.maxSafeInteger) minor units")
+        }
         // 5. What the buyer pays, shipping and tax included, is what they were shown: the
         // totals they saw, or (a client from before quotes) the sum of their lines.
         guard let totals = reservation.totals, let shown = request.totalsSeen ?? reservation.lines.subtotals.map(Self.byCurrency) else {

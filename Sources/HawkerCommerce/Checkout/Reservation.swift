@@ -114,6 +114,20 @@ extension [Reservation.Line] {
         return totals.sorted { $0.key < $1.key }.map { (currency: $0.key, amount: $0.value) }
     }
 
+    /// What the suppliers of these lines are owed for them (supplier price × quantity),
+    /// summed per currency and sorted by currency; nil past 2^53 − 1.
+    public var supplierCosts: [(currency: String, amount: Int64)]? {
+        var totals: [String: Int64] = [:]
+        for line in self {
+            guard let supplier = line.supplier else { continue }
+            let (amount, overflow) = supplier.price.multipliedReportingOverflow(by: line.quantity)
+            let (sum, sumOverflow) = totals[line.currency, default: 0].addingReportingOverflow(amount)
+            guard !overflow, !sumOverflow, (0...JSONValue.maxSafeInteger).contains(sum) else { return nil }
+            totals[line.currency] = sum
+        }
+        return totals.sorted { $0.key < $1.key }.map { (currency: $0.key, amount: $0.value) }
+    }
+
     /// The codes credited with some of these lines, in order of first line.
     public var creditedCodes: [String] {
         var seen: Set<String> = []

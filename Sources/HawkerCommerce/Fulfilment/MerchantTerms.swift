@@ -36,9 +36,15 @@ public protocol MerchantTermsPolicy: Sendable {
     /// Moves whenever any merchant's terms change: what was worked out from them before
     /// (which products ship where) is stale.
     var revision: Int64 { get }
+    /// Who ships `product` for `merchant` (dropship), as the merchant registered it; nil
+    /// when the merchant ships it itself.
+    func supplier(of product: String, merchant: String) -> Supplier?
 }
 
 extension MerchantTermsPolicy {
     /// Terms that never change.
     public var revision: Int64 { 0 }
+
+    /// Merchants that ship everything themselves.
+    public func supplier(of product: String, merchant: String) -> Supplier? { nil }
 }

@@ -70,6 +70,11 @@ public struct Insights: Sendable {
         }
     }
 
+    /// Units of confirmed orders taken back (cancelled or returned).
+    mutating func recordReturn(_ lines: [Reservation.Line]) {
+        sales.returned(lines)
+    }
+
     private static func bucket<Value>(_ key: String, in counts: [String: Value]) -> String {
         counts[key] != nil || counts.count < maxKeys ? key : "other"
     }

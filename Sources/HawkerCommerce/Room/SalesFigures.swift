@@ -15,6 +15,9 @@ struct SalesFigures: Sendable, Hashable, Codable {
         var failedOrders: Int64 = 0
         var confirmedRevenue: Int64 = 0
         var failedRevenue: Int64 = 0
+        /// Units of confirmed orders taken back (cancelled, returned), and what they cost.
+        var returnedUnits: Int64 = 0
+        var returnedRevenue: Int64 = 0
 
         /// Counts stay within 2^53 − 1 (and at zero or more) whatever is added.
         static func add(_ value: inout Int64, _ amount: Int64) {
@@ -102,6 +105,25 @@ struct SalesFigures: Sendable, Hashable, Codable {
         }
     }
 
+    /// Units of confirmed orders taken back: `lines` hold the units taken.
+    mutating func returned(_ lines: [Reservation.Line]) {
+        for (merchant, byCurrency) in Self.sums(lines) {
+            let merchantKey = Self.key(merchant, in: byMerchant)
+            for (currency, sum) in byCurrency {
+                let currencyKey = Self.key(currency, in: self.byCurrency)
+                var total = self.byCurrency[currencyKey, default: Figures()]
+                Figures.add(&total.returnedUnits, sum.units)
+                Figures.add(&total.returnedRevenue, sum.amount)
+                self.byCurrency[currencyKey] = total
+                let merchantCurrency = Self.key(currency, in: byMerchant[merchantKey] ?? [:])
+                var figures = byMerchant[merchantKey, default: [:]][merchantCurrency, default: Figures()]
+                Figures.add(&figures.returnedUnits, sum.units)
+                Figures.add(&figures.returnedRevenue, sum.amount)
+                byMerchant[merchantKey, default: [:]][merchantCurrency] = figures
+            }
+        }
+    }
+
     /// `money` (per currency, with the average order value) and `merchants` of the insights.
     var json: (money: JSONValue, merchants: JSONValue) {
         func object(_ figures: Figures) -> [String: JSONValue] {
@@ -109,6 +131,7 @@ struct SalesFigures: Sendable, Hashable, Codable {
                 "checkouts": .int(figures.checkouts), "units": .int(figures.units), "revenue": .int(figures.revenue),
                 "confirmed_orders": .int(figures.confirmedOrders), "failed_orders": .int(figures.failedOrders),
                 "confirmed_revenue": .int(figures.confirmedRevenue), "failed_revenue": .int(figures.failedRevenue),
+                "returned_units": .int(figures.returnedUnits), "returned_revenue": .int(figures.returnedRevenue),
             ]
         }
         let money = byCurrency.sorted { $0.key < $1.key }.map { currency, figures -> JSONValue in
@@ -138,7 +161,8 @@ extension SalesFigures {
             Figures(
                 checkouts: SavedValues.clamp(figures.checkouts), units: SavedValues.clamp(figures.units), revenue: SavedValues.clamp(figures.revenue),
                 confirmedOrders: SavedValues.clamp(figures.confirmedOrders), failedOrders: SavedValues.clamp(figures.failedOrders),
-                confirmedRevenue: SavedValues.clamp(figures.confirmedRevenue), failedRevenue: SavedValues.clamp(figures.failedRevenue))
+                confirmedRevenue: SavedValues.clamp(figures.confirmedRevenue), failedRevenue: SavedValues.clamp(figures.failedRevenue),
+                returnedUnits: SavedValues.clamp(figures.returnedUnits), returnedRevenue: SavedValues.clamp(figures.returnedRevenue))
         }
         // A live map holds up to `maxKeys` names and "other": the same come back.
         func bounded<Value>(_ values: [String: Value]) -> [(key: String, value: Value)] {
@@ -149,5 +173,17 @@ extension SalesFigures {
         for (merchant, currencies) in bounded(saved.byMerchant) {
             byMerchant[merchant] = Dictionary(uniqueKeysWithValues: bounded(currencies).map { ($0.key, clamped($0.value)) })
         }
+    }
+}
+
+extension SalesFigures.Figures {
+    /// Rooms saved before returns counted have no returned figures: zero.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func value(_ key: CodingKeys) throws -> Int64 { try container.decodeIfPresent(Int64.self, forKey: key) ?? 0 }
+        self.init(
+            checkouts: try value(.checkouts), units: try value(.units), revenue: try value(.revenue), confirmedOrders: try value(.confirmedOrders),
+            failedOrders: try value(.failedOrders), confirmedRevenue: try value(.confirmedRevenue), failedRevenue: try value(.failedRevenue),
+            returnedUnits: try value(.returnedUnits), returnedRevenue: try value(.returnedRevenue))
     }
 }

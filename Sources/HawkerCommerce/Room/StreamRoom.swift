@@ -195,6 +195,14 @@ public struct StreamRoom: Sendable {
         return commerce.release(reservation)
     }
 
+    /// A merchant took back `taken`'s units of a confirmed order: the host's money nets
+    /// them out, and flash sales still running count them no more (their stock went back,
+    /// if it did, through the merchant's inventory). Returns the `stock.changed` events due.
+    public mutating func returned(_ taken: Reservation) -> [EventDraft] {
+        insights.recordReturn(taken.lines)
+        return commerce.release(taken)
+    }
+
     /// Stock levels moved where they live (a checkout or a level set in another stream,
     /// a merchant's update): the products of those SKUs shown here follow. Returns the
     /// `stock.changed` events to publish.

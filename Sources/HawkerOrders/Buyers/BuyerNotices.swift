@@ -110,12 +110,15 @@ public final class BuyerNotices: Sendable {
         guard let deliveries = try? await outbox.deliveries(of: update.checkoutID) else { return nil }
         // Its sale, or the shipments it makes for sellers (dropship): the buyer hears it
         // as the seller's word, the seller's part of the order.
-        let parts = deliveries.filter { $0.merchant == merchant }
+        // A shipment still held, or cancelled before it was sent, is not the supplier's yet.
+        let parts = deliveries.filter { $0.merchant == merchant && (!$0.isShipment || $0.status == .pending || $0.status == .confirmed) }
         guard !parts.isEmpty else { return false }
         let now = clock()
         for seller in Set(parts.map(\.seller)).sorted() {
             let part = parts[0]
             var body = update.body
+            // The supplier's own order number means nothing to the seller's buyer.
+            if seller != merchant { body["reference"] = nil }
             body["merchant"] = .string(seller)
             body["at"] = .int(now)
             var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)

@@ -108,13 +108,9 @@ extension OutboxDelivery {
     /// A supplier's shipment: what to send where, and what the seller owes for it at the
     /// supplier's prices. No retail prices, charges or attribution: those are the sale's.
     private var shipmentPayload: [String: JSONValue] {
-        var cost: [String: Int64] = [:]
         let items: [JSONValue] = lines.map { line in
-            let price = line.supplier?.price ?? 0
-            // Within 2^53 − 1 × 1,000 units: checked where it is summed below.
-            cost[line.currency, default: 0] = Self.sum(cost[line.currency, default: 0], price.multipliedReportingOverflow(by: line.quantity))
             var item: [String: JSONValue] = [
-                "product": .string(line.product), "qty": .int(line.quantity), "unit_cost": .int(price), "currency": .string(line.currency),
+                "product": .string(line.product), "qty": .int(line.quantity), "unit_cost": .int(line.supplier?.price ?? 0), "currency": .string(line.currency),
             ]
             if let variant = line.variant { item["variant"] = .string(variant) }
             return .object(item)
@@ -128,7 +124,8 @@ extension OutboxDelivery {
             "stream": .string(stream.rawValue),
             "buyer": .string(buyer),
             "items": .array(items),
-            "cost": .array(cost.sorted { $0.key < $1.key }.map { ["currency": .string($0.key), "amount": .int($0.value)] }),
+            // Within 2^53 − 1: the checkout refused a cart whose suppliers' costs are not.
+            "cost": .array((lines.supplierCosts ?? []).map { ["currency": .string($0.currency), "amount": .int($0.amount)] }),
             "region": .string(region),
             "created_at": .int(createdAt),
         ]
@@ -136,12 +133,6 @@ extension OutboxDelivery {
         return payload
     }
 
-    /// A running sum that stays at 2^53 − 1 rather than overflow (a catalog's prices are
-    /// at most that, a cart's quantities at most 1,000 a line).
-    private static func sum(_ total: Int64, _ product: (partialValue: Int64, overflow: Bool)) -> Int64 {
-        let (sum, overflow) = total.addingReportingOverflow(product.partialValue)
-        return product.overflow || overflow ? JSONValue.maxSafeInteger : min(sum, JSONValue.maxSafeInteger)
-    }
 }
 
 extension Reservation.Line {

@@ -141,6 +141,19 @@ public struct ReversalRecord: Sendable, Hashable {
         self.buyer = buyer
         self.stream = stream
     }
+
+    /// What was taken back, as lines holding the units taken (for the stream's figures).
+    public func taken(checkoutID: String, at now: Int64) -> Reservation {
+        Reservation(
+            checkoutID: checkoutID, buyer: buyer,
+            lines: units.sorted { $0.key < $1.key }.compactMap { index, quantity in
+                guard lines.indices.contains(index), quantity > 0 else { return nil }
+                var line = lines[index]
+                line.quantity = quantity
+                return line
+            },
+            region: "", attribution: CheckoutRequest.Attribution(), idempotencyKey: "", createdAt: now)
+    }
 }
 
 extension EarningsReport {

@@ -653,6 +653,7 @@ public final class PostgresOutbox: Outbox, Service {
                 """
                 SELECT \(unescaped: Self.columns) FROM \(unescaped: s).delivery d JOIN \(unescaped: s).checkout c ON c.id = d.checkout_id
                 WHERE d.merchant = \(merchant) AND d.status IN ('confirmed', 'rejected') AND c.created_at >= \(since)
+                    AND (d.seller = d.merchant OR d.attempts > 0)
                 ORDER BY c.created_at, d.checkout_id, d.merchant LIMIT \(max(0, limit))
                 """))
     }

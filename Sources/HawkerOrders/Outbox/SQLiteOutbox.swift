@@ -669,7 +669,9 @@ public actor SQLiteOutbox: Outbox {
     /// after `since`, oldest first: for an order service that lost its records.
     public func settled(merchant: String, since: Int64, limit: Int) async throws -> [OutboxDelivery] {
         try await deliveries(
-            where: "d.merchant = ? AND d.status IN ('confirmed', 'rejected') AND c.created_at >= ?", arguments: [merchant, since], limit: limit
+            // A shipment cancelled before it was sent (its seller refused the sale) never was the supplier's.
+            where: "d.merchant = ? AND d.status IN ('confirmed', 'rejected') AND (d.seller = d.merchant OR d.attempts > 0) AND c.created_at >= ?",
+            arguments: [merchant, since], limit: limit
         )
     }
 

@@ -25,7 +25,8 @@ public struct DemoPublisher: Service {
             #"{"name":"Northwind Outfitters","terms":{"currency":"EUR","prices_include_tax":true,"zones":["#
                 + #"{"name":"Germany","regions":["DE"],"shipping":490,"free_shipping_from":10000,"tax_bps":1900},"#
                 + #"{"name":"Austria","regions":["AT"],"shipping":790,"free_shipping_from":10000,"tax_bps":2000},"#
-                + #"{"name":"France","regions":["FR"],"shipping":990,"tax_bps":2000}]}}"#
+                + #"{"name":"France","regions":["FR"],"shipping":990,"tax_bps":2000}]},"#
+                + #""suppliers":{"scarf-3":{"merchant":"loom-works","price":1600}}}"#
         ),
         (
             "cobbler-co",
@@ -36,9 +37,6 @@ public struct DemoPublisher: Service {
         ),
         ("loom-works", #"{"name":"Loom Works (supplier)"}"#),
     ]
-
-    /// Who ships the scarf for Northwind, and what Northwind pays per scarf.
-    static let scarfSupplier = Supplier(merchant: "loom-works", price: 1_600)
 
     private let streams: any StreamEngine
     /// A small crowd chats, asks and adds to cart in the demo stream too.
@@ -56,8 +54,6 @@ public struct DemoPublisher: Service {
         var regularPrice: Int64 { Self.regular[id] ?? price }
         static let regular: [String: Int64] = ["jacket-42": 12_900, "boots-7": 9_900, "scarf-3": 2_900, "socks-9": 1_400]
         var sizes: [String] = []
-        /// Someone else ships it for `merchant` (dropship).
-        var supplier: Supplier?
 
         var json: JSONValue {
             var object: [String: JSONValue] = [
@@ -67,7 +63,6 @@ public struct DemoPublisher: Service {
             if !sizes.isEmpty {
                 object["variants"] = .array(sizes.map { ["id": .string($0.lowercased()), "title": .string($0)] })
             }
-            if let supplier { object["supplier"] = supplier.json }
             return .object(object)
         }
     }
@@ -89,12 +84,12 @@ public struct DemoPublisher: Service {
 
     public func run() async throws {
         try await started()
-        // Two merchants of record, as in an influencer's multi-merchant show, one of them
-        // selling a scarf its supplier ships.
+        // Two merchants of record, as in an influencer's multi-merchant show (Northwind's
+        // scarf is shipped by its supplier: its registration says so, not the catalog).
         var products = [
             Product(id: "jacket-42", title: "Waxed cotton jacket", merchant: "northwind", price: 12_900, stock: 40, sizes: ["S", "M", "L"]),
             Product(id: "boots-7", title: "Leather chelsea boots", merchant: "cobbler-co", price: 9_900, stock: 25, sizes: ["40", "41", "42", "43"]),
-            Product(id: "scarf-3", title: "Merino scarf", merchant: "northwind", price: 2_900, stock: 120, supplier: Self.scarfSupplier),
+            Product(id: "scarf-3", title: "Merino scarf", merchant: "northwind", price: 2_900, stock: 120),
             Product(id: "socks-9", title: "Wool hiking socks", merchant: "cobbler-co", price: 1_400, stock: 200),
         ]
         try await publish(.catalogSet, ["products": .array(products.map(\.json))])

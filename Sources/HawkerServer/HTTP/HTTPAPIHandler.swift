@@ -228,7 +228,11 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
             return bearer(request, loop: loop) { principal in
                 guard principal.role == .admin else { return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "re-driving is for admins")) }
                 // A supplier's shipment is named by its seller too (`?seller=`).
-                let party = Party(merchant: merchant, seller: HTTPRoute.queryText("seller", in: request.head.uri) ?? merchant)
+                let seller = HTTPRoute.queryText("seller", in: request.head.uri) ?? merchant
+                guard Identifier.isValid(seller) else {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, "'seller' is a merchant id: 1-64 of [A-Za-z0-9_.:-]"))
+                }
+                let party = Party(merchant: merchant, seller: seller)
                 return loop.makeFutureWithTask {
                     switch try? await desk.redrive(checkoutID: checkoutID, party: party) {
                     case true?: return .json(.accepted, #"{"redriven":true}"#)

@@ -151,11 +151,11 @@ final class MerchantDesk: Sendable {
     func register(_ id: String, body: [String: JSONValue]?, now: Int64) async -> HTTPResponse {
         guard Identifier.isValid(id) else { return Self.badID }
         guard let body else {
-            return .error(.badRequest, .badRequest, "send a JSON object {name?, backend?, stock?, terms?}")
+            return .error(.badRequest, .badRequest, "send a JSON object {name?, backend?, stock?, terms?, suppliers?}")
         }
         let registration: MerchantRegistration
         do throws(MerchantRegistration.Invalid) {
-            registration = try MerchantRegistration.parse(body)
+            registration = try MerchantRegistration.parse(body, id: id)
         } catch {
             return .error(.badRequest, .badRequest, error.message)
         }

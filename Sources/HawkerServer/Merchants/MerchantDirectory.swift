@@ -70,6 +70,13 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
 
     var revision: Int64 { state.withLock { $0.applied } }
 
+    func supplier(of product: String, merchant: String) -> Supplier? {
+        state.withLock { state in
+            guard let profile = state.profiles[merchant], profile.isActive else { return nil }
+            return profile.suppliers[product]
+        }
+    }
+
     /// Whether the store has been read once (a shared store may not answer at start).
     var isLoaded: Bool { state.withLock { $0.loaded } }
 
@@ -122,7 +129,8 @@ final class MerchantDirectory: MerchantTermsPolicy, Sendable {
         let current = try await store.stored(id)
         let created = current?.document?.isActive != true
         if created, state.withLock({ $0.active }) >= maxMerchants { return .failure(.full(maxMerchants)) }
-        let profile = MerchantProfile(id: id, name: registration.name, backend: registration.backend, terms: registration.terms, updatedAt: now)
+        let profile = MerchantProfile(
+            id: id, name: registration.name, backend: registration.backend, terms: registration.terms, suppliers: registration.suppliers, updatedAt: now)
         guard let saved = try await store.save(profile, replacing: current?.revision) else {
             return .failure(.conflict("merchant '\(id)' was changed meanwhile; send it again"))
         }

@@ -16,6 +16,8 @@ struct MerchantProfile: RevisionedDocument {
     /// Kind nil: `orders.default_backend`.
     var backend: MerchantBackendConfiguration
     var terms: MerchantTerms?
+    /// Products another merchant ships for this one (dropship).
+    var suppliers: [String: Supplier] = [:]
     var updatedAt: Int64
     /// Removed: kept (so other nodes hear of it) and no longer in force.
     var removedAt: Int64?
@@ -56,6 +58,7 @@ struct MerchantProfile: RevisionedDocument {
         }
         if let name { object["name"] = .string(name) }
         if let terms { object["terms"] = terms.json }
+        if !suppliers.isEmpty { object["suppliers"] = .object(suppliers.mapValues(\.json)) }
         if let removedAt { object["removed_at"] = .int(removedAt) }
         return .object(object)
     }
@@ -68,11 +71,15 @@ struct MerchantProfile: RevisionedDocument {
         return String(url[..<colon]) + ":***" + String(url[at...])
     }
 
-    init(id: String, name: String?, backend: MerchantBackendConfiguration, terms: MerchantTerms?, updatedAt: Int64, removedAt: Int64? = nil) {
+    init(
+        id: String, name: String?, backend: MerchantBackendConfiguration, terms: MerchantTerms?, suppliers: [String: Supplier] = [:], updatedAt: Int64,
+        removedAt: Int64? = nil
+    ) {
         self.id = id
         self.name = name
         self.backend = backend
         self.terms = terms
+        self.suppliers = suppliers
         self.updatedAt = updatedAt
         self.removedAt = removedAt
     }
@@ -80,9 +87,11 @@ struct MerchantProfile: RevisionedDocument {
     init?(revision: Int64, document: String) {
         guard let json = try? JSONParser.parse(ByteBuffer(string: document)), let object = json.objectValue, let id = object["id"]?.stringValue,
             let updatedAt = object["updated_at"]?.intValue,
-            let registration = try? MerchantRegistration.parse(object.filter { MerchantRegistration.fields.contains($0.key) }, stored: true)
+            let registration = try? MerchantRegistration.parse(object.filter { MerchantRegistration.fields.contains($0.key) }, id: id, stored: true)
         else { return nil }
-        self.init(id: id, name: registration.name, backend: registration.backend, terms: registration.terms, updatedAt: updatedAt, removedAt: object["removed_at"]?.intValue)
+        self.init(
+            id: id, name: registration.name, backend: registration.backend, terms: registration.terms, suppliers: registration.suppliers,
+            updatedAt: updatedAt, removedAt: object["removed_at"]?.intValue)
         self.revision = revision
     }
 }

@@ -4,21 +4,28 @@ import HawkerOrders
 import HawkerProtocol
 
 /// The body of `PUT /v1/merchants/{id}`, checked before anything is stored:
-/// `{name?, backend?: {kind, url?, secret?, timeout_ms?, postgres_url?, visibility_timeout_ms?}, stock?, terms?}`.
+/// `{name?, backend?: {kind, url?, secret?, timeout_ms?, postgres_url?, visibility_timeout_ms?}, stock?, terms?,
+/// suppliers?: {<product id>: {merchant, price}}}`.
 struct MerchantRegistration: Sendable, Hashable {
     var name: String?
     var backend: MerchantBackendConfiguration
     var terms: MerchantTerms?
+    /// Products another merchant ships for this one (dropship), by product id.
+    var suppliers: [String: Supplier] = [:]
+
+    /// Most products a merchant has shipped by suppliers.
+    static let maxSuppliedProducts = 1_000
 
     struct Invalid: Error, Sendable {
         var message: String
     }
 
-    static let fields: Set<String> = ["name", "backend", "stock", "terms"]
+    static let fields: Set<String> = ["name", "backend", "stock", "terms", "suppliers"]
     static let backendFields: Set<String> = ["kind", "url", "secret", "secret_set", "timeout_ms", "postgres_url", "visibility_timeout_ms"]
 
     /// `stored`: a document read back (its `secret_set` and other output fields pass).
-    static func parse(_ fields: [String: JSONValue], stored: Bool = false) throws(Invalid) -> MerchantRegistration {
+    /// `id`: the merchant's own (a merchant does not supply itself).
+    static func parse(_ fields: [String: JSONValue], id: String, stored: Bool = false) throws(Invalid) -> MerchantRegistration {
         if let unknown = fields.keys.sorted().first(where: { !Self.fields.contains($0) }) {
             throw Invalid(message: "unknown field '\(unknown)' (fields: \(Self.fields.sorted().joined(separator: ", ")))")
         }
@@ -75,6 +82,25 @@ struct MerchantRegistration: Sendable, Hashable {
                 throw Invalid(message: error.message)
             }
         }
-        return MerchantRegistration(name: name, backend: backend, terms: terms)
+        var suppliers: [String: Supplier] = [:]
+        if let value = fields["suppliers"], value != .null {
+            guard let object = value.objectValue, object.count <= Self.maxSuppliedProducts else {
+                throw Invalid(message: "'suppliers' is an object {<product id>: {merchant, price}} of at most \(Self.maxSuppliedProducts) products")
+            }
+            for (product, entry) in object.sorted(by: { $0.key < $1.key }) {
+                guard Identifier.isValid(product) else { throw Invalid(message: "'suppliers' keys are product ids: 1-64 of [A-Za-z0-9_.:-], got '\(product)'") }
+                guard let fields = entry.objectValue, Set(fields.keys) == ["merchant", "price"], let supplier = Supplier(json: entry),
+                    // A cart's units at this price stay within 2^53 − 1.
+                    supplier.price <= JSONValue.maxSafeInteger / CheckoutRequest.maxQuantity
+                else {
+                    throw Invalid(
+                        message:
+                            "'suppliers.\(product)' is {merchant: a merchant id, price: an integer in 0...\(JSONValue.maxSafeInteger / CheckoutRequest.maxQuantity)}")
+                }
+                guard supplier.merchant != id else { throw Invalid(message: "'suppliers.\(product).merchant': a merchant does not supply itself") }
+                suppliers[product] = supplier
+            }
+        }
+        return MerchantRegistration(name: name, backend: backend, terms: terms, suppliers: suppliers)
     }
 }

@@ -30,6 +30,8 @@ final class OrderDesk: Sendable {
     let clock: @Sendable () -> Int64
     /// Where returned units go back into stock.
     private let inventory: InventoryLedger?
+    /// Where the host's figures and flash sales learn of units taken back.
+    private let streams: any StreamEngine
     private let logger: Logger
     private let announced: AsyncStream<OrderNotice>
 
@@ -39,6 +41,7 @@ final class OrderDesk: Sendable {
     ) throws {
         self.configuration = configuration
         self.inventory = inventory
+        self.streams = streams
         self.logger = logger
         let outbox: any Outbox
         var backendServices: [any Service] = []
@@ -190,6 +193,10 @@ final class OrderDesk: Sendable {
         }
         // Stored with the return: sent to the buyer's sessions now (and kept for later ones).
         if let notice = record.notice { await notices.post(notice) }
+        // Counted once, by the request that recorded it (not by its retries). A crash in
+        // between leaves the stream's figures without it: they are a live view, the
+        // influencers' earnings (committed with the return) are the record.
+        if !record.replayed { streams.returned(record.taken(checkoutID: update.checkoutID, at: now), on: record.stream) }
         if record.restockDue {
             let taken = record.units.sorted { $0.key < $1.key }.compactMap { index, quantity in
                 record.lines.indices.contains(index) ? (line: record.lines[index], quantity: quantity) : nil

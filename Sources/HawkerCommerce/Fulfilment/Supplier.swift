@@ -1,8 +1,10 @@
 import HawkerProtocol
 
-/// Who ships a product for its seller (dropship), and what the seller pays it per unit.
-/// The seller of record sells, sets the retail price, is paid and owes the tax; the
-/// supplier gets a shipment of the units at `price`. Never shown to viewers or buyers.
+/// Who ships a product for its seller (dropship), and what the seller pays it per unit:
+/// the seller's business, registered with the seller (`MerchantTermsPolicy.supplier`),
+/// never in a host's catalog or shown to viewers and buyers. The seller of record sells,
+/// sets the retail price, is paid and owes the tax; the supplier gets a shipment of the
+/// units at `price`.
 public struct Supplier: Sendable, Hashable, Codable {
     /// The supplier's merchant id: its shipments go to its order backend.
     public var merchant: String
