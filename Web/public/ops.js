@@ -148,7 +148,9 @@ async function refresh() {
     }));
     if (selected) await refreshStream(streams.streams.find((entry) => entry.stream === selected.stream), at);
     $("dead-letters").replaceChildren(...dead.dead_letters.map((letter) => {
-      const tr = row([letter.checkout_id, letter.merchant, letter.attempts, letter.last_error || ""]);
+      // A supplier's shipment names the seller it ships for.
+      const to = letter.kind === "shipment" ? `${letter.merchant} (ships for ${letter.seller})` : letter.merchant;
+      const tr = row([letter.checkout_id, to, letter.attempts, letter.last_error || ""]);
       const cell = document.createElement("td");
       const button = document.createElement("button");
       button.type = "button";
@@ -296,7 +298,8 @@ function row(cells) {
 }
 
 async function redrive(letter) {
-  const path = `/v1/orders/dead-letters/${encodeURIComponent(letter.checkout_id)}/${encodeURIComponent(letter.merchant)}/redrive`;
+  const seller = letter.kind === "shipment" ? `?seller=${encodeURIComponent(letter.seller)}` : "";
+  const path = `/v1/orders/dead-letters/${encodeURIComponent(letter.checkout_id)}/${encodeURIComponent(letter.merchant)}/redrive${seller}`;
   const response = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
   $("dead-result").textContent = response.ok ? `re-driven: ${letter.checkout_id}` : `re-drive failed: HTTP ${response.status}`;
 }

@@ -250,6 +250,8 @@ async function refreshInsights() {
       ...(insights.money || []).flatMap((money) => [
         [`revenue (${money.currency})`, formatMoney(money.revenue, money.currency)],
         [`average order (${money.currency})`, formatMoney(money.average_order_value, money.currency)],
+        // Units merchants took back (cancelled, returned) and what they cost.
+        ...(money.returned_units ? [[`returned (${money.currency})`, `${money.returned_units} · ${formatMoney(money.returned_revenue, money.currency)}`]] : []),
       ]),
       ...(insights.merchants || []).map((entry) => [`sold by ${entry.merchant}`, formatMoney(entry.revenue, entry.currency)]),
     ];

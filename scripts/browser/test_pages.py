@@ -900,6 +900,18 @@ def test_ops_shows_connections_streams_and_dead_letters(gateway):
         ops.save_screenshot(os.path.join(SHOTS, "ops.png"))
         ops.execute_script("document.querySelector('#dead-letters button').click()")
         wait(ops, 5, lambda d: d.find_element(By.ID, "dead-result").text.startswith("re-driven"), "the re-drive")
+        # Northwind registered: its orders go to the demo backend (confirmed); its scarf is
+        # shipped by Loom Works, which has no backend here. The scarf's shipment is
+        # dead-lettered once the sale is confirmed, and re-driven as the shipment it is.
+        gateway.request("PUT", "/v1/merchants/northwind", gateway.token("admin", "ops-0"),
+                        {"backend": {"kind": "demo"}, "suppliers": {"scarf": {"merchant": "loom-works", "price": 1600}}})
+        gateway.publish(host, "product.pinned", {"product": "scarf"})
+        wait(viewer, 10, lambda d: card(d, "scarf"), "the scarf's card")
+        buy(viewer, "scarf")
+        wait(ops, 15, lambda d: "ships for northwind" in d.find_element(By.ID, "dead-letters").text, "the shipment's dead letter")
+        ops.execute_script("""[...document.querySelectorAll('#dead-letters tr')]
+            .find(tr => tr.textContent.includes('ships for northwind')).querySelector('button').click()""")
+        wait(ops, 5, lambda d: d.find_element(By.ID, "dead-result").text.startswith("re-driven"), "the shipment's re-drive")
     finally:
         viewer.quit()
         ops.quit()
