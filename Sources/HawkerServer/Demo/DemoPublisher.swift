@@ -26,7 +26,7 @@ public struct DemoPublisher: Service {
                 + #"{"name":"Germany","regions":["DE"],"shipping":490,"free_shipping_from":10000,"tax_bps":1900},"#
                 + #"{"name":"Austria","regions":["AT"],"shipping":790,"free_shipping_from":10000,"tax_bps":2000},"#
                 + #"{"name":"France","regions":["FR"],"shipping":990,"tax_bps":2000}]},"#
-                + #""suppliers":{"scarf-3":{"merchant":"loom-works","price":1600}}}"#
+                + #""suppliers":{"scarf-3":{"merchant":"loom-works","price":1200}}}"#
         ),
         (
             "cobbler-co",
