@@ -15,8 +15,9 @@ public enum ClientCommand: Sendable, Hashable {
     case checkout(id: String, stream: StreamID, request: CheckoutRequest)
     /// orders.subscribe, ack, order.update: an order service's side.
     case orders(id: String, command: OrderCommand)
-    /// A viewer arrived through an influencer's link: the code, for a referral ticket.
-    case referral(id: String, code: String)
+    /// A viewer arrived through an influencer's link (its code, for a referral ticket), or
+    /// came back with the ticket; in `stream` when it says where it watches.
+    case referral(id: String, request: ReferralRequest, stream: StreamID?)
     /// What a cart costs delivered somewhere, and which products ship there.
     case quote(id: String, stream: StreamID, request: QuoteRequest)
     /// The buyer's own orders, newest first, after the checkout `after` (a page's last).
@@ -26,7 +27,7 @@ public enum ClientCommand: Sendable, Hashable {
     public var id: String? {
         switch self {
         case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
-            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _), .quote(let id, _, _), .orderHistory(let id, _, _):
+            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _, _), .quote(let id, _, _), .orderHistory(let id, _, _):
             return id
         case .stream(let id, _, _):
             return id
@@ -339,7 +340,12 @@ private struct RawCommand {
             let stream = try streamID()
             return .quote(id: id, stream: stream, request: try quote())
         case "referral":
-            return .referral(id: id, code: try text("code", range: 1...64))
+            let stream = field("stream") == nil ? nil : try streamID()
+            switch (field("code"), field("ticket")) {
+            case (.some, nil): return .referral(id: id, request: .code(try text("code", range: 1...64)), stream: stream)
+            case (nil, .some): return .referral(id: id, request: .ticket(try text("ticket", range: 1...96)), stream: stream)
+            default: throw fail(.badRequest, "'referral' takes a 'code' (from an influencer's link) or the 'ticket' kept from one, not both")
+            }
         case "order.history":
             let after = field("after") == nil ? nil : try identifier("after")
             var limit = 20

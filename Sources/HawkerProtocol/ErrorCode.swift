@@ -42,6 +42,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     // Referrals (PROTOCOL.md §6.17): the code of a link is not registered, or not active.
     case unknownCode = "unknown_code"
     case codeNotActive = "code_not_active"
+    /// A kept ticket (`referral {ticket}`) past the referral window, or not one of ours.
+    case referralExpired = "referral_expired"
+    case invalidReferral = "invalid_referral"
     // Order services.
     case unknownDelivery = "unknown_delivery"
     case unknownCheckout = "unknown_checkout"

@@ -36,6 +36,20 @@ struct ClientCommandTests {
         }
     }
 
+    /// A link's code or a kept ticket, not both; a stream for the funnel's visit.
+    @Test func referralTakesACodeOrATicket() throws {
+        #expect(try decode(#"{"type":"referral","id":"r","code":"ANNA10"}"#) == .referral(id: "r", request: .code("ANNA10"), stream: nil))
+        #expect(
+            try decode(#"{"type":"referral","id":"r","ticket":"ANNA10.1.x","stream":"shop-42"}"#)
+                == .referral(id: "r", request: .ticket("ANNA10.1.x"), stream: stream("shop-42")))
+        for text in [
+            #"{"type":"referral","id":"r"}"#, #"{"type":"referral","id":"r","code":"A","ticket":"t"}"#,
+            #"{"type":"referral","id":"r","ticket":""}"#, #"{"type":"referral","id":"r","code":"A","stream":"bad stream"}"#,
+        ] {
+            #expect(decodeError(text) != nil, "\(text)")
+        }
+    }
+
     @Test func connectWithoutToken() throws {
         #expect(try decode(#"{"type":"connect","id":"c1"}"#) == .connect(id: "c1", token: nil))
     }

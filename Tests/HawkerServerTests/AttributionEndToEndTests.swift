@@ -129,7 +129,7 @@ import Testing
                     "returned_revenue": 0, "returned_commission": 0,
                 ]
             ])
-        #expect(earned["codes"] == [["stream": "live", "code": "ANNA10", "checkouts": 1, "confirmed_orders": 2, "failed_orders": 0]])
+        #expect(earned["codes"] == [["stream": "live", "code": "ANNA10", "visits": 0, "add_to_cart": 0, "checkouts": 1, "confirmed_orders": 2, "failed_orders": 0]])
         #expect(earned["products"]?.arrayValue?.map { $0["product"] } == ["shoe", "tee"])
         #expect(earned["timeline"]?.arrayValue?.count == 1)
         _ = try await Self.confirmedEarnings(server, of: "host", token: hostToken, commission: 60)

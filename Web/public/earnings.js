@@ -181,6 +181,9 @@ function renderCodes(codes) {
     tr.append(
       cell(entry.stream, "stream"),
       cell(entry.code, "code"),
+      // The funnel: who came through the code, what they put in their carts, what they bought.
+      cell(count(entry.visits), "visits", "number"),
+      cell(count(entry.add_to_cart), "add_to_cart", "number"),
       cell(count(entry.checkouts), "checkouts", "number"),
       cell(count(entry.confirmed_orders), "confirmed_orders", "number"),
       cell(count(entry.failed_orders), "failed_orders", "number"),

@@ -99,7 +99,7 @@ function start(token) {
   }
   // Back after a reconnect: what the buyer's other sessions were told meanwhile is not sent here.
   client.on("welcome", () => refreshOrders());
-  if (referralCode) askForReferral(referralCode);
+  keepReferral(referralCode);
   // One round trip: the subscribe goes out together with `connect`.
   Promise.all([client.connect(), client.subscribe(stream)])
     .catch((error) => { $("status").textContent = `could not connect: ${error.message}`; });
@@ -803,40 +803,44 @@ function tracking(value) {
 // MARK: - Referral links
 
 /**
- * A link with `?ref=CODE`: asks for a referral ticket once per page load (after the
- * first `welcome`; again after a later one only if no answer came) and keeps it,
- * replacing an older link's. An unknown or inactive code is dropped quietly.
+ * Tells the gateway on every connection how the viewer came, for the influencer's
+ * funnel (the visit, then the add-to-carts): a link's code (`?ref=CODE`) until the
+ * gateway answered it (its ticket is kept, replacing an older link's), then the kept
+ * ticket, on this visit's later connections and on later visits. An unknown, inactive or
+ * expired one is dropped quietly.
  */
-function askForReferral(code) {
-  let asking = false;
-  const off = client.on("welcome", async () => {
-    if (asking) return;
-    asking = true;
-    // No answer (the connection dropped, or timed out): asked again after the next welcome.
-    if (!(await requestReferral(code))) asking = false;
-    else off();
-  });
+function keepReferral(code) {
+  let pending = code || null;
+  const present = async () => {
+    const kept = storedReferral();
+    const request = pending || (kept ? { ticket: kept.ticket } : null);
+    if (!request) return;
+    const answer = await requestReferral(request);
+    if (answer === "answered") pending = null;
+    // A gateway that has not read its codes yet: again after the wait it names.
+    else if (typeof answer === "number") setTimeout(present, answer);
+    // No answer (the connection dropped, or timed out): again after the next welcome.
+  };
+  client.on("welcome", present);
 }
 
 /**
- * Sends `referral` and keeps the ticket; false when no answer came. A gateway that has
- * not read its codes yet (`unavailable`) is asked again after the wait it names.
+ * Sends `referral` (a code, or `{ticket}`) and keeps the ticket: "answered" (taken or
+ * refused), "lost" when no answer came, or the milliseconds to wait when the gateway is
+ * not ready (`unavailable`).
  */
-async function requestReferral(code) {
+async function requestReferral(request) {
   try {
-    const reply = await client.referral(code);
+    const reply = await client.referral(request, { stream });
     saveReferral({ ticket: reply.ticket, code: reply.code, expires_at: reply.expires_at });
   } catch (error) {
-    if (error.code === "disconnected" || error.code === "timeout") return false;
-    if (error.code === "unavailable") {
-      // Asked again; if that gets no answer, after the next welcome.
-      setTimeout(async () => { if (!(await requestReferral(code))) askForReferral(code); }, error.retryAfterMs || 2000);
-      return true;
-    }
-    if (storedReferral()?.code === code.toUpperCase()) saveReferral(null);
-    console.info(`hawker: referral code ${code} not taken (${error.code})`);
+    if (error.code === "disconnected" || error.code === "timeout") return "lost";
+    if (error.code === "unavailable") return error.retryAfterMs || 2000;
+    const kept = storedReferral();
+    if (typeof request !== "string" || kept?.code === request.toUpperCase()) saveReferral(null);
+    console.info(`hawker: referral ${typeof request === "string" ? `code ${request}` : "ticket"} not taken (${error.code})`);
   }
-  return true;
+  return "answered";
 }
 
 /** The kept referral ticket, if it has not expired (an expired one is dropped). */

@@ -507,10 +507,20 @@ def test_an_influencer_sees_what_its_code_earned(gateway):
         viewer.get(f"http://127.0.0.1:{gateway.port}/watch/shop?ref=anna10#token={gateway.token('viewer', 'ana')}")
         wait(viewer, 10, lambda d: card(d, "jacket"), "the jacket's card")
         wait(viewer, 10, lambda d: d.execute_script("return localStorage.getItem('hawker.referral')"), "the referral ticket kept")
+        # Into the cart first: an add-to-cart in Anna's funnel.
+        viewer.execute_script("document.querySelector('.card[data-product=\"jacket\"] button.add').click()")
         buy(viewer, "jacket")
         wait(viewer, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
     finally:
         viewer.quit()
+    # Back later without the link: the kept ticket is presented; the same viewer's visit
+    # counts once a day.
+    again = browser()
+    try:
+        again.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={gateway.token('viewer', 'ana')}")
+        wait(again, 10, lambda d: card(d, "jacket"), "the jacket's card again")
+    finally:
+        again.quit()
 
     # The order's confirmation reaches the outbox's record of credited lines shortly after.
     price = next(product["price"] for product in CATALOG if product["id"] == "jacket")
@@ -538,6 +548,9 @@ def test_an_influencer_sees_what_its_code_earned(gateway):
         assert minor('#totals [data-currency="EUR"] [data-field="revenue"]') == str(price), text(page, "#totals")
         assert minor('#totals [data-currency="EUR"] [data-field="pending_commission"]') == "0", text(page, "#totals")
         row = '#codes tr[data-stream="shop"][data-code="ANNA10"]'
+        # The funnel, written about once a second: the visit and the add-to-cart.
+        wait(page, 10, lambda d: text(d, f'{row} [data-field="visits"]') == "1", "the code's visit")
+        assert text(page, f'{row} [data-field="add_to_cart"]') == "1", text(page, row)
         assert text(page, f'{row} [data-field="checkouts"]') == "1", text(page, row)
         assert text(page, f'{row} [data-field="confirmed_orders"]') == "1", text(page, row)
         assert text(page, f'{row} [data-field="failed_orders"]') == "0", text(page, row)

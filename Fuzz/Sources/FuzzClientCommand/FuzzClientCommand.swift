@@ -70,8 +70,10 @@ private func check(_ command: ClientCommand) {
     case .orderHistory(_, let after, let limit):
         require((1...ClientCommand.maxHistoryPage).contains(limit), "order.history limit \(limit)")
         require(after.map(Identifier.isValid) ?? true, "order.history after \(String(describing: after))")
-    case .referral(_, let code):
+    case .referral(_, .code(let code), _):
         require((1...64).contains(code.unicodeScalars.count), "referral code of \(code.unicodeScalars.count) characters")
+    case .referral(_, .ticket(let ticket), _):
+        require((1...96).contains(ticket.unicodeScalars.count), "referral ticket of \(ticket.unicodeScalars.count) characters")
     case .stream(_, _, let action):
         if case .moderate(let moderation) = action {
             switch moderation {

@@ -226,6 +226,26 @@ public final class AffiliateDirectory: AttributionPolicy, Sendable {
         return .success((canonical, tickets.issue(code: canonical, at: now), overflow ? .max : expiresAt))
     }
 
+    /// A ticket a returning viewer presents (`referral {ticket}`): the same ticket back,
+    /// while it is within the referral window and its code active.
+    public func presented(_ ticket: String, now: Int64) -> Result<(code: String, ticket: String, expiresAt: Int64), AttributionDeclined.Reason> {
+        guard let (name, issuedAt) = tickets.verify(ticket, now: now) else { return .failure(.invalidReferral) }
+        let (expiresAt, overflow) = issuedAt.addingReportingOverflow(referralWindowMilliseconds)
+        guard overflow || expiresAt > now else { return .failure(.referralExpired) }
+        guard let code = state.withLock({ $0.codes[name] }) else { return .failure(.unknownCode) }
+        guard code.isActive(at: now) else { return .failure(.codeNotActive) }
+        return .success((name, ticket, overflow ? .max : expiresAt))
+    }
+
+    /// Whose funnel a viewer referred by `name` counts in, in `stream`: the code's owner,
+    /// while the code is active and applies to the stream.
+    public func funnelOwner(of name: String, stream: StreamID, now: Int64) -> String? {
+        state.withLock { state in
+            guard let code = state.codes[name], code.isActive(at: now), code.applies(to: stream) else { return nil }
+            return code.owner
+        }
+    }
+
     // MARK: - AttributionPolicy
 
     public func candidates(for claim: CheckoutRequest.Attribution, stream: StreamID, host: String?, now: Int64) -> AttributionCandidates {

@@ -37,13 +37,16 @@ public struct EarningsReport: Sendable, Hashable {
     }
 
     /// Checkouts that credited one code in one stream, and the merchants' orders among
-    /// them confirmed and failed (a checkout of two merchants is two orders).
+    /// them confirmed and failed (a checkout of two merchants is two orders); before them,
+    /// the code's visitors and their add-to-carts there (`FunnelCount`).
     public struct Tally: Sendable, Hashable {
         public var stream: String
         public var code: String
         public var checkouts: Int64
         public var confirmedOrders: Int64
         public var failedOrders: Int64
+        public var visits: Int64 = 0
+        public var addToCart: Int64 = 0
 
         public init(stream: String, code: String, checkouts: Int64, confirmedOrders: Int64, failedOrders: Int64) {
             self.stream = stream

@@ -127,6 +127,10 @@ public protocol Outbox: Sendable {
     /// are pruned. The timeline's buckets are `bucketMilliseconds` long, from the epoch.
     func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport
 
+    /// Adds viewers' visits and add-to-carts through influencers' codes (one commit); the
+    /// earnings report reads them back per stream and code.
+    func recordFunnel(_ counts: [FunnelCount]) async throws
+
     /// Transactions committed and writes in them so far, for the group-commit metrics.
     func commitCounts() async -> (commits: Int, writes: Int)
 }

@@ -167,6 +167,19 @@ public final class PostgresOutbox: Outbox, Service {
                     PRIMARY KEY (checkout_id, merchant, id)
                 )
                 """, logger: logger)
+            // Influencers' funnels: visits and add-to-carts per code, stream and day.
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).funnel (
+                    influencer text NOT NULL,
+                    code text NOT NULL,
+                    stream text NOT NULL,
+                    day bigint NOT NULL,
+                    visits bigint NOT NULL DEFAULT 0,
+                    add_to_cart bigint NOT NULL DEFAULT 0,
+                    PRIMARY KEY (influencer, day, stream, code)
+                )
+                """, logger: logger)
         }
     }
 
@@ -701,6 +714,21 @@ public final class PostgresOutbox: Outbox, Service {
 
     // MARK: - Earnings
 
+    public func recordFunnel(_ counts: [FunnelCount]) async throws {
+        guard !counts.isEmpty else { return }
+        let cap = JSONValue.maxSafeInteger
+        try await query(
+            """
+            INSERT INTO \(unescaped: schema).funnel (influencer, code, stream, day, visits, add_to_cart)
+            SELECT * FROM unnest(
+                \(counts.map(\.influencer))::text[], \(counts.map(\.code))::text[], \(counts.map(\.stream))::text[], \(counts.map(\.day))::bigint[],
+                \(counts.map(\.visits))::bigint[], \(counts.map(\.addToCart))::bigint[])
+            ON CONFLICT (influencer, day, stream, code) DO UPDATE SET
+                visits = LEAST(\(unescaped: schema).funnel.visits + excluded.visits, \(cap)),
+                add_to_cart = LEAST(\(unescaped: schema).funnel.add_to_cart + excluded.add_to_cart, \(cap))
+            """, write: true)
+    }
+
     public func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
         try await migrated()
         let s = schema
@@ -747,6 +775,16 @@ public final class PostgresOutbox: Outbox, Service {
             for try await row in tallies.decode((String, String, Int64, Int64, Int64).self) {
                 report.tallies.append(EarningsReport.Tally(stream: row.0, code: row.1, checkouts: row.2, confirmedOrders: row.3, failedOrders: row.4))
             }
+            let days = EarningsReport.days(since: since, until: until)
+            let funnelRows = try await connection.query(
+                """
+                SELECT stream, code, LEAST(sum(visits), \(cap))::bigint, LEAST(sum(add_to_cart), \(cap))::bigint
+                FROM \(unescaped: s).funnel WHERE influencer = \(influencer) AND day >= \(days.lowerBound) AND day <= \(days.upperBound)
+                GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
+                """, logger: logger)
+            var funnel: [(stream: String, code: String, visits: Int64, addToCart: Int64)] = []
+            for try await row in funnelRows.decode((String, String, Int64, Int64).self) { funnel.append((row.0, row.1, row.2, row.3)) }
+            report.tallies = EarningsReport.merge(report.tallies, funnel: funnel)
             // Newest first, so that a long history cuts its oldest buckets.
             let timeline = try await connection.query(
                 """
@@ -760,7 +798,7 @@ public final class PostgresOutbox: Outbox, Service {
                 report.timeline.append(
                     EarningsReport.Bucket(stream: row.0, currency: row.1, status: status, start: row.3, quantity: row.4, amount: row.5, commission: row.6))
             }
-            report.truncated = [report.groups.count, report.tallies.count, report.timeline.count].contains { $0 > EarningsReport.maxRows }
+            report.truncated = [report.groups.count, report.tallies.count, report.timeline.count, funnel.count].contains { $0 > EarningsReport.maxRows }
             report.groups = Array(report.groups.prefix(EarningsReport.maxRows))
             report.tallies = Array(report.tallies.prefix(EarningsReport.maxRows))
             report.timeline = report.timeline.prefix(EarningsReport.maxRows).reversed()

@@ -181,6 +181,20 @@ public actor SQLiteOutbox: Outbox {
                     CREATE INDEX delivery_seller ON delivery(checkout_id, seller, status);
                     """)
         }
+        migrator.registerMigration("v7: influencers' funnels") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE funnel (
+                        influencer TEXT NOT NULL,
+                        code TEXT NOT NULL,
+                        stream TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        visits INTEGER NOT NULL DEFAULT 0,
+                        add_to_cart INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (influencer, day, stream, code)
+                    )
+                    """)
+        }
         return migrator
     }
 
@@ -724,6 +738,22 @@ public actor SQLiteOutbox: Outbox {
 
     // MARK: - Earnings
 
+    public func recordFunnel(_ counts: [FunnelCount]) async throws {
+        guard !counts.isEmpty else { return }
+        try await commit { db in
+            for count in counts {
+                try Self.execute(
+                    db,
+                    """
+                    INSERT INTO funnel (influencer, code, stream, day, visits, add_to_cart) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (influencer, day, stream, code) DO UPDATE SET
+                        visits = min(visits + excluded.visits, \(JSONValue.maxSafeInteger)),
+                        add_to_cart = min(add_to_cart + excluded.add_to_cart, \(JSONValue.maxSafeInteger))
+                    """, [count.influencer, count.code, count.stream, count.day, count.visits, count.addToCart])
+            }
+        }
+    }
+
     public func earnings(of influencer: String, since: Int64, until: Int64, bucketMilliseconds: Int64) async throws -> EarningsReport {
         let bucket = max(1, bucketMilliseconds)
         let limit = EarningsReport.maxRows + 1
@@ -752,7 +782,7 @@ public actor SQLiteOutbox: Outbox {
                     stream: row["stream"], code: row["code"], product: row["product"], currency: row["currency"], status: status, quantity: row["quantity"],
                     amount: row["amount"], commission: row["commission"])
             }
-            let tallies = try Row.fetchAll(
+            let counted = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT stream, code, count(DISTINCT checkout_id) AS checkouts,
@@ -776,7 +806,16 @@ public actor SQLiteOutbox: Outbox {
                     stream: row["stream"], currency: row["currency"], status: status, start: row["start"], quantity: row["quantity"], amount: row["amount"],
                     commission: row["commission"])
             }
-            let truncated = [groups.count, tallies.count, timeline.count].contains { $0 > EarningsReport.maxRows }
+            let days = EarningsReport.days(since: since, until: until)
+            let funnel = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT stream, code, sum(visits) AS visits, sum(add_to_cart) AS add_to_cart FROM funnel
+                    WHERE influencer = ? AND day >= ? AND day <= ? GROUP BY stream, code ORDER BY stream, code LIMIT \(limit)
+                    """, arguments: [influencer, days.lowerBound, days.upperBound]
+            ).map { (stream: $0["stream"] as String, code: $0["code"] as String, visits: $0["visits"] as Int64, addToCart: $0["add_to_cart"] as Int64) }
+            let tallies = EarningsReport.merge(counted, funnel: funnel)
+            let truncated = [groups.count, tallies.count, timeline.count, funnel.count].contains { $0 > EarningsReport.maxRows }
             // The newest buckets were read first (a long history cuts its oldest): oldest first again.
             return EarningsReport(
                 totals: totals, groups: Array(groups.prefix(EarningsReport.maxRows)), tallies: Array(tallies.prefix(EarningsReport.maxRows)),

@@ -195,8 +195,8 @@ final class AffiliateDesk: Sendable {
             "codes": .array(
                 report.tallies.map {
                     [
-                        "stream": .string($0.stream), "code": .string($0.code), "checkouts": safe($0.checkouts), "confirmed_orders": safe($0.confirmedOrders),
-                        "failed_orders": safe($0.failedOrders),
+                        "stream": .string($0.stream), "code": .string($0.code), "visits": safe($0.visits), "add_to_cart": safe($0.addToCart),
+                        "checkouts": safe($0.checkouts), "confirmed_orders": safe($0.confirmedOrders), "failed_orders": safe($0.failedOrders),
                     ]
                 }),
             "products": .array(

@@ -19,6 +19,8 @@ import ServiceLifecycle
 final class OrderDesk: Sendable {
     let checkouts: CheckoutDesk
     let notices: BuyerNotices
+    /// Influencers' funnels (visits, add-to-carts), written beside their earnings.
+    let funnel: FunnelRecorder
     let orderServices: OrderServiceDesk
     private let outbox: any Outbox
     let relay: OrderRelay
@@ -89,6 +91,7 @@ final class OrderDesk: Sendable {
         )
         self.checkouts = checkouts
         self.notices = notices
+        self.funnel = FunnelRecorder(outbox: outbox, logger: logger)
         self.orderServices = OrderServiceDesk(
             registry: registry, outbox: outbox, relay: relay, configuration: configuration,
             backend: { merchant in merchants?.backend(of: merchant) ?? configuration.merchants[merchant] }, clock: clock, logger: logger)
@@ -108,6 +111,7 @@ final class OrderDesk: Sendable {
             }
             await notices.restore()
             group.addTask { try? await self.relay.run() }
+            group.addTask { await self.funnel.run() }
             if outbox.isShared {
                 group.addTask {
                     for await notice in self.announced { await self.notices.received(notice) }

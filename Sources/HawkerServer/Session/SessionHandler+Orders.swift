@@ -71,8 +71,10 @@ extension SessionHandler {
     }
 
     /// `referral`: a ticket proving when the viewer arrived through a code's link, for
-    /// their checkouts within the referral window (PROTOCOL.md §6.17).
-    func referral(id: String, code: String) {
+    /// their checkouts within the referral window, or the ticket a returning viewer kept
+    /// (PROTOCOL.md §6.17). Either way the session remembers the code for its funnel, and
+    /// counts a visit in `stream`.
+    func referral(id: String, _ request: ReferralRequest, stream: StreamID?) {
         guard let affiliates = services.affiliates else {
             send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
             return
@@ -82,17 +84,45 @@ extension SessionHandler {
             send(.error(.init(re: id, code: .unavailable, message: "the codes are not loaded yet; try again", retryAfterMilliseconds: 1_000)))
             return
         }
-        switch affiliates.directory.referral(code, now: services.streams.now) {
+        let now = services.streams.now
+        let answer =
+            switch request {
+            case .code(let code): affiliates.directory.referral(code, now: now)
+            case .ticket(let ticket): affiliates.directory.presented(ticket, now: now)
+            }
+        let asked =
+            switch request {
+            case .code(let code): "code '\(code)'"
+            case .ticket: "this ticket"
+            }
+        switch answer {
         case .success(let referral):
+            identity?.referredBy = referral.code
+            if let stream, let viewer = identity?.subject, let influencer = affiliates.directory.funnelOwner(of: referral.code, stream: stream, now: now) {
+                services.orders?.funnel.visit(code: referral.code, influencer: influencer, stream: stream, viewer: viewer, now: now)
+            }
             send(
                 .reply(
                     type: .referral, re: id,
                     body: ["code": .string(referral.code), "ticket": .string(referral.ticket), "expires_at": .int(min(referral.expiresAt, JSONValue.maxSafeInteger))]))
         case .failure(.codeNotActive):
-            send(.error(.init(re: id, code: .codeNotActive, message: "code '\(code)' is not active (revoked, or outside its validity)")))
+            send(.error(.init(re: id, code: .codeNotActive, message: "\(asked) is not active (revoked, or outside its validity)")))
+        case .failure(.referralExpired):
+            send(.error(.init(re: id, code: .referralExpired, message: "this ticket is past the referral window: follow a link again")))
+        case .failure(.invalidReferral):
+            send(.error(.init(re: id, code: .invalidReferral, message: "this is not a ticket this gateway issued")))
         case .failure:
-            send(.error(.init(re: id, code: .unknownCode, message: "no code '\(code)' is registered")))
+            send(.error(.init(re: id, code: .unknownCode, message: "no \(asked) is registered")))
         }
+    }
+
+    /// A referred viewer's add-to-cart the room took: counted in its code's funnel.
+    func countAddToCart(_ product: String, stream: StreamID) {
+        guard let code = identity?.referredBy, let viewer = identity?.subject, let funnel = services.orders?.funnel, let affiliates = services.affiliates
+        else { return }
+        let now = services.streams.now
+        guard let influencer = affiliates.directory.funnelOwner(of: code, stream: stream, now: now) else { return }
+        funnel.addToCart(code: code, influencer: influencer, stream: stream, viewer: viewer, product: product, now: now)
     }
 
     func orderCommand(id: String, _ command: OrderCommand, merchant: String, context: ChannelHandlerContext) {

@@ -59,6 +59,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         var isBuyer = false
         /// Takes deliveries as an order service.
         var isOrderService = false
+        /// The influencer's code this viewer arrived through (`referral`): its add-to-carts
+        /// count in that code's funnel.
+        var referredBy: String?
 
         /// The user whose quotas this session counts against.
         var quotaUser: String? { holdsQuota ? subject : nil }
@@ -259,6 +262,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 .whenComplete { [self] result in
                     switch result {
                     case .success(.reply(let type, let body)):
+                        if case .intent(let product, _, .addToCart) = action { countAddToCart(product, stream: stream) }
                         if let id { send(.reply(type: type, re: id, body: body)) }
                     case .success(.published(let receipt)):
                         if let id { send(.published(re: id, receipt: receipt)) }
@@ -270,8 +274,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             checkout(id: id, stream: stream, request: request, buyer: buyer, context: context)
         case .orders(let id, let command, let merchant):
             orderCommand(id: id, command, merchant: merchant, context: context)
-        case .referral(let id, let code):
-            referral(id: id, code: code)
+        case .referral(let id, let request, let stream):
+            referral(id: id, request, stream: stream)
         case .quote(let id, let stream, let request):
             quote(id: id, stream: stream, request: request, context: context)
         case .orderHistory(let id, let after, let limit, let buyer):

@@ -57,7 +57,7 @@ struct SessionStateMachine {
         /// An order service's command, for the token's merchant.
         case orders(id: String, command: OrderCommand, merchant: String)
         /// A referral ticket for a code's link: anyone connected may ask.
-        case referral(id: String, code: String)
+        case referral(id: String, request: ReferralRequest, stream: StreamID?)
         case quote(id: String, stream: StreamID, request: QuoteRequest)
         case orderHistory(id: String, after: String?, limit: Int, buyer: String)
         case pong(id: String)
@@ -247,8 +247,8 @@ struct SessionStateMachine {
                 return refuse(re: id, .forbidden, "'\(command.commandName)' is for order services: a token with role order_service and a merchant claim", now: now)
             }
             return .orders(id: id, command: command, merchant: merchant)
-        case .referral(let id, let code):
-            return .referral(id: id, code: code)
+        case .referral(let id, let request, let stream):
+            return .referral(id: id, request: request, stream: stream)
         case .quote(let id, let stream, let request):
             // Prices are public to whoever may watch the stream.
             guard principal.may(.read, on: stream) else {

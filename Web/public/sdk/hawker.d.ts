@@ -404,8 +404,8 @@ export class HawkerClient {
   checkout(stream: string, items: CheckoutItem[], options: CheckoutOptions): Promise<CheckoutAccepted>;
   /** What `items` cost delivered to `shipTo` (shipping and tax included), and which products do not ship there; rejects like `checkout` for the cart. */
   quote(stream: string, options: { shipTo: Destination; items?: QuoteItem[] }): Promise<QuoteReply>;
-  /** Asks for a referral ticket for an influencer's code; rejects with `unknown_code` or `code_not_active`. */
-  referral(code: string): Promise<Referral>;
+  /** Asks for a referral ticket for an influencer's code, or presents a kept one (`{ticket}`); with `stream`, a visit in the code's funnel. Rejects with `unknown_code`, `code_not_active`, `referral_expired` or `invalid_referral`. */
+  referral(request: string | { ticket: string }, options?: { stream?: string }): Promise<Referral>;
   /** The buyer's own orders, newest first (`limit` 1-100, default 20); a full page carries `next_after`, the next page's `after`. Rejects with `forbidden` for anonymous viewers and order services. */
   orderHistory(options?: { after?: string; limit?: number }): Promise<OrderHistoryReply>;
   ping(): Promise<Message>;

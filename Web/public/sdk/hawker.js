@@ -313,13 +313,20 @@ export class HawkerClient {
   }
   /**
    * Asks for a referral ticket for an influencer's code (the viewer came through its
-   * link); resolves with `referral`: the canonical code, the ticket to send as
-   * `attribution.referral` with checkouts, and when it expires (server clock). Rejects
-   * with `unknown_code` or `code_not_active`.
-   * @param {string} code
+   * link), or presents the ticket kept from one (`{ticket}`: a returning viewer); resolves
+   * with `referral`: the canonical code, the ticket to send as `attribution.referral` with
+   * checkouts, and when it expires (server clock). With `options.stream`, the viewer counts
+   * as a visit of that stream in the code's funnel; either way this connection's
+   * add-to-carts count there. Rejects with `unknown_code`, `code_not_active`, and for a
+   * ticket `referral_expired` or `invalid_referral`.
+   * @param {string | {ticket: string}} request
+   * @param {{stream?: string}} [options]
    * @returns {Promise<Referral>}
    */
-  referral(code) { return this.send({ type: "referral", code }); }
+  referral(request, options = {}) {
+    const what = typeof request === "string" ? { code: request } : { ticket: request.ticket };
+    return this.send({ type: "referral", ...what, ...(options.stream ? { stream: options.stream } : {}) });
+  }
   /**
    * The buyer's own orders, newest first: what each cost, and per merchant its outcome
    * and latest shipping status; resolves with `order.history`. A full page carries
