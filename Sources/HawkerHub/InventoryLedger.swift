@@ -151,6 +151,26 @@ public final class InventoryLedger: StockSource {
         }
     }
 
+    /// Puts units a merchant took back into stock where it is tracked: each SKU's own
+    /// level, or for a variant without one its product's; an untracked one stays
+    /// unlimited. Checked and changed under one lock, so that a SKU untracked meanwhile is
+    /// not tracked again at the returned units. `stored` runs once the store holds it (at
+    /// once when nothing was tracked). Returns the SKUs changed.
+    @discardableResult
+    public func restock(_ units: [SKU: Int64], stored: @escaping @Sendable () -> Void = {}) -> [SKU] {
+        change(
+            { inventory in
+                var moved: [SKU] = []
+                var changes: [StateChange] = []
+                for (sku, quantity) in units.sorted(by: { "\($0.key)" < "\($1.key)" }) where quantity > 0 {
+                    guard let counting = inventory.countingSKU(sku), inventory.adjust(counting, by: quantity) else { continue }
+                    moved.append(counting)
+                    changes.append(.stockAdjusted(counting, by: quantity, id: RandomID.hex16()))
+                }
+                return (moved, moved, changes)
+            }, stored: stored)
+    }
+
     /// Holds units of an order already accepted, found pending in the outbox at start
     /// without a hold. From a store from before holds were kept (`startedEmpty`), its level
     /// came from a saved room, where these units were already taken: they are added to on

@@ -5,9 +5,9 @@ import HawkerServer
 import Testing
 
 /// An influencer's funnel over real sockets: viewers who arrive through Anna's link, or
-/// come back with the ticket they kept, count as visits of the stream they watch; their
-/// add-to-carts count once per product; other viewers' do not. Anna reads them beside her
-/// checkouts.
+/// come back with the ticket they kept, count as visits of the stream once they watch it;
+/// their add-to-carts count once per product; other viewers' do not, nor a stream named
+/// and not watched. Anna reads them beside her checkouts.
 @Suite struct FunnelEndToEndTests {
     @Test func visitsAndAddToCartsThroughACodeCountInItsInfluencersEarnings() async throws {
         let server = try await TestGateway.start()
@@ -19,20 +19,26 @@ import Testing
         try await server.catalog("shop", ["tee", "cap"], stock: 100)
         for product in ["tee", "cap"] { _ = try await server.publish("shop", "product.pinned", ["product": .string(product)]) }
 
-        // Ana follows Anna's link while watching the shop; she adds the tee twice and the cap.
+        // Ana follows Anna's link into the shop (the visit counts once she watches it); she
+        // adds the tee twice and the cap.
         let ana = try await server.client(.viewer, streams: ["shop"], sub: "ana")
         let referral = try await ana.request(["type": "referral", "id": "r", "code": "anna10", "stream": "shop"])
         #expect(referral["type"] == "referral", "\(referral)")
         let ticket = try #require(referral["ticket"]?.stringValue)
+        #expect(try await ana.request(["type": "subscribe", "id": "s", "stream": "shop"])["type"] == "subscribed")
         for (index, product) in ["tee", "tee", "cap"].enumerated() {
             let added = try await ana.request(["type": "intent", "id": .string("i\(index)"), "stream": "shop", "product": .string(product), "action": "add_to_cart"])
             #expect(added["type"] == "intent.recorded", "\(added)")
         }
         // Bo comes back another day with the ticket he kept: a visit, and his add-to-cart.
         let bo = try await server.client(.viewer, streams: ["shop"], sub: "bo")
+        #expect(try await bo.request(["type": "subscribe", "id": "s", "stream": "shop"])["type"] == "subscribed")
         let back = try await bo.request(["type": "referral", "id": "r", "ticket": .string(ticket), "stream": "shop"])
         #expect(back["code"] == "ANNA10" && back["ticket"] == .string(ticket), "\(back)")
         _ = try await bo.request(["type": "intent", "id": "i", "stream": "shop", "product": "tee", "action": "add_to_cart"])
+        // Dee names the shop through the link but never watches it: no visit.
+        let dee = try await server.client(.viewer, streams: ["shop"], sub: "dee")
+        #expect(try await dee.request(["type": "referral", "id": "r", "code": "anna10", "stream": "shop"])["type"] == "referral")
         // Cy came on his own: nothing of his counts for Anna. Forged and ambiguous tickets are refused.
         let cy = try await server.client(.viewer, streams: ["shop"], sub: "cy")
         _ = try await cy.request(["type": "intent", "id": "i", "stream": "shop", "product": "tee", "action": "add_to_cart"])
@@ -63,7 +69,7 @@ import Testing
         #expect(codes.first?["add_to_cart"] as? Int == 3, "\(codes)")
         #expect(codes.first?["checkouts"] as? Int == 1, "\(codes)")
 
-        for client in [ana, bo, cy] { await client.close() }
+        for client in [ana, bo, cy, dee] { await client.close() }
         await server.stop()
     }
 }

@@ -50,9 +50,10 @@ final class FunnelRecorder: Sendable {
 
     private func count(_ key: Key, once: String, visit: Bool) {
         state.withLock { state in
+            // Past the rows a write holds, new ones wait (uncounted) for the next write.
+            guard state.pending[key] != nil || state.pending.count < Self.maxPending else { return }
             if state.counted.count >= Self.maxCounted { state.counted.removeAll(keepingCapacity: true) }
             guard state.counted.insert("\(key.influencer)\u{0}\(key.code)\u{0}\(key.stream)\u{0}\(key.day)\u{0}\(once)").inserted else { return }
-            guard state.pending[key] != nil || state.pending.count < Self.maxPending else { return }
             var entry = state.pending[key, default: (0, 0)]
             if visit { entry.visits += 1 } else { entry.addToCart += 1 }
             state.pending[key] = entry

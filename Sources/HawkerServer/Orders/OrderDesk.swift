@@ -224,22 +224,16 @@ final class OrderDesk: Sendable {
     }
 
     /// Puts units back into the merchant's stock, where it is tracked (a product without
-    /// stock is not limited); false when the state store did not take it.
+    /// stock is not limited); returns once the state store holds it.
     private func restock(_ taken: [(line: Reservation.Line, quantity: Int64)], merchant: String) async -> Bool {
         guard let inventory else { return true }
         var units: [SKU: Int64] = [:]
         for (line, quantity) in taken {
-            let tracked = Set(inventory.levels(merchant: merchant, product: line.product).map(\.sku))
-            let exact = SKU(merchant: merchant, product: line.product, variant: line.variant)
-            let product = SKU(merchant: merchant, product: line.product, variant: nil)
-            guard let sku = tracked.contains(exact) ? exact : tracked.contains(product) ? product : nil else { continue }
-            units[sku, default: 0] += quantity
+            // At most 1,000 units a line, of at most 50 lines.
+            units[SKU(merchant: merchant, product: line.product, variant: line.variant), default: 0] += quantity
         }
-        guard !units.isEmpty else { return true }
-        let update = InventoryUpdate(items: units.sorted { "\($0.key)" < "\($1.key)" }.map { InventoryUpdate.Item(product: $0.key.product, variant: $0.key.variant, change: .adjust($0.value)) })
-        if case .failure(let refusal) = await InventoryDesk(ledger: inventory).apply(update, merchant: merchant) {
-            logger.error("could not put returned units back into stock", metadata: ["merchant": "\(merchant)", "error": "\(refusal.message)"])
-            return false
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            inventory.restock(units) { continuation.resume() }
         }
         return true
     }

@@ -90,30 +90,46 @@ extension SessionHandler {
             case .code(let code): affiliates.directory.referral(code, now: now)
             case .ticket(let ticket): affiliates.directory.presented(ticket, now: now)
             }
-        let asked =
-            switch request {
-            case .code(let code): "code '\(code)'"
-            case .ticket: "this ticket"
-            }
+
         switch answer {
         case .success(let referral):
-            identity?.referredBy = referral.code
-            if let stream, let viewer = identity?.subject, let influencer = affiliates.directory.funnelOwner(of: referral.code, stream: stream, now: now) {
-                services.orders?.funnel.visit(code: referral.code, influencer: influencer, stream: stream, viewer: viewer, now: now)
+            if identity?.holdsQuota == true {
+                identity?.referredBy = referral.code
+                identity?.visitDue = stream
+                if let stream, watches(stream) { countVisit(stream) }
             }
             send(
                 .reply(
                     type: .referral, re: id,
                     body: ["code": .string(referral.code), "ticket": .string(referral.ticket), "expires_at": .int(min(referral.expiresAt, JSONValue.maxSafeInteger))]))
         case .failure(.codeNotActive):
-            send(.error(.init(re: id, code: .codeNotActive, message: "\(asked) is not active (revoked, or outside its validity)")))
+            send(.error(.init(re: id, code: .codeNotActive, message: "\(Self.named(request)) is not active (revoked, or outside its validity)")))
         case .failure(.referralExpired):
             send(.error(.init(re: id, code: .referralExpired, message: "this ticket is past the referral window: follow a link again")))
         case .failure(.invalidReferral):
             send(.error(.init(re: id, code: .invalidReferral, message: "this is not a ticket this gateway issued")))
         case .failure:
-            send(.error(.init(re: id, code: .unknownCode, message: "no \(asked) is registered")))
+            send(.error(.init(re: id, code: .unknownCode, message: "\(Self.named(request)) is not registered")))
         }
+    }
+
+    /// The code a referral names, for its refusals.
+    private static func named(_ request: ReferralRequest) -> String {
+        switch request {
+        case .code(let code): "code '\(code)'"
+        case .ticket: "the code of this ticket"
+        }
+    }
+
+    /// A referred viewer watches `stream` (its subscription is active): a visit in its
+    /// code's funnel, if the code applies there.
+    func countVisit(_ stream: StreamID) {
+        identity?.visitDue = nil
+        guard let code = identity?.referredBy, let viewer = identity?.subject, let funnel = services.orders?.funnel, let affiliates = services.affiliates
+        else { return }
+        let now = services.streams.now
+        guard let influencer = affiliates.directory.funnelOwner(of: code, stream: stream, now: now) else { return }
+        funnel.visit(code: code, influencer: influencer, stream: stream, viewer: viewer, now: now)
     }
 
     /// A referred viewer's add-to-cart the room took: counted in its code's funnel.

@@ -15,6 +15,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     typealias OutboundOut = ByteBuffer
 
     private var machine: SessionStateMachine
+    /// Whether this connection's subscription to `stream` is active (delivering).
+    func watches(_ stream: StreamID) -> Bool { machine.subscriptions[stream] == .active }
     let services: GatewayServices
     private let framer: WebSocketFramer
     /// The WebSocket layer below: broadcasts are written through it from the socket's
@@ -59,9 +61,13 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         var isBuyer = false
         /// Takes deliveries as an order service.
         var isOrderService = false
-        /// The influencer's code this viewer arrived through (`referral`): its add-to-carts
-        /// count in that code's funnel.
+        /// The influencer's code this signed-in viewer arrived through (`referral`): its
+        /// add-to-carts count in that code's funnel (an anonymous viewer has no lasting
+        /// identity to count once).
         var referredBy: String?
+        /// The stream `referral` named, until this connection's subscription to it is
+        /// active: the visit counts then (a stream it never watches counts nothing).
+        var visitDue: StreamID?
 
         /// The user whose quotas this session counts against.
         var quotaUser: String? { holdsQuota ? subject : nil }
@@ -363,6 +369,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                 case .activate:
                     guard let outcome, let context = self.context else { return }
                     services.metrics.subscriptions.increment()
+                    if identity?.visitDue == stream { countVisit(stream) }
                     startDelivery(id: id, stream: stream, outcome: outcome, context: context)
                 case .reportFailure:
                     if case .failure(let error) = result {
