@@ -60,7 +60,8 @@ final class FunnelRecorder: Sendable {
         }
     }
 
-    /// Writes what was counted, about once a second, until cancelled; then once more.
+    /// Writes what was counted, about once a second, until cancelled; then once more (the
+    /// gateway also flushes before it stops the outbox).
     func run() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))

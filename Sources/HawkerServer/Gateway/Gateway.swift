@@ -456,6 +456,9 @@ public final class Gateway: Service, Sendable {
         while services.connections.count > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        // The connections are gone: their last funnel counts are written while the outbox
+        // (a shared one's pool) still runs.
+        await self.orders.funnel.flush()
         // Deliveries still out stay pending in the outbox and go again after a restart.
         if let orders = running?.orders {
             orders.cancel()
