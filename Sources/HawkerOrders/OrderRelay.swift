@@ -229,8 +229,9 @@ public actor OrderRelay: Service {
                 continue
             }
             let (own, fallback) = routes.withLock { ($0.byMerchant[delivery.merchant], $0.fallback) }
-            if own == nil, delivery.createdAt >= routesCurrentAsOf.load(ordering: .relaxed),
-                now.subtractingReportingOverflow(delivery.createdAt).partialValue < routesWaitAtMost.load(ordering: .relaxed)
+            // (From when it became due: a shipment released long after its checkout too.)
+            if own == nil, delivery.ageFrom >= routesCurrentAsOf.load(ordering: .relaxed),
+                now.subtractingReportingOverflow(delivery.ageFrom).partialValue < routesWaitAtMost.load(ordering: .relaxed)
             {
                 // Maybe a merchant registered on another node a moment ago: not the fallback yet.
                 postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.party))
@@ -275,6 +276,13 @@ public actor OrderRelay: Service {
             breakers[backendName]?.succeeded()
             try await record(.confirmed(reference: reference), for: delivery, now: finished)
             report.confirmed += 1
+        case .rejected(let reason) where delivery.isShipment:
+            // A supplier refusing a shipment the seller sold: nobody ships the buyer's order.
+            // Given up on, so that an operator sees it among the dead letters (and re-drives
+            // it once the supplier is sorted out), not a quiet outcome.
+            breakers[backendName]?.succeeded()
+            try await record(.deadLetter(reason: "refused by the supplier: \(reason)"), for: delivery, now: finished)
+            report.deadLettered += 1
         case .rejected(let reason):
             // The backend answered: it is up.
             breakers[backendName]?.succeeded()

@@ -40,6 +40,13 @@ public struct OrderStatusUpdate: Sendable, Hashable {
     public var note: String?
     /// For `cancelled` and `returned`: the units the merchant takes back.
     public var reversal: Reversal?
+    /// Whose part it is about, for a merchant with more than one in the checkout (its own
+    /// sale and a shipment it makes for another seller, or shipments for two sellers).
+    public var seller: String?
+
+    /// What only a seller says of its order: a supplier reports its shipment's progress
+    /// (packed, shipped, delivered...), not the sale's outcome or money.
+    public static let sellerOnlyStatuses: Set<String> = ["confirmed", "failed", "rejected", "refunded", "cancelled", "returned"]
 
     /// Units of an order a merchant takes back (a cancellation before shipment, a return):
     /// `items` nil for every unit not taken back yet; once per `id` (a retry is no second
@@ -67,9 +74,11 @@ public struct OrderStatusUpdate: Sendable, Hashable {
     }
 
     public init(
-        checkoutID: String, status: String, reference: String? = nil, tracking: String? = nil, note: String? = nil, reversal: Reversal? = nil
+        checkoutID: String, status: String, reference: String? = nil, tracking: String? = nil, note: String? = nil, reversal: Reversal? = nil,
+        seller: String? = nil
     ) {
         self.reversal = reversal
+        self.seller = seller
         self.checkoutID = checkoutID
         self.status = status
         self.reference = reference
@@ -132,9 +141,15 @@ public struct OrderStatusUpdate: Sendable, Hashable {
             }
             reversal = Reversal(id: id, items: items, restock: restock)
         }
+        var seller: String?
+        if let value = fields["seller"], value != .null {
+            guard let text = value.stringValue, Identifier.isValid(text) else { throw InvalidOrderUpdate(message: "'seller' must be a merchant id") }
+            seller = text
+        }
         return OrderStatusUpdate(
             checkoutID: checkoutID, status: status,
-            reference: try optional("reference", 128), tracking: try optional("tracking", 128), note: try optional("note", 500), reversal: reversal
+            reference: try optional("reference", 128), tracking: try optional("tracking", 128), note: try optional("note", 500), reversal: reversal,
+            seller: seller
         )
     }
 }

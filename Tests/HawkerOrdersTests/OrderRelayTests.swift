@@ -83,6 +83,29 @@ final class ScriptedBackend: OrderBackend {
         }
     }
 
+    /// A seller's sale goes first; its supplier's shipment once the sale is confirmed; a
+    /// supplier refusing it is given up on (a dead letter an operator sees), not a quiet
+    /// outcome, and the buyer hears nothing of it.
+    @Test func aShipmentFollowsItsSaleAndASuppliersRefusalIsADeadLetter() async throws {
+        let store = try outbox()
+        let seller = ScriptedBackend("seller")
+        let supplier = ScriptedBackend("supplier", [.rejected(reason: "no stock at the warehouse")])
+        let outcomes = NIOLockedValueBox<[String]>([])
+        let relay = relay(store, .init(byMerchant: ["s1": seller, "d1": supplier]), outcomes: outcomes)
+        var reservation = cart("c1", merchants: ["s1"])
+        reservation.lines[0].supplier = Supplier(merchant: "d1", price: 60)
+        try await store.append(reservation, stream: StreamID("shop")!)
+        #expect(try await relay.pass().confirmed == 1)
+        #expect(seller.calls.map(\.idempotencyKey) == ["c1:s1"])
+        #expect(supplier.calls.isEmpty, "held until the sale is confirmed")
+        let report = try await relay.pass()
+        #expect(report.deadLettered == 1 && report.rejected == 0)
+        #expect(supplier.calls.map(\.idempotencyKey) == ["c1:d1/for/s1"])
+        let letter = try #require(try await store.deadLetters(limit: 10).first)
+        #expect(letter.isShipment && letter.lastError?.contains("refused by the supplier: no stock") == true)
+        #expect(outcomes.withLockedValue { $0 }.count == 2)
+    }
+
     @Test func eachMerchantGetsOnlyItsLinesFromItsBackend() async throws {
         let store = try outbox()
         let northwind = ScriptedBackend("northwind")

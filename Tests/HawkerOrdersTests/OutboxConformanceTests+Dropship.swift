@@ -126,4 +126,31 @@ extension OutboxConformanceTests {
             #expect(try await outbox.reverse(byTheSupplier, now: 4_000) == .failure(.unknownPart))
         }
     }
+
+    @Test(arguments: kinds) func aSellersCancellationStopsTheShipmentsNotSentYet(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(dropshipCart("c1"), stream: shop)
+            try await outbox.record(.confirmed(reference: "S1-7"), checkoutID: "c1", merchant: "s1", now: 2_000)
+            try await outbox.record(.confirmed(reference: "S2-1"), checkoutID: "c1", merchant: "s2", now: 2_000)
+            // s1 cancels its tee only: the mugs still ship.
+            func cancel(_ seller: String, _ id: String, _ items: [PartReversal.Item]?) async throws -> Result<ReversalRecord, PartReversal.Refusal> {
+                try await outbox.reverse(
+                    PartReversal(checkoutID: "c1", merchant: seller, id: id, kind: .cancelled, items: items, restock: true, noticeBody: ["status": "cancelled"]),
+                    now: 3_000)
+            }
+            _ = try await cancel("s1", "x1", [PartReversal.Item(product: "tee", variant: nil, quantity: 1)]).get()
+            #expect(try await outbox.deliveries(of: "c1").first { $0.party == Self.forS1 }?.status == .pending)
+            // Then the mugs too: their shipment, not sent yet, is not sent at all.
+            _ = try await cancel("s1", "x2", nil).get()
+            let stopped = try #require(try await outbox.deliveries(of: "c1").first { $0.party == Self.forS1 })
+            #expect(stopped.status == .rejected)
+            #expect(stopped.lastError?.contains("cancelled") == true)
+            #expect(try await open().due(now: 4_000, limit: 10).map(\.idempotencyKey) == ["c1:d1/for/s2"])
+            // A shipment already sent stays the supplier's (the seller tells it itself).
+            try await outbox.record(.confirmed(reference: "D1-2"), checkoutID: "c1", party: Self.forS2, now: 4_000, attempted: true, notice: nil)
+            _ = try await cancel("s2", "y1", nil).get()
+            #expect(try await outbox.deliveries(of: "c1").first { $0.party == Self.forS2 }?.status == .confirmed)
+        }
+    }
 }

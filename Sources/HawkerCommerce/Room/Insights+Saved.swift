@@ -24,6 +24,8 @@ extension Insights {
         var ordersFailed: Int
         /// Absent in rooms saved before money was counted.
         var sales: SalesFigures?
+        /// The returns counted lately, oldest first (absent before returns were counted).
+        var returns: [String]?
     }
 
     public var saved: Saved {
@@ -32,7 +34,7 @@ extension Insights {
             checkoutsByProduct: checkoutsByProduct.mapValues { .init(checkouts: $0.checkouts, units: $0.units) }, checkoutsByCode: checkoutsByCode,
             ordersByProduct: ordersByProduct.mapValues { .init(confirmed: $0.confirmed, failed: $0.failed) },
             ordersByCode: ordersByCode.mapValues { .init(confirmed: $0.confirmed, failed: $0.failed) },
-            ordersConfirmed: ordersConfirmed, ordersFailed: ordersFailed, sales: sales
+            ordersConfirmed: ordersConfirmed, ordersFailed: ordersFailed, sales: sales, returns: returnsCounted
         )
     }
 
@@ -50,5 +52,6 @@ extension Insights {
         ordersConfirmed = clamp(saved.ordersConfirmed)
         ordersFailed = clamp(saved.ordersFailed)
         sales = saved.sales.map(SalesFigures.init(restoring:)) ?? SalesFigures()
+        for key in (saved.returns ?? []).suffix(Self.maxReturnsRemembered) { _ = rememberReturn(key) }
     }
 }

@@ -70,9 +70,25 @@ public struct Insights: Sendable {
         }
     }
 
-    /// Units of confirmed orders taken back (cancelled or returned).
-    mutating func recordReturn(_ lines: [Reservation.Line]) {
+    /// The returns counted lately (`key`s), oldest first, and as a set: a return
+    /// forwarded again (a cluster's retry after a timeout) is not counted twice.
+    private(set) var returnsCounted: [String] = []
+    private var returnKeys: Set<String> = []
+    static let maxReturnsRemembered = 1_000
+
+    /// Units of confirmed orders taken back (cancelled or returned), once per `key`; false
+    /// when that return was counted already.
+    mutating func recordReturn(_ lines: [Reservation.Line], key: String) -> Bool {
+        guard rememberReturn(key) else { return false }
         sales.returned(lines)
+        return true
+    }
+
+    mutating func rememberReturn(_ key: String) -> Bool {
+        guard returnKeys.insert(key).inserted else { return false }
+        returnsCounted.append(key)
+        if returnsCounted.count > Self.maxReturnsRemembered { returnKeys.remove(returnsCounted.removeFirst()) }
+        return true
     }
 
     private static func bucket<Value>(_ key: String, in counts: [String: Value]) -> String {

@@ -198,9 +198,15 @@ public struct StreamRoom: Sendable {
     /// A merchant took back `taken`'s units of a confirmed order: the host's money nets
     /// them out, and flash sales still running count them no more (their stock went back,
     /// if it did, through the merchant's inventory). Returns the `stock.changed` events due.
+    /// Once per return (`taken.idempotencyKey` names it). A flash sale counts back only
+    /// units it sold: one that started after the purchase (an id used again) is left be.
     public mutating func returned(_ taken: Reservation) -> [EventDraft] {
-        insights.recordReturn(taken.lines)
-        return commerce.release(taken)
+        guard insights.recordReturn(taken.lines, key: taken.idempotencyKey) else { return [] }
+        var sold = taken
+        for index in sold.lines.indices {
+            if let id = sold.lines[index].sale, let sale = commerce.sales[id], sale.startsAt > taken.createdAt { sold.lines[index].sale = nil }
+        }
+        return commerce.release(sold)
     }
 
     /// Stock levels moved where they live (a checkout or a level set in another stream,

@@ -102,30 +102,43 @@ public final class BuyerNotices: Sendable {
         buyers.remove(id, buyer: buyer)
     }
 
+    /// What became of a merchant's status update.
+    public enum StatusUpdateOutcome: Sendable, Hashable {
+        case posted
+        /// The checkout has no order (or shipment on its way) of that merchant.
+        case unknownCheckout
+        /// The merchant has parts of several sellers here and named none of them.
+        case ambiguous(sellers: [String])
+        /// A supplier tried a seller's word (`OrderStatusUpdate.sellerOnlyStatuses`).
+        case sellerOnly
+        /// The outbox could not be read or written: send it again.
+        case unavailable
+    }
+
     /// A status update from `merchant` for one of its orders (shipped, tracking, returned):
-    /// stored and sent to the buyer. False when the checkout has no order of that merchant.
-    /// nil when the outbox could not be read or written (send it again); false when no
-    /// checkout has an order of `merchant`.
-    public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> Bool? {
-        guard let deliveries = try? await outbox.deliveries(of: update.checkoutID) else { return nil }
-        // Its sale, or the shipments it makes for sellers (dropship): the buyer hears it
-        // as the seller's word, the seller's part of the order.
+    /// stored and sent to the buyer. For a shipment a supplier makes (dropship), the buyer
+    /// hears it as the seller's word, on the seller's part of the order.
+    public func statusUpdate(_ update: OrderStatusUpdate, merchant: String) async -> StatusUpdateOutcome {
+        guard let deliveries = try? await outbox.deliveries(of: update.checkoutID) else { return .unavailable }
         // A shipment still held, or cancelled before it was sent, is not the supplier's yet.
-        let parts = deliveries.filter { $0.merchant == merchant && (!$0.isShipment || $0.status == .pending || $0.status == .confirmed) }
-        guard !parts.isEmpty else { return false }
-        let now = clock()
-        for seller in Set(parts.map(\.seller)).sorted() {
-            let part = parts[0]
-            var body = update.body
-            // The supplier's own order number means nothing to the seller's buyer.
-            if seller != merchant { body["reference"] = nil }
-            body["merchant"] = .string(seller)
-            body["at"] = .int(now)
-            var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
-            guard let id = try? await outbox.addNotice(notice) else { return nil }
-            notice.id = id
-            await post(notice)
+        let parts = deliveries.filter {
+            $0.merchant == merchant && (update.seller == nil || $0.seller == update.seller)
+                && (!$0.isShipment || $0.status == .pending || $0.status == .confirmed)
         }
-        return true
+        guard let part = parts.first else { return .unknownCheckout }
+        let sellers = Set(parts.map(\.seller))
+        guard sellers.count == 1 else { return .ambiguous(sellers: sellers.sorted()) }
+        if part.isShipment, OrderStatusUpdate.sellerOnlyStatuses.contains(update.status) { return .sellerOnly }
+        let now = clock()
+        var body = update.body
+        // The supplier's own order number means nothing to the seller's buyer.
+        if part.isShipment { body["reference"] = nil }
+        body["merchant"] = .string(part.seller)
+        body["at"] = .int(now)
+        var notice = OrderNotice(buyer: part.buyer, checkoutID: part.checkoutID, stream: part.stream, type: .orderStatus, body: body, createdAt: now)
+        guard let id = try? await outbox.addNotice(notice) else { return .unavailable }
+        notice.id = id
+        await post(notice)
+        return .posted
     }
 }

@@ -37,6 +37,21 @@ public struct PartReversal: Sendable, Hashable {
         self.restock = restock
     }
 
+    /// The suppliers whose every unit of this seller's lines a cancellation takes back (with
+    /// the `earlier` reversals): their shipments, if not sent yet, are not to be sent.
+    static func cancelledSuppliers(lines: [Reservation.Line], seller: String, earlier: [[Int: Int64]], units: [Int: Int64]) -> [String] {
+        var left: [String: Int64] = [:]
+        for (index, line) in lines.enumerated() where line.merchant == seller {
+            guard let supplier = line.supplier?.merchant else { continue }
+            let taken = (earlier + [units]).reduce(Int64(0)) { $0 + ($1[index] ?? 0) }
+            left[supplier, default: 0] += max(0, line.quantity - taken)
+        }
+        return left.filter { $0.value == 0 }.keys.sorted()
+    }
+
+    /// Why a shipment cancelled with its sale is not sent.
+    static let cancelledShipment = "the seller cancelled the order before it was sent"
+
     /// The units each of the part's lines gives back (by line index in the checkout),
     /// from what is left after `earlier` reversals: an error message when an item is not
     /// in the part or asks for more than is left.
@@ -127,13 +142,17 @@ public struct ReversalRecord: Sendable, Hashable {
     public var lines: [Reservation.Line]
     public var buyer: String
     public var stream: StreamID
+    /// When the order was bought (its checkout's time).
+    public var purchasedAt: Int64
     /// The buyer's notice, stored with the reversal (nil for a retry: told the first time).
     public var notice: OrderNotice?
 
     public init(
-        units: [Int: Int64], restockDue: Bool, replayed: Bool, lines: [Reservation.Line], buyer: String, stream: StreamID, notice: OrderNotice? = nil
+        units: [Int: Int64], restockDue: Bool, replayed: Bool, lines: [Reservation.Line], buyer: String, stream: StreamID, purchasedAt: Int64,
+        notice: OrderNotice? = nil
     ) {
         self.notice = notice
+        self.purchasedAt = purchasedAt
         self.units = units
         self.restockDue = restockDue
         self.replayed = replayed
@@ -142,8 +161,9 @@ public struct ReversalRecord: Sendable, Hashable {
         self.stream = stream
     }
 
-    /// What was taken back, as lines holding the units taken (for the stream's figures).
-    public func taken(checkoutID: String, at now: Int64) -> Reservation {
+    /// What was taken back, as lines holding the units taken (for the stream's figures),
+    /// named by the return (`idempotencyKey`: counted once) and dated as the purchase.
+    public func taken(checkoutID: String, merchant: String, returnID: String) -> Reservation {
         Reservation(
             checkoutID: checkoutID, buyer: buyer,
             lines: units.sorted { $0.key < $1.key }.compactMap { index, quantity in
@@ -152,7 +172,8 @@ public struct ReversalRecord: Sendable, Hashable {
                 line.quantity = quantity
                 return line
             },
-            region: "", attribution: CheckoutRequest.Attribution(), idempotencyKey: "", createdAt: now)
+            region: "", attribution: CheckoutRequest.Attribution(), idempotencyKey: "return:\(checkoutID):\(merchant):\(returnID)",
+            createdAt: purchasedAt)
     }
 }
 

@@ -420,7 +420,9 @@ public final class PostgresOutbox: Outbox, Service {
             guard let part, let reservation = try? OutboxCoding.decodeReservation(part.reservation), let stream = try? OutboxCoding.streamID(part.stream)
             else { return .failure(.unknownPart) }
             func record(_ units: [Int: Int64], restockDue: Bool, replayed: Bool) -> ReversalRecord {
-                ReversalRecord(units: units, restockDue: restockDue, replayed: replayed, lines: reservation.lines, buyer: reservation.buyer, stream: stream)
+                ReversalRecord(
+                    units: units, restockDue: restockDue, replayed: replayed, lines: reservation.lines, buyer: reservation.buyer, stream: stream,
+                    purchasedAt: reservation.createdAt)
             }
             var earlier: [[Int: Int64]] = []
             for try await (id, units, restock, restocked) in try await connection.query(
@@ -447,6 +449,19 @@ public final class PostgresOutbox: Outbox, Service {
                 INSERT INTO \(unescaped: s).reversal (checkout_id, merchant, id, kind, units, restock, created_at)
                 VALUES (\(reversal.checkoutID), \(reversal.merchant), \(reversal.id), \(reversal.kind.rawValue), \(PartReversal.encode(units)), \(reversal.restock), \(now))
                 """, logger: logger)
+            // A cancellation stops what its suppliers were not sent yet (held, not tried, or
+            // given up on): nothing ships for a cancelled order. One already out (or being
+            // delivered by a relay now: claimed) is theirs.
+            if reversal.kind == .cancelled {
+                for supplier in PartReversal.cancelledSuppliers(lines: reservation.lines, seller: reversal.merchant, earlier: earlier, units: units) {
+                    try await connection.query(
+                        """
+                        UPDATE \(unescaped: s).delivery SET status = 'rejected', last_error = \(PartReversal.cancelledShipment), updated_at = \(now)
+                        WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(supplier) AND seller = \(reversal.merchant)
+                            AND (status IN ('held', 'dead_lettered') OR (status = 'pending' AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now))))
+                        """, logger: logger)
+                }
+            }
             // Each credited line's share moves from what it earned to what was taken back
             // (a row of its own, keyed by the line's index below zero).
             for (index, taken) in units.sorted(by: { $0.key < $1.key }) {
@@ -716,6 +731,8 @@ public final class PostgresOutbox: Outbox, Service {
 
     public func recordFunnel(_ counts: [FunnelCount]) async throws {
         guard !counts.isEmpty else { return }
+        // In key order: two nodes upserting the same rows lock them in the same order.
+        let counts = counts.sorted { ($0.influencer, $0.day, $0.stream, $0.code) < ($1.influencer, $1.day, $1.stream, $1.code) }
         let cap = JSONValue.maxSafeInteger
         try await query(
             """

@@ -453,7 +453,9 @@ public actor SQLiteOutbox: Outbox {
     }
 
     public func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal> {
-        try await commit { db -> Result<ReversalRecord, PartReversal.Refusal> in
+        // What this relay is delivering now is out already.
+        let inFlight = Set(claims.filter { $0.value > now }.keys)
+        return try await commit { db -> Result<ReversalRecord, PartReversal.Refusal> in
             guard
                 let part = try Row.fetchOne(
                     db,
@@ -463,7 +465,9 @@ public actor SQLiteOutbox: Outbox {
             else { return .failure(.unknownPart) }
             let lines = reservation.lines
             func record(_ units: [Int: Int64], restockDue: Bool, replayed: Bool) -> ReversalRecord {
-                ReversalRecord(units: units, restockDue: restockDue, replayed: replayed, lines: lines, buyer: reservation.buyer, stream: stream)
+                ReversalRecord(
+                    units: units, restockDue: restockDue, replayed: replayed, lines: lines, buyer: reservation.buyer, stream: stream,
+                    purchasedAt: reservation.createdAt)
             }
             if let done = try Row.fetchOne(
                 db, sql: "SELECT units, restock, restocked FROM reversal WHERE checkout_id = ? AND merchant = ? AND id = ?",
@@ -489,6 +493,19 @@ public actor SQLiteOutbox: Outbox {
             try Self.execute(
                 db, "INSERT INTO reversal (checkout_id, merchant, id, kind, units, restock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [reversal.checkoutID, reversal.merchant, reversal.id, reversal.kind.rawValue, PartReversal.encode(units), reversal.restock, now])
+            // A cancellation stops what its suppliers were not sent yet (held, not tried, or
+            // given up on): nothing ships for a cancelled order. One already out is theirs.
+            if reversal.kind == .cancelled {
+                for supplier in PartReversal.cancelledSuppliers(lines: lines, seller: reversal.merchant, earlier: earlier, units: units)
+                where !inFlight.contains(OutboxDelivery.idempotencyKey(checkoutID: reversal.checkoutID, party: Party(merchant: supplier, seller: reversal.merchant))) {
+                    try Self.execute(
+                        db,
+                        """
+                        UPDATE delivery SET status = 'rejected', last_error = ?, updated_at = ?
+                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status IN ('held', 'dead_lettered') OR (status = 'pending' AND attempts = 0))
+                        """, [PartReversal.cancelledShipment, now, reversal.checkoutID, supplier, reversal.merchant])
+                }
+            }
             // Each credited line's share moves from what it earned to what was taken back
             // (a row of its own, keyed by the line's index below zero).
             for (index, taken) in units.sorted(by: { $0.key < $1.key }) {

@@ -161,11 +161,18 @@ final class OrderDesk: Sendable {
     /// influencers' commission on them (in the same commit), and the stock where the
     /// merchant says so (put back once: a retry after a failure finishes it).
     func update(_ update: OrderStatusUpdate, merchant: String) async -> Result<Void, UpdateRefusal> {
+        if update.reversal != nil, let seller = update.seller, seller != merchant {
+            return .failure(.invalid("this merchant ships this order for '\(seller)': the seller cancels or takes it back"))
+        }
         guard let request = update.reversal, let kind = PartReversal.Kind(rawValue: update.status) else {
             switch await notices.statusUpdate(update, merchant: merchant) {
-            case true: return .success(())
-            case false: return .failure(.unknownCheckout)
-            case nil: return .failure(.unavailable)
+            case .posted: return .success(())
+            case .unknownCheckout: return .failure(.unknownCheckout)
+            case .ambiguous(let sellers):
+                return .failure(.invalid("this merchant has parts of \(sellers.joined(separator: ", ")) in this order: name the one it is about ('seller')"))
+            case .sellerOnly:
+                return .failure(.invalid("'\(update.status)' is the seller's to say: a supplier reports its shipment's progress (packed, shipped, delivered...)"))
+            case .unavailable: return .failure(.unavailable)
             }
         }
         let now = clock()
@@ -200,7 +207,7 @@ final class OrderDesk: Sendable {
         // Counted once, by the request that recorded it (not by its retries). A crash in
         // between leaves the stream's figures without it: they are a live view, the
         // influencers' earnings (committed with the return) are the record.
-        if !record.replayed { streams.returned(record.taken(checkoutID: update.checkoutID, at: now), on: record.stream) }
+        if !record.replayed { streams.returned(record.taken(checkoutID: update.checkoutID, merchant: merchant, returnID: request.id), on: record.stream) }
         if record.restockDue {
             let taken = record.units.sorted { $0.key < $1.key }.compactMap { index, quantity in
                 record.lines.indices.contains(index) ? (line: record.lines[index], quantity: quantity) : nil
