@@ -128,7 +128,7 @@ public final class BuyerNotices: Sendable {
         guard let part = parts.first else { return .unknownCheckout }
         let sellers = Set(parts.map(\.seller))
         guard sellers.count == 1 else { return .ambiguous(sellers: sellers.sorted()) }
-        if part.isShipment, OrderStatusUpdate.sellerOnlyStatuses.contains(update.status) { return .sellerOnly }
+        if part.isShipment, OrderStatusUpdate.sellerOnlyStatuses.contains(update.status.lowercased()) { return .sellerOnly }
         let now = clock()
         var body = update.body
         // The supplier's own order number means nothing to the seller's buyer.

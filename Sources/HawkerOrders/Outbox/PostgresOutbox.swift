@@ -449,16 +449,16 @@ public final class PostgresOutbox: Outbox, Service {
                 INSERT INTO \(unescaped: s).reversal (checkout_id, merchant, id, kind, units, restock, created_at)
                 VALUES (\(reversal.checkoutID), \(reversal.merchant), \(reversal.id), \(reversal.kind.rawValue), \(PartReversal.encode(units)), \(reversal.restock), \(now))
                 """, logger: logger)
-            // A cancellation stops what its suppliers were not sent yet (held, not tried, or
-            // given up on): nothing ships for a cancelled order. One already out (or being
-            // delivered by a relay now: claimed) is theirs.
+            // A cancellation stops what its suppliers were not sent yet (held, or never
+            // tried): nothing ships for a cancelled order. One tried (maybe out), or being
+            // delivered by a relay now (claimed), is theirs.
             if reversal.kind == .cancelled {
                 for supplier in PartReversal.cancelledSuppliers(lines: reservation.lines, seller: reversal.merchant, earlier: earlier, units: units) {
                     try await connection.query(
                         """
                         UPDATE \(unescaped: s).delivery SET status = 'rejected', last_error = \(PartReversal.cancelledShipment), updated_at = \(now)
                         WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(supplier) AND seller = \(reversal.merchant)
-                            AND (status IN ('held', 'dead_lettered') OR (status = 'pending' AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now))))
+                            AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now))))
                         """, logger: logger)
                 }
             }

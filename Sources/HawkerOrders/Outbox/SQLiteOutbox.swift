@@ -493,8 +493,8 @@ public actor SQLiteOutbox: Outbox {
             try Self.execute(
                 db, "INSERT INTO reversal (checkout_id, merchant, id, kind, units, restock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [reversal.checkoutID, reversal.merchant, reversal.id, reversal.kind.rawValue, PartReversal.encode(units), reversal.restock, now])
-            // A cancellation stops what its suppliers were not sent yet (held, not tried, or
-            // given up on): nothing ships for a cancelled order. One already out is theirs.
+            // A cancellation stops what its suppliers were not sent yet (held, or never
+            // tried): nothing ships for a cancelled order. One tried (maybe out) is theirs.
             if reversal.kind == .cancelled {
                 for supplier in PartReversal.cancelledSuppliers(lines: lines, seller: reversal.merchant, earlier: earlier, units: units)
                 where !inFlight.contains(OutboxDelivery.idempotencyKey(checkoutID: reversal.checkoutID, party: Party(merchant: supplier, seller: reversal.merchant))) {
@@ -502,7 +502,7 @@ public actor SQLiteOutbox: Outbox {
                         db,
                         """
                         UPDATE delivery SET status = 'rejected', last_error = ?, updated_at = ?
-                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status IN ('held', 'dead_lettered') OR (status = 'pending' AND attempts = 0))
+                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0))
                         """, [PartReversal.cancelledShipment, now, reversal.checkoutID, supplier, reversal.merchant])
                 }
             }

@@ -431,13 +431,13 @@ public final class Gateway: Service, Sendable {
         }
     }
 
-    /// Drains and stops: safe to call once the gateway has started.
     /// Writes the influencers' funnel counts so far now, not at the next second (for tests
     /// and tools that read them at once).
     public func flushFunnel() async {
         await orders.funnel.flush()
     }
 
+    /// Drains and stops: safe to call once the gateway has started.
     public func shutdown() async {
         logger.info("draining", metadata: ["connections": "\(services.connections.count)"])
         // Viewers are told to go (1001) at once; with a grace the listener stays a while
