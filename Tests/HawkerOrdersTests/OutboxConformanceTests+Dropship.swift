@@ -83,7 +83,7 @@ extension OutboxConformanceTests {
             let earned = try await outbox.earnings(of: "anna", since: 0, until: 10_000, bucketMilliseconds: 1_000)
             #expect(earned.totals.map(\.status) == [.confirmed])
             #expect(earned.totals.first?.commission == 200)
-            let history = try await outbox.history(of: "buyer-c1", after: nil, limit: 10)
+            let history = try await outbox.history(of: "buyer-c1", after: nil, limit: 10).orders
             #expect(history.first?.parts.map(\.merchant) == ["s1", "s2"])
             #expect(history.first?.status == "partly_failed")
             let touched = try await outbox.checkouts(touchedSince: 0, limit: 10)

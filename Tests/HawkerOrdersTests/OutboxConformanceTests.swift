@@ -250,7 +250,8 @@ import Testing
             }
             // A later outcome of the part (none should come) leaves returned lines returned.
             #expect(try await outbox.redrive(checkoutID: "c1", merchant: "m1", now: 90_000) == false)
-            // Settled and old: pruned with their order.
+            // Settled and old (the whole checkout: m2's part too): pruned with their order.
+            try await outbox.record(.confirmed(reference: "M2"), checkoutID: "c1", merchant: "m2", now: 90_000)
             try await outbox.prune(before: 10_000_000)
             #expect(try await reverse("R1", nil) == .failure(.unknownPart))
             #expect(try await outbox.earnings(of: "anna", since: 0, until: 1_000_000, bucketMilliseconds: 60_000).totals == report.totals)
@@ -439,6 +440,8 @@ import Testing
             }
             #expect(try await outbox.due(now: 10_000, limit: 10).map(\.idempotencyKey).sorted() == ["old-half:m2", "old-pending:m1"])
             #expect(try await outbox.deadLetters(limit: 10).map(\.checkoutID) == ["old-dead"])
+            // A half-settled checkout keeps its settled part too: its history shows the whole order.
+            #expect(try await outbox.deliveries(of: "old-half").map(\.status) == [.confirmed, .pending])
             #expect(try await outbox.buyersWithUndeliveredNotices(limit: 10) == ["bo"])
             let again = try await outbox.prune(before: 5_000)
             #expect(again.checkouts == 0 && again.notices == 0, "a second sweep finds nothing")
@@ -488,7 +491,7 @@ import Testing
                 try await outbox.addNotice(OrderNotice(buyer: "ana", checkoutID: "c1", stream: shop, type: .orderStatus, body: body, createdAt: 1_600))
             }
 
-            let all = try await open().history(of: "ana", after: nil, limit: 10)
+            let all = try await open().history(of: "ana", after: nil, limit: 10).orders
             #expect(all.map(\.reservation.checkoutID) == ["c3", "c2", "c1"])
             let first = try #require(all.last)
             #expect(first.parts.map(\.merchant) == ["m1", "m2"])
@@ -502,10 +505,13 @@ import Testing
             #expect(all[0].stream == shop)
             // Page by page, after the last one seen; an unknown or foreign cursor reads nothing.
             let page = try await outbox.history(of: "ana", after: nil, limit: 2)
-            #expect(page.map(\.reservation.checkoutID) == ["c3", "c2"])
-            #expect(try await outbox.history(of: "ana", after: "c2", limit: 2).map(\.reservation.checkoutID) == ["c1"])
-            #expect(try await outbox.history(of: "ana", after: "other", limit: 2).isEmpty)
-            #expect(try await outbox.history(of: "nobody", after: nil, limit: 10).isEmpty)
+            #expect(page.orders.map(\.reservation.checkoutID) == ["c3", "c2"])
+            #expect(page.nextAfter == "c2", "a full page goes on after its last row")
+            let rest = try await outbox.history(of: "ana", after: "c2", limit: 2)
+            #expect(rest.orders.map(\.reservation.checkoutID) == ["c1"])
+            #expect(rest.nextAfter == nil)
+            #expect(try await outbox.history(of: "ana", after: "other", limit: 2).orders.isEmpty)
+            #expect(try await outbox.history(of: "nobody", after: nil, limit: 10).orders.isEmpty)
         }
     }
 

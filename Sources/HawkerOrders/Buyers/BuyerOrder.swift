@@ -34,6 +34,19 @@ public struct BuyerOrder: Sendable, Hashable {
     /// Most orders a history page holds.
     public static let maxPage = 100
 
+    /// A page of a buyer's history: its orders, and where the next page starts (the last
+    /// checkout read, when the page was full: a row that did not read is skipped, not
+    /// the end of the history).
+    public struct Page: Sendable, Hashable {
+        public var orders: [BuyerOrder]
+        public var nextAfter: String?
+
+        public init(orders: [BuyerOrder], nextAfter: String?) {
+            self.orders = orders
+            self.nextAfter = nextAfter
+        }
+    }
+
     /// For the buyer: a part is pending, confirmed or failed (rejected, or given up on).
     static func buyerStatus(_ status: OutboxDelivery.Status) -> String {
         switch status {

@@ -54,7 +54,7 @@ public protocol Outbox: Sendable {
     /// checkout id of an earlier page) on. Each with its parts' outcomes and the merchants'
     /// latest status updates. Kept as long as the outbox keeps checkouts
     /// (`orders.retention_ms` after they settled).
-    func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder]
+    func history(of buyer: String, after: String?, limit: Int) async throws -> BuyerOrder.Page
 
     /// Records `reversal` of a confirmed order once per id, and in the same commit takes
     /// the units' revenue and commission out of the influencers' confirmed earnings (into

@@ -361,7 +361,7 @@ public final class PostgresOutbox: Outbox, Service {
         return checkouts
     }
 
-    public func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder] {
+    public func history(of buyer: String, after: String?, limit: Int) async throws -> BuyerOrder.Page {
         let s = schema
         let page = min(max(0, limit), BuyerOrder.maxPage)
         // Newest first; a page goes on after the last checkout of the one before.
@@ -372,12 +372,17 @@ public final class PostgresOutbox: Outbox, Service {
             ORDER BY created_at DESC, id DESC LIMIT \(page)
             """)
         var orders: [BuyerOrder] = []
-        for try await (_, stream, reservation) in rows.decode((String, String, String).self) {
+        var read = 0
+        var last: String?
+        for try await (id, stream, reservation) in rows.decode((String, String, String).self) {
+            read += 1
+            last = id
             // A row that does not read is left out, not fatal (as in the SQLite outbox).
             guard let reservation = try? OutboxCoding.decodeReservation(reservation), let stream = try? OutboxCoding.streamID(stream) else { continue }
             orders.append(BuyerOrder(reservation: reservation, stream: stream, parts: []))
         }
-        guard !orders.isEmpty else { return [] }
+        let nextAfter = read == page && page > 0 ? last : nil
+        guard !orders.isEmpty else { return BuyerOrder.Page(orders: [], nextAfter: nextAfter) }
         let ids = orders.map(\.reservation.checkoutID)
         let parts = try await query(
             "SELECT checkout_id, merchant, status, reference FROM \(unescaped: s).delivery WHERE checkout_id = ANY(\(ids)::text[]) AND seller = merchant ORDER BY checkout_id, merchant")
@@ -398,7 +403,7 @@ public final class PostgresOutbox: Outbox, Service {
             orders[index].parts = byCheckout[id] ?? []
             orders[index].apply(updates: updates[id] ?? [])
         }
-        return orders
+        return BuyerOrder.Page(orders: orders, nextAfter: nextAfter)
     }
 
     public func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal> {
@@ -595,8 +600,15 @@ public final class PostgresOutbox: Outbox, Service {
         writes.add(1, ordering: .relaxed)
         let s = schema
         return try await client.withTransaction(logger: logger) { connection in
+            // A checkout's parts go together, once all are settled and old: a buyer's history
+            // never shows an order with some of its parts gone.
             try await connection.query(
-                "DELETE FROM \(unescaped: s).delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < \(before)", logger: logger)
+                """
+                DELETE FROM \(unescaped: s).delivery d WHERE d.status IN ('confirmed', 'rejected') AND d.updated_at < \(before)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM \(unescaped: s).delivery d2
+                        WHERE d2.checkout_id = d.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= \(before)))
+                """, logger: logger)
             var checkouts = 0
             for try await count in try await connection.query(
                 """

@@ -420,8 +420,9 @@ public actor SQLiteOutbox: Outbox {
         }
     }
 
-    public func history(of buyer: String, after: String?, limit: Int) async throws -> [BuyerOrder] {
-        try await pool.read { db in
+    public func history(of buyer: String, after: String?, limit: Int) async throws -> BuyerOrder.Page {
+        let page = min(max(0, limit), BuyerOrder.maxPage)
+        return try await pool.read { db in
             // Newest first; a page goes on after the last checkout of the one before.
             let checkouts = try Row.fetchAll(
                 db,
@@ -430,8 +431,10 @@ public actor SQLiteOutbox: Outbox {
                     AND (? IS NULL OR (created_at, id) < (SELECT created_at, id FROM checkout WHERE id = ? AND buyer = ?))
                     ORDER BY created_at DESC, id DESC LIMIT ?
                     """,
-                arguments: [buyer, after, after, buyer, min(max(0, limit), BuyerOrder.maxPage)])
+                arguments: [buyer, after, after, buyer, page])
             var orders: [BuyerOrder] = []
+            // A full page goes on after its last row, read or not.
+            let nextAfter: String? = checkouts.count == page && page > 0 ? checkouts.last?["id"] : nil
             for row in checkouts {
                 // A row that does not read is left out, not fatal (as `due` does).
                 guard let reservation = try? OutboxCoding.decodeReservation(row["reservation"]), let stream = try? OutboxCoding.streamID(row["stream"]) else {
@@ -448,7 +451,7 @@ public actor SQLiteOutbox: Outbox {
                 order.apply(updates: updates)
                 orders.append(order)
             }
-            return orders
+            return BuyerOrder.Page(orders: orders, nextAfter: nextAfter)
         }
     }
 
@@ -607,7 +610,16 @@ public actor SQLiteOutbox: Outbox {
     @discardableResult
     public func prune(before: Int64) async throws -> (checkouts: Int, notices: Int) {
         let pruned = try await commit { db -> (checkouts: Int, notices: Int, forgotten: [UInt64]) in
-            try Self.execute(db, "DELETE FROM delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < ?", [before])
+            // A checkout's parts go together, once all are settled and old: a buyer's history
+            // never shows an order with some of its parts gone.
+            try Self.execute(
+                db,
+                """
+                DELETE FROM delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < ?
+                    AND NOT EXISTS (
+                        SELECT 1 FROM delivery d2
+                        WHERE d2.checkout_id = delivery.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= ?))
+                """, [before, before])
             let gone = "created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)"
             let forgotten = try Row.fetchAll(db, sql: "SELECT buyer, idempotency_key FROM checkout WHERE \(gone)", arguments: [before])
                 .map { AcceptedKeys.hash(buyer: $0["buyer"], idempotencyKey: $0["idempotency_key"]) }

@@ -222,36 +222,55 @@ final class OrderDesk: Sendable {
             } catch {
                 return .failure(.unavailable)
             }
-            if claimed, !(await restock(taken, merchant: merchant)) {
-                _ = try? await outbox.markRestocked(checkoutID: update.checkoutID, merchant: merchant, id: request.id, restocked: false)
+            // Back in stock at once; if the state store is slow to hold it, the merchant is
+            // asked to send it again (its retry finds the return done, the units put back).
+            if claimed, await restock(taken, merchant: merchant) == .storing {
                 return .failure(.unavailable)
             }
         }
         return .success(())
     }
 
+    /// Whether returned units are in the state store yet.
+    private enum Restocked {
+        case stored
+        /// In the inventory, not yet in the store (it is away): they will be.
+        case storing
+    }
+
+    /// How long a restock waits for the state store before answering `unavailable`.
+    static let restockWait: Duration = .seconds(10)
+
     /// Puts units back into the merchant's stock, where it is tracked (a product without
-    /// stock is not limited); returns once the state store holds it.
-    private func restock(_ taken: [(line: Reservation.Line, quantity: Int64)], merchant: String) async -> Bool {
-        guard let inventory else { return true }
+    /// stock is not limited); returns once the state store holds it, or after
+    /// `restockWait` (`storing`).
+    private func restock(_ taken: [(line: Reservation.Line, quantity: Int64)], merchant: String) async -> Restocked {
+        guard let inventory else { return .stored }
         var units: [SKU: Int64] = [:]
         for (line, quantity) in taken {
             // At most 1,000 units a line, of at most 50 lines.
             units[SKU(merchant: merchant, product: line.product, variant: line.variant), default: 0] += quantity
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            inventory.restock(units) { continuation.resume() }
+        let once = FirstAnswer()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Restocked, Never>) in
+            let timer = Task {
+                try? await Task.sleep(for: Self.restockWait)
+                if once.take() { continuation.resume(returning: .storing) }
+            }
+            inventory.restock(units) {
+                timer.cancel()
+                if once.take() { continuation.resume(returning: .stored) }
+            }
         }
-        return true
     }
 
     /// `buyer`'s orders, newest first, as `order.history` and `GET /v1/me/orders` answer:
     /// `{orders, next_after?}`.
     func history(of buyer: String, after: String?, limit: Int) async throws -> [String: JSONValue] {
-        let orders = try await outbox.history(of: buyer, after: after, limit: limit)
-        var body: [String: JSONValue] = ["orders": .array(orders.map(\.json))]
+        let page = try await outbox.history(of: buyer, after: after, limit: limit)
+        var body: [String: JSONValue] = ["orders": .array(page.orders.map(\.json))]
         // A full page may have more after it.
-        if orders.count == limit, let last = orders.last { body["next_after"] = .string(last.reservation.checkoutID) }
+        if let next = page.nextAfter { body["next_after"] = .string(next) }
         return body
     }
 
