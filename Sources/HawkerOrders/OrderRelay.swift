@@ -238,7 +238,10 @@ public actor OrderRelay: Service {
                 continue
             }
             guard let backend = own ?? fallback else {
-                if (try? await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now)) != nil {
+                // Not attempted: nothing was sent anywhere.
+                if (try? await record(.deadLetter(reason: "no order backend is configured for merchant '\(delivery.merchant)'"), for: delivery, now: now, attempted: false))
+                    != nil
+                {
                     report.deadLettered += 1
                 }
                 continue
@@ -281,7 +284,7 @@ public actor OrderRelay: Service {
             // Given up on, so that an operator sees it among the dead letters (and re-drives
             // it once the supplier is sorted out), not a quiet outcome.
             breakers[backendName]?.succeeded()
-            try await record(.deadLetter(reason: "refused by the supplier: \(reason)"), for: delivery, now: finished)
+            try await record(.deadLetter(reason: PartReversal.refusedBySupplier + reason), for: delivery, now: finished)
             report.deadLettered += 1
         case .rejected(let reason):
             // The backend answered: it is up.

@@ -153,4 +153,30 @@ extension OutboxConformanceTests {
             #expect(try await outbox.deliveries(of: "c1").first { $0.party == Self.forS2 }?.status == .confirmed)
         }
     }
+
+    /// A shipment refused by its supplier surely did not go: a cancellation stops it. One
+    /// given up on after tries may have reached the supplier and stays a dead letter, but an
+    /// operator's re-drive of it after the seller took everything back stops it instead.
+    @Test(arguments: kinds) func aCancelledOrdersShipmentIsNeverSentAgain(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(dropshipCart("c1"), stream: shop)
+            for seller in ["s1", "s2"] { try await outbox.record(.confirmed(reference: "S"), checkoutID: "c1", merchant: seller, now: 2_000) }
+            try await outbox.record(
+                .deadLetter(reason: PartReversal.refusedBySupplier + "no mugs"), checkoutID: "c1", party: Self.forS1, now: 3_000, attempted: true, notice: nil)
+            try await outbox.record(.deadLetter(reason: "gave up after 8 attempts: timeout"), checkoutID: "c1", party: Self.forS2, now: 3_000, attempted: true, notice: nil)
+            for seller in ["s1", "s2"] {
+                _ = try await outbox.reverse(
+                    PartReversal(checkoutID: "c1", merchant: seller, id: "x", kind: .cancelled, items: nil, restock: true, noticeBody: ["status": "cancelled"]),
+                    now: 4_000
+                ).get()
+            }
+            let parts = try await outbox.deliveries(of: "c1")
+            #expect(parts.first { $0.party == Self.forS1 }?.status == .rejected, "refused: surely not shipped")
+            #expect(parts.first { $0.party == Self.forS2 }?.status == .deadLettered, "tried: maybe shipped, the seller's to settle")
+            #expect(try await outbox.redrive(checkoutID: "c1", party: Self.forS2, now: 5_000) == false)
+            #expect(try await open().deliveries(of: "c1").first { $0.party == Self.forS2 }?.status == .rejected)
+            #expect(try await outbox.due(now: 6_000, limit: 10).isEmpty)
+        }
+    }
 }

@@ -53,11 +53,18 @@ import Testing
         #expect(accepted["type"] == "checkout.accepted", "\(accepted)")
 
         // Anna's earnings: 2 visits, 3 add-to-carts (the tee once for Ana, the cap, Bo's tee), 1 checkout.
-        // Every reply is in: whatever was counted is, and written now (not at the next second).
+        // Every reply is in: whatever was counted is, and written now (not at the next
+        // second). A write the recorder had started meanwhile may finish just after.
         await server.gateway.flushFunnel()
         let anna = try await server.token(.affiliate, streams: [], sub: "anna")
-        let earnings = try await HTTP.request("GET", port: server.port, path: "/v1/affiliates/anna/earnings", headers: ["Authorization": "Bearer \(anna)"])
-        let codes = earnings.json?["codes"] as? [[String: Any]] ?? []
+        var codes: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            let earnings = try await HTTP.request("GET", port: server.port, path: "/v1/affiliates/anna/earnings", headers: ["Authorization": "Bearer \(anna)"])
+            codes = earnings.json?["codes"] as? [[String: Any]] ?? []
+            if codes.first?["visits"] as? Int == 2, codes.first?["add_to_cart"] as? Int == 3 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        } while Date() < deadline
         #expect(codes.count == 1, "\(codes)")
         #expect(codes.first?["stream"] as? String == "shop" && codes.first?["code"] as? String == "ANNA10", "\(codes)")
         #expect(codes.first?["visits"] as? Int == 2, "\(codes)")

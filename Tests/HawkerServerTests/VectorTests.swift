@@ -18,6 +18,24 @@ import Testing
         let server = try await TestGateway.start()
         var clients: [String: TestClient] = [:]
         var tokens: [String: String] = [:]
+        // A reply and the pushes its command causes are not ordered (a chat batch may
+        // reach the sender before its chat.accepted): pushes received while a reply is
+        // awaited wait here for the step that expects them, in the order they came.
+        var early: [String: [[String: JSONValue]]] = [:]
+        func message(for expected: JSONValue, from client: TestClient, _ label: String) async throws -> [String: JSONValue] {
+            let type = expected["type"]?.stringValue
+            if let index = early[label, default: []].firstIndex(where: { $0["type"]?.stringValue == type }) {
+                return early[label]!.remove(at: index)
+            }
+            while true {
+                let received = try await client.receive(type)
+                if expected["re"] != nil, received["re"] == nil, received["type"]?.stringValue != type {
+                    early[label, default: []].append(received)
+                    continue
+                }
+                return received
+            }
+        }
         for (label, client) in vector.clients {
             if let spec = client.token {
                 tokens[label] = try await ConformanceVector.mint(spec, secret: TestGateway.secret)
@@ -40,7 +58,7 @@ import Testing
             } else if let raw = step.send_raw {
                 try await client.socket.send(text: raw)
             } else if let expected = step.expect {
-                let actual = try await client.receive(expected["type"]?.stringValue)
+                let actual = try await message(for: expected, from: client, step.client)
                 let problem = VectorMatch.mismatch(expected: expected, actual: .object(actual))
                 #expect(problem == nil, "\(where_): \(problem ?? ""); received \(actual)")
                 if problem != nil { break }

@@ -79,7 +79,7 @@ public struct Insights: Sendable {
     /// Units of confirmed orders taken back (cancelled or returned), once per `key`; false
     /// when that return was counted already.
     mutating func recordReturn(_ lines: [Reservation.Line], key: String) -> Bool {
-        guard rememberReturn(key) else { return false }
+        guard key.isEmpty || rememberReturn(key) else { return false }
         sales.returned(lines)
         return true
     }

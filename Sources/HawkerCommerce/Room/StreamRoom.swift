@@ -201,6 +201,7 @@ public struct StreamRoom: Sendable {
     /// Once per return (`taken.idempotencyKey` names it). A flash sale counts back only
     /// units it sold: one that started after the purchase (an id used again) is left be.
     public mutating func returned(_ taken: Reservation) -> [EventDraft] {
+        // (A node of the version before names no return: counted as it comes.)
         guard insights.recordReturn(taken.lines, key: taken.idempotencyKey) else { return [] }
         var sold = taken
         for index in sold.lines.indices {

@@ -52,6 +52,9 @@ public struct PartReversal: Sendable, Hashable {
     /// Why a shipment cancelled with its sale is not sent.
     static let cancelledShipment = "the seller cancelled the order before it was sent"
 
+    /// How a supplier's refusal is kept (`OrderRelay`): a shipment that surely did not go.
+    public static let refusedBySupplier = "refused by the supplier: "
+
     /// The units each of the part's lines gives back (by line index in the checkout),
     /// from what is left after `earlier` reversals: an error message when an item is not
     /// in the part or asks for more than is left.

@@ -463,7 +463,8 @@ public final class PostgresOutbox: Outbox, Service {
                         """
                         UPDATE \(unescaped: s).delivery SET status = 'rejected', last_error = \(PartReversal.cancelledShipment), updated_at = \(now)
                         WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(supplier) AND seller = \(reversal.merchant)
-                            AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now))))
+                            AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now)))
+                                OR (status = 'dead_lettered' AND starts_with(last_error, \(PartReversal.refusedBySupplier))))
                         """, logger: logger)
                 }
             }
@@ -721,6 +722,16 @@ public final class PostgresOutbox: Outbox, Service {
 
     public func redrive(checkoutID: String, party: Party, now: Int64) async throws -> Bool {
         let merchant = party.merchant
+        // A shipment whose seller took back every unit it ships (cancelled, returned) is not
+        // sent again: it is stopped instead.
+        if party.isShipment, try await sellerTookBackEverything(checkoutID: checkoutID, party: party) {
+            try await query(
+                """
+                UPDATE \(unescaped: schema).delivery SET status = 'rejected', last_error = \(PartReversal.cancelledShipment), updated_at = \(now)
+                WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND seller = \(party.seller) AND status = 'dead_lettered'
+                """, write: true)
+            return false
+        }
         let rows = try await query(
             """
             WITH changed AS (
@@ -737,6 +748,22 @@ public final class PostgresOutbox: Outbox, Service {
             """, write: true)
         for try await count in rows.decode(Int64.self) { return count > 0 }
         return false
+    }
+
+    /// Whether `party`'s seller took back (cancelled or returned) every unit its supplier ships.
+    private func sellerTookBackEverything(checkoutID: String, party: Party) async throws -> Bool {
+        var reservation: Reservation?
+        for try await document in try await query("SELECT reservation FROM \(unescaped: schema).checkout WHERE id = \(checkoutID)").decode(String.self) {
+            reservation = try? OutboxCoding.decodeReservation(document)
+        }
+        guard let reservation else { return false }
+        var earlier: [[Int: Int64]] = []
+        for try await units in try await query(
+            "SELECT units FROM \(unescaped: schema).reversal WHERE checkout_id = \(checkoutID) AND merchant = \(party.seller)"
+        ).decode(String.self) {
+            earlier.append(PartReversal.decode(units))
+        }
+        return PartReversal.cancelledSuppliers(lines: reservation.lines, seller: party.seller, earlier: earlier, units: [:]).contains(party.merchant)
     }
 
     // MARK: - Earnings

@@ -505,8 +505,13 @@ public actor SQLiteOutbox: Outbox {
                         db,
                         """
                         UPDATE delivery SET status = 'rejected', last_error = ?, updated_at = ?
-                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0))
-                        """, [PartReversal.cancelledShipment, now, reversal.checkoutID, supplier, reversal.merchant])
+                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0)
+                            OR (status = 'dead_lettered' AND substr(last_error, 1, ?) = ?))
+                        """,
+                        [
+                            PartReversal.cancelledShipment, now, reversal.checkoutID, supplier, reversal.merchant, PartReversal.refusedBySupplier.count,
+                            PartReversal.refusedBySupplier,
+                        ])
                 }
             }
             // Each credited line's share moves from what it earned to what was taken back
@@ -747,6 +752,21 @@ public actor SQLiteOutbox: Outbox {
     /// operator's re-drive, once the merchant's system is fixed).
     public func redrive(checkoutID: String, party: Party, now: Int64) async throws -> Bool {
         try await commit { db in
+            // A shipment whose seller took back every unit it ships (cancelled, returned) is
+            // not sent again: it is stopped instead.
+            if party.isShipment, let document = try String.fetchOne(db, sql: "SELECT reservation FROM checkout WHERE id = ?", arguments: [checkoutID]),
+                let reservation = try? OutboxCoding.decodeReservation(document)
+            {
+                let earlier = try String.fetchAll(
+                    db, sql: "SELECT units FROM reversal WHERE checkout_id = ? AND merchant = ?", arguments: [checkoutID, party.seller]
+                ).map(PartReversal.decode)
+                if PartReversal.cancelledSuppliers(lines: reservation.lines, seller: party.seller, earlier: earlier, units: [:]).contains(party.merchant) {
+                    try Self.execute(
+                        db, "UPDATE delivery SET status = 'rejected', last_error = ?, updated_at = ? WHERE checkout_id = ? AND merchant = ? AND seller = ? AND status = 'dead_lettered'",
+                        [PartReversal.cancelledShipment, now, checkoutID, party.merchant, party.seller])
+                    return false
+                }
+            }
             try db.execute(
                 sql: """
                     UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?, redriven_at = ?
