@@ -41,18 +41,7 @@ import Testing
         let harness = try await Harness.make(kind, merchant: merchant)
         let deliveries = try await Self.deliveries(merchants: [merchant, "other"])
         let delivery = try #require(deliveries.first { $0.merchant == merchant })
-        let result = await harness.run { backend in
-            (await backend.deliver(delivery), await backend.deliver(delivery))
-        }
-        guard case .confirmed(let reference) = result.0 else {
-            Issue.record("first delivery: \(result.0)")
-            return
-        }
-        #expect(result.1 == .confirmed(reference: reference), "a redelivery must return the first order's reference")
-        let orders = try await harness.merchantOrders()
-        #expect(orders.count == 1)
-        let order = try #require(orders[delivery.idempotencyKey])
-        #expect(order.reference == reference)
+        guard let order = try await Self.deliveredTwice(delivery, to: harness) else { return }
         if let body = order.body {
             #expect(body["checkout_id"]?.stringValue == delivery.checkoutID)
             #expect(body["merchant"]?.stringValue == merchant)
@@ -75,17 +64,7 @@ import Testing
         let harness = try await Harness.make(kind, merchant: supplier)
         let shipment = try await Self.shipment(supplier: supplier, seller: "seller")
         #expect(shipment.idempotencyKey == "\(shipment.checkoutID):\(supplier)/for/seller")
-        let result = await harness.run { backend in
-            (await backend.deliver(shipment), await backend.deliver(shipment))
-        }
-        guard case .confirmed(let reference) = result.0 else {
-            Issue.record("first delivery: \(result.0)")
-            return
-        }
-        #expect(result.1 == .confirmed(reference: reference), "a redelivery must return the first order's reference")
-        let orders = try await harness.merchantOrders()
-        #expect(orders.count == 1)
-        let order = try #require(orders[shipment.idempotencyKey])
+        guard let order = try await Self.deliveredTwice(shipment, to: harness) else { return }
         if let body = order.body {
             #expect(body["kind"] == "shipment")
             #expect(body["merchant"]?.stringValue == supplier)
@@ -120,6 +99,25 @@ import Testing
     }
 
     // MARK: - Fixtures
+
+    /// Delivers `delivery` twice: the merchant must hold one order under its idempotency
+    /// key, and the redelivery get the first one's reference. The order; nil when the first
+    /// delivery was not confirmed (recorded as an issue).
+    static func deliveredTwice(_ delivery: OutboxDelivery, to harness: Harness) async throws -> Harness.Order? {
+        let result = await harness.run { backend in
+            (await backend.deliver(delivery), await backend.deliver(delivery))
+        }
+        guard case .confirmed(let reference) = result.0 else {
+            Issue.record("first delivery: \(result.0)")
+            return nil
+        }
+        #expect(result.1 == .confirmed(reference: reference), "a redelivery must return the first order's reference")
+        let orders = try await harness.merchantOrders()
+        #expect(orders.count == 1)
+        let order = try #require(orders[delivery.idempotencyKey])
+        #expect(order.reference == reference)
+        return order
+    }
 
     /// The shipment `supplier` makes for `seller` of two mugs at 8.00, once the seller
     /// confirmed its sale, as the outbox hands it out.

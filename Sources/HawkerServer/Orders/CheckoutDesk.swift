@@ -193,9 +193,9 @@ struct CheckoutDesk: Sendable {
             let metadata: Logger.Metadata = ["checkout": "\(delivery.checkoutID)", "supplier": "\(delivery.merchant)", "seller": "\(delivery.seller)"]
             switch outcome {
             case .confirmed: logger.debug("shipment confirmed", metadata: metadata)
-            case .rejected(let reason): logger.notice("shipment rejected by the supplier", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+            // A supplier's refusal, too (the relay records it as a dead letter).
             case .deadLetter(let reason): logger.error("shipment dead-lettered", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            case .retry: break
+            case .rejected, .retry: break
             }
             return
         }
