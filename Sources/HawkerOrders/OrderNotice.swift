@@ -8,7 +8,8 @@ public struct OrderNotice: Sendable, Hashable {
     public var buyer: String
     public var checkoutID: String
     public var stream: StreamID
-    /// The push type: `order.confirmed`, `order.failed` or `order.status`.
+    /// The push type: `order.confirmed`, `order.failed`, `order.status` or
+    /// `order.request.status`.
     public var type: MessageType
     /// The push's fields besides `type` and `stream`.
     public var body: [String: JSONValue]
@@ -29,6 +30,15 @@ public struct OrderNotice: Sendable, Hashable {
         // The buyer's order is the seller's: a supplier's shipment reaches the buyer as
         // the supplier's `order.status` (shipped, tracking), not as an outcome.
         guard !delivery.isShipment else { return nil }
+        if var request = delivery.request {
+            guard case .retry = outcome else {
+                let (status, answer, _, _) = BuyerRequest.columns(outcome)
+                request.status = status
+                request.answer = answer
+                return request.notice(buyer: delivery.buyer, stream: delivery.stream, now: now)
+            }
+            return nil
+        }
         var body: [String: JSONValue] = ["checkout_id": .string(delivery.checkoutID), "merchant": .string(delivery.merchant), "at": .int(now)]
         let type: MessageType
         switch outcome {

@@ -213,10 +213,17 @@ public actor OrderRelay: Service {
         // until their orders are old enough to be given up on (by whoever claims them).
         let unreachable = outbox.isShared ? routes.withLock { Set($0.byMerchant.filter { !$0.value.isReachableHere }.keys) } : []
         let cutoff = now.subtractingReportingOverflow(policy.maxAgeMilliseconds)
-        let claimed = try await outbox.claim(
+        var claimed = try await outbox.claim(
             now: now, limit: min(batchSize, room), claimMilliseconds: claimMilliseconds, excluding: inFlight, skipping: unreachable,
             skippingUnlessBefore: cutoff.overflow ? .min : cutoff.partialValue
         )
+        // Buyers' requests to sellers go the same way, in the room orders left.
+        if claimed.count < min(batchSize, room) {
+            claimed += try await outbox.claimRequests(
+                now: now, limit: min(batchSize, room) - claimed.count, claimMilliseconds: claimMilliseconds, excluding: inFlight, skipping: unreachable,
+                skippingUnlessBefore: cutoff.overflow ? .min : cutoff.partialValue)
+        }
+        var postponedRequests: [(OutboxDelivery, until: Int64)] = []
         for delivery in claimed {
             guard calls.count < room, !inFlight.contains(delivery.idempotencyKey) else { continue }
             // A write that fails here leaves the delivery pending and claimed: it comes
@@ -234,7 +241,11 @@ public actor OrderRelay: Service {
                 now.subtractingReportingOverflow(delivery.ageFrom).partialValue < routesWaitAtMost.load(ordering: .relaxed)
             {
                 // Maybe a merchant registered on another node a moment ago: not the fallback yet.
-                postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.party))
+                if delivery.request != nil {
+                    postponedRequests.append((delivery, now + 1_000))
+                } else {
+                    postponed[now + 1_000, default: []].append((delivery.checkoutID, delivery.party))
+                }
                 continue
             }
             guard let backend = own ?? fallback else {
@@ -252,7 +263,11 @@ public actor OrderRelay: Service {
             guard allowed else {
                 // Open: after the cooldown. Half-open (the trial is out): a little later.
                 let until: Int64 = if case .open(let until) = breaker.state { until } else { now + max(100, breaker.cooldownMilliseconds / 10) }
-                postponed[until, default: []].append((delivery.checkoutID, delivery.party))
+                if delivery.request != nil {
+                    postponedRequests.append((delivery, until))
+                } else {
+                    postponed[until, default: []].append((delivery.checkoutID, delivery.party))
+                }
                 continue
             }
             inFlight.insert(delivery.idempotencyKey)
@@ -262,6 +277,14 @@ public actor OrderRelay: Service {
             // Not written: they come again once their claims lapse.
             try? await outbox.postpone(deliveries, until: until, now: now)
         }
+        for (delivery, until) in postponedRequests {
+            // A retry not counted as an attempt: its next one moves, its claim ends.
+            guard let request = delivery.request else { continue }
+            _ = try? await outbox.recordRequest(
+                .retry(at: until, error: delivery.lastError ?? "postponed"), checkoutID: delivery.checkoutID, merchant: delivery.merchant, id: request.id,
+                now: now, attempted: false, notice: nil)
+        }
+        report.postponed += postponedRequests.count
         return calls
     }
 
@@ -316,9 +339,13 @@ public actor OrderRelay: Service {
 
     private func record(_ outcome: DeliveryOutcome, for delivery: OutboxDelivery, now: Int64, attempted: Bool = true) async throws {
         var notice = OrderNotice.outcome(outcome, of: delivery, at: now)
-        let recorded = try await outbox.record(
-            outcome, checkoutID: delivery.checkoutID, party: delivery.party, now: now, attempted: attempted, notice: notice
-        )
+        let recorded =
+            if let request = delivery.request {
+                try await outbox.recordRequest(
+                    outcome, checkoutID: delivery.checkoutID, merchant: delivery.merchant, id: request.id, now: now, attempted: attempted, notice: notice)
+            } else {
+                try await outbox.record(outcome, checkoutID: delivery.checkoutID, party: delivery.party, now: now, attempted: attempted, notice: notice)
+            }
         // Another relay recorded this delivery's outcome first (this one's claim had
         // lapsed): its outcome stands, and it told the buyer.
         guard recorded.applied else { return }

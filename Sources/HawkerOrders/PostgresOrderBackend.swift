@@ -16,7 +16,28 @@ public final class PostgresOrderBackend: OrderBackend {
     /// The migration, run once before the first order (and again after it failed).
     private let migration: OnceUntilDone
 
+    /// The requests table's migration, run before the first buyer's request.
+    private let requestsMigration: OnceUntilDone
+
     public var service: (any Service)? { client }
+
+    /// Buyers' cancel and return requests: one row per idempotency key, in a table of
+    /// their own (created before the first one).
+    public static let requestsMigrationSQL: PostgresQuery = """
+        CREATE TABLE IF NOT EXISTS hawker_order_requests (
+            request_number bigserial UNIQUE,
+            idempotency_key text PRIMARY KEY,
+            checkout_id text NOT NULL,
+            merchant text NOT NULL,
+            request_id text NOT NULL,
+            kind text NOT NULL,
+            order_reference text,
+            buyer text NOT NULL,
+            items jsonb NOT NULL,
+            reason text,
+            created_at timestamptz NOT NULL DEFAULT now()
+        )
+        """
 
     public static let migrationSQL: PostgresQuery = """
         CREATE TABLE IF NOT EXISTS hawker_orders (
@@ -58,6 +79,7 @@ public final class PostgresOrderBackend: OrderBackend {
                 _ = try await client.query(PostgresQuery(unsafeSQL: "ALTER TABLE hawker_orders ADD COLUMN IF NOT EXISTS \(column) \(type)"))
             }
         }
+        self.requestsMigration = OnceUntilDone { _ = try await client.query(Self.requestsMigrationSQL) }
         self.timeout = timeout
     }
 
@@ -76,6 +98,7 @@ public final class PostgresOrderBackend: OrderBackend {
     }
 
     private func insert(_ delivery: OutboxDelivery) async throws -> String {
+        if let request = delivery.request { return try await insert(request, of: delivery) }
         try await migrated()
         let payload = delivery.payload
         let items = String(buffer: JSONText.encode(payload["items"] ?? .array([])))
@@ -99,6 +122,27 @@ public final class PostgresOrderBackend: OrderBackend {
             return "PG-\(number)"
         }
         throw OrderBackendError(description: "order \(key) vanished between insert and select")
+    }
+
+    /// A buyer's request: the merchant's own number for it is `PGR-<request_number>`.
+    private func insert(_ request: BuyerRequest, of delivery: OutboxDelivery) async throws -> String {
+        try await requestsMigration.done()
+        let payload = delivery.payload
+        let items = String(buffer: JSONText.encode(payload["items"] ?? .array([])))
+        let key = delivery.idempotencyKey
+        let inserted = try await client.query(
+            """
+            INSERT INTO hawker_order_requests (idempotency_key, checkout_id, merchant, request_id, kind, order_reference, buyer, items, reason)
+            VALUES (\(key), \(delivery.checkoutID), \(delivery.merchant), \(request.id), \(request.kind.rawValue), \(delivery.reference), \(delivery.buyer),
+                \(items)::jsonb, \(request.reason))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING request_number
+            """)
+        for try await number in inserted.decode(Int64.self) { return "PGR-\(number)" }
+        for try await number in try await client.query("SELECT request_number FROM hawker_order_requests WHERE idempotency_key = \(key)").decode(Int64.self) {
+            return "PGR-\(number)"
+        }
+        throw OrderBackendError(description: "request \(key) vanished between insert and select")
     }
 
     private func migrated() async throws {

@@ -86,7 +86,8 @@ public struct WebhookOrderBackend: OrderBackend {
             case 408, 429:
                 return .unavailable(error: "HTTP \(code)")
             case 400..<500:
-                let reason = fields["reason"]?.stringValue.map { String($0.prefix(256)) }
+                // An empty reason says nothing: the status code does.
+                let reason = fields["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
                 return .rejected(reason: reason ?? "HTTP \(code)")
             default:
                 return .unavailable(error: "HTTP \(code)")

@@ -22,12 +22,15 @@ public enum ClientCommand: Sendable, Hashable {
     case quote(id: String, stream: StreamID, request: QuoteRequest)
     /// The buyer's own orders, newest first, after the checkout `after` (a page's last).
     case orderHistory(id: String, after: String?, limit: Int)
+    /// The buyer asks a seller to cancel or take back units of their order.
+    case orderRequest(id: String, request: OrderRequest)
 
     /// The command's id; nil only for a fire-and-forget command.
     public var id: String? {
         switch self {
         case .connect(let id, _), .subscribe(let id, _, _), .unsubscribe(let id, _), .publish(let id, _, _), .ping(let id),
-            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _, _), .quote(let id, _, _), .orderHistory(let id, _, _):
+            .checkout(let id, _, _), .orders(let id, _), .referral(let id, _, _), .quote(let id, _, _), .orderHistory(let id, _, _),
+            .orderRequest(let id, _):
             return id
         case .stream(let id, _, _):
             return id
@@ -351,6 +354,13 @@ private struct RawCommand {
             var limit = 20
             if field("limit") != nil { limit = Int(try milliseconds("limit", range: 1...Int64(ClientCommand.maxHistoryPage))) }
             return .orderHistory(id: id, after: after, limit: limit)
+        case "order.request":
+            let checkoutID = try identifier("checkout_id")
+            do throws(InvalidOrderUpdate) {
+                return .orderRequest(id: id, request: try OrderRequest.parse(checkoutID: checkoutID, fields: fields))
+            } catch {
+                throw fail(.badRequest, error.message)
+            }
         case "orders.subscribe":
             var since: Int64?
             if field("since") != nil { since = try milliseconds("since", range: 0...JSONValue.maxSafeInteger) }

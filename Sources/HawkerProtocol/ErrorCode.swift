@@ -48,5 +48,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     // Order services.
     case unknownDelivery = "unknown_delivery"
     case unknownCheckout = "unknown_checkout"
+    /// A buyer's cancel or return request the order does not allow (not confirmed, shipped
+    /// already, units taken back or asked for, a request id used for another request).
+    case requestRefused = "request_refused"
     case internalError = "internal_error"
 }

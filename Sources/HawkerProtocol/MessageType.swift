@@ -19,6 +19,7 @@ public enum MessageType: String, Sendable, CaseIterable {
     case referral
     case quote
     case orderHistory = "order.history"
+    case orderRequest = "order.request"
     case ordersSubscribed = "orders.subscribed"
     case acked
     case orderUpdated = "order.updated"
@@ -41,4 +42,6 @@ public enum MessageType: String, Sendable, CaseIterable {
     case orderConfirmed = "order.confirmed"
     case orderFailed = "order.failed"
     case orderStatus = "order.status"
+    /// To a buyer: what became of their cancel or return request.
+    case orderRequestStatus = "order.request.status"
 }

@@ -43,10 +43,16 @@ public struct OrderStatusUpdate: Sendable, Hashable {
     /// Whose part it is about, for a merchant with more than one in the checkout (its own
     /// sale and a shipment it makes for another seller, or shipments for two sellers).
     public var seller: String?
+    /// The buyer's request this answers (`OrderRequest.id`): with `cancelled` or `returned`
+    /// it is accepted (and its units taken back), with `declined` declined.
+    public var requestID: String?
+
+    /// The status that declines a buyer's request.
+    public static let declinedStatus = "declined"
 
     /// What only a seller says of its order: a supplier reports its shipment's progress
     /// (packed, shipped, delivered...), not the sale's outcome or money.
-    public static let sellerOnlyStatuses: Set<String> = ["confirmed", "failed", "rejected", "refunded", "cancelled", "returned"]
+    public static let sellerOnlyStatuses: Set<String> = ["confirmed", "failed", "rejected", "refunded", "cancelled", "returned", "declined"]
 
     /// Units of an order a merchant takes back (a cancellation before shipment, a return):
     /// `items` nil for every unit not taken back yet; once per `id` (a retry is no second
@@ -68,6 +74,12 @@ public struct OrderStatusUpdate: Sendable, Hashable {
         public var items: [Item]?
         public var restock: Bool
 
+        public init(id: String, items: [Item]?, restock: Bool) {
+            self.id = id
+            self.items = items
+            self.restock = restock
+        }
+
         /// Statuses that take units back, with whether they go back into stock by default
         /// (a cancelled order was not shipped; a returned unit is the merchant's to judge).
         public static let statuses: [String: Bool] = ["cancelled": true, "returned": false]
@@ -75,8 +87,9 @@ public struct OrderStatusUpdate: Sendable, Hashable {
 
     public init(
         checkoutID: String, status: String, reference: String? = nil, tracking: String? = nil, note: String? = nil, reversal: Reversal? = nil,
-        seller: String? = nil
+        seller: String? = nil, requestID: String? = nil
     ) {
+        self.requestID = requestID
         self.reversal = reversal
         self.seller = seller
         self.checkoutID = checkoutID
@@ -92,6 +105,7 @@ public struct OrderStatusUpdate: Sendable, Hashable {
         if let reference { body["reference"] = .string(reference) }
         if let tracking { body["tracking"] = .string(tracking) }
         if let note { body["note"] = .string(note) }
+        if let requestID { body["request_id"] = .string(requestID) }
         return body
     }
 
@@ -108,32 +122,30 @@ public struct OrderStatusUpdate: Sendable, Hashable {
             }
             return text
         }
+        var requestID: String?
+        if let value = fields["request_id"], value != .null {
+            guard let text = value.stringValue, Identifier.isValid(text) else {
+                throw InvalidOrderUpdate(message: "'request_id' must be the id of the buyer's request it answers")
+            }
+            guard Reversal.statuses[status] != nil || status == declinedStatus else {
+                throw InvalidOrderUpdate(message: "'request_id' goes with cancelled or returned (accepting the buyer's request) or declined")
+            }
+            requestID = text
+        }
+        if status == declinedStatus, requestID == nil {
+            throw InvalidOrderUpdate(message: "'declined' answers a buyer's request: name it ('request_id'), with a 'note' for the buyer")
+        }
         var reversal: Reversal?
         if let restockByDefault = Reversal.statuses[status] {
-            var id = status
+            // Accepting a buyer's request: its id is the return's unless the merchant names one.
+            var id = requestID ?? status
             if let value = fields["return_id"], value != .null {
                 guard let text = value.stringValue, Identifier.isValid(text) else {
                     throw InvalidOrderUpdate(message: "'return_id' must be 1-64 of [A-Za-z0-9_.:-]: the merchant's number for this return, once per return")
                 }
                 id = text
             }
-            var items: [Reversal.Item]?
-            if let value = fields["items"], value != .null {
-                guard let values = value.arrayValue, (1...CheckoutRequest.maxLines).contains(values.count) else {
-                    throw InvalidOrderUpdate(message: "'items' must be 1-\(CheckoutRequest.maxLines) of {product, variant?, qty}: the units taken back (leave it out for all)")
-                }
-                items = []
-                for item in values {
-                    guard let product = item["product"]?.stringValue, Identifier.isValid(product),
-                        let quantity = item["qty"]?.intValue, (1...CheckoutRequest.maxQuantity).contains(quantity)
-                    else { throw InvalidOrderUpdate(message: "each of 'items' needs 'product' (an id) and 'qty' (1-\(CheckoutRequest.maxQuantity))") }
-                    let variant = item["variant"]?.stringValue
-                    guard variant.map(Identifier.isValid) ?? (item["variant"] == nil || item["variant"] == .null) else {
-                        throw InvalidOrderUpdate(message: "'variant' must be a variant id")
-                    }
-                    items?.append(Reversal.Item(product: product, variant: variant, quantity: quantity))
-                }
-            }
+            let items = try Reversal.Item.parse(fields["items"])
             var restock = restockByDefault
             if let value = fields["restock"], value != .null {
                 guard let flag = value.boolValue else { throw InvalidOrderUpdate(message: "'restock' must be true or false") }
@@ -149,7 +161,7 @@ public struct OrderStatusUpdate: Sendable, Hashable {
         return OrderStatusUpdate(
             checkoutID: checkoutID, status: status,
             reference: try optional("reference", 128), tracking: try optional("tracking", 128), note: try optional("note", 500), reversal: reversal,
-            seller: seller
+            seller: seller, requestID: requestID
         )
     }
 }

@@ -25,6 +25,11 @@ final class ScriptedBackend: OrderBackend {
     }
 
     var calls: [OutboxDelivery] { received.withLockedValue { $0 } }
+
+    /// Answers these next.
+    func script(_ results: BackendResult...) {
+        script.withLockedValue { $0 += results }
+    }
 }
 
 @Suite struct OrderRelayTests {
@@ -186,6 +191,58 @@ final class ScriptedBackend: OrderBackend {
         #expect(try await relay.pass() == OrderRelay.PassReport())
         advance(1_000)
         #expect(try await relay.pass().confirmed == 1)
+    }
+
+    /// A buyer's request goes to its seller's backend like an order: received, declined
+    /// at the door, retried and postponed while the backend is down, failed when given
+    /// up on; the buyer is told each outcome (never a retry), and no order is settled.
+    @Test func buyersRequestsGoToTheSellersBackendLikeOrders() async throws {
+        let store = try outbox()
+        let backend = ScriptedBackend("m", [.confirmed(reference: "A")])
+        let outcomes = NIOLockedValueBox<[String]>([])
+        let relay = relay(
+            store, .init(byMerchant: ["m": backend]), policy: RetryPolicy(baseDelayMilliseconds: 1, maxAttempts: 3),
+            breaker: CircuitBreaker(threshold: 2, cooldownMilliseconds: 10_000), outcomes: outcomes)
+        var bought = cart("c1", merchants: ["m"])
+        bought.lines[0].quantity = 4
+        try await store.append(bought, stream: StreamID("shop")!)
+        #expect(try await relay.pass().confirmed == 1)
+        func ask(_ id: String) async throws {
+            _ = try await store.request(
+                OrderRequest(checkoutID: "c1", merchant: "m", id: id, kind: .return, items: [.init(product: "p0", variant: nil, quantity: 1)]), buyer: "buyer",
+                now: clock.withLockedValue { $0 }
+            ).get()
+        }
+        try await ask("q1")
+        // Received (the script is used up: confirmed), with the order's reference.
+        #expect(try await relay.pass().confirmed == 1)
+        #expect(backend.calls.last?.request?.id == "q1" && backend.calls.last?.reference == "A")
+        #expect(outcomes.withLockedValue { $0 }.last == "c1:m/request/q1 confirmed(reference: \"m-c1\")")
+        let notices = try await store.undeliveredNotices(for: "buyer", limit: 10).filter { $0.type == .orderRequestStatus }
+        #expect(notices.map { $0.body["status"] } == ["received"])
+        #expect(try await store.deliveries(of: "c1").map(\.status) == [.confirmed], "a request settles no order")
+
+        // Declined at the door; then a backend down: retried, postponed while the circuit is open, failed.
+        backend.script(.rejected(reason: "no returns on sale items"))
+        for _ in 0..<10 { backend.script(.unavailable(error: "503")) }
+        try await ask("q2")
+        #expect(try await relay.pass().rejected == 1)
+        try await ask("q3")
+        try await ask("q4")
+        #expect(try await relay.pass().retried == 2)
+        advance(100)
+        #expect(try await relay.pass().postponed == 2)
+        #expect(backend.calls.count == 5, "the sale, q1, q2, q3 and q4")
+        // Trials as the circuit half-opens, until both are given up on (three attempts).
+        for _ in 0..<8 {
+            advance(20_000)
+            _ = try await relay.pass()
+        }
+        #expect(backend.calls.count == 9)
+        let statuses = try await store.history(of: "buyer", after: nil, limit: 1).orders.first?.parts.first?.requests.map(\.status)
+        #expect(statuses == [.received, .declined, .failed, .failed])
+        let told = try await store.undeliveredNotices(for: "buyer", limit: 20).filter { $0.type == .orderRequestStatus }.map { $0.body["status"] }
+        #expect(told == ["received", "declined", "failed", "failed"])
     }
 
     @Test func ordersOfAMerchantWithoutABackendAreDeadLettered() async throws {

@@ -99,7 +99,7 @@ import Testing
     }
 
     /// A checkout whose lines credit Anna (m1's two lines) and the host (m2's line).
-    private func credited(_ id: String, at time: Int64) -> Reservation {
+    func credited(_ id: String, at time: Int64) -> Reservation {
         var reservation = reservation(id, merchants: ["m1", "m2"], at: time)
         reservation.lines = [
             .init(

@@ -50,6 +50,56 @@ struct ClientCommandTests {
         }
     }
 
+    /// A buyer's request: its order, seller, own id and kind; items and reason optional.
+    @Test func anOrderRequestNamesItsOrderSellerIdAndKind() throws {
+        #expect(
+            try decode(#"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q-1","kind":"cancel"}"#)
+                == .orderRequest(id: "r", request: OrderRequest(checkoutID: "ck_1", merchant: "m1", id: "q-1", kind: .cancel)))
+        #expect(
+            try decode(
+                #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q-1","kind":"return","items":[{"product":"tee","variant":"m","qty":2}],"reason":"too small"}"#
+            )
+                == .orderRequest(
+                    id: "r",
+                    request: OrderRequest(
+                        checkoutID: "ck_1", merchant: "m1", id: "q-1", kind: .return, items: [.init(product: "tee", variant: "m", quantity: 2)], reason: "too small")))
+        let reason = String(repeating: "x", count: OrderRequest.maxReason + 1)
+        for text in [
+            #"{"type":"order.request","id":"r","merchant":"m1","request_id":"q","kind":"cancel"}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","request_id":"q","kind":"cancel"}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","kind":"cancel"}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"swap"}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q/1","kind":"cancel"}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"return","items":[]}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"return","items":[{"product":"tee","qty":0}]}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"return","items":[{"product":"tee","qty":9007199254740993}]}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"return","reason":""}"#,
+            #"{"type":"order.request","id":"r","checkout_id":"ck_1","merchant":"m1","request_id":"q","kind":"return","reason":"\#(reason)"}"#,
+        ] {
+            let error = decodeError(text)
+            #expect(error?.code == .badRequest && error?.id == "r", "\(text)")
+        }
+    }
+
+    /// A merchant answers a request with cancelled or returned (accepting it: its id is the
+    /// return's) or declined, which needs the request it answers.
+    @Test func anOrderUpdateAnswersARequest() throws {
+        let accepted = try decode(#"{"type":"order.update","id":"u","checkout_id":"ck_1","status":"cancelled","request_id":"q-1"}"#)
+        guard case .orders(_, .update(let update)) = accepted else {
+            Issue.record("\(accepted)")
+            return
+        }
+        #expect(update.requestID == "q-1" && update.reversal?.id == "q-1" && update.reversal?.items == nil)
+        #expect(try decode(#"{"type":"order.update","id":"u","checkout_id":"ck_1","status":"declined","request_id":"q-1","note":"worn"}"#) != accepted)
+        for text in [
+            #"{"type":"order.update","id":"u","checkout_id":"ck_1","status":"declined"}"#,
+            #"{"type":"order.update","id":"u","checkout_id":"ck_1","status":"shipped","request_id":"q-1"}"#,
+            #"{"type":"order.update","id":"u","checkout_id":"ck_1","status":"returned","request_id":7}"#,
+        ] {
+            #expect(decodeError(text)?.code == .badRequest, "\(text)")
+        }
+    }
+
     @Test func connectWithoutToken() throws {
         #expect(try decode(#"{"type":"connect","id":"c1"}"#) == .connect(id: "c1", token: nil))
     }

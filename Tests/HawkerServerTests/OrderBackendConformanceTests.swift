@@ -75,6 +75,26 @@ import Testing
         await harness.tearDown()
     }
 
+    /// A buyer's request to cancel or return reaches the seller like an order, under its
+    /// own key: which order (its reference), which units, why.
+    @Test(arguments: kinds)
+    func aBuyersRequestReachesItsSellerUnderItsOwnKey(_ kind: Kind) async throws {
+        let seller = "r-\(UUID().uuidString.prefix(8).lowercased())"
+        let harness = try await Harness.make(kind, merchant: seller)
+        let request = try await Self.request(seller: seller)
+        #expect(request.idempotencyKey == "\(request.checkoutID):\(seller)/request/rq-1")
+        guard let order = try await Self.deliveredTwice(request, to: harness) else { return }
+        if let body = order.body {
+            #expect(body["kind"] == "return_request")
+            #expect(body["merchant"]?.stringValue == seller)
+            #expect(body["request_id"] == "rq-1")
+            #expect(body["reference"] == "S-1")
+            #expect(body["items"] == [["product": "mug", "qty": 1]])
+            #expect(body["reason"] == "arrived chipped")
+        }
+        await harness.tearDown()
+    }
+
     @Test(arguments: kinds.filter { $0 == .webhook || $0 == .orderService })
     func aMerchantsRefusalIsFinal(_ kind: Kind) async throws {
         let merchant = "m-\(UUID().uuidString.prefix(8).lowercased())"
@@ -140,6 +160,29 @@ import Testing
         try await outbox.append(reservation, stream: StreamID("shop")!)
         try await outbox.record(.confirmed(reference: "S-1"), checkoutID: checkoutID, merchant: seller, now: reservation.createdAt)
         return try #require(try await outbox.due(now: .max, limit: 10).first { $0.isShipment })
+    }
+
+    /// The buyer's request to `seller` to return one of two mugs of its confirmed order,
+    /// as the outbox hands it out.
+    static func request(seller: String) async throws -> OutboxDelivery {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-conformance-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let outbox = try SQLiteOutbox(path: directory.appendingPathComponent("outbox.sqlite").path)
+        let checkoutID = "ck_" + RandomID.hex16()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let reservation = Reservation(
+            checkoutID: checkoutID, buyer: "ana",
+            lines: [.init(product: "mug", variant: nil, quantity: 2, unitPrice: 1_500, currency: "EUR", merchant: seller, sale: nil)],
+            region: "FR", attribution: .init(code: "ANNA10", stream: "shop", referrer: nil), idempotencyKey: "key-\(checkoutID)", createdAt: now)
+        try await outbox.append(reservation, stream: StreamID("shop")!)
+        try await outbox.record(.confirmed(reference: "S-1"), checkoutID: checkoutID, merchant: seller, now: now)
+        _ = try await outbox.request(
+            OrderRequest(
+                checkoutID: checkoutID, merchant: seller, id: "rq-1", kind: .return, items: [.init(product: "mug", variant: nil, quantity: 1)],
+                reason: "arrived chipped"), buyer: "ana", now: now
+        ).get()
+        return try #require(
+            try await outbox.claimRequests(now: .max, limit: 10, claimMilliseconds: 1_000, excluding: [], skipping: [], skippingUnlessBefore: .min).first)
     }
 
     /// The deliveries of one checkout over `merchants`, as the outbox hands them out.
@@ -323,12 +366,37 @@ enum PostgresMerchant {
                 }
                 return orders
             }
-            var answer: [String: Harness.Order] = [:]
-            for try await value in group {
-                if let value {
-                    answer = value
-                    group.cancelAll()
+            group.addTask {
+                // Buyers' requests, in their own table (once one was delivered).
+                var requests: [String: Harness.Order] = [:]
+                let exists = try await client.query("SELECT to_regclass('hawker_order_requests') IS NOT NULL").decode(Bool.self)
+                for try await present in exists where !present { return requests }
+                let rows = try await client.query(
+                    """
+                    SELECT idempotency_key, request_number, checkout_id, merchant, request_id, kind, order_reference, items::text, reason
+                    FROM hawker_order_requests WHERE merchant = \(merchant)
+                    """)
+                for try await (key, number, checkoutID, merchant, requestID, kind, reference, items, reason) in rows.decode(
+                    (String, Int64, String, String, String, String, String?, String, String?).self)
+                {
+                    var body: [String: JSONValue] = [
+                        "checkout_id": .string(checkoutID), "merchant": .string(merchant), "idempotency_key": .string(key), "request_id": .string(requestID),
+                        "kind": .string("\(kind)_request"), "items": try JSONParser.parse(ByteBuffer(string: items)),
+                    ]
+                    if let reference { body["reference"] = .string(reference) }
+                    if let reason { body["reason"] = .string(reason) }
+                    requests[key] = ("PGR-\(number)", body)
                 }
+                return requests
+            }
+            var answer: [String: Harness.Order] = [:]
+            // Both reads, then the client stops.
+            var reads = 0
+            for try await value in group {
+                guard let value else { continue }
+                answer.merge(value) { first, _ in first }
+                reads += 1
+                if reads == 2 { group.cancelAll() }
             }
             return answer
         }

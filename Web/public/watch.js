@@ -93,7 +93,7 @@ function start(token) {
   });
   client.on("chat", (push) => { if (push.stream === stream) queueChat(push); });
   client.on("questions.top", (push) => { if (push.stream === stream) { topQuestions = push.questions || []; renderQuestions(); } });
-  for (const type of ["order.confirmed", "order.failed", "order.status"]) {
+  for (const type of ["order.confirmed", "order.failed", "order.status", "order.request.status"]) {
     client.on(type, orderResult);
     client.on(type, () => refreshOrders());
   }
@@ -621,6 +621,10 @@ function orderResult(push) {
   } else if (push.type === "order.failed") {
     status.dataset.result = "bad";
     status.textContent = `The order could not be completed: ${push.reason}`;
+  } else if (push.type === "order.request.status") {
+    const asked = push.kind === "cancel" ? "cancellation" : "return";
+    status.dataset.result = push.status === "declined" || push.status === "failed" ? "bad" : "ok";
+    status.textContent = `Your ${asked} request was ${push.status}${push.answer ? `: ${push.answer}` : ""}.`;
   } else {
     status.dataset.result = "ok";
     status.textContent = `Your order is ${push.status}${push.tracking ? ` (tracking ${push.tracking})` : ""}.`;
@@ -634,6 +638,12 @@ const ORDER_STATUS = { pending: "Waiting for the shop", confirmed: "Confirmed", 
 /** How a part's units taken back are introduced, by the merchant's status word. */
 const TAKEN_BACK = { cancelled: "Cancelled", returned: "Returned" };
 const PART_STATUS = { pending: "waiting for the shop", confirmed: "confirmed", failed: "could not be completed" };
+/** Merchants' words after which the goods are on their way: a return, no cancelling (as the gateway judges). */
+const SENT = new Set(["shipped", "in_transit", "out_for_delivery", "delivered", "returned"]);
+const REQUEST_KIND = { cancel: "Cancellation", return: "Return" };
+const REQUEST_STATUS = { pending: "sent", received: "received by the shop", accepted: "accepted", declined: "declined", failed: "could not reach the shop" };
+/** A request the buyer asked for and is waiting to hear about, by part: its id (a retry sends the same) or its refusal. */
+const asking = new Map();
 
 $("orders-button").addEventListener("click", () => {
   const open = $("orders-panel").hidden;
@@ -783,7 +793,61 @@ function orderPart(order, part) {
       item.append(back);
     }
   }
+  for (const request of part.requests || []) item.append(requestLine(order, request));
+  if (part.status === "confirmed") item.append(...requestButtons(order, part));
   return item;
+}
+
+/** "Return requested: 1 × Tee — declined: worn items are not taken back". */
+function requestLine(order, request) {
+  const line = note(
+    `${REQUEST_KIND[request.kind] || request.kind} requested: ${request.items.map((item) => orderLineText(order, item)).join(", ")}`
+      + ` — ${REQUEST_STATUS[request.status] || request.status}${request.answer ? `: ${request.answer}` : ""}`,
+    "order-request");
+  line.dataset.status = request.status;
+  line.dataset.kind = request.kind;
+  return line;
+}
+
+/**
+ * "Cancel" while the merchant has not said it shipped, "Return" after; none while a
+ * request of the part is open. Each asks for every unit left; the gateway judges.
+ */
+function requestButtons(order, part) {
+  const key = `${order.checkout_id}|${part.merchant}`;
+  const open = (part.requests || []).some((request) => request.status === "pending" || request.status === "received");
+  const sent = SENT.has(part.fulfilment?.status);
+  const waiting = asking.get(key);
+  const elements = [];
+  if (!open && !waiting?.busy) {
+    const kind = sent ? "return" : "cancel";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "request-button";
+    button.dataset.kind = kind;
+    button.textContent = kind === "cancel" ? "Cancel order" : "Request a return";
+    button.addEventListener("click", () => askMerchant(key, order.checkout_id, part.merchant, kind));
+    elements.push(button);
+  }
+  if (waiting?.error) elements.push(note(waiting.error, "request-error"));
+  return elements;
+}
+
+/** Sends the request; an unanswered one is sent again with the same id on the next click. */
+async function askMerchant(key, checkoutId, merchant, kind) {
+  const previous = asking.get(key);
+  const requestId = previous?.kind === kind && previous.requestId ? previous.requestId : `rq-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  asking.set(key, { kind, requestId, busy: true });
+  renderOrders();
+  try {
+    await client.orderRequest(checkoutId, merchant, { kind, requestId });
+    asking.delete(key);
+  } catch (error) {
+    // Refused for good: a new click is a new request. No answer: the same one again.
+    asking.set(key, { kind, requestId: NO_ANSWER.has(error.code) ? requestId : null, busy: false, error: error.message });
+  }
+  refreshOrders();
+  renderOrders();
 }
 
 /** A tracking number, or a link when the merchant sent a web address. */

@@ -484,6 +484,53 @@ def test_a_buyer_sees_their_orders_on_another_device(gateway):
         second.quit()
 
 
+def test_a_buyer_cancels_one_order_and_returns_another_from_my_orders(gateway):
+    """A viewer buys the jacket and, in My orders, cancels it: the demo merchant accepts,
+    and the part shows the request accepted and the order cancelled. A second jacket ships
+    (the merchant's status over HTTP): the part offers a return instead, which the demo
+    merchant accepts too."""
+    host = gateway.token("host", "host-1")
+    gateway.publish(host, "catalog.set", {"products": CATALOG})
+    gateway.publish(host, "product.pinned", {"product": "jacket"})
+    viewer = gateway.token("viewer", "ivo")
+    dataset = lambda d, selector, key: d.execute_script("const e = document.querySelector(arguments[0]); return e ? e.dataset[arguments[1]] : null;", selector, key)
+    driver = browser()
+    try:
+        driver.get(f"http://127.0.0.1:{gateway.port}/watch/shop#token={viewer}")
+        wait(driver, 10, lambda d: card(d, "jacket"), "the jacket's card")
+
+        def bought():
+            buy(driver, "jacket")
+            wait(driver, 10, lambda d: d.find_element(By.ID, "purchase").text.startswith("Confirmed"), "the order confirmation")
+            checkout = dataset(driver, "#purchase", "checkout")
+            assert checkout, text(driver, "#purchase")
+            return f'#orders-panel .order[data-checkout="{checkout}"] .order-part[data-merchant="northwind"]', checkout
+
+        first, _ = bought()
+        driver.find_element(By.ID, "orders-button").click()
+        wait(driver, 10, lambda d: d.find_elements(By.CSS_SELECTOR, f"{first} .request-button"), "a cancel button on the confirmed part")
+        button = driver.find_element(By.CSS_SELECTOR, f"{first} .request-button")
+        assert button.get_attribute("data-kind") == "cancel" and button.text == "Cancel order", button.text
+        button.click()
+        wait(driver, 10, lambda d: dataset(d, f"{first} .order-request", "status") == "accepted", "the cancellation accepted")
+        assert "Cancellation requested: 1 × Waxed jacket" in text(driver, f"{first} .order-request"), text(driver, first)
+        wait(driver, 10, lambda d: dataset(d, f"{first} .fulfilment", "status") == "cancelled", "the part cancelled")
+        # Nothing more to ask while the request was open; the purchase line says what became of it.
+        assert "cancellation request was" in text(driver, "#purchase"), text(driver, "#purchase")
+
+        second, checkout = bought()
+        service = gateway.token("order_service", "northwind-shop", merchant="northwind")
+        wait(driver, 10, lambda d: dataset(d, f"{second} .request-button", "kind") == "cancel", "the second order's cancel button")
+        assert gateway.request("POST", f"/v1/orders/{checkout}/status", service, {"status": "shipped", "tracking": "DHL 1"}) == {"accepted": True}
+        wait(driver, 10, lambda d: dataset(d, f"{second} .request-button", "kind") == "return", "a return offered once shipped")
+        driver.find_element(By.CSS_SELECTOR, f"{second} .request-button").click()
+        wait(driver, 10, lambda d: dataset(d, f"{second} .order-request", "status") == "accepted", "the return accepted")
+        assert dataset(driver, f"{second} .order-request", "kind") == "return"
+        driver.save_screenshot(os.path.join(SHOTS, "watch-order-requests.png"))
+    finally:
+        driver.quit()
+
+
 def test_an_influencer_sees_what_its_code_earned(gateway):
     """The influencer's page (/earnings, with its own token): once a purchase through its
     link is confirmed, the commission earned (10 % of the price paid), the code's checkout
@@ -936,6 +983,7 @@ TESTS = [
     test_a_viewer_from_an_influencers_link_carries_the_code_to_checkout,
     test_a_viewer_sees_shipping_and_tax_and_pays_that_total,
     test_a_buyer_sees_their_orders_on_another_device,
+    test_a_buyer_cancels_one_order_and_returns_another_from_my_orders,
     test_an_influencer_sees_what_its_code_earned,
     test_chat_typed_in_one_browser_appears_in_another,
     test_a_restart_shows_reconnecting_then_resumes,

@@ -25,7 +25,10 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 ///    gives the same body, and the push a buyer's session is sent for it (OrderNotice's
 ///    message with the stored stream) is JSON whose type and stream are the notice's;
 ///  - `OrderNotice(json:)` (a notice another cluster node announced): what reads writes
-///    back as the same notice.
+///    back as the same notice;
+///  - a buyer's request's `units` column, read against a checkout's lines: only units a
+///    line holds, and what the buyer and the merchant are sent of it is JSON that parses
+///    back.
 /// Must never trap.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
@@ -41,6 +44,7 @@ public func fuzzOutboxDecoders(_ start: UnsafeRawPointer?, _ count: Int) -> CInt
     checkReservation(text, stream: stream)
     checkNotice(text, stream: stream)
     checkAnnouncedNotice(column)
+    checkRequestUnits(text)
     return 0
 }
 
@@ -105,4 +109,22 @@ private func checkAnnouncedNotice(_ bytes: ArraySlice<UInt8>) {
     guard let value = try? JSONParser.parse(ByteBuffer(bytes: bytes)), let notice = OrderNotice(json: value) else { return }
     require(OrderNotice(json: notice.json) == notice, "an announced notice does not read back: \(notice)")
     requireWriterRoundTrip(notice.json, "an announced notice")
+}
+
+private func checkRequestUnits(_ text: String) {
+    let lines: [Reservation.Line] = [
+        .init(product: "tee", variant: "m", quantity: 2, unitPrice: 1_000, currency: "EUR", merchant: "m1", sale: nil),
+        .init(product: "cap", variant: nil, quantity: 1_000, unitPrice: 500, currency: "EUR", merchant: "m1", sale: nil),
+    ]
+    guard
+        let request = OutboxCoding.request(
+            checkoutID: "co1", merchant: "m1", id: "q1", kind: "return", units: text, reason: nil, status: "declined", answer: "no", createdAt: 1,
+            updatedAt: 2, lines: lines)
+    else { fatalError("a request with a known kind and status did not read") }
+    for (index, quantity) in request.units {
+        require(lines.indices.contains(index) && (1...lines[index].quantity).contains(quantity), "request units \(request.units)")
+    }
+    require(request.items.count == request.units.count, "items \(request.items) for units \(request.units)")
+    requireSafeIntegers(request.json, "a request in the history")
+    requireWriterRoundTrip(request.json, "a request in the history")
 }

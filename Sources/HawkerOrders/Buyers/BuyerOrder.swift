@@ -12,6 +12,8 @@ public struct BuyerOrder: Sendable, Hashable {
         public var reference: String?
         /// The body of the merchant's latest `order.status` (status, tracking, note, at).
         public var fulfilment: [String: JSONValue]?
+        /// The buyer's cancel and return requests of this part, oldest first.
+        public var requests: [BuyerRequest] = []
 
         public init(merchant: String, status: OutboxDelivery.Status, reference: String?, fulfilment: [String: JSONValue]? = nil) {
             self.merchant = merchant
@@ -76,6 +78,7 @@ public struct BuyerOrder: Sendable, Hashable {
                     var object: [String: JSONValue] = ["merchant": .string(part.merchant), "status": .string(Self.buyerStatus(part.status))]
                     if let reference = part.reference { object["reference"] = .string(reference) }
                     if let fulfilment = part.fulfilment { object["fulfilment"] = .object(fulfilment) }
+                    if !part.requests.isEmpty { object["requests"] = .array(part.requests.map(\.json)) }
                     return .object(object)
                 }),
         ]
@@ -92,6 +95,14 @@ public struct BuyerOrder: Sendable, Hashable {
                 let index = parts.firstIndex(where: { $0.merchant == merchant })
             else { continue }
             parts[index].fulfilment = fulfilment
+        }
+    }
+
+    /// Gives each part its requests.
+    mutating func apply(requests: [BuyerRequest]) {
+        for request in requests {
+            guard let index = parts.firstIndex(where: { $0.merchant == request.merchant }) else { continue }
+            parts[index].requests.append(request)
         }
     }
 

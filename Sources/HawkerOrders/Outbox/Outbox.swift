@@ -58,7 +58,8 @@ public protocol Outbox: Sendable {
 
     /// Records `reversal` of a confirmed order once per id, and in the same commit takes
     /// the units' revenue and commission out of the influencers' confirmed earnings (into
-    /// `returned`). A retry with the same id returns what was recorded (`replayed`).
+    /// `returned`), and accepts the buyer's request it names (`PartReversal.request`). A
+    /// retry with the same id returns what was recorded (`replayed`).
     func reverse(_ reversal: PartReversal, now: Int64) async throws -> Result<ReversalRecord, PartReversal.Refusal>
 
     /// Sets whether the stock of a recorded reversal was put back, if it was not so yet:
@@ -66,6 +67,32 @@ public protocol Outbox: Sendable {
     /// put back, so that a crash or a second request in between cannot put it back twice;
     /// unmarked when putting it back failed.
     func markRestocked(checkoutID: String, merchant: String, id: String, restocked: Bool) async throws -> Bool
+
+    /// Stores `buyer`'s request to cancel or return units of a seller's confirmed order,
+    /// for the relay to deliver to the seller (`claimRequests`). Checked in the same
+    /// transaction: the buyer's own checkout, the seller's part confirmed, not sent yet for
+    /// a cancel (no sent status from the merchant, `BuyerRequest.sentStatuses`), the units
+    /// neither taken back nor asked for by an open request, at most
+    /// `BuyerRequest.maxPerPart` per part. A retry with the same id returns what is stored.
+    func request(_ request: OrderRequest, buyer: String, now: Int64) async throws -> Result<BuyerRequest.Placed, BuyerRequest.Refusal>
+
+    /// Like `claim`, for buyers' requests: each delivery's `request` is set, its lines and
+    /// reference are its seller's order's.
+    func claimRequests(
+        now: Int64, limit: Int, claimMilliseconds: Int64, excluding: Set<String>, skipping: Set<String>, skippingUnlessBefore: Int64
+    ) async throws -> [OutboxDelivery]
+
+    /// Records what delivering a request led to (confirmed: the merchant has it; rejected:
+    /// declined; retry; dead letter: failed), and the buyer's notice in the same commit.
+    /// Only a pending request takes it (`applied`).
+    @discardableResult
+    func recordRequest(
+        _ outcome: DeliveryOutcome, checkoutID: String, merchant: String, id: String, now: Int64, attempted: Bool, notice: OrderNotice?
+    ) async throws -> (applied: Bool, noticeID: Int64?)
+
+    /// The merchant declines an open request, with a note for the buyer; the buyer's notice
+    /// in the same commit (nil for a retry of the same answer).
+    func declineRequest(checkoutID: String, merchant: String, id: String, note: String?, now: Int64) async throws -> Result<OrderNotice?, BuyerRequest.Refusal>
 
     /// Orders given up on, oldest first.
     func deadLetters(limit: Int) async throws -> [OutboxDelivery]

@@ -61,6 +61,32 @@ public enum OutboxCoding {
         )
     }
 
+    /// A stored request, read against its checkout's lines; nil when its kind or status
+    /// does not read (a row of a newer version).
+    @_spi(Fuzzing) public static func request(
+        checkoutID: String, merchant: String, id: String, kind: String, units: String, reason: String?, status: String, answer: String?, createdAt: Int64,
+        updatedAt: Int64, lines: [Reservation.Line]
+    ) -> BuyerRequest? {
+        guard let kind = OrderRequest.Kind(rawValue: kind), let status = BuyerRequest.Status(rawValue: status) else { return nil }
+        return BuyerRequest(
+            checkoutID: checkoutID, merchant: merchant, id: id, kind: kind, units: PartReversal.decode(units), lines: lines, reason: reason, status: status,
+            answer: answer, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    /// A request as the relay delivers it: its seller's order (lines, reference) with the
+    /// request set, due as the request is.
+    static func requestDelivery(
+        _ request: BuyerRequest, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?, stream: String, buyer: String,
+        reservation: Reservation, trace: [String: String]
+    ) throws -> OutboxDelivery {
+        OutboxDelivery(
+            checkoutID: request.checkoutID, merchant: request.merchant, seller: request.merchant, stream: try streamID(stream), buyer: buyer,
+            lines: reservation.lines.filter { $0.merchant == request.merchant }, region: reservation.region, shipTo: reservation.shipTo,
+            charges: reservation.charge(of: request.merchant), attribution: reservation.attribution, status: .pending, attempts: attempts,
+            nextAttemptAt: nextAttemptAt, lastError: lastError, reference: reference, createdAt: reservation.createdAt, redrivenAt: nil,
+            traceContext: trace, request: request)
+    }
+
     /// A stored notice. Written by this code: one of the three notice types; anything else
     /// (a row of a newer version) still reaches the buyer, as a status update.
     static func notice(id: Int64, buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64) throws -> OrderNotice {

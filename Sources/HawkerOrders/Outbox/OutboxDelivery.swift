@@ -44,9 +44,12 @@ public struct OutboxDelivery: Sendable, Hashable {
     /// to a backend, the delivery attempt's, for the backend to pass on (`traceparent`).
     /// Empty when the checkout was not traced.
     public var traceContext: [String: String] = [:]
+    /// Set when this is a buyer's request to the seller (cancel, return), not an order:
+    /// `lines` are then the seller's, `reference` its order number.
+    public var request: BuyerRequest?
 
     /// Where `RetryPolicy`'s age limit counts from.
-    public var ageFrom: Int64 { max(createdAt, redrivenAt ?? 0) }
+    public var ageFrom: Int64 { max(createdAt, redrivenAt ?? 0, request?.createdAt ?? 0) }
 
     public var party: Party { Party(merchant: merchant, seller: seller) }
 
@@ -54,7 +57,7 @@ public struct OutboxDelivery: Sendable, Hashable {
     public var isShipment: Bool { merchant != seller }
 
     /// What the backend deduplicates on: one order per checkout and party.
-    public var idempotencyKey: String { Self.idempotencyKey(checkoutID: checkoutID, party: party) }
+    public var idempotencyKey: String { request?.idempotencyKey ?? Self.idempotencyKey(checkoutID: checkoutID, party: party) }
 
     /// `checkout:merchant` for a sale (as before suppliers), `checkout:supplier/for/seller`
     /// for a shipment (ids cannot hold "/", so the two never meet).
@@ -87,6 +90,7 @@ extension OutboxDelivery {
     /// The order as every backend sends it to the merchant (webhook body, PostgreSQL row,
     /// `order.requested` without its routing fields). PROTOCOL.md documents the fields.
     public var payload: [String: JSONValue] {
+        if let request { return requestPayload(request) }
         if isShipment { return shipmentPayload }
         var payload: [String: JSONValue] = [
             "kind": "sale",
@@ -133,6 +137,23 @@ extension OutboxDelivery {
         return payload
     }
 
+    /// A buyer's request to the seller: which order (its reference), which units, why.
+    private func requestPayload(_ request: BuyerRequest) -> [String: JSONValue] {
+        var payload: [String: JSONValue] = [
+            "kind": .string("\(request.kind.rawValue)_request"),
+            "checkout_id": .string(checkoutID),
+            "merchant": .string(merchant),
+            "request_id": .string(request.id),
+            "idempotency_key": .string(idempotencyKey),
+            "stream": .string(stream.rawValue),
+            "buyer": .string(buyer),
+            "items": .array(request.items.map(\.json)),
+            "created_at": .int(request.createdAt),
+        ]
+        if let reference { payload["reference"] = .string(reference) }
+        if let reason = request.reason { payload["reason"] = .string(reason) }
+        return payload
+    }
 }
 
 extension Reservation.Line {

@@ -26,8 +26,15 @@ public struct PartReversal: Sendable, Hashable {
     /// The buyer's `order.status` fields (the merchant's update): stored in the same
     /// commit, with the units taken back added as `items`.
     public var noticeBody: [String: JSONValue]
+    /// The buyer's request it accepts (`BuyerRequest.id`), if any: its kind must match,
+    /// and its units are taken back when `items` is nil.
+    public var request: String?
 
-    public init(checkoutID: String, merchant: String, id: String, kind: Kind, items: [Item]?, restock: Bool, noticeBody: [String: JSONValue] = [:]) {
+    public init(
+        checkoutID: String, merchant: String, id: String, kind: Kind, items: [Item]?, restock: Bool, noticeBody: [String: JSONValue] = [:],
+        request: String? = nil
+    ) {
+        self.request = request
         self.noticeBody = noticeBody
         self.checkoutID = checkoutID
         self.merchant = merchant
@@ -57,8 +64,9 @@ public struct PartReversal: Sendable, Hashable {
 
     /// The units each of the part's lines gives back (by line index in the checkout),
     /// from what is left after `earlier` reversals: an error message when an item is not
-    /// in the part or asks for more than is left.
-    static func plan(lines: [Reservation.Line], merchant: String, earlier: [[Int: Int64]], items: [Item]?) -> Result<[Int: Int64], Refusal> {
+    /// in the part or asks for more than is left. `asking`: for a buyer's request (whose
+    /// `earlier` hold the open requests too).
+    static func plan(lines: [Reservation.Line], merchant: String, earlier: [[Int: Int64]], items: [Item]?, asking: Bool = false) -> Result<[Int: Int64], Refusal> {
         var left: [Int: Int64] = [:]
         for (index, line) in lines.enumerated() where line.merchant == merchant { left[index] = line.quantity }
         for reversal in earlier {
@@ -66,7 +74,8 @@ public struct PartReversal: Sendable, Hashable {
         }
         guard let items else {
             let all = left.filter { $0.value > 0 }
-            return all.isEmpty ? .failure(.invalid("every unit of this order was taken back already")) : .success(all)
+            let done = asking ? "taken back or asked for" : "taken back"
+            return all.isEmpty ? .failure(.invalid("every unit of this order was \(done) already")) : .success(all)
         }
         var units: [Int: Int64] = [:]
         for item in items {
@@ -76,7 +85,7 @@ public struct PartReversal: Sendable, Hashable {
             }
             let (wanted, overflow) = (units[index] ?? 0).addingReportingOverflow(item.quantity)
             guard !overflow, item.quantity > 0, wanted <= (left[index] ?? 0) else {
-                return .failure(.invalid("'\(item.product)': \(left[index] ?? 0) left to take back"))
+                return .failure(.invalid("'\(item.product)': \(left[index] ?? 0) left to \(asking ? "ask for" : "take back")"))
             }
             units[index] = wanted
         }
@@ -125,6 +134,20 @@ public struct PartReversal: Sendable, Hashable {
         return units
     }
 
+    /// The request a reversal accepts, checked against the stored one: its units when the
+    /// merchant names none (an error message when it is not open or not of this kind).
+    func accepting(_ stored: (kind: String, status: String, units: String)?) -> Result<[Item]?, Refusal> {
+        guard let request else { return .success(items) }
+        guard let stored else { return .failure(.invalid("the buyer made no request '\(request)' of this order")) }
+        guard stored.kind == (kind == .cancelled ? OrderRequest.Kind.cancel : .return).rawValue else {
+            return .failure(.invalid("request '\(request)' asks for a \(stored.kind): answer it with \(kind == .cancelled ? "returned" : "cancelled")"))
+        }
+        guard BuyerRequest.Status(rawValue: stored.status)?.isOpen == true else {
+            return .failure(.invalid("request '\(request)' was answered already (\(stored.status))"))
+        }
+        return .success(items)
+    }
+
     /// Why a reversal was refused.
     public enum Refusal: Error, Sendable, Hashable {
         /// No such order of this merchant.
@@ -149,6 +172,8 @@ public struct ReversalRecord: Sendable, Hashable {
     public var purchasedAt: Int64
     /// The buyer's notice, stored with the reversal (nil for a retry: told the first time).
     public var notice: OrderNotice?
+    /// The buyer's notice that their request was accepted, stored with it.
+    public var requestNotice: OrderNotice?
 
     public init(
         units: [Int: Int64], restockDue: Bool, replayed: Bool, lines: [Reservation.Line], buyer: String, stream: StreamID, purchasedAt: Int64,

@@ -20,14 +20,14 @@ import Synchronization
 /// tables are created in `schema` when missing, under an advisory lock so that nodes
 /// starting together do not race. Concurrent writes share PostgreSQL's group commit.
 public final class PostgresOutbox: Outbox, Service {
-    private let client: PostgresClient
-    private let schema: String
-    private let logger: Logger
+    let client: PostgresClient
+    let schema: String
+    let logger: Logger
     /// The migration, run once before the first query (and again after it failed).
     private let migration: OnceUntilDone
-    private let writes = Atomic<Int>(0)
+    let writes = Atomic<Int>(0)
     /// This instance's (this node's relay's) name on the deliveries it claims.
-    private let claimant = "relay-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
+    let claimant = "relay-" + String(UInt64.random(in: 1...UInt64.max), radix: 16)
 
     /// - Parameters:
     ///   - url: `postgres://user[:password]@host[:port]/database` (`?sslmode=require` for TLS).
@@ -69,7 +69,7 @@ public final class PostgresOutbox: Outbox, Service {
 
     // MARK: - Schema
 
-    private func migrated() async throws {
+    func migrated() async throws {
         try await migration.done()
     }
 
@@ -167,6 +167,29 @@ public final class PostgresOutbox: Outbox, Service {
                     PRIMARY KEY (checkout_id, merchant, id)
                 )
                 """, logger: logger)
+            // Buyers' cancel and return requests, delivered to sellers like orders.
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS \(unescaped: s).request (
+                    checkout_id text NOT NULL,
+                    merchant text NOT NULL,
+                    id text NOT NULL,
+                    kind text NOT NULL,
+                    units text NOT NULL,
+                    reason text,
+                    status text NOT NULL DEFAULT 'pending',
+                    attempts integer NOT NULL DEFAULT 0,
+                    next_attempt_at bigint NOT NULL,
+                    last_error text,
+                    answer text,
+                    created_at bigint NOT NULL,
+                    updated_at bigint NOT NULL,
+                    claimed_until bigint,
+                    claimed_by text,
+                    PRIMARY KEY (checkout_id, merchant, id)
+                )
+                """, logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS request_due ON \(unescaped: s).request (status, next_attempt_at)", logger: logger)
             // Influencers' funnels: visits and add-to-carts per code, stream and day.
             try await connection.query(
                 """
@@ -206,7 +229,7 @@ public final class PostgresOutbox: Outbox, Service {
 
     /// Runs `query` once the tables exist.
     @discardableResult
-    private func query(_ query: PostgresQuery, write: Bool = false) async throws -> PostgresRowSequence {
+    func query(_ query: PostgresQuery, write: Bool = false) async throws -> PostgresRowSequence {
         try await migrated()
         if write { writes.add(1, ordering: .relaxed) }
         return try await client.query(query, logger: logger)
@@ -398,10 +421,17 @@ public final class PostgresOutbox: Outbox, Service {
             """)
         var updates: [String: [String]] = [:]
         for try await (id, body) in notices.decode((String, String).self) { updates[id, default: []].append(body) }
+        var requests: [String: [RequestRow]] = [:]
+        for try await row in try await query(
+            "SELECT \(unescaped: Self.requestColumns) FROM \(unescaped: s).request r WHERE r.checkout_id = ANY(\(ids)::text[]) ORDER BY r.created_at, r.id"
+        ).decode(RequestRow.self) {
+            requests[row.0, default: []].append(row)
+        }
         for index in orders.indices {
             let id = orders[index].reservation.checkoutID
             orders[index].parts = byCheckout[id] ?? []
             orders[index].apply(updates: updates[id] ?? [])
+            orders[index].apply(requests: (requests[id] ?? []).compactMap { Self.request($0, lines: orders[index].reservation.lines) })
         }
         return BuyerOrder.Page(orders: orders, nextAfter: nextAfter)
     }
@@ -444,8 +474,25 @@ public final class PostgresOutbox: Outbox, Service {
                 earlier.append(PartReversal.decode(units))
             }
             guard part.status == OutboxDelivery.Status.confirmed.rawValue else { return .failure(.notConfirmed) }
+            // The buyer's request it accepts: its units unless the merchant names others.
+            var accepted: BuyerRequest?
+            if let requestID = reversal.request {
+                for try await row in try await connection.query(
+                    """
+                    SELECT \(unescaped: Self.requestColumns) FROM \(unescaped: s).request r
+                    WHERE r.checkout_id = \(reversal.checkoutID) AND r.merchant = \(reversal.merchant) AND r.id = \(requestID) FOR UPDATE
+                    """, logger: logger
+                ).decode(RequestRow.self) {
+                    accepted = Self.request(row, lines: reservation.lines)
+                }
+            }
+            let items: [PartReversal.Item]?
+            switch reversal.accepting(accepted.map { ($0.kind.rawValue, $0.status.rawValue, PartReversal.encode($0.units)) }) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let named): items = named ?? accepted?.items
+            }
             let units: [Int: Int64]
-            switch PartReversal.plan(lines: reservation.lines, merchant: reversal.merchant, earlier: earlier, items: reversal.items) {
+            switch PartReversal.plan(lines: reservation.lines, merchant: reversal.merchant, earlier: earlier, items: items) {
             case .failure(let refusal): return .failure(refusal)
             case .success(let planned): units = planned
             }
@@ -514,6 +561,16 @@ public final class PostgresOutbox: Outbox, Service {
             }
             var recorded = record(units, restockDue: reversal.restock, replayed: false)
             recorded.notice = notice
+            if var accepted {
+                try await connection.query(
+                    """
+                    UPDATE \(unescaped: s).request SET status = 'accepted', updated_at = \(now)
+                    WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(reversal.merchant) AND id = \(accepted.id)
+                    """, logger: logger)
+                accepted.status = .accepted
+                accepted.updatedAt = now
+                recorded.requestNotice = try await Self.insert(accepted.notice(buyer: reservation.buyer, stream: stream, now: now), schema: s, connection, logger: logger)
+            }
             return .success(recorded)
         }
     }
@@ -609,6 +666,8 @@ public final class PostgresOutbox: Outbox, Service {
                     AND NOT EXISTS (
                         SELECT 1 FROM \(unescaped: s).delivery d2
                         WHERE d2.checkout_id = d.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= \(before)))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM \(unescaped: s).request r WHERE r.checkout_id = d.checkout_id AND (r.status = 'pending' OR r.updated_at >= \(before)))
                 """, logger: logger)
             var checkouts = 0
             for try await count in try await connection.query(
@@ -633,6 +692,9 @@ public final class PostgresOutbox: Outbox, Service {
                 DELETE FROM \(unescaped: s).reversal r
                 WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = r.checkout_id AND d.merchant = r.merchant AND d.seller = d.merchant)
                 """, logger: logger)
+            try await connection.query(
+                "DELETE FROM \(unescaped: s).request r WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).delivery d WHERE d.checkout_id = r.checkout_id)",
+                logger: logger)
             return (checkouts, notices)
         }
     }
@@ -683,6 +745,12 @@ public final class PostgresOutbox: Outbox, Service {
         try await query(
             """
             UPDATE \(unescaped: schema).delivery SET next_attempt_at = \(now)
+            WHERE merchant = \(merchant) AND status = 'pending' AND next_attempt_at > \(now)
+            """, write: true)
+        // And its buyers' requests.
+        try await query(
+            """
+            UPDATE \(unescaped: schema).request SET next_attempt_at = \(now)
             WHERE merchant = \(merchant) AND status = 'pending' AND next_attempt_at > \(now)
             """, write: true)
     }

@@ -18,7 +18,7 @@ public actor SQLiteOutbox: Outbox {
         var continuation: CheckedContinuation<any Sendable, any Error>?
     }
 
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private var waiting: [Pending] = []
     private var writing = false
     /// Transactions committed, and writes in them, for metrics and tests of group commit.
@@ -38,7 +38,7 @@ public actor SQLiteOutbox: Outbox {
     public func commitCounts() -> (commits: Int, writes: Int) { (commits, writes) }
 
     /// Deliveries claimed by `claim` until when, by idempotency key; an outcome ends one.
-    private var claims: [String: Int64] = [:]
+    var claims: [String: Int64] = [:]
 
     /// Opens (creating it if needed) the outbox database at `path` and migrates it.
     public init(path: String) throws {
@@ -195,6 +195,28 @@ public actor SQLiteOutbox: Outbox {
                     )
                     """)
         }
+        migrator.registerMigration("v8: buyers' requests") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE request (
+                        checkout_id TEXT NOT NULL,
+                        merchant TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        units TEXT NOT NULL,
+                        reason TEXT,
+                        status TEXT NOT NULL DEFAULT 'pending',
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT,
+                        answer TEXT,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (checkout_id, merchant, id)
+                    );
+                    CREATE INDEX request_due ON request(status, next_attempt_at);
+                    """)
+        }
         return migrator
     }
 
@@ -203,7 +225,7 @@ public actor SQLiteOutbox: Outbox {
     /// Runs `work` in the next commit and returns its result once that commit is on disk.
     /// Callers wait for their own commit only: a separate drain task writes batch after
     /// batch while writes keep arriving.
-    private func commit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func commit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let erased: @Sendable (Database) throws -> any Sendable = { try work($0) }
         let value = try await withCheckedThrowingContinuation { continuation in
             waiting.append(Pending(work: erased, continuation: continuation))
@@ -269,7 +291,7 @@ public actor SQLiteOutbox: Outbox {
 
     /// Runs `sql` through the connection's statement cache (hot statements are compiled
     /// once, not per checkout).
-    private static func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
+    static func execute(_ db: Database, _ sql: String, _ arguments: StatementArguments) throws {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
@@ -446,6 +468,10 @@ public actor SQLiteOutbox: Outbox {
                         OutboxDelivery.Status(rawValue: part["status"]).map { BuyerOrder.Part(merchant: part["merchant"], status: $0, reference: part["reference"]) }
                     }
                 var order = BuyerOrder(reservation: reservation, stream: stream, parts: parts)
+                order.apply(
+                    requests: try Row.fetchAll(db, sql: "SELECT * FROM request WHERE checkout_id = ? ORDER BY created_at, id", arguments: [id]).compactMap {
+                        Self.request($0, lines: reservation.lines)
+                    })
                 let updates = try String.fetchAll(
                     db, sql: "SELECT body FROM notice WHERE buyer = ? AND checkout_id = ? AND type = 'order.status' ORDER BY id", arguments: [buyer, id])
                 order.apply(updates: updates)
@@ -488,14 +514,39 @@ public actor SQLiteOutbox: Outbox {
             let earlier = try String.fetchAll(
                 db, sql: "SELECT units FROM reversal WHERE checkout_id = ? AND merchant = ?", arguments: [reversal.checkoutID, reversal.merchant]
             ).map(PartReversal.decode)
+            // The buyer's request it accepts: its units unless the merchant names others.
+            var accepted: BuyerRequest?
+            if let requestID = reversal.request,
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM request WHERE checkout_id = ? AND merchant = ? AND id = ?", arguments: [reversal.checkoutID, reversal.merchant, requestID])
+            {
+                accepted = Self.request(row, lines: lines)
+            }
+            let items: [PartReversal.Item]?
+            switch reversal.accepting(accepted.map { ($0.kind.rawValue, $0.status.rawValue, PartReversal.encode($0.units)) }) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let named): items = named ?? accepted?.items
+            }
             let units: [Int: Int64]
-            switch PartReversal.plan(lines: lines, merchant: reversal.merchant, earlier: earlier, items: reversal.items) {
+            switch PartReversal.plan(lines: lines, merchant: reversal.merchant, earlier: earlier, items: items) {
             case .failure(let refusal): return .failure(refusal)
             case .success(let planned): units = planned
             }
             try Self.execute(
                 db, "INSERT INTO reversal (checkout_id, merchant, id, kind, units, restock, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [reversal.checkoutID, reversal.merchant, reversal.id, reversal.kind.rawValue, PartReversal.encode(units), reversal.restock, now])
+            var requestNotice: OrderNotice?
+            if var accepted {
+                try Self.execute(
+                    db, "UPDATE request SET status = 'accepted', updated_at = ? WHERE checkout_id = ? AND merchant = ? AND id = ?",
+                    [now, reversal.checkoutID, reversal.merchant, accepted.id])
+                accepted.status = .accepted
+                accepted.updatedAt = now
+                var notice = accepted.notice(buyer: reservation.buyer, stream: stream, now: now)
+                try Self.insert(try Self.row(notice), db)
+                notice.id = db.lastInsertedRowID
+                requestNotice = notice
+            }
             // A cancellation stops what its suppliers were not sent yet (held, or never
             // tried): nothing ships for a cancelled order. One tried (maybe out) is theirs.
             if reversal.kind == .cancelled {
@@ -547,6 +598,7 @@ public actor SQLiteOutbox: Outbox {
             notice.id = db.lastInsertedRowID
             var recorded = record(units, restockDue: reversal.restock, replayed: false)
             recorded.notice = notice
+            recorded.requestNotice = requestNotice
             return .success(recorded)
         }
     }
@@ -624,7 +676,9 @@ public actor SQLiteOutbox: Outbox {
                     AND NOT EXISTS (
                         SELECT 1 FROM delivery d2
                         WHERE d2.checkout_id = delivery.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= ?))
-                """, [before, before])
+                    AND NOT EXISTS (
+                        SELECT 1 FROM request r WHERE r.checkout_id = delivery.checkout_id AND (r.status = 'pending' OR r.updated_at >= ?))
+                """, [before, before, before])
             let gone = "created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)"
             let forgotten = try Row.fetchAll(db, sql: "SELECT buyer, idempotency_key FROM checkout WHERE \(gone)", arguments: [before])
                 .map { AcceptedKeys.hash(buyer: $0["buyer"], idempotencyKey: $0["idempotency_key"]) }
@@ -636,6 +690,7 @@ public actor SQLiteOutbox: Outbox {
                 db,
                 "DELETE FROM reversal WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = reversal.checkout_id AND d.merchant = reversal.merchant AND d.seller = d.merchant)",
                 [])
+            try Self.execute(db, "DELETE FROM request WHERE NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = request.checkout_id)", [])
             return (checkouts, notices, forgotten)
         }
         // Once the rows are gone for good: a retry with one of these keys is new.
@@ -680,13 +735,13 @@ public actor SQLiteOutbox: Outbox {
         }
     }
 
-    private typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
+    typealias NoticeRow = (buyer: String, checkoutID: String, stream: String, type: String, body: String, createdAt: Int64)
 
-    private static func row(_ notice: OrderNotice) throws -> NoticeRow {
+    static func row(_ notice: OrderNotice) throws -> NoticeRow {
         (notice.buyer, notice.checkoutID, notice.stream.rawValue, notice.type.rawValue, OutboxCoding.encode(.object(notice.body)), notice.createdAt)
     }
 
-    private static func insert(_ row: NoticeRow, _ db: Database) throws {
+    static func insert(_ row: NoticeRow, _ db: Database) throws {
         try execute(
             db, "INSERT INTO notice (buyer, checkout_id, stream, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             [row.buyer, row.checkoutID, row.stream, row.type, row.body, row.createdAt]
@@ -710,6 +765,9 @@ public actor SQLiteOutbox: Outbox {
                 sql: "UPDATE delivery SET next_attempt_at = ? WHERE merchant = ? AND status = 'pending' AND next_attempt_at > ?",
                 arguments: [now, merchant, now]
             )
+            // And its buyers' requests.
+            try db.execute(
+                sql: "UPDATE request SET next_attempt_at = ? WHERE merchant = ? AND status = 'pending' AND next_attempt_at > ?", arguments: [now, merchant, now])
         }
     }
 

@@ -201,6 +201,36 @@ final class HTTPAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                 }
             }
+        case .myOrderRequest(let checkoutID):
+            guard let orders = services.orders else {
+                return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "this gateway takes no checkouts"))
+            }
+            return bearer(request, loop: loop) { principal in
+                guard principal.role != .orderService, !principal.isAnonymous else {
+                    return loop.makeSucceededFuture(.error(.forbidden, .forbidden, "a buyer asks about their own orders: an order service answers them (order.update)"))
+                }
+                guard let fields = Self.object(request.body) else {
+                    return loop.makeSucceededFuture(
+                        .error(.badRequest, .badRequest, "send a JSON object {\"merchant\", \"request_id\", \"kind\": \"cancel\"|\"return\", \"items\"?, \"reason\"?}"))
+                }
+                let asked: OrderRequest
+                do throws(InvalidOrderUpdate) {
+                    asked = try OrderRequest.parse(checkoutID: checkoutID, fields: fields)
+                } catch {
+                    return loop.makeSucceededFuture(.error(.badRequest, .badRequest, error.message))
+                }
+                return loop.makeFutureWithTask {
+                    switch await orders.request(asked, buyer: principal.subject) {
+                    case .success(let stored): .json(.accepted, JSONText.encode(.object(OrderDesk.requestReply(stored))))
+                    case .failure(let refusal):
+                        switch refusal.code {
+                        case .unknownCheckout: .error(.notFound, refusal.code, refusal.message)
+                        case .unavailable: .error(.serviceUnavailable, refusal.code, refusal.message)
+                        default: .error(.conflict, refusal.code, refusal.message)
+                        }
+                    }
+                }
+            }
         case .notFound:
             return loop.makeSucceededFuture(.error(.notFound, code: "not_found", "no such endpoint"))
         }

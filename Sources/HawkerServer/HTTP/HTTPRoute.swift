@@ -38,6 +38,8 @@ import struct Foundation.URL
         case earnings(influencer: String)
         /// `GET /v1/me/orders`: the token's own orders.
         case myOrders
+        /// `POST /v1/me/orders/{checkout}/requests`: the buyer asks to cancel or return.
+        case myOrderRequest(checkoutID: String)
         /// Another method on it.
         case myOrdersMethodNotAllowed
         /// Another method on it.
@@ -167,6 +169,7 @@ import struct Foundation.URL
         },
         Rule(.GET, ["v1", "affiliates", "{sub}", "earnings"], otherMethod: .earningsMethodNotAllowed) { .earnings(influencer: $0[0]) },
         Rule(.GET, ["v1", "me", "orders"], otherMethod: .myOrdersMethodNotAllowed) { _ in .myOrders },
+        Rule(.POST, ["v1", "me", "orders", "{checkout}", "requests"], otherMethod: .myOrdersMethodNotAllowed) { .myOrderRequest(checkoutID: $0[0]) },
         Rule(.GET, ["v1", "affiliate-codes"], otherMethod: .affiliateCodes(.methodNotAllowed)) { _ in .affiliateCodes(.list) },
         Rule(.GET, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.read(code: $0[0])) },
         Rule(.PUT, ["v1", "affiliate-codes", "{code}"], otherMethod: .affiliateCodes(.methodNotAllowed)) { .affiliateCodes(.register(code: $0[0])) },

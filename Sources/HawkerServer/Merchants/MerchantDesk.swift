@@ -123,7 +123,9 @@ final class MerchantDesk: Sendable {
             var backend: (any OrderBackend)?
             do {
                 backend = try settings.flatMap {
-                    try OrderBackends.backend(for: merchant, $0, configuration: orders.configuration, orderServices: orders.orderServices.registry, logger: logger)
+                    try OrderBackends.backend(
+                        for: merchant, $0, configuration: orders.configuration, orderServices: orders.orderServices.registry, demoAnswers: orders.demoAnswers,
+                        logger: logger)
                 }
             } catch {
                 // Checked when registered: only a document written by a newer version gets here.

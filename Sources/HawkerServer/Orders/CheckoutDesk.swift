@@ -187,6 +187,16 @@ struct CheckoutDesk: Sendable {
     /// Step 4: what became of one merchant's part, from the relay.
     func settled(_ delivery: OutboxDelivery, _ outcome: DeliveryOutcome, notice: OrderNotice?) async {
         let stream = delivery.stream
+        // A buyer's request holds no stock and settles no order: the buyer is told.
+        if let request = delivery.request {
+            if case .deadLetter(let reason) = outcome {
+                logger.error(
+                    "buyer's request given up on",
+                    metadata: ["checkout": "\(delivery.checkoutID)", "merchant": "\(delivery.merchant)", "request": "\(request.id)", "reason": "\(reason)"])
+            }
+            if let notice { await notices.post(notice) }
+            return
+        }
         // A supplier's shipment holds no stock and is not the buyer's order (the sale is):
         // only logged, for the operator (a dead letter is re-driven like any other).
         guard !delivery.isShipment else {

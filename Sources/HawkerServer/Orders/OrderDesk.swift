@@ -26,6 +26,8 @@ final class OrderDesk: Sendable {
     let relay: OrderRelay
     /// The orders configuration: merchants' backends are built from it.
     let configuration: OrdersConfiguration
+    /// How demo merchants (`serve --demo`, the default backend) answer buyers' requests.
+    let demoAnswers: OrderBackends.DemoAnswers
     private let metrics: GatewayMetrics
     /// Backends' own services (PostgreSQL pools) that must run beside the relay.
     private let backendServices: [any Service]
@@ -60,7 +62,8 @@ final class OrderDesk: Sendable {
         }
         let clock: @Sendable () -> Int64 = { streams.now }
         let registry = OrderServiceRegistry()
-        let (routes, services) = try OrderBackends.make(configuration, orderServices: registry, logger: logger)
+        let demoAnswers = OrderBackends.DemoAnswers()
+        let (routes, services) = try OrderBackends.make(configuration, orderServices: registry, demoAnswers: demoAnswers, logger: logger)
         backendServices += services
         // On a shared outbox, a notice one node stores may be for a buyer on another.
         let announce: @Sendable (OrderNotice) -> Void =
@@ -100,6 +103,18 @@ final class OrderDesk: Sendable {
         self.metrics = metrics
         self.backendServices = backendServices
         self.clock = clock
+        self.demoAnswers = demoAnswers
+        // A demo merchant accepts every request: the units come back as they would with
+        // a merchant's `order.update` naming the request.
+        demoAnswers.set { [weak self] request in
+            guard let self, let restock = OrderStatusUpdate.Reversal.statuses[request.kind.acceptingStatus] else { return }
+            let update = OrderStatusUpdate(
+                checkoutID: request.checkoutID, status: request.kind.acceptingStatus, note: "accepted by the demo merchant",
+                reversal: OrderStatusUpdate.Reversal(id: request.id, items: nil, restock: restock), requestID: request.id)
+            if case .failure(let refusal) = await self.update(update, merchant: request.merchant) {
+                self.logger.notice("the demo merchant could not accept a request", metadata: ["checkout": "\(request.checkoutID)", "refusal": "\(refusal)"])
+            }
+        }
     }
 
     /// Runs the relay, the backends' services and the outbox gauges until cancelled.
@@ -161,8 +176,11 @@ final class OrderDesk: Sendable {
     /// influencers' commission on them (in the same commit), and the stock where the
     /// merchant says so (put back once: a retry after a failure finishes it).
     func update(_ update: OrderStatusUpdate, merchant: String) async -> Result<Void, UpdateRefusal> {
-        if update.reversal != nil, let seller = update.seller, seller != merchant {
-            return .failure(.invalid("this merchant ships this order for '\(seller)': the seller cancels or takes it back"))
+        if update.reversal != nil || update.requestID != nil, let seller = update.seller, seller != merchant {
+            return .failure(.invalid("this merchant ships this order for '\(seller)': the seller cancels or takes it back, and answers its buyer's requests"))
+        }
+        if update.status == OrderStatusUpdate.declinedStatus, let requestID = update.requestID {
+            return await decline(update, requestID: requestID, merchant: merchant)
         }
         guard let request = update.reversal, let kind = PartReversal.Kind(rawValue: update.status) else {
             switch await notices.statusUpdate(update, merchant: merchant) {
@@ -184,7 +202,7 @@ final class OrderDesk: Sendable {
         let reversal = PartReversal(
             checkoutID: update.checkoutID, merchant: merchant, id: request.id, kind: kind,
             items: request.items, restock: request.restock,
-            noticeBody: noticeBody)
+            noticeBody: noticeBody, request: update.requestID)
         let record: ReversalRecord
         do {
             switch try await outbox.reverse(reversal, now: now) {
@@ -204,6 +222,7 @@ final class OrderDesk: Sendable {
         }
         // Stored with the return: sent to the buyer's sessions now (and kept for later ones).
         if let notice = record.notice { await notices.post(notice) }
+        if let notice = record.requestNotice { await notices.post(notice) }
         // Counted once, by the request that recorded it (not by its retries). A crash in
         // between leaves the stream's figures without it: they are a live view, the
         // influencers' earnings (committed with the return) are the record.
@@ -229,6 +248,65 @@ final class OrderDesk: Sendable {
             }
         }
         return .success(())
+    }
+
+    /// A merchant declines a buyer's request (`declined` naming it, with a note).
+    private func decline(_ update: OrderStatusUpdate, requestID: String, merchant: String) async -> Result<Void, UpdateRefusal> {
+        do {
+            switch try await outbox.declineRequest(checkoutID: update.checkoutID, merchant: merchant, id: requestID, note: update.note, now: clock()) {
+            case .success(let notice):
+                if let notice { await notices.post(notice) }
+                return .success(())
+            case .failure(.invalid(let message)): return .failure(.invalid(message))
+            case .failure: return .failure(.unknownCheckout)
+            }
+        } catch {
+            logger.error("could not record a declined request", metadata: ["checkout": "\(update.checkoutID)", "error": "\(error)"])
+            return .failure(.unavailable)
+        }
+    }
+
+    /// Why a buyer's request was not taken.
+    struct RequestRefusal: Error, Sendable {
+        var code: ErrorCode
+        var message: String
+    }
+
+    /// A buyer's `order.request` (or `POST /v1/me/orders/{id}/requests`): stored for the
+    /// relay to deliver to the seller; the merchant answers with `order.update`.
+    func request(_ request: OrderRequest, buyer: String) async -> Result<BuyerRequest, RequestRefusal> {
+        let placed: Result<BuyerRequest.Placed, BuyerRequest.Refusal>
+        do {
+            placed = try await outbox.request(request, buyer: buyer, now: clock())
+        } catch {
+            logger.error("could not record a buyer's request", metadata: ["checkout": "\(request.checkoutID)", "error": "\(error)"])
+            return .failure(RequestRefusal(code: .unavailable, message: "the request could not be recorded; send it again"))
+        }
+        switch placed {
+        case .success(let stored):
+            return .success(stored.request)
+        case .failure(let refusal):
+            let (code, message): (ErrorCode, String) =
+                switch refusal {
+                case .unknownOrder: (.unknownCheckout, "you have no checkout '\(request.checkoutID)'")
+                case .unknownPart: (.unknownCheckout, "checkout '\(request.checkoutID)' has no order of merchant '\(request.merchant)'")
+                case .notConfirmed: (.requestRefused, "the merchant has not confirmed this order (yet): nothing to cancel or return")
+                case .shipped: (.requestRefused, "the merchant has shipped this order: ask for a return instead")
+                case .tooMany: (.limitReached, "at most \(BuyerRequest.maxPerPart) requests per order")
+                case .idInUse: (.requestRefused, "request_id '\(request.id)' was used for another request of this order")
+                case .invalid(let message): (.requestRefused, message)
+                }
+            return .failure(RequestRefusal(code: code, message: message))
+        }
+    }
+
+    /// The reply to a request (`order.request`, the HTTP endpoint): the request with its
+    /// checkout and merchant.
+    static func requestReply(_ request: BuyerRequest) -> [String: JSONValue] {
+        var body = request.json.objectValue ?? [:]
+        body["checkout_id"] = .string(request.checkoutID)
+        body["merchant"] = .string(request.merchant)
+        return body
     }
 
     /// Whether returned units are in the state store yet.

@@ -70,6 +70,25 @@ extension SessionHandler {
             }
     }
 
+    /// `order.request`: the buyer asks the seller to cancel or take back units of their
+    /// order (PROTOCOL.md §6.25); the reply says it is on its way, `order.request.status`
+    /// pushes what becomes of it.
+    func orderRequest(id: String, _ request: OrderRequest, buyer: String, context: ChannelHandlerContext) {
+        guard let orders = services.orders else {
+            send(.error(.init(re: id, code: .unavailable, message: "this gateway takes no checkouts")))
+            return
+        }
+        context.eventLoop.makeFutureWithTask { await orders.request(request, buyer: buyer) }
+            .assumeIsolated()
+            .whenSuccess { [self] result in
+                switch result {
+                case .success(let stored): send(.reply(type: .orderRequest, re: id, body: OrderDesk.requestReply(stored)))
+                case .failure(let refusal):
+                    send(.error(.init(re: id, code: refusal.code, message: refusal.message, retryAfterMilliseconds: refusal.code == .unavailable ? 1_000 : nil)))
+                }
+            }
+    }
+
     /// `referral`: a ticket proving when the viewer arrived through a code's link, for
     /// their checkouts within the referral window, or the ticket a returning viewer kept
     /// (PROTOCOL.md §6.17). Either way the session remembers the code for its funnel, and

@@ -286,6 +286,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             quote(id: id, stream: stream, request: request, context: context)
         case .orderHistory(let id, let after, let limit, let buyer):
             orderHistory(id: id, after: after, limit: limit, buyer: buyer, context: context)
+        case .orderRequest(let id, let request, let buyer):
+            orderRequest(id: id, request, buyer: buyer, context: context)
         case .publish(let id, let stream, let event):
             services.streams.publish(event, to: stream, creator: creator)
                 .hop(to: context.eventLoop)

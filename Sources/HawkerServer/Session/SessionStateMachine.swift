@@ -60,6 +60,7 @@ struct SessionStateMachine {
         case referral(id: String, request: ReferralRequest, stream: StreamID?)
         case quote(id: String, stream: StreamID, request: QuoteRequest)
         case orderHistory(id: String, after: String?, limit: Int, buyer: String)
+        case orderRequest(id: String, request: OrderRequest, buyer: String)
         case pong(id: String)
     }
 
@@ -261,6 +262,12 @@ struct SessionStateMachine {
                 return refuse(re: id, .forbidden, "sign in (connect with a token) to see your orders", now: now)
             }
             return .orderHistory(id: id, after: after, limit: limit, buyer: principal.subject)
+        case .orderRequest(let id, let request):
+            // About the buyer's own order: the outbox looks it up under the token's sub.
+            guard !principal.isAnonymous, principal.role != .orderService else {
+                return refuse(re: id, .forbidden, "sign in (connect with a token) to ask about your orders", now: now)
+            }
+            return .orderRequest(id: id, request: request, buyer: principal.subject)
         }
     }
 

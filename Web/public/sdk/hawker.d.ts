@@ -226,6 +226,53 @@ export interface OrderPart {
     /** When the merchant sent it, ms since the epoch (server clock). */
     at: number;
   };
+  /** The buyer's cancel and return requests of this part, oldest first (absent when none). */
+  requests?: OrderRequestEntry[];
+}
+
+/** Units a request names: `{product, variant?, qty}`. */
+export interface RequestItem {
+  product: string;
+  variant?: string;
+  qty: number;
+}
+
+/** pending: not delivered yet; received: the shop has it; then accepted, declined, or failed (could not be delivered). */
+export type RequestStatus = "pending" | "received" | "accepted" | "declined" | "failed";
+
+/** A buyer's request to cancel or return units of a part. */
+export interface OrderRequestEntry {
+  request_id: string;
+  kind: "cancel" | "return";
+  items: RequestItem[];
+  reason?: string;
+  status: RequestStatus;
+  /** Declined: the merchant's reason; failed: why. */
+  answer?: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The reply to `order.request`. */
+export interface OrderRequestReply extends OrderRequestEntry {
+  type: "order.request";
+  re: string;
+  checkout_id: string;
+  merchant: string;
+}
+
+/** What became of a request (received, accepted, declined, failed). */
+export interface OrderRequestStatus {
+  type: "order.request.status";
+  checkout_id: string;
+  merchant: string;
+  request_id: string;
+  kind: "cancel" | "return";
+  status: RequestStatus;
+  items: RequestItem[];
+  answer?: string;
+  stream: string;
+  at: number;
 }
 
 /** One of the buyer's checkouts, as `orderHistory` shows it. */
@@ -315,6 +362,8 @@ export interface MessagesByType {
   "order.confirmed": OrderConfirmed;
   "order.failed": OrderFailed;
   "order.status": OrderStatus;
+  "order.request": OrderRequestReply;
+  "order.request.status": OrderRequestStatus;
   error: ErrorFrame;
   /** The client's own notices: its status changed; it gave up (a final close code); a resubscribe was refused. */
   status: { type: "status"; status: ConnectionStatus };
@@ -408,6 +457,8 @@ export class HawkerClient {
   referral(request: string | { ticket: string }, options?: { stream?: string }): Promise<Referral>;
   /** The buyer's own orders, newest first (`limit` 1-100, default 20); a full page carries `next_after`, the next page's `after`. Rejects with `forbidden` for anonymous viewers and order services. */
   orderHistory(options?: { after?: string; limit?: number }): Promise<OrderHistoryReply>;
+  /** Asks the seller of a confirmed part to cancel units before they ship, or to take a return (`items` some, none: every unit left); the same `requestId` again returns the request as it stands. Rejects with `unknown_checkout`, `request_refused`, `limit_reached` or `forbidden`. */
+  orderRequest(checkoutId: string, merchant: string, options: { kind: "cancel" | "return"; items?: RequestItem[]; reason?: string; requestId?: string }): Promise<OrderRequestReply>;
   ping(): Promise<Message>;
 }
 

@@ -63,9 +63,14 @@ export class HawkerError extends Error {
  * @typedef {{type: "checkout.accepted", re: string, stream: string, checkout_id: string, items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, merchants: string[], replayed: boolean, attribution: CheckoutAttribution}} CheckoutAccepted
  * @typedef {{type: "quote", re: string, stream: string, ship_to: Destination, charges: Charge[], totals: Total[], not_shipping: string[]}} QuoteReply
  * @typedef {{type: "referral", re: string, code: string, ticket: string, expires_at: number}} Referral
- * @typedef {{merchant: string, status: "pending" | "confirmed" | "failed", reference?: string, fulfilment?: {status: string, tracking?: string, note?: string, reference?: string, at: number}}} OrderPart
+ * @typedef {{product: string, variant?: string, qty: number}} RequestItem
+ * @typedef {"pending" | "received" | "accepted" | "declined" | "failed"} RequestStatus
+ * @typedef {{request_id: string, kind: "cancel" | "return", items: RequestItem[], reason?: string, status: RequestStatus, answer?: string, created_at: number, updated_at: number}} OrderRequestEntry
+ * @typedef {{merchant: string, status: "pending" | "confirmed" | "failed", reference?: string, fulfilment?: {status: string, tracking?: string, note?: string, reference?: string, at: number}, requests?: OrderRequestEntry[]}} OrderPart
  * @typedef {{checkout_id: string, stream: string, created_at: number, status: "pending" | "confirmed" | "partly_failed" | "failed", items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, parts: OrderPart[]}} Order
  * @typedef {{type: "order.history", re: string, orders: Order[], next_after?: string}} OrderHistoryReply
+ * @typedef {OrderRequestEntry & {type: "order.request", re: string, checkout_id: string, merchant: string}} OrderRequestReply
+ * @typedef {{type: "order.request.status", checkout_id: string, merchant: string, request_id: string, kind: "cancel" | "return", status: RequestStatus, items: RequestItem[], answer?: string, stream: string, at: number}} OrderRequestStatus
  * @typedef {{type: "order.confirmed", checkout_id: string, merchant: string, reference: string, stream: string, at: number}} OrderConfirmed
  * @typedef {{type: "order.failed", checkout_id: string, merchant: string, reason: string, stream: string, at: number}} OrderFailed
  * @typedef {{type: "order.status", checkout_id: string, merchant: string, status: string, reference?: string, tracking?: string, note?: string, stream: string, at: number}} OrderStatus
@@ -338,6 +343,25 @@ export class HawkerClient {
    */
   orderHistory({ after, limit } = {}) {
     return this.send({ type: "order.history", ...(after ? { after } : {}), ...(limit !== undefined ? { limit } : {}) });
+  }
+  /**
+   * Asks the seller of one part of the buyer's order to cancel units before they ship
+   * (`kind` "cancel") or to take a return ("return"): `items` for some units, none for
+   * every unit left. Resolves with `order.request` (status "pending"); the merchant's
+   * answer comes as `order.request.status` pushes (received, accepted, declined, failed).
+   * Retrying with the same `requestId` is safe: the request as it stands comes back.
+   * Rejects with `unknown_checkout`, `request_refused` (not confirmed yet, shipped
+   * already for a cancel, no units left), `limit_reached` or `forbidden`.
+   * @param {string} checkoutId
+   * @param {string} merchant
+   * @param {{kind: "cancel" | "return", items?: RequestItem[], reason?: string, requestId?: string}} options
+   * @returns {Promise<OrderRequestReply>}
+   */
+  orderRequest(checkoutId, merchant, { kind, items, reason, requestId } = { kind: "cancel" }) {
+    return this.send({
+      type: "order.request", checkout_id: checkoutId, merchant, request_id: requestId || newKey(), kind,
+      ...(items ? { items } : {}), ...(reason ? { reason } : {}),
+    });
   }
   ping() { return this.send({ type: "ping" }); }
 
