@@ -154,6 +154,45 @@ extension OutboxConformanceTests {
         }
     }
 
+    /// A seller's cancellation of some of the units a supplier ships: the shipment, not
+    /// sent yet, carries what is left (and costs that); once tried, it stays as it went.
+    @Test(arguments: kinds) func aPartialCancellationShipsLessUntilTheShipmentIsTried(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            var cart = dropshipCart("c1")
+            cart.lines[1].quantity = 3
+            try await outbox.append(cart, stream: shop)
+            try await outbox.record(.confirmed(reference: "S1-7"), checkoutID: "c1", merchant: "s1", now: 2_000)
+            func cancel(_ id: String, mugs: Int64) async throws {
+                _ = try await outbox.reverse(
+                    PartReversal(
+                        checkoutID: "c1", merchant: "s1", id: id, kind: .cancelled, items: [.init(product: "mug", variant: "blue", quantity: mugs)], restock: true,
+                        noticeBody: ["status": "cancelled"]), now: 3_000
+                ).get()
+            }
+            try await cancel("x1", mugs: 1)
+            var shipment = try #require(try await open().due(now: 4_000, limit: 10).first { $0.party == Self.forS1 })
+            #expect(shipment.lines.map(\.quantity) == [2])
+            #expect(shipment.payload["items"] == [["product": "mug", "variant": "blue", "qty": 2, "unit_cost": 800, "currency": "EUR"]])
+            #expect(shipment.payload["cost"] == [["currency": "EUR", "amount": 1_600]])
+            // A return is no cancellation: it ships what it shipped.
+            _ = try await outbox.reverse(
+                PartReversal(checkoutID: "c1", merchant: "s1", id: "r1", kind: .returned, items: [.init(product: "tee", variant: nil, quantity: 1)], restock: false),
+                now: 3_500
+            ).get()
+            try await cancel("x2", mugs: 1)
+            shipment = try #require(try await outbox.deliveries(of: "c1").first { $0.party == Self.forS1 })
+            #expect(shipment.lines.map(\.quantity) == [1])
+            // Tried (it may have reached the supplier): what it carried stays.
+            try await outbox.record(.retry(at: 5_000, error: "timeout"), checkoutID: "c1", party: Self.forS1, now: 4_000, attempted: true, notice: nil)
+            try await cancel("x3", mugs: 1)
+            shipment = try #require(try await open().deliveries(of: "c1").first { $0.party == Self.forS1 })
+            #expect(shipment.status == .pending && shipment.lines.map(\.quantity) == [1])
+            // The seller's own sale is what it sold.
+            #expect(try await outbox.deliveries(of: "c1").first { $0.party == .sale("s1") }?.lines.map(\.quantity) == [1, 3])
+        }
+    }
+
     /// A shipment refused by its supplier surely did not go: a cancellation stops it. One
     /// given up on after tries may have reached the supplier and stays a dead letter, but an
     /// operator's re-drive of it after the seller took everything back stops it instead.

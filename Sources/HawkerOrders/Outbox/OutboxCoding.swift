@@ -44,16 +44,25 @@ public enum OutboxCoding {
         return stream
     }
 
-    /// A delivery from its row and its checkout's.
+    /// A delivery from its row and its checkout's. `withdrawn`: for a shipment, the units
+    /// (per line index, as `PartReversal.encode` writes them) its seller cancelled before
+    /// it was sent, which it does not carry.
     static func delivery(
         checkoutID: String, merchant: String, seller: String, status: String, attempts: Int, nextAttemptAt: Int64, lastError: String?, reference: String?,
-        redrivenAt: Int64?, stream: String, buyer: String, reservation: String, createdAt: Int64
+        redrivenAt: Int64?, stream: String, buyer: String, reservation: String, createdAt: Int64, withdrawn: String? = nil
     ) throws -> OutboxDelivery {
         let (decoded, trace) = try decodeCheckout(reservation)
         let shipment = merchant != seller
+        let less = shipment ? withdrawn.map(PartReversal.decode) ?? [:] : [:]
+        let lines = decoded.lines.enumerated().compactMap { index, line -> Reservation.Line? in
+            guard line.merchant == seller, !shipment || line.supplier?.merchant == merchant else { return nil }
+            var kept = line
+            kept.quantity = line.quantity - min(max(0, less[index] ?? 0), line.quantity)
+            return kept.quantity > 0 ? kept : nil
+        }
         return OutboxDelivery(
             checkoutID: checkoutID, merchant: merchant, seller: seller, stream: try streamID(stream), buyer: buyer,
-            lines: decoded.lines.filter { $0.merchant == seller && (!shipment || $0.supplier?.merchant == merchant) }, region: decoded.region,
+            lines: lines, region: decoded.region,
             shipTo: decoded.shipTo, charges: shipment ? [] : decoded.charge(of: merchant),
             attribution: decoded.attribution,
             status: OutboxDelivery.Status(rawValue: status) ?? .pending, attempts: attempts, nextAttemptAt: nextAttemptAt, lastError: lastError,

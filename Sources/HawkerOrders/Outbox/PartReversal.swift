@@ -56,6 +56,25 @@ public struct PartReversal: Sendable, Hashable {
         return left.filter { $0.value == 0 }.keys.sorted()
     }
 
+    /// The suppliers some of whose units of this seller's lines a cancellation takes back,
+    /// but not all (with the `earlier` reversals): their shipments, if not sent yet, are
+    /// to ship less (`withdrawn`).
+    static func partlyCancelledSuppliers(lines: [Reservation.Line], seller: String, earlier: [[Int: Int64]], units: [Int: Int64]) -> [String] {
+        let touched = Set(units.keys.compactMap { lines.indices.contains($0) && lines[$0].merchant == seller ? lines[$0].supplier?.merchant : nil })
+        return touched.subtracting(cancelledSuppliers(lines: lines, seller: seller, earlier: earlier, units: units)).sorted()
+    }
+
+    /// The units of `supplier`'s lines for `seller` that `cancellations` took back, per
+    /// line index, at most each line's quantity: what its shipment no longer carries.
+    static func withdrawn(lines: [Reservation.Line], seller: String, supplier: String, cancellations: [[Int: Int64]]) -> [Int: Int64] {
+        var units: [Int: Int64] = [:]
+        for (index, line) in lines.enumerated() where line.merchant == seller && line.supplier?.merchant == supplier {
+            let taken = cancellations.reduce(Int64(0)) { $0 + ($1[index] ?? 0) }
+            if taken > 0 { units[index] = min(taken, line.quantity) }
+        }
+        return units
+    }
+
     /// Why a shipment cancelled with its sale is not sent.
     static let cancelledShipment = "the seller cancelled the order before it was sent"
 

@@ -113,6 +113,8 @@ public final class PostgresOutbox: Outbox, Service {
                 )
                 """, logger: logger)
             try await migrateParties(connection, schema: s, logger: logger)
+            // Units a seller cancelled of a shipment not sent yet (added with partial cancellations).
+            try await connection.query("ALTER TABLE \(unescaped: s).delivery ADD COLUMN IF NOT EXISTS withdrawn text", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_due ON \(unescaped: s).delivery (status, next_attempt_at)", logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS delivery_merchant ON \(unescaped: s).delivery (merchant, status)", logger: logger)
             try await connection.query(
@@ -297,16 +299,16 @@ public final class PostgresOutbox: Outbox, Service {
     /// The columns `deliveries(_:)` reads, from `d` (delivery) and `c` (checkout).
     private static let columns = """
         d.checkout_id, d.merchant, d.seller, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
-        c.stream, c.buyer, c.reservation, c.created_at
+        c.stream, c.buyer, c.reservation, c.created_at, d.withdrawn
         """
 
     private func deliveries(_ rows: PostgresRowSequence) async throws -> [OutboxDelivery] {
         var deliveries: [OutboxDelivery] = []
-        for try await row in rows.decode((String, String, String, String, Int, Int64, String?, String?, Int64?, String, String, String, Int64).self) {
+        for try await row in rows.decode((String, String, String, String, Int, Int64, String?, String?, Int64?, String, String, String, Int64, String?).self) {
             deliveries.append(
                 try OutboxCoding.delivery(
                     checkoutID: row.0, merchant: row.1, seller: row.2, status: row.3, attempts: row.4, nextAttemptAt: row.5, lastError: row.6,
-                    reference: row.7, redrivenAt: row.8, stream: row.9, buyer: row.10, reservation: row.11, createdAt: row.12
+                    reference: row.7, redrivenAt: row.8, stream: row.9, buyer: row.10, reservation: row.11, createdAt: row.12, withdrawn: row.13
                 ))
         }
         return deliveries
@@ -505,6 +507,24 @@ public final class PostgresOutbox: Outbox, Service {
             // tried): nothing ships for a cancelled order. One tried (maybe out), or being
             // delivered by a relay now (claimed), is theirs.
             if reversal.kind == .cancelled {
+                // Some units of a supplier's lines: its shipment, not sent yet, carries less.
+                var cancellations: [[Int: Int64]] = []
+                for try await units in try await connection.query(
+                    "SELECT units FROM \(unescaped: s).reversal WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(reversal.merchant) AND kind = 'cancelled'",
+                    logger: logger
+                ).decode(String.self) {
+                    cancellations.append(PartReversal.decode(units))
+                }
+                for supplier in PartReversal.partlyCancelledSuppliers(lines: reservation.lines, seller: reversal.merchant, earlier: earlier, units: units) {
+                    let withdrawn = PartReversal.withdrawn(lines: reservation.lines, seller: reversal.merchant, supplier: supplier, cancellations: cancellations)
+                    try await connection.query(
+                        """
+                        UPDATE \(unescaped: s).delivery SET withdrawn = \(PartReversal.encode(withdrawn)), updated_at = \(now)
+                        WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(supplier) AND seller = \(reversal.merchant)
+                            AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0 AND (claimed_until IS NULL OR claimed_until <= \(now)))
+                                OR (status = 'dead_lettered' AND starts_with(last_error, \(PartReversal.refusedBySupplier))))
+                        """, logger: logger)
+                }
                 for supplier in PartReversal.cancelledSuppliers(lines: reservation.lines, seller: reversal.merchant, earlier: earlier, units: units) {
                     try await connection.query(
                         """

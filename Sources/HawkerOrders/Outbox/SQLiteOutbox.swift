@@ -217,6 +217,9 @@ public actor SQLiteOutbox: Outbox {
                     CREATE INDEX request_due ON request(status, next_attempt_at);
                     """)
         }
+        migrator.registerMigration("v9: units withdrawn from a shipment not sent yet") { db in
+            try db.execute(sql: "ALTER TABLE delivery ADD COLUMN withdrawn TEXT")
+        }
         return migrator
     }
 
@@ -550,6 +553,27 @@ public actor SQLiteOutbox: Outbox {
             // A cancellation stops what its suppliers were not sent yet (held, or never
             // tried): nothing ships for a cancelled order. One tried (maybe out) is theirs.
             if reversal.kind == .cancelled {
+                // Some units of a supplier's lines: its shipment, not sent yet, carries less.
+                let cancellations =
+                    try String.fetchAll(
+                        db, sql: "SELECT units FROM reversal WHERE checkout_id = ? AND merchant = ? AND kind = 'cancelled'",
+                        arguments: [reversal.checkoutID, reversal.merchant]
+                    ).map(PartReversal.decode)
+                for supplier in PartReversal.partlyCancelledSuppliers(lines: lines, seller: reversal.merchant, earlier: earlier, units: units)
+                where !inFlight.contains(OutboxDelivery.idempotencyKey(checkoutID: reversal.checkoutID, party: Party(merchant: supplier, seller: reversal.merchant))) {
+                    let withdrawn = PartReversal.withdrawn(lines: lines, seller: reversal.merchant, supplier: supplier, cancellations: cancellations)
+                    try Self.execute(
+                        db,
+                        """
+                        UPDATE delivery SET withdrawn = ?, updated_at = ?
+                        WHERE checkout_id = ? AND merchant = ? AND seller = ? AND (status = 'held' OR (status IN ('pending', 'dead_lettered') AND attempts = 0)
+                            OR (status = 'dead_lettered' AND substr(last_error, 1, ?) = ?))
+                        """,
+                        [
+                            PartReversal.encode(withdrawn), now, reversal.checkoutID, supplier, reversal.merchant, PartReversal.refusedBySupplier.count,
+                            PartReversal.refusedBySupplier,
+                        ])
+                }
                 for supplier in PartReversal.cancelledSuppliers(lines: lines, seller: reversal.merchant, earlier: earlier, units: units)
                 where !inFlight.contains(OutboxDelivery.idempotencyKey(checkoutID: reversal.checkoutID, party: Party(merchant: supplier, seller: reversal.merchant))) {
                     try Self.execute(
@@ -939,7 +963,7 @@ public actor SQLiteOutbox: Outbox {
                 db.cachedStatement(
                     sql: """
                         SELECT d.checkout_id, d.merchant, d.seller, d.status, d.attempts, d.next_attempt_at, d.last_error, d.reference, d.redriven_at,
-                               c.stream, c.buyer, c.reservation, c.created_at
+                               d.withdrawn, c.stream, c.buyer, c.reservation, c.created_at
                         FROM delivery d JOIN checkout c ON c.id = d.checkout_id
                         WHERE \(condition) ORDER BY \(order) LIMIT ?
                         """),
@@ -960,7 +984,7 @@ public actor SQLiteOutbox: Outbox {
         try OutboxCoding.delivery(
             checkoutID: row["checkout_id"], merchant: row["merchant"], seller: row["seller"], status: row["status"], attempts: row["attempts"],
             nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"], reference: row["reference"], redrivenAt: row["redriven_at"],
-            stream: row["stream"], buyer: row["buyer"], reservation: row["reservation"], createdAt: row["created_at"]
+            stream: row["stream"], buyer: row["buyer"], reservation: row["reservation"], createdAt: row["created_at"], withdrawn: row["withdrawn"]
         )
     }
 }
