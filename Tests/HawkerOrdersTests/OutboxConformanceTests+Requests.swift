@@ -33,7 +33,9 @@ extension OutboxConformanceTests {
             #expect(try await ask(outbox, "q1", buyer: "mallory") == .failure(.unknownOrder))
             #expect(try await ask(outbox, "q1", merchant: "m9") == .failure(.unknownPart))
             #expect(try await ask(outbox, "q1", .cancel) == .failure(.notConfirmed))
+            #expect(try await mayRequest(outbox) == [])
             try await outbox.record(.confirmed(reference: "A"), checkoutID: "c1", merchant: "m1", now: 70_000)
+            #expect(try await mayRequest(outbox) == ["cancel", "return"])
 
             let first = try await ask(outbox, "q1", .cancel, tees(1)).get()
             #expect(!first.replayed && first.request.status == .pending && first.request.units == [0: 1])
@@ -63,6 +65,41 @@ extension OutboxConformanceTests {
             // In the buyer's history, oldest first, on the seller's part.
             #expect(try await requests(open()).map(\.id) == ["q1", "q2"])
             #expect(try await requests(outbox).map(\.status) == [.pending, .pending])
+            #expect(try await mayRequest(outbox) == [], "every unit is asked for")
+        }
+    }
+
+    /// What the history says the buyer may ask of m1's part now.
+    private func mayRequest(_ outbox: any Outbox) async throws -> [String]? {
+        let order = try await outbox.history(of: "buyer-c1", after: nil, limit: 10).orders.first?.json
+        return order?["parts"]?.arrayValue?.first { $0["merchant"] == "m1" }?["may_request"]?.arrayValue?.compactMap(\.stringValue)
+    }
+
+    /// A return id the merchant used before is no acceptance of a request that shares it:
+    /// refused, not answered as a retry that changed nothing.
+    @Test(arguments: kinds) func acceptingARequestUnderAUsedReturnIdIsRefused(_ kind: Kind) async throws {
+        try await withOutbox(kind) { open in
+            let outbox = try open()
+            try await outbox.append(credited("c1", at: 60_000), stream: shop)
+            try await outbox.record(.confirmed(reference: "A"), checkoutID: "c1", merchant: "m1", now: 70_000)
+            _ = try await outbox.reverse(
+                PartReversal(checkoutID: "c1", merchant: "m1", id: "q1", kind: .returned, items: tees(1), restock: false), now: 75_000
+            ).get()
+            _ = try await ask(outbox, "q1", .return, tees(1)).get()
+            guard
+                case .failure(.invalid) = try await outbox.reverse(
+                    PartReversal(checkoutID: "c1", merchant: "m1", id: "q1", kind: .returned, items: tees(1), restock: false, request: "q1"), now: 80_000)
+            else {
+                Issue.record("a used return id answered the request as done")
+                return
+            }
+            #expect(try await requests(outbox).map(\.status) == [.pending])
+            // Under its own return id it is accepted, and the acceptance again is a retry.
+            let accepting = PartReversal(checkoutID: "c1", merchant: "m1", id: "R-2", kind: .returned, items: nil, restock: false, request: "q1")
+            #expect(try await outbox.reverse(accepting, now: 81_000).get().units == [0: 1])
+            #expect(try await outbox.reverse(accepting, now: 82_000).get().replayed)
+            #expect(try await requests(outbox).map(\.status) == [.accepted])
+            #expect(try await mayRequest(outbox) == ["cancel", "return"], "the red cap is left")
         }
     }
 
@@ -161,13 +198,18 @@ extension OutboxConformanceTests {
             }
             #expect(try await ask(outbox, "t99", .cancel, tees(1)) == .failure(.tooMany))
 
-            // Pruned with their checkout, not before: a request on its way keeps it.
+            // Pruned with their checkout, not before: a request on its way or waiting for
+            // the merchant's answer keeps it (and the merchant's word on it: m2 shipped).
             try await outbox.prune(before: 10_000_000)
             #expect(try await requests(outbox).count == BuyerRequest.maxPerPart)
-            for id in ["t1"] {
-                try await outbox.recordRequest(.confirmed(reference: "R"), checkoutID: "c1", merchant: "m1", id: id, now: 81_000, attempted: true, notice: nil)
-            }
+            try await outbox.recordRequest(.confirmed(reference: "R"), checkoutID: "c1", merchant: "m1", id: "t1", now: 81_000, attempted: true, notice: nil)
             try await outbox.recordRequest(.confirmed(reference: "R"), checkoutID: "c1", merchant: "m2", id: "s1", now: 81_000, attempted: true, notice: nil)
+            try await outbox.prune(before: 10_000_000)
+            #expect(try await requests(outbox).count == BuyerRequest.maxPerPart)
+            #expect(try await ask(outbox, "s2", .cancel, merchant: "m2") == .failure(.shipped), "the shipped notice is kept with its checkout")
+            for (merchant, id) in [("m1", "t1"), ("m2", "s1")] {
+                _ = try await outbox.declineRequest(checkoutID: "c1", merchant: merchant, id: id, note: nil, now: 82_000).get()
+            }
             try await outbox.prune(before: 10_000_000)
             #expect(try await outbox.history(of: "buyer-c1", after: nil, limit: 10).orders.isEmpty)
             #expect(try await claimRequests(open(), now: 20_000_000).isEmpty)

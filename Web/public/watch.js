@@ -638,8 +638,6 @@ const ORDER_STATUS = { pending: "Waiting for the shop", confirmed: "Confirmed", 
 /** How a part's units taken back are introduced, by the merchant's status word. */
 const TAKEN_BACK = { cancelled: "Cancelled", returned: "Returned" };
 const PART_STATUS = { pending: "waiting for the shop", confirmed: "confirmed", failed: "could not be completed" };
-/** Merchants' words after which the goods are on their way: a return, no cancelling (as the gateway judges). */
-const SENT = new Set(["shipped", "in_transit", "out_for_delivery", "delivered", "returned"]);
 const REQUEST_KIND = { cancel: "Cancellation", return: "Return" };
 const REQUEST_STATUS = { pending: "sent", received: "received by the shop", accepted: "accepted", declined: "declined", failed: "could not reach the shop" };
 /** A request the buyer asked for and is waiting to hear about, by part: its id (a retry sends the same) or its refusal. */
@@ -810,17 +808,20 @@ function requestLine(order, request) {
 }
 
 /**
- * "Cancel" while the merchant has not said it shipped, "Return" after; none while a
- * request of the part is open. Each asks for every unit left; the gateway judges.
+ * "Cancel order" while the gateway says a cancel may be asked (the merchant has not said
+ * it shipped), else "Request a return" when a return may; none while a request of the
+ * part is open. Each asks for every unit left.
  */
 function requestButtons(order, part) {
   const key = `${order.checkout_id}|${part.merchant}`;
   const open = (part.requests || []).some((request) => request.status === "pending" || request.status === "received");
-  const sent = SENT.has(part.fulfilment?.status);
+  // A request on its way shows itself: no error from an earlier try next to it.
+  if (open && !asking.get(key)?.busy) asking.delete(key);
+  const allowed = part.may_request || [];
   const waiting = asking.get(key);
   const elements = [];
-  if (!open && !waiting?.busy) {
-    const kind = sent ? "return" : "cancel";
+  if (!open && !waiting?.busy && allowed.length > 0) {
+    const kind = allowed.includes("cancel") ? "cancel" : "return";
     const button = document.createElement("button");
     button.type = "button";
     button.className = "request-button";
@@ -840,7 +841,13 @@ async function askMerchant(key, checkoutId, merchant, kind) {
   asking.set(key, { kind, requestId, busy: true });
   renderOrders();
   try {
-    await client.orderRequest(checkoutId, merchant, { kind, requestId });
+    const reply = await client.orderRequest(checkoutId, merchant, { kind, requestId });
+    // Shown at once (the history read again follows): no second click meanwhile.
+    const part = myOrders.find((order) => order.checkout_id === checkoutId)?.parts.find((part) => part.merchant === merchant);
+    if (part && !(part.requests || []).some((request) => request.request_id === reply.request_id)) {
+      const { type, re, checkout_id, merchant: _, ...request } = reply;
+      part.requests = [...(part.requests || []), request];
+    }
     asking.delete(key);
   } catch (error) {
     // Refused for good: a new click is a new request. No answer: the same one again.

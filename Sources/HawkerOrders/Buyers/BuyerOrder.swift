@@ -14,6 +14,10 @@ public struct BuyerOrder: Sendable, Hashable {
         public var fulfilment: [String: JSONValue]?
         /// The buyer's cancel and return requests of this part, oldest first.
         public var requests: [BuyerRequest] = []
+        /// The units the merchant took back (cancellations, returns), per line index.
+        public var reversed: [[Int: Int64]] = []
+        /// Whether the merchant said the goods left (`BuyerRequest.sentStatuses`).
+        public var sent = false
 
         public init(merchant: String, status: OutboxDelivery.Status, reference: String?, fulfilment: [String: JSONValue]? = nil) {
             self.merchant = merchant
@@ -68,7 +72,8 @@ public struct BuyerOrder: Sendable, Hashable {
         return "partly_failed"
     }
 
-    /// `{checkout_id, stream, created_at, status, items, totals, charges?, ship_to?, parts}`.
+    /// `{checkout_id, stream, created_at, status, items, totals, charges?, ship_to?, parts}`;
+    /// each part `{merchant, status, reference?, fulfilment?, requests?, may_request}`.
     public var json: JSONValue {
         var object: [String: JSONValue] = [
             "checkout_id": .string(reservation.checkoutID), "stream": .string(stream.rawValue), "created_at": .int(reservation.createdAt),
@@ -79,6 +84,7 @@ public struct BuyerOrder: Sendable, Hashable {
                     if let reference = part.reference { object["reference"] = .string(reference) }
                     if let fulfilment = part.fulfilment { object["fulfilment"] = .object(fulfilment) }
                     if !part.requests.isEmpty { object["requests"] = .array(part.requests.map(\.json)) }
+                    object["may_request"] = .array(mayRequest(part).map { .string($0.rawValue) })
                     return .object(object)
                 }),
         ]
@@ -95,6 +101,31 @@ public struct BuyerOrder: Sendable, Hashable {
                 let index = parts.firstIndex(where: { $0.merchant == merchant })
             else { continue }
             parts[index].fulfilment = fulfilment
+            if fulfilment["status"]?.stringValue.map(BuyerRequest.sentStatuses.contains) == true { parts[index].sent = true }
+        }
+    }
+
+    /// What the buyer may ask of a part now: nothing unless it is confirmed with units
+    /// neither taken back nor asked for by an open request (and fewer than
+    /// `BuyerRequest.maxPerPart` requests); a return, and a cancel until the merchant said
+    /// the goods left. The server checks again when asked.
+    func mayRequest(_ part: Part) -> [OrderRequest.Kind] {
+        guard part.status == .confirmed, part.requests.count < BuyerRequest.maxPerPart else { return [] }
+        let spoken = part.reversed + part.requests.filter(\.status.isOpen).map(\.units)
+        let left = reservation.lines.indices.reduce(Int64(0)) { total, index in
+            guard reservation.lines[index].merchant == part.merchant else { return total }
+            let taken = spoken.reduce(Int64(0)) { $0 + ($1[index] ?? 0) }
+            return total + max(0, reservation.lines[index].quantity - taken)
+        }
+        guard left > 0 else { return [] }
+        return part.sent ? [.return] : [.cancel, .return]
+    }
+
+    /// Gives each part the units its merchant took back (stored reversals' units).
+    mutating func apply(reversals: [(merchant: String, units: String)]) {
+        for (merchant, units) in reversals {
+            guard let index = parts.firstIndex(where: { $0.merchant == merchant }) else { continue }
+            parts[index].reversed.append(PartReversal.decode(units))
         }
     }
 

@@ -46,7 +46,9 @@ public struct BuyerRequest: Sendable, Hashable {
         self.id = id
         self.kind = kind
         // Only units a line of the checkout holds (a stored row is read as it is written).
-        let units = units.filter { lines.indices.contains($0.key) && (1...lines[$0.key].quantity).contains($0.value) }
+        let units = units.filter { index, quantity in
+            lines.indices.contains(index) && lines[index].merchant == merchant && quantity >= 1 && quantity <= lines[index].quantity
+        }
         self.units = units
         self.items = units.sorted { $0.key < $1.key }.compactMap { index, quantity in
             guard lines.indices.contains(index) else { return nil }

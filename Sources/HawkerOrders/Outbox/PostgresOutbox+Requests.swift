@@ -145,7 +145,8 @@ extension PostgresOutbox {
             WITH updated AS (
                 UPDATE \(unescaped: s).request SET status = \(status.rawValue), attempts = attempts + \(attempted ? 1 : 0),
                     answer = COALESCE(\(answer)::text, answer), last_error = COALESCE(\(error)::text, last_error),
-                    next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at), updated_at = \(now), claimed_until = NULL, claimed_by = NULL
+                    next_attempt_at = COALESCE(\(next)::bigint, next_attempt_at),
+                    updated_at = CASE WHEN status = \(status.rawValue) THEN updated_at ELSE \(now) END, claimed_until = NULL, claimed_by = NULL
                 WHERE checkout_id = \(checkoutID) AND merchant = \(merchant) AND id = \(id) AND status = 'pending'
                     AND (\(answered) OR claimed_by IS NULL OR claimed_by = \(claimant))
                 RETURNING 1

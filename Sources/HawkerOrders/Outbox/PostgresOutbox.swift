@@ -429,9 +429,16 @@ public final class PostgresOutbox: Outbox, Service {
         ).decode(RequestRow.self) {
             requests[row.0, default: []].append(row)
         }
+        var reversals: [String: [(merchant: String, units: String)]] = [:]
+        for try await (id, merchant, units) in try await query(
+            "SELECT checkout_id, merchant, units FROM \(unescaped: s).reversal WHERE checkout_id = ANY(\(ids)::text[])"
+        ).decode((String, String, String).self) {
+            reversals[id, default: []].append((merchant, units))
+        }
         for index in orders.indices {
             let id = orders[index].reservation.checkoutID
             orders[index].parts = byCheckout[id] ?? []
+            orders[index].apply(reversals: reversals[id] ?? [])
             orders[index].apply(updates: updates[id] ?? [])
             orders[index].apply(requests: (requests[id] ?? []).compactMap { Self.request($0, lines: orders[index].reservation.lines) })
         }
@@ -468,7 +475,20 @@ public final class PostgresOutbox: Outbox, Service {
             ).decode((String, String, Bool, Bool).self) {
                 if id == reversal.id {
                     let units = PartReversal.decode(units)
-                    guard reversal.repeats(units: units, restock: restock, lines: reservation.lines) else {
+                    // Accepting a request repeats only the acceptance of that request.
+                    var acceptedBefore = true
+                    if let request = reversal.request {
+                        acceptedBefore = false
+                        for try await status in try await connection.query(
+                            """
+                            SELECT status FROM \(unescaped: s).request
+                            WHERE checkout_id = \(reversal.checkoutID) AND merchant = \(reversal.merchant) AND id = \(request)
+                            """, logger: logger
+                        ).decode(String.self) {
+                            acceptedBefore = status == BuyerRequest.Status.accepted.rawValue
+                        }
+                    }
+                    guard acceptedBefore, reversal.repeats(units: units, restock: restock, lines: reservation.lines) else {
                         return .failure(.invalid("return_id '\(reversal.id)' was used for another return of this order: give this one its own"))
                     }
                     return .success(record(units, restockDue: restock && !restocked, replayed: true))
@@ -678,6 +698,11 @@ public final class PostgresOutbox: Outbox, Service {
         writes.add(1, ordering: .relaxed)
         let s = schema
         return try await client.withTransaction(logger: logger) { connection in
+            // The candidates locked first: a buyer's request committed before is seen by the
+            // delete (a statement of its own, with its own snapshot), one after finds its part
+            // gone (its `request` waits for these locks).
+            try await connection.query(
+                "SELECT 1 FROM \(unescaped: s).delivery WHERE status IN ('confirmed', 'rejected') AND updated_at < \(before) FOR UPDATE", logger: logger)
             // A checkout's parts go together, once all are settled and old: a buyer's history
             // never shows an order with some of its parts gone.
             try await connection.query(
@@ -687,7 +712,7 @@ public final class PostgresOutbox: Outbox, Service {
                         SELECT 1 FROM \(unescaped: s).delivery d2
                         WHERE d2.checkout_id = d.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= \(before)))
                     AND NOT EXISTS (
-                        SELECT 1 FROM \(unescaped: s).request r WHERE r.checkout_id = d.checkout_id AND (r.status = 'pending' OR r.updated_at >= \(before)))
+                        SELECT 1 FROM \(unescaped: s).request r WHERE r.checkout_id = d.checkout_id AND (r.status IN ('pending', 'received') OR r.updated_at >= \(before)))
                 """, logger: logger)
             var checkouts = 0
             for try await count in try await connection.query(
@@ -703,7 +728,13 @@ public final class PostgresOutbox: Outbox, Service {
             }
             var notices = 0
             for try await count in try await connection.query(
-                "WITH gone AS (DELETE FROM \(unescaped: s).notice WHERE created_at < \(before) RETURNING 1) SELECT count(*) FROM gone", logger: logger
+                """
+                WITH gone AS (
+                    DELETE FROM \(unescaped: s).notice n WHERE n.created_at < \(before)
+                        AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).checkout c WHERE c.id = n.checkout_id)
+                    RETURNING 1)
+                SELECT count(*) FROM gone
+                """, logger: logger
             ).decode(Int64.self) {
                 notices = Int(count)
             }

@@ -91,9 +91,9 @@ extension SQLiteOutbox {
                 db,
                 """
                 UPDATE request SET status = ?, attempts = attempts + ?, answer = COALESCE(?, answer), last_error = COALESCE(?, last_error),
-                    next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
+                    next_attempt_at = COALESCE(?, next_attempt_at), updated_at = CASE WHEN status = ? THEN updated_at ELSE ? END
                 WHERE checkout_id = ? AND merchant = ? AND id = ? AND status = 'pending'
-                """, [status.rawValue, attempted ? 1 : 0, answer, error, next, now, checkoutID, merchant, id])
+                """, [status.rawValue, attempted ? 1 : 0, answer, error, next, status.rawValue, now, checkoutID, merchant, id])
             guard db.changesCount > 0 else { return (false, nil) }
             guard let noticeRow else { return (true, nil) }
             try Self.insert(noticeRow, db)

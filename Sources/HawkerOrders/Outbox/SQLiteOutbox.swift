@@ -475,6 +475,10 @@ public actor SQLiteOutbox: Outbox {
                     requests: try Row.fetchAll(db, sql: "SELECT * FROM request WHERE checkout_id = ? ORDER BY created_at, id", arguments: [id]).compactMap {
                         Self.request($0, lines: reservation.lines)
                     })
+                order.apply(
+                    reversals: try Row.fetchAll(db, sql: "SELECT merchant, units FROM reversal WHERE checkout_id = ?", arguments: [id]).map {
+                        (merchant: $0["merchant"] as String, units: $0["units"] as String)
+                    })
                 let updates = try String.fetchAll(
                     db, sql: "SELECT body FROM notice WHERE buyer = ? AND checkout_id = ? AND type = 'order.status' ORDER BY id", arguments: [buyer, id])
                 order.apply(updates: updates)
@@ -508,7 +512,15 @@ public actor SQLiteOutbox: Outbox {
                 let restock: Bool = done["restock"]
                 let restocked: Bool = done["restocked"]
                 let units = PartReversal.decode(done["units"])
-                guard reversal.repeats(units: units, restock: restock, lines: lines) else {
+                // Accepting a request repeats only the acceptance of that request (a return
+                // id the merchant used for another return is no acceptance of it).
+                let acceptedBefore =
+                    try reversal.request.map { request in
+                        try String.fetchOne(
+                            db, sql: "SELECT status FROM request WHERE checkout_id = ? AND merchant = ? AND id = ?",
+                            arguments: [reversal.checkoutID, reversal.merchant, request]) == BuyerRequest.Status.accepted.rawValue
+                    } ?? true
+                guard acceptedBefore, reversal.repeats(units: units, restock: restock, lines: lines) else {
                     return .failure(.invalid("return_id '\(reversal.id)' was used for another return of this order: give this one its own"))
                 }
                 return .success(record(units, restockDue: restock && !restocked, replayed: true))
@@ -701,14 +713,15 @@ public actor SQLiteOutbox: Outbox {
                         SELECT 1 FROM delivery d2
                         WHERE d2.checkout_id = delivery.checkout_id AND (d2.status NOT IN ('confirmed', 'rejected') OR d2.updated_at >= ?))
                     AND NOT EXISTS (
-                        SELECT 1 FROM request r WHERE r.checkout_id = delivery.checkout_id AND (r.status = 'pending' OR r.updated_at >= ?))
+                        SELECT 1 FROM request r WHERE r.checkout_id = delivery.checkout_id AND (r.status IN ('pending', 'received') OR r.updated_at >= ?))
                 """, [before, before, before])
             let gone = "created_at < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.checkout_id = checkout.id)"
             let forgotten = try Row.fetchAll(db, sql: "SELECT buyer, idempotency_key FROM checkout WHERE \(gone)", arguments: [before])
                 .map { AcceptedKeys.hash(buyer: $0["buyer"], idempotencyKey: $0["idempotency_key"]) }
             try Self.execute(db, "DELETE FROM checkout WHERE \(gone)", [before])
             let checkouts = db.changesCount
-            try Self.execute(db, "DELETE FROM notice WHERE created_at < ?", [before])
+            // A notice goes with its checkout: the history reads the merchant's word from it.
+            try Self.execute(db, "DELETE FROM notice WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM checkout c WHERE c.id = notice.checkout_id)", [before])
             let notices = db.changesCount
             try Self.execute(
                 db,

@@ -228,6 +228,8 @@ export interface OrderPart {
   };
   /** The buyer's cancel and return requests of this part, oldest first (absent when none). */
   requests?: OrderRequestEntry[];
+  /** What the buyer may ask of this part now (the server checks again): a return, and a cancel until it shipped. */
+  may_request: ("cancel" | "return")[];
 }
 
 /** Units a request names: `{product, variant?, qty}`. */
@@ -457,7 +459,7 @@ export class HawkerClient {
   referral(request: string | { ticket: string }, options?: { stream?: string }): Promise<Referral>;
   /** The buyer's own orders, newest first (`limit` 1-100, default 20); a full page carries `next_after`, the next page's `after`. Rejects with `forbidden` for anonymous viewers and order services. */
   orderHistory(options?: { after?: string; limit?: number }): Promise<OrderHistoryReply>;
-  /** Asks the seller of a confirmed part to cancel units before they ship, or to take a return (`items` some, none: every unit left); the same `requestId` again returns the request as it stands. Rejects with `unknown_checkout`, `request_refused`, `limit_reached` or `forbidden`. */
+  /** Asks the seller of a confirmed part to cancel units before they ship, or to take a return (`items` some, none: every unit left); the same `requestId` again returns the request as it stands (pass your own to retry after a timeout). Rejects with `unknown_checkout`, `request_refused`, `limit_reached` or `forbidden`. */
   orderRequest(checkoutId: string, merchant: string, options: { kind: "cancel" | "return"; items?: RequestItem[]; reason?: string; requestId?: string }): Promise<OrderRequestReply>;
   ping(): Promise<Message>;
 }

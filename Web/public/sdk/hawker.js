@@ -66,7 +66,7 @@ export class HawkerError extends Error {
  * @typedef {{product: string, variant?: string, qty: number}} RequestItem
  * @typedef {"pending" | "received" | "accepted" | "declined" | "failed"} RequestStatus
  * @typedef {{request_id: string, kind: "cancel" | "return", items: RequestItem[], reason?: string, status: RequestStatus, answer?: string, created_at: number, updated_at: number}} OrderRequestEntry
- * @typedef {{merchant: string, status: "pending" | "confirmed" | "failed", reference?: string, fulfilment?: {status: string, tracking?: string, note?: string, reference?: string, at: number}, requests?: OrderRequestEntry[]}} OrderPart
+ * @typedef {{merchant: string, status: "pending" | "confirmed" | "failed", reference?: string, fulfilment?: {status: string, tracking?: string, note?: string, reference?: string, at: number}, requests?: OrderRequestEntry[], may_request: ("cancel" | "return")[]}} OrderPart
  * @typedef {{checkout_id: string, stream: string, created_at: number, status: "pending" | "confirmed" | "partly_failed" | "failed", items: OrderLine[], totals: Total[], charges?: Charge[], ship_to?: Destination, parts: OrderPart[]}} Order
  * @typedef {{type: "order.history", re: string, orders: Order[], next_after?: string}} OrderHistoryReply
  * @typedef {OrderRequestEntry & {type: "order.request", re: string, checkout_id: string, merchant: string}} OrderRequestReply
@@ -349,7 +349,8 @@ export class HawkerClient {
    * (`kind` "cancel") or to take a return ("return"): `items` for some units, none for
    * every unit left. Resolves with `order.request` (status "pending"); the merchant's
    * answer comes as `order.request.status` pushes (received, accepted, declined, failed).
-   * Retrying with the same `requestId` is safe: the request as it stands comes back.
+   * Retrying with the same `requestId` is safe: the request as it stands comes back (so
+   * pass one of your own to be able to retry after a timeout or a dropped connection).
    * Rejects with `unknown_checkout`, `request_refused` (not confirmed yet, shipped
    * already for a cancel, no units left), `limit_reached` or `forbidden`.
    * @param {string} checkoutId
@@ -357,7 +358,7 @@ export class HawkerClient {
    * @param {{kind: "cancel" | "return", items?: RequestItem[], reason?: string, requestId?: string}} options
    * @returns {Promise<OrderRequestReply>}
    */
-  orderRequest(checkoutId, merchant, { kind, items, reason, requestId } = { kind: "cancel" }) {
+  orderRequest(checkoutId, merchant, { kind, items, reason, requestId }) {
     return this.send({
       type: "order.request", checkout_id: checkoutId, merchant, request_id: requestId || newKey(), kind,
       ...(items ? { items } : {}), ...(reason ? { reason } : {}),
