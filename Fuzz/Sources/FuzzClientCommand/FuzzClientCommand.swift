@@ -92,6 +92,11 @@ private func check(_ command: ClientCommand) {
         } else {
             require(OrderStatusUpdate.Reversal.statuses[update.status] == nil, "status \(update.status) without its reversal")
         }
+        if let request = update.requestID {
+            require(Identifier.isValid(request), "request_id \(request)")
+            require(update.reversal != nil || update.status == OrderStatusUpdate.declinedStatus, "request_id with status \(update.status)")
+        }
+        require(update.status != OrderStatusUpdate.declinedStatus || update.requestID != nil, "declined without its request")
     case .orders(_, .subscribe(let since)):
         if let since { require((0...JSONValue.maxSafeInteger).contains(since), "orders.subscribe since \(since)") }
     case .orders(_, .setInventory(let update)):
@@ -105,6 +110,13 @@ private func check(_ command: ClientCommand) {
             case .untrack: break
             }
         }
+    case .orderRequest(_, let request):
+        require([request.checkoutID, request.merchant, request.id].allSatisfy(Identifier.isValid), "request ids \(request)")
+        require(request.items.map { (1...CheckoutRequest.maxLines).contains($0.count) } ?? true, "\(request.items?.count ?? 0) request items")
+        for item in request.items ?? [] {
+            require((1...CheckoutRequest.maxQuantity).contains(item.quantity) && Identifier.isValid(item.product), "requested item \(item)")
+        }
+        require(request.reason.map { (1...OrderRequest.maxReason).contains($0.unicodeScalars.count) } ?? true, "request reason")
     case .orders(_, .inventory(let products)):
         require((1...OrderCommand.maxInventoryProducts).contains(products.count) && products.allSatisfy(Identifier.isValid), "inventory.get \(products)")
     case .connect, .unsubscribe, .ping, .orders:

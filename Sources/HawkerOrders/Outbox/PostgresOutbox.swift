@@ -588,17 +588,8 @@ public final class PostgresOutbox: Outbox, Service {
                     "DELETE FROM \(unescaped: s).earning WHERE checkout_id = \(reversal.checkoutID) AND line = \(index) AND quantity = 0", logger: logger)
             }
             // The buyer's notice in the same commit: a crash cannot record the return unheard.
-            var notice = reversal.notice(lines: reservation.lines, units: units, buyer: reservation.buyer, stream: stream, now: now)
-            for try await id in try await connection.query(
-                """
-                INSERT INTO \(unescaped: s).notice (buyer, checkout_id, stream, type, body, created_at)
-                VALUES (\(notice.buyer), \(notice.checkoutID), \(notice.stream.rawValue), \(notice.type.rawValue), \(OutboxCoding.encode(.object(notice.body))),
-                    \(notice.createdAt))
-                RETURNING id
-                """, logger: logger
-            ).decode(Int64.self) {
-                notice.id = id
-            }
+            let notice = try await Self.insert(
+                reversal.notice(lines: reservation.lines, units: units, buyer: reservation.buyer, stream: stream, now: now), schema: s, connection, logger: logger)
             var recorded = record(units, restockDue: reversal.restock, replayed: false)
             recorded.notice = notice
             if var accepted {
