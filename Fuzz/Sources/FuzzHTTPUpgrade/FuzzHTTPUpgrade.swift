@@ -131,6 +131,8 @@ private func check(_ head: HTTPRequestHead, configuration: GatewayConfiguration,
     case .affiliateCodes(.read(let code)), .affiliateCodes(.register(let code)), .affiliateCodes(.revoke(let code)):
         require(route.segments.count == 3 && route.segments[2] == code, "code segment")
         _ = AffiliateCode.canonical(code)
+    case .myOrderRequest(let checkoutID):
+        require(route.method == .POST && route.segments == ["v1", "me", "orders", checkoutID, "requests"], "request segments \(route.segments)")
     case .earnings(let influencer):
         require(route.segments.count == 4 && route.segments[2] == influencer, "influencer segment")
         _ = influencer.removingPercentEncoding
