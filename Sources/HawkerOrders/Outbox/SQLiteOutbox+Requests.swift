@@ -5,8 +5,16 @@ import HawkerProtocol
 /// Buyers' cancel and return requests: stored, claimed and answered like orders, in
 /// a table of their own (`request`, migration v8).
 extension SQLiteOutbox {
+    /// A pending request is due at `time`: the next poll reads the table.
+    func requestDue(at time: Int64) {
+        requestsDueVersion &+= 1
+        requestsDueAt = min(requestsDueAt ?? time, time)
+    }
+
     public func request(_ request: OrderRequest, buyer: String, now: Int64) async throws -> Result<BuyerRequest.Placed, BuyerRequest.Refusal> {
-        try await commit { db -> Result<BuyerRequest.Placed, BuyerRequest.Refusal> in
+        // Noted before the write too: a poll reading meanwhile does not clear it.
+        requestDue(at: now)
+        return try await commit { db -> Result<BuyerRequest.Placed, BuyerRequest.Refusal> in
             guard
                 let checkout = try Row.fetchOne(
                     db, sql: "SELECT reservation FROM checkout WHERE id = ? AND buyer = ?", arguments: [request.checkoutID, buyer]),
@@ -53,26 +61,34 @@ extension SQLiteOutbox {
             arguments += StatementArguments(Array(skipping))
             arguments += [skippingUnlessBefore]
         }
+        // Nothing pending, or nothing due yet: no read (the relay polls ten times a second).
+        guard let due = requestsDueAt, due <= now else { return [] }
+        let version = requestsDueVersion
         let (sql, values) = (condition, arguments)
-        let claimed: [OutboxDelivery] = try await pool.read { db in
+        let (claimed, earliest): ([OutboxDelivery], Int64?) = try await pool.read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT r.*, c.stream, c.buyer, c.reservation, d.reference AS order_reference
-                    FROM request r JOIN checkout c ON c.id = r.checkout_id
-                    JOIN delivery d ON d.checkout_id = r.checkout_id AND d.merchant = r.merchant AND d.seller = r.merchant
-                    WHERE \(sql) ORDER BY r.next_attempt_at LIMIT ?
-                    """, arguments: values + [max(0, limit) + taken.count])
-            return rows.compactMap { row -> OutboxDelivery? in
-                // A row that does not read is left out, not fatal (as `due` does).
-                guard let (reservation, trace) = try? OutboxCoding.decodeCheckout(row["reservation"]),
-                    let request = Self.request(row, lines: reservation.lines), !taken.contains(request.idempotencyKey)
-                else { return nil }
-                return try? OutboxCoding.requestDelivery(
-                    request, attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"],
-                    reference: row["order_reference"], stream: row["stream"], buyer: row["buyer"], reservation: reservation, trace: trace)
-            }
+                db.cachedStatement(
+                    sql: """
+                        SELECT r.*, c.stream, c.buyer, c.reservation, d.reference AS order_reference
+                        FROM request r JOIN checkout c ON c.id = r.checkout_id
+                        JOIN delivery d ON d.checkout_id = r.checkout_id AND d.merchant = r.merchant AND d.seller = r.merchant
+                        WHERE \(sql) ORDER BY r.next_attempt_at LIMIT ?
+                        """), arguments: values + [max(0, limit) + taken.count])
+            let earliest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM request WHERE status = 'pending'"))
+            return (
+                rows.compactMap { row -> OutboxDelivery? in
+                    // A row that does not read is left out, not fatal (as `due` does).
+                    guard let (reservation, trace) = try? OutboxCoding.decodeCheckout(row["reservation"]),
+                        let request = Self.request(row, lines: reservation.lines), !taken.contains(request.idempotencyKey)
+                    else { return nil }
+                    return try? OutboxCoding.requestDelivery(
+                        request, attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"], lastError: row["last_error"],
+                        reference: row["order_reference"], stream: row["stream"], buyer: row["buyer"], reservation: reservation, trace: trace)
+                }, earliest
+            )
         }
+        // Unless a request changed meanwhile (it set its own due time).
+        if requestsDueVersion == version { requestsDueAt = earliest }
         let (until, overflow) = now.addingReportingOverflow(claimMilliseconds)
         let mine = claimed.prefix(max(0, limit))
         for delivery in mine { claims[delivery.idempotencyKey] = overflow ? .max : until }
@@ -86,6 +102,7 @@ extension SQLiteOutbox {
         let (status, answer, error, next) = BuyerRequest.columns(outcome)
         let noticeRow = try notice.map(Self.row)
         claims["\(checkoutID):\(merchant)/request/\(id)"] = nil
+        if let next { requestDue(at: next) }
         return try await commit { db -> (applied: Bool, noticeID: Int64?) in
             try Self.execute(
                 db,

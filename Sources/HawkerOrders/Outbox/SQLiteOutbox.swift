@@ -39,6 +39,12 @@ public actor SQLiteOutbox: Outbox {
 
     /// Deliveries claimed by `claim` until when, by idempotency key; an outcome ends one.
     var claims: [String: Int64] = [:]
+    /// When the earliest pending buyer's request is due (nil: none; `.min`: not known yet),
+    /// so that the relay's polls read the request table only when there is something in
+    /// it. Written by every change of a request's due time; `requestsDueVersion` tells a
+    /// poll that read before such a change not to overwrite it.
+    var requestsDueAt: Int64? = .min
+    var requestsDueVersion = 0
 
     /// Opens (creating it if needed) the outbox database at `path` and migrates it.
     public init(path: String) throws {
@@ -806,6 +812,7 @@ public actor SQLiteOutbox: Outbox {
             try db.execute(
                 sql: "UPDATE request SET next_attempt_at = ? WHERE merchant = ? AND status = 'pending' AND next_attempt_at > ?", arguments: [now, merchant, now])
         }
+        requestDue(at: now)
     }
 
     /// `merchant`'s settled deliveries (confirmed or rejected) of checkouts created at or
