@@ -27,7 +27,7 @@ public final class DemoOrderBackend: OrderBackend {
         if let request = delivery.request {
             reference += "-\(request.id)"
             // Once per request: a redelivery is not a second answer.
-            if let answer, !ordersByKey.keys.contains(delivery.idempotencyKey) {
+            if let answer, recent.withLockedValue({ $0.orders[delivery.idempotencyKey] == nil }) {
                 let delay = delay
                 Task {
                     try? await Task.sleep(for: delay)

@@ -145,10 +145,16 @@ public struct PartReversal: Sendable, Hashable {
         String(buffer: JSONText.encode(.object(Dictionary(uniqueKeysWithValues: units.map { (String($0.key), JSONValue.int($0.value)) }))))
     }
 
+    /// Only what a line can hold is read (a line index of a checkout, 1 to
+    /// `CheckoutRequest.maxQuantity` units): the sums over stored reversals, requests and
+    /// withdrawals stay far from overflowing whatever a row holds.
     static func decode(_ text: String) -> [Int: Int64] {
         var units: [Int: Int64] = [:]
         for (key, value) in OutboxCoding.decodeNoticeBody(text) {
-            if let index = Int(key), let quantity = value.intValue { units[index] = quantity }
+            guard let index = Int(key), (0..<CheckoutRequest.maxLines).contains(index), let quantity = value.intValue,
+                (1...CheckoutRequest.maxQuantity).contains(quantity)
+            else { continue }
+            units[index] = quantity
         }
         return units
     }
