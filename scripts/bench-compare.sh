@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Two gateway builds side by side in the same run: the fan-out scenarios of the benchmark
-# suite against build A and build B, alternating run by run (A, B, A, B ...) so that the
+# Two gateway builds side by side in the same run: the fan-out, connect-storm and idle
+# scenarios of the benchmark suite against build A and build B, alternating run by run (A, B, A, B ...) so that the
 # machine's drift falls on both, then each figure's median per side and the ratio B/A.
 #
 #   scripts/bench-compare.sh BASE_REV [RUNS]       # A: hawker built at git revision BASE_REV
 #                                                  # (in .build-base/), B: this tree
 #   BASE_BIN=/path/to/hawker scripts/bench-compare.sh - [RUNS]   # A: a binary you built
 #   BENCH_SCENARIOS="fanout-1k-100 fanout-1k-2000" ...             # only these scenarios
+#                         (fanout-1k-100 fanout-1k-2000 fanout-10k-5 connect-storm-10k idle-19k)
 #
 # The gateway runs pinned to CPU 0 with one event loop, the generator (this tree's
 # hawker-load) on CPU 1, as in scripts/bench.sh. Results: artifacts/bench-compare/.
@@ -57,6 +58,8 @@ scenarios=(
     "fanout-1k-100|fanout --viewers 1000 --events 1000 --rate 100 --payload 100"
     "fanout-1k-2000|fanout --viewers 1000 --events 6000 --rate 2000 --payload 100"
     "fanout-10k-5|fanout --viewers 10000 --events 150 --rate 5 --warmup 10 --payload 100"
+    "connect-storm-10k|connect-storm --viewers 10000 --processes 2"
+    "idle-19k|idle --viewers 19000 --hold 10"
 )
 for entry in "${scenarios[@]}"; do
     name=${entry%%|*}
@@ -73,7 +76,8 @@ done
 python3 - "$out" "${scenarios[@]%%|*}" <<'EOF' | tee "$out/summary.md"
 import json, statistics, sys, glob
 out, names = sys.argv[1], sys.argv[2:]
-figures = ["server_cpu_us_per_delivery", "deliveries_per_second", "latency_p50", "latency_p99", "server_rss_kib", "lost", "reordered"]
+figures = ["server_cpu_us_per_delivery", "deliveries_per_second", "latency_p50", "latency_p99", "server_rss_kib", "lost", "reordered",
+    "handshakes_per_second", "server_cpu_us_per_handshake", "rss_kib_per_connection"]
 def load(side, name):
     runs = []
     for path in sorted(glob.glob(f"{out}/{side}/{name}/run-*.json")):

@@ -33,8 +33,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var keepalive: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
-    /// The context `writeDirect` writes from.
-    private var direct: ChannelHandlerContext?
+    /// Where `writeDirect` writes.
+    private var direct: (any DirectFrameWriter)?
 
     public init(configuration: WebSocketConnectionConfiguration, compression: PerMessageDeflateParameters?) {
         self.configuration = configuration
@@ -53,21 +53,27 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
         direct = nil
     }
 
+    /// `writeDirect` writes through `writer`, which sits on the socket's side of this
+    /// handler.
+    public func writeDirectly(through writer: any DirectFrameWriter) {
+        direct = writer
+    }
+
     /// `writeDirect` writes from `context`: the context of a handler on the socket's side
     /// of this one, whose writes pass nothing but what every byte must (TLS). Its own
     /// handler does not see them.
     public func writeDirectly(from context: ChannelHandlerContext) {
-        direct = context
+        direct = ContextFrameWriter(context: context)
     }
 
-    /// Writes a ready-made data frame from the socket's side of the pipeline (the context
-    /// set with `writeDirectly(from:)`), skipping the handlers in between: the fan-out's
+    /// Writes a ready-made data frame from the socket's side of the pipeline (the writer
+    /// set with `writeDirectly`), skipping the handlers in between: the fan-out's
     /// path, once per viewer per event. Writes and flushes through the pipeline go in the
     /// same order as these, since no handler holds writes back. False, and nothing written,
     /// once the close handshake started (nothing may follow a close frame) or without a tap.
     public func writeDirect(_ frame: ByteBuffer) -> Bool {
         guard state == .open, let direct else { return false }
-        direct.write(NIOAny(frame), promise: nil)
+        direct.writeFrame(frame)
         return true
     }
 

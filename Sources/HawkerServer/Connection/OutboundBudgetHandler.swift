@@ -1,3 +1,4 @@
+import HawkerWebSocket
 import NIOCore
 
 /// Fired inbound when a connection is owed more than its outbound budget: the protocol
@@ -11,6 +12,10 @@ struct OutboundBudgetExceeded: Sendable {
 /// replies, errors, pongs and pushes. Broadcasts on a plain connection are written from
 /// its context, past it (`WebSocketConnectionHandler.writeDirect`): `ViewerDelivery`
 /// holds them to the same budget, and the session checks `isSpent` before each.
+///
+/// It is also where broadcasts leave (`DirectFrameWriter`, in
+/// OutboundBudgetHandler+DirectWrites.swift): with the connection's socket descriptor,
+/// straight to the socket with `send(2)` while NIO holds nothing for it.
 ///
 /// The channel's own write queue is the measure: NIO counts every byte written and not
 /// yet taken by the kernel. Past the budget the connection is told once
@@ -29,18 +34,46 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
     private let grace: TimeAmount
     /// Set once the budget is spent: the most the queue may hold from then on.
     private var ceiling: Int?
+    /// The connection's socket, when the gateway accepted it itself (`SocketAcceptor`);
+    /// nil over TLS and in tests on EmbeddedChannel.
+    let socket: CInt?
+    /// This handler's context, for the frames written past it.
+    var context: ChannelHandlerContext?
+    /// NIO's queue may hold bytes: something was written through it since the queue was
+    /// last seen empty. Broadcasts go to the socket directly only when it does not.
+    var queueMayHoldBytes = true
+    /// A frame went into NIO's queue past this handler and waits for a flush.
+    var frameAwaitsFlush = false
+    /// The one frame of this flush so far, to be sent directly at the flush.
+    var waitingFrame: ByteBuffer?
 
     /// The budget is spent: nothing but a close frame may be queued any more. Broadcasts,
     /// which are written past this handler, check it (`SessionHandler.receive`).
     var isSpent: Bool { ceiling != nil }
 
-    init(limit: Int, slack: Int = 4_096, grace: TimeAmount) {
+    init(limit: Int, slack: Int = 4_096, grace: TimeAmount, socket: CInt? = nil) {
         self.limit = limit
         self.slack = slack
         self.grace = grace
+        self.socket = socket
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        waitingFrame = nil
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // A broadcast frame waiting for the flush was written first: it goes first.
+        if let frame = waitingFrame {
+            waitingFrame = nil
+            queue(frame, context: context)
+        }
+        queueMayHoldBytes = true
         if let ceiling, context.channel.bufferedOutboundBytes + unwrapOutboundIn(data).readableBytes > ceiling {
             promise?.fail(Refused())
             return
@@ -51,6 +84,12 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
         guard ceiling == nil, !context.channel.isWritable else { return }
         let queued = context.channel.bufferedOutboundBytes
         if queued > limit { exceeded(queued: queued, context: context) }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        sendWaitingFrame(context: context)
+        frameAwaitsFlush = false
+        context.flush()
     }
 
     private func exceeded(queued: Int, context: ChannelHandlerContext) {

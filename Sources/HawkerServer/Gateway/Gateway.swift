@@ -56,7 +56,7 @@ public final class Gateway: Service, Sendable {
     }
 
     private struct Running {
-        var server: any Channel
+        var server: SocketAcceptor
         /// The `metrics.port` listener, when configured.
         var metrics: (any Channel)?
         /// Forgets quiet users' quota rows once a minute.
@@ -252,30 +252,23 @@ public final class Gateway: Service, Sendable {
         try await merchants.load()
         let initializer = GatewayChannelInitializer(services: services, tls: tls)
         let water = configuration.outboundHighWaterBytes
-        var bootstrap = ServerBootstrap(group: group)
-        if configuration.socketSendBufferBytes > 0 {
-            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(configuration.socketSendBufferBytes))
-        }
-        let channel =
-            try await bootstrap
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: water / 2, high: water))
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: configuration.readBufferBytes, maximum: 65_536)
-            )
-            .childChannelInitializer { channel in initializer.initialize(channel) }
-            .bind(host: configuration.host, port: configuration.port)
-            .get()
+        let listener = try SocketAcceptor(
+            host: configuration.host,
+            port: configuration.port,
+            options: .init(
+                sendBufferBytes: configuration.socketSendBufferBytes,
+                writeBufferWaterMark: .init(low: water / 2, high: water),
+                readBufferBytes: configuration.readBufferBytes
+            ),
+            logger: logger
+        )
+        listener.start(group: group) { channel, socket in initializer.initialize(channel, socket: socket) }
         var metricsChannel: (any Channel)?
         if configuration.metricsPort > 0 {
             do {
                 metricsChannel = try await bindMetricsListener()
             } catch {
-                try? await channel.close()
+                await listener.close()
                 throw error
             }
             logger.info("metrics listening", metadata: ["address": "http://\(configuration.metricsHost):\(metricsChannel?.localAddress?.port ?? 0)/metrics"])
@@ -289,7 +282,7 @@ public final class Gateway: Service, Sendable {
             guard case .starting = state else { return true }
             state = .running(
                 Running(
-                    server: channel,
+                    server: listener,
                     metrics: metricsChannel,
                     quotaSweep: group.next().scheduleRepeatedTask(initialDelay: .minutes(1), delay: .minutes(1)) { _ in quotas.sweep() },
                     orders: Task { await orders.run() },
@@ -302,11 +295,11 @@ public final class Gateway: Service, Sendable {
         }
         if shutDownMeanwhile {
             // A shutdown while binding: it found nothing to close, so close it here.
-            try? await channel.close()
+            await listener.close()
             try? await metricsChannel?.close()
             throw CancellationError()
         }
-        let address = channel.localAddress!
+        let address = listener.localAddress
         logger.info(
             "hawker listening",
             metadata: [
@@ -454,7 +447,7 @@ public final class Gateway: Service, Sendable {
             guard case .running(let running) = state else { return nil }
             return running
         }
-        try? await running?.server.close()
+        await running?.server.close()
         running?.quotaSweep.cancel()
         running?.retention.cancel()
         try? await running?.metrics?.close()

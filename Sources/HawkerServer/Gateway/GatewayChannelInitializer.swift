@@ -8,6 +8,9 @@ import NIOSSL
 /// WebSocket upgrader, and after the upgrade the strict WebSocket layer with a
 /// hawker.v1 session (or the conformance echo).
 struct GatewayChannelInitializer: Sendable {
+    /// Past the connection limits, or draining.
+    struct ConnectionRefused: Error {}
+
     let services: GatewayServices
     let tls: NIOSSLContext?
 
@@ -16,22 +19,31 @@ struct GatewayChannelInitializer: Sendable {
         return UpgradePolicy(configuration: services.configuration, isDraining: { connections.isDraining })
     }
 
-    func initialize(_ channel: any Channel) -> EventLoopFuture<Void> {
+    /// `socket`: the connection's descriptor, when the gateway accepted it itself
+    /// (`SocketAcceptor`); broadcasts are then sent to it directly.
+    func initialize(_ channel: any Channel, socket: CInt? = nil) -> EventLoopFuture<Void> {
         let connections = services.connections
         guard connections.admit(channel) == .admitted else {
             services.metrics.rejectedConnections.increment()
-            return channel.close()
+            // A failed initializer: the bootstrap closes the socket (closing it here would
+            // leave the bootstrap registering a closed channel).
+            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
         }
         return channel.eventLoop.makeCompletedFuture {
-            try configure(channel)
+            try configure(channel, socket: socket)
         }
     }
 
-    private func configure(_ channel: any Channel) throws {
+    private func configure(_ channel: any Channel, socket: CInt?) throws {
         let pipeline = channel.pipeline.syncOperations
-        // On the socket's side of TLS: it counts everything written to the connection.
+        // On the socket's side of TLS: it counts everything written to the connection. Over
+        // TLS, broadcasts must be encrypted: no direct sends.
         try pipeline.addHandler(
-            OutboundBudgetHandler(limit: services.configuration.outboundBudgetBytes, grace: services.configuration.webSocket.closeTimeout)
+            OutboundBudgetHandler(
+                limit: services.configuration.outboundBudgetBytes,
+                grace: services.configuration.webSocket.closeTimeout,
+                socket: tls == nil ? socket : nil
+            )
         )
         if let tls {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls))

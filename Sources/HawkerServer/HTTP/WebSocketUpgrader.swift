@@ -58,14 +58,18 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
             try pipeline.addHandler(decoder)
             let connection = WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression)
             try pipeline.addHandler(connection)
-            // Broadcasts are written from the context of the handler nearest the socket, so
-            // that they pass nothing else: the budget handler's (first; `ViewerDelivery`
-            // holds broadcasts to the budget itself), or with TLS the frame decoder's, the
-            // handler right above TLS. Another handler of our own there would cost every
-            // idle connection ~0.2 KiB.
+            // Broadcasts leave from the handler nearest the socket, so that they pass
+            // nothing else: the budget handler (first; `ViewerDelivery` holds broadcasts
+            // to the budget itself), which sends them to the socket directly when it can,
+            // or with TLS the frame decoder's context, right above TLS. Another handler of
+            // our own there would cost every idle connection ~0.2 KiB.
             let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
             let budget = try pipeline.handler(type: OutboundBudgetHandler.self)
-            connection.writeDirectly(from: tls ? try pipeline.context(handler: decoder) : try pipeline.context(handler: budget))
+            if tls {
+                connection.writeDirectly(from: try pipeline.context(handler: decoder))
+            } else {
+                connection.writeDirectly(through: budget)
+            }
             let framer = WebSocketFramer(
                 compression: decision.compression,
                 deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),

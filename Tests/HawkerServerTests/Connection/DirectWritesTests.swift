@@ -1,0 +1,181 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import HawkerServer
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Broadcasts sent to the socket directly (`OutboundBudgetHandler+DirectWrites`): an
+/// EmbeddedChannel stands for NIO's queue (written and not yet flushed bytes count as
+/// held), a real socket pair for the connection's socket.
+@Suite struct DirectWritesTests {
+    /// The gateway's end and the peer's end of a connected stream socket pair; the peer's
+    /// end does not block.
+    private final class SocketPair {
+        let gateway: CInt
+        let peer: CInt
+
+        init(sendBufferBytes: Int32? = nil) throws {
+            var ends: [CInt] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0 else { throw IOError(errnoCode: errno, reason: "socketpair") }
+            gateway = ends[0]
+            peer = ends[1]
+            _ = fcntl(gateway, F_SETFL, fcntl(gateway, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(peer, F_SETFL, fcntl(peer, F_GETFL) | O_NONBLOCK)
+            if var size = sendBufferBytes {
+                _ = setsockopt(gateway, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
+        }
+
+        deinit {
+            close(gateway)
+            close(peer)
+        }
+
+        /// Everything the peer can read now.
+        func received() -> [UInt8] {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(peer, $0.baseAddress, $0.count) }
+                guard count > 0 else { return bytes }
+                bytes += chunk[0..<count]
+            }
+        }
+    }
+
+    private func makeChannel(socket: CInt?) throws -> (EmbeddedChannel, OutboundBudgetHandler) {
+        let budget = OutboundBudgetHandler(limit: 1 << 20, grace: .seconds(1), socket: socket)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(budget)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        return (channel, budget)
+    }
+
+    private func frame(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    /// What NIO let out, in order, as bytes.
+    private func flushedByNIO(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+        return bytes
+    }
+
+    @Test func theOneFrameOfAFlushIsSentToTheSocketAtTheFlush() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        budget.writeFrame(frame("one"))
+        #expect(pair.received().isEmpty)
+        budget.flush()
+        #expect(pair.received() == Array("one".utf8))
+        budget.writeFrame(frame("two"))
+        budget.flush()
+        #expect(pair.received() == Array("two".utf8))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    /// A loop behind (several events in one turn): the frames of one flush leave together
+    /// through NIO, in order, not a system call each.
+    @Test func severalFramesOfOneFlushGoThroughNIOTogether() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        budget.writeFrame(frame("one"))
+        budget.writeFrame(frame("two"))
+        budget.writeFrame(frame("three"))
+        budget.flush()
+        #expect(pair.received().isEmpty)
+        #expect(try flushedByNIO(channel) == Array("onetwothree".utf8))
+        // NIO's queue is empty again (seen once, then not read again): direct.
+        budget.writeFrame(frame("four"))
+        budget.flush()
+        #expect(pair.received() == Array("four".utf8))
+        _ = try channel.finish()
+    }
+
+    @Test func aWriteWaitingInNIOKeepsLaterFramesBehindIt() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        // A reply written through the pipeline and not flushed yet: NIO holds it.
+        channel.write(frame("reply"), promise: nil)
+        budget.writeFrame(frame("event"))
+        budget.flush()
+        #expect(pair.received().isEmpty)
+        #expect(try flushedByNIO(channel) == Array("replyevent".utf8))
+        _ = try channel.finish()
+    }
+
+    /// A reply written after a frame that waits for the flush goes after it.
+    @Test func aPipelineWriteTakesTheWaitingFrameAheadOfItself() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        budget.writeFrame(frame("event"))
+        channel.write(frame("reply"), promise: nil)
+        budget.flush()
+        #expect(pair.received().isEmpty)
+        #expect(try flushedByNIO(channel) == Array("eventreply".utf8))
+        _ = try channel.finish()
+    }
+
+    /// A flush through the pipeline (a session's own) sends the waiting frame too.
+    @Test func aPipelineFlushSendsTheWaitingFrame() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        budget.writeFrame(frame("event"))
+        channel.flush()
+        #expect(pair.received() == Array("event".utf8))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    /// A peer that does not read: what its socket buffer does not take (the rest of a
+    /// partial send, then whole frames) waits in NIO's queue behind what the kernel took,
+    /// in order.
+    @Test func whatTheKernelDoesNotTakeWaitsInNIOInOrder() throws {
+        let pair = try SocketPair(sendBufferBytes: 4_096)
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        var expected: [UInt8] = []
+        for index in 0..<20 {
+            let text = String(repeating: Character(UnicodeScalar(UInt8(97 + index % 26))), count: 9_973)
+            expected += Array(text.utf8)
+            budget.writeFrame(frame(text))
+            // One frame per flush, each tried directly while NIO holds nothing.
+            budget.flush()
+        }
+        let direct = pair.received()
+        #expect(!direct.isEmpty)
+        #expect(direct.count < expected.count)
+        #expect(direct + (try flushedByNIO(channel)) == expected)
+        _ = try channel.finish()
+    }
+
+    /// Once NIO closed the channel its descriptor may belong to another connection:
+    /// nothing is sent to it.
+    @Test func aClosedChannelIsNotWrittenTo() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        budget.writeFrame(frame("waiting"))
+        try channel.close().wait()
+        // The handlers are still there (EmbeddedChannel removes them when its loop runs):
+        // only the channel's state keeps the frame from the socket.
+        budget.flush()
+        #expect(pair.received().isEmpty)
+    }
+
+    /// Without a socket (TLS, where frames must be encrypted), frames go through NIO and
+    /// leave with the flush.
+    @Test func withoutASocketFramesWaitForTheFlush() throws {
+        let (channel, budget) = try makeChannel(socket: nil)
+        budget.writeFrame(frame("one"))
+        budget.writeFrame(frame("two"))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        budget.flush()
+        #expect(try flushedByNIO(channel) == Array("onetwo".utf8))
+        _ = try channel.finish()
+    }
+}
