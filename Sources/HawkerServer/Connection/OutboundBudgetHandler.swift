@@ -9,13 +9,11 @@ struct OutboundBudgetExceeded: Sendable {
 
 /// The one outbound budget of a connection, first in its pipeline (on the socket's side
 /// of TLS), so that it sees everything written to the connection: HTTP responses,
-/// replies, errors, pongs and pushes. Broadcasts on a plain connection are written from
-/// its context, past it (`WebSocketConnectionHandler.writeDirect`): `ViewerDelivery`
+/// replies, errors, pongs and pushes. Broadcasts on a plain connection leave through it
+/// but past its count (`DirectFrameWriter`, OutboundBudgetHandler+DirectWrites.swift):
+/// with the connection's socket descriptor straight to the socket with `send(2)` while
+/// NIO holds nothing for it, else into NIO's queue from its context. `ViewerDelivery`
 /// holds them to the same budget, and the session checks `isSpent` before each.
-///
-/// It is also where broadcasts leave (`DirectFrameWriter`, in
-/// OutboundBudgetHandler+DirectWrites.swift): with the connection's socket descriptor,
-/// straight to the socket with `send(2)` while NIO holds nothing for it.
 ///
 /// The channel's own write queue is the measure: NIO counts every byte written and not
 /// yet taken by the kernel. Past the budget the connection is told once
