@@ -370,6 +370,8 @@ let package = Package(
                 "HawkerClient",
                 "HawkerAuth",
                 "HawkerOrders",
+                // The upgrade scanner is checked against NIO's parser on generated requests.
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -745,6 +745,13 @@ def test_the_sdk_subscribes_in_one_round_trip(gateway):
         assert trace["status"] == "open", trace
         log = [entry for entry in trace["log"] if entry not in ("in presence",)]
         assert log[:4] == ["out connect", "out subscribe", "in welcome", "in subscribed"], log
+        # Chromium's upgrade request is one the gateway answers without its HTTP pipeline.
+        request = urllib.request.Request(f"http://127.0.0.1:{gateway.port}/metrics",
+                                         headers={"Authorization": f"Bearer {gateway.token('admin', 'ops')}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            metrics = response.read().decode()
+        assert 'hawker_websocket_upgrades_total{path="fast"} 1' in metrics, metrics
+        assert 'hawker_websocket_upgrades_total{path="http"} 0' in metrics, metrics
 
         # A gateway that refuses a subscribe sent before welcome (past its bound, or one
         # without pipelining): the SDK sends it again after welcome and the caller's

@@ -19,8 +19,14 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 /// the upgrade policy, the WebSocket handshake checks, the refusal explanation for /ws
 /// as plain HTTP, the HTTP route, the bearer token, the browser files, `?limit=`.
 ///
+/// The same bytes also go to the fast upgrade path's scanner (`UpgradeRequestScanner`):
+/// whatever it recognises, NIO's decoder must read as the same first request (method,
+/// target, version and every header in order), and the bytes split in two reads (at a
+/// position the first byte's high bits pick) must get the same answer as in one.
+///
 /// The first byte picks the configuration: bit 0 compression off, bit 1 /echo on,
-/// bit 2 an Origin allow-list, bit 3 draining. The rest is the connection's bytes.
+/// bit 2 an Origin allow-list, bit 3 draining; bits 4–7 the split (× 16 bytes). The rest
+/// is the connection's bytes.
 ///
 /// Must never trap. Also checked: an accepted upgrade names the endpoint's subprotocol
 /// and answers the extension it negotiated; a handshake passes only with one 16-byte key,
@@ -36,6 +42,10 @@ public func fuzzHTTPUpgrade(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     configuration.conformanceEcho = settings & 0x02 != 0
     if settings & 0x04 != 0 { configuration.allowedOrigins = ["https://shop.example", "http://localhost:8080"] }
     let draining = settings & 0x08 != 0
+    let split = Int(settings >> 4) * 16
+    let bytes = input.rest()
+    let scanned = GatewayFuzzing.scanUpgradeRequest(bytes, split: split)
+    require(scanned.consistent, "the scanner answers differently when the request comes in two reads")
 
     let channel = EmbeddedChannel()
     do {
@@ -45,11 +55,21 @@ public func fuzzHTTPUpgrade(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         fatalError("pipeline setup failed: \(error)")
     }
     // A decoding error ends the connection; the heads before it were still decoded.
-    _ = try? channel.writeInbound(ByteBuffer(bytes: input.rest()))
+    _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
+    var firstHead: HTTPRequestHead?
     while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
         if case .head(let head) = part {
+            if firstHead == nil { firstHead = head }
             check(head, configuration: configuration, draining: draining)
         }
+    }
+    if let (head, length) = scanned.request {
+        guard let firstHead else { fatalError("the scanner recognised a request NIO does not parse: \(String(decoding: bytes, as: UTF8.self).debugDescription)") }
+        require(length <= bytes.count, "request length \(length) of \(bytes.count) bytes")
+        require(
+            head.method == firstHead.method && head.uri == firstHead.uri && head.version == firstHead.version
+                && head.headers.map { [$0.name, $0.value] } == firstHead.headers.map { [$0.name, $0.value] },
+            "the scanner read \(head), NIO \(firstHead)")
     }
     _ = try? channel.finish(acceptAlreadyClosed: true)
     return 0

@@ -174,6 +174,9 @@ extension GatewayConfiguration {
         .int("http.request_burst", "requests one HTTP connection may send at once (pipelined)", \.httpRequestBurst, range: 1...100_000),
         .milliseconds(
             "http.request_timeout_ms", "time a connection has to send a complete request or upgrade, from its opening or previous response (idle keep-alives close after it)", \.httpRequestTimeout),
+        .bool(
+            "http.fast_upgrade", "answer plain WebSocket upgrade requests without the HTTP pipeline (cheaper handshakes); other requests are unaffected",
+            \.fastUpgrade),
         .int(
             "http.max_pending_per_address", "connections from one address not yet through their first request or upgrade; more are refused at accept (0: no bound, e.g. behind a proxy)",
             \.maxPendingPerAddress, range: 0...1_000_000),

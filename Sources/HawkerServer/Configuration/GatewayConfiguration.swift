@@ -79,6 +79,9 @@ public struct GatewayConfiguration: Sendable {
     /// The time an HTTP connection has to send a complete request (an upgrade included),
     /// from its opening or its previous response; idle keep-alives close after it too.
     public var httpRequestTimeout = TimeAmount.seconds(10)
+    /// Plain WebSocket upgrade requests are answered without NIO's HTTP pipeline
+    /// (`FastUpgradeHandler`); off, every request goes through it.
+    public var fastUpgrade = true
     /// Connections from one address that have not completed a request or upgrade yet;
     /// 0 for no bound (behind a proxy, where every client has the proxy's address).
     public var maxPendingPerAddress = 256

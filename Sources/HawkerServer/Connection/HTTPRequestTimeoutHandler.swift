@@ -6,7 +6,8 @@ import NIOHTTP1
 /// A slowloris client (headers a byte at a time), a silent socket and an idle keep-alive
 /// are closed when it passes. While a request is being answered the clock is stopped.
 ///
-/// Sits after NIO's upgrade handler: an upgrade request that never completes runs out
+/// Sits after NIO's upgrade handler (added by `FastUpgradeHandler` when it hands a request
+/// over): an upgrade request that never completes runs out
 /// the same clock, and a completed upgrade removes this handler.
 final class HTTPRequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -19,14 +20,18 @@ final class HTTPRequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     /// half-open.
     private var firstRequest: (() -> Void)?
     private var deadline: Scheduled<Void>?
+    /// When the first request must be complete, if not `timeout` from now: a connection
+    /// handed over by `FastUpgradeHandler` keeps the clock it started with.
+    private let firstDeadline: NIODeadline?
 
-    init(timeout: TimeAmount, firstRequest: @escaping () -> Void) {
+    init(timeout: TimeAmount, firstDeadline: NIODeadline? = nil, firstRequest: @escaping () -> Void) {
         self.timeout = timeout
+        self.firstDeadline = firstDeadline
         self.firstRequest = firstRequest
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        arm(context: context)
+        arm(context: context, at: firstDeadline ?? context.eventLoop.now + timeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -51,12 +56,12 @@ final class HTTPRequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
         if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
         context.write(data, promise: promise)
         // Answered: the next request has the whole timeout again.
-        if isEnd { arm(context: context) }
+        if isEnd { arm(context: context, at: context.eventLoop.now + timeout) }
     }
 
-    private func arm(context: ChannelHandlerContext) {
+    private func arm(context: ChannelHandlerContext, at time: NIODeadline) {
         deadline?.cancel()
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(deadline: time) {
             context.close(promise: nil)
         }
     }

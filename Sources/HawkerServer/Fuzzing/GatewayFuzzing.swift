@@ -8,7 +8,7 @@ import NIOHTTP1
 
 /// The gateway's pure decisions, for the libFuzzer targets in Fuzz/ only (`@_spi(Fuzzing)`):
 /// the upgrade policy, the handshake checks, the refusal explanation, the HTTP routing
-/// (`HTTPRoute`), the bearer header, the browser files, and the bodies built from stored
+/// (`HTTPRoute`), the fast upgrade path's request scanner, the bearer header, the browser files, and the bodies built from stored
 /// outbox rows. Each wraps the code the server runs; none adds behaviour.
 @_spi(Fuzzing) public enum GatewayFuzzing {
     /// `UpgradePolicy.evaluate`: either a decision or a refusal.
@@ -51,6 +51,19 @@ import NIOHTTP1
     public static func upgradeRefusal(_ head: HTTPRequestHead, configuration: GatewayConfiguration, draining: Bool) -> (status: HTTPResponseStatus, headers: [(String, String)], body: ByteBuffer) {
         let response = HTTPAPIHandler.upgradeRefusal(head, policy: policy(configuration, draining: draining))
         return (response.status, response.headers, response.body)
+    }
+
+    /// `UpgradeRequestScanner` (the fast upgrade path) on a connection's first bytes: the
+    /// request head and its length when it recognises an upgrade request. `consistent`:
+    /// the same bytes arriving in two reads, split at `split`, give the same answer.
+    public static func scanUpgradeRequest(_ bytes: [UInt8], split: Int) -> (request: (head: HTTPRequestHead, length: Int)?, consistent: Bool) {
+        var whole = UpgradeRequestScanner()
+        let outcome = whole.scan(ByteBuffer(bytes: bytes))
+        var pieces = UpgradeRequestScanner()
+        var first = pieces.scan(ByteBuffer(bytes: bytes.prefix(min(max(split, 0), bytes.count))))
+        if first == .needMore { first = pieces.scan(ByteBuffer(bytes: bytes)) }
+        guard case .upgrade(let head, let length) = outcome else { return (nil, first == outcome) }
+        return ((head, length), first == outcome)
     }
 
     /// `Authorization: Bearer <token>` as the gateway reads it.

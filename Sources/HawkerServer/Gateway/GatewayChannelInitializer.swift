@@ -49,15 +49,38 @@ struct GatewayChannelInitializer: Sendable {
             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
             try pipeline.addHandler(TLSHandshakeTimeoutHandler(timeout: services.configuration.tlsHandshakeTimeout))
         }
-        let policy = self.policy
+        let upgrader = WebSocketUpgrader(policy: policy, services: services)
+        guard services.configuration.fastUpgrade else {
+            try addHTTPPipeline(to: channel, upgrader: upgrader, deadline: nil)
+            return
+        }
+        let connections = services.connections
+        try pipeline.addHandler(
+            FastUpgradeHandler(
+                upgrader: upgrader,
+                timeout: services.configuration.httpRequestTimeout,
+                upgraded: { channel in
+                    connections.handshakeDone(channel)
+                    services.metrics.fastUpgrades.increment()
+                },
+                handOver: { [self] context, deadline in
+                    try addHTTPPipeline(to: context.channel, upgrader: upgrader, deadline: deadline)
+                }
+            ))
+    }
+
+    /// NIO's HTTP/1.1 server pipeline with the upgrader, the request clock and the API, at
+    /// the pipeline's end. `deadline`: when the first request must be complete, if not
+    /// `http.request_timeout_ms` from now.
+    private func addHTTPPipeline(to channel: any Channel, upgrader: WebSocketUpgrader, deadline: NIODeadline?) throws {
+        let pipeline = channel.pipeline.syncOperations
         let services = self.services
         let connections = services.connections
-        let upgrader = WebSocketUpgrader(policy: policy, services: services)
-        let timeout = HTTPRequestTimeoutHandler(timeout: services.configuration.httpRequestTimeout) {
+        let timeout = HTTPRequestTimeoutHandler(timeout: services.configuration.httpRequestTimeout, firstDeadline: deadline) {
             connections.handshakeDone(channel)
         }
         let aggregator = NIOHTTPServerRequestAggregator(maxContentLength: services.configuration.maxHTTPBodyBytes)
-        let api = HTTPAPIHandler(services: services, policy: policy)
+        let api = HTTPAPIHandler(services: services, policy: upgrader.policy)
         // After an upgrade the HTTP-only handlers leave the pipeline.
         let httpHandlers = NIOLoopBound((timeout, aggregator, api), eventLoop: channel.eventLoop)
         try pipeline.configureHTTPServerPipeline(
@@ -65,6 +88,7 @@ struct GatewayChannelInitializer: Sendable {
                 upgraders: [upgrader],
                 completionHandler: { context in
                     connections.handshakeDone(context.channel)
+                    services.metrics.httpUpgrades.increment()
                     let pipeline = context.pipeline.syncOperations
                     let (timeout, aggregator, api) = httpHandlers.value
                     pipeline.removeHandler(timeout, promise: nil)

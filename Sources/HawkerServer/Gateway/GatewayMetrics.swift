@@ -15,6 +15,10 @@ struct GatewayMetrics: HubObserver {
     let backedUpViewers: Metrics.Counter
     let coalescedFrames: Metrics.Counter
     let rejectedConnections: Metrics.Counter
+    /// WebSocket upgrades by the path that answered them: `fast` (`FastUpgradeHandler`)
+    /// or `http` (NIO's HTTP pipeline: requests the fast path does not recognise).
+    let fastUpgrades: Metrics.Counter
+    let httpUpgrades: Metrics.Counter
     let publishToWrite: Metrics.Timer
     let checkoutLatency: Metrics.Timer
     let outboxPending: Metrics.Gauge
@@ -54,6 +58,8 @@ struct GatewayMetrics: HubObserver {
         backedUpViewers = Metrics.Counter(label: "hawker_backed_up_viewers_total", factory: factory)
         coalescedFrames = Metrics.Counter(label: "hawker_coalesced_frames_total", factory: factory)
         rejectedConnections = Metrics.Counter(label: "hawker_rejected_connections_total", factory: factory)
+        fastUpgrades = Metrics.Counter(label: "hawker_websocket_upgrades_total", dimensions: [("path", "fast")], factory: factory)
+        httpUpgrades = Metrics.Counter(label: "hawker_websocket_upgrades_total", dimensions: [("path", "http")], factory: factory)
         publishToWrite = Metrics.Timer(label: "hawker_publish_to_write_seconds", factory: factory)
         checkoutLatency = Metrics.Timer(label: "hawker_checkout_seconds", factory: factory)
         outboxPending = Metrics.Gauge(label: "hawker_outbox_pending_deliveries", factory: factory)

@@ -35,6 +35,14 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
 
     /// The 101 response's headers, after checking the key, the version and the policy.
     static func responseHeaders(for upgradeRequest: HTTPRequestHead, policy: UpgradePolicy, initialResponseHeaders: HTTPHeaders) throws(HandshakeError) -> HTTPHeaders {
+        try accept(upgradeRequest, policy: policy, initialResponseHeaders: initialResponseHeaders).headers
+    }
+
+    /// The 101 response's headers and what the connection becomes, after checking the key,
+    /// the version and the policy.
+    static func accept(
+        _ upgradeRequest: HTTPRequestHead, policy: UpgradePolicy, initialResponseHeaders: HTTPHeaders
+    ) throws(HandshakeError) -> (headers: HTTPHeaders, decision: UpgradePolicy.Decision) {
         let keys = upgradeRequest.headers["sec-websocket-key"]
         guard keys.count == 1, let key = keys.first, Data(base64Encoded: key)?.count == 16 else { throw HandshakeError.invalidKey }
         guard upgradeRequest.headers["sec-websocket-version"] == ["13"] else { throw HandshakeError.unsupportedVersion }
@@ -45,42 +53,47 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         headers.replaceOrAdd(name: "Upgrade", value: "websocket")
         headers.replaceOrAdd(name: "Connection", value: "upgrade")
         headers.add(name: "Sec-WebSocket-Accept", value: Data(digest).base64EncodedString())
-        return headers
+        return (headers, decision)
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
         let channel = context.channel
         return channel.eventLoop.makeCompletedFuture {
-            let decision = try policy.evaluate(upgradeRequest).get()
-            let pipeline = channel.pipeline.syncOperations
-            let maxFrame = min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max))
-            let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame))
-            try pipeline.addHandler(decoder)
-            let connection = WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression)
-            try pipeline.addHandler(connection)
-            // Broadcasts leave from the handler nearest the socket, so that they pass
-            // nothing else: the budget handler (first; `ViewerDelivery` holds broadcasts
-            // to the budget itself), which sends them to the socket directly when it can,
-            // or with TLS the frame decoder's context, right above TLS. Another handler of
-            // our own there would cost every idle connection ~0.2 KiB.
-            let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
-            let budget = try pipeline.handler(type: OutboundBudgetHandler.self)
-            if tls {
-                connection.writeDirectly(from: try pipeline.context(handler: decoder))
-            } else {
-                connection.writeDirectly(through: budget)
-            }
-            let framer = WebSocketFramer(
-                compression: decision.compression,
-                deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),
-                minCompressBytes: services.configuration.compressionMinBytes
-            )
-            switch decision.endpoint {
-            case .hawker:
-                try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection, budget: budget))
-            case .echo:
-                try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
-            }
+            try install(on: channel, decision: try policy.evaluate(upgradeRequest).get())
+        }
+    }
+
+    /// Puts the WebSocket layer and the session (or the conformance echo) at the end of
+    /// `channel`'s pipeline, once the 101 response is written.
+    func install(on channel: any Channel, decision: UpgradePolicy.Decision) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let maxFrame = min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max))
+        let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame))
+        try pipeline.addHandler(decoder)
+        let connection = WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression)
+        try pipeline.addHandler(connection)
+        // Broadcasts leave from the handler nearest the socket, so that they pass
+        // nothing else: the budget handler (first; `ViewerDelivery` holds broadcasts
+        // to the budget itself), which sends them to the socket directly when it can,
+        // or with TLS the frame decoder's context, right above TLS. Another handler of
+        // our own there would cost every idle connection ~0.2 KiB.
+        let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
+        let budget = try pipeline.handler(type: OutboundBudgetHandler.self)
+        if tls {
+            connection.writeDirectly(from: try pipeline.context(handler: decoder))
+        } else {
+            connection.writeDirectly(through: budget)
+        }
+        let framer = WebSocketFramer(
+            compression: decision.compression,
+            deflater: decision.compression == nil ? nil : services.deflaters.value(on: channel.eventLoop),
+            minCompressBytes: services.configuration.compressionMinBytes
+        )
+        switch decision.endpoint {
+        case .hawker:
+            try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection, budget: budget))
+        case .echo:
+            try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
         }
     }
 }
