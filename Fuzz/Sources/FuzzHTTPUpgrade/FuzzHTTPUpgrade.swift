@@ -20,13 +20,13 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 /// as plain HTTP, the HTTP route, the bearer token, the browser files, `?limit=`.
 ///
 /// The same bytes also go to the fast upgrade path's scanner (`UpgradeRequestScanner`):
-/// whatever it recognises, NIO's decoder must read as the same first request (method,
-/// target, version and every header in order), and the bytes split in two reads (at a
+/// whatever it recognises, NIO's decoder must read as the same upgrade request (method,
+/// target, version and every header in order) ending at the same byte, and the bytes split in two reads (at a
 /// position the first byte's high bits pick) must get the same answer as in one.
 ///
 /// The first byte picks the configuration: bit 0 compression off, bit 1 /echo on,
-/// bit 2 an Origin allow-list, bit 3 draining; bits 4–7 the split (× 16 bytes). The rest
-/// is the connection's bytes.
+/// bit 2 an Origin allow-list, bit 3 draining; bits 4–7 the split (in fifteenths of the
+/// rest). The rest is the connection's bytes.
 ///
 /// Must never trap. Also checked: an accepted upgrade names the endpoint's subprotocol
 /// and answers the extension it negotiated; a handshake passes only with one 16-byte key,
@@ -42,8 +42,8 @@ public func fuzzHTTPUpgrade(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     configuration.conformanceEcho = settings & 0x02 != 0
     if settings & 0x04 != 0 { configuration.allowedOrigins = ["https://shop.example", "http://localhost:8080"] }
     let draining = settings & 0x08 != 0
-    let split = Int(settings >> 4) * 16
     let bytes = input.rest()
+    let split = Int(settings >> 4) * bytes.count / 15
     let scanned = GatewayFuzzing.scanUpgradeRequest(bytes, split: split)
     require(scanned.consistent, "the scanner answers differently when the request comes in two reads")
 
@@ -56,23 +56,50 @@ public func fuzzHTTPUpgrade(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     }
     // A decoding error ends the connection; the heads before it were still decoded.
     _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
-    var firstHead: HTTPRequestHead?
     while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
         if case .head(let head) = part {
-            if firstHead == nil { firstHead = head }
             check(head, configuration: configuration, draining: draining)
         }
     }
-    if let (head, length) = scanned.request {
-        guard let firstHead else { fatalError("the scanner recognised a request NIO does not parse: \(String(decoding: bytes, as: UTF8.self).debugDescription)") }
-        require(length <= bytes.count, "request length \(length) of \(bytes.count) bytes")
-        require(
-            head.method == firstHead.method && head.uri == firstHead.uri && head.version == firstHead.version
-                && head.headers.map { [$0.name, $0.value] } == firstHead.headers.map { [$0.name, $0.value] },
-            "the scanner read \(head), NIO \(firstHead)")
-    }
     _ = try? channel.finish(acceptAlreadyClosed: true)
+    if let (head, length) = scanned.request {
+        checkSameAsNIO(head, length: length, bytes: bytes)
+    }
     return 0
+}
+
+/// A client's first WebSocket frame (masked): not HTTP, so NIO's decoder fails on it
+/// unless it took the request before it as an upgrade and stopped there.
+private let sentinel: [UInt8] = [0x81, 0x82, 0x12, 0x34, 0x56, 0x78, 0x69, 0x49]
+
+/// What the scanner recognised, NIO's decoder reads as the same upgrade request, ending
+/// at the same byte.
+private func checkSameAsNIO(_ head: HTTPRequestHead, length: Int, bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self).debugDescription
+    require(length <= bytes.count, "request length \(length) of \(bytes.count) bytes")
+    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+    let channel = EmbeddedChannel(handler: decoder)
+    defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
+    do {
+        try channel.writeInbound(ByteBuffer(bytes: bytes + sentinel))
+        guard case .head(let parsed) = try channel.readInbound(as: HTTPServerRequestPart.self),
+            case .end = try channel.readInbound(as: HTTPServerRequestPart.self)
+        else {
+            fatalError("NIO does not read a complete request in what the scanner recognised: \(text)")
+        }
+        require(
+            head.method == parsed.method && head.uri == parsed.uri && head.version == parsed.version
+                && head.headers.map { [$0.name, $0.value] } == parsed.headers.map { [$0.name, $0.value] },
+            "the scanner read \(head), NIO \(parsed)")
+        let removed = channel.pipeline.syncOperations.removeHandler(decoder)
+        channel.embeddedEventLoop.run()
+        try removed.wait()
+        var rest: [UInt8] = []
+        while let buffer = try channel.readInbound(as: ByteBuffer.self) { rest += buffer.readableBytesView }
+        require(rest == Array(bytes[length...]) + sentinel, "NIO's upgrade request ends elsewhere than the scanner's: \(text)")
+    } catch {
+        fatalError("NIO fails on what the scanner recognised (\(error)): \(text)")
+    }
 }
 
 private let refusalStatuses: Set<UInt> = [400, 403, 404, 426, 503]

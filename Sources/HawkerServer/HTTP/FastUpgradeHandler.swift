@@ -61,16 +61,20 @@ final class FastUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard state == .reading else {
-            context.fireChannelRead(data)
-            return
-        }
         var bytes = unwrapInboundIn(data)
         if received == nil {
+            guard state == .reading else {
+                // Left the pipeline's order already: what was held went on.
+                context.fireChannelRead(data)
+                return
+            }
             received = bytes
         } else {
+            // Decided but not yet out of the pipeline (a read re-entered): it goes on after
+            // what came before it.
             received!.writeBuffer(&bytes)
         }
+        guard state == .reading else { return }
         switch scanner.scan(received!) {
         case .needMore:
             break
@@ -79,6 +83,16 @@ final class FastUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .upgrade(let head, let length):
             upgrade(head, length: length, context: context)
         }
+    }
+
+    /// A read error before the request was complete ends the connection (NIO's HTTP
+    /// handlers did so too); after, it is for the handlers installed.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard state == .reading else {
+            context.fireErrorCaught(error)
+            return
+        }
+        context.close(promise: nil)
     }
 
     /// Leaving the pipeline: what followed the request (frames sent with it) or the
@@ -102,7 +116,6 @@ final class FastUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         state = .done
         stopTimer()
-        upgraded(context.channel)
         var response = context.channel.allocator.buffer(capacity: 256)
         response.writeStaticString("HTTP/1.1 101 Switching Protocols\r\n")
         for (name, value) in headers {
@@ -117,12 +130,17 @@ final class FastUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         do {
             try upgrader.install(on: context.channel, decision: decision)
         } catch {
-            context.fireErrorCaught(error)
+            // Only a pipeline already closed refuses handlers: the 101 goes nowhere.
             context.close(promise: nil)
             return
         }
-        context.flush()
+        upgraded(context.channel)
+        // Out of the pipeline first, which hands what followed the request to the session
+        // (its replies queue behind the 101), then one flush for all of it: the channel's,
+        // since this handler's context has left.
+        let channel = context.channel
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        channel.flush()
     }
 
     private func handOverToHTTP(context: ChannelHandlerContext) {
@@ -131,7 +149,6 @@ final class FastUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         do {
             try handOver(context, deadline)
         } catch {
-            context.fireErrorCaught(error)
             context.close(promise: nil)
             return
         }
