@@ -49,6 +49,10 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
     /// which are written past this handler, check it (`SessionHandler.receive`).
     var isSpent: Bool { ceiling != nil }
 
+    /// Nothing written through NIO since its queue for the socket was last seen empty:
+    /// so it still is, and the channel is writable. False over TLS (no direct sends).
+    var nioQueueIsEmpty: Bool { !queueMayHoldBytes }
+
     init(limit: Int, slack: Int = 4_096, grace: TimeAmount, socket: CInt? = nil) {
         self.limit = limit
         self.slack = slack

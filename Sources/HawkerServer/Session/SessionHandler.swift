@@ -418,9 +418,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             services.metrics.drops.increment()
             return false
         }
-        let channel = context.channel
-        // The loop's clock: the one its timers run on (a test loop's too).
-        switch delivery.receive(frame, from: stream, writable: channel.isWritable, queuedBytes: channel.bufferedOutboundBytes, now: context.eventLoop.now) {
+        // While NIO's queue for the socket is known to be empty (the budget handler sends
+        // broadcasts past it), the socket is writable and owes nothing: the channel's
+        // state is not read, which was a cache miss per viewer. The loop's clock: the
+        // one its timers run on (a test loop's too).
+        let idle = budget.nioQueueIsEmpty
+        switch delivery.receive(
+            frame, from: stream, writable: idle || context.channel.isWritable, queuedBytes: idle ? 0 : context.channel.bufferedOutboundBytes,
+            now: context.eventLoop.now)
+        {
         case .write(let startsBatch):
             if budget.isSpent || !connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain) {
                 // Spent budget (the 4001 is on its way), or the WebSocket layer is closing

@@ -167,6 +167,34 @@ import Musl
         #expect(pair.received().isEmpty)
     }
 
+    /// `nioQueueIsEmpty` (which lets a delivery skip the channel's state) holds only while
+    /// nothing went through NIO since its queue was last seen empty.
+    @Test func theQueueIsKnownEmptyOnlyWhileNothingWentThroughNIO() throws {
+        let pair = try SocketPair(sendBufferBytes: 4_096)
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        #expect(!budget.nioQueueIsEmpty, "not known before it was looked at")
+        budget.writeFrame(frame("one"))
+        budget.flush()
+        #expect(budget.nioQueueIsEmpty)
+        channel.write(frame("reply"), promise: nil)
+        #expect(!budget.nioQueueIsEmpty)
+        channel.flush()
+        #expect(try flushedByNIO(channel) == Array("reply".utf8))
+        // Seen empty again at the next broadcast.
+        budget.writeFrame(frame("two"))
+        #expect(budget.nioQueueIsEmpty)
+        budget.flush()
+        // The kernel takes part of a large frame: the rest waits in NIO.
+        budget.writeFrame(frame(String(repeating: "x", count: 200_000)))
+        budget.flush()
+        #expect(!budget.nioQueueIsEmpty)
+        _ = try channel.finish()
+        let (_, withoutSocket) = try makeChannel(socket: nil)
+        withoutSocket.writeFrame(frame("one"))
+        withoutSocket.flush()
+        #expect(!withoutSocket.nioQueueIsEmpty, "over TLS NIO's queue is always asked")
+    }
+
     /// Without a socket (TLS, where frames must be encrypted), frames go through NIO and
     /// leave with the flush.
     @Test func withoutASocketFramesWaitForTheFlush() throws {
