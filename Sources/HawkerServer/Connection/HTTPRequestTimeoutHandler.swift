@@ -7,8 +7,8 @@ import NIOHTTP1
 /// are closed when it passes. While a request is being answered the clock is stopped.
 ///
 /// Sits after NIO's upgrade handler (added by `FastUpgradeHandler` when it hands a request
-/// over): an upgrade request that never completes runs out
-/// the same clock, and a completed upgrade removes this handler.
+/// over): an upgrade request that never completes runs out the same clock, and a
+/// completed upgrade removes this handler.
 final class HTTPRequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart

@@ -4,9 +4,10 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// Builds each accepted connection's pipeline: optional TLS, HTTP/1.1 with the
-/// WebSocket upgrader, and after the upgrade the strict WebSocket layer with a
-/// hawker.v1 session (or the conformance echo).
+/// Builds each accepted connection's pipeline: optional TLS, then `FastUpgradeHandler`
+/// (or, with `http.fast_upgrade` off or for whatever it hands over, NIO's HTTP/1.1
+/// pipeline with the WebSocket upgrader and the API), and after the upgrade the strict
+/// WebSocket layer with a hawker.v1 session (or the conformance echo).
 struct GatewayChannelInitializer: Sendable {
     /// Past the connection limits, or draining.
     struct ConnectionRefused: Error {}

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// client libraries send) is answered here, without NIO's HTTP pipeline; anything else is
 /// handed to that pipeline with the bytes read so far.
 ///
-/// The HTTP pipeline costs a handshake five handlers added and removed and a chain of
+/// The HTTP pipeline costs a handshake eight handlers added and removed and a chain of
 /// futures around the 101 response; a viewer connecting in a storm spends much of its
 /// server time there. Here the request is scanned in place (`UpgradeRequestScanner`),
 /// the same upgrader decides and writes the same 101 response, and the WebSocket layer is
