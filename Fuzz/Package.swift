@@ -29,7 +29,7 @@ func fuzzer(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
 
 let package = Package(
     name: "hawker-fuzz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         // The root package. `name:` makes `package: "hawker"` below match the root
         // manifest's name; without it the identity is the checkout's directory name

@@ -7,7 +7,8 @@
 #                                                  # (in .build-base/), B: this tree
 #   BASE_BIN=/path/to/hawker scripts/bench-compare.sh - [RUNS]   # A: a binary you built
 #   BENCH_SCENARIOS="fanout-1k-100 fanout-1k-2000" ...             # only these scenarios
-#                         (fanout-1k-100 fanout-1k-2000 fanout-10k-5 connect-storm-10k idle-19k)
+#                         (fanout-1k-100 fanout-1k-2000 fanout-10k-5 connect-storm-10k idle-19k
+#                          many-streams chat-50k flash-sale-10k checkouts-5k; by default the first five)
 #
 # The gateway runs pinned to CPU 0 with one event loop, the generator (this tree's
 # hawker-load) on CPU 1, as in scripts/bench.sh. Results: artifacts/bench-compare/.
@@ -36,14 +37,21 @@ else
 fi
 ulimit -n "$(ulimit -Hn)"
 publisher=(--set session.publisher_commands_per_second=1000000 --set session.publisher_command_burst=1000000)
+# Chat and checkouts: the per-user and per-connection limits raised as in scripts/bench.sh.
+limits=(--set session.commands_per_second=100000 --set session.command_burst=100000
+    --set chat.user_messages_per_minute=6000 --set chat.user_burst=100 --set orders.demo_delay_ms=20
+    --set quota.chat_per_minute=600000 --set quota.chat_burst=100000
+    --set quota.checkouts_per_minute=600000 --set quota.checkout_burst=100000)
 
 run() { # SIDE NAME RUN hawker-load args...
     local side=$1 name=$2 run=$3
     shift 3
     mkdir -p "$out/$side/$name"
     rm -rf "$out/data"
+    local extra=()
+    case $name in chat-* | flash-sale-* | checkouts-*) extra=("${limits[@]}") ;; esac
     taskset -c 0 "$out/hawker-$side" serve --port "$port" --data-dir "$out/data" \
-        --set event_loops=1 --set log.level=warning "${publisher[@]}" >"$out/server-$side.log" 2>&1 &
+        --set event_loops=1 --set log.level=warning "${publisher[@]}" ${extra[@]+"${extra[@]}"} >"$out/server-$side.log" 2>&1 &
     local server=$!
     for _ in $(seq 1 1200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
     kill -0 "$server" 2>/dev/null || { echo "gateway $side did not start (see $out/server-$side.log)" >&2; exit 1; }
@@ -60,11 +68,17 @@ scenarios=(
     "fanout-10k-5|fanout --viewers 10000 --events 150 --rate 5 --warmup 10 --payload 100"
     "connect-storm-10k|connect-storm --viewers 10000 --processes 2"
     "idle-19k|idle --viewers 19000 --hold 10"
+    "many-streams|many-streams --streams 4900 --viewers-per-stream 4 --events 25000 --rate 2500"
+    "chat-50k|chat --senders 1000 --viewers 1000 --rate 50000 --duration 10"
+    "flash-sale-10k|flash-sale --buyers 10000 --units 100"
+    "checkouts-5k|checkouts --buyers 200 --rate 5000 --duration 10"
 )
+# Without BENCH_SCENARIOS: the fan-out, connect-storm and idle ones, as before.
+default_scenarios="fanout-1k-100 fanout-1k-2000 fanout-10k-5 connect-storm-10k idle-19k"
 for entry in "${scenarios[@]}"; do
     name=${entry%%|*}
     # BENCH_SCENARIOS="fanout-1k-100 fanout-1k-2000": only these.
-    if [ -n "${BENCH_SCENARIOS:-}" ] && [[ " $BENCH_SCENARIOS " != *" $name "* ]]; then continue; fi
+    if [[ " ${BENCH_SCENARIOS:-$default_scenarios} " != *" $name "* ]]; then continue; fi
     read -r -a args <<<"${entry#*|}"
     for n in $(seq 1 "$runs"); do
         echo "== $name, run $n of $runs (a, then b)" >&2
@@ -77,7 +91,9 @@ python3 - "$out" "${scenarios[@]%%|*}" <<'EOF' | tee "$out/summary.md"
 import json, statistics, sys, glob
 out, names = sys.argv[1], sys.argv[2:]
 figures = ["server_cpu_us_per_delivery", "deliveries_per_second", "latency_p50", "latency_p99", "server_rss_kib", "lost", "reordered",
-    "handshakes_per_second", "server_cpu_us_per_handshake", "rss_kib_per_connection"]
+    "handshakes_per_second", "server_cpu_us_per_handshake", "rss_kib_per_connection", "server_cpu_us_per_event_ingest",
+    "server_cpu_us_per_delivery_fanout_only", "accepted", "accepted_per_second", "ack_p50_ms", "ack_p99_ms", "server_cpu_us_per_checkout",
+    "server_cpu_us_per_message"]
 def load(side, name):
     runs = []
     for path in sorted(glob.glob(f"{out}/{side}/{name}/run-*.json")):

@@ -11,6 +11,11 @@ import Synchronization
 /// shards stop taking new events while too much waits (`HubShard`). A change the store
 /// refuses (a conflict, an unknown stream) fails only its own stream's changes in that
 /// submission; the completion names those streams.
+///
+/// A store that writes by blocking (`SynchronousStateStore`: SQLite) is written on the
+/// journal's own serial queue, where the drain runs: a commit then costs one wake-up of
+/// that queue's thread and the hop back to the loops, not a task on Swift's pool that
+/// waits for the store's queue.
 public final class StateJournal: Sendable {
     private struct Submission: Sendable {
         var ticket: UInt64
@@ -28,6 +33,8 @@ public final class StateJournal: Sendable {
     }
 
     public let store: any StateStore
+    /// The store's blocking writes, and the queue they run on.
+    private let synchronous: (store: any SynchronousStateStore, executor: SerialQueueExecutor)?
     private let queue = Mutex(Queue())
     private let counters = Mutex((commits: 0, submissions: 0, retries: 0, refused: 0))
     /// Told about every failed attempt (to log it); the journal goes on.
@@ -36,6 +43,7 @@ public final class StateJournal: Sendable {
     public init(store: any StateStore, onError: @escaping @Sendable (any Error) -> Void = { _ in }) {
         self.store = store
         self.onError = onError
+        synchronous = (store as? any SynchronousStateStore).map { ($0, SerialQueueExecutor(label: "hawker.state-journal")) }
     }
 
     /// Applies `changes` in a coming commit; `completion` runs once they are stored, with
@@ -49,7 +57,7 @@ public final class StateJournal: Sendable {
             queue.draining = true
             return true
         }
-        if start { Task { await drain() } }
+        if start { Task(executorPreference: synchronous?.executor) { await self.drain() } }
     }
 
     /// Returns once everything submitted before the call is applied (or refused).
@@ -91,7 +99,7 @@ public final class StateJournal: Sendable {
         var attempt = 0
         while true {
             do {
-                let dropped = try await store.apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
+                let dropped = try await apply(batch.count == 1 ? batch[0].changes : batch.flatMap(\.changes))
                 counters.withLock {
                     $0.commits += 1
                     $0.submissions += batch.count
@@ -135,7 +143,7 @@ public final class StateJournal: Sendable {
             var attempt = 0
             while true {
                 do {
-                    let dropped = try await store.apply(perStream[stream] ?? [])
+                    let dropped = try await apply(perStream[stream] ?? [])
                     if let stream, !dropped.isEmpty { refused.insert(stream) }
                     break
                 } catch let error as StateStoreError {
@@ -149,6 +157,13 @@ public final class StateJournal: Sendable {
             }
         }
         return refused
+    }
+
+    /// Through the store's blocking write when it has one: the drain runs on the journal's
+    /// own queue then, which may block.
+    private func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
+        if let synchronous { return try synchronous.store.applyNow(changes) }
+        return try await store.apply(changes)
     }
 
     /// Before trying a failed commit again: 10 ms, doubling, at most a second.

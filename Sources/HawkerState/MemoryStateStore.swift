@@ -3,7 +3,7 @@ import Synchronization
 
 /// A `StateStore` in this process's memory: the store of a gateway run without a data
 /// directory for state, and of tests. Nothing survives the process.
-public final class MemoryStateStore: StateStore {
+public final class MemoryStateStore: SynchronousStateStore {
     private struct Contents {
         var streams: [StreamID: StoredStream] = [:]
         /// Creation order, for `load`.
@@ -32,6 +32,11 @@ public final class MemoryStateStore: StateStore {
 
     @discardableResult
     public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
+        try applyNow(changes)
+    }
+
+    @discardableResult
+    public func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {
         try contents.withLock { contents in
             guard !contents.closed else { throw StateStoreError(.closed, "the state store is closed") }
             // Whole or nothing: applied to a copy, kept only when every change applied.

@@ -9,7 +9,7 @@ import HawkerProtocol
 /// batch that `apply` returned for survives a `kill -9` of the gateway (the kernel holds
 /// it); a power cut may lose the last commits before the next checkpoint. The journal
 /// groups the events of many streams into one commit.
-public final class SQLiteStateStore: StateStore {
+public final class SQLiteStateStore: SynchronousStateStore {
     private let pool: DatabasePool
 
     /// Opens (creating it if needed) the state database at `path` and migrates it.
@@ -180,12 +180,23 @@ public final class SQLiteStateStore: StateStore {
     @discardableResult
     public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
         guard !changes.isEmpty else { return [] }
-        try await pool.writeWithoutTransaction { db in
-            try Self.inTransaction(db) {
-                for change in changes { try Self.apply(change, db) }
-            }
-        }
+        try await pool.writeWithoutTransaction { db in try Self.write(changes, db) }
         return []
+    }
+
+    /// On the caller's thread: GRDB runs a synchronous write there when its writer is free,
+    /// so the journal's queue commits without a hop.
+    @discardableResult
+    public func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {
+        guard !changes.isEmpty else { return [] }
+        try pool.writeWithoutTransaction { db in try Self.write(changes, db) }
+        return []
+    }
+
+    private static func write(_ changes: [StateChange], _ db: Database) throws {
+        try inTransaction(db) {
+            for change in changes { try apply(change, db) }
+        }
     }
 
     /// `BEGIN IMMEDIATE … COMMIT` through the statement cache. GRDB's `write` compiles its

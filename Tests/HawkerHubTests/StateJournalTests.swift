@@ -2,27 +2,50 @@ import HawkerCommerce
 import HawkerHub
 import HawkerProtocol
 import HawkerState
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
 
 /// The hub in front of a store that fails: nothing submitted is skipped, nothing piles up.
+/// Each case runs against a store written through `apply` (a task per commit, as Redis
+/// is) and one written through `applyNow` (on the journal's own queue, as SQLite is).
 @Suite struct StateJournalTests {
-    /// A memory store that fails the way a full disk does (`failures` times), refuses the
-    /// changes of `refusing` (as a damaged file would), or holds every apply until opened.
-    final class FaultyStore: StateStore {
+    /// What a faulty store does: fail the way a full disk does (`failures` times), refuse
+    /// the changes of `refusing` (as a damaged file would), or hold every write until the
+    /// gate opens. Kept in memory.
+    final class Faults: Sendable {
         let inner = MemoryStateStore()
         let failures = Mutex(0)
         let refusing = Mutex<Set<StreamID>>([])
-        let gate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((true, []))
+        /// Writes that went through `apply` and through `applyNow`.
+        let writes = Mutex((apply: 0, applyNow: 0))
         struct DiskFull: Error {}
 
-        func load() async throws -> [StoredStream] { try await inner.load() }
-        func loadInventory() async throws -> StoredInventory { try await inner.loadInventory() }
-        func archived(_ stream: StreamID) async throws -> StoredStream? { try await inner.archived(stream) }
-        func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
-        func close() async throws { try await inner.close() }
+        func write(_ changes: [StateChange]) throws -> Set<StreamID> {
+            let fail = failures.withLock { count -> Bool in
+                guard count > 0 else { return false }
+                count -= 1
+                return true
+            }
+            if fail { throw DiskFull() }
+            let refused = refusing.withLock { $0 }
+            if changes.contains(where: { $0.stream.map(refused.contains) ?? false }) { throw StateStoreError(.conflict, "refused") }
+            return try inner.applyNow(changes)
+        }
+    }
+
+    /// The faults behind `apply`; a closed gate holds it without blocking a thread.
+    final class FaultyStore: StateStore {
+        let faults = Faults()
+        let gate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((true, []))
+
+        func load() async throws -> [StoredStream] { try await faults.inner.load() }
+        func loadInventory() async throws -> StoredInventory { try await faults.inner.loadInventory() }
+        func archived(_ stream: StreamID) async throws -> StoredStream? { try await faults.inner.archived(stream) }
+        func pruneArchive(before: Int64) async throws -> Int { try await faults.inner.pruneArchive(before: before) }
+        func close() async throws { try await faults.inner.close() }
 
         func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
             await withCheckedContinuation { continuation in
@@ -32,15 +55,8 @@ import Testing
                 }
                 if open { continuation.resume() }
             }
-            let fail = failures.withLock { count -> Bool in
-                guard count > 0 else { return false }
-                count -= 1
-                return true
-            }
-            if fail { throw DiskFull() }
-            let refused = refusing.withLock { $0 }
-            if changes.contains(where: { $0.stream.map(refused.contains) ?? false }) { throw StateStoreError(.conflict, "refused") }
-            return try await inner.apply(changes)
+            faults.writes.withLock { $0.apply += 1 }
+            return try faults.write(changes)
         }
 
         func close(gate closed: Bool) {
@@ -53,48 +69,119 @@ import Testing
         }
     }
 
-    static func hub(_ store: FaultyStore, loops: Int = 1) -> (Hub, MultiThreadedEventLoopGroup) {
+    /// The faults behind `applyNow`; a closed gate blocks the calling thread (the
+    /// journal's queue), as a stuck disk would.
+    final class FaultySynchronousStore: SynchronousStateStore {
+        let faults = Faults()
+        let gate = ConditionLock(value: 1)
+
+        func load() async throws -> [StoredStream] { try await faults.inner.load() }
+        func loadInventory() async throws -> StoredInventory { try await faults.inner.loadInventory() }
+        func archived(_ stream: StreamID) async throws -> StoredStream? { try await faults.inner.archived(stream) }
+        func pruneArchive(before: Int64) async throws -> Int { try await faults.inner.pruneArchive(before: before) }
+        func close() async throws { try await faults.inner.close() }
+
+        func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
+            faults.writes.withLock { $0.apply += 1 }
+            return try faults.write(changes)
+        }
+
+        func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {
+            gate.lock(whenValue: 1)
+            gate.unlock()
+            faults.writes.withLock { $0.applyNow += 1 }
+            return try faults.write(changes)
+        }
+
+        func close(gate closed: Bool) {
+            gate.lock()
+            gate.unlock(withValue: closed ? 0 : 1)
+        }
+    }
+
+    enum Writes: String, CaseIterable, CustomTestStringConvertible {
+        case apply
+        case applyNow
+
+        var testDescription: String { rawValue }
+    }
+
+    /// A store of either kind, its faults, and how to hold or release its writes.
+    struct Subject {
+        let store: any StateStore
+        let faults: Faults
+        let close: @Sendable (_ gate: Bool) -> Void
+
+        init(_ writes: Writes) {
+            switch writes {
+            case .apply:
+                let store = FaultyStore()
+                (self.store, faults) = (store, store.faults)
+                close = { @Sendable closed in store.close(gate: closed) }
+            case .applyNow:
+                let store = FaultySynchronousStore()
+                (self.store, faults) = (store, store.faults)
+                close = { @Sendable closed in store.close(gate: closed) }
+            }
+        }
+
+        /// Every write went the way the journal sends this kind of store.
+        func expectWritesWent(_ writes: Writes, sourceLocation: SourceLocation = #_sourceLocation) {
+            let counted = faults.writes.withLock { $0 }
+            switch writes {
+            case .apply: #expect(counted.apply > 0 && counted.applyNow == 0, sourceLocation: sourceLocation)
+            case .applyNow: #expect(counted.applyNow > 0 && counted.apply == 0, sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    static func hub(_ store: any StateStore, loops: Int = 1) -> (Hub, MultiThreadedEventLoopGroup) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
         return (Hub(loops: Array(group.makeIterator()), journal: StateJournal(store: store)), group)
     }
 
-    @Test func aFailingStoreIsRetriedAndNothingIsSkipped() async throws {
-        let store = FaultyStore()
-        store.failures.withLock { $0 = 3 }
-        let (hub, group) = Self.hub(store)
+    @Test(arguments: Writes.allCases)
+    func aFailingStoreIsRetriedAndNothingIsSkipped(writes: Writes) async throws {
+        let subject = Subject(writes)
+        subject.faults.failures.withLock { $0 = 3 }
+        let (hub, group) = Self.hub(subject.store)
         let name = stream("flaky")
         var seqs: [UInt64] = []
         for index in 1...5 { seqs.append(try await hub.publish(announcement("e\(index)"), to: name).get().position.seq) }
         #expect(seqs == [1, 2, 3, 4, 5])
-        let kept = try #require(try await store.inner.load().first)
+        let kept = try #require(try await subject.faults.inner.load().first)
         #expect(kept.events.map(\.seq) == [1, 2, 3, 4, 5], "every event is stored, in order, after the failures")
+        subject.expectWritesWent(writes)
         try await group.shutdownGracefully()
     }
 
-    @Test func aRefusedStreamHearsNotStoredAndIsWrittenWholeAgain() async throws {
-        let store = FaultyStore()
-        let (hub, group) = Self.hub(store)
+    @Test(arguments: Writes.allCases)
+    func aRefusedStreamHearsNotStoredAndIsWrittenWholeAgain(writes: Writes) async throws {
+        let subject = Subject(writes)
+        let (hub, group) = Self.hub(subject.store)
         let bad = stream("bad")
         let good = stream("good")
         _ = try await hub.publish(announcement("first"), to: bad).get()
-        store.refusing.withLock { $0 = [bad] }
+        subject.faults.refusing.withLock { $0 = [bad] }
         await #expect(throws: HubError.notStored) { try await hub.publish(announcement("refused"), to: bad).get() }
         // Another stream on the same loop is not held back by it.
         #expect(try await hub.publish(announcement("fine"), to: good).get().position.seq == 1)
-        store.refusing.withLock { $0 = [] }
+        subject.faults.refusing.withLock { $0 = [] }
         await hub.saveAndFlush()
-        let kept = try await store.inner.load()
+        let kept = try await subject.faults.inner.load()
         let rewritten = try #require(kept.first { $0.stream == bad })
         #expect(rewritten.seq == 2, "the stream is written whole again, with its room at seq 2")
+        subject.expectWritesWent(writes)
         try await group.shutdownGracefully()
     }
 
-    @Test func aStoreThatDoesNotAnswerMakesTheHubRefuseNewEventsInsteadOfPilingThemUp() async throws {
-        let store = FaultyStore()
-        let (hub, group) = Self.hub(store)
+    @Test(arguments: Writes.allCases)
+    func aStoreThatDoesNotAnswerMakesTheHubRefuseNewEventsInsteadOfPilingThemUp(writes: Writes) async throws {
+        let subject = Subject(writes)
+        let (hub, group) = Self.hub(subject.store)
         let name = stream("stuck")
         _ = try await hub.publish(announcement("before"), to: name).get()
-        store.close(gate: true)
+        subject.close(true)
         // One batch per loop turn: a round trip through the loop after each publish makes
         // each its own turn, and lets a refusal (which is immediate) be seen at once.
         var pending: [EventLoopFuture<PublishReceipt>] = []
@@ -113,9 +200,10 @@ import Testing
         #expect(refusal as? HubError == .storeBehind, "the hub refused new events once 1,024 batches waited")
         // The room saves every second are batches too: a few less than 1,024 publishes.
         #expect(pending.count > 1_000 && pending.count <= 1_024)
-        store.close(gate: false)
+        subject.close(false)
         for future in pending { _ = try await future.get() }
         #expect(try await hub.publish(announcement("after"), to: name).get().position.seq == UInt64(pending.count + 2))
+        subject.expectWritesWent(writes)
         try await group.shutdownGracefully()
     }
 }

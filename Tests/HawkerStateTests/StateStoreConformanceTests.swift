@@ -14,10 +14,14 @@ import Testing
 /// What every `StateStore` must do, run against each implementation: the SQLite store of a
 /// single gateway, the in-memory one, and the cluster's Redis store (against a real
 /// redis-server with an append-only file, restarted where a test reopens the store).
+/// SQLite runs every test twice: through `apply` and through `applyNow`, as the journal
+/// writes it (the memory store's `apply` is its `applyNow`).
 @Suite struct StateStoreConformanceTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case memory
         case sqlite
+        /// SQLite written through `applyNow`, as the journal writes it.
+        case sqliteNow = "sqlite, applyNow"
         case redis
 
         var testDescription: String { rawValue }
@@ -40,11 +44,11 @@ import Testing
                 path = nil
                 redis = nil
                 store = MemoryStateStore()
-            case .sqlite:
+            case .sqlite, .sqliteNow:
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("hawker-state-\(UUID().uuidString).sqlite").path
                 self.path = path
                 redis = nil
-                store = try SQLiteStateStore(path: path)
+                store = try Self.sqlite(kind, path: path)
             case .redis:
                 path = nil
                 let server = try await RedisServer.start(appendOnly: true)
@@ -58,6 +62,11 @@ import Testing
         }
 
         deinit { redis?.task.cancel() }
+
+        private static func sqlite(_ kind: Kind, path: String) throws -> any StateStore {
+            let store = try SQLiteStateStore(path: path)
+            return kind == .sqliteNow ? WritingNow(store) : store
+        }
 
         /// Until a command goes through: right after a restart the client may not have seen
         /// its old connection close yet.
@@ -76,9 +85,9 @@ import Testing
             switch kind {
             case .memory:
                 return store
-            case .sqlite:
+            case .sqlite, .sqliteNow:
                 try await store.close()
-                return try SQLiteStateStore(path: path!)
+                return try Self.sqlite(kind, path: path!)
             case .redis:
                 try await store.close()
                 let (server, client, _) = redis!
@@ -87,6 +96,20 @@ import Testing
                 return RedisStateStore(redis: client, prefix: "test")
             }
         }
+    }
+
+    /// A synchronous store whose `apply` is its `applyNow`: the suite's writes go the way
+    /// the journal sends them.
+    final class WritingNow: StateStore {
+        let inner: any SynchronousStateStore
+        init(_ inner: any SynchronousStateStore) { self.inner = inner }
+
+        func load() async throws -> [StoredStream] { try await inner.load() }
+        func loadInventory() async throws -> StoredInventory { try await inner.loadInventory() }
+        func apply(_ changes: [StateChange]) async throws -> Set<StreamID> { try inner.applyNow(changes) }
+        func archived(_ stream: StreamID) async throws -> StoredStream? { try await inner.archived(stream) }
+        func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
+        func close() async throws { try await inner.close() }
     }
 
     static let a = StreamID("stream-a")!

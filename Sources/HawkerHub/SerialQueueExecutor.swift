@@ -1,0 +1,17 @@
+import Dispatch
+
+/// A task executor that runs its jobs on one serial dispatch queue: the journal's commits
+/// to a blocking store run there, off Swift's cooperative pool (which must not block) and
+/// without a hop to the store's own queue.
+final class SerialQueueExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+}
