@@ -26,6 +26,9 @@ final class HubShard {
         var owner: String?
         /// Events up to this seq are trimmed from the store (they left history).
         var trimmedThrough: UInt64 = 0
+        /// The seq its room was last saved at: the store keeps every event after it, which
+        /// a restart replays into the saved room.
+        var roomSavedSeq: UInt64 = 0
         /// Restored: when the room it came back from was saved (`Int64.min`: none was
         /// read, it counted no checkout).
         var roomSavedAt: Int64?
@@ -74,7 +77,13 @@ final class HubShard {
     private var collecting = PendingBatch()
     private var inFlight = CircularBuffer<PendingBatch>()
     private var submitScheduled = false
+    /// Rooms with a change that only a save keeps (checkouts, chat, questions, counters):
+    /// saved within `stateSaveIntervalMilliseconds`.
     private var unsavedRooms: Set<StreamID> = []
+    /// Rooms changed only by published events since their last save: the store has the
+    /// events, and a restart replays them into the saved room, so these are saved only
+    /// once history lets go of events past the save (which the store may then trim).
+    private var replayableRooms: Set<StreamID> = []
     private var saveScheduled = false
     /// Streams whose changes the store refused: written whole again with the next save.
     private var unstoredStreams: Set<StreamID> = []
@@ -167,9 +176,9 @@ final class HubShard {
                 let skus = Set(hosted.room.commerce.catalog.all.flatMap(\.skus))
                 inventory.watch(stream, skus)
                 // A level that moved between reading it and watching it: shown now.
-                for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now) }
+                for event in hosted.room.stockMoved(skus) { _ = sequence(event, in: &hosted, stream: stream, now: now, replayable: true) }
             }
-            let receipt = sequence(completed, in: &hosted, stream: stream, now: now)
+            let receipt = sequence(completed, in: &hosted, stream: stream, now: now, replayable: true)
             if hosted.room.hasScheduledWork { markTicking(stream) }
             return receipt
         }
@@ -187,8 +196,10 @@ final class HubShard {
     }
 
     /// Appends a completed event to the log and fans it out; with a state store, once
-    /// the store has it.
-    private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64) -> PublishReceipt {
+    /// the store has it. `replayable`: the event is all the room's change (a host's
+    /// publish, applied as a restart replays it), so the stored event keeps it and the
+    /// room need not be saved for it.
+    private func sequence(_ draft: EventDraft, in hosted: inout HostedStream, stream: StreamID, now: Int64, replayable: Bool = false) -> PublishReceipt {
         hosted.stateCache = nil
         hosted.shippingCache = nil
         observer?.published()
@@ -199,7 +210,7 @@ final class HubShard {
             dispatch(framed, to: stream, audience: .everyone, loopRefs: hosted.loopRefs)
             return PublishReceipt(stream: stream, position: event.position, timestamp: event.timestamp)
         }
-        markUnsaved(stream)
+        if replayable { replayableRooms.insert(stream) } else { markUnsaved(stream) }
         let (event, framed) = hosted.state.sequence(draft, now: now) { event in
             self.frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
         }
@@ -599,6 +610,7 @@ final class HubShard {
         guard let hosted = streams.removeValue(forKey: stream) else { return }
         ticking.remove(stream)
         unsavedRooms.remove(stream)
+        replayableRooms.remove(stream)
         unstoredStreams.remove(stream)
         inventory.unwatch(stream)
         if let owner = hosted.owner { ownership?.releaseStream(of: owner) }
@@ -656,6 +668,7 @@ final class HubShard {
                 inventory.unwatch(stored.stream)
                 if let owner = before.owner { ownership?.releaseStream(of: owner) }
                 unsavedRooms.remove(stored.stream)
+                replayableRooms.remove(stored.stream)
                 unstoredStreams.remove(stored.stream)
             }
             streams[stored.stream] = HostedStream(state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: nil, replica: true)
@@ -687,7 +700,7 @@ final class HubShard {
         let owner = stored.owner.flatMap { owner in ownership.map { $0.claimStream(for: owner) } ?? true ? owner : nil }
         streams[stored.stream] = HostedStream(
             state: state, room: room, loopRefs: loopRefs, lastActivity: now, owner: owner,
-            trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1, roomSavedAt: saved == nil ? .min : stored.room?.savedAt ?? .min
+            trimmedThrough: max(1, stored.events.first?.seq ?? 1) - 1, roomSavedSeq: roomSeq, roomSavedAt: saved == nil ? .min : stored.room?.savedAt ?? .min
         )
         if streams[stored.stream]!.hasSubscribers { streams[stored.stream]!.room.viewersChanged(to: streams[stored.stream]!.viewerCount) }
         for event in stockEvents { _ = sequence(event, in: &streams[stored.stream]!, stream: stored.stream, now: now) }
@@ -881,33 +894,53 @@ final class HubShard {
         saveScheduled = true
         eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(configuration.stateSaveIntervalMilliseconds)) { [self] in
             saveScheduled = false
-            saveRooms()
+            saveRooms(all: false)
             if !streams.isEmpty { scheduleSave() }
         }
     }
 
-    /// Saves every changed room now (also at shutdown).
-    func saveRooms() {
+    /// Saves the changed rooms now: all of them (at shutdown, so that a restart replays
+    /// nothing), or those a save is due for (every `stateSaveIntervalMilliseconds`).
+    /// A room changed only by published events is due once its history let go of events
+    /// past its last save: until then the store keeps them, which is what a restart needs.
+    /// Saving every such room every interval JSON-encoded each busy room once a second,
+    /// a tenth of a loop's time with thousands of small streams.
+    func saveRooms(all: Bool = true) {
         guard journal != nil else { return }
         let now = clock()
-        for stream in unsavedRooms {
-            guard let hosted = streams[stream], !hosted.replica else { continue }
-            if unstoredStreams.remove(stream) != nil {
-                // Whole again: its row, then its room (its kept events went with the refusal).
-                record(.created(stream, epoch: hosted.state.epoch, createdAt: now, owner: hosted.owner))
-                streams[stream]!.trimmedThrough = hosted.state.committedSeq
-            }
-            record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
-            // What left history leaves the store; the newest event stays, so that the
-            // store always knows the last seq.
-            let keepFrom = min(hosted.state.oldestHeldSeq ?? hosted.state.committedSeq, hosted.state.committedSeq)
-            if keepFrom > 1, keepFrom - 1 > hosted.trimmedThrough {
-                record(.trimmed(stream, through: keepFrom - 1))
-                streams[stream]!.trimmedThrough = keepFrom - 1
-            }
+        for stream in unsavedRooms { save(stream, now: now) }
+        for stream in replayableRooms where !unsavedRooms.contains(stream) {
+            if let hosted = streams[stream], all || keptFrom(hosted) > hosted.roomSavedSeq + 1 { save(stream, now: now) }
         }
         unsavedRooms.removeAll(keepingCapacity: true)
+        // Those saved (or gone) leave the set.
+        replayableRooms = replayableRooms.filter { streams[$0].map { $0.state.seq > $0.roomSavedSeq } ?? false }
         submit()
+    }
+
+    /// The oldest event history holds (its newest when it holds none): the store need
+    /// not keep what comes before.
+    private func keptFrom(_ hosted: HostedStream) -> UInt64 {
+        min(hosted.state.oldestHeldSeq ?? hosted.state.committedSeq, hosted.state.committedSeq)
+    }
+
+    /// Records a stream's room as it is now, and trims from the store the events that
+    /// left history (all of them before the save).
+    private func save(_ stream: StreamID, now: Int64) {
+        guard let hosted = streams[stream], !hosted.replica else { return }
+        if unstoredStreams.remove(stream) != nil {
+            // Whole again: its row, then its room (its kept events went with the refusal).
+            record(.created(stream, epoch: hosted.state.epoch, createdAt: now, owner: hosted.owner))
+            streams[stream]!.trimmedThrough = hosted.state.committedSeq
+        }
+        record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
+        streams[stream]!.roomSavedSeq = hosted.state.seq
+        // The newest event stays, so that the store always knows the last seq.
+        let keepFrom = keptFrom(hosted)
+        if keepFrom > 1, keepFrom - 1 > hosted.trimmedThrough {
+            record(.trimmed(stream, through: keepFrom - 1))
+            streams[stream]!.trimmedThrough = keepFrom - 1
+        }
     }
 
     /// Everything submitted so far, for shutdown: completes when the last batch is in.
