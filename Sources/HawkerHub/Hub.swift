@@ -307,18 +307,22 @@ public final class Hub: StreamEngine {
 
     /// Brings back every stream the journal's store keeps (at startup, before any
     /// connection): same epoch and seq, history and room. Returns how many.
-    public func restore() async throws -> Int {
-        guard let journal else { return 0 }
+    /// `eventsNotReplayed`: events after a saved room that the room refused when replayed
+    /// (a room limit lowered since the save, a damaged row); those rooms are as saved, moved
+    /// on by the events that replayed.
+    public func restore() async throws -> (streams: Int, eventsNotReplayed: Int) {
+        guard let journal else { return (0, 0) }
         // Stock first: the restored rooms show its levels.
         inventory.restore(try await journal.store.loadInventory())
         let stored = try await journal.store.load()
         var perShard = Array(repeating: [StoredStream](), count: loops.count)
         for stream in stored { perShard[homeIndex(of: stream.stream)].append(stream) }
+        var notReplayed = 0
         for (index, streams) in perShard.enumerated() where !streams.isEmpty {
             let shard = shards[index]
-            try await loops[index].submit { for stream in streams { shard.value.restore(stream) } }.get()
+            notReplayed += try await loops[index].submit { streams.reduce(0) { $0 + shard.value.restore($1) } }.get()
         }
-        return stored.count
+        return (stored.count, notReplayed)
     }
 
     // MARK: - Replicas (cluster mode)
@@ -331,7 +335,7 @@ public final class Hub: StreamEngine {
     public func follow(_ stored: StoredStream) -> EventLoopFuture<Void> {
         let home = homeIndex(of: stored.stream)
         let shard = shards[home]
-        return loops[home].submit { shard.value.restore(stored, replica: true) }
+        return loops[home].submit { _ = shard.value.restore(stored, replica: true) }
     }
 
     /// Runs here a stream this node took over (cluster mode: it now holds its lease), from
@@ -340,7 +344,7 @@ public final class Hub: StreamEngine {
     public func adopt(_ stored: StoredStream) -> EventLoopFuture<Void> {
         let home = homeIndex(of: stored.stream)
         let shard = shards[home]
-        return loops[home].submit { shard.value.restore(stored, replica: false) }
+        return loops[home].submit { _ = shard.value.restore(stored, replica: false) }
     }
 
     /// Cluster mode: the viewers of `stream` (run here) on the other nodes, for presence.

@@ -29,6 +29,8 @@ final class HubShard {
         /// The seq its room was last saved at: the store keeps every event after it, which
         /// a restart replays into the saved room.
         var roomSavedSeq: UInt64 = 0
+        /// The save tick of its last room save (`saveTicks`).
+        var roomSavedTick: UInt64 = 0
         /// Restored: when the room it came back from was saved (`Int64.min`: none was
         /// read, it counted no checkout).
         var roomSavedAt: Int64?
@@ -84,6 +86,10 @@ final class HubShard {
     /// events, and a restart replays them into the saved room, so these are saved only
     /// once history lets go of events past the save (which the store may then trim).
     private var replayableRooms: Set<StreamID> = []
+    /// Periodic saves so far; a replayable room is saved at least every
+    /// `replayableSaveTicks` of them, which bounds what a restart replays.
+    private var saveTicks: UInt64 = 0
+    static let replayableSaveTicks: UInt64 = 60
     private var saveScheduled = false
     /// Streams whose changes the store refused: written whole again with the next save.
     private var unstoredStreams: Set<StreamID> = []
@@ -631,7 +637,9 @@ final class HubShard {
     /// history for resume, and its room as saved, moved on by the events after the save.
     /// As a `replica` (cluster mode: another node runs it) it only mirrors what it is
     /// given: no stock is set or watched, no quota counted, nothing sequenced or saved.
-    func restore(_ stored: StoredStream, replica: Bool = false) {
+    /// Returns how many events after the saved room its room refused to replay.
+    @discardableResult
+    func restore(_ stored: StoredStream, replica: Bool = false) -> Int {
         let now = clock()
         let seed = UInt64.random(in: 1...UInt64.max)
         let saved = stored.room.flatMap { StreamRoom(restoring: $0.data, configuration: configuration.room, seed: seed, stock: inventory) }
@@ -644,6 +652,7 @@ final class HubShard {
             historyMaxAgeMilliseconds: configuration.historyMaxAgeMilliseconds
         )
         var previous: UInt64?
+        var notReplayed = 0
         for kept in stored.events {
             // A row that does not read, or a gap: history starts over after it (a resume
             // from before gets the snapshot), the room moves on from what reads.
@@ -655,7 +664,7 @@ final class HubShard {
             }
             if let previous, event.seq != previous + 1 { state.forgetHistory() }
             previous = event.seq
-            if event.seq > roomSeq { room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp) }
+            if event.seq > roomSeq, !room.replay(EventDraft(restoring: event.kind, data: event.data), at: event.timestamp) { notReplayed += 1 }
             let framed = frame(ServerMessage.event(event), seq: event.seq, coalescingKey: event.stateKey)
             state.commit(framed, timestamp: event.timestamp, now: now)
         }
@@ -679,7 +688,7 @@ final class HubShard {
                 for frame in missed { dispatch(frame, to: stored.stream, audience: .everyone, loopRefs: loopRefs) }
             }
             scheduleHistorySweep()
-            return
+            return notReplayed
         }
         // The levels are the inventory's (restored before the streams). Only a store from
         // before stock was kept per merchant product (no level, no hold at all) starts from
@@ -707,6 +716,7 @@ final class HubShard {
         if room.hasScheduledWork { markTicking(stored.stream) }
         scheduleHistorySweep()
         scheduleSave()
+        return notReplayed
     }
 
     /// An event the node running the stream stored: moves the replica's room on, joins
@@ -902,15 +912,19 @@ final class HubShard {
     /// Saves the changed rooms now: all of them (at shutdown, so that a restart replays
     /// nothing), or those a save is due for (every `stateSaveIntervalMilliseconds`).
     /// A room changed only by published events is due once its history let go of events
-    /// past its last save: until then the store keeps them, which is what a restart needs.
-    /// Saving every such room every interval JSON-encoded each busy room once a second,
-    /// a tenth of a loop's time with thousands of small streams.
+    /// past its last save (until then the store keeps them, which is what a restart
+    /// needs), or `replayableSaveTicks` saves after its last: a restart then replays at
+    /// most that much, and a room limit lowered meanwhile (which refuses replayed events)
+    /// costs no more. Saving every such room every interval JSON-encoded each busy room
+    /// once a second, a tenth of a loop's time with thousands of small streams.
     func saveRooms(all: Bool = true) {
         guard journal != nil else { return }
         let now = clock()
+        if !all { saveTicks += 1 }
         for stream in unsavedRooms { save(stream, now: now) }
         for stream in replayableRooms where !unsavedRooms.contains(stream) {
-            if let hosted = streams[stream], all || keptFrom(hosted) > hosted.roomSavedSeq + 1 { save(stream, now: now) }
+            guard let hosted = streams[stream] else { continue }
+            if all || keptFrom(hosted) > hosted.roomSavedSeq + 1 || saveTicks - hosted.roomSavedTick >= Self.replayableSaveTicks { save(stream, now: now) }
         }
         unsavedRooms.removeAll(keepingCapacity: true)
         // Those saved (or gone) leave the set.
@@ -935,6 +949,7 @@ final class HubShard {
         }
         record(.roomSaved(stream, StoredRoom(seq: hosted.state.seq, savedAt: now, data: hosted.room.save())))
         streams[stream]!.roomSavedSeq = hosted.state.seq
+        streams[stream]!.roomSavedTick = saveTicks
         // The newest event stays, so that the store always knows the last seq.
         let keepFrom = keptFrom(hosted)
         if keepFrom > 1, keepFrom - 1 > hosted.trimmedThrough {

@@ -74,6 +74,10 @@ public final class StateJournal: Sendable {
 
     public var statistics: (commits: Int, submissions: Int, retries: Int, refused: Int) { counters.withLock { $0 } }
 
+    /// Whether the caller runs on the queue this journal writes a blocking store on (for
+    /// tests: a blocking write must run nowhere else).
+    package var isOnWriteQueue: Bool { synchronous?.executor.isCurrent ?? false }
+
     private func drain() async {
         while true {
             let batch = queue.withLock { queue -> [Submission] in

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HawkerCommerce
 import HawkerProtocol
+import Synchronization
 
 /// The `StateStore` of a single gateway: SQLite in the data directory, beside the outbox.
 ///
@@ -11,6 +12,9 @@ import HawkerProtocol
 /// groups the events of many streams into one commit.
 public final class SQLiteStateStore: SynchronousStateStore {
     private let pool: DatabasePool
+    /// Closed: writes are refused as `.closed` (GRDB's own error would read to the journal
+    /// as a failure that may pass, tried again for ever).
+    private let closed = Atomic(false)
 
     /// Opens (creating it if needed) the state database at `path` and migrates it.
     public init(path: String) throws {
@@ -179,6 +183,7 @@ public final class SQLiteStateStore: SynchronousStateStore {
 
     @discardableResult
     public func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
+        try checkOpen()
         guard !changes.isEmpty else { return [] }
         try await pool.writeWithoutTransaction { db in try Self.write(changes, db) }
         return []
@@ -188,9 +193,14 @@ public final class SQLiteStateStore: SynchronousStateStore {
     /// so the journal's queue commits without a hop.
     @discardableResult
     public func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {
+        try checkOpen()
         guard !changes.isEmpty else { return [] }
         try pool.writeWithoutTransaction { db in try Self.write(changes, db) }
         return []
+    }
+
+    private func checkOpen() throws {
+        guard !closed.load(ordering: .relaxed) else { throw StateStoreError(.closed, "the state store is closed") }
     }
 
     private static func write(_ changes: [StateChange], _ db: Database) throws {
@@ -317,6 +327,7 @@ public final class SQLiteStateStore: SynchronousStateStore {
     }
 
     public func close() async throws {
+        closed.store(true, ordering: .relaxed)
         try pool.close()
     }
 }

@@ -19,8 +19,9 @@ import Testing
         let inner = MemoryStateStore()
         let failures = Mutex(0)
         let refusing = Mutex<Set<StreamID>>([])
-        /// Writes that went through `apply` and through `applyNow`.
-        let writes = Mutex((apply: 0, applyNow: 0))
+        /// Writes that went through `apply` and through `applyNow`, and `applyNow`'s
+        /// writes made elsewhere than on the journal's queue.
+        let writes = Mutex((apply: 0, applyNow: 0, applyNowOffQueue: 0))
         struct DiskFull: Error {}
 
         func write(_ changes: [StateChange]) throws -> Set<StreamID> {
@@ -74,6 +75,8 @@ import Testing
     final class FaultySynchronousStore: SynchronousStateStore {
         let faults = Faults()
         let gate = ConditionLock(value: 1)
+        /// The journal writing it, to tell its queue.
+        let journal = Mutex<StateJournal?>(nil)
 
         func load() async throws -> [StoredStream] { try await faults.inner.load() }
         func loadInventory() async throws -> StoredInventory { try await faults.inner.loadInventory() }
@@ -89,7 +92,12 @@ import Testing
         func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {
             gate.lock(whenValue: 1)
             gate.unlock()
-            faults.writes.withLock { $0.applyNow += 1 }
+            // Blocking is only allowed there: never on Swift's pool or an event loop.
+            let onJournalQueue = journal.withLock { $0?.isOnWriteQueue ?? false }
+            faults.writes.withLock {
+                $0.applyNow += 1
+                if !onJournalQueue { $0.applyNowOffQueue += 1 }
+            }
             return try faults.write(changes)
         }
 
@@ -130,14 +138,18 @@ import Testing
             let counted = faults.writes.withLock { $0 }
             switch writes {
             case .apply: #expect(counted.apply > 0 && counted.applyNow == 0, sourceLocation: sourceLocation)
-            case .applyNow: #expect(counted.applyNow > 0 && counted.apply == 0, sourceLocation: sourceLocation)
+            case .applyNow:
+                #expect(counted.applyNow > 0 && counted.apply == 0, sourceLocation: sourceLocation)
+                #expect(counted.applyNowOffQueue == 0, "every blocking write ran on the journal's queue, after retries too", sourceLocation: sourceLocation)
             }
         }
     }
 
     static func hub(_ store: any StateStore, loops: Int = 1) -> (Hub, MultiThreadedEventLoopGroup) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
-        return (Hub(loops: Array(group.makeIterator()), journal: StateJournal(store: store)), group)
+        let journal = StateJournal(store: store)
+        (store as? FaultySynchronousStore)?.journal.withLock { $0 = journal }
+        return (Hub(loops: Array(group.makeIterator()), journal: journal), group)
     }
 
     @Test(arguments: Writes.allCases)

@@ -138,9 +138,7 @@ public struct CommerceState: Sendable {
                     throw RoomError(.unknownSale, "no scheduled sale '\(id)': schedule it first or send the whole definition")
                 }
                 guard scheduled.status == .scheduled else { throw RoomError(.invalidEvent, "sale \(id) is already running") }
-                sale = scheduled
-                sale.startsAt = now
-                sale.status = .active
+                sale = scheduled.started(at: now)
             } else {
                 sale = try defineSale(data, startingNow: true, now: now)
             }

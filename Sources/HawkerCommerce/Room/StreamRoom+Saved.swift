@@ -40,27 +40,43 @@ extension StreamRoom {
     }
 
     /// Replays an event sequenced after the save (restoring after a `kill -9`): the
-    /// commerce state moves as it did then, at the time it did.
-    public mutating func replay(_ draft: EventDraft, at timestamp: Int64) {
+    /// commerce state moves as it did then, at the time it did. Returns false when the
+    /// room refused it (a room limit lowered since, a damaged event): the room then stays
+    /// as it was before that event.
+    @discardableResult
+    public mutating func replay(_ draft: EventDraft, at timestamp: Int64) -> Bool {
+        var replayed = true
         // Stock levels are restored where they live, exactly: a replayed level (often an
         // old one) must not set them again. The products show the restored levels.
         switch draft.kind {
         case .stockChanged:
-            return
+            // Every stock.changed carries the product's threshold then (a host may set it).
+            if let id = draft.data["product"]?.stringValue, let threshold = draft.data["low_stock_threshold"]?.intValue, var product = commerce.catalog[id] {
+                product.lowStockThreshold = threshold
+                commerce.catalog[id] = product
+            }
         case .catalogSet:
             var data = draft.data
             data["products"] = .array(Self.objects(data["products"]).map { Self.withoutStock($0) })
-            _ = try? commerce.apply(draft.withData(data), now: timestamp)
+            replayed = (try? commerce.apply(draft.withData(data), now: timestamp)) != nil
         case .productUpsert:
             var data = draft.data
             data["product"] = Self.withoutStock(data["product"]?.objectValue ?? [:])
-            _ = try? commerce.apply(draft.withData(data), now: timestamp)
+            replayed = (try? commerce.apply(draft.withData(data), now: timestamp)) != nil
+        case .saleStarted:
+            // A scheduled sale started by its id: started the same way again. The event
+            // carries the whole sale, which defined anew would be checked against today's
+            // prices, products and longest duration, and may not pass.
+            let id = draft.data["sale"]?.stringValue ?? ""
+            let started = commerce.sales[id].flatMap { $0.status == .scheduled ? $0.started(at: timestamp).data == draft.data : nil } ?? false
+            replayed = (try? commerce.apply(started ? draft.withData(["sale": .string(id)]) : draft, now: timestamp)) != nil
         default:
-            _ = try? commerce.apply(draft, now: timestamp)
+            replayed = (try? commerce.apply(draft, now: timestamp)) != nil
         }
         if draft.kind == .questionAnswered, let id = draft.data["question"]?.stringValue {
             _ = questions.answer(id, now: timestamp)
         }
+        return replayed
     }
 
     /// Shows every product's stock as its stock source has it now (after a restore).

@@ -33,6 +33,14 @@ public struct FlashSale: Sendable, Hashable, Codable {
 
     public func item(for product: String) -> Item? { items.first { $0.product == product } }
 
+    /// This scheduled sale started early, at `now` (`sale.started` with only its id).
+    func started(at now: Int64) -> FlashSale {
+        var sale = self
+        sale.startsAt = now
+        sale.status = .active
+        return sale
+    }
+
     /// The event data for this sale: the whole definition, so a client needs no history.
     public var data: [String: JSONValue] {
         var data: [String: JSONValue] = [

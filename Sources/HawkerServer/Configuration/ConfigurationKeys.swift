@@ -218,7 +218,7 @@ extension GatewayConfiguration {
         .milliseconds("state.retention_sweep_ms", "how often archived streams and settled orders past their retention are deleted", \.retentionSweepInterval),
         .int64(
             "state.save_interval_ms",
-            "how often a changed room (catalog, sales, questions, moderation, insights) is saved; events are kept as they are published, and a room changed only by its host's events is saved once its history lets go of events the save lacks (a restart replays them)",
+            "how often a changed room (catalog, sales, questions, moderation, insights) is saved; events are kept as they are published, and a room changed only by its host's events is saved once its history lets go of events the save lacks, or after 60 intervals (a restart replays them)",
             \.hub.stateSaveIntervalMilliseconds, range: 100...600_000),
         .int64("room.tick_ms", "chat batches, question, intent and presence pushes leave at most once per tick", \.hub.room.tickMilliseconds, range: 10...5_000),
         .int("catalog.max_products", "products in one stream's catalog", \.hub.room.commerce.maxProducts, range: 1...1_000),
