@@ -149,21 +149,27 @@ final class SocketAcceptor: Sendable {
         var next = 0
         var batches = [[CInt]](repeating: [], count: loops.count)
         var waitFor = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: stopSignal, events: Int16(POLLIN), revents: 0)]
+        var failures = AcceptFailures()
         while true {
+            var backOff = false
             let ready = poll(&waitFor, nfds_t(waitFor.count), -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.critical("the listener stopped: poll failed", metadata: ["errno": "\(errno)"])
-                return
+                // Out of memory for the poll set: never a reason to stop accepting for good.
+                log(failures.failed(errno: errno, now: NIODeadline.now().uptimeNanoseconds), "poll")
+                var stop = [waitFor[1]]
+                _ = poll(&stop, 1, 100)
+                if stop[0].revents != 0 { return }
+                continue
             }
             if waitFor[1].revents != 0 { return }
-            var backOff = false
             accepting: for _ in 0..<1_024 {
                 // accept4 is not in Swift's Glibc module: NIO makes the socket non-blocking
                 // (withConnectedSocket), close-on-exec is set here (a program embedding the
                 // gateway may start processes).
                 let accepted = accept(listener, nil, nil)
                 if accepted >= 0 {
+                    if failures.isFailing { log(failures.accepted(now: NIODeadline.now().uptimeNanoseconds), "accept") }
                     _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
                     batches[next].append(accepted)
                     next = (next + 1) % loops.count
@@ -175,12 +181,9 @@ final class SocketAcceptor: Sendable {
                 case EINTR, ECONNABORTED, EPROTO, EPERM:
                     // That connection is gone, or a firewall refused it: take the next.
                     continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    logger.warning("out of file descriptors or memory: accepting again in 100 ms", metadata: ["errno": "\(errno)"])
-                    backOff = true
-                    break accepting
                 default:
-                    logger.error("accept failed: accepting again in 100 ms", metadata: ["errno": "\(errno)"])
+                    // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), or worse.
+                    log(failures.failed(errno: errno, now: NIODeadline.now().uptimeNanoseconds), "accept")
                     backOff = true
                     break accepting
                 }
@@ -207,6 +210,25 @@ final class SocketAcceptor: Sendable {
             var stop = [waitFor[1]]
             _ = poll(&stop, 1, backOff ? 100 : 1)
             if stop[0].revents != 0 { return }
+        }
+    }
+}
+
+extension SocketAcceptor {
+    /// A failure line: out of descriptors or memory is a warning (the connections wait in
+    /// the backlog), anything else an error.
+    private func log(_ line: AcceptFailures.Line?, _ call: String) {
+        switch line {
+        case .started(let code):
+            let level: Logger.Level = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(code) ? .warning : .error
+            logger.log(level: level, "\(call) failed: accepting again every 100 ms until it works", metadata: ["errno": "\(code)"])
+        case .ongoing(let code, let count):
+            logger.warning("\(call) still failing", metadata: ["errno": "\(code)", "failures since the last line": "\(count)"])
+        case .recovered(let count, let nanoseconds):
+            logger.notice(
+                "accepting again", metadata: ["failures": "\(count)", "failing for": "\(Duration.nanoseconds(Int64(clamping: nanoseconds)))"])
+        case nil:
+            break
         }
     }
 }
