@@ -284,6 +284,7 @@ let package = Package(
             dependencies: [
                 "HawkerWebSocket",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

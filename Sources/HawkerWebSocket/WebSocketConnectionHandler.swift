@@ -1,14 +1,15 @@
 import NIOCore
 import NIOWebSocket
 
-/// The strict RFC 6455 layer between NIOWebSocket's frame decoder and the application.
+/// The strict RFC 6455 layer between the socket's bytes and the application.
 ///
-/// Inbound it turns frames into complete, validated messages (`WebSocketMessage`);
+/// Inbound it reads frames off the bytes (`WebSocketFrameParser`) and turns them into
+/// complete, validated messages (`WebSocketMessage`);
 /// it answers pings, keeps the connection alive, runs the close handshake and fails
 /// the connection with the right close code on bad input. Outbound it passes on
 /// ready-made frames (`ByteBuffer`s, so one broadcast frame can go to many channels).
 public final class WebSocketConnectionHandler: ChannelDuplexHandler {
-    public typealias InboundIn = WebSocketFrame
+    public typealias InboundIn = ByteBuffer
     public typealias InboundOut = WebSocketMessage
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
@@ -23,6 +24,9 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     private let configuration: WebSocketConnectionConfiguration
     private let compression: PerMessageDeflateParameters?
+    private let parser: WebSocketFrameParser
+    /// The start of a frame whose end has not arrived: nil on an idle connection.
+    private var pending: ByteBuffer?
     private var assembler: WebSocketMessageAssembler
     /// Pings and pongs from the peer: each ping is answered, so an unbounded rate would be
     /// unbounded work and, for a peer that does not read, unbounded output.
@@ -39,6 +43,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     public init(configuration: WebSocketConnectionConfiguration, compression: PerMessageDeflateParameters?) {
         self.configuration = configuration
         self.compression = compression
+        // NIO's decoder took frames up to 2^32 - 1 bytes at most.
+        self.parser = WebSocketFrameParser(maxFrameSize: min(configuration.maxMessageBytes, Int(UInt32.max)))
         self.assembler = WebSocketMessageAssembler(maxMessageBytes: configuration.maxMessageBytes, compressionNegotiated: compression != nil)
         self.controlFrames = TokenBucket(ratePerSecond: configuration.controlFramesPerSecond, burst: configuration.controlFrameBurst)
     }
@@ -84,6 +90,7 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     public func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        pending = nil
         cancelTimers()
         context.fireChannelInactive()
     }
@@ -91,7 +98,30 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closed else { return }
         lastInbound = context.eventLoop.now
-        let received = assembler.receive(unwrapInboundIn(data))
+        var bytes = unwrapInboundIn(data)
+        if var held = pending {
+            pending = nil
+            held.writeBuffer(&bytes)
+            bytes = held
+        }
+        // Frame by frame; a frame may close the connection (or the handler after it may).
+        while state != .closed {
+            let frame: WebSocketFrame?
+            do {
+                frame = try parser.next(&bytes)
+            } catch .tooLarge {
+                return fail(code: 1009, reason: "frame larger than \(configuration.maxMessageBytes) bytes", context: context)
+            } catch {
+                return fail(code: 1002, reason: "invalid control frame", context: context)
+            }
+            guard let frame else { break }
+            receive(frame, context: context)
+        }
+        if state != .closed, bytes.readableBytes > 0 { pending = bytes }
+    }
+
+    private func receive(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        let received = assembler.receive(frame)
         switch received {
         case .ping, .pong:
             guard controlFrames.take(now: lastInbound) else {
@@ -138,17 +168,11 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
         promise?.succeed()
     }
 
+    /// I/O errors: nothing left to say to the peer.
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error as? NIOWebSocketError {
-        case .invalidFrameLength:
-            fail(code: 1009, reason: "frame larger than \(configuration.maxMessageBytes) bytes", context: context)
-        case .fragmentedControlFrame, .multiByteControlFrameLength:
-            fail(code: 1002, reason: "invalid control frame", context: context)
-        case .none:
-            // I/O errors: nothing left to say to the peer.
-            state = .closed
-            context.close(promise: nil)
-        }
+        state = .closed
+        pending = nil
+        context.close(promise: nil)
     }
 
     // MARK: - Messages

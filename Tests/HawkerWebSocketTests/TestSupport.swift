@@ -24,6 +24,29 @@ func clientFrame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true, rs
     clientFrame(opcode, Array(text.utf8), fin: fin, rsv1: rsv1)
 }
 
+/// `frame` as a client puts it on the wire: header, masking key, then its data (already
+/// masked, as `clientFrame` makes it).
+func wire(_ frame: WebSocketFrame) -> ByteBuffer {
+    var buffer = ByteBuffer()
+    var first = UInt8(webSocketOpcode: frame.opcode)
+    if frame.fin { first |= 0x80 }
+    if frame.rsv1 { first |= 0x40 }
+    if frame.rsv2 { first |= 0x20 }
+    if frame.rsv3 { first |= 0x10 }
+    let mask: UInt8 = frame.maskKey == nil ? 0 : 0x80
+    let length = frame.data.readableBytes
+    if length < 126 {
+        buffer.writeMultipleIntegers(first, mask | UInt8(length))
+    } else if length <= Int(UInt16.max) {
+        buffer.writeMultipleIntegers(first, mask | 126, UInt16(length))
+    } else {
+        buffer.writeMultipleIntegers(first, mask | 127, UInt64(length))
+    }
+    if let key = frame.maskKey { buffer.writeBytes([key[0], key[1], key[2], key[3]]) }
+    buffer.writeImmutableBuffer(frame.data)
+    return buffer
+}
+
 /// A close frame's payload: the code, big-endian, then the reason bytes.
 func closePayload(_ code: UInt16, _ reason: [UInt8] = []) -> [UInt8] {
     [UInt8(code >> 8), UInt8(code & 0xFF)] + reason

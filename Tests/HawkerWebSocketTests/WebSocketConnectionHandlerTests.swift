@@ -45,7 +45,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func pingIsAnsweredWithPongOfTheSamePayload() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.ping, [1, 2, 3, 4, 5]))
+        try channel.writeInbound(wire(clientFrame(.ping, [1, 2, 3, 4, 5])))
         let pong = try #require(try nextFrame(channel))
         #expect(pong.opcode == 0xA)
         #expect(pong.fin)
@@ -65,15 +65,15 @@ struct WebSocketConnectionHandlerTests {
         configuration.floodCloseCode = 4002
         let channel = try makeChannel(configuration: configuration)
         for _ in 0..<3 {
-            try channel.writeInbound(clientFrame(.ping, [1]))
+            try channel.writeInbound(wire(clientFrame(.ping, [1])))
             #expect(try nextFrame(channel)?.opcode == 0xA)
         }
         // A second later two more tokens; pongs count too.
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
-        try channel.writeInbound(clientFrame(.pong, [2]))
-        try channel.writeInbound(clientFrame(.ping, [3]))
+        try channel.writeInbound(wire(clientFrame(.pong, [2])))
+        try channel.writeInbound(wire(clientFrame(.ping, [3])))
         #expect(try nextFrame(channel)?.payload == [3])
-        try channel.writeInbound(clientFrame(.ping, [4]))
+        try channel.writeInbound(wire(clientFrame(.ping, [4])))
         let close = try #require(try nextFrame(channel))
         #expect(close.opcode == 0x8)
         #expect(close.closeCode == 4002)
@@ -83,7 +83,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func pongIsSwallowed() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.pong, [7]))
+        try channel.writeInbound(wire(clientFrame(.pong, [7])))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
         _ = try channel.finish()
@@ -91,7 +91,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func peerCloseIsEchoedAndTheChannelClosed() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.connectionClose, closePayload(1000, Array("done".utf8))))
+        try channel.writeInbound(wire(clientFrame(.connectionClose, closePayload(1000, Array("done".utf8)))))
         let close = try #require(try nextFrame(channel))
         #expect(close.opcode == 0x8)
         #expect(close.closeCode == 1000)
@@ -101,7 +101,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func peerCloseWithoutCodeIsAnsweredWith1000() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.connectionClose, []))
+        try channel.writeInbound(wire(clientFrame(.connectionClose, [])))
         #expect(try nextFrame(channel)?.closeCode == 1000)
         #expect(isClosed(channel))
     }
@@ -110,7 +110,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func protocolErrorClosesWith1002() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.text, Array("hi".utf8), masked: false))
+        try channel.writeInbound(wire(clientFrame(.text, Array("hi".utf8), masked: false)))
         let close = try #require(try nextFrame(channel))
         #expect(close.opcode == 0x8)
         #expect(close.closeCode == 1002)
@@ -120,30 +120,60 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func invalidUTF8ClosesWith1007() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.text, [0x61, 0xFF]))
+        try channel.writeInbound(wire(clientFrame(.text, [0x61, 0xFF])))
         #expect(try nextFrame(channel)?.closeCode == 1007)
         #expect(isClosed(channel))
     }
 
     @Test func oversizedMessageClosesWith1009() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.binary, [UInt8](repeating: 0, count: 1_001)))
+        try channel.writeInbound(wire(clientFrame(.binary, [UInt8](repeating: 0, count: 1_001))))
         #expect(try nextFrame(channel)?.closeCode == 1009)
         #expect(isClosed(channel))
     }
 
-    @Test func invalidFrameLengthFromTheDecoderClosesWith1009() throws {
+    @Test func aFrameHeaderLongerThanTheLimitClosesWith1009AtOnce() throws {
         let channel = try makeChannel()
-        channel.pipeline.fireErrorCaught(NIOWebSocketError.invalidFrameLength)
+        // A masked binary frame of 1,001 bytes: refused from its header, before its data.
+        try channel.writeInbound(ByteBuffer(bytes: [0x82, 0xFE, 0x03, 0xE9]))
         #expect(try nextFrame(channel)?.closeCode == 1009)
         #expect(isClosed(channel))
     }
 
-    @Test func fragmentedControlFrameFromTheDecoderClosesWith1002() throws {
+    @Test func aFragmentedControlFrameClosesWith1002() throws {
         let channel = try makeChannel()
-        channel.pipeline.fireErrorCaught(NIOWebSocketError.fragmentedControlFrame)
+        // A ping without FIN.
+        try channel.writeInbound(ByteBuffer(bytes: [0x09, 0x80, 1, 2, 3, 4]))
         #expect(try nextFrame(channel)?.closeCode == 1002)
         #expect(isClosed(channel))
+    }
+
+    @Test func aControlFrameOver125BytesClosesWith1002() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(bytes: [0x89, 0xFE, 0x00, 0x7E]))
+        #expect(try nextFrame(channel)?.closeCode == 1002)
+        #expect(isClosed(channel))
+    }
+
+    @Test func framesSplitAnywhereAndSeveralInOneReadArriveWhole() throws {
+        let channel = try makeChannel()
+        var stream = wire(clientFrame(.text, "ab", fin: false))
+        var rest = wire(clientFrame(.continuation, "cd"))
+        stream.writeBuffer(&rest)
+        var ping = wire(clientFrame(.ping, [9]))
+        stream.writeBuffer(&ping)
+        // A byte at a time: nothing until each frame is whole.
+        while let byte = stream.readSlice(length: 1) { try channel.writeInbound(byte) }
+        let message = try #require(try channel.readInbound(as: WebSocketMessage.self))
+        #expect(String(buffer: message.data) == "abcd")
+        #expect(try nextFrame(channel)?.opcode == 0xA, "the ping after them answered")
+        // Two messages in one read.
+        var two = wire(clientFrame(.text, "x"))
+        var second = wire(clientFrame(.text, "y"))
+        two.writeBuffer(&second)
+        try channel.writeInbound(two)
+        #expect(try channel.readInbound(as: WebSocketMessage.self).map { String(buffer: $0.data) } == "x")
+        #expect(try channel.readInbound(as: WebSocketMessage.self).map { String(buffer: $0.data) } == "y")
     }
 
     // MARK: - Server-initiated close
@@ -157,12 +187,12 @@ struct WebSocketConnectionHandlerTests {
         #expect(channel.isActive)
 
         // Data after our close frame is read and dropped; writes are refused.
-        try channel.writeInbound(clientFrame(.text, "late"))
+        try channel.writeInbound(wire(clientFrame(.text, "late")))
         #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
         #expect(throws: ChannelError.outputClosed) { try channel.writeAndFlush(ByteBuffer(string: "x")).wait() }
         #expect(channel.isActive)
 
-        try channel.writeInbound(clientFrame(.connectionClose, closePayload(1001)))
+        try channel.writeInbound(wire(clientFrame(.connectionClose, closePayload(1001))))
         #expect(isClosed(channel))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)  // no second close frame
     }
@@ -217,7 +247,7 @@ struct WebSocketConnectionHandlerTests {
         let channel = try makeChannel()
         for _ in 0..<10 {
             channel.embeddedEventLoop.advanceTime(by: .seconds(9))
-            try channel.writeInbound(clientFrame(.pong, []))
+            try channel.writeInbound(wire(clientFrame(.pong, [])))
         }
         // 90 s, never 10 s of silence: no ping, no close.
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
@@ -230,7 +260,7 @@ struct WebSocketConnectionHandlerTests {
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))  // pings at 10 and 20
         #expect(try nextFrame(channel)?.opcode == 0x9)
         #expect(try nextFrame(channel)?.opcode == 0x9)
-        try channel.writeInbound(clientFrame(.pong, []))  // heard at t = 20
+        try channel.writeInbound(wire(clientFrame(.pong, [])))  // heard at t = 20
         channel.embeddedEventLoop.advanceTime(by: .seconds(20))  // t = 40: silent for 20 s
         #expect(try nextFrame(channel)?.opcode == 0x9)  // tick at 30: 10 s silent
         #expect(try nextFrame(channel)?.opcode == 0x9)  // tick at 40: 20 s silent
@@ -243,7 +273,7 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func textMessageIsPassedOn() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.text, #"{"type":"ping","id":"k1"}"#))
+        try channel.writeInbound(wire(clientFrame(.text, #"{"type":"ping","id":"k1"}"#)))
         let message = try #require(try channel.readInbound(as: WebSocketMessage.self))
         #expect(message.kind == .text)
         #expect(String(buffer: message.data) == #"{"type":"ping","id":"k1"}"#)
@@ -253,9 +283,9 @@ struct WebSocketConnectionHandlerTests {
 
     @Test func fragmentedMessageIsPassedOnWhole() throws {
         let channel = try makeChannel()
-        try channel.writeInbound(clientFrame(.text, "ab", fin: false))
+        try channel.writeInbound(wire(clientFrame(.text, "ab", fin: false)))
         #expect(try channel.readInbound(as: WebSocketMessage.self) == nil)
-        try channel.writeInbound(clientFrame(.continuation, "cd"))
+        try channel.writeInbound(wire(clientFrame(.continuation, "cd")))
         #expect(String(buffer: try #require(try channel.readInbound(as: WebSocketMessage.self)).data) == "abcd")
         _ = try channel.finish()
     }
@@ -264,14 +294,14 @@ struct WebSocketConnectionHandlerTests {
         let channel = try makeChannel(compression: PerMessageDeflateParameters())
         let text = String(repeating: #"{"type":"ping","id":"k1"} "#, count: 20) + "é€😀"
         let compressed = try MessageDeflater().compress(ByteBuffer(string: text), windowBits: 15, allocator: channel.allocator)
-        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        try channel.writeInbound(wire(clientFrame(.text, bytes(compressed), rsv1: true)))
         let message = try #require(try channel.readInbound(as: WebSocketMessage.self))
         #expect(message.kind == .text)
         #expect(String(buffer: message.data) == text)
 
         // A second message through the same inflater.
         let again = try MessageDeflater().compress(ByteBuffer(string: "again"), windowBits: 15, allocator: channel.allocator)
-        try channel.writeInbound(clientFrame(.text, bytes(again), rsv1: true))
+        try channel.writeInbound(wire(clientFrame(.text, bytes(again), rsv1: true)))
         #expect(String(buffer: try #require(try channel.readInbound(as: WebSocketMessage.self)).data) == "again")
         _ = try channel.finish()
     }
@@ -279,7 +309,7 @@ struct WebSocketConnectionHandlerTests {
     @Test func compressedMessageInflatingPastTheLimitClosesWith1009() throws {
         let channel = try makeChannel(compression: PerMessageDeflateParameters())
         let compressed = try MessageDeflater().compress(ByteBuffer(repeating: UInt8(ascii: "a"), count: 5_000), windowBits: 15, allocator: channel.allocator)
-        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        try channel.writeInbound(wire(clientFrame(.text, bytes(compressed), rsv1: true)))
         #expect(try nextFrame(channel)?.closeCode == 1009)
         #expect(isClosed(channel))
     }
@@ -287,7 +317,7 @@ struct WebSocketConnectionHandlerTests {
     @Test func compressedInvalidUTF8ClosesWith1007() throws {
         let channel = try makeChannel(compression: PerMessageDeflateParameters())
         let compressed = try MessageDeflater().compress(ByteBuffer(bytes: [0x61, 0xED, 0xA0, 0x80]), windowBits: 15, allocator: channel.allocator)
-        try channel.writeInbound(clientFrame(.text, bytes(compressed), rsv1: true))
+        try channel.writeInbound(wire(clientFrame(.text, bytes(compressed), rsv1: true)))
         #expect(try nextFrame(channel)?.closeCode == 1007)
         #expect(isClosed(channel))
     }
@@ -337,7 +367,7 @@ struct WebSocketConnectionHandlerTests {
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
 
         let (peerClosed, peerHandler, _) = try makeTappedChannel()
-        try peerClosed.writeInbound(clientFrame(.connectionClose, closePayload(1000)))
+        try peerClosed.writeInbound(wire(clientFrame(.connectionClose, closePayload(1000))))
         #expect(try nextFrame(peerClosed)?.closeCode == 1000)
         #expect(!peerHandler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: peerClosed.allocator)))
     }

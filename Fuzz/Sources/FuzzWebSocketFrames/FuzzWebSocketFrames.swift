@@ -11,9 +11,11 @@ public func fuzzerInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMut
 }
 
 /// Raw client bytes through the gateway's WebSocket layer, as `WebSocketUpgrader` builds
-/// it: NIOWebSocket's `WebSocketFrameDecoder` (ByteToMessageHandler) then
-/// `WebSocketConnectionHandler`, in an EmbeddedChannel; every input runs twice, without
-/// and with permessage-deflate negotiated.
+/// it: `WebSocketConnectionHandler`, which reads the frames itself
+/// (`WebSocketFrameParser`), in an EmbeddedChannel; every input runs twice, without and
+/// with permessage-deflate negotiated. The same reads also go to the parser alone and to
+/// NIOWebSocket's `WebSocketFrameDecoder`, which it replaced: the frames and the refusal
+/// must be the same.
 ///
 /// The first byte picks the settings:
 ///   bits 0-1  max message size: 125, 1_000, 65_536 (the default), 16 bytes
@@ -36,7 +38,45 @@ public func fuzzWebSocketFrames(_ start: UnsafeRawPointer?, _ count: Int) -> CIn
     for compressed in [false, true] {
         run(settings: settings, compressed: compressed, stream: stream)
     }
+    compareWithNIO(settings: settings, stream: stream)
     return 0
+}
+
+/// The parser and NIO's decoder on the same reads: the same frames, then the same
+/// refusal (or none).
+private func compareWithNIO(settings: UInt8, stream: [UInt8]) {
+    let maxFrameSize = [125, 1_000, 65_536, 16][Int(settings & 0x03)]
+    let chunk = [Int.max, 1, 7, 64][Int(settings >> 2 & 0x03)]
+    let parser = WebSocketFrameParser(maxFrameSize: maxFrameSize)
+    let decoder = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)))
+    var pending = ByteBuffer()
+    var offset = 0
+    while offset < stream.count {
+        let end = stream.count - offset <= chunk ? stream.count : offset + chunk
+        pending.writeBytes(stream[offset..<end])
+        var refusedByNIO: WebSocketFrameParser.Failure?
+        do {
+            try decoder.writeInbound(ByteBuffer(bytes: stream[offset..<end]))
+        } catch let error as NIOWebSocketError {
+            refusedByNIO = error == .invalidFrameLength ? .tooLarge : .invalidControlFrame
+        } catch {
+            fatalError("NIO's decoder threw \(error)")
+        }
+        offset = end
+        var refused: WebSocketFrameParser.Failure?
+        do {
+            while let frame = try parser.next(&pending) {
+                let expected = try? decoder.readInbound(as: WebSocketFrame.self)
+                require(expected == frame, "the parser read \(frame), NIO's decoder \(String(describing: expected))")
+            }
+        } catch {
+            refused = error
+        }
+        require((try? decoder.readInbound(as: WebSocketFrame.self)) == nil, "NIO's decoder read a frame the parser did not")
+        require(refused == refusedByNIO, "the parser refused with \(String(describing: refused)), NIO's decoder \(String(describing: refusedByNIO))")
+        if refused != nil { break }
+    }
+    _ = try? decoder.finish()
 }
 
 private func run(settings: UInt8, compressed: Bool, stream: [UInt8]) {
@@ -52,7 +92,6 @@ private func run(settings: UInt8, compressed: Bool, stream: [UInt8]) {
     let loop = channel.embeddedEventLoop
     do {
         let pipeline = channel.pipeline.syncOperations
-        try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessageBytes)))
         try pipeline.addHandler(WebSocketConnectionHandler(configuration: configuration, compression: compression))
         // The gateway's channels are connected when the upgrade happens.
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()

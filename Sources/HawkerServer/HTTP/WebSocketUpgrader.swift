@@ -67,20 +67,18 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
     /// `channel`'s pipeline, once the 101 response is written.
     func install(on channel: any Channel, decision: UpgradePolicy.Decision) throws {
         let pipeline = channel.pipeline.syncOperations
-        let maxFrame = min(services.configuration.webSocket.maxMessageBytes, Int(UInt32.max))
-        let decoder = ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame))
-        try pipeline.addHandler(decoder)
+        // It reads the frames itself: no frame decoder handler per connection.
         let connection = WebSocketConnectionHandler(configuration: services.configuration.webSocket, compression: decision.compression)
         try pipeline.addHandler(connection)
         // Broadcasts leave from the handler nearest the socket, so that they pass
         // nothing else: the budget handler (first; `ViewerDelivery` holds broadcasts
         // to the budget itself), which sends them to the socket directly when it can,
-        // or with TLS the frame decoder's context, right above TLS. Another handler of
-        // our own there would cost every idle connection ~0.2 KiB.
+        // or with TLS the connection handler's own context, right above TLS. Another
+        // handler of our own there would cost every idle connection ~0.2 KiB.
         let tls = (try? pipeline.handler(type: NIOSSLServerHandler.self)) != nil
         let budget = try pipeline.handler(type: OutboundBudgetHandler.self)
         if tls {
-            connection.writeDirectly(from: try pipeline.context(handler: decoder))
+            connection.writeDirectly(from: try pipeline.context(handler: connection))
         } else {
             connection.writeDirectly(through: budget)
         }
