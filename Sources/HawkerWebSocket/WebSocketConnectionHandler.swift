@@ -27,6 +27,8 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private let parser: WebSocketFrameParser
     /// The start of a frame whose end has not arrived: nil on an idle connection.
     private var pending: ByteBuffer?
+    /// In `channelRead`, which may be re-entered from a frame's handling.
+    private var reading = false
     private var assembler: WebSocketMessageAssembler
     /// Pings and pongs from the peer: each ping is answered, so an unbounded rate would be
     /// unbounded work and, for a peer that does not read, unbounded output.
@@ -97,30 +99,80 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state != .closed else { return }
-        lastInbound = context.eventLoop.now
         var bytes = unwrapInboundIn(data)
+        // Re-entered from a frame's handling (something fired a read): the bytes queue
+        // behind the ones being read, which the outer call takes on before it returns.
+        guard !reading else {
+            hold(&bytes, context: context)
+            return
+        }
+        reading = true
+        defer { reading = false }
+        // Whether `bytes` is our own buffer (`hold`'s), or NIO's read buffer.
+        var ours = false
         if var held = pending {
+            // Ours alone: appended to in place.
             pending = nil
             held.writeBuffer(&bytes)
             bytes = held
+            ours = true
         }
-        // Frame by frame; a frame may close the connection (or the handler after it may).
-        while state != .closed {
-            let frame: WebSocketFrame?
-            do {
-                frame = try parser.next(&bytes)
-            } catch .tooLarge {
-                return fail(code: 1009, reason: "frame larger than \(configuration.maxMessageBytes) bytes", context: context)
-            } catch {
-                return fail(code: 1002, reason: "invalid control frame", context: context)
+        while true {
+            // Frame by frame; a frame may close the connection (or the handler after it may).
+            while state != .closed {
+                let frame: WebSocketClientFrame?
+                do {
+                    frame = try parser.next(&bytes)
+                } catch .tooLarge {
+                    return fail(code: 1009, reason: "frame larger than \(configuration.maxMessageBytes) bytes", context: context)
+                } catch {
+                    return fail(code: 1002, reason: "invalid control frame", context: context)
+                }
+                guard let frame else { break }
+                // A whole frame is traffic; a byte now and then of one that never ends is not.
+                lastInbound = context.eventLoop.now
+                receive(frame, context: context)
             }
-            guard let frame else { break }
-            receive(frame, context: context)
+            guard state != .closed else {
+                pending = nil
+                return
+            }
+            guard var more = pending else { break }
+            pending = nil
+            bytes.writeBuffer(&more)
+            ours = true
         }
-        if state != .closed, bytes.readableBytes > 0 { pending = bytes }
+        guard bytes.readableBytes > 0 else { return }
+        if ours {
+            // Without what was read: the buffer holds one frame's start at most.
+            bytes.discardReadBytes()
+            pending = bytes
+        } else {
+            hold(&bytes, context: context)
+        }
     }
 
-    private func receive(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+    /// Keeps the start of a frame whose end has not arrived, in a buffer of our own sized
+    /// to it: not as a slice of NIO's read buffer, which its allocator could then not use
+    /// for the next read, and without the bytes already read. Reads that keep ending
+    /// mid-frame append to it in place.
+    private func hold(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard bytes.readableBytes > 0 else { return }
+        if var held = pending {
+            pending = nil
+            held.writeBuffer(&bytes)
+            pending = held
+            return
+        }
+        var held = context.channel.allocator.buffer(capacity: max(bytes.readableBytes, 1_024))
+        held.writeBuffer(&bytes)
+        pending = held
+    }
+
+    /// The bytes held for a frame not yet whole, and the room kept for them (for tests).
+    var held: (bytes: Int, capacity: Int) { (pending?.readableBytes ?? 0, pending?.capacity ?? 0) }
+
+    private func receive(_ frame: WebSocketClientFrame, context: ChannelHandlerContext) {
         let received = assembler.receive(frame)
         switch received {
         case .ping, .pong:

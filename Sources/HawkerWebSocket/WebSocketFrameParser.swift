@@ -4,12 +4,12 @@ import NIOWebSocket
 /// Reads client frames (RFC 6455 §5.2) off the bytes of a connection, inside
 /// `WebSocketConnectionHandler`: the frames and refusals of NIOWebSocket's
 /// `WebSocketFrameDecoder`, without a `ByteToMessageHandler` and its buffers per
-/// connection (about 0.6 KiB of every idle one) or a boxed frame per read.
+/// connection (about 0.6 KiB of every idle one).
 ///
 /// It checks what that decoder checks, at the same point (as soon as the length is
 /// known): the length against `maxFrameSize`, and that a control frame is neither
 /// fragmented nor longer than 125 bytes. Everything else (masking, reserved bits and
-/// opcodes, fragmentation order) is `WebSocketMessageAssembler`'s. `FuzzWebSocketFrameParser`
+/// opcodes, fragmentation order) is `WebSocketMessageAssembler`'s. `FuzzWebSocketFrames`
 /// and the tests hold it to NIO's decoder byte for byte.
 public struct WebSocketFrameParser: Sendable {
     public enum Failure: Error, Equatable {
@@ -25,9 +25,9 @@ public struct WebSocketFrameParser: Sendable {
         self.maxFrameSize = maxFrameSize
     }
 
-    /// The first whole frame in `buffer`, read off it; nil, reading nothing, while `buffer`
-    /// holds only part of one (at most a header and `maxFrameSize` bytes wait).
-    public func next(_ buffer: inout ByteBuffer) throws(Failure) -> WebSocketFrame? {
+    /// The first whole frame in `buffer`, read off it and unmasked; nil, reading nothing,
+    /// while `buffer` holds only part of one (at most a header and `maxFrameSize` bytes wait).
+    public func next(_ buffer: inout ByteBuffer) throws(Failure) -> WebSocketClientFrame? {
         let start = buffer.readerIndex
         guard let (first, second) = buffer.getMultipleIntegers(at: start, as: (UInt8, UInt8).self) else { return nil }
         var offset = 2
@@ -49,18 +49,36 @@ public struct WebSocketFrameParser: Sendable {
         if first & 0x08 != 0 {
             guard first & 0x80 != 0, length <= 125 else { throw .invalidControlFrame }
         }
-        var maskKey: WebSocketMaskingKey?
-        if second & 0x80 != 0 {
-            // A view, not an array: no allocation for the key.
-            guard let key = buffer.viewBytes(at: start + offset, length: 4) else { return nil }
-            maskKey = WebSocketMaskingKey(key)
+        let masked = second & 0x80 != 0
+        // The key's bytes in wire order: the first in the low byte.
+        var key: UInt32 = 0
+        if masked {
+            guard let read = buffer.getInteger(at: start + offset, endianness: .little, as: UInt32.self) else { return nil }
+            key = read
             offset += 4
         }
-        guard buffer.readableBytes - offset >= length, let data = buffer.getSlice(at: start + offset, length: length) else { return nil }
+        guard buffer.readableBytes - offset >= length, var data = buffer.getSlice(at: start + offset, length: length) else { return nil }
         buffer.moveReaderIndex(forwardBy: offset + length)
-        return WebSocketFrame(
-            fin: first & 0x80 != 0, rsv1: first & 0x40 != 0, rsv2: first & 0x20 != 0, rsv3: first & 0x10 != 0,
-            opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)!, maskKey: maskKey, data: data
-        )
+        if masked, length > 0 { Self.unmask(&data, key: key) }
+        return WebSocketClientFrame(firstByte: first, masked: masked, data: data)
+    }
+
+    /// XORs each byte with the key's byte for its position (§5.3), in the payload's own
+    /// copy: a slice of a buffer others hold is copied on the first write.
+    static func unmask(_ data: inout ByteBuffer, key: UInt32) {
+        data.withUnsafeMutableReadableBytes { bytes in
+            var index = 0
+            // Eight bytes at a time where they line up, then the rest.
+            let wide = UInt64(key) | UInt64(key) << 32
+            while bytes.count - index >= 8 {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                bytes.storeBytes(of: word ^ wide.littleEndian, toByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < bytes.count {
+                bytes[index] ^= UInt8(truncatingIfNeeded: key >> (UInt32(index & 3) * 8))
+                index += 1
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOWebSocket
 
 /// Turns client frames into messages and control events, enforcing RFC 6455 where
-/// NIOWebSocket's decoder does not: masking, reserved bits and opcodes, fragmentation
+/// `WebSocketFrameParser` does not: masking, reserved bits and opcodes, fragmentation
 /// order, message size and (for uncompressed text) UTF-8 at the first bad byte.
 ///
 /// A value type with no I/O, so every rule is testable frame by frame.
@@ -36,20 +36,20 @@ public struct WebSocketMessageAssembler: Sendable {
         self.compressionNegotiated = compressionNegotiated
     }
 
-    public mutating func receive(_ frame: WebSocketFrame) -> Result {
-        guard frame.maskKey != nil else { return .fail(code: 1002, reason: "client frames must be masked") }
+    public mutating func receive(_ frame: WebSocketClientFrame) -> Result {
+        guard frame.masked else { return .fail(code: 1002, reason: "client frames must be masked") }
         guard !frame.rsv2, !frame.rsv3 else { return .fail(code: 1002, reason: "reserved bits set") }
         switch frame.opcode {
         case .ping:
             guard !frame.rsv1 else { return .fail(code: 1002, reason: "reserved bits set") }
-            return .ping(frame.unmaskedData)
+            return .ping(frame.data)
         case .pong:
             guard !frame.rsv1 else { return .fail(code: 1002, reason: "reserved bits set") }
-            return .pong(frame.unmaskedData)
+            return .pong(frame.data)
         case .connectionClose:
             guard !frame.rsv1 else { return .fail(code: 1002, reason: "reserved bits set") }
             do {
-                return .close(try WebSocketClosePayload(parsing: frame.unmaskedData))
+                return .close(try WebSocketClosePayload(parsing: frame.data))
             } catch .invalidReason {
                 return .fail(code: 1007, reason: "close reason is not UTF-8")
             } catch {
@@ -72,13 +72,13 @@ public struct WebSocketMessageAssembler: Sendable {
         }
     }
 
-    private mutating func append(_ frame: WebSocketFrame) -> Result {
+    private mutating func append(_ frame: WebSocketClientFrame) -> Result {
         guard var current = partial else { return .fail(code: 1002, reason: "continuation without a message") }
         partial = nil  // keep the buffer uniquely referenced while we append
-        guard current.buffer.readableBytes + frame.length <= maxMessageBytes else {
+        guard current.buffer.readableBytes + frame.data.readableBytes <= maxMessageBytes else {
             return .fail(code: 1009, reason: "message larger than \(maxMessageBytes) bytes")
         }
-        let data = frame.unmaskedData
+        let data = frame.data
         if current.kind == .text && !current.compressed {
             let valid = data.withUnsafeReadableBytes { current.utf8.feed($0) }
             guard valid else { return .fail(code: 1007, reason: "text is not valid UTF-8") }

@@ -4,8 +4,8 @@ import NIOWebSocket
 
 let testMaskKey: WebSocketMaskingKey = [0x37, 0xFA, 0x21, 0x3D]
 
-/// A frame as a client sends it: masked, with `data` already masked with the key (the
-/// assembler reads `unmaskedData`). `masked: false` makes an (invalid) unmasked frame.
+/// A frame as a client sends it (masked unless `masked: false`, which makes an invalid
+/// one), as the parser hands it on: its payload unmasked.
 func clientFrame(
     _ opcode: WebSocketOpcode,
     _ bytes: [UInt8],
@@ -14,36 +14,33 @@ func clientFrame(
     rsv2: Bool = false,
     rsv3: Bool = false,
     masked: Bool = true
-) -> WebSocketFrame {
-    var data = ByteBuffer(bytes: bytes)
-    if masked { data.webSocketMask(testMaskKey) }
-    return WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, maskKey: masked ? testMaskKey : nil, data: data)
+) -> WebSocketClientFrame {
+    WebSocketClientFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, rsv3: rsv3, opcode: opcode, masked: masked, data: ByteBuffer(bytes: bytes))
 }
 
-func clientFrame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true, rsv1: Bool = false) -> WebSocketFrame {
+func clientFrame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true, rsv1: Bool = false) -> WebSocketClientFrame {
     clientFrame(opcode, Array(text.utf8), fin: fin, rsv1: rsv1)
 }
 
-/// `frame` as a client puts it on the wire: header, masking key, then its data (already
-/// masked, as `clientFrame` makes it).
-func wire(_ frame: WebSocketFrame) -> ByteBuffer {
+/// `frame` as a client puts it on the wire: header, masking key (`testMaskKey`), then its
+/// data masked with it.
+func wire(_ frame: WebSocketClientFrame) -> ByteBuffer {
     var buffer = ByteBuffer()
-    var first = UInt8(webSocketOpcode: frame.opcode)
-    if frame.fin { first |= 0x80 }
-    if frame.rsv1 { first |= 0x40 }
-    if frame.rsv2 { first |= 0x20 }
-    if frame.rsv3 { first |= 0x10 }
-    let mask: UInt8 = frame.maskKey == nil ? 0 : 0x80
+    let mask: UInt8 = frame.masked ? 0x80 : 0
     let length = frame.data.readableBytes
     if length < 126 {
-        buffer.writeMultipleIntegers(first, mask | UInt8(length))
+        buffer.writeMultipleIntegers(frame.firstByte, mask | UInt8(length))
     } else if length <= Int(UInt16.max) {
-        buffer.writeMultipleIntegers(first, mask | 126, UInt16(length))
+        buffer.writeMultipleIntegers(frame.firstByte, mask | 126, UInt16(length))
     } else {
-        buffer.writeMultipleIntegers(first, mask | 127, UInt64(length))
+        buffer.writeMultipleIntegers(frame.firstByte, mask | 127, UInt64(length))
     }
-    if let key = frame.maskKey { buffer.writeBytes([key[0], key[1], key[2], key[3]]) }
-    buffer.writeImmutableBuffer(frame.data)
+    var data = frame.data
+    if frame.masked {
+        buffer.writeBytes([testMaskKey[0], testMaskKey[1], testMaskKey[2], testMaskKey[3]])
+        data.webSocketMask(testMaskKey)
+    }
+    buffer.writeBuffer(&data)
     return buffer
 }
 

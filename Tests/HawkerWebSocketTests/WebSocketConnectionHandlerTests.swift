@@ -1,8 +1,9 @@
-import HawkerWebSocket
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
 import Testing
+
+@testable import HawkerWebSocket
 
 @Suite("WebSocketConnectionHandler")
 struct WebSocketConnectionHandlerTests {
@@ -219,6 +220,68 @@ struct WebSocketConnectionHandlerTests {
     }
 
     // MARK: - Keepalive
+
+    /// A byte now and then of a frame that never ends is not traffic: the idle close
+    /// still comes.
+    @Test func partOfAFrameDoesNotKeepTheConnectionAlive() throws {
+        let channel = try makeChannel()
+        let frame = wire(clientFrame(.text, "never finished"))
+        for second in 0..<30 {
+            if second % 5 == 0, let byte = frame.getSlice(at: frame.readerIndex + second / 5, length: 1) { try channel.writeInbound(byte) }
+            channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        }
+        var codes: [UInt16?] = []
+        while let next = try nextFrame(channel) { codes.append(next.opcode == 0x8 ? next.closeCode : nil) }
+        #expect(codes.last == 4003, "idle after 30 s despite the bytes")
+    }
+
+    /// Reads that all end inside a frame (a stream of tiny frames cut one byte short):
+    /// what is held stays one frame's start in a small buffer, however long it goes on.
+    @Test func whatIsHeldForAFrameStaysSmall() throws {
+        let handler = WebSocketConnectionHandler(configuration: Self.configuration, compression: nil)
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        var stream = ByteBuffer()
+        for _ in 0..<2_000 {
+            var frame = wire(clientFrame(.continuation, [], fin: false))
+            stream.writeBuffer(&frame)
+        }
+        // The first frame opens a message the continuations go on with.
+        var first = wire(clientFrame(.text, "a", fin: false))
+        try channel.writeInbound(first.readSlice(length: first.readableBytes)!)
+        var largest = 0
+        while stream.readableBytes > 7 {
+            try channel.writeInbound(stream.readSlice(length: 7)!)
+            largest = max(largest, handler.held.capacity)
+            #expect(handler.held.bytes < 6)
+        }
+        #expect(largest <= 1_024, "one small buffer, reused")
+        #expect(channel.isActive)
+    }
+
+    /// A frame's handling that makes the connection read again (re-entrantly) gets those
+    /// bytes after the ones it came in with.
+    @Test func aReadFromWithinAFrameComesAfterTheRest() throws {
+        final class Reenter: ChannelInboundHandler {
+            typealias InboundIn = WebSocketMessage
+            var seen: [String] = []
+            let extra: ByteBuffer
+            init(extra: ByteBuffer) { self.extra = extra }
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+                let text = String(buffer: unwrapInboundIn(data).data)
+                seen.append(text)
+                if text == "1" { context.pipeline.fireChannelRead(extra) }
+            }
+        }
+        let channel = try makeChannel()
+        let reenter = Reenter(extra: wire(clientFrame(.text, "3")))
+        try channel.pipeline.syncOperations.addHandler(reenter)
+        var both = wire(clientFrame(.text, "1"))
+        var second = wire(clientFrame(.text, "2"))
+        both.writeBuffer(&second)
+        try channel.writeInbound(both)
+        #expect(reenter.seen == ["1", "2", "3"])
+    }
 
     @Test func pingAfterSilenceThenIdleClose() throws {
         let channel = try makeChannel()

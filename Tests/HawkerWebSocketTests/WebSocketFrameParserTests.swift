@@ -10,14 +10,19 @@ import Testing
 /// server's pipeline: the same frames and the same refusals, at the same byte, whatever
 /// the bytes and however they are split into reads.
 @Suite struct WebSocketFrameParserTests {
-    /// What a run of bytes decodes to: its frames, then a refusal or the bytes still
-    /// waiting for the rest of a frame.
+    /// What a run of reads decodes to: the frames, how many each read completed, and the
+    /// refusal with the read it came in.
     struct Outcome: Equatable, CustomStringConvertible {
-        var frames: [WebSocketFrame] = []
-        var refusal: WebSocketFrameParser.Failure?
+        var frames: [WebSocketClientFrame] = []
+        var framesPerRead: [Int] = []
+        var refusal: (WebSocketFrameParser.Failure, read: Int)?
+
+        static func == (lhs: Outcome, rhs: Outcome) -> Bool {
+            lhs.frames == rhs.frames && lhs.framesPerRead == rhs.framesPerRead && lhs.refusal?.0 == rhs.refusal?.0 && lhs.refusal?.read == rhs.refusal?.read
+        }
 
         var description: String {
-            "\(frames.map { "\($0.opcode) fin=\($0.fin) \($0.data.readableBytes) B mask=\($0.maskKey != nil)" }) refusal=\(String(describing: refusal))"
+            "\(frames.map { "\($0.opcode) fin=\($0.fin) \($0.data.readableBytes) B masked=\($0.masked)" }) per read \(framesPerRead) refusal=\(String(describing: refusal))"
         }
     }
 
@@ -25,14 +30,17 @@ import Testing
         let parser = WebSocketFrameParser(maxFrameSize: maxFrameSize)
         var outcome = Outcome()
         var pending = ByteBuffer()
-        for read in reads {
+        for (index, read) in reads.enumerated() {
             pending.writeBytes(read)
+            let before = outcome.frames.count
             do {
                 while let frame = try parser.next(&pending) { outcome.frames.append(frame) }
             } catch {
-                outcome.refusal = error
+                outcome.framesPerRead.append(outcome.frames.count - before)
+                outcome.refusal = (error, index)
                 return outcome
             }
+            outcome.framesPerRead.append(outcome.frames.count - before)
         }
         return outcome
     }
@@ -41,28 +49,50 @@ import Testing
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameSize)))
         var outcome = Outcome()
         defer { _ = try? channel.finish() }
-        for read in reads {
+        for (index, read) in reads.enumerated() {
+            let before = outcome.frames.count
+            var refused: NIOWebSocketError?
             do {
                 try channel.writeInbound(ByteBuffer(bytes: read))
             } catch let error as NIOWebSocketError {
-                while let frame = try channel.readInbound(as: WebSocketFrame.self) { outcome.frames.append(frame) }
-                outcome.refusal = error == .invalidFrameLength ? .tooLarge : .invalidControlFrame
+                refused = error
+            }
+            while let frame = try channel.readInbound(as: WebSocketFrame.self) { outcome.frames.append(Self.clientFrame(frame)) }
+            outcome.framesPerRead.append(outcome.frames.count - before)
+            if let refused {
+                outcome.refusal = (refused == .invalidFrameLength ? .tooLarge : .invalidControlFrame, index)
                 return outcome
             }
-            while let frame = try channel.readInbound(as: WebSocketFrame.self) { outcome.frames.append(frame) }
         }
         return outcome
+    }
+
+    /// NIO's frame as the parser would give it: unmasked, masked or not.
+    static func clientFrame(_ frame: WebSocketFrame) -> WebSocketClientFrame {
+        WebSocketClientFrame(
+            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode, masked: frame.maskKey != nil, data: frame.unmaskedData)
     }
 
     @Test func aMaskedTextFrameAndItsParts() throws {
         let parser = WebSocketFrameParser(maxFrameSize: 1_000)
         var buffer = ByteBuffer(bytes: [0x81, 0x82, 1, 2, 3, 4, 0x61 ^ 1, 0x62 ^ 2, 0x8A])
         let frame = try #require(try parser.next(&buffer))
-        #expect(frame.fin && frame.opcode == .text && frame.maskKey == [1, 2, 3, 4])
-        #expect(String(buffer: frame.unmaskedData) == "ab")
+        #expect(frame.fin && frame.opcode == .text && frame.masked)
+        #expect(String(buffer: frame.data) == "ab")
         #expect(buffer.readableBytes == 1, "the next frame's first byte stays")
         #expect(try parser.next(&buffer) == nil)
         #expect(buffer.readableBytes == 1, "nothing read from an incomplete frame")
+    }
+
+    @Test func unmaskingEightBytesAtATimeAndTheRest() throws {
+        let parser = WebSocketFrameParser(maxFrameSize: 1_000)
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        for length in [1, 7, 8, 9, 17, 100] {
+            let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            var buffer = ByteBuffer(bytes: [0x82, 0x80 | UInt8(length)] + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
+            let frame = try #require(try parser.next(&buffer))
+            #expect(Array(frame.data.readableBytesView) == payload, "\(length) bytes")
+        }
     }
 
     @Test func lengthsInTwoAndEightBytes() throws {
