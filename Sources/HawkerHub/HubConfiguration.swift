@@ -30,6 +30,9 @@ public struct HubConfiguration: Sendable {
     /// are sequenced; what a room counts between saves (chat, questions, moderation,
     /// insights) is what a `kill -9` can take back.
     public var stateSaveIntervalMilliseconds: Int64 = 1_000
+    /// A room changed only by its host's events (which a restart replays) is saved at
+    /// least every this many save intervals: what a restart replays stays bounded.
+    public var replayedRoomSaveIntervals: Int = 60
     /// Merchants that alone set their products' levels (through their API): a host's
     /// `stock.changed` for their products is refused and a catalog's `stock` ignored.
     public var merchantsSettingStock: Set<String> = []

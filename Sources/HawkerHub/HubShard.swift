@@ -87,9 +87,8 @@ final class HubShard {
     /// once history lets go of events past the save (which the store may then trim).
     private var replayableRooms: Set<StreamID> = []
     /// Periodic saves so far; a replayable room is saved at least every
-    /// `replayableSaveTicks` of them, which bounds what a restart replays.
+    /// `configuration.replayedRoomSaveIntervals` of them, which bounds what a restart replays.
     private var saveTicks: UInt64 = 0
-    static let replayableSaveTicks: UInt64 = 60
     private var saveScheduled = false
     /// Streams whose changes the store refused: written whole again with the next save.
     private var unstoredStreams: Set<StreamID> = []
@@ -913,7 +912,7 @@ final class HubShard {
     /// nothing), or those a save is due for (every `stateSaveIntervalMilliseconds`).
     /// A room changed only by published events is due once its history let go of events
     /// past its last save (until then the store keeps them, which is what a restart
-    /// needs), or `replayableSaveTicks` saves after its last: a restart then replays at
+    /// needs), or `replayedRoomSaveIntervals` saves after its last: a restart then replays at
     /// most that much, and a room limit lowered meanwhile (which refuses replayed events)
     /// costs no more. Saving every such room every interval JSON-encoded each busy room
     /// once a second, a tenth of a loop's time with thousands of small streams.
@@ -924,7 +923,7 @@ final class HubShard {
         for stream in unsavedRooms { save(stream, now: now) }
         for stream in replayableRooms where !unsavedRooms.contains(stream) {
             guard let hosted = streams[stream] else { continue }
-            if all || keptFrom(hosted) > hosted.roomSavedSeq + 1 || saveTicks - hosted.roomSavedTick >= Self.replayableSaveTicks { save(stream, now: now) }
+            if all || keptFrom(hosted) > hosted.roomSavedSeq + 1 || saveTicks - hosted.roomSavedTick >= UInt64(max(1, configuration.replayedRoomSaveIntervals)) { save(stream, now: now) }
         }
         unsavedRooms.removeAll(keepingCapacity: true)
         // Those saved (or gone) leave the set.
