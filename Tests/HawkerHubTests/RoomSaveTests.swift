@@ -14,15 +14,11 @@ import Testing
 /// question each time, so that nothing waits on a clock.
 @Suite struct RoomSaveTests {
     /// The memory store, noting the seq of every room save per stream.
-    final class RecordingStore: SynchronousStateStore {
+    final class RecordingStore: ReadingThrough, SynchronousStateStore {
         let inner = MemoryStateStore()
         let saves = Mutex<[StreamID: [UInt64]]>([:])
 
-        func load() async throws -> [StoredStream] { try await inner.load() }
-        func loadInventory() async throws -> StoredInventory { try await inner.loadInventory() }
-        func archived(_ stream: StreamID) async throws -> StoredStream? { try await inner.archived(stream) }
-        func pruneArchive(before: Int64) async throws -> Int { try await inner.pruneArchive(before: before) }
-        func close() async throws { try await inner.close() }
+        var reads: MemoryStateStore { inner }
         func apply(_ changes: [StateChange]) async throws -> Set<StreamID> { try applyNow(changes) }
 
         func applyNow(_ changes: [StateChange]) throws -> Set<StreamID> {

@@ -38,15 +38,11 @@ import Testing
     }
 
     /// The faults behind `apply`; a closed gate holds it without blocking a thread.
-    final class FaultyStore: StateStore {
+    final class FaultyStore: ReadingThrough {
         let faults = Faults()
         let gate = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((true, []))
 
-        func load() async throws -> [StoredStream] { try await faults.inner.load() }
-        func loadInventory() async throws -> StoredInventory { try await faults.inner.loadInventory() }
-        func archived(_ stream: StreamID) async throws -> StoredStream? { try await faults.inner.archived(stream) }
-        func pruneArchive(before: Int64) async throws -> Int { try await faults.inner.pruneArchive(before: before) }
-        func close() async throws { try await faults.inner.close() }
+        var reads: MemoryStateStore { faults.inner }
 
         func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
             await withCheckedContinuation { continuation in
@@ -72,17 +68,13 @@ import Testing
 
     /// The faults behind `applyNow`; a closed gate blocks the calling thread (the
     /// journal's queue), as a stuck disk would.
-    final class FaultySynchronousStore: SynchronousStateStore {
+    final class FaultySynchronousStore: ReadingThrough, SynchronousStateStore {
         let faults = Faults()
         let gate = ConditionLock(value: 1)
         /// The journal writing it, to tell its queue.
         let journal = Mutex<StateJournal?>(nil)
 
-        func load() async throws -> [StoredStream] { try await faults.inner.load() }
-        func loadInventory() async throws -> StoredInventory { try await faults.inner.loadInventory() }
-        func archived(_ stream: StreamID) async throws -> StoredStream? { try await faults.inner.archived(stream) }
-        func pruneArchive(before: Int64) async throws -> Int { try await faults.inner.pruneArchive(before: before) }
-        func close() async throws { try await faults.inner.close() }
+        var reads: MemoryStateStore { faults.inner }
 
         func apply(_ changes: [StateChange]) async throws -> Set<StreamID> {
             faults.writes.withLock { $0.apply += 1 }
