@@ -15,8 +15,9 @@ final class LoopFanout {
     private let eventLoop: any EventLoop
     private let observer: (any HubObserver)?
     private var streams: [StreamID: Local] = [:]
-    private var dirty: [any StreamSubscriber] = []
-    private var flushing: [any StreamSubscriber] = []
+    /// What this loop's deliveries since the last flush wrote to: each once.
+    private var dirty: [any BroadcastFlusher] = []
+    private var flushing: [any BroadcastFlusher] = []
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, observer: (any HubObserver)?) {
@@ -51,8 +52,8 @@ final class LoopFanout {
         guard let local = streams[stream] else { return }
         let set = audience == .staff ? local.staff : local.everyone
         guard !set.isEmpty else { return }
-        for subscriber in set.members where subscriber.receive(frame, from: stream) {
-            dirty.append(subscriber)
+        for subscriber in set.members {
+            if let flusher = subscriber.receive(frame, from: stream) { dirty.append(flusher) }
         }
         scheduleFlush()
         observer?.delivered(
@@ -71,7 +72,7 @@ final class LoopFanout {
             flushScheduled = false
             // Swap buffers instead of copying, so a batch allocates nothing.
             swap(&dirty, &flushing)
-            for subscriber in flushing { subscriber.flushDeliveries() }
+            for flusher in flushing { flusher.flushBroadcasts() }
             flushing.removeAll(keepingCapacity: true)
         }
     }

@@ -5,8 +5,10 @@ import NIOCore
 /// byte of the connection must. Called on the channel's event loop only.
 public protocol DirectFrameWriter: AnyObject {
     /// Writes the frame after everything written to the channel before it; it leaves by
-    /// the next `flush()` at the latest.
-    func writeFrame(_ frame: ByteBuffer)
+    /// the next `flush()` at the latest. True when it is the first frame since the last
+    /// `flush()`: the caller sees to one `flush()` for the batch (a flush through the
+    /// pipeline in between does not count, so a batch is never left without one).
+    func writeFrame(_ frame: ByteBuffer) -> Bool
     func flush()
 }
 
@@ -14,16 +16,20 @@ public protocol DirectFrameWriter: AnyObject {
 /// socket (TLS, say), not the handler itself.
 public final class ContextFrameWriter: DirectFrameWriter {
     private let context: ChannelHandlerContext
+    private var flushDue = false
 
     public init(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    public func writeFrame(_ frame: ByteBuffer) {
+    public func writeFrame(_ frame: ByteBuffer) -> Bool {
         context.write(NIOAny(frame), promise: nil)
+        defer { flushDue = true }
+        return !flushDue
     }
 
     public func flush() {
+        flushDue = false
         context.flush()
     }
 }

@@ -77,12 +77,11 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     /// Writes a ready-made data frame from the socket's side of the pipeline (the writer
     /// set with `writeDirectly`), skipping the handlers in between: the fan-out's
     /// path, once per viewer per event. Writes and flushes through the pipeline go in the
-    /// same order as these, since no handler holds writes back. False, and nothing written,
-    /// once the close handshake started (nothing may follow a close frame) or without a tap.
-    public func writeDirect(_ frame: ByteBuffer) -> Bool {
-        guard state == .open, let direct else { return false }
-        direct.writeFrame(frame)
-        return true
+    /// same order as these, since no handler holds writes back. Nothing is written once
+    /// the close handshake started (nothing may follow a close frame) or without a writer.
+    public func writeDirect(_ frame: ByteBuffer) -> DirectWrite {
+        guard state == .open, let direct else { return .refused }
+        return direct.writeFrame(frame) ? .startedBatch : .written
     }
 
     /// Flushes what `writeDirect` wrote (and anything else the channel holds).

@@ -373,13 +373,11 @@ final class ConcurrentRecorder: StreamSubscriber, Sendable {
         self.eventLoop = eventLoop
     }
 
-    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
+    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> (any BroadcastFlusher)? {
         eventLoop.preconditionInEventLoop()
         received.withLockedValue { frame.seq == 0 ? $0.pushes.append(frame) : $0.events.append(frame) }
-        return false
+        return nil
     }
-
-    func flushDeliveries() {}
 
     var snapshot: Received { received.withLockedValue { $0 } }
 

@@ -39,7 +39,7 @@ func completedResult<T>(_ future: EventLoopFuture<T>) -> Result<T, any Error>? {
 }
 
 /// Records what a hub delivers. Everything runs on `eventLoop`.
-final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
+final class RecordingSubscriber: StreamSubscriber, BroadcastFlusher, @unchecked Sendable {
     let eventLoop: any EventLoop
     /// Sequenced events, in arrival order.
     private(set) var frames: [BroadcastFrame] = []
@@ -55,7 +55,7 @@ final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
 
     var seqs: [UInt64] { frames.map(\.seq) }
 
-    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
+    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> (any BroadcastFlusher)? {
         eventLoop.preconditionInEventLoop()
         if frame.seq == 0 {
             pushes.append(frame)
@@ -63,10 +63,10 @@ final class RecordingSubscriber: StreamSubscriber, @unchecked Sendable {
             frames.append(frame)
         }
         unflushed += 1
-        return unflushed == 1
+        return unflushed == 1 ? self : nil
     }
 
-    func flushDeliveries() {
+    func flushBroadcasts() {
         eventLoop.preconditionInEventLoop()
         flushes += 1
         unflushed = 0

@@ -406,9 +406,9 @@ struct WebSocketConnectionHandlerTests {
         let first = WebSocketFrameHeader.textFrame(ByteBuffer(string: "one"), allocator: channel.allocator)
         let second = WebSocketFrameHeader.textFrame(ByteBuffer(string: "two"), allocator: channel.allocator)
         let third = WebSocketFrameHeader.textFrame(ByteBuffer(string: "three"), allocator: channel.allocator)
-        #expect(handler.writeDirect(first))
+        #expect(handler.writeDirect(first) == .startedBatch)
         channel.write(second, promise: nil)
-        #expect(handler.writeDirect(third))
+        #expect(handler.writeDirect(third) == .written, "the batch waits for one flush")
         // Nothing leaves before the flush.
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         handler.flushDirect()
@@ -416,6 +416,14 @@ struct WebSocketConnectionHandlerTests {
         #expect(try channel.readOutbound(as: ByteBuffer.self) == second)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == third)
         #expect(counter.writes == 1)  // only the pipeline write passed it
+        // A flush through the pipeline does not end the batch: the one that is due is
+        // still asked for, so the next frame does not start another.
+        #expect(handler.writeDirect(first) == .startedBatch)
+        channel.flush()
+        #expect(handler.writeDirect(second) == .written)
+        handler.flushDirect()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == first)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == second)
         _ = try channel.finish()
     }
 
@@ -425,14 +433,14 @@ struct WebSocketConnectionHandlerTests {
         let (channel, handler, _) = try makeTappedChannel()
         try channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: 1001, reason: "draining")).wait()
         #expect(try nextFrame(channel)?.opcode == 0x8)
-        #expect(!handler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: channel.allocator)))
+        #expect(handler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: channel.allocator)) == .refused)
         handler.flushDirect()
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
 
         let (peerClosed, peerHandler, _) = try makeTappedChannel()
         try peerClosed.writeInbound(wire(clientFrame(.connectionClose, closePayload(1000))))
         #expect(try nextFrame(peerClosed)?.closeCode == 1000)
-        #expect(!peerHandler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: peerClosed.allocator)))
+        #expect(peerHandler.writeDirect(WebSocketFrameHeader.textFrame(ByteBuffer(string: "late"), allocator: peerClosed.allocator)) == .refused)
     }
 
     @Test func outboundBuffersPassThrough() throws {

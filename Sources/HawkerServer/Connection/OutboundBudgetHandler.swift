@@ -20,10 +20,13 @@ struct OutboundBudgetExceeded: Sendable {
 /// (`OutboundBudgetExceeded`), may still write what it had queued plus `slack` (a close
 /// frame), and is closed after `grace` whatever the layers above do. What a connection
 /// can make the gateway hold is therefore bounded whatever the client does.
-final class OutboundBudgetHandler: ChannelOutboundHandler {
+final class OutboundBudgetHandler: ChannelDuplexHandler {
     // Everything that reaches the socket is bytes: ByteBuffers, or IOData from NIO's HTTP encoder.
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
+    // Inbound it only watches for the channel's end (reads pass untouched).
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
 
     struct Refused: Error {}
 
@@ -44,6 +47,14 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
     var frameAwaitsFlush = false
     /// The one frame of this flush so far, to be sent directly at the flush.
     var waitingFrame: ByteBuffer?
+    /// A broadcast was written since the last `flush()`, whose caller was told to call it
+    /// (`DirectFrameWriter.writeFrame`).
+    var flushDue = false
+    /// NIO told the pipeline the channel is closed. NIO closes the descriptor first and
+    /// tells the pipeline after, with callbacks in between: only code outside that close
+    /// (the fan-out's flush, a task of its own) may rely on this instead of the channel's
+    /// state.
+    var channelClosed = false
 
     /// The budget is spent: nothing but a close frame may be queued any more. Broadcasts,
     /// which are written past this handler, check it (`SessionHandler.receive`).
@@ -69,6 +80,12 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
         waitingFrame = nil
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        channelClosed = true
+        waitingFrame = nil
+        context.fireChannelInactive()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // A broadcast frame waiting for the flush was written first: it goes first.
         if let frame = waitingFrame {
@@ -89,7 +106,9 @@ final class OutboundBudgetHandler: ChannelOutboundHandler {
     }
 
     func flush(context: ChannelHandlerContext) {
-        sendWaitingFrame(context: context)
+        // A pipeline flush may come from a callback of NIO's close, after the descriptor
+        // was closed and before `channelInactive`: the channel's state says.
+        sendWaitingFrame(context: context, channelOpen: context.channel.isActive)
         frameAwaitsFlush = false
         context.flush()
     }

@@ -89,7 +89,7 @@ struct WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         )
         switch decision.endpoint {
         case .hawker:
-            try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection, budget: budget))
+            try pipeline.addHandler(SessionHandler(services: services, framer: framer, connection: connection, budget: budget, writesThroughBudget: !tls))
         case .echo:
             try pipeline.addHandler(ConformanceEchoHandler(framer: framer))
         }

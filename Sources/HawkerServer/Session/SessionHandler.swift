@@ -10,7 +10,7 @@ import NIOCore
 
 /// One hawker.v1 connection: a thin shell that feeds `SessionStateMachine` and carries
 /// out its actions, and the `StreamSubscriber` the hub writes broadcast frames through.
-final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
+final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFlusher {
     typealias InboundIn = WebSocketMessage
     typealias OutboundOut = ByteBuffer
 
@@ -28,6 +28,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     /// Broadcast frames compressed with a full window are usable only when we compress
     /// with one too.
     private let useDeflatedBroadcasts: Bool
+    /// The WebSocket layer writes broadcasts through the budget handler (no TLS), which
+    /// is then also what the hub flushes; else the session is.
+    private let broadcastsFlushedByBudget: Bool
     private var context: ChannelHandlerContext?
     /// The one answer to "may this session still write?".
     private(set) var phase = Phase.open
@@ -38,9 +41,15 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
     private var timers = Timers()
     private var replyFlushPending = false
 
-    init(services: GatewayServices, framer: WebSocketFramer, connection: WebSocketConnectionHandler, budget: OutboundBudgetHandler) {
+    /// `writesThroughBudget`: `connection` writes broadcasts through `budget`
+    /// (`writeDirectly(through:)`).
+    init(
+        services: GatewayServices, framer: WebSocketFramer, connection: WebSocketConnectionHandler, budget: OutboundBudgetHandler,
+        writesThroughBudget: Bool
+    ) {
         self.connection = connection
         self.budget = budget
+        self.broadcastsFlushedByBudget = writesThroughBudget
         let sessionID = RandomID.hex16()
         self.machine = SessionStateMachine(sessionID: sessionID, limits: services.sessionLimits)
         self.services = services
@@ -404,19 +413,21 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: false, stateJSON: outcome.stateJSON, replayed: nil)), flush: false)
         case .replay(let frames):
             send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, stateJSON: nil, replayed: frames.count)), flush: false)
-            for frame in frames { _ = receive(frame, from: stream) }
+            // Flushed here, not by the hub: the flusher is told that its batch ended.
+            var due: (any BroadcastFlusher)?
+            for frame in frames { due = receive(frame, from: stream) ?? due }
+            due?.flushBroadcasts()
         }
-        delivery.flushed()
         context.flush()
         services.streams.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
 
     // MARK: - StreamSubscriber
 
-    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> Bool {
+    func receive(_ frame: BroadcastFrame, from stream: StreamID) -> (any BroadcastFlusher)? {
         guard phase == .open, let context else {
             services.metrics.drops.increment()
-            return false
+            return nil
         }
         // While NIO's queue for the socket is known to be empty (the budget handler sends
         // broadcasts past it), the socket is writable and owes nothing: the channel's
@@ -427,13 +438,19 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
             frame, from: stream, writable: idle || context.channel.isWritable, queuedBytes: idle ? 0 : context.channel.bufferedOutboundBytes,
             now: context.eventLoop.now)
         {
-        case .write(let startsBatch):
-            if budget.isSpent || !connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain) {
-                // Spent budget (the 4001 is on its way), or the WebSocket layer is closing
-                // (the peer's close, a keepalive timeout).
+        case .write:
+            // Spent budget (the 4001 is on its way), or the WebSocket layer is closing
+            // (the peer's close, a keepalive timeout): dropped.
+            let written = budget.isSpent ? .refused : connection.writeDirect(useDeflatedBroadcasts ? (frame.deflated ?? frame.plain) : frame.plain)
+            switch written {
+            case .refused:
                 services.metrics.drops.increment()
+                return nil
+            case .written:
+                return nil
+            case .startedBatch:
+                return broadcastsFlushedByBudget ? budget : self
             }
-            return startsBatch
         case .held(let held, let backedUpNow):
             count(held, backedUpNow: backedUpNow)
             if backedUpNow, let deadline = delivery.stuckDeadline {
@@ -442,11 +459,11 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
                     if let reason = delivery.stuck(now: context.eventLoop.now) { giveUpOnSlowConsumer(reason: reason) }
                 }
             }
-            return false
+            return nil
         case .giveUp(let reason, let held, let backedUpNow):
             count(held, backedUpNow: backedUpNow)
             giveUpOnSlowConsumer(reason: reason)
-            return false
+            return nil
         }
     }
 
@@ -465,8 +482,8 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber {
         close(.slowConsumer, reason: reason)
     }
 
-    func flushDeliveries() {
-        delivery.flushed()
+    /// Over TLS: the batch's frames wait in NIO above TLS.
+    func flushBroadcasts() {
         connection.flushDirect()
     }
 

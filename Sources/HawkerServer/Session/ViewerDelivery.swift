@@ -5,7 +5,8 @@ import NIOCore
 /// Broadcast delivery to one viewer and the slow-consumer policy, as a value type: the
 /// session handler tells it what the socket is doing and carries out its decisions.
 ///
-/// While the socket takes writes, frames are written at once and flushed once per batch.
+/// While the socket takes writes, frames are written at once (the socket's writer sees to
+/// one flush per batch).
 /// When it stops (NIO's queue past the high-water mark), the viewer is backed up: frames
 /// are held in a `DeliveryBacklog` (latest per state key, chat counted and dropped) until
 /// the socket drains, when it gets a `gap` notice and the held frames. A viewer backed up
@@ -18,9 +19,8 @@ struct ViewerDelivery {
     }
 
     enum Decision: Equatable {
-        /// Write the frame now; `startsBatch`: the first write since the last flush (the
-        /// hub then calls `flushDeliveries` once for the batch).
-        case write(startsBatch: Bool)
+        /// Write the frame now.
+        case write
         /// Held for later. `backedUpNow`: the viewer just became backed up, so the caller
         /// arms a timer for `stuckDeadline`.
         case held(DeliveryBacklog.Held, backedUpNow: Bool)
@@ -32,7 +32,6 @@ struct ViewerDelivery {
     let policy: Policy
     private var backlog: DeliveryBacklog?
     private var backedUpSince: NIODeadline?
-    private var awaitingFlush = false
 
     init(policy: Policy) {
         self.policy = policy
@@ -50,10 +49,7 @@ struct ViewerDelivery {
     mutating func receive(
         _ frame: BroadcastFrame, from stream: StreamID, writable: Bool, queuedBytes: @autoclosure () -> Int, now: @autoclosure () -> NIODeadline
     ) -> Decision {
-        if backlog == nil, writable {
-            defer { awaitingFlush = true }
-            return .write(startsBatch: !awaitingFlush)
-        }
+        if backlog == nil, writable { return .write }
         let backedUpNow = backlog == nil
         if backedUpNow {
             backlog = DeliveryBacklog()
@@ -66,11 +62,6 @@ struct ViewerDelivery {
             return .giveUp(reason: "owed more than \(policy.budgetBytes) bytes", held: held, backedUpNow: backedUpNow)
         }
         return .held(held, backedUpNow: backedUpNow)
-    }
-
-    /// The batch was flushed.
-    mutating func flushed() {
-        awaitingFlush = false
     }
 
     /// The socket drained: what the viewer missed (a gap per stream, then the latest

@@ -69,11 +69,11 @@ import Musl
     @Test func theOneFrameOfAFlushIsSentToTheSocketAtTheFlush() throws {
         let pair = try SocketPair()
         let (channel, budget) = try makeChannel(socket: pair.gateway)
-        budget.writeFrame(frame("one"))
+        _ = budget.writeFrame(frame("one"))
         #expect(pair.received().isEmpty)
         budget.flush()
         #expect(pair.received() == Array("one".utf8))
-        budget.writeFrame(frame("two"))
+        _ = budget.writeFrame(frame("two"))
         budget.flush()
         #expect(pair.received() == Array("two".utf8))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
@@ -85,14 +85,14 @@ import Musl
     @Test func severalFramesOfOneFlushGoThroughNIOTogether() throws {
         let pair = try SocketPair()
         let (channel, budget) = try makeChannel(socket: pair.gateway)
-        budget.writeFrame(frame("one"))
-        budget.writeFrame(frame("two"))
-        budget.writeFrame(frame("three"))
+        _ = budget.writeFrame(frame("one"))
+        _ = budget.writeFrame(frame("two"))
+        _ = budget.writeFrame(frame("three"))
         budget.flush()
         #expect(pair.received().isEmpty)
         #expect(try flushedByNIO(channel) == Array("onetwothree".utf8))
         // NIO's queue is empty again (seen once, then not read again): direct.
-        budget.writeFrame(frame("four"))
+        _ = budget.writeFrame(frame("four"))
         budget.flush()
         #expect(pair.received() == Array("four".utf8))
         _ = try channel.finish()
@@ -103,7 +103,7 @@ import Musl
         let (channel, budget) = try makeChannel(socket: pair.gateway)
         // A reply written through the pipeline and not flushed yet: NIO holds it.
         channel.write(frame("reply"), promise: nil)
-        budget.writeFrame(frame("event"))
+        _ = budget.writeFrame(frame("event"))
         budget.flush()
         #expect(pair.received().isEmpty)
         #expect(try flushedByNIO(channel) == Array("replyevent".utf8))
@@ -114,7 +114,7 @@ import Musl
     @Test func aPipelineWriteTakesTheWaitingFrameAheadOfItself() throws {
         let pair = try SocketPair()
         let (channel, budget) = try makeChannel(socket: pair.gateway)
-        budget.writeFrame(frame("event"))
+        _ = budget.writeFrame(frame("event"))
         channel.write(frame("reply"), promise: nil)
         budget.flush()
         #expect(pair.received().isEmpty)
@@ -126,7 +126,7 @@ import Musl
     @Test func aPipelineFlushSendsTheWaitingFrame() throws {
         let pair = try SocketPair()
         let (channel, budget) = try makeChannel(socket: pair.gateway)
-        budget.writeFrame(frame("event"))
+        _ = budget.writeFrame(frame("event"))
         channel.flush()
         #expect(pair.received() == Array("event".utf8))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
@@ -143,7 +143,7 @@ import Musl
         for index in 0..<20 {
             let text = String(repeating: Character(UnicodeScalar(UInt8(97 + index % 26))), count: 9_973)
             expected += Array(text.utf8)
-            budget.writeFrame(frame(text))
+            _ = budget.writeFrame(frame(text))
             // One frame per flush, each tried directly while NIO holds nothing.
             budget.flush()
         }
@@ -159,12 +159,50 @@ import Musl
     @Test func aClosedChannelIsNotWrittenTo() throws {
         let pair = try SocketPair()
         let (channel, budget) = try makeChannel(socket: pair.gateway)
-        budget.writeFrame(frame("waiting"))
+        _ = budget.writeFrame(frame("waiting"))
         try channel.close().wait()
         // The handlers are still there (EmbeddedChannel removes them when its loop runs):
         // only the channel's state keeps the frame from the socket.
         budget.flush()
         #expect(pair.received().isEmpty)
+    }
+
+    /// NIO closes the descriptor, then runs the close's callbacks, then tells the pipeline:
+    /// a flush through the pipeline from such a callback must not send to the descriptor.
+    @Test func aFlushFromACallbackOfTheCloseSendsNothing() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        _ = budget.writeFrame(frame("waiting"))
+        let closed = channel.eventLoop.makePromise(of: Void.self)
+        var flushedBeforeInactive = false
+        closed.futureResult.assumeIsolated().whenComplete { _ in
+            flushedBeforeInactive = !budget.channelClosed
+            channel.flush()
+        }
+        channel.close(promise: closed)
+        #expect(flushedBeforeInactive, "the callback ran before channelInactive")
+        #expect(pair.received().isEmpty)
+        #expect(budget.channelClosed)
+    }
+
+    /// The writer asks for one flush per batch: a frame after the batch's first does not,
+    /// nor after a flush through the pipeline (the flush asked for is still to come), and
+    /// the first frame after that flush does again.
+    @Test func oneFlushIsAskedForPerBatch() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        #expect(budget.writeFrame(frame("one")))
+        #expect(!budget.writeFrame(frame("two")))
+        channel.flush()
+        #expect(!budget.writeFrame(frame("three")))
+        budget.flushBroadcasts()
+        // Two frames in one batch went through NIO; the pipeline's flush let them out.
+        #expect(try flushedByNIO(channel) == Array("onetwo".utf8))
+        #expect(pair.received() == Array("three".utf8))
+        #expect(budget.writeFrame(frame("four")))
+        budget.flushBroadcasts()
+        #expect(pair.received() == Array("four".utf8))
+        _ = try channel.finish()
     }
 
     /// `nioQueueIsEmpty` (which lets a delivery skip the channel's state) holds only while
@@ -173,7 +211,7 @@ import Musl
         let pair = try SocketPair(sendBufferBytes: 4_096)
         let (channel, budget) = try makeChannel(socket: pair.gateway)
         #expect(!budget.nioQueueIsEmpty, "not known before it was looked at")
-        budget.writeFrame(frame("one"))
+        _ = budget.writeFrame(frame("one"))
         budget.flush()
         #expect(budget.nioQueueIsEmpty)
         channel.write(frame("reply"), promise: nil)
@@ -181,16 +219,16 @@ import Musl
         channel.flush()
         #expect(try flushedByNIO(channel) == Array("reply".utf8))
         // Seen empty again at the next broadcast.
-        budget.writeFrame(frame("two"))
+        _ = budget.writeFrame(frame("two"))
         #expect(budget.nioQueueIsEmpty)
         budget.flush()
         // The kernel takes part of a large frame: the rest waits in NIO.
-        budget.writeFrame(frame(String(repeating: "x", count: 200_000)))
+        _ = budget.writeFrame(frame(String(repeating: "x", count: 200_000)))
         budget.flush()
         #expect(!budget.nioQueueIsEmpty)
         _ = try channel.finish()
         let (_, withoutSocket) = try makeChannel(socket: nil)
-        withoutSocket.writeFrame(frame("one"))
+        _ = withoutSocket.writeFrame(frame("one"))
         withoutSocket.flush()
         #expect(!withoutSocket.nioQueueIsEmpty, "over TLS NIO's queue is always asked")
     }
@@ -199,8 +237,8 @@ import Musl
     /// leave with the flush.
     @Test func withoutASocketFramesWaitForTheFlush() throws {
         let (channel, budget) = try makeChannel(socket: nil)
-        budget.writeFrame(frame("one"))
-        budget.writeFrame(frame("two"))
+        _ = budget.writeFrame(frame("one"))
+        _ = budget.writeFrame(frame("two"))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         budget.flush()
         #expect(try flushedByNIO(channel) == Array("onetwo".utf8))

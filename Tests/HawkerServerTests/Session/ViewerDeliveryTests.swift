@@ -5,8 +5,7 @@ import Testing
 
 @testable import HawkerServer
 
-/// The slow-consumer policy on a fake clock: writes while the socket takes them, one
-/// flush per batch, the latest state per key while backed up, a gap and the held frames
+/// The slow-consumer policy on a fake clock: writes while the socket takes them, the latest state per key while backed up, a gap and the held frames
 /// once drained, and 4001 for a viewer stuck past the timeout or owed past the budget.
 @Suite struct ViewerDeliveryTests {
     private let shop = StreamID("shop")!
@@ -17,12 +16,11 @@ import Testing
         BroadcastFrame(seq: seq, plain: ByteBuffer(repeating: 0x61, count: bytes), deflated: nil, coalescingKey: key, itemCount: items)
     }
 
-    @Test func aWritableViewerGetsEveryFrameAndOneFlushPerBatch() {
+    @Test func aWritableViewerGetsEveryFrame() {
         var delivery = ViewerDelivery(policy: policy)
-        #expect(delivery.receive(frame(1, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start) == .write(startsBatch: true))
-        #expect(delivery.receive(frame(2, key: "a"), from: shop, writable: true, queuedBytes: 100, now: start) == .write(startsBatch: false))
-        delivery.flushed()
-        #expect(delivery.receive(frame(3, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start) == .write(startsBatch: true))
+        #expect(delivery.receive(frame(1, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start) == .write)
+        #expect(delivery.receive(frame(2, key: "a"), from: shop, writable: true, queuedBytes: 100, now: start) == .write)
+        #expect(delivery.receive(frame(3, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start) == .write)
         #expect(!delivery.isBackedUp)
         #expect(delivery.drained() == nil)
     }
@@ -48,7 +46,7 @@ import Testing
         #expect(delivery.stuckDeadline == nil)
         // The timer of that episode fires later: nothing to give up on.
         #expect(delivery.stuck(now: start + .seconds(1)) == nil)
-        #expect(delivery.receive(frame(5, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start + .seconds(1)) == .write(startsBatch: true))
+        #expect(delivery.receive(frame(5, key: "a"), from: shop, writable: true, queuedBytes: 0, now: start + .seconds(1)) == .write)
     }
 
     @Test func aViewerStuckPastTheTimeoutIsGivenUpOn() {
