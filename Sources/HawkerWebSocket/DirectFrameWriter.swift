@@ -10,6 +10,9 @@ public protocol DirectFrameWriter: AnyObject {
     /// pipeline in between does not count, so a batch is never left without one).
     func writeFrame(_ frame: ByteBuffer) -> Bool
     func flush()
+    /// The close handshake started: `writeFrame` is not called any more (a writer that
+    /// takes broadcasts on its own, past the WebSocket layer, stops).
+    func directWritesEnded()
 }
 
 /// Writes from a handler's context: the frames pass only the handlers between it and the
@@ -32,6 +35,8 @@ public final class ContextFrameWriter: DirectFrameWriter {
         flushDue = false
         context.flush()
     }
+
+    public func directWritesEnded() {}
 }
 
 @available(*, unavailable)

@@ -34,7 +34,12 @@ public final class WebSocketConnectionHandler: ChannelDuplexHandler {
     /// unbounded work and, for a peer that does not read, unbounded output.
     private var controlFrames: TokenBucket
     private var inflater: MessageInflater?
-    private var state = State.open
+    private var state = State.open {
+        didSet {
+            // Nothing may follow a close frame: the writer stops taking broadcasts.
+            if oldValue == .open, state != .open { direct?.directWritesEnded() }
+        }
+    }
     /// On the event loop's clock (`eventLoop.now`), which is the one its timers run on.
     private var lastInbound = NIODeadline.uptimeNanoseconds(0)
     private var keepalive: Scheduled<Void>?

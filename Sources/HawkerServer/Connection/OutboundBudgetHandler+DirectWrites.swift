@@ -58,6 +58,8 @@ extension OutboundBudgetHandler: DirectFrameWriter, BroadcastFlusher {
 
     func flushBroadcasts() { flush() }
 
+    func directWritesEnded() { webSocketOpen = false }
+
     /// Sends the frame waiting for the flush, if any. NIO's queue is empty while one
     /// waits (whatever else is written puts it into the queue first). Once the channel is
     /// closed its descriptor may belong to another connection: the frame is dropped.

@@ -1,3 +1,4 @@
+import HawkerHub
 import HawkerWebSocket
 import NIOCore
 
@@ -55,6 +56,16 @@ final class OutboundBudgetHandler: ChannelDuplexHandler {
     /// (the fan-out's flush, a task of its own) may rely on this instead of the channel's
     /// state.
     var channelClosed = false
+    /// The session this handler takes broadcasts for (`OutboundBudgetHandler+Broadcasts`),
+    /// until it is torn down.
+    var session: (any StreamSubscriber)?
+    /// The session would write the next broadcast as it is: open, and its viewer not
+    /// backed up. Kept by the session.
+    var sessionWritesBroadcasts = false
+    /// The WebSocket layer takes broadcasts: its close handshake has not started.
+    var webSocketOpen = true
+    /// Broadcasts go out compressed with the full window (the session's choice).
+    var deflatedBroadcasts = false
 
     /// The budget is spent: nothing but a close frame may be queued any more. Broadcasts,
     /// which are written past this handler, check it (`SessionHandler.receive`).
@@ -82,6 +93,7 @@ final class OutboundBudgetHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         channelClosed = true
+        sessionWritesBroadcasts = false
         waitingFrame = nil
         context.fireChannelInactive()
     }

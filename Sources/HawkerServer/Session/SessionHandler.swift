@@ -31,13 +31,19 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
     /// The WebSocket layer writes broadcasts through the budget handler (no TLS), which
     /// is then also what the hub flushes; else the session is.
     private let broadcastsFlushedByBudget: Bool
-    private var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext? {
+        didSet { tellBudgetWhetherBroadcastsPass() }
+    }
     /// The one answer to "may this session still write?".
-    private(set) var phase = Phase.open
+    private(set) var phase = Phase.open {
+        didSet { tellBudgetWhetherBroadcastsPass() }
+    }
     /// Who the session is, once connected.
     var identity: Identity?
     /// Broadcast delivery and the slow-consumer policy.
-    private var delivery: ViewerDelivery
+    private var delivery: ViewerDelivery {
+        didSet { tellBudgetWhetherBroadcastsPass() }
+    }
     private var timers = Timers()
     private var replyFlushPending = false
 
@@ -128,6 +134,12 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
     // MARK: - Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
+        if broadcastsFlushedByBudget {
+            // Until tearDown: the hub delivers to the budget handler, which hands the
+            // session what it does not write itself.
+            budget.session = self
+            budget.deflatedBroadcasts = useDeflatedBroadcasts
+        }
         self.context = context
         services.connections.markWebSocket(context.channel)
         services.metrics.connections.increment()
@@ -162,10 +174,11 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
     private func tearDown(context: ChannelHandlerContext) {
         guard phase != .tornDown else { return }
         phase = .tornDown
+        if broadcastsFlushedByBudget { budget.session = nil }
         timers.cancelAll()
         delivery.stop()
         for stream in machine.closed() {
-            services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+            services.streams.unsubscribe(subscriber, from: stream, eventLoop: context.eventLoop)
             services.metrics.subscriptions.decrement()
             releaseSubscriptionQuota()
         }
@@ -259,7 +272,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
             subscribe(id: id, stream: stream, since: since, create: create, context: context)
         case .unsubscribe(let id, let stream, let release):
             if release {
-                services.streams.unsubscribe(self, from: stream, eventLoop: context.eventLoop)
+                services.streams.unsubscribe(subscriber, from: stream, eventLoop: context.eventLoop)
                 services.metrics.subscriptions.decrement()
                 releaseSubscriptionQuota()
             }
@@ -387,7 +400,7 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
                         send(.error(.init(failure: error, re: id, stream: stream)))
                     }
                 case .release:
-                    services.streams.unsubscribe(self, from: stream, eventLoop: eventLoop)
+                    services.streams.unsubscribe(subscriber, from: stream, eventLoop: eventLoop)
                 case .ignore:
                     break
                 }
@@ -419,10 +432,22 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
             due?.flushBroadcasts()
         }
         context.flush()
-        services.streams.activate(self, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
+        services.streams.activate(subscriber, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
 
     // MARK: - StreamSubscriber
+
+    /// What the hub delivers this session's broadcasts to: on a plain connection the
+    /// budget handler, which writes what the session would write the same way and hands
+    /// the session the rest (`OutboundBudgetHandler+Broadcasts`).
+    private var subscriber: any StreamSubscriber { broadcastsFlushedByBudget ? budget : self }
+
+    /// Tells the budget handler whether the next broadcast would be written as it is: the
+    /// session open and its viewer not backed up (kept at every change of either).
+    private func tellBudgetWhetherBroadcastsPass() {
+        guard broadcastsFlushedByBudget else { return }
+        budget.sessionWritesBroadcasts = phase == .open && context != nil && !delivery.isBackedUp
+    }
 
     func receive(_ frame: BroadcastFrame, from stream: StreamID) -> (any BroadcastFlusher)? {
         guard phase == .open, let context else {

@@ -1,3 +1,5 @@
+import HawkerHub
+import HawkerProtocol
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -243,5 +245,73 @@ import Musl
         budget.flush()
         #expect(try flushedByNIO(channel) == Array("onetwo".utf8))
         _ = try channel.finish()
+    }
+
+    /// A session as the budget handler sees it: what it is handed.
+    private final class HandedOver: StreamSubscriber {
+        private(set) var frames: [String] = []
+
+        func receive(_ frame: BroadcastFrame, from stream: StreamID) -> (any BroadcastFlusher)? {
+            frames.append(String(buffer: frame.plain))
+            return nil
+        }
+    }
+
+    private func broadcast(_ text: String) -> BroadcastFrame {
+        BroadcastFrame(seq: 1, plain: ByteBuffer(string: text), deflated: ByteBuffer(string: "z" + text), coalescingKey: nil, itemCount: 1)
+    }
+
+    /// The hub delivers to the budget handler: it writes a broadcast itself only while the
+    /// session would write it as it is and NIO holds nothing; anything else is the
+    /// session's to decide.
+    @Test func broadcastsPassTheSessionOnlyWhileItWouldWriteThemAsTheyAre() throws {
+        let pair = try SocketPair()
+        let (channel, budget) = try makeChannel(socket: pair.gateway)
+        let session = HandedOver()
+        budget.session = session
+        let shop = StreamID("shop")!
+
+        #expect(budget.receive(broadcast("backed-up"), from: shop) == nil, "the session does not write it as it is")
+        budget.sessionWritesBroadcasts = true
+        #expect(budget.receive(broadcast("unknown-queue"), from: shop) == nil, "NIO's queue not seen empty yet")
+        #expect(session.frames == ["backed-up", "unknown-queue"])
+
+        // The session's own write saw NIO's queue empty: from now on the handler writes.
+        _ = budget.writeFrame(frame("seen "))
+        budget.flush()
+        let flusher = budget.receive(broadcast("straight"), from: shop)
+        #expect(flusher === budget)
+        flusher?.flushBroadcasts()
+        #expect(pair.received() == Array("seen straight".utf8))
+        // Two frames before the flush go through NIO (one writev), with one flush asked.
+        #expect(budget.receive(broadcast("one"), from: shop) === budget)
+        #expect(budget.receive(broadcast(" two"), from: shop) == nil)
+        budget.flushBroadcasts()
+        #expect(try flushedByNIO(channel) == Array("one two".utf8))
+        #expect(session.frames.count == 2)
+        _ = budget.writeFrame(frame("seen empty"))
+        budget.flush()
+        #expect(pair.received() == Array("seen empty".utf8))
+
+        budget.deflatedBroadcasts = true
+        budget.receive(broadcast("!"), from: shop)?.flushBroadcasts()
+        #expect(pair.received() == Array("z!".utf8), "the compressed frame when the session sends those")
+
+        // A reply through the pipeline: NIO may hold bytes, the session decides.
+        channel.write(frame("reply"), promise: nil)
+        #expect(budget.receive(broadcast("after-reply"), from: shop) == nil)
+        channel.flush()
+        _ = budget.writeFrame(frame("seen again"))
+        budget.flush()
+        #expect(pair.received() == Array("seen again".utf8))
+
+        // The WebSocket layer's close handshake started.
+        budget.directWritesEnded()
+        #expect(budget.receive(broadcast("closing"), from: shop) == nil)
+        #expect(session.frames == ["backed-up", "unknown-queue", "after-reply", "closing"])
+
+        try channel.close().wait()
+        #expect(!budget.sessionWritesBroadcasts, "a closed channel takes nothing")
+        #expect(pair.received().isEmpty)
     }
 }
