@@ -1,8 +1,9 @@
 import NIOCore
 
-/// Where `WebSocketConnectionHandler.writeDirect` sends ready-made frames: something on
-/// the socket's side of the pipeline, so that a broadcast passes nothing but what every
-/// byte of the connection must. Called on the channel's event loop only.
+/// Where `WebSocketConnectionHandler.writeDirect` sends ready-made frames (a writer may
+/// also take broadcasts itself): something on the socket's side of the pipeline, so that
+/// a broadcast passes nothing but what every byte of the connection must. Called on the
+/// channel's event loop only.
 public protocol DirectFrameWriter: AnyObject {
     /// Writes the frame after everything written to the channel before it; it leaves by
     /// the next `flush()` at the latest. True when it is the first frame since the last

@@ -44,29 +44,38 @@ extension OutboundBudgetHandler: DirectFrameWriter, BroadcastFlusher {
         return !flushDue
     }
 
+    /// From whoever flushes through the WebSocket layer (`flushDirect`), perhaps from a
+    /// callback of NIO's close: the channel's state says whether the descriptor is still
+    /// the connection's.
     func flush() {
+        flush(channelOpen: context?.channel.isActive ?? false)
+    }
+
+    /// The hub's flush of a batch: a task of its own, never from within NIO's close, so
+    /// whether the channel is closed is known here without reading the channel's state
+    /// (three objects, a cache miss each, for every viewer of a 10,000-viewer event).
+    func flushBroadcasts() {
+        flush(channelOpen: !channelClosed)
+    }
+
+    private func flush(channelOpen: @autoclosure () -> Bool) {
         flushDue = false
         guard let context else { return }
-        // Called by the fan-out's flush, a task of its own, never from within NIO's close:
-        // whether the channel is closed is known here without reading the channel's state
-        // (three objects, a cache miss each, for every viewer of a 10,000-viewer event).
-        sendWaitingFrame(context: context, channelOpen: !channelClosed)
+        sendWaitingFrame(context: context, channelOpen: channelOpen())
         guard frameAwaitsFlush else { return }
         frameAwaitsFlush = false
         context.flush()
     }
-
-    func flushBroadcasts() { flush() }
 
     func directWritesEnded() { webSocketOpen = false }
 
     /// Sends the frame waiting for the flush, if any. NIO's queue is empty while one
     /// waits (whatever else is written puts it into the queue first). Once the channel is
     /// closed its descriptor may belong to another connection: the frame is dropped.
-    func sendWaitingFrame(context: ChannelHandlerContext, channelOpen: Bool) {
+    func sendWaitingFrame(context: ChannelHandlerContext, channelOpen: @autoclosure () -> Bool) {
         guard let frame = waitingFrame, let socket else { return }
         waitingFrame = nil
-        guard channelOpen else { return }
+        guard channelOpen() else { return }
         let size = frame.readableBytes
         let sent = frame.withUnsafeReadableBytes { bytes in
             // MSG_NOSIGNAL: a peer gone is an EPIPE for NIO to see, not a SIGPIPE.

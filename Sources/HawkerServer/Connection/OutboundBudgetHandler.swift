@@ -14,7 +14,8 @@ struct OutboundBudgetExceeded: Sendable {
 /// but past its count (`DirectFrameWriter`, OutboundBudgetHandler+DirectWrites.swift):
 /// with the connection's socket descriptor straight to the socket with `send(2)` while
 /// NIO holds nothing for it, else into NIO's queue from its context. `ViewerDelivery`
-/// holds them to the same budget, and the session checks `isSpent` before each.
+/// holds them to the same budget, and `isSpent` is checked before each (here, when this
+/// handler takes a session's broadcasts, else by the session).
 ///
 /// The channel's own write queue is the measure: NIO counts every byte written and not
 /// yet taken by the kernel. Past the budget the connection is told once
@@ -68,7 +69,8 @@ final class OutboundBudgetHandler: ChannelDuplexHandler {
     var deflatedBroadcasts = false
 
     /// The budget is spent: nothing but a close frame may be queued any more. Broadcasts,
-    /// which are written past this handler, check it (`SessionHandler.receive`).
+    /// which are written past this handler's count, are held to it before they are
+    /// written (`receive`, `SessionHandler.receive`).
     var isSpent: Bool { ceiling != nil }
 
     /// Nothing written through NIO since its queue for the socket was last seen empty:

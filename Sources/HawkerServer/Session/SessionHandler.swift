@@ -9,7 +9,9 @@ import Logging
 import NIOCore
 
 /// One hawker.v1 connection: a thin shell that feeds `SessionStateMachine` and carries
-/// out its actions, and the `StreamSubscriber` the hub writes broadcast frames through.
+/// out its actions, and what decides each broadcast frame: the hub's `StreamSubscriber`
+/// over TLS; on a plain connection the budget handler is, and hands the session every
+/// frame it does not write as it is (`OutboundBudgetHandler+Broadcasts`).
 final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFlusher {
     typealias InboundIn = WebSocketMessage
     typealias OutboundOut = ByteBuffer
@@ -429,6 +431,9 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
             // Flushed here, not by the hub: the flusher is told that its batch ended.
             var due: (any BroadcastFlusher)?
             for frame in frames { due = receive(frame, from: stream) ?? due }
+            // The pipeline's flush sends them (reading the channel's state); then the
+            // flusher is told that its batch ended.
+            context.flush()
             due?.flushBroadcasts()
         }
         context.flush()
