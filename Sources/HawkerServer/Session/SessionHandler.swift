@@ -423,20 +423,19 @@ final class SessionHandler: ChannelInboundHandler, StreamSubscriber, BroadcastFl
     /// live fan-out. Runs in the same loop tick as the hub's answer, so no live event can
     /// slip in between.
     private func startDelivery(id: String, stream: StreamID, outcome: SubscribeOutcome, context: ChannelHandlerContext) {
+        // A replay's frames are flushed here, not by the hub: what they went to is told
+        // that its batch ended.
+        var due: (any BroadcastFlusher)?
         switch outcome.start {
         case .snapshot:
             send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: false, stateJSON: outcome.stateJSON, replayed: nil)), flush: false)
         case .replay(let frames):
             send(.subscribed(.init(re: id, stream: stream, position: outcome.position, recovered: true, stateJSON: nil, replayed: frames.count)), flush: false)
-            // Flushed here, not by the hub: the flusher is told that its batch ended.
-            var due: (any BroadcastFlusher)?
             for frame in frames { due = receive(frame, from: stream) ?? due }
-            // The pipeline's flush sends them (reading the channel's state); then the
-            // flusher is told that its batch ended.
-            context.flush()
-            due?.flushBroadcasts()
         }
+        // The pipeline's flush sends everything (reading the channel's state) first.
         context.flush()
+        due?.flushBroadcasts()
         services.streams.activate(subscriber, on: stream, staff: machine.principal?.isStaff ?? false, eventLoop: context.eventLoop)
     }
 
